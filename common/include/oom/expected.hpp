@@ -1,0 +1,23 @@
+#pragma once
+// One result type for everything that parses user input: a value, or an Error
+// that says where (file, JSON path or flag) and what was expected.
+#include <string>
+#include <tl/expected.hpp>
+
+namespace oom {
+
+struct Error {
+  std::string where;    // file, "file:$.services[0].load" or "--rate"
+  std::string message;  // what was wrong and what was expected
+
+  std::string str() const { return where.empty() ? message : where + ": " + message; }
+};
+
+template <typename T>
+using Expected = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(std::string where, std::string message) {
+  return tl::unexpected<Error>(Error{std::move(where), std::move(message)});
+}
+
+}  // namespace oom

@@ -1,0 +1,10 @@
+#pragma once
+// Each subcommand family registers itself on the CLI11 app; its callback stores
+// the exit status in `status`. main() only parses and dispatches.
+#include <CLI/CLI.hpp>
+
+namespace oom {
+void addScenarioCommands(CLI::App& app, int& status);  // check, plan    (cmd_scenario.cpp)
+void addVmCommands(CLI::App& app, int& status);        // vm build, vm run (cmd_vm.cpp)
+void addRunCommand(CLI::App& app, int& status);        // run            (cmd_run.cpp)
+}  // namespace oom

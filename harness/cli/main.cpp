@@ -1,0 +1,32 @@
+// oomharness: prove a Linux OOM policy in a disposable VM before it ships.
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"oomharness: test systemd OOM policy (OOMScoreAdjust=, OOMPolicy=, Restart=, "
+               "MemoryMax=) in a disposable VM"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
+  int status = oom::kExitPass;
+  oom::addScenarioCommands(app, status);
+  oom::addVmCommands(app, status);
+  oom::addRunCommand(app, status);
+  app.parse_complete_callback([&] {
+    spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : oom::kExitBadInput;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return oom::kExitInconclusive;
+  }
+  return status;
+}

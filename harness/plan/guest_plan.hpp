@@ -1,0 +1,46 @@
+#pragma once
+// What the host hands the guest: the exact units to start and when to stop.
+// The guest never reads scenario files; it executes a GuestPlan. Written as
+// plan.json onto the payload disk by the host, read by oomharness-guest.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace oom {
+
+// One systemd directive as the user wrote it in the scenario ("OOMScoreAdjust", "600").
+struct UnitProperty {
+  std::string name;
+  std::string value;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitProperty, name, value)
+
+struct PlannedUnit {
+  std::string service;                  // scenario name of the service, e.g. "report-worker"
+  std::string unit;                     // "report-worker.service"
+  std::string why;                      // the scenario's reason for these settings
+  std::vector<std::string> exec_start;  // argv; argv[0] is an absolute path in the guest
+  std::vector<UnitProperty> properties; // systemd directives, in scenario order (Type included)
+  std::string systemd_run;              // the systemd-run line that reproduces this unit by hand
+  std::uint64_t baseline_bytes = 0;     // memory the load holds once ready (for the budget)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
+                                                properties, systemd_run, baseline_bytes)
+
+struct GuestPlan {
+  int version = 1;
+  std::string scenario;                 // scenario name, for logs
+  std::vector<PlannedUnit> units;       // started in this order
+  double time_limit_sec = 120;          // hard end of the observation, from the first unit start
+  double settle_sec = 10;               // quiet time required after the decisive events
+  double sample_interval_sec = 0.5;     // cgroup/proc sampling period
+  // The run may end early once this many distinct kernel OOM kills were seen and
+  // the units have been quiet (no state change) for settle_sec. 0: run to the limit.
+  unsigned decisive_kills = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
+                                                settle_sec, sample_interval_sec, decisive_kills)
+
+}  // namespace oom

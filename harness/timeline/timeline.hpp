@@ -1,0 +1,165 @@
+#pragma once
+// What the guest observer saw, as evidence. The observer streams each record as
+// one JSON line {"type": "...", ...} over the results channel while it runs, so a
+// guest that dies still leaves what it saw; the host folds the lines back into a
+// Timeline. Field names are the kernel's and systemd's own words.
+//
+// Clock: every `t` is CLOCK_MONOTONIC seconds in the guest (the kernel log's and
+// the journal's monotonic clock), so kernel and systemd events order correctly.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace oom {
+
+struct GuestInfo {
+  std::string os_release;        // PRETTY_NAME from /etc/os-release
+  std::string kernel;            // uname -r
+  std::string systemd_version;   // e.g. "252 (252.39-1~deb12u1)"
+  std::string cgroup_controllers;// /sys/fs/cgroup/cgroup.controllers
+  std::uint64_t mem_total_bytes = 0;
+  std::uint64_t swap_total_bytes = 0;
+  std::uint64_t mem_available_at_start_bytes = 0;  // before any unit started
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestInfo, os_release, kernel, systemd_version,
+                                                cgroup_controllers, mem_total_bytes,
+                                                swap_total_bytes, mem_available_at_start_bytes)
+
+// A process seen in a unit's cgroup while verifying settings before pressure.
+struct ProcessSetting {
+  int pid = 0;
+  std::string comm;
+  int oom_score_adj = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSetting, pid, comm, oom_score_adj)
+
+// "type": "unit_setup" — a unit as systemd reports it after start, before pressure.
+struct UnitSetup {
+  double t = 0;
+  std::string unit;
+  std::string systemd_run;                    // copied from the plan
+  std::map<std::string, std::string> applied; // directive -> value as systemd shows it
+  std::vector<ProcessSetting> processes;      // every pid in the unit's cgroup
+  std::vector<std::string> mismatches;        // human sentences; empty when all applied
+  std::string control_group;                  // "/system.slice/api.service"
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitSetup, t, unit, systemd_run, applied, processes,
+                                                mismatches, control_group)
+
+// "type": "oom_kill" — one victim chosen or group-killed by the kernel (deduplicated by pid).
+struct KernelOomKill {
+  double t = 0;                  // kernel log timestamp of the "Killed process" line
+  int pid = 0;
+  std::string comm;
+  std::string task_memcg;        // "/system.slice/report-worker.service"
+  std::string unit;              // attributed from task_memcg; "" when not a unit
+  std::string constraint;        // CONSTRAINT_NONE (global) or CONSTRAINT_MEMCG
+  std::string oom_memcg;         // for memcg OOMs: the cgroup whose limit was hit
+  std::string invoker_comm;      // "<comm> invoked oom-killer"
+  int invoker_pid = 0;
+  std::uint64_t total_vm_kb = 0, anon_rss_kb = 0, file_rss_kb = 0, shmem_rss_kb = 0;
+  int oom_score_adj = 0;
+  bool group_kill = false;       // killed as a member of a memory.oom.group cgroup, not chosen
+  std::vector<std::string> lines;// the kernel log lines this record was built from
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelOomKill, t, pid, comm, task_memcg, unit,
+                                                constraint, oom_memcg, invoker_comm, invoker_pid,
+                                                total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb,
+                                                oom_score_adj, group_kill, lines)
+
+// "type": "unit_state" — a PropertiesChanged seen on a unit, with its invocation.
+struct UnitStateChange {
+  double t = 0;
+  std::string unit;
+  std::string InvocationID;
+  std::string ActiveState;
+  std::string SubState;
+  std::string Result;
+  std::uint32_t NRestarts = 0;
+  int MainPID = 0;
+  int ExecMainCode = 0;          // CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3
+  int ExecMainStatus = 0;
+  std::vector<int> pids;         // cgroup.procs at the time of the change
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitStateChange, t, unit, InvocationID,
+                                                ActiveState, SubState, Result, NRestarts, MainPID,
+                                                ExecMainCode, ExecMainStatus, pids)
+
+// "type": "journal" — a systemd message about a unit that matters to the verdict.
+struct JournalRecord {
+  double t = 0;
+  std::string unit;
+  std::string MESSAGE_ID;
+  std::string MESSAGE;
+  std::string INVOCATION_ID;
+  std::map<std::string, std::string> fields;  // UNIT_RESULT, N_RESTARTS, EXIT_CODE, EXIT_STATUS...
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JournalRecord, t, unit, MESSAGE_ID, MESSAGE,
+                                                INVOCATION_ID, fields)
+
+struct ProcessSample {
+  int pid = 0;
+  std::string comm;
+  int oom_score = 0;
+  int oom_score_adj = 0;
+  std::uint64_t rss_bytes = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSample, pid, comm, oom_score, oom_score_adj,
+                                                rss_bytes)
+
+// "type": "sample" — one unit's cgroup files and processes at time t.
+struct MemorySample {
+  double t = 0;
+  std::string unit;
+  std::uint64_t memory_current = 0;
+  std::uint64_t memory_peak = 0;                        // 0 where the kernel lacks memory.peak
+  std::map<std::string, std::uint64_t> memory_events;   // low high max oom oom_kill oom_group_kill
+  double pressure_some_avg10 = 0, pressure_full_avg10 = 0;
+  std::vector<ProcessSample> processes;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MemorySample, t, unit, memory_current, memory_peak,
+                                                memory_events, pressure_some_avg10,
+                                                pressure_full_avg10, processes)
+
+// "type": "phase" — the runner's own milestones: "units_started", "settings_verified",
+// "pressure", "settled", "time_limit", "setup_failed", "end".
+struct Phase {
+  double t = 0;
+  std::string name;
+  std::string detail;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Phase, t, name, detail)
+
+struct Timeline {
+  int version = 1;
+  GuestInfo guest;                       // "type": "guest"
+  std::vector<UnitSetup> setup;
+  std::vector<KernelOomKill> kills;
+  std::vector<UnitStateChange> states;
+  std::vector<JournalRecord> journal;
+  std::vector<MemorySample> samples;
+  std::vector<Phase> phases;
+  std::vector<std::string> raw_kernel_oom_lines;  // "type": "kmsg": every OOM-related kernel line
+  bool complete = false;                 // the "end" sentinel arrived
+  int guest_status = -1;                 // status carried by the "end" record
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, setup, kills, states,
+                                                journal, samples, phases, raw_kernel_oom_lines,
+                                                complete, guest_status)
+
+// One streamed line -> record. Each record serialises as its struct plus "type".
+nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);
+
+// Folds one streamed JSON line into the timeline. Unknown types and malformed
+// lines are ignored and counted: a half-written last line must not lose the rest.
+// Returns false when the line was not understood.
+bool applyStreamLine(Timeline& timeline, const std::string& line);
+
+// The "end" record: {"type":"end","status":N}. Its absence means the guest died.
+constexpr const char* kEndRecordType = "end";
+
+}  // namespace oom
