@@ -1,0 +1,41 @@
+#pragma once
+// The systemd unit directives a scenario may set, with the D-Bus property each
+// becomes in StartTransientUnit (as systemd-run -p does). One table serves the
+// scenario validator (host), the plan's systemd-run line, and the guest runner,
+// so the vocabulary is the same from scenario file to `systemctl show`.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "oom/expected.hpp"
+
+namespace oom {
+
+// A typed D-Bus value: 'i' int32, 'u' uint32, 't' uint64, 'b' bool, 's' string.
+using DbusValue = std::variant<std::int32_t, std::uint32_t, std::uint64_t, bool, std::string>;
+
+struct DbusProperty {
+  std::string name;       // D-Bus property name, e.g. "RestartUSec" for RestartSec=
+  char signature = 's';   // 'i', 'u', 't', 'b' or 's'
+  DbusValue value;
+};
+
+struct DirectiveInfo {
+  std::string_view directive;  // "RestartSec"
+  std::string_view accepts;    // human description used in errors: "a time span such as 5s"
+};
+
+// Every directive a scenario may use, in a stable order (for docs and errors).
+const std::vector<DirectiveInfo>& supportedDirectives();
+
+// Converts "MemoryMax" = "256M" into {"MemoryMax", 't', 268435456}. Errors name
+// the directive and what it accepts; `where` is left empty for the caller to fill.
+// Values follow systemd: MemoryMax/MemoryHigh/MemorySwapMax accept sizes and
+// "infinity"; RestartSec and StartLimitIntervalSec accept time spans; OOMPolicy
+// continue|stop|kill; OOMScoreAdjust -1000..1000; Restart no|on-success|
+// on-failure|on-abnormal|on-watchdog|on-abort|always; Type simple|exec|notify|forking|oneshot.
+Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_view value);
+
+}  // namespace oom
