@@ -1,0 +1,142 @@
+// The directive table: scenario key -> D-Bus property of StartTransientUnit,
+// with the value rules systemd itself applies (systemd 252, src/core/dbus-*.c
+// and src/shared/bus-unit-util.c, which is what `systemd-run -p` uses).
+#include "plan/directives.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+using Converter = std::function<Expected<DbusProperty>(std::string_view value)>;
+
+struct Directive {
+  DirectiveInfo info;
+  Converter convert;
+};
+
+constexpr std::uint64_t kInfinity = std::numeric_limits<std::uint64_t>::max();
+
+Expected<DbusProperty> bad(std::string_view directive, std::string_view accepts,
+                           std::string_view value) {
+  return fail("", std::string(directive) + ": expected " + std::string(accepts) + "; got \"" +
+                      std::string(value) + "\"");
+}
+
+Converter oneOf(std::string_view directive, std::string_view dbus_name,
+                std::vector<std::string_view> choices, std::string_view accepts) {
+  return [=](std::string_view value) -> Expected<DbusProperty> {
+    for (auto choice : choices)
+      if (value == choice) return DbusProperty{std::string(dbus_name), 's', std::string(value)};
+    return bad(directive, accepts, value);
+  };
+}
+
+// Sizes in bytes ('t'); "infinity" is UINT64_MAX as systemd stores it.
+// Percentages become MemoryMaxScale in systemd-run: not supported here on purpose.
+Converter size(std::string_view directive, std::string_view accepts) {
+  return [=](std::string_view value) -> Expected<DbusProperty> {
+    if (value == "infinity") return DbusProperty{std::string(directive), 't', kInfinity};
+    if (value.empty() || value.back() == '%') return bad(directive, accepts, value);
+    auto bytes = parseSize(value);
+    if (!bytes) return bad(directive, accepts, value);
+    return DbusProperty{std::string(directive), 't', *bytes};
+  };
+}
+
+// Time spans in microseconds ('t'), the *USec properties.
+Converter timespan(std::string_view directive, std::string_view dbus_name, bool allow_infinity,
+                   std::string_view accepts) {
+  return [=](std::string_view value) -> Expected<DbusProperty> {
+    if (allow_infinity && value == "infinity")
+      return DbusProperty{std::string(dbus_name), 't', kInfinity};
+    auto d = parseDuration(value);
+    if (!d || d->count() < 0) return bad(directive, accepts, value);
+    return DbusProperty{std::string(dbus_name), 't',
+                        static_cast<std::uint64_t>(d->count() * 1e6 + 0.5)};
+  };
+}
+
+bool parseInteger(std::string_view text, long long& out) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end && !text.empty();
+}
+
+const std::vector<Directive>& table() {
+  static const std::vector<Directive> directives = [] {
+    std::vector<Directive> d;
+    auto add = [&](std::string_view name, std::string_view accepts, Converter c) {
+      d.push_back(Directive{DirectiveInfo{name, accepts}, std::move(c)});
+    };
+    add("Type", "one of simple, exec, notify, forking, oneshot",
+        oneOf("Type", "Type", {"simple", "exec", "notify", "forking", "oneshot"},
+              "one of simple, exec, notify, forking, oneshot"));
+    add("OOMScoreAdjust", "an integer from -1000 to 1000",
+        [](std::string_view value) -> Expected<DbusProperty> {
+          long long n = 0;
+          if (!parseInteger(value, n) || n < -1000 || n > 1000)
+            return bad("OOMScoreAdjust", "an integer from -1000 to 1000", value);
+          return DbusProperty{"OOMScoreAdjust", 'i', static_cast<std::int32_t>(n)};
+        });
+    add("OOMPolicy", "one of continue, stop, kill",
+        oneOf("OOMPolicy", "OOMPolicy", {"continue", "stop", "kill"}, "one of continue, stop, kill"));
+    constexpr std::string_view restarts =
+        "one of no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always";
+    add("Restart", restarts,
+        oneOf("Restart", "Restart",
+              {"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"},
+              restarts));
+    add("RestartSec", "a time span such as 5s, 500ms or 1min",
+        timespan("RestartSec", "RestartUSec", false, "a time span such as 5s, 500ms or 1min"));
+    add("StartLimitBurst", "a non-negative integer",
+        [](std::string_view value) -> Expected<DbusProperty> {
+          long long n = 0;
+          if (!parseInteger(value, n) || n < 0 || n > std::numeric_limits<std::uint32_t>::max())
+            return bad("StartLimitBurst", "a non-negative integer", value);
+          return DbusProperty{"StartLimitBurst", 'u', static_cast<std::uint32_t>(n)};
+        });
+    add("StartLimitIntervalSec", "a time span such as 10s or 1min, or infinity",
+        timespan("StartLimitIntervalSec", "StartLimitIntervalUSec", true,
+                 "a time span such as 10s or 1min, or infinity"));
+    add("TimeoutStopSec", "a time span such as 5s or 1min, or infinity",
+        timespan("TimeoutStopSec", "TimeoutStopUSec", true,
+                 "a time span such as 5s or 1min, or infinity"));
+    add("KillMode", "one of control-group, mixed, process, none",
+        oneOf("KillMode", "KillMode", {"control-group", "mixed", "process", "none"},
+              "one of control-group, mixed, process, none"));
+    constexpr std::string_view sizes = "a size such as 256M or 1G (K, M, G = 1024-based), or infinity";
+    for (std::string_view mem : {"MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax"})
+      add(mem, sizes, size(mem, sizes));
+    return d;
+  }();
+  return directives;
+}
+
+}  // namespace
+
+const std::vector<DirectiveInfo>& supportedDirectives() {
+  static const std::vector<DirectiveInfo> infos = [] {
+    std::vector<DirectiveInfo> v;
+    for (const auto& d : table()) v.push_back(d.info);
+    return v;
+  }();
+  return infos;
+}
+
+Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_view value) {
+  for (const auto& d : table())
+    if (d.info.directive == directive) return d.convert(value);
+  std::string names;
+  for (const auto& d : table()) names += (names.empty() ? "" : ", ") + std::string(d.info.directive);
+  return fail("", "unknown directive \"" + std::string(directive) + "\"; supported: " + names);
+}
+
+}  // namespace oom
