@@ -1,6 +1,97 @@
-// Placeholder until the scenario commands land; replaced by their owner.
+// `oomharness check FILE...` and `oomharness plan FILE`: everything that can be
+// said about a scenario without booting anything.
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "oom/units.hpp"
+#include "scenario/budget.hpp"
+#include "scenario/parse.hpp"
+#include "scenario/plan.hpp"
 
 namespace oom {
-void addScenarioCommands(CLI::App& /*app*/, int& /*status*/) {}
+namespace {
+
+void printDiagnostics(const ScenarioCheck& check) {
+  for (const auto& e : check.errors) std::printf("  error: %s\n", e.str().c_str());
+  for (const auto& w : check.warnings) std::printf("  warning: %s\n", w.str().c_str());
+}
+
+int checkFiles(const std::vector<std::string>& files) {
+  int status = kExitPass;
+  for (const auto& file : files) {
+    const ScenarioCheck check = loadScenarioFile(file);
+    if (check.ok()) {
+      std::printf("%s: OK (%zu services", file.c_str(), check.scenario->services.size());
+      if (!check.warnings.empty()) std::printf(", %zu warnings", check.warnings.size());
+      std::printf(")\n");
+    } else {
+      std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(),
+                  check.errors.size() == 1 ? "" : "s");
+      status = kExitBadInput;
+    }
+    printDiagnostics(check);
+  }
+  return status;
+}
+
+int printPlan(const std::string& file, bool as_json) {
+  const ScenarioCheck check = loadScenarioFile(file);
+  if (!check.ok()) {
+    std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(),
+                check.errors.size() == 1 ? "" : "s");
+    printDiagnostics(check);
+    return kExitBadInput;
+  }
+  const Scenario& s = *check.scenario;
+  auto plan = makeGuestPlan(s);
+  if (!plan) {
+    std::printf("  error: %s\n", plan.error().str().c_str());
+    return kExitBadInput;
+  }
+  if (as_json) {
+    std::printf("%s\n", nlohmann::json(*plan).dump(2).c_str());
+    return kExitPass;
+  }
+  std::printf("scenario %s: %s\n\n", s.name.c_str(), s.description.c_str());
+  std::printf("guest: %s, memory %s, swap %s, %u cpus\n\n", s.guest.release.c_str(),
+              formatSize(s.guest.memory_bytes).c_str(), formatSize(s.guest.swap_bytes).c_str(),
+              s.guest.cpus);
+  std::printf("memory budget:\n%s\n", computeBudget(s).table().c_str());
+  std::printf("units (started in this order):\n");
+  for (const auto& u : plan->units) {
+    std::printf("  # %s: %s\n  %s\n\n", u.unit.c_str(), u.why.c_str(), u.systemd_run.c_str());
+  }
+  std::printf("run: time limit %s; ends early after %u decisive kill%s and %s quiet%s\n",
+              formatDuration(Seconds(plan->time_limit_sec)).c_str(), plan->decisive_kills,
+              plan->decisive_kills == 1 ? "" : "s", formatDuration(Seconds(plan->settle_sec)).c_str(),
+              plan->decisive_kills == 0 ? " (0: runs to the time limit)" : "");
+  if (plan->settle_sec > s.settle_sec)
+    std::printf("     (settle raised from %s to cover RestartSec + restart_grace)\n",
+                formatDuration(Seconds(s.settle_sec)).c_str());
+  if (!check.warnings.empty()) {
+    std::printf("\n");
+    printDiagnostics(check);
+  }
+  return kExitPass;
+}
+
+}  // namespace
+
+void addScenarioCommands(CLI::App& app, int& status) {
+  auto* check = app.add_subcommand("check", "Validate scenario files (exit 0 when all are valid, 2 otherwise)");
+  auto files = std::make_shared<std::vector<std::string>>();
+  check->add_option("files", *files, "Scenario files")->required();
+  check->callback([files, &status] { status = checkFiles(*files); });
+
+  auto* plan = app.add_subcommand("plan", "Print the memory budget and the systemd-run line of each unit, without booting");
+  auto file = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  plan->add_option("file", *file, "Scenario file")->required();
+  plan->add_flag("--json", *as_json, "Print the GuestPlan handed to the guest, as JSON");
+  plan->callback([file, as_json, &status] { status = printPlan(*file, *as_json); });
+}
+
 }  // namespace oom

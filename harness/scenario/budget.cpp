@@ -1,0 +1,63 @@
+#include "scenario/budget.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace oom {
+
+std::uint64_t guestOverheadBytes(const std::string& /*release*/) { return kGuestOverheadBytes; }
+
+Budget computeBudget(const Scenario& scenario) {
+  Budget b;
+  for (const auto& s : scenario.services) {
+    b.rows.push_back(BudgetRow{s.name, s.load.baseline_bytes, s.load.processes,
+                               s.load.leak_bytes_per_sec, s.load.spike ? s.load.spike->bytes : 0});
+    b.baselines_bytes += s.load.baseline_bytes;
+  }
+  b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
+  b.margin_bytes = kBudgetSafetyMarginBytes;
+  b.guest_memory_bytes = scenario.guest.memory_bytes;
+  b.swap_bytes = scenario.guest.swap_bytes;
+  return b;
+}
+
+std::string Budget::explain() const {
+  const std::string sum = "baselines " + formatSize(baselines_bytes) + " + guest overhead " +
+                          formatSize(overhead_bytes) + " + safety margin " +
+                          formatSize(margin_bytes) + " = " + formatSize(neededBytes());
+  if (fits())
+    return sum + " <= guest memory " + formatSize(guest_memory_bytes) + ": " +
+           formatSize(headroomBytes()) + " left for the pressure to consume";
+  return sum + " > guest memory " + formatSize(guest_memory_bytes) +
+         ": the baseline alone would trigger the OOM killer, which tests nothing; lower the "
+         "baselines or raise guest.memory";
+}
+
+std::string Budget::table() const {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-24s %10s %9s %12s %10s\n", "service", "baseline", "processes",
+                "leak", "spike");
+  out += line;
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "  %-24s %10s %9u %12s %10s\n", r.service.c_str(),
+                  formatSize(r.baseline_bytes).c_str(), r.processes,
+                  r.leak_bytes_per_sec ? (formatSize(r.leak_bytes_per_sec) + "/s").c_str() : "-",
+                  r.spike_bytes ? formatSize(r.spike_bytes).c_str() : "-");
+    out += line;
+  }
+  auto row = [&](const char* label, std::uint64_t bytes) {
+    std::snprintf(line, sizeof line, "  %-24s %10s\n", label, formatSize(bytes).c_str());
+    out += line;
+  };
+  row("sum of baselines", baselines_bytes);
+  row("guest overhead (est.)", overhead_bytes);
+  row("safety margin", margin_bytes);
+  row("needed", neededBytes());
+  row("guest memory", guest_memory_bytes);
+  if (swap_bytes) row("guest swap", swap_bytes);
+  out += "  " + explain() + "\n";
+  return out;
+}
+
+}  // namespace oom

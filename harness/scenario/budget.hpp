@@ -1,0 +1,51 @@
+#pragma once
+// The memory budget: the baselines must fit the guest before any pressure, or
+// the OOM killer fires during setup and the run tests nothing (FIELD-NOTES).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oom/units.hpp"
+#include "scenario/scenario.hpp"
+
+namespace oom {
+
+// Memory the guest uses with no scenario unit running: kernel, systemd, journald,
+// dbus and the oomharness observer. 180 MiB is an ESTIMATE for the bookworm cloud
+// kernel guest until measured (MemTotal - MemAvailable at the "guest" record);
+// the one place to change it. trixie uses the same figure until measured.
+constexpr std::uint64_t kGuestOverheadBytes = 180 * MiB;
+// Headroom kept free on top, so page cache for the binaries survives the baseline.
+constexpr std::uint64_t kBudgetSafetyMarginBytes = 64 * MiB;
+
+std::uint64_t guestOverheadBytes(const std::string& release);
+
+struct BudgetRow {
+  std::string service;
+  std::uint64_t baseline_bytes = 0;
+  unsigned processes = 1;
+  std::uint64_t leak_bytes_per_sec = 0;
+  std::uint64_t spike_bytes = 0;
+};
+
+struct Budget {
+  std::vector<BudgetRow> rows;
+  std::uint64_t baselines_bytes = 0;
+  std::uint64_t overhead_bytes = 0;
+  std::uint64_t margin_bytes = 0;
+  std::uint64_t guest_memory_bytes = 0;
+  std::uint64_t swap_bytes = 0;
+
+  std::uint64_t neededBytes() const { return baselines_bytes + overhead_bytes + margin_bytes; }
+  bool fits() const { return neededBytes() <= guest_memory_bytes; }
+  // Memory left for pressure to consume once every baseline is held (0 if it does not fit).
+  std::uint64_t headroomBytes() const {
+    return fits() ? guest_memory_bytes - baselines_bytes - overhead_bytes : 0;
+  }
+  std::string explain() const;   // the arithmetic, one sentence
+  std::string table() const;     // the per-service table for `oomharness plan`
+};
+
+Budget computeBudget(const Scenario& scenario);
+
+}  // namespace oom

@@ -1,0 +1,44 @@
+#include "scenario/lint.hpp"
+
+#include <algorithm>
+
+namespace oom {
+
+std::vector<Error> lintScenario(const Scenario& s) {
+  std::vector<Error> warnings;
+  auto at = [&](std::size_t i, const std::string& directive) {
+    return s.source + ": $.services[" + std::to_string(i) + "].unit" +
+           (directive.empty() ? "" : "." + directive);
+  };
+  const bool all_protected =
+      s.services.size() > 1 && std::all_of(s.services.begin(), s.services.end(), [](const auto& svc) {
+        return svc.oomScoreAdjust() < 0;
+      });
+  if (all_protected)
+    warnings.push_back(Error{s.source + ": $.services",
+                             "every service has a negative OOMScoreAdjust: protecting everything "
+                             "gives the kernel fewer useful choices; pick priorities"});
+  for (std::size_t i = 0; i < s.services.size(); ++i) {
+    const auto& svc = s.services[i];
+    const auto policy = svc.directive("OOMPolicy");
+    const auto restart = svc.directive("Restart");
+    if (policy == "continue" && svc.load.processes > 1)
+      warnings.push_back(Error{at(i, "OOMPolicy"),
+                               "OOMPolicy=continue on a service with " +
+                                   std::to_string(svc.load.processes) +
+                                   " processes: after one is killed the unit can stay active with "
+                                   "part of its workload gone (half-alive); consider OOMPolicy=kill"});
+    if (svc.oomScoreAdjust() > 0 && (!restart || *restart == "no") && !svc.load.checkpoint)
+      warnings.push_back(Error{at(i, "OOMScoreAdjust"),
+                               "positive OOMScoreAdjust=" + std::to_string(svc.oomScoreAdjust()) +
+                                   " without Restart= (or a checkpoint): the service is easy to "
+                                   "kill and nothing brings it back"});
+    if (svc.oomScoreAdjust() == -1000)
+      warnings.push_back(Error{at(i, "OOMScoreAdjust"),
+                               "OOMScoreAdjust=-1000 makes the kernel never choose this service: "
+                               "if it is the one leaking, the machine has no way to recover"});
+  }
+  return warnings;
+}
+
+}  // namespace oom

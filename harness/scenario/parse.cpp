@@ -1,0 +1,519 @@
+#include "scenario/parse.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "oom/units.hpp"
+#include "plan/directives.hpp"
+#include "scenario/budget.hpp"
+#include "scenario/lint.hpp"
+
+namespace oom {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const std::vector<ObjectKeys> kKeys = {
+    {"scenario",
+     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "expect"},
+     {"name", "description", "services", "expect"}},
+    {"guest", {"release", "memory", "cpus", "swap"}, {}},
+    {"service", {"name", "why", "unit", "load"}, {"name", "why", "load"}},
+    {"load",
+     {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
+      "checkpoint"},
+     {"baseline"}},
+    {"expect",
+     {"first_killed", "kill_order", "never_killed", "units", "restart_grace", "half_alive_grace"},
+     {}},
+    {"unitExpectation",
+     {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
+      "constraint"},
+     {}},
+    {"countRange", {"min", "max"}, {}},
+};
+
+const ObjectKeys& keysOf(std::string_view def) {
+  for (const auto& k : kKeys)
+    if (k.def == def) return k;
+  throw std::logic_error("no key table for " + std::string(def));
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+std::string shown(const Json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+bool plainKey(const std::string& key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+// Walks the document, keeping the JSON path and every error found.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  void error(const std::string& path, std::string message) {
+    errors_.push_back(Error{source_ + ": " + path, std::move(message)});
+  }
+  std::vector<Error> takeErrors() { return std::move(errors_); }
+  const std::string& source() const { return source_; }
+
+  static std::string key(const std::string& path, const std::string& k) {
+    return plainKey(k) ? path + "." + k : path + "['" + k + "']";
+  }
+  static std::string index(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  // Checks object-ness, unknown and missing keys. Returns false if not an object.
+  bool object(const Json& v, const std::string& path, std::string_view def) {
+    if (!v.is_object()) {
+      error(path, "expected an object; got " + shown(v));
+      return false;
+    }
+    const auto& keys = keysOf(def);
+    for (const auto& [k, _] : v.items()) {
+      if (std::find(keys.properties.begin(), keys.properties.end(), k) == keys.properties.end())
+        error(key(path, k), "unknown key; expected one of " + join(keys.properties));
+    }
+    for (const auto& r : keys.required)
+      if (!v.contains(r)) error(key(path, r), "missing; this key is required");
+    return true;
+  }
+
+  std::optional<std::string> string(const Json& v, const std::string& path, bool non_empty = true) {
+    if (!v.is_string()) {
+      error(path, "expected a string; got " + shown(v));
+      return std::nullopt;
+    }
+    auto s = v.get<std::string>();
+    if (non_empty && s.empty()) {
+      error(path, "expected a non-empty string");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> boolean(const Json& v, const std::string& path) {
+    if (!v.is_boolean()) {
+      error(path, "expected true or false; got " + shown(v));
+      return std::nullopt;
+    }
+    return v.get<bool>();
+  }
+
+  std::optional<std::uint64_t> count(const Json& v, const std::string& path, std::uint64_t lo,
+                                     std::uint64_t hi) {
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi) {
+      error(path, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                      "; got " + shown(v));
+      return std::nullopt;
+    }
+    return v.get<std::uint64_t>();
+  }
+
+  // A size: a string such as "512M" or a number of bytes.
+  std::optional<std::uint64_t> size(const Json& v, const std::string& path) {
+    const std::string expected = "expected a size such as \"512M\", \"1G\", \"0\" or a number of bytes";
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+    if (!v.is_string()) {
+      error(path, expected + "; got " + shown(v));
+      return std::nullopt;
+    }
+    auto bytes = parseSize(v.get<std::string>());
+    if (!bytes) error(path, expected + "; got " + shown(v));
+    return bytes ? std::optional(*bytes) : std::nullopt;
+  }
+
+  std::optional<std::uint64_t> rate(const Json& v, const std::string& path) {
+    const std::string expected = "expected a rate such as \"20M/s\" or \"0\"";
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+    if (!v.is_string()) {
+      error(path, expected + "; got " + shown(v));
+      return std::nullopt;
+    }
+    auto r = parseRate(v.get<std::string>());
+    if (!r) error(path, expected + "; got " + shown(v));
+    return r ? std::optional(*r) : std::nullopt;
+  }
+
+  // A duration: a string such as "30s" or a number of seconds.
+  std::optional<double> duration(const Json& v, const std::string& path) {
+    const std::string expected = "expected a duration such as \"30s\", \"500ms\" or \"2min\"";
+    if (v.is_number() && v.get<double>() >= 0) return v.get<double>();
+    if (!v.is_string()) {
+      error(path, expected + "; got " + shown(v));
+      return std::nullopt;
+    }
+    auto d = parseDuration(v.get<std::string>());
+    if (!d || d->count() < 0) {
+      error(path, expected + "; got " + shown(v));
+      return std::nullopt;
+    }
+    return d->count();
+  }
+
+  // An exact count or {"min": a, "max": b}.
+  std::optional<CountRange> range(const Json& v, const std::string& path) {
+    if (v.is_number_unsigned()) return CountRange{v.get<std::uint64_t>(), v.get<std::uint64_t>()};
+    if (!v.is_object()) {
+      error(path, "expected a count (e.g. 0) or a range {\"min\": 1, \"max\": 5}; got " + shown(v));
+      return std::nullopt;
+    }
+    if (!object(v, path, "countRange")) return std::nullopt;
+    CountRange r;
+    const auto limit = std::numeric_limits<std::uint32_t>::max();
+    if (v.contains("min")) r.min = count(v["min"], key(path, "min"), 0, limit);
+    if (v.contains("max")) r.max = count(v["max"], key(path, "max"), 0, limit);
+    if (!v.contains("min") && !v.contains("max"))
+      error(path, "expected at least one of min, max");
+    if (r.min && r.max && *r.min > *r.max)
+      error(path, "min " + std::to_string(*r.min) + " is greater than max " + std::to_string(*r.max));
+    return r;
+  }
+
+  std::vector<std::string> names(const Json& v, const std::string& path) {
+    std::vector<std::string> out;
+    if (!v.is_array()) {
+      error(path, "expected an array of service names; got " + shown(v));
+      return out;
+    }
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (auto s = string(v[i], index(path, i))) out.push_back(*s);
+    return out;
+  }
+
+ private:
+  std::string source_;
+  std::vector<Error> errors_;
+};
+
+bool validUnitStem(const std::string& name) {
+  return !name.empty() && name.size() <= 200 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '_' ||
+                  c == '.' || c == '-' || c == '\\';
+         });
+}
+
+void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
+  const std::string path = "$.guest";
+  if (!r.object(v, path, "guest")) return;
+  if (v.contains("release")) {
+    if (auto s = r.string(v["release"], path + ".release")) {
+      const auto& known = supportedReleases();
+      if (std::find(known.begin(), known.end(), *s) == known.end())
+        r.error(path + ".release", "expected one of " + join(known) + "; got \"" + *s + "\"");
+      else guest.release = *s;
+    }
+  }
+  if (v.contains("memory")) {
+    if (auto b = r.size(v["memory"], path + ".memory")) {
+      if (*b < 256 * MiB) r.error(path + ".memory", "expected at least 256M; got " + formatSize(*b));
+      else guest.memory_bytes = *b;
+    }
+  }
+  if (v.contains("cpus"))
+    if (auto n = r.count(v["cpus"], path + ".cpus", 1, 64)) guest.cpus = static_cast<unsigned>(*n);
+  if (v.contains("swap"))
+    if (auto b = r.size(v["swap"], path + ".swap")) guest.swap_bytes = *b;
+}
+
+void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& service) {
+  if (!v.is_object()) {
+    r.error(path, "expected an object of systemd directives such as {\"OOMScoreAdjust\": 500}; got " +
+                      shown(v));
+    return;
+  }
+  std::vector<std::string> supported;
+  for (const auto& d : supportedDirectives()) supported.emplace_back(d.directive);
+  for (const auto& [directive, value] : v.items()) {
+    const std::string where = Reader::key(path, directive);
+    if (std::find(supported.begin(), supported.end(), directive) == supported.end()) {
+      r.error(where, "unknown directive; supported: " + join(supported));
+      continue;
+    }
+    std::string text;
+    if (value.is_string()) text = value.get<std::string>();
+    else if (value.is_number_integer()) text = value.dump();
+    else if (value.is_number_float() && value.get<double>() == static_cast<double>(value.get<long long>()))
+      text = std::to_string(value.get<long long>());
+    else {
+      r.error(where, "expected a string or an integer; got " + shown(value));
+      continue;
+    }
+    auto prop = toDbusProperty(directive, text);
+    if (!prop) {
+      // toDbusProperty names the directive; the path already does.
+      std::string message = prop.error().message;
+      const std::string prefix = directive + ": ";
+      if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
+      r.error(where, message);
+      continue;
+    }
+    service.unit.push_back(UnitProperty{directive, text});
+  }
+}
+
+std::optional<Spike> readSpike(Reader& r, const Json& v, const std::string& path) {
+  const std::string expected = "expected null or \"SIZE@TIME\" such as \"200M@30s\"";
+  if (!v.is_string()) {
+    r.error(path, expected + "; got " + shown(v));
+    return std::nullopt;
+  }
+  const auto s = v.get<std::string>();
+  const auto at = s.find('@');
+  if (at == std::string::npos) {
+    r.error(path, expected + "; got " + shown(v));
+    return std::nullopt;
+  }
+  auto bytes = parseSize(s.substr(0, at));
+  auto when = parseDuration(s.substr(at + 1));
+  if (!bytes || !when || *bytes == 0 || when->count() < 0) {
+    r.error(path, expected + "; got " + shown(v));
+    return std::nullopt;
+  }
+  return Spike{*bytes, when->count()};
+}
+
+void readLoad(Reader& r, const Json& v, const std::string& path, Load& load) {
+  if (!r.object(v, path, "load")) return;
+  if (v.contains("baseline"))
+    if (auto b = r.size(v["baseline"], path + ".baseline")) load.baseline_bytes = *b;
+  if (v.contains("processes"))
+    if (auto n = r.count(v["processes"], path + ".processes", 1, 64))
+      load.processes = static_cast<unsigned>(*n);
+  if (v.contains("rate"))
+    if (auto x = r.rate(v["rate"], path + ".rate")) load.rate_bytes_per_sec = *x;
+  if (v.contains("leak"))
+    if (auto x = r.rate(v["leak"], path + ".leak")) load.leak_bytes_per_sec = *x;
+  if (v.contains("spike") && !v["spike"].is_null()) load.spike = readSpike(r, v["spike"], path + ".spike");
+  if (v.contains("hold") && !v["hold"].is_null()) load.hold_sec = r.duration(v["hold"], path + ".hold");
+  if (v.contains("start_after"))
+    if (auto d = r.duration(v["start_after"], path + ".start_after")) load.start_after_sec = *d;
+  if (v.contains("sawtooth"))
+    if (auto b = r.boolean(v["sawtooth"], path + ".sawtooth")) load.sawtooth = *b;
+  if (v.contains("checkpoint"))
+    if (auto b = r.boolean(v["checkpoint"], path + ".checkpoint")) load.checkpoint = *b;
+  // oomstress has one --rate: it is the leak rate when leaking, else the ramp rate.
+  if (load.rate_bytes_per_sec > 0 && load.leak_bytes_per_sec > 0)
+    r.error(path, "rate and leak are both set; the stressor has one --rate, used as the leak rate "
+                  "when leaking: set rate to \"0\" (ramp as fast as possible) or leak to \"0\"");
+  if (load.sawtooth && load.leak_bytes_per_sec == 0 && load.rate_bytes_per_sec == 0)
+    r.error(path + ".sawtooth", "a sawtooth needs a rate or a leak to grow with");
+}
+
+void readServices(Reader& r, const Json& v, Scenario& s) {
+  const std::string path = "$.services";
+  if (!v.is_array() || v.empty()) {
+    r.error(path, "expected a non-empty array of services; got " + shown(v));
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string at = Reader::index(path, i);
+    const Json& sv = v[i];
+    if (!r.object(sv, at, "service")) continue;
+    ServiceSpec service;
+    if (sv.contains("name")) {
+      if (auto name = r.string(sv["name"], at + ".name")) {
+        if (name->size() > 8 && name->substr(name->size() - 8) == kUnitSuffix)
+          r.error(at + ".name", "expected the unit name without \".service\" (it is added); got \"" + *name + "\"");
+        else if (!validUnitStem(*name))
+          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got \"" + *name + "\"");
+        else if (!seen.insert(*name).second)
+          r.error(at + ".name", "duplicate service name \"" + *name + "\"; names must be unique");
+        else service.name = *name;
+      }
+    }
+    if (sv.contains("why"))
+      if (auto why = r.string(sv["why"], at + ".why")) service.why = *why;
+    if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
+    if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", service.load);
+    if (auto max = service.directive("MemoryMax"); max && *max != "infinity") {
+      auto limit = parseSize(*max);
+      if (limit && service.load.baseline_bytes >= *limit)
+        r.error(at + ".load.baseline", "baseline " + formatSize(service.load.baseline_bytes) +
+                                           " does not fit under MemoryMax=" + *max +
+                                           ": the unit would be OOM-killed before it is ready");
+    }
+    s.services.push_back(std::move(service));
+  }
+}
+
+void requireService(Reader& r, const Scenario& s, const std::string& name, const std::string& path) {
+  if (s.service(name)) return;
+  std::vector<std::string> names;
+  for (const auto& svc : s.services)
+    if (!svc.name.empty()) names.push_back(svc.name);
+  r.error(path, "no service named \"" + name + "\"; services are " + join(names));
+}
+
+void readExpect(Reader& r, const Json& v, Scenario& s) {
+  const std::string path = "$.expect";
+  if (!r.object(v, path, "expect")) return;
+  Expectations& e = s.expect;
+  if (v.contains("first_killed")) {
+    if (auto name = r.string(v["first_killed"], path + ".first_killed")) {
+      requireService(r, s, *name, path + ".first_killed");
+      e.first_killed = *name;
+    }
+  }
+  if (v.contains("kill_order")) {
+    e.kill_order = r.names(v["kill_order"], path + ".kill_order");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < e.kill_order.size(); ++i) {
+      requireService(r, s, e.kill_order[i], Reader::index(path + ".kill_order", i));
+      if (!seen.insert(e.kill_order[i]).second)
+        r.error(Reader::index(path + ".kill_order", i),
+                "\"" + e.kill_order[i] + "\" appears twice; kill_order lists each unit's first kill");
+    }
+    if (e.first_killed && !e.kill_order.empty() && e.kill_order.front() != *e.first_killed)
+      r.error(path + ".kill_order", "starts with \"" + e.kill_order.front() +
+                                        "\" but first_killed is \"" + *e.first_killed + "\"");
+  }
+  if (v.contains("never_killed")) {
+    e.never_killed = r.names(v["never_killed"], path + ".never_killed");
+    for (std::size_t i = 0; i < e.never_killed.size(); ++i) {
+      const auto& name = e.never_killed[i];
+      const std::string at = Reader::index(path + ".never_killed", i);
+      requireService(r, s, name, at);
+      if (e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name))
+        r.error(at, "\"" + name + "\" is expected to be killed (first_killed/kill_order) and never killed");
+    }
+  }
+  if (v.contains("restart_grace"))
+    if (auto d = r.duration(v["restart_grace"], path + ".restart_grace")) e.restart_grace_sec = *d;
+  if (v.contains("half_alive_grace"))
+    if (auto d = r.duration(v["half_alive_grace"], path + ".half_alive_grace")) e.half_alive_grace_sec = *d;
+  if (!v.contains("units")) return;
+  const Json& units = v["units"];
+  if (!units.is_object()) {
+    r.error(path + ".units", "expected an object keyed by service name; got " + shown(units));
+    return;
+  }
+  for (const auto& [name, uv] : units.items()) {
+    const std::string at = Reader::key(path + ".units", name);
+    requireService(r, s, name, at);
+    if (!r.object(uv, at, "unitExpectation")) continue;
+    UnitExpectation u;
+    if (uv.contains("oom_kills")) u.oom_kills = r.range(uv["oom_kills"], at + ".oom_kills");
+    if (uv.contains("Result")) u.Result = r.string(uv["Result"], at + ".Result");
+    if (uv.contains("restarts")) u.restarts = r.range(uv["restarts"], at + ".restarts");
+    if (uv.contains("clean_restart")) u.clean_restart = r.boolean(uv["clean_restart"], at + ".clean_restart");
+    if (uv.contains("active_at_end")) u.active_at_end = r.boolean(uv["active_at_end"], at + ".active_at_end");
+    if (uv.contains("half_alive")) u.half_alive = r.boolean(uv["half_alive"], at + ".half_alive");
+    if (uv.contains("constraint")) {
+      if (auto c = r.string(uv["constraint"], at + ".constraint")) {
+        if (*c != "CONSTRAINT_NONE" && *c != "CONSTRAINT_MEMCG")
+          r.error(at + ".constraint", "expected one of CONSTRAINT_NONE (global OOM), CONSTRAINT_MEMCG "
+                                      "(a MemoryMax= limit was hit); got \"" + *c + "\"");
+        else u.constraint = *c;
+      }
+    }
+    const bool never = std::count(e.never_killed.begin(), e.never_killed.end(), name) > 0;
+    const bool killed = e.first_killed == name ||
+                        std::count(e.kill_order.begin(), e.kill_order.end(), name) > 0;
+    if (u.oom_kills && never && u.oom_kills->min.value_or(0) > 0)
+      r.error(at + ".oom_kills", "expects kills but \"" + name + "\" is in never_killed");
+    if (u.oom_kills && killed && u.oom_kills->max == 0u)
+      r.error(at + ".oom_kills", "expects no kills but \"" + name + "\" is in first_killed/kill_order");
+    e.units.emplace_back(name, std::move(u));
+  }
+}
+
+std::pair<int, int> lineColumn(std::string_view text, std::size_t byte) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') { ++line; column = 1; }
+    else ++column;
+  }
+  return {line, column};
+}
+
+}  // namespace
+
+const std::vector<ObjectKeys>& scenarioObjectKeys() { return kKeys; }
+
+const std::vector<std::string>& supportedReleases() {
+  static const std::vector<std::string> releases = {"bookworm", "trixie"};
+  return releases;
+}
+
+ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
+  ScenarioCheck out;
+  Json doc;
+  try {
+    doc = Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    const auto [line, column] = lineColumn(text, e.byte == 0 ? 0 : e.byte - 1);
+    std::string what = e.what();
+    // nlohmann: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    out.errors.push_back(Error{source + ":" + std::to_string(line) + ":" + std::to_string(column),
+                               "invalid JSON: " + what});
+    return out;
+  }
+  Reader r(source);
+  Scenario s;
+  s.source = source;
+  s.document = doc;
+  if (r.object(doc, "$", "scenario")) {
+    if (doc.contains("name")) {
+      if (auto name = r.string(doc["name"], "$.name")) {
+        if (!validUnitStem(*name)) r.error("$.name", "expected letters, digits and :_.- (used in file names); got \"" + *name + "\"");
+        else s.name = *name;
+      }
+    }
+    if (doc.contains("description"))
+      if (auto d = r.string(doc["description"], "$.description")) s.description = *d;
+    if (doc.contains("guest")) readGuest(r, doc["guest"], s.guest);
+    if (doc.contains("time_limit")) {
+      if (auto d = r.duration(doc["time_limit"], "$.time_limit")) {
+        if (*d <= 0) r.error("$.time_limit", "expected a duration greater than 0");
+        else s.time_limit_sec = *d;
+      }
+    }
+    if (doc.contains("settle"))
+      if (auto d = r.duration(doc["settle"], "$.settle")) s.settle_sec = *d;
+    if (s.settle_sec >= s.time_limit_sec)
+      r.error("$.settle", "settle (" + formatDuration(Seconds(s.settle_sec)) +
+                              ") must be shorter than time_limit (" +
+                              formatDuration(Seconds(s.time_limit_sec)) + ")");
+    if (doc.contains("services")) readServices(r, doc["services"], s);
+    if (doc.contains("expect")) readExpect(r, doc["expect"], s);
+  }
+  out.errors = r.takeErrors();
+  if (!out.errors.empty()) return out;
+  out.warnings = lintScenario(s);
+  const Budget budget = computeBudget(s);
+  if (!budget.fits()) out.errors.push_back(Error{source + ": $.services", budget.explain()});
+  if (out.errors.empty()) out.scenario = std::move(s);
+  return out;
+}
+
+ScenarioCheck loadScenarioFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ScenarioCheck out;
+    out.errors.push_back(Error{file.string(), "cannot read the file"});
+    return out;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseScenario(buffer.str(), file.string());
+}
+
+}  // namespace oom

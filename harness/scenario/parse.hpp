@@ -1,0 +1,40 @@
+#pragma once
+// Scenario file -> Scenario. Implements the rules of scenarios/schema/scenario.schema.json
+// (there is no JSON Schema validator for nlohmann in Debian) plus what a schema
+// cannot say: directive values, unique names, expectations naming real services,
+// the memory budget. Collects every error in the file, not just the first.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oom/expected.hpp"
+#include "scenario/scenario.hpp"
+
+namespace oom {
+
+struct ScenarioCheck {
+  std::optional<Scenario> scenario;  // set when there are no errors
+  std::vector<Error> errors;         // each: where = "file: $.json.path", message = what was expected
+  std::vector<Error> warnings;       // valid but a known-bad configuration (see lint.hpp)
+  bool ok() const { return errors.empty(); }
+};
+
+// `source` names the file in messages.
+ScenarioCheck parseScenario(std::string_view text, const std::string& source);
+ScenarioCheck loadScenarioFile(const std::filesystem::path& file);
+
+// The keys each object accepts, as the parser implements them, named after the
+// schema's $defs ("scenario" is the top level). Tests compare this with the schema.
+struct ObjectKeys {
+  std::string def;
+  std::vector<std::string> properties;
+  std::vector<std::string> required;
+};
+const std::vector<ObjectKeys>& scenarioObjectKeys();
+
+// Releases the image builder knows (FIELD-NOTES: bookworm, trixie).
+const std::vector<std::string>& supportedReleases();
+
+}  // namespace oom

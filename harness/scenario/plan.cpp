@@ -1,0 +1,126 @@
+#include "scenario/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "oom/units.hpp"
+#include "plan/directives.hpp"
+
+namespace oom {
+
+std::string sizeFlag(std::uint64_t bytes) {
+  if (bytes == 0) return "0";
+  for (auto [unit, suffix] : {std::pair{GiB, "G"}, std::pair{MiB, "M"}, std::pair{KiB, "K"}})
+    if (bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
+  return std::to_string(bytes);
+}
+
+std::string durationFlag(double seconds) {
+  const double ms = std::round(seconds * 1000);
+  char buf[64];
+  if (std::fmod(ms, 1000) == 0) std::snprintf(buf, sizeof buf, "%.0fs", ms / 1000);
+  else std::snprintf(buf, sizeof buf, "%.0fms", ms);
+  return buf;
+}
+
+std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanOptions& options) {
+  const Load& l = service.load;
+  // --target is the whole unit's baseline; oomstress divides it among --processes.
+  std::vector<std::string> argv = {options.stressor_path, "--target", sizeFlag(l.baseline_bytes)};
+  if (l.processes > 1) argv.insert(argv.end(), {"--processes", std::to_string(l.processes)});
+  if (l.leak_bytes_per_sec > 0)
+    argv.insert(argv.end(), {"--leak", "--rate", sizeFlag(l.leak_bytes_per_sec) + "/s"});
+  else if (l.rate_bytes_per_sec > 0)
+    argv.insert(argv.end(), {"--rate", sizeFlag(l.rate_bytes_per_sec) + "/s"});
+  if (l.hold_sec) argv.insert(argv.end(), {"--hold", durationFlag(*l.hold_sec)});
+  if (l.start_after_sec > 0) argv.insert(argv.end(), {"--start-after", durationFlag(l.start_after_sec)});
+  if (l.spike)
+    argv.insert(argv.end(), {"--spike", sizeFlag(l.spike->bytes) + "@" + durationFlag(l.spike->at_sec)});
+  if (l.sawtooth) argv.push_back("--sawtooth");
+  if (l.checkpoint)
+    argv.insert(argv.end(),
+                {"--checkpoint", std::string(kCheckpointDir) + "/" + service.name + ".ckpt"});
+  if (options.report_interval_sec > 0)
+    argv.insert(argv.end(), {"--report-interval", durationFlag(options.report_interval_sec)});
+  return argv;
+}
+
+std::string shellQuote(std::string_view word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./_-").find(c) !=
+                                                              std::string_view::npos;
+  });
+  if (safe) return std::string(word);
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string systemdRunLine(const PlannedUnit& unit) {
+  std::string line = "systemd-run " + shellQuote("--unit=" + unit.unit);
+  for (const auto& p : unit.properties) line += " -p " + shellQuote(p.name + "=" + p.value);
+  line += " --";
+  for (const auto& arg : unit.exec_start) line += " " + shellQuote(arg);
+  return line;
+}
+
+unsigned decisiveKills(const Scenario& s) {
+  const Expectations& e = s.expect;
+  std::uint64_t needed = e.kill_order.size();
+  if (e.first_killed) needed = std::max<std::uint64_t>(needed, 1);
+  std::uint64_t per_unit = 0;
+  for (const auto& [name, u] : e.units) {
+    std::uint64_t n = u.oom_kills ? u.oom_kills->min.value_or(0) : 0;
+    // Every restart of an OOM-killed unit needs a kill before it.
+    if (u.restarts && u.Result == "oom-kill") n = std::max(n, u.restarts->min.value_or(0));
+    if (u.half_alive == true) n = std::max<std::uint64_t>(n, 1);
+    per_unit += n;
+  }
+  return static_cast<unsigned>(std::max(needed, per_unit));
+}
+
+double effectiveSettleSec(const Scenario& s) {
+  double settle = s.settle_sec;
+  for (const auto& [name, u] : s.expect.units) {
+    if (!u.restarts && !u.clean_restart && !u.active_at_end) continue;
+    const ServiceSpec* svc = s.service(name);
+    double restart_sec = 0.1;  // systemd's default RestartSec=100ms
+    if (svc)
+      if (auto v = svc->directive("RestartSec"))
+        if (auto d = parseDuration(*v)) restart_sec = d->count();
+    settle = std::max(settle, restart_sec + s.expect.restart_grace_sec);
+  }
+  return std::min(settle, s.time_limit_sec);
+}
+
+Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options) {
+  GuestPlan plan;
+  plan.scenario = s.name;
+  plan.time_limit_sec = s.time_limit_sec;
+  plan.settle_sec = effectiveSettleSec(s);
+  plan.sample_interval_sec = options.sample_interval_sec;
+  plan.decisive_kills = decisiveKills(s);
+  for (std::size_t i = 0; i < s.services.size(); ++i) {
+    const ServiceSpec& svc = s.services[i];
+    PlannedUnit u;
+    u.service = svc.name;
+    u.unit = unitName(svc.name);
+    u.why = svc.why;
+    u.exec_start = stressorCommand(svc, options);
+    // oomstress sends READY=1 once its baseline is held.
+    if (!svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
+    for (const auto& p : svc.unit) {
+      if (auto d = toDbusProperty(p.name, p.value); !d)
+        return fail(s.source + ": $.services[" + std::to_string(i) + "].unit." + p.name,
+                    d.error().message);
+      u.properties.push_back(p);
+    }
+    u.systemd_run = systemdRunLine(u);
+    u.baseline_bytes = svc.load.baseline_bytes;
+    plan.units.push_back(std::move(u));
+  }
+  return plan;
+}
+
+}  // namespace oom

@@ -1,0 +1,46 @@
+#pragma once
+// Scenario -> GuestPlan: the exact transient units the guest runner starts, the
+// oomstress command line of each, and the systemd-run line that reproduces it.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oom/expected.hpp"
+#include "plan/guest_plan.hpp"
+#include "scenario/scenario.hpp"
+
+namespace oom {
+
+// Guest paths. The one place the host side names them (the VM image must match).
+constexpr const char* kStressorPath = "/opt/oomharness/bin/oomstress";
+// Checkpoint files live here; the runner or image creates it (root-owned, persistent).
+constexpr const char* kCheckpointDir = "/var/lib/oomharness";
+
+struct PlanOptions {
+  std::string stressor_path = kStressorPath;
+  double sample_interval_sec = 0.5;
+  double report_interval_sec = 1.0;   // oomstress --report-interval
+};
+
+Expected<GuestPlan> makeGuestPlan(const Scenario& scenario, const PlanOptions& options = {});
+
+// oomstress argv (argv[0] included) for one service's load.
+std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanOptions& options);
+
+// Kills the verdict needs before the run may end early (chosen victims, not group
+// members); 0: run to the time limit.
+unsigned decisiveKills(const Scenario& scenario);
+
+// settle, raised so a restart expected by the checks (RestartSec + restart_grace)
+// fits in the quiet period that ends the run.
+double effectiveSettleSec(const Scenario& scenario);
+
+// POSIX shell quoting: bare when safe, else single quotes.
+std::string shellQuote(std::string_view word);
+std::string systemdRunLine(const PlannedUnit& unit);
+
+// Flag spellings oomstress accepts (common/units.hpp): "150M", "1536K", "5s", "250ms".
+std::string sizeFlag(std::uint64_t bytes);
+std::string durationFlag(double seconds);
+
+}  // namespace oom

@@ -1,0 +1,101 @@
+#pragma once
+// The scenario model: what a scenario file says, validated and typed. Built by
+// parseScenario() (parse.hpp); everything downstream (plan, checks, reports)
+// reads this, never the JSON. Sizes are bytes, times are seconds.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/guest_plan.hpp"
+
+namespace oom {
+
+struct GuestSpec {
+  std::string release = "bookworm";
+  std::uint64_t memory_bytes = 1024ull * 1024 * 1024;
+  unsigned cpus = 2;
+  std::uint64_t swap_bytes = 0;
+};
+
+// One sudden allocation on top of the baseline: "200M@30s".
+struct Spike {
+  std::uint64_t bytes = 0;
+  double at_sec = 0;  // seconds after the stressor started allocating
+};
+
+// The memory one service's stressor produces.
+struct Load {
+  std::uint64_t baseline_bytes = 0;   // held by the whole unit once ready (all processes)
+  unsigned processes = 1;
+  std::uint64_t rate_bytes_per_sec = 0;  // ramp rate to the baseline; 0: as fast as it can
+  std::uint64_t leak_bytes_per_sec = 0;  // growth after the baseline; 0: none
+  std::optional<Spike> spike;
+  std::optional<double> hold_sec;     // release after holding this long; unset: hold forever
+  double start_after_sec = 0;
+  bool sawtooth = false;
+  bool checkpoint = false;
+};
+
+struct ServiceSpec {
+  std::string name;                     // unit name stem: "report-worker"
+  std::string why;
+  std::vector<UnitProperty> unit;       // systemd directives, in file order, values as strings
+  Load load;
+
+  // The directive's value as written, if set.
+  std::optional<std::string> directive(const std::string& name) const;
+  int oomScoreAdjust() const;           // 0 when unset, as systemd
+};
+
+// An exact count (min == max) or a range; either bound may be open.
+struct CountRange {
+  std::optional<std::uint64_t> min, max;
+  bool contains(std::uint64_t n) const { return (!min || n >= *min) && (!max || n <= *max); }
+  std::string str() const;              // "0", "at least 1", "1 to 5"
+};
+
+struct UnitExpectation {
+  std::optional<CountRange> oom_kills;
+  std::optional<std::string> Result;    // systemd's Result of each OOM-killed invocation
+  std::optional<CountRange> restarts;   // NRestarts at the end
+  std::optional<bool> clean_restart;
+  std::optional<bool> active_at_end;
+  std::optional<bool> half_alive;
+  std::optional<std::string> constraint; // every kill's constraint: CONSTRAINT_NONE or CONSTRAINT_MEMCG
+};
+
+struct Expectations {
+  std::optional<std::string> first_killed;
+  std::vector<std::string> kill_order;
+  std::vector<std::string> never_killed;
+  std::vector<std::pair<std::string, UnitExpectation>> units;  // in file order
+  double restart_grace_sec = 10;        // clean_restart: active again within RestartSec + this
+  double half_alive_grace_sec = 3;      // half_alive: how long a unit may run short of processes
+
+  const UnitExpectation* unit(const std::string& service) const;
+};
+
+struct Scenario {
+  std::string source;                   // file name as given, for messages
+  std::string name;
+  std::string description;
+  GuestSpec guest;
+  double time_limit_sec = 120;
+  double settle_sec = 10;
+  std::vector<ServiceSpec> services;
+  Expectations expect;
+  nlohmann::ordered_json document;      // the file as parsed (for result.json)
+
+  const ServiceSpec* service(const std::string& name) const;
+  // "report-worker.service" -> the service named "report-worker", or nullptr.
+  const ServiceSpec* serviceForUnit(const std::string& unit) const;
+};
+
+constexpr const char* kUnitSuffix = ".service";
+inline std::string unitName(const std::string& service) { return service + kUnitSuffix; }
+
+}  // namespace oom
