@@ -1,0 +1,118 @@
+#include "scenario/parse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+using namespace oom;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path kSource = OOM_SOURCE_DIR;
+
+std::string errorsOf(const ScenarioCheck& c) {
+  std::string s;
+  for (const auto& e : c.errors) s += e.str() + "\n";
+  return s;
+}
+
+const char* kMinimal = R"({
+  "name": "mini", "description": "d",
+  "services": [{"name": "w", "why": "y", "load": {"baseline": "10M"}}],
+  "expect": {}
+})";
+}  // namespace
+
+TEST(ScenarioParse, EveryShippedScenarioIsValid) {
+  int n = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(kSource / "scenarios")) {
+    if (entry.path().extension() != ".json" || entry.path().parent_path().filename() == "schema")
+      continue;
+    auto c = loadScenarioFile(entry.path());
+    EXPECT_TRUE(c.ok()) << entry.path() << "\n" << errorsOf(c);
+    ++n;
+  }
+  EXPECT_GE(n, 8);
+}
+
+TEST(ScenarioParse, ThreeServicesIsReadAsWritten) {
+  auto c = loadScenarioFile(kSource / "scenarios/three-services.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  const Scenario& s = *c.scenario;
+  EXPECT_EQ(s.name, "three-services");
+  ASSERT_EQ(s.services.size(), 3u);
+  EXPECT_EQ(s.services[0].name, "api");
+  EXPECT_EQ(s.services[0].oomScoreAdjust(), -300);
+  EXPECT_EQ(s.services[0].load.processes, 2u);
+  EXPECT_EQ(s.services[0].load.baseline_bytes, 150u * 1024 * 1024);
+  ASSERT_EQ(s.services[0].unit.size(), 4u);
+  EXPECT_EQ(s.services[0].unit[1].name, "OOMPolicy");  // file order kept
+  EXPECT_EQ(s.services[2].load.leak_bytes_per_sec, 20u * 1024 * 1024);
+  EXPECT_EQ(s.expect.first_killed, "report-worker");
+  const UnitExpectation* w = s.expect.unit("report-worker");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->restarts->min, 1u);
+  EXPECT_EQ(w->restarts->max, 5u);
+  EXPECT_EQ(w->Result, "oom-kill");
+  EXPECT_EQ(s.expect.unit("api")->oom_kills->max, 0u);
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(ScenarioParse, DefaultsApplyWhenOmitted) {
+  auto c = parseScenario(kMinimal, "mini.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_EQ(c.scenario->guest.release, "bookworm");
+  EXPECT_EQ(c.scenario->guest.memory_bytes, 1024u * 1024 * 1024);
+  EXPECT_EQ(c.scenario->time_limit_sec, 120);
+  EXPECT_EQ(c.scenario->settle_sec, 10);
+  EXPECT_EQ(c.scenario->services[0].load.processes, 1u);
+}
+
+TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
+  auto c = parseScenario(R"({"name": "n", "description": "d",
+    "services": [{"name": "w", "why": "y", "unit": {"OOMScoreAdjust": "250", "RestartSec": 5},
+                  "load": {"baseline": 1048576}}], "expect": {}})", "n.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_EQ(c.scenario->services[0].oomScoreAdjust(), 250);
+  EXPECT_EQ(*c.scenario->services[0].directive("RestartSec"), "5");
+}
+
+TEST(ScenarioParse, WarnsAboutRunbookBadConfigurations) {
+  auto c = parseScenario(R"({"name": "n", "description": "d",
+    "services": [
+      {"name": "a", "why": "y", "unit": {"OOMScoreAdjust": -1000}, "load": {"baseline": "10M"}},
+      {"name": "b", "why": "y", "unit": {"OOMScoreAdjust": -10, "OOMPolicy": "continue"},
+       "load": {"baseline": "10M", "processes": 3}}],
+    "expect": {}})", "n.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  std::string all;
+  for (const auto& w : c.warnings) all += w.str() + "\n";
+  EXPECT_NE(all.find("every service has a negative OOMScoreAdjust"), std::string::npos) << all;
+  EXPECT_NE(all.find("OOMScoreAdjust=-1000"), std::string::npos) << all;
+  EXPECT_NE(all.find("$.services[1].unit.OOMPolicy: OOMPolicy=continue on a service with 3"), std::string::npos) << all;
+
+  auto p = parseScenario(R"({"name": "n", "description": "d",
+    "services": [{"name": "a", "why": "y", "unit": {"OOMScoreAdjust": 500}, "load": {"baseline": "10M"}}],
+    "expect": {}})", "p.json");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_NE(p.warnings[0].message.find("without Restart="), std::string::npos);
+}
+
+TEST(ScenarioParse, CollectsEveryErrorNotJustTheFirst) {
+  auto c = loadScenarioFile(kSource / "tests/scenario/bad/many-errors.json");
+  EXPECT_GE(c.errors.size(), 4u) << errorsOf(c);
+  EXPECT_FALSE(c.scenario);
+}
+
+TEST(ScenarioParse, SyntaxErrorGivesLineAndColumn) {
+  auto c = parseScenario("{\n  \"name\": \"x\",,\n}", "x.json");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].where, "x.json:2:15") << c.errors[0].str();
+}
+
+TEST(ScenarioParse, MissingFileIsAnError) {
+  auto c = loadScenarioFile("/nonexistent/x.json");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].str().find("cannot read"), std::string::npos);
+}

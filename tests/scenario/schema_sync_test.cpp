@@ -1,0 +1,65 @@
+// scenarios/schema/scenario.schema.json documents the format for editors; the
+// parser implements it. These tests keep the two in step.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/directives.hpp"
+#include "scenario/parse.hpp"
+
+using namespace oom;
+
+namespace {
+nlohmann::json loadSchema() {
+  std::ifstream in(std::filesystem::path(OOM_SOURCE_DIR) / "scenarios/schema/scenario.schema.json");
+  return nlohmann::json::parse(in);
+}
+std::set<std::string> keysOf(const nlohmann::json& object) {
+  std::set<std::string> keys;
+  for (const auto& [k, _] : object.items()) keys.insert(k);
+  return keys;
+}
+}  // namespace
+
+TEST(SchemaSync, ObjectPropertiesAndRequiredListsMatchTheParser) {
+  const auto schema = loadSchema();
+  for (const auto& keys : scenarioObjectKeys()) {
+    SCOPED_TRACE(keys.def);
+    ASSERT_TRUE(schema["$defs"].contains(keys.def));
+    const auto& def = schema["$defs"][keys.def];
+    EXPECT_EQ(def.value("additionalProperties", true), false);
+    EXPECT_EQ(keysOf(def["properties"]),
+              std::set<std::string>(keys.properties.begin(), keys.properties.end()));
+    std::set<std::string> required;
+    if (def.contains("required")) required = def["required"].get<std::set<std::string>>();
+    EXPECT_EQ(required, std::set<std::string>(keys.required.begin(), keys.required.end()));
+  }
+}
+
+TEST(SchemaSync, UnitDirectivesMatchTheDirectiveTable) {
+  const auto schema = loadSchema();
+  std::set<std::string> table;
+  for (const auto& d : supportedDirectives()) table.insert(std::string(d.directive));
+  EXPECT_EQ(keysOf(schema["$defs"]["unit"]["properties"]), table);
+}
+
+TEST(SchemaSync, EnumValuesInTheSchemaAreAcceptedByTheDirectiveTable) {
+  const auto schema = loadSchema();
+  for (const auto& [directive, rule] : schema["$defs"]["unit"]["properties"].items()) {
+    if (!rule.contains("enum")) continue;
+    for (const auto& v : rule["enum"]) {
+      auto p = toDbusProperty(directive, v.get<std::string>());
+      EXPECT_TRUE(p) << directive << "=" << v;
+    }
+  }
+}
+
+TEST(SchemaSync, ReleasesMatch) {
+  const auto schema = loadSchema();
+  auto releases = schema["$defs"]["guest"]["properties"]["release"]["enum"].get<std::vector<std::string>>();
+  EXPECT_EQ(releases, supportedReleases());
+}
