@@ -1,0 +1,185 @@
+#include "checks/timeline_index.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace oom {
+namespace {
+// Group-kill lines follow their victim's within this window (same OOM invocation).
+constexpr double kGroupWindowSec = 2.0;
+
+bool isStopped(const std::string& active_state) {
+  return active_state == "deactivating" || active_state == "inactive" || active_state == "failed";
+}
+}  // namespace
+
+TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
+  // Invocations from state changes.
+  std::vector<const UnitStateChange*> states;
+  for (const auto& s : timeline.states) states.push_back(&s);
+  std::stable_sort(states.begin(), states.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  std::map<std::pair<std::string, std::string>, std::size_t> by_id;
+  for (const UnitStateChange* s : states) {
+    if (s->InvocationID.empty()) continue;
+    auto [it, fresh] = by_id.try_emplace({s->unit, s->InvocationID}, invocations_.size());
+    if (fresh) invocations_.push_back(Invocation{s->unit, s->InvocationID, s->t, s->t, {}, {}, {}, {}, {}});
+    Invocation& inv = invocations_[it->second];
+    inv.last_t = s->t;
+    inv.states.push_back(s);
+    inv.pids.insert(s->pids.begin(), s->pids.end());
+    if (s->MainPID > 0) inv.pids.insert(s->MainPID);
+    if (s->ActiveState == "active" && !inv.active_t) inv.active_t = s->t;
+    if (inv.active_t && !inv.ended_t && isStopped(s->ActiveState)) inv.ended_t = s->t;
+    if (inv.result.empty() && !s->Result.empty() && s->Result != "success") inv.result = s->Result;
+  }
+  // OOM events: each chosen victim, then group members close after it in the same unit.
+  std::vector<const KernelOomKill*> kills;
+  for (const auto& k : timeline.kills) kills.push_back(&k);
+  std::stable_sort(kills.begin(), kills.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  for (const KernelOomKill* k : kills) {
+    if (k->group_kill) {
+      auto owner = std::find_if(events_.rbegin(), events_.rend(), [&](const OomEvent& e) {
+        return e.unit == k->unit && k->t - e.t <= kGroupWindowSec;
+      });
+      if (owner != events_.rend()) {
+        owner->members.push_back(k);
+        continue;
+      }
+    }
+    events_.push_back(OomEvent{k->t, k->unit, k, {k}, {}});
+  }
+  // The invocation each event hit: by pid, else the unit's invocation running at that time.
+  for (auto& e : events_) {
+    for (const auto& inv : invocations_) {
+      if (inv.unit != e.unit) continue;
+      if (inv.pids.count(e.victim->pid)) { e.InvocationID = inv.InvocationID; break; }
+    }
+    if (!e.InvocationID.empty()) continue;
+    const Invocation* best = nullptr;
+    for (const auto& inv : invocations_)
+      if (inv.unit == e.unit && inv.first_t <= e.t && (!best || inv.first_t > best->first_t)) best = &inv;
+    if (best) e.InvocationID = best->InvocationID;
+  }
+  for (const auto& e : events_)
+    for (auto& inv : invocations_)
+      if (inv.unit == e.unit && inv.InvocationID == e.InvocationID)
+        for (const auto* m : e.members) inv.pids.insert(m->pid);
+}
+
+std::vector<const OomEvent*> TimelineIndex::eventsIn(const std::string& unit) const {
+  std::vector<const OomEvent*> out;
+  for (const auto& e : events_)
+    if (e.unit == unit) out.push_back(&e);
+  return out;
+}
+
+std::vector<const KernelOomKill*> TimelineIndex::killsIn(const std::string& unit) const {
+  std::vector<const KernelOomKill*> out;
+  for (const auto& e : events_)
+    if (e.unit == unit) out.insert(out.end(), e.members.begin(), e.members.end());
+  return out;
+}
+
+std::vector<const Invocation*> TimelineIndex::invocationsOf(const std::string& unit) const {
+  std::vector<const Invocation*> out;
+  for (const auto& inv : invocations_)
+    if (inv.unit == unit) out.push_back(&inv);
+  std::stable_sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->first_t < b->first_t; });
+  return out;
+}
+
+const Invocation* TimelineIndex::invocation(const std::string& unit, const std::string& id) const {
+  for (const auto& inv : invocations_)
+    if (inv.unit == unit && inv.InvocationID == id) return &inv;
+  return nullptr;
+}
+
+const UnitStateChange* TimelineIndex::lastState(const std::string& unit) const {
+  const UnitStateChange* last = nullptr;
+  for (const auto& s : timeline_.states)
+    if (s.unit == unit && (!last || s.t >= last->t)) last = &s;
+  return last;
+}
+
+std::vector<const JournalRecord*> TimelineIndex::journalFor(const std::string& unit,
+                                                            const std::string& message_id) const {
+  std::vector<const JournalRecord*> out;
+  for (const auto& j : timeline_.journal)
+    if (j.unit == unit && j.MESSAGE_ID == message_id) out.push_back(&j);
+  return out;
+}
+
+const UnitSetup* TimelineIndex::setupOf(const std::string& unit) const {
+  for (const auto& s : timeline_.setup)
+    if (s.unit == unit) return &s;
+  return nullptr;
+}
+
+std::vector<const MemorySample*> TimelineIndex::samplesBefore(double t) const {
+  std::map<std::string, const MemorySample*> last;
+  for (const auto& s : timeline_.samples)
+    if (s.t <= t && (!last[s.unit] || s.t >= last[s.unit]->t)) last[s.unit] = &s;
+  std::vector<const MemorySample*> out;
+  for (const auto& [unit, s] : last)
+    if (s) out.push_back(s);
+  return out;
+}
+
+double TimelineIndex::endT() const {
+  double end = 0;
+  auto see = [&](double t) { end = std::max(end, t); };
+  for (const auto& x : timeline_.kills) see(x.t);
+  for (const auto& x : timeline_.states) see(x.t);
+  for (const auto& x : timeline_.journal) see(x.t);
+  for (const auto& x : timeline_.samples) see(x.t);
+  for (const auto& x : timeline_.phases) see(x.t);
+  for (const auto& x : timeline_.setup) see(x.t);
+  return end;
+}
+
+double TimelineIndex::pressureT() const {
+  for (const auto& p : timeline_.phases)
+    if (p.name == "pressure") return p.t;
+  double first = -1;
+  auto see = [&](double t) { if (first < 0 || t < first) first = t; };
+  for (const auto& x : timeline_.setup) see(x.t);
+  if (first < 0)
+    for (const auto& x : timeline_.states) see(x.t);
+  return first < 0 ? 0 : first;
+}
+
+Evidence killEvidence(const KernelOomKill& k) {
+  std::string text;
+  for (const auto& line : k.lines)
+    if (line.find("Killed process") != std::string::npos) text = line;
+  if (text.empty()) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "Killed process %d (%s) anon-rss:%llukB oom_score_adj:%d",
+                  k.pid, k.comm.c_str(), static_cast<unsigned long long>(k.anon_rss_kb),
+                  k.oom_score_adj);
+    text = buf;
+  }
+  text += std::string(" [") + (k.constraint.empty() ? "constraint unknown" : k.constraint) +
+          (k.group_kill ? ", group kill" : "") + ", task_memcg=" + k.task_memcg + "]";
+  return Evidence{k.t, "kernel", k.unit, "", k.pid, text};
+}
+
+Evidence stateEvidence(const UnitStateChange& s) {
+  std::string text = s.unit + " " + s.ActiveState + "/" + s.SubState;
+  if (!s.Result.empty()) text += " Result=" + s.Result;
+  text += " NRestarts=" + std::to_string(s.NRestarts);
+  if (s.MainPID) text += " MainPID=" + std::to_string(s.MainPID);
+  text += " pids=[";
+  for (std::size_t i = 0; i < s.pids.size(); ++i) text += (i ? "," : "") + std::to_string(s.pids[i]);
+  text += "]";
+  return Evidence{s.t, "unit_state", s.unit, s.InvocationID, s.MainPID, text};
+}
+
+Evidence journalEvidence(const JournalRecord& j) {
+  std::string text = j.MESSAGE;
+  for (const auto& [k, v] : j.fields) text += " " + k + "=" + v;
+  return Evidence{j.t, "journal", j.unit, j.INVOCATION_ID, 0, text + " (MESSAGE_ID=" + j.MESSAGE_ID + ")"};
+}
+
+}  // namespace oom

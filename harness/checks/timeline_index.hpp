@@ -1,0 +1,71 @@
+#pragma once
+// The timeline regrouped the way the checks ask questions: OOM events per unit
+// (a chosen victim with its group-killed siblings), and unit invocations.
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "checks/verdict.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// One kernel OOM decision: the victim the kernel chose, plus the members of its
+// memory.oom.group killed with it (OOMPolicy=kill). A unit's kill count counts these.
+struct OomEvent {
+  double t = 0;
+  std::string unit;                        // "report-worker.service"; "" when not a unit
+  const KernelOomKill* victim = nullptr;   // chosen victim (or the first group member if none)
+  std::vector<const KernelOomKill*> members;  // every record of this event, victim first
+  std::string InvocationID;                // the invocation the victim belonged to, if known
+};
+
+// One run of a unit between starts: systemd's InvocationID.
+struct Invocation {
+  std::string unit;
+  std::string InvocationID;
+  double first_t = 0, last_t = 0;
+  std::vector<const UnitStateChange*> states;   // in time order
+  std::set<int> pids;                           // every pid seen in it (states and kills)
+  std::optional<double> active_t;               // first time ActiveState=active
+  std::optional<double> ended_t;                // first deactivating/inactive/failed after active
+  std::string result;                           // first Result other than "" and "success"
+};
+
+class TimelineIndex {
+ public:
+  explicit TimelineIndex(const Timeline& timeline);
+
+  const Timeline& timeline() const { return timeline_; }
+  const std::vector<OomEvent>& events() const { return events_; }  // in time order
+  std::vector<const OomEvent*> eventsIn(const std::string& unit) const;
+  std::vector<const KernelOomKill*> killsIn(const std::string& unit) const;  // every record
+  std::vector<const Invocation*> invocationsOf(const std::string& unit) const;  // by first_t
+  const Invocation* invocation(const std::string& unit, const std::string& id) const;
+  const UnitStateChange* lastState(const std::string& unit) const;
+  std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
+  const UnitSetup* setupOf(const std::string& unit) const;
+  // The last sample of any unit at or before t (for scores before a kill), per unit.
+  std::vector<const MemorySample*> samplesBefore(double t) const;
+  double endT() const;            // last timestamp seen anywhere
+  double pressureT() const;       // phase "pressure", else the first setup/state record
+
+ private:
+  const Timeline& timeline_;
+  std::vector<OomEvent> events_;
+  std::vector<Invocation> invocations_;
+};
+
+// Evidence builders: one line a reader can match against the raw logs.
+Evidence killEvidence(const KernelOomKill& k);
+Evidence stateEvidence(const UnitStateChange& s);
+Evidence journalEvidence(const JournalRecord& j);
+
+// systemd journal MESSAGE_IDs (FIELD-NOTES).
+inline constexpr const char* kMsgOomKilled = "fe6faa94e7774663a0da52717891d8ef";
+inline constexpr const char* kMsgUnitResult = "d9b373ed55a64feb8242e02dbe79a49c";
+inline constexpr const char* kMsgRestartScheduled = "5eb03494b6584870a536b337290809b3";
+inline constexpr const char* kMsgProcessExited = "98e322203f7a4ed290d09fe03c09fe15";
+
+}  // namespace oom

@@ -1,0 +1,63 @@
+#pragma once
+// Expectations + timeline -> verdict. The checks never talk to systemd: they
+// read a Timeline (recorded live, or from a file) and cite the records that
+// decided each outcome, so a reader can verify the verdict without re-running.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario/scenario.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// One record that decided a check, in the kernel's and systemd's own words.
+struct Evidence {
+  double t = -1;               // guest CLOCK_MONOTONIC seconds; -1 when not timed
+  std::string source;          // "kernel", "unit_state", "journal", "sample", "setup", "phase"
+  std::string unit;
+  std::string InvocationID;
+  int pid = 0;
+  std::string text;            // the log line, or a sentence built from the record
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Evidence, t, source, unit, InvocationID, pid, text)
+
+enum class Outcome { pass, fail, inconclusive, note };
+NLOHMANN_JSON_SERIALIZE_ENUM(Outcome, {{Outcome::pass, "pass"},
+                                       {Outcome::fail, "fail"},
+                                       {Outcome::inconclusive, "inconclusive"},
+                                       {Outcome::note, "note"}})
+
+struct CheckResult {
+  std::string name;            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
+  std::string unit;            // service name; "" for scenario-wide checks
+  Outcome outcome = Outcome::pass;
+  std::string expected;        // one line: what the scenario said
+  std::string observed;        // one line: what the timeline shows
+  std::vector<Evidence> evidence;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CheckResult, name, unit, outcome, expected,
+                                                observed, evidence)
+
+enum class VerdictKind { pass, fail, inconclusive };
+NLOHMANN_JSON_SERIALIZE_ENUM(VerdictKind, {{VerdictKind::pass, "pass"},
+                                           {VerdictKind::fail, "fail"},
+                                           {VerdictKind::inconclusive, "inconclusive"}})
+
+struct Verdict {
+  VerdictKind verdict = VerdictKind::inconclusive;
+  std::string reason;          // one sentence: why this verdict
+  double pressure_t = 0;       // when pressure began (phase "pressure", else first unit start)
+  std::vector<CheckResult> checks;  // expectations, then infrastructure checks, then notes
+
+  int exitStatus() const;      // kExitPass / kExitFail / kExitInconclusive (cli/exit_status.hpp)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Verdict, verdict, reason, pressure_t, checks)
+
+Verdict evaluate(const Scenario& scenario, const Timeline& timeline);
+
+const char* toString(Outcome outcome);       // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
+const char* toString(VerdictKind verdict);   // "pass", "fail", "inconclusive"
+
+}  // namespace oom
