@@ -1,0 +1,54 @@
+#pragma once
+// A finished run, and the three ways it is reported: result.json (everything,
+// versioned, see RESULT-FORMAT.md), junit.xml (one testcase per check) and a
+// short human summary (also printed).
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/verdict.hpp"
+#include "oom/expected.hpp"
+#include "plan/guest_plan.hpp"
+#include "scenario/scenario.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+constexpr const char* kResultFormat = "oomharness-result/1";
+
+// What the VM layer knows about the run; plain fields so this stage needs no vm code.
+struct VmFacts {
+  std::string accelerator;       // "kvm" or "tcg"
+  std::string qemu_version;
+  std::string image;             // image file or cache key
+  double boot_sec = 0;           // power-on to the guest's first record
+  double run_sec = 0;            // power-on to qemu exit
+  bool timed_out = false;        // the host-side timeout fired
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image,
+                                                boot_sec, run_sec, timed_out)
+
+struct RunReport {
+  Scenario scenario;
+  GuestPlan plan;
+  Timeline timeline;
+  Verdict verdict;
+  VmFacts vm;
+  std::string tool_version = "0.1.0";
+  std::string started_at;        // ISO 8601 UTC, host clock
+  double wall_sec = 0;           // host wall time of the whole command
+  int exit_status = 0;           // what oomharness exits with (verdict.exitStatus() unless overridden)
+};
+
+nlohmann::ordered_json toResultJson(const RunReport& report);
+// Reads result.json back; the scenario is re-validated from its stored document.
+Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::string& source);
+
+std::string junitXml(const RunReport& report);
+std::string summarize(const RunReport& report);
+
+// Writes dir/result.json, dir/junit.xml and dir/summary.txt (creates dir).
+void writeRunReports(const std::filesystem::path& dir, const RunReport& report);
+
+}  // namespace oom

@@ -1,0 +1,121 @@
+// The human summary: who died, when, why (scores), how systemd reacted, and
+// one line per check.
+#include <algorithm>
+#include <cstdio>
+
+#include "checks/timeline_index.hpp"
+#include "oom/units.hpp"
+#include "report/report.hpp"
+
+namespace oom {
+namespace {
+
+constexpr std::size_t kMaxKillsListed = 8;
+constexpr std::size_t kMaxCandidates = 3;
+
+std::string since(double t, double pressure_t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1fs", t - pressure_t);
+  return buf;
+}
+
+std::string upper(const char* s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Why the kernel chose this victim: its score at the last sample before the kill vs the others'.
+std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
+  const KernelOomKill& v = *e.victim;
+  std::string line = "why: oom_score_adj " + std::to_string(v.oom_score_adj);
+  struct Candidate { std::string unit; ProcessSample p; };
+  std::vector<Candidate> others;
+  double sample_t = -1;
+  for (const MemorySample* s : index.samplesBefore(e.t)) {
+    for (const auto& p : s->processes) {
+      if (p.pid == v.pid) {
+        line += ", oom_score " + std::to_string(p.oom_score) + " at " + since(s->t, pressure_t);
+        sample_t = s->t;
+      } else {
+        others.push_back({s->unit, p});
+      }
+    }
+  }
+  if (sample_t < 0) line += " (no sample of it before the kill)";
+  std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return a.p.oom_score > b.p.oom_score; });
+  if (!others.empty()) {
+    line += "; other candidates:";
+    for (std::size_t i = 0; i < others.size() && i < kMaxCandidates; ++i)
+      line += std::string(i ? "," : "") + " " + others[i].unit + " pid " + std::to_string(others[i].p.pid) +
+              " score " + std::to_string(others[i].p.oom_score) + " (adj " +
+              std::to_string(others[i].p.oom_score_adj) + ")";
+  }
+  return line;
+}
+
+std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
+  std::string line = "systemd:";
+  const Invocation* inv = index.invocation(e.unit, e.InvocationID);
+  line += " Result=" + (inv && !inv->result.empty() ? inv->result : std::string("(none reported)"));
+  for (const auto* next : index.invocationsOf(e.unit)) {
+    if (next->first_t <= e.t || next->InvocationID == e.InvocationID) continue;
+    std::uint32_t restarts = 0;
+    for (const auto* s : next->states) restarts = std::max(restarts, s->NRestarts);
+    line += ", restarted (NRestarts " + std::to_string(restarts) + ")";
+    if (next->active_t) line += ", active again at " + since(*next->active_t, pressure_t);
+    line += ", new invocation " + next->InvocationID.substr(0, 8);
+    return line;
+  }
+  if (const UnitStateChange* last = index.lastState(e.unit))
+    line += ", not restarted; at the end " + last->ActiveState + "/" + last->SubState +
+            (last->Result.empty() || last->Result == "success" ? "" : " Result=" + last->Result);
+  return line;
+}
+
+}  // namespace
+
+std::string summarize(const RunReport& r) {
+  const TimelineIndex index(r.timeline);
+  const double p0 = r.verdict.pressure_t;
+  std::string out = r.scenario.name + ": " + upper(toString(r.verdict.verdict)) + " (" + r.verdict.reason +
+                    ")\n";
+  const auto& g = r.timeline.guest;
+  if (!g.kernel.empty())
+    out += "guest: " + g.os_release + ", kernel " + g.kernel + ", systemd " + g.systemd_version + "\n";
+  if (!r.vm.accelerator.empty()) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "vm: %s, boot %.1fs, run %.1fs%s\n", r.vm.accelerator.c_str(),
+                  r.vm.boot_sec, r.vm.run_sec, r.vm.timed_out ? " (timed out)" : "");
+    out += buf;
+  }
+  const auto& events = index.events();
+  if (events.empty()) {
+    out += "\nNo OOM kill.\n";
+  } else {
+    out += "\nOOM kills (seconds since pressure began):\n";
+    for (std::size_t i = 0; i < events.size() && i < kMaxKillsListed; ++i) {
+      const OomEvent& e = events[i];
+      const KernelOomKill& v = *e.victim;
+      out += "  " + since(e.t, p0) + " " + (e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
+             std::to_string(v.pid) + " (" + v.comm + ") killed, " +
+             (v.constraint.empty() ? "constraint unknown" : v.constraint) + ", anon-rss " +
+             formatSize(v.anon_rss_kb * KiB);
+      if (e.members.size() > 1) out += ", with " + std::to_string(e.members.size() - 1) + " more by group kill";
+      out += "\n    " + whyLine(index, e, p0) + "\n";
+      if (!e.unit.empty()) out += "    " + systemdLine(index, e, p0) + "\n";
+    }
+    if (events.size() > kMaxKillsListed)
+      out += "  ... and " + std::to_string(events.size() - kMaxKillsListed) + " more (see result.json)\n";
+  }
+  out += "\nChecks:\n";
+  for (const auto& c : r.verdict.checks) {
+    const std::string name = c.name == "never_killed" || c.name.rfind("note.", 0) == 0
+                                 ? c.name + (c.unit.empty() ? "" : " " + c.unit)
+                                 : c.name;
+    out += "  " + std::string(toString(c.outcome)) + " " + name + ": " + c.observed + "\n";
+  }
+  return out;
+}
+
+}  // namespace oom
