@@ -116,10 +116,10 @@ const UnitSetup* TimelineIndex::setupOf(const std::string& unit) const {
   return nullptr;
 }
 
-std::vector<const MemorySample*> TimelineIndex::samplesBefore(double t) const {
+std::vector<const MemorySample*> TimelineIndex::samplesBefore(double t, double max_age) const {
   std::map<std::string, const MemorySample*> last;
   for (const auto& s : timeline_.samples)
-    if (s.t <= t && (!last[s.unit] || s.t >= last[s.unit]->t)) last[s.unit] = &s;
+    if (s.t <= t && s.t >= t - max_age && (!last[s.unit] || s.t >= last[s.unit]->t)) last[s.unit] = &s;
   std::vector<const MemorySample*> out;
   for (const auto& [unit, s] : last)
     if (s) out.push_back(s);

@@ -46,8 +46,9 @@ class TimelineIndex {
   const UnitStateChange* lastState(const std::string& unit) const;
   std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
   const UnitSetup* setupOf(const std::string& unit) const;
-  // The last sample of any unit at or before t (for scores before a kill), per unit.
-  std::vector<const MemorySample*> samplesBefore(double t) const;
+  // Per unit, the last sample at or before t and at most max_age older (for the
+  // scores just before a kill; older samples may describe processes long gone).
+  std::vector<const MemorySample*> samplesBefore(double t, double max_age = 5.0) const;
   double endT() const;            // last timestamp seen anywhere
   double pressureT() const;       // phase "pressure", else the first setup/state record
 

@@ -4,12 +4,16 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+
+#include "checks/verdict.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
 #include "oom/units.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/parse.hpp"
 #include "scenario/plan.hpp"
+#include "report/report.hpp"
 
 namespace oom {
 namespace {
@@ -78,6 +82,33 @@ int printPlan(const std::string& file, bool as_json) {
   return kExitPass;
 }
 
+// Re-judges a recorded timeline (observer JSON lines) against a scenario, offline.
+int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir) {
+  const ScenarioCheck check = loadScenarioFile(file);
+  if (!check.ok()) {
+    std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(), check.errors.size() == 1 ? "" : "s");
+    printDiagnostics(check);
+    return kExitBadInput;
+  }
+  std::ifstream in(timeline_file);
+  if (!in) {
+    std::printf("%s: cannot read the file\n", timeline_file.c_str());
+    return kExitBadInput;
+  }
+  RunReport report;
+  report.scenario = *check.scenario;
+  if (auto plan = makeGuestPlan(report.scenario)) report.plan = *plan;
+  std::size_t ignored = 0;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && !applyStreamLine(report.timeline, line)) ++ignored;
+  report.verdict = evaluate(report.scenario, report.timeline);
+  report.exit_status = report.verdict.exitStatus();
+  std::printf("%s", summarize(report).c_str());
+  if (ignored) std::printf("(%zu timeline line(s) not understood and ignored)\n", ignored);
+  if (!out_dir.empty()) writeRunReports(out_dir, report);
+  return report.exit_status;
+}
+
 }  // namespace
 
 void addScenarioCommands(CLI::App& app, int& status) {
@@ -92,6 +123,15 @@ void addScenarioCommands(CLI::App& app, int& status) {
   plan->add_option("file", *file, "Scenario file")->required();
   plan->add_flag("--json", *as_json, "Print the GuestPlan handed to the guest, as JSON");
   plan->callback([file, as_json, &status] { status = printPlan(*file, *as_json); });
+
+  auto* eval = app.add_subcommand("evaluate", "Judge a recorded timeline (JSON lines from the observer) against a scenario, without booting");
+  auto scenario = std::make_shared<std::string>();
+  auto timeline = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  eval->add_option("scenario", *scenario, "Scenario file")->required();
+  eval->add_option("timeline", *timeline, "Timeline file (.jsonl)")->required();
+  eval->add_option("--out", *out, "Also write result.json, junit.xml and summary.txt here");
+  eval->callback([scenario, timeline, out, &status] { status = evaluateRecorded(*scenario, *timeline, *out); });
 }
 
 }  // namespace oom
