@@ -1,6 +1,117 @@
-// Placeholder until the vm commands land; replaced by their owner.
+// `oomharness vm build` and `oomharness vm run`: the disposable guest on its own.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <ctime>
+
 #include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "oom/units.hpp"
+#include "vm/image.hpp"
+#include "vm/run.hpp"
 
 namespace oom {
-void addVmCommands(CLI::App& /*app*/, int& /*status*/) {}
+namespace {
+
+struct VmOptions {
+  std::string release = "bookworm";
+  bool force = false;
+  std::string accelerator = "auto";
+  std::string memory = "1G";
+  unsigned cpus = 2;
+  std::string swap = "0";
+  std::string timeout = "300s";
+  std::string payload;
+  std::string keep_dir;
+  std::vector<std::string> command;
+};
+
+int vmBuild(const VmOptions& o) {
+  ImageRequest request;
+  request.release = o.release;
+  request.force = o.force;
+  auto image = ensureImage(request);
+  if (!image) {
+    std::fprintf(stderr, "oomharness: %s\n", image.error().str().c_str());
+    return kExitBadInput;
+  }
+  std::printf("image %s\n  release %s, systemd %s, kernel %s, recipe %s, built %s\n",
+              image->dir.c_str(), image->release.c_str(), image->systemd_version.c_str(),
+              image->kernel_version.c_str(), image->recipe_hash.c_str(), image->built_at.c_str());
+  return kExitPass;
+}
+
+int vmRun(const VmOptions& o) {
+  VmRunRequest request;
+  request.release = o.release;
+  request.accelerator = o.accelerator;
+  auto memory = parseSize(o.memory);
+  auto swap = parseSize(o.swap);
+  auto timeout = parseDuration(o.timeout);
+  for (auto [flag, ok, msg] : {std::tuple{"--memory", bool(memory), memory ? "" : memory.error().message},
+                               std::tuple{"--swap", bool(swap), swap ? "" : swap.error().message},
+                               std::tuple{"--timeout", bool(timeout), timeout ? "" : timeout.error().message}}) {
+    if (!ok) {
+      std::fprintf(stderr, "oomharness: vm run %s: %s\n", flag, msg.c_str());
+      return kExitBadInput;
+    }
+  }
+  request.memory_bytes = *memory;
+  request.swap_bytes = *swap;
+  request.timeout = *timeout;
+  request.cpus = o.cpus;
+  request.payload_dir = o.payload;
+  request.command = o.command;
+  const bool keep = !o.keep_dir.empty();
+  request.run_dir = keep ? std::filesystem::path(o.keep_dir)
+                         : std::filesystem::temp_directory_path() /
+                               ("oomharness-vmrun-" + std::to_string(::getpid()));
+  request.on_output_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
+  request.on_result_line = [](const std::string& line) { std::printf("result: %s\n", line.c_str()); std::fflush(stdout); };
+  auto result = runInVm(request);
+  if (!result) {
+    std::fprintf(stderr, "oomharness: %s\n", result.error().str().c_str());
+    return kExitBadInput;
+  }
+  std::fprintf(stderr, "vm: %s, accelerator %s, command started %.1fs after launch, total %.1fs\n",
+               outcomeName(result->outcome), result->accelerator.c_str(),
+               result->boot_to_command_sec, result->total_sec);
+  int status = kExitInconclusive;
+  if (result->outcome == VmRunResult::Outcome::Completed) {
+    status = result->exit_status;
+  } else {
+    std::fprintf(stderr, "vm: inconclusive: %s\nlast console lines:\n%s\n", result->reason.c_str(),
+                 result->last_console_lines.c_str());
+  }
+  if (keep) std::fprintf(stderr, "vm: console, journal and channels kept in %s\n", request.run_dir.c_str());
+  else std::filesystem::remove_all(request.run_dir);
+  return status;
+}
+
+}  // namespace
+
+void addVmCommands(CLI::App& app, int& status) {
+  auto* vm = app.add_subcommand("vm", "The disposable guest: build its image, run a command in it");
+  vm->require_subcommand(1);
+  auto options = std::make_shared<VmOptions>();
+  const std::string releases = "Guest Debian release: bookworm or trixie";
+
+  auto* build = vm->add_subcommand("build", "Build (or reuse) the cached guest image");
+  build->add_option("--release", options->release, releases)->check(CLI::IsMember({"bookworm", "trixie"}));
+  build->add_flag("--force", options->force, "Rebuild even when cached");
+  build->callback([&status, options] { status = vmBuild(*options); });
+
+  auto* run = vm->add_subcommand("run", "Boot a disposable guest and run COMMAND in it as root");
+  run->add_option("--release", options->release, releases)->check(CLI::IsMember({"bookworm", "trixie"}));
+  run->add_option("--accel", options->accelerator, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  run->add_option("--memory", options->memory, "Guest memory (e.g. 1G)");
+  run->add_option("--cpus", options->cpus, "Guest CPUs");
+  run->add_option("--swap", options->swap, "Guest swap device size (0: none)");
+  run->add_option("--timeout", options->timeout, "Watchdog: kill the guest after this long (exit 3)");
+  run->add_option("--payload", options->payload, "Folder copied read-only to /opt/oomharness/payload");
+  run->add_option("--keep-dir", options->keep_dir, "Keep console, journal and channel files here");
+  run->add_option("command", options->command, "Command to run in the guest (after --)")->required();
+  run->callback([&status, options] { status = vmRun(*options); });
+}
+
 }  // namespace oom

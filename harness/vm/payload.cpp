@@ -1,0 +1,62 @@
+#include "vm/payload.hpp"
+
+#include <fstream>
+
+#include "vm/process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oom {
+namespace {
+
+std::string quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::uintmax_t treeSize(const fs::path& dir) {
+  std::uintmax_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) total += e.file_size();
+  return total;
+}
+
+}  // namespace
+
+std::string jobScript(const std::vector<std::string>& command) {
+  std::string script =
+      "# written by oomharness vm run\n"
+      "echo 0 > /proc/self/oom_score_adj\n"
+      "cd /opt/oomharness/payload 2>/dev/null || cd /\n"
+      "exec";
+  for (const auto& word : command) script += " " + quote(word);
+  return script + "\n";
+}
+
+Expected<void> buildPayloadDisk(const PayloadSpec& spec, const fs::path& staging,
+                                const fs::path& image) {
+  fs::create_directories(staging / "bin");
+  fs::create_directories(staging / "job");
+  fs::create_directories(staging / "payload");
+  for (const auto& bin : spec.binaries)
+    fs::copy_file(bin, staging / "bin" / bin.filename(), fs::copy_options::overwrite_existing);
+  if (!spec.payload_dir.empty()) {
+    if (!fs::is_directory(spec.payload_dir))
+      return fail("--payload", spec.payload_dir.string() + " is not a directory");
+    fs::copy(spec.payload_dir, staging / "payload", fs::copy_options::recursive);
+  }
+  for (const auto& [from, to] : spec.files) {
+    fs::create_directories((staging / to).parent_path());
+    fs::copy_file(from, staging / to, fs::copy_options::overwrite_existing);
+  }
+  std::ofstream(staging / "job" / "run.sh") << jobScript(spec.command);
+  // Room for ext4's own metadata on top of the files.
+  const auto size_mib = treeSize(staging) / (1024 * 1024) * 5 / 4 + 16;
+  auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", staging.string(), "-L", "payload",
+                       image.string(), std::to_string(size_mib) + "M"});
+  if (mkfs.status != 0) return fail("payload", "mkfs.ext4 failed: " + mkfs.output);
+  return {};
+}
+
+}  // namespace oom

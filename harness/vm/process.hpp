@@ -1,0 +1,26 @@
+#pragma once
+// Running host tools (mmdebstrap, mkfs.ext4, qemu) with Boost.Process. Children
+// get PR_SET_PDEATHSIG so nothing outlives a crashed or killed harness.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace oom {
+
+struct ToolResult {
+  int status = -1;
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs argv to completion (argv[0] looked up in PATH). Never throws for a
+// missing program: status 127 and a message in output.
+ToolResult runTool(const std::vector<std::string>& argv);
+
+// Full path of a program in PATH, or empty.
+std::filesystem::path findProgram(const std::string& name);
+
+// True once SIGINT or SIGTERM arrived (installs the handlers on first call).
+bool interruptRequested();
+void installInterruptHandlers();
+
+}  // namespace oom

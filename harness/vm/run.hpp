@@ -1,0 +1,66 @@
+#pragma once
+// One disposable guest: boot the cached image with a per-run payload disk, run a
+// command as root under systemd, stream its results lines back, power off.
+//
+// Host <-> guest channels (names in guest_paths.hpp), each a virtio-serial port
+// that qemu writes to a file in run_dir, read while the guest runs:
+//   results.jsonl  lines the command writes to $OOMHARNESS_RESULTS
+//   output.log     the command's stdout and stderr
+//   control.log    the job wrapper: command start, exit status, then the sentinel
+//   journal.txt    the guest journal (journalctl -f -o short-monotonic)
+//   console.log    the kernel console (ttyS0)
+// The base image is opened with snapshot=on; temporary files live in a private
+// folder removed on return; qemu dies with the harness (PR_SET_PDEATHSIG).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "oom/expected.hpp"
+#include "oom/units.hpp"
+#include "vm/image.hpp"
+
+namespace oom {
+
+struct VmRunRequest {
+  std::string release = "bookworm";
+  std::string accelerator = "auto";      // auto, kvm, tcg
+  std::uint64_t memory_bytes = GiB;
+  unsigned cpus = 2;
+  std::uint64_t swap_bytes = 0;
+  Seconds timeout{300};
+  std::filesystem::path payload_dir;     // copied to /opt/oomharness/payload (read-only)
+  // Extra files: host path -> path relative to /opt/oomharness (e.g. "job/plan.json").
+  std::vector<std::pair<std::filesystem::path, std::string>> payload_files;
+  std::vector<std::string> command;      // run in the guest as root, cwd = payload dir
+  std::filesystem::path run_dir;         // created; keeps the channel files and logs
+  std::function<void(const std::string&)> on_result_line;  // results lines, as they arrive
+  std::function<void(const std::string&)> on_output_line;  // command output, as it arrives
+};
+
+struct VmRunResult {
+  enum class Outcome { Completed, TimedOut, GuestDied, Interrupted };
+  Outcome outcome = Outcome::GuestDied;
+  int exit_status = -1;                  // the command's, when Completed
+  std::string accelerator;
+  std::string qemu_version;
+  double boot_to_command_sec = 0;        // host clock: qemu launch -> command start in the guest
+  double total_sec = 0;                  // host clock: qemu launch -> qemu exit
+  double payload_build_sec = 0;
+  std::string last_console_lines;
+  std::string reason;                    // human explanation for a non-Completed outcome
+  GuestImage image;
+};
+
+const char* outcomeName(VmRunResult::Outcome outcome);
+
+// Errors: image cannot be built, qemu missing, bad request.
+Expected<VmRunResult> runInVm(const VmRunRequest& request);
+
+// The folder of the running oomharness binary (where oomstress and oomharness-guest are built).
+std::filesystem::path selfBinDir();
+
+}  // namespace oom
