@@ -98,7 +98,8 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   if (debootstrap.status != 0) {
     const bool network = debootstrap.output.find("Failed to fetch") != std::string::npos ||
                          debootstrap.output.find("Could not resolve") != std::string::npos ||
-                         debootstrap.output.find("Release") != std::string::npos;
+                         debootstrap.output.find("Temporary failure resolving") != std::string::npos ||
+                         debootstrap.output.find("Unable to connect") != std::string::npos;
     return fail("vm build", std::string(network ? "cannot reach the Debian mirror " +
                                                       request.mirror + " for " + request.release
                                                 : "mmdebstrap failed") +
@@ -119,7 +120,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   if (image.kernel_version.empty()) return fail("vm build", "no kernel in the guest's /boot");
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
-  image.systemd_version = version.output;
+  image.systemd_version = version.output.substr(0, version.output.find_last_not_of("\n") + 1);
 
   spdlog::info("vm build: [2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",

@@ -1,0 +1,67 @@
+#include "vm/qemu.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "vm/payload.hpp"
+
+using namespace oom;
+
+namespace {
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+std::string after(const std::vector<std::string>& v, const std::string& flag) {
+  auto it = std::find(v.begin(), v.end(), flag);
+  return it != v.end() && it + 1 != v.end() ? *(it + 1) : "";
+}
+QemuConfig config() {
+  QemuConfig c;
+  c.kernel = "/cache/vmlinuz";
+  c.rootfs = "/cache/rootfs.img";
+  c.payload_disk = "/tmp/x/payload.img";
+  c.console_log = "/run/console.log";
+  c.ports = {{"oomharness.results", "/run/results.jsonl"}};
+  return c;
+}
+}  // namespace
+
+TEST(QemuCommand, BaseImageIsOpenedAsASnapshotAndPayloadReadOnly) {
+  const auto cmd = qemuCommand(config());
+  EXPECT_TRUE(has(cmd, "if=none,id=root,format=raw,snapshot=on,file=/cache/rootfs.img"));
+  EXPECT_TRUE(has(cmd, "if=none,id=payload,format=raw,readonly=on,file=/tmp/x/payload.img"));
+  EXPECT_TRUE(has(cmd, "-no-reboot"));
+  EXPECT_TRUE(has(cmd, "-nodefaults"));  // no network device
+}
+
+TEST(QemuCommand, TcgKeepsCpuMaxAndKvmUsesHost) {
+  auto c = config();
+  EXPECT_EQ(after(qemuCommand(c), "-cpu"), "max");
+  EXPECT_EQ(after(qemuCommand(c), "-accel"), "tcg,thread=multi");
+  c.accelerator = "kvm";
+  EXPECT_EQ(after(qemuCommand(c), "-accel"), "kvm");
+}
+
+TEST(QemuCommand, EachPortIsAVirtioSerialPortWrittenToAHostFile) {
+  const auto cmd = qemuCommand(config());
+  EXPECT_TRUE(has(cmd, "file,id=port0,path=/run/results.jsonl"));
+  EXPECT_TRUE(has(cmd, "virtserialport,chardev=port0,name=oomharness.results"));
+}
+
+TEST(QemuCommand, KernelBootsTheJobTargetAndPanicsFast) {
+  auto c = config();
+  const auto line = kernelCommandLine(c);
+  EXPECT_NE(line.find("systemd.unit=oomharness-job.target"), std::string::npos);
+  EXPECT_NE(line.find("panic=-1"), std::string::npos);
+  EXPECT_NE(line.find("root=/dev/nvme0n1"), std::string::npos);
+  EXPECT_EQ(line.find("oomharness.swap=1"), std::string::npos);
+  c.swap_disk = "/tmp/swap.img";
+  EXPECT_NE(kernelCommandLine(c).find("oomharness.swap=1"), std::string::npos);
+}
+
+TEST(JobScript, QuotesEveryWordAndDropsTheInheritedProtection) {
+  const auto script = jobScript({"sh", "-c", "echo 'hi' $HOME"});
+  EXPECT_NE(script.find("echo 0 > /proc/self/oom_score_adj"), std::string::npos);
+  EXPECT_NE(script.find("exec 'sh' '-c' 'echo '\\''hi'\\'' $HOME'"), std::string::npos);
+}
