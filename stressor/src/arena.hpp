@@ -1,0 +1,46 @@
+#pragma once
+// Memory the stressor really holds: mmap'd chunks whose every page is filled
+// with data unique to that page and never zero (an xorshift stream seeded by
+// pid, chunk and page), so neither KSM, the zero page nor zswap/zram can shrink it.
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace oom::stress {
+
+constexpr std::size_t kPageSize = 4096;
+constexpr std::size_t kChunkSize = 2 * 1024 * 1024;  // also the THP size
+
+// Fills one page; `seed` must differ per page. Exposed for tests.
+void fillPage(std::uint64_t* page, std::uint64_t seed);
+
+class Arena {
+ public:
+  Arena(bool thp, bool lock);
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  // Maps and fills up to `bytes` more (at most one chunk per call). Returns bytes added
+  // (0 when mmap failed: the caller reports and retries later).
+  std::size_t grow(std::size_t bytes);
+  // Unmaps the newest chunks while what remains still covers `bytes`.
+  void shrinkTo(std::size_t bytes);
+  std::size_t bytes() const { return total_; }
+
+ private:
+  struct Chunk {
+    void* base;
+    std::size_t mapped;  // what munmap needs
+    std::size_t used;
+  };
+  std::vector<Chunk> chunks_;
+  std::size_t total_ = 0;
+  std::uint64_t counter_ = 0;  // chunks ever made: keeps refills unique too
+  bool thp_, lock_;
+  pid_t pid_;
+};
+
+}  // namespace oom::stress

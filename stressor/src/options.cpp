@@ -1,0 +1,159 @@
+#include "options.hpp"
+
+#include "oom/units.hpp"
+
+namespace oom::stress {
+
+const char* usage() {
+  return R"(usage: oomstress --target SIZE [options]
+
+Allocates real memory (every page filled with data unique to it, so KSM, the
+zero page and compressed swap cannot fake it) in the shape a scenario asks for,
+and reports what it achieved: one JSON line per report interval on stdout.
+
+  --target SIZE           memory to hold, e.g. 512M, 2G, 300MiB (whole unit)
+  --rate SIZE/s           allocation rate, e.g. 50M/s; 0 or absent: as fast as possible
+  --hold DURATION         after reaching the target, hold this long, then exit 0
+                          (default: hold until killed)
+  --start-after DURATION  wait before allocating
+  --leak                  reach the target as fast as possible, then keep growing at
+                          --rate until killed (READY=1 is sent at the target)
+  --spike SIZE@TIME       at TIME after allocation starts, allocate SIZE at once
+  --sawtooth              after the target: free down to half, grow back at --rate, repeat
+  --processes N           fork N-1 children; each carries 1/N of target, rate and spike.
+                          A child that dies is not replaced (Restart= is under test).
+  --thp                   madvise(MADV_HUGEPAGE) on allocations
+  --mlock                 mlock allocations
+  --report-interval D     JSON report period (default 1s)
+  --checkpoint FILE       batch mode: the work is to process SIZE (--target) bytes at
+                          --rate, holding what it processed in this run as its working
+                          set; progress is saved atomically every report interval and a
+                          restarted job resumes from it, so it needs less memory to
+                          finish. When done it records completion and exits 0.
+
+With $NOTIFY_SOCKET set (systemd Type=notify) it sends READY=1 once every
+process holds its share of the target, and STATUS= at each report.
+SIGTERM or SIGINT: a last report line, then exit 0. Bad arguments: exit 2.
+)";
+}
+
+namespace {
+
+Error flagError(const std::string& flag, const std::string& accepted, const std::string& got) {
+  return Error{flag, "expected " + accepted + ", got '" + got + "'"};
+}
+
+}  // namespace
+
+Expected<Options> parseOptions(const std::vector<std::string>& args) {
+  Options o;
+  bool have_target = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    auto value = [&](const char* accepted) -> Expected<std::string> {
+      if (i + 1 >= args.size()) return tl::unexpected(flagError(flag, accepted, ""));
+      return args[++i];
+    };
+    auto size = [&](const char* accepted) -> Expected<std::uint64_t> {
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      auto s = parseSize(*v);
+      if (!s) return tl::unexpected(flagError(flag, accepted, *v));
+      return *s;
+    };
+    auto duration = [&]() -> Expected<double> {
+      const char* accepted = "a duration such as 30s, 250ms or 2min";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      auto d = parseDuration(*v);
+      if (!d) return tl::unexpected(flagError(flag, accepted, *v));
+      return d->count();
+    };
+    if (flag == "--help" || flag == "-h") {
+      o.help = true;
+    } else if (flag == "--target") {
+      auto s = size("a size such as 512M, 2G or 300MiB");
+      if (!s) return tl::unexpected(s.error());
+      o.target = *s;
+      have_target = true;
+    } else if (flag == "--rate") {
+      const char* accepted = "a rate such as 50M/s";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      auto r = parseRate(*v);
+      if (!r) return tl::unexpected(flagError(flag, accepted, *v));
+      o.rate = *r;
+    } else if (flag == "--hold") {
+      auto d = duration();
+      if (!d) return tl::unexpected(d.error());
+      o.hold_sec = *d;
+    } else if (flag == "--start-after") {
+      auto d = duration();
+      if (!d) return tl::unexpected(d.error());
+      o.start_after_sec = *d;
+    } else if (flag == "--report-interval") {
+      auto d = duration();
+      if (!d) return tl::unexpected(d.error());
+      if (*d <= 0) return tl::unexpected(flagError(flag, "a positive duration such as 1s", args[i]));
+      o.report_interval_sec = *d;
+    } else if (flag == "--spike") {
+      const char* accepted = "SIZE@TIME such as 200M@30s";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      const auto at = v->find('@');
+      if (at == std::string::npos) return tl::unexpected(flagError(flag, accepted, *v));
+      auto bytes = parseSize(v->substr(0, at));
+      auto when = parseDuration(v->substr(at + 1));
+      if (!bytes || !when) return tl::unexpected(flagError(flag, accepted, *v));
+      o.spike = Spike{*bytes, when->count()};
+    } else if (flag == "--processes") {
+      const char* accepted = "a whole number from 1 to 64";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      try {
+        std::size_t used = 0;
+        const int n = std::stoi(*v, &used);
+        if (used != v->size() || n < 1 || n > 64) throw std::invalid_argument("range");
+        o.processes = static_cast<unsigned>(n);
+      } catch (const std::exception&) {
+        return tl::unexpected(flagError(flag, accepted, *v));
+      }
+    } else if (flag == "--checkpoint") {
+      auto v = value("a file path");
+      if (!v) return tl::unexpected(v.error());
+      o.checkpoint = *v;
+    } else if (flag == "--leak") {
+      o.leak = true;
+    } else if (flag == "--sawtooth") {
+      o.sawtooth = true;
+    } else if (flag == "--thp") {
+      o.thp = true;
+    } else if (flag == "--mlock") {
+      o.mlock = true;
+    } else {
+      return fail(flag, "unknown option; see oomstress --help");
+    }
+  }
+  if (o.help) return o;
+  if (!have_target) return fail("--target", "required: a size such as 512M, 2G or 300MiB");
+  if (o.leak && o.rate == 0) return fail("--leak", "needs a nonzero --rate (how fast it leaks)");
+  if (o.leak && o.sawtooth) return fail("--sawtooth", "cannot be combined with --leak");
+  if (!o.checkpoint.empty() && o.rate == 0)
+    return fail("--checkpoint", "needs a nonzero --rate (how fast the batch job works)");
+  return o;
+}
+
+Options shareFor(const Options& whole, unsigned index) {
+  Options part = whole;
+  const unsigned n = whole.processes;
+  auto split = [&](std::uint64_t total) {
+    // The first process takes the remainder, so the shares add up exactly.
+    return total / n + (index == 0 ? total % n : 0);
+  };
+  part.target = split(whole.target);
+  part.rate = split(whole.rate);
+  if (whole.spike) part.spike = Spike{split(whole.spike->bytes), whole.spike->at_sec};
+  return part;
+}
+
+}  // namespace oom::stress

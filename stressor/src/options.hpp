@@ -1,0 +1,40 @@
+#pragma once
+// oomstress's command line, parsed into typed options. Errors name the flag
+// and the accepted form: "--rate: expected a rate such as 50M/s, got 'fast'".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oom/expected.hpp"
+
+namespace oom::stress {
+
+struct Spike {
+  std::uint64_t bytes = 0;
+  double at_sec = 0;  // after allocation starts
+};
+
+struct Options {
+  std::uint64_t target = 0;        // bytes, whole unit (split across processes)
+  std::uint64_t rate = 0;          // bytes/s, whole unit; 0: as fast as possible
+  std::optional<double> hold_sec;  // after the target is reached; unset: until killed
+  double start_after_sec = 0;
+  bool leak = false;
+  std::optional<Spike> spike;
+  bool sawtooth = false;
+  unsigned processes = 1;
+  bool thp = false;
+  bool mlock = false;
+  double report_interval_sec = 1.0;
+  std::string checkpoint;          // file; empty: none
+  bool help = false;
+};
+
+Expected<Options> parseOptions(const std::vector<std::string>& args);
+const char* usage();
+
+// One process's part of the work: target, rate and spike divided by `processes`.
+Options shareFor(const Options& whole, unsigned index);
+
+}  // namespace oom::stress

@@ -1,0 +1,275 @@
+#include "stressor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "arena.hpp"
+#include "checkpoint.hpp"
+#include "notify.hpp"
+#include "oom/units.hpp"
+#include "schedule.hpp"
+
+namespace oom::stress {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+extern "C" void onStop(int) { g_stop = 1; }
+
+double monotonicNow() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void sleepSec(double s) {
+  if (s <= 0) return;
+  timespec ts{static_cast<time_t>(s), static_cast<long>((s - static_cast<double>(static_cast<time_t>(s))) * 1e9)};
+  ::nanosleep(&ts, nullptr);  // a signal cuts it short, which is what we want
+}
+
+std::uint64_t rssBytes(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "re");
+  if (!f) return 0;
+  char line[256];
+  std::uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// Children say "I hold my share" by writing one byte to the parent.
+struct Family {
+  std::vector<pid_t> children;
+  std::vector<bool> alive;
+  int ready_read = -1, ready_write = -1;
+  unsigned children_ready = 0;
+};
+
+class Worker {
+ public:
+  // family: set for the main process of a multi-process stressor; ready_fd: set in
+  // a child, which writes one byte there once it holds its share.
+  Worker(const Options& share, unsigned index, Family* family, int ready_fd)
+      : o_(share), index_(index), family_(family), ready_fd_(ready_fd),
+        arena_(share.thp, share.mlock) {}
+
+  int run();
+
+ private:
+  void report(Phase phase, double now);
+  void watchChildren();
+  bool everyoneReady() const {
+    if (!family_) return self_ready_;
+    // A child that died before it was ready will never be: do not wait for it.
+    std::size_t resolved = family_->children_ready;
+    for (std::size_t i = 0; i < family_->children.size(); ++i)
+      if (!family_->alive[i]) ++resolved;
+    return self_ready_ && resolved >= family_->children.size();
+  }
+  void saveProgress(bool complete);
+
+  Options o_;
+  unsigned index_;
+  Family* family_;  // only the main process has one
+  int ready_fd_;
+  Arena arena_;
+  double t0_ = 0, alloc_start_ = 0, last_report_ = 0;
+  std::uint64_t last_report_bytes_ = 0;
+  std::optional<double> reached_at_;
+  bool self_ready_ = false, notified_ = false;
+  std::uint64_t resumed_ = 0;
+  Checkpoint checkpoint_;
+  std::string checkpoint_file_;
+};
+
+void Worker::watchChildren() {
+  if (!family_) return;
+  char buf[64];
+  for (ssize_t n; (n = ::read(family_->ready_read, buf, sizeof buf)) > 0;)
+    family_->children_ready += static_cast<unsigned>(n);  // one byte per ready child
+  int status = 0;
+  for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+    for (std::size_t i = 0; i < family_->children.size(); ++i) {
+      if (family_->children[i] != pid) continue;
+      family_->alive[i] = false;
+      std::printf("{\"event\":\"child_exited\",\"pid\":%d,\"signal\":%d,\"status\":%d,"
+                  "\"respawn\":false}\n",
+                  pid, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      std::fflush(stdout);
+    }
+  }
+}
+
+void Worker::report(Phase phase, double now) {
+  const std::uint64_t held = arena_.bytes();
+  const double interval = now - last_report_;
+  const double elapsed = now - alloc_start_;
+  const double rate_now = interval > 0 ? static_cast<double>(held) - static_cast<double>(last_report_bytes_) : 0;
+  std::uint64_t rss = rssBytes(::getpid());
+  unsigned alive = 1;
+  if (family_) {
+    for (std::size_t i = 0; i < family_->children.size(); ++i)
+      if (family_->alive[i]) {
+        ++alive;
+        rss += rssBytes(family_->children[i]);
+      }
+  }
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "{\"t\":%.3f,\"pid\":%d,\"process\":%u,\"phase\":\"%s\",\"processes_alive\":%u,"
+                "\"bytes_allocated\":%lu,\"rss_bytes\":%lu,\"rss_scope\":\"%s\","
+                "\"rate_bps_interval\":%.0f,\"rate_bps_overall\":%.0f,\"time_to_target\":%.3f,"
+                "\"resumed_from\":%lu}\n",
+                now - t0_, ::getpid(), index_, phaseName(phase), alive, held, rss,
+                family_ ? "all processes" : "this process", interval > 0 ? rate_now / interval : 0,
+                elapsed > 0 ? static_cast<double>(held) / elapsed : 0,
+                reached_at_ ? *reached_at_ : -1.0, resumed_);
+  std::fputs(line, stdout);
+  std::fflush(stdout);
+  if (index_ == 0) {
+    notifySystemd(std::string("STATUS=") + phaseName(phase) + " " + formatSize(held) + " of " +
+                  formatSize(o_.target) + " in this process, " + std::to_string(alive) +
+                  " processes alive");
+  }
+  last_report_ = now;
+  last_report_bytes_ = held;
+}
+
+void Worker::saveProgress(bool complete) {
+  if (checkpoint_file_.empty()) return;
+  checkpoint_.done = std::min(o_.target, resumed_ + arena_.bytes());
+  checkpoint_.complete = complete;
+  if (auto saved = saveCheckpoint(checkpoint_file_, checkpoint_); !saved)
+    std::fprintf(stderr, "oomstress: %s\n", saved.error().str().c_str());
+}
+
+int Worker::run() {
+  t0_ = monotonicNow();
+  if (!o_.checkpoint.empty()) {
+    checkpoint_file_ = index_ == 0 ? o_.checkpoint : o_.checkpoint + "." + std::to_string(index_);
+    auto loaded = loadCheckpoint(checkpoint_file_);
+    if (!loaded) {
+      std::fprintf(stderr, "oomstress: --checkpoint: %s\n", loaded.error().str().c_str());
+      return 2;
+    }
+    checkpoint_.target = o_.target;
+    if (*loaded && (*loaded)->target == o_.target) {
+      checkpoint_ = **loaded;
+      resumed_ = checkpoint_.done;
+      std::printf("{\"event\":\"resumed\",\"pid\":%d,\"resumed_from\":%lu,\"target\":%lu,"
+                  "\"complete\":%s,\"runs\":%u}\n",
+                  ::getpid(), resumed_, o_.target, checkpoint_.complete ? "true" : "false",
+                  checkpoint_.runs);
+      std::fflush(stdout);
+    }
+    ++checkpoint_.runs;
+  }
+  while (!g_stop && monotonicNow() - t0_ < o_.start_after_sec) {
+    watchChildren();
+    sleepSec(std::min(0.05, o_.start_after_sec - (monotonicNow() - t0_)));
+  }
+  alloc_start_ = last_report_ = monotonicNow();
+  Phase phase = Phase::ramping;
+  while (!g_stop) {
+    const double now = monotonicNow();
+    const ScheduleInput in{now - alloc_start_, reached_at_, resumed_};
+    const std::uint64_t want = desiredBytes(o_, in);
+    phase = phaseAt(o_, in);
+    if (arena_.bytes() < want) {
+      if (arena_.grow(want - arena_.bytes()) == 0) sleepSec(0.01);  // mmap refused: retry
+    } else if (arena_.bytes() > want) {
+      arena_.shrinkTo(want);
+    }
+    const std::uint64_t goal = o_.checkpoint.empty() ? o_.target : remainingWork(o_, resumed_);
+    if (!reached_at_ && arena_.bytes() >= goal) {
+      reached_at_ = monotonicNow() - alloc_start_;
+      self_ready_ = true;
+      if (ready_fd_ >= 0) {
+        (void)!::write(ready_fd_, "r", 1);
+        ::close(ready_fd_);
+        ready_fd_ = -1;
+      }
+    }
+    watchChildren();
+    if (self_ready_ && !notified_ && everyoneReady()) {
+      notified_ = true;
+      if (index_ == 0) notifySystemd("READY=1");
+    }
+    if (now - last_report_ >= o_.report_interval_sec) {
+      report(phase, now);
+      saveProgress(false);
+    }
+    if (!o_.checkpoint.empty() && reached_at_) {
+      saveProgress(true);
+      std::printf("{\"event\":\"complete\",\"pid\":%d,\"work_bytes\":%lu}\n", ::getpid(), o_.target);
+      std::fflush(stdout);
+      if (!o_.hold_sec) break;
+    }
+    if (reached_at_ && o_.hold_sec && now - alloc_start_ - *reached_at_ >= *o_.hold_sec) break;
+    // Caught up with the schedule: wait a little (often while a rate is paced,
+    // less often while holding). Behind it: allocate again at once.
+    if (arena_.bytes() >= want) sleepSec(phase == Phase::holding ? 0.02 : 0.005);
+  }
+  report(Phase::exiting, monotonicNow());
+  return 0;
+}
+
+}  // namespace
+
+int run(const Options& whole) {
+  struct sigaction sa {};
+  sa.sa_handler = onStop;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+
+  Family family;
+  int pipe_fds[2];
+  if (whole.processes > 1) {
+    if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      std::perror("oomstress: pipe");
+      return 1;
+    }
+    family.ready_read = pipe_fds[0];
+    family.ready_write = pipe_fds[1];
+  }
+  for (unsigned i = 1; i < whole.processes; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      std::perror("oomstress: fork");
+      break;
+    }
+    if (pid == 0) {
+      ::close(family.ready_read);
+      Worker child(shareFor(whole, i), i, nullptr, family.ready_write);
+      const int status = child.run();
+      std::fflush(stdout);
+      ::_exit(status);
+    }
+    family.children.push_back(pid);
+    family.alive.push_back(true);
+  }
+  if (family.ready_write >= 0) ::close(family.ready_write);
+  Worker main_worker(shareFor(whole, 0), 0, whole.processes > 1 ? &family : nullptr, -1);
+  const int status = main_worker.run();
+  for (std::size_t i = 0; i < family.children.size(); ++i)
+    if (family.alive[i]) ::kill(family.children[i], SIGTERM);
+  for (std::size_t i = 0; i < family.children.size(); ++i)
+    if (family.alive[i]) ::waitpid(family.children[i], nullptr, 0);
+  return status;
+}
+
+}  // namespace oom::stress

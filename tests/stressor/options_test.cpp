@@ -1,0 +1,51 @@
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+#include "oom/units.hpp"
+
+using namespace oom;
+using namespace oom::stress;
+
+TEST(OomstressOptions, ParsesEveryShape) {
+  auto o = parseOptions({"--target", "300MiB", "--rate", "50M/s", "--leak", "--spike", "200M@30s",
+                         "--processes", "4", "--start-after", "5s", "--report-interval", "250ms"});
+  ASSERT_TRUE(o) << o.error().str();
+  EXPECT_EQ(o->target, 300 * MiB);
+  EXPECT_EQ(o->rate, 50 * MiB);
+  EXPECT_TRUE(o->leak);
+  ASSERT_TRUE(o->spike);
+  EXPECT_EQ(o->spike->bytes, 200 * MiB);
+  EXPECT_DOUBLE_EQ(o->spike->at_sec, 30.0);
+  EXPECT_EQ(o->processes, 4u);
+  EXPECT_DOUBLE_EQ(o->start_after_sec, 5.0);
+  EXPECT_DOUBLE_EQ(o->report_interval_sec, 0.25);
+  EXPECT_FALSE(o->hold_sec);
+}
+
+TEST(OomstressOptions, ErrorsNameTheFlagAndTheAcceptedForm) {
+  auto bad_rate = parseOptions({"--target", "1G", "--rate", "fast"});
+  ASSERT_FALSE(bad_rate);
+  EXPECT_EQ(bad_rate.error().where, "--rate");
+  EXPECT_NE(bad_rate.error().message.find("50M/s"), std::string::npos);
+  EXPECT_NE(bad_rate.error().message.find("'fast'"), std::string::npos);
+  EXPECT_EQ(parseOptions({"--rate", "1M/s"}).error().where, "--target");
+  EXPECT_EQ(parseOptions({"--target", "1G", "--leak"}).error().where, "--leak");
+  EXPECT_EQ(parseOptions({"--target", "1G", "--processes", "0"}).error().where, "--processes");
+  EXPECT_EQ(parseOptions({"--target", "1G", "--spike", "200M"}).error().where, "--spike");
+  EXPECT_EQ(parseOptions({"--target", "1G", "--bogus"}).error().where, "--bogus");
+  EXPECT_EQ(parseOptions({"--target"}).error().where, "--target");
+}
+
+TEST(OomstressOptions, SharesAddUpToTheWhole) {
+  auto o = parseOptions({"--target", "100M", "--rate", "10M/s", "--processes", "3"});
+  ASSERT_TRUE(o);
+  std::uint64_t target = 0, rate = 0;
+  for (unsigned i = 0; i < 3; ++i) {
+    target += shareFor(*o, i).target;
+    rate += shareFor(*o, i).rate;
+  }
+  EXPECT_EQ(target, 100 * MiB);
+  EXPECT_EQ(rate, 10 * MiB);
+  EXPECT_NEAR(static_cast<double>(shareFor(*o, 2).target), 100.0 * MiB / 3, 1.0);
+}
