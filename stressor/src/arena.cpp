@@ -3,18 +3,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
+
 namespace oom::stress {
 
 void fillPage(std::uint64_t* page, std::uint64_t seed) {
-  // xorshift64*: cheap next to the page fault, incompressible, never all-zero
-  // (a zero state is avoided by or-ing in a high bit).
-  std::uint64_t x = (seed * 0x9E3779B97F4A7C15ull) | (1ull << 63);
-  for (std::size_t i = 0; i < kPageSize / sizeof(std::uint64_t); ++i) {
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    page[i] = x * 0x2545F4914F6CDD1Dull;
-  }
+  // A Weyl sequence: seed*K, seed*K+K, ... with K odd. Every word of every page
+  // differs and no byte pattern repeats, so KSM cannot merge it and LZ-style
+  // compressors (zswap, zram) gain little; unlike a PRNG it vectorises, so the
+  // fill costs far less than the page fault it follows.
+  constexpr std::uint64_t K = 0x9E3779B97F4A7C15ull;
+  std::uint64_t v = (seed | (1ull << 62)) * K;
+  for (std::size_t i = 0; i < kPageSize / sizeof(std::uint64_t); ++i, v += K) page[i] = v;
   page[0] = seed | (1ull << 62);  // the first word names the page: unique, non-zero
 }
 
@@ -28,9 +28,21 @@ std::size_t Arena::grow(std::size_t bytes) {
   std::size_t want = std::min(bytes, kChunkSize);
   want = (want + kPageSize - 1) / kPageSize * kPageSize;
   if (want == 0) return 0;
-  void* base = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) return 0;
-  if (thp_) ::madvise(base, want, MADV_HUGEPAGE);
+  // With THP, map one chunk extra and keep a 2 MiB-aligned window, so the
+  // kernel can back it with one huge page.
+  const std::size_t extra = thp_ ? kChunkSize : 0;
+  void* raw = ::mmap(nullptr, want + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return 0;
+  void* base = raw;
+  if (thp_) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(raw);
+    const auto aligned = (addr + kChunkSize - 1) & ~(std::uintptr_t{kChunkSize} - 1);
+    if (aligned > addr) ::munmap(raw, aligned - addr);
+    const std::size_t tail = (addr + want + extra) - (aligned + want);
+    if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + want), tail);
+    base = reinterpret_cast<void*>(aligned);
+    ::madvise(base, want, MADV_HUGEPAGE);
+  }
   const std::uint64_t chunk_id = (static_cast<std::uint64_t>(pid_) << 40) ^ (counter_++ << 20);
   auto* p = static_cast<std::uint8_t*>(base);
   for (std::size_t off = 0; off < want; off += kPageSize)

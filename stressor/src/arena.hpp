@@ -1,6 +1,6 @@
 #pragma once
 // Memory the stressor really holds: mmap'd chunks whose every page is filled
-// with data unique to that page and never zero (an xorshift stream seeded by
+// with data unique to that page and never zero (a Weyl sequence seeded by
 // pid, chunk and page), so neither KSM, the zero page nor zswap/zram can shrink it.
 #include <sys/types.h>
 
