@@ -1,0 +1,66 @@
+#pragma once
+// The guest's conversation with systemd over D-Bus (sd-bus): start transient
+// units exactly as systemd-run does, read unit properties, subscribe to changes.
+// Message contents are built from plain structs (transientUnitSpec) so they are
+// unit-tested without a bus.
+#include <systemd/sd-bus.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oom/expected.hpp"
+#include "plan/directives.hpp"
+#include "plan/guest_plan.hpp"
+
+namespace oom {
+
+struct ExecCommand {
+  std::string path;
+  std::vector<std::string> argv;  // argv[0] included
+  bool ignore_failure = false;
+};
+
+// What StartTransientUnit receives for one planned unit.
+struct TransientUnitSpec {
+  std::string name;                        // "api.service"
+  std::vector<DbusProperty> properties;    // Description + the plan's directives, converted
+  ExecCommand exec;                        // ExecStart, a(sasb)
+};
+Expected<TransientUnitSpec> transientUnitSpec(const PlannedUnit& unit);
+
+// systemd's object path for a unit: /org/freedesktop/systemd1/unit/<escaped name>.
+std::string unitObjectPath(const std::string& unit);
+
+// Reads one variant ('v') at the message's read position into a DbusValue:
+// i u t b s o as themselves, ay as hex (InvocationID); nullopt (skipped) otherwise.
+std::optional<DbusValue> readVariant(sd_bus_message* m);
+// Reads an a{sv} (GetAll reply, PropertiesChanged payload) into name -> value.
+std::map<std::string, DbusValue> readPropertyDict(sd_bus_message* m);
+
+class Bus {
+ public:
+  static Expected<Bus> openSystem();
+  Bus(Bus&& other) noexcept : bus_(other.bus_) { other.bus_ = nullptr; }
+  Bus& operator=(Bus&&) = delete;
+  Bus(const Bus&) = delete;
+  ~Bus();
+  sd_bus* get() const { return bus_; }
+
+  Expected<void> subscribe();                                   // Manager.Subscribe
+  Expected<std::string> startTransientUnit(const TransientUnitSpec& spec);  // returns the job path
+  // Reads one property; tries the Service interface, then Unit. nullopt if neither has it.
+  std::optional<DbusValue> property(const std::string& unit, const std::string& name);
+  // All properties of one interface ("org.freedesktop.systemd1.Unit"); empty if
+  // the unit is gone (a stopped transient unit is garbage-collected).
+  std::map<std::string, DbusValue> allProperties(const std::string& unit, const char* interface);
+  std::string managerVersion();
+
+ private:
+  explicit Bus(sd_bus* bus) : bus_(bus) {}
+  sd_bus* bus_ = nullptr;
+};
+
+}  // namespace oom

@@ -1,0 +1,77 @@
+#include "guest/journal_filter.hpp"
+
+#include <cstdlib>
+
+namespace oom {
+namespace {
+
+// sd-messages.h names, for a reader who greps systemd's sources.
+const std::set<std::string>& unitMessageIds() {
+  static const std::set<std::string> ids = {
+      "fe6faa94e7774663a0da52717891d8ef",  // UNIT_OUT_OF_MEMORY: a process was killed by the OOM killer
+      "d9b373ed55a64feb8242e02dbe79a49c",  // UNIT_FAILURE_RESULT: "Failed with result 'oom-kill'" (UNIT_RESULT)
+      "5eb03494b6584870a536b337290809b3",  // UNIT_RESTART_SCHEDULED (N_RESTARTS)
+      "98e322203f7a4ed290d09fe03c09fe15",  // UNIT_PROCESS_EXIT (EXIT_CODE, EXIT_STATUS)
+      "39f53479d3a045ac8e11786248231fbf",  // UNIT_STARTED (start job done, JOB_RESULT)
+      "be02cf6855d2428ba40df7e9d022f03d",  // UNIT_FAILED (start job failed, JOB_RESULT)
+      "9d1aaa27d60140bd96365438aad20286",  // UNIT_STOPPED (stop job done)
+      "7ad2d189f7e94e70a38c781354912448",  // UNIT_SUCCESS: unit deactivated successfully
+      "641257651c1b4ec9a8624d7a40a9e1e7",  // SPAWN_FAILED
+  };
+  return ids;
+}
+
+const char* const kCopiedFields[] = {"UNIT_RESULT", "N_RESTARTS", "EXIT_CODE", "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE"};
+
+double monotonicOf(const JournalFields& fields) {
+  auto it = fields.find("__MONOTONIC_TIMESTAMP");
+  if (it == fields.end()) return 0;
+  return static_cast<double>(std::strtoull(it->second.c_str(), nullptr, 10)) / 1e6;
+}
+
+std::string field(const JournalFields& fields, const char* name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? "" : it->second;
+}
+
+}  // namespace
+
+const char* const kJournalFieldNames[] = {
+    "MESSAGE_ID", "UNIT",       "MESSAGE",    "INVOCATION_ID", "UNIT_RESULT",   "N_RESTARTS",
+    "EXIT_CODE",  "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE",      "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID"};
+const std::size_t kJournalFieldCount = sizeof kJournalFieldNames / sizeof kJournalFieldNames[0];
+
+bool isUnitMessageId(const std::string& message_id) { return unitMessageIds().count(message_id) > 0; }
+
+std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const std::set<std::string>& units) {
+  const std::string message_id = field(fields, "MESSAGE_ID");
+  const std::string unit = field(fields, "UNIT");
+  // systemd (PID 1) about one of our units: UNIT= names it, INVOCATION_ID= is the unit's.
+  if (!unit.empty() && units.count(unit) && isUnitMessageId(message_id)) {
+    JournalRecord r;
+    r.t = monotonicOf(fields);
+    r.unit = unit;
+    r.MESSAGE_ID = message_id;
+    r.MESSAGE = field(fields, "MESSAGE");
+    r.INVOCATION_ID = field(fields, "INVOCATION_ID");
+    for (const char* name : kCopiedFields)
+      if (auto it = fields.find(name); it != fields.end()) r.fields[name] = it->second;
+    return r;
+  }
+  // The stressor's own JSON events (a child exited, resumed from a checkpoint) are
+  // evidence too: they prove a batch job resumed rather than started over.
+  const std::string source_unit = field(fields, "_SYSTEMD_UNIT");
+  const std::string message = field(fields, "MESSAGE");
+  if (message_id.empty() && units.count(source_unit) && message.find("\"event\":") != std::string::npos) {
+    JournalRecord r;
+    r.t = monotonicOf(fields);
+    r.unit = source_unit;
+    r.MESSAGE = message;
+    r.INVOCATION_ID = field(fields, "_SYSTEMD_INVOCATION_ID");
+    r.fields["SOURCE"] = "oomstress";
+    return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace oom

@@ -1,0 +1,263 @@
+#include "guest/kmsg_parser.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace oom {
+namespace {
+
+bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
+template <typename T>
+std::optional<T> leadingNumber(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  T value{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end == s.data()) return std::nullopt;
+  return value;
+}
+
+// The number right after `key` ("anon-rss:" -> 135208), or fallback.
+template <typename T>
+T numberAfter(std::string_view text, std::string_view key, T fallback = 0) {
+  const auto at = text.find(key);
+  if (at == std::string_view::npos) return fallback;
+  return leadingNumber<T>(text.substr(at + key.size())).value_or(fallback);
+}
+
+// "key=value" from the comma-separated oom-kill summary; "" when absent.
+std::string summaryValue(std::string_view summary, std::string_view key) {
+  std::size_t pos = 0;
+  while (pos <= summary.size()) {
+    const auto comma = summary.find(',', pos);
+    const auto item = summary.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (item.size() > key.size() && startsWith(item, key) && item[key.size()] == '=')
+      return std::string(item.substr(key.size() + 1));
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return "";
+}
+
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < s.size() && s[i] != ' ') ++i;
+    if (i > start) out.push_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<KmsgRecord> parseKmsgRecord(std::string_view raw) {
+  const auto semi = raw.find(';');
+  if (semi == std::string_view::npos) return std::nullopt;
+  const std::string_view prefix = raw.substr(0, semi);
+  KmsgRecord r;
+  std::size_t field = 0, pos = 0;
+  while (pos <= prefix.size() && field < 3) {
+    const auto comma = prefix.find(',', pos);
+    const auto item = prefix.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (field == 0) r.priority = leadingNumber<int>(item).value_or(0);
+    if (field == 1) r.seq = leadingNumber<std::uint64_t>(item).value_or(0);
+    if (field == 2) {
+      auto usec = leadingNumber<std::uint64_t>(item);
+      if (!usec) return std::nullopt;
+      r.t = static_cast<double>(*usec) / 1e6;
+    }
+    ++field;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  if (field < 3) return std::nullopt;
+  std::string_view text = raw.substr(semi + 1);
+  text = text.substr(0, text.find('\n'));  // dictionary lines (" KEY=value") follow
+  r.text = std::string(text);
+  return r;
+}
+
+std::optional<OomTaskRow> parseTaskRow(std::string_view line) {
+  if (!startsWith(line, "[")) return std::nullopt;
+  const auto close = line.find(']');
+  if (close == std::string_view::npos) return std::nullopt;
+  OomTaskRow row;
+  auto pid = leadingNumber<int>(line.substr(1, close - 1));
+  if (!pid) return std::nullopt;
+  row.pid = *pid;
+  const auto rest = line.substr(close + 1);
+  const auto w = words(rest);
+  // uid tgid total_vm rss [rss_anon rss_file rss_shmem] pgtables swapents oom_score_adj name
+  std::size_t numeric = 0;
+  while (numeric < w.size() && leadingNumber<std::int64_t>(w[numeric]) &&
+         w[numeric].find_first_not_of("-0123456789") == std::string_view::npos)
+    ++numeric;
+  if ((numeric != 7 && numeric != 10) || numeric == w.size()) return std::nullopt;
+  row.uid = static_cast<int>(*leadingNumber<std::int64_t>(w[0]));
+  row.total_vm_pages = *leadingNumber<std::uint64_t>(w[2]);
+  row.rss_pages = *leadingNumber<std::uint64_t>(w[3]);
+  row.oom_score_adj = static_cast<int>(*leadingNumber<std::int64_t>(w[numeric - 1]));
+  // The name is the rest of the line (a comm may contain spaces).
+  row.name = std::string(rest.substr(static_cast<std::size_t>(w[numeric].data() - rest.data())));
+  return row;
+}
+
+std::string unitFromCgroup(std::string_view cgroup) {
+  std::string unit;
+  std::size_t pos = 0;
+  while (pos < cgroup.size()) {
+    auto slash = cgroup.find('/', pos);
+    if (slash == std::string_view::npos) slash = cgroup.size();
+    const auto part = cgroup.substr(pos, slash - pos);
+    auto endsWith = [&](std::string_view suffix) {
+      return part.size() > suffix.size() && part.substr(part.size() - suffix.size()) == suffix;
+    };
+    if (endsWith(".service") || endsWith(".scope")) unit = std::string(part);
+    pos = slash + 1;
+  }
+  return unit;
+}
+
+KernelOomKill* OomKillParser::pendingKill(int pid) {
+  for (auto& k : pending_)
+    if (k.pid == pid) return &k;
+  return nullptr;
+}
+
+KernelOomKill& OomKillParser::newKill(const KmsgRecord& record, std::string_view prefix) {
+  const std::string_view text = record.text;
+  const std::string_view after = text.substr(text.find("Killed process ") + 15);
+  KernelOomKill k;
+  k.t = record.t;
+  k.pid = leadingNumber<int>(after).value_or(0);
+  const auto open = after.find('(');
+  auto close = after.find(") total-vm:");
+  if (close == std::string_view::npos) close = after.rfind(')');
+  if (open != std::string_view::npos && close != std::string_view::npos && close > open)
+    k.comm = std::string(after.substr(open + 1, close - open - 1));
+  k.total_vm_kb = numberAfter<std::uint64_t>(after, "total-vm:");
+  k.anon_rss_kb = numberAfter<std::uint64_t>(after, "anon-rss:");
+  k.file_rss_kb = numberAfter<std::uint64_t>(after, "file-rss:");
+  k.shmem_rss_kb = numberAfter<std::uint64_t>(after, "shmem-rss:");
+  k.oom_score_adj = numberAfter<int>(after, "oom_score_adj:");
+  k.constraint = report_.constraint;
+  if (k.constraint.empty()) k.constraint = startsWith(prefix, "Memory cgroup") ? "CONSTRAINT_MEMCG" : "";
+  k.oom_memcg = report_.oom_memcg;
+  k.invoker_comm = report_.invoker_comm;
+  k.invoker_pid = report_.invoker_pid;
+  k.group_kill = !report_.group_cgroup.empty();
+  k.task_memcg = k.pid == report_.chosen_pid || report_.group_cgroup.empty() ? report_.task_memcg
+                                                                             : report_.group_cgroup;
+  k.unit = unitFromCgroup(k.task_memcg);
+  k.lines = report_.lines;
+  if (!k.group_kill) k.lines.insert(k.lines.end(), report_.task_table.begin(), report_.task_table.end());
+  k.lines.push_back(record.text);
+  report_.killed.insert(k.pid);
+  pending_.push_back(std::move(k));
+  return pending_.back();
+}
+
+OomKillParser::Fed OomKillParser::feed(const KmsgRecord& record) {
+  Fed fed;
+  const std::string_view text = record.text;
+
+  if (const auto at = text.find(" invoked oom-killer: "); at != std::string_view::npos) {
+    // A new OOM invocation: whatever the previous one killed is complete.
+    fed.finished = flushAll();
+    report_ = Report{};
+    report_.active = true;
+    report_.invoker_comm = std::string(text.substr(0, at));
+    report_.lines.push_back(record.text);
+    fed.oom_related = true;
+    return fed;
+  }
+  if (report_.active && report_.invoker_pid == 0 && startsWith(text, "CPU: ") && contains(text, " PID: ")) {
+    report_.invoker_pid = numberAfter<int>(text, " PID: ");
+    fed.oom_related = true;
+    return fed;
+  }
+  if (startsWith(text, "Tasks state (memory values in pages)")) {
+    report_.in_task_table = true;
+    report_.task_table.push_back(record.text);
+    fed.oom_related = true;
+    return fed;
+  }
+  if (report_.in_task_table && startsWith(text, "[")) {
+    if (startsWith(text, "[  pid  ]") || parseTaskRow(text)) {
+      report_.task_table.push_back(record.text);
+      fed.oom_related = true;
+      return fed;
+    }
+  }
+  if (startsWith(text, "oom-kill:")) {
+    report_.in_task_table = false;
+    const std::string_view summary = text.substr(9);
+    report_.constraint = summaryValue(summary, "constraint");
+    report_.oom_memcg = summaryValue(summary, "oom_memcg");
+    report_.task_memcg = summaryValue(summary, "task_memcg");
+    report_.chosen_pid = leadingNumber<int>(summaryValue(summary, "pid")).value_or(0);
+    report_.lines.push_back(record.text);
+    fed.oom_related = true;
+    return fed;
+  }
+  if (const auto at = text.find("Killed process "); at != std::string_view::npos) {
+    report_.in_task_table = false;
+    fed.oom_related = true;
+    const int pid = leadingNumber<int>(text.substr(at + 15)).value_or(0);
+    if (report_.killed.count(pid)) {
+      // The chosen victim again, listed among the group's members: one kill, not two.
+      if (auto* k = pendingKill(pid)) k->lines.push_back(record.text);
+      return fed;
+    }
+    std::string_view prefix = text.substr(0, at);
+    if (prefix.size() >= 2 && prefix.substr(prefix.size() - 2) == ": ") prefix.remove_suffix(2);
+    newKill(record, prefix);
+    return fed;
+  }
+  if (startsWith(text, "Tasks in ") && contains(text, "memory.oom.group")) {
+    // "Tasks in /system.slice/x.service are going to be killed due to memory.oom.group set"
+    const std::string_view rest = text.substr(9);
+    report_.group_cgroup = std::string(rest.substr(0, rest.find(' ')));
+    if (auto* k = pendingKill(report_.chosen_pid)) k->lines.push_back(record.text);
+    fed.oom_related = true;
+    return fed;
+  }
+  if (startsWith(text, "oom_reaper: reaped process ")) {
+    if (auto* k = pendingKill(leadingNumber<int>(text.substr(27)).value_or(0))) k->lines.push_back(record.text);
+    fed.oom_related = true;
+    return fed;
+  }
+  if (report_.active && (startsWith(text, "memory: usage ") || startsWith(text, "swap: usage ") ||
+                         startsWith(text, "memory+swap: usage "))) {
+    report_.lines.push_back(record.text);  // the memcg's usage and limit at the OOM
+    fed.oom_related = true;
+    return fed;
+  }
+  if (contains(text, "Out of memory") || contains(text, "out of memory") || contains(text, "oom-kill") ||
+      contains(text, "oom_reaper") || contains(text, "Memory cgroup stats for ") ||
+      contains(text, "is already exiting. Skip")) {
+    fed.oom_related = true;
+  }
+  return fed;
+}
+
+std::vector<KernelOomKill> OomKillParser::flush(double now, double max_age) {
+  std::vector<KernelOomKill> out;
+  auto old = [&](const KernelOomKill& k) { return now - k.t >= max_age; };
+  for (auto& k : pending_)
+    if (old(k)) out.push_back(std::move(k));
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(), old), pending_.end());
+  return out;
+}
+
+std::vector<KernelOomKill> OomKillParser::flushAll() {
+  std::vector<KernelOomKill> out = std::move(pending_);
+  pending_.clear();
+  return out;
+}
+
+}  // namespace oom

@@ -1,0 +1,76 @@
+#pragma once
+// Turns the kernel log (/dev/kmsg records) into KernelOomKill records. One OOM
+// invocation prints, in order: "<comm> invoked oom-killer", the CPU/Call Trace
+// and Mem-Info (ignored), the "Tasks state" table of candidates, the
+// "oom-kill:constraint=..." summary, "...: Killed process PID (comm) ...", and
+// with memory.oom.group "Tasks in <cg> are going to be killed ..." followed by
+// one "Killed process" line per member (the chosen victim again among them);
+// "oom_reaper: reaped process ..." may follow. Formats of 6.1 and 6.12.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// One /dev/kmsg record: "pri,seq,usec,flags[,...];text\n[ KEY=value\n...]".
+struct KmsgRecord {
+  int priority = 0;        // facility * 8 + level
+  std::uint64_t seq = 0;
+  double t = 0;            // usec / 1e6: CLOCK_MONOTONIC seconds
+  std::string text;        // the message, without dictionary lines
+};
+std::optional<KmsgRecord> parseKmsgRecord(std::string_view raw);
+
+// A row of the "Tasks state" table: every candidate the kernel weighed.
+// 6.1:  [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
+// 6.12: [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name
+struct OomTaskRow {
+  int pid = 0;
+  int uid = 0;
+  std::uint64_t total_vm_pages = 0;
+  std::uint64_t rss_pages = 0;
+  int oom_score_adj = 0;
+  std::string name;
+};
+std::optional<OomTaskRow> parseTaskRow(std::string_view line);
+
+// "/system.slice/api.service" -> "api.service"; "" when no .service/.scope component.
+std::string unitFromCgroup(std::string_view cgroup);
+
+class OomKillParser {
+ public:
+  struct Fed {
+    bool oom_related = false;             // send the line out as raw evidence ("kmsg")
+    std::vector<KernelOomKill> finished;  // kills complete enough to emit
+  };
+  Fed feed(const KmsgRecord& record);
+  // Kills wait briefly for their oom_reaper line; emit those older than max_age.
+  std::vector<KernelOomKill> flush(double now, double max_age);
+  std::vector<KernelOomKill> flushAll();
+
+ private:
+  struct Report {
+    bool active = false;
+    std::string invoker_comm;
+    int invoker_pid = 0;
+    std::string constraint, oom_memcg, task_memcg;
+    int chosen_pid = 0;
+    std::string group_cgroup;  // from "Tasks in <cg> are going to be killed"
+    bool in_task_table = false;
+    std::vector<std::string> lines;        // invoked, memcg usage, oom-kill summary
+    std::vector<std::string> task_table;   // "Tasks state" header and rows
+    std::set<int> killed;                  // pids with a record in this report
+  };
+  KernelOomKill& newKill(const KmsgRecord& record, std::string_view prefix);
+  KernelOomKill* pendingKill(int pid);
+
+  Report report_;
+  std::vector<KernelOomKill> pending_;
+};
+
+}  // namespace oom

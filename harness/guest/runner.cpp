@@ -1,0 +1,150 @@
+#include "guest/runner.hpp"
+
+#include <sys/utsname.h>
+
+#include <cstdio>
+
+#include "guest/observer.hpp"
+#include "guest/setup_check.hpp"
+
+namespace oom {
+namespace {
+
+// Children of a multi-process stressor may appear a moment after READY=1.
+constexpr double kProcessWaitSec = 5.0;
+
+void phase(RecordSink& sink, const std::string& name, const std::string& detail = "") {
+  sink.emit("phase", Phase{monotonicSeconds(), name, detail});
+  std::fprintf(stderr, "oomharness-guest: %s %s\n", name.c_str(), detail.c_str());
+}
+
+int endWith(RecordSink& sink, int status) {
+  sink.emit(kEndRecordType, {{"status", status}});
+  return status;
+}
+
+GuestInfo guestInfo(Bus& bus, const SysFs& fs) {
+  GuestInfo g;
+  g.os_release = fs.osReleasePrettyName();
+  utsname u{};
+  if (::uname(&u) == 0) g.kernel = u.release;
+  g.systemd_version = bus.managerVersion();
+  g.cgroup_controllers = fs.readFile("sys/fs/cgroup/cgroup.controllers");
+  while (!g.cgroup_controllers.empty() && g.cgroup_controllers.back() == '\n') g.cgroup_controllers.pop_back();
+  const auto mem = fs.meminfo();
+  auto get = [&](const char* key) -> std::uint64_t {
+    auto it = mem.find(key);
+    return it == mem.end() ? 0 : it->second;
+  };
+  g.mem_total_bytes = get("MemTotal");
+  g.swap_total_bytes = get("SwapTotal");
+  g.mem_available_at_start_bytes = get("MemAvailable");
+  return g;
+}
+
+std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& control_group) {
+  std::vector<ProcessSetting> out;
+  for (int pid : fs.cgroupProcs(control_group))
+    if (auto p = fs.process(pid)) out.push_back({pid, p->comm, p->oom_score_adj});
+  return out;
+}
+
+// Compares what the plan asked with what systemd and /proc say, before pressure.
+UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer) {
+  UnitSetup setup;
+  setup.unit = planned.unit;
+  setup.systemd_run = planned.systemd_run;
+  setup.control_group = observer.controlGroup(planned.unit);
+  if (setup.control_group.empty()) setup.mismatches.push_back("systemd reports no ControlGroup for " + planned.unit);
+  for (const auto& asked : planned.properties) {
+    auto wanted = toDbusProperty(asked.name, asked.value);
+    if (!wanted) {
+      setup.mismatches.push_back(asked.name + ": " + wanted.error().message);
+      continue;
+    }
+    const auto actual = bus.property(planned.unit, wanted->name);
+    setup.applied[wanted->name] = actual ? formatDbusValue(*actual) : "";
+    if (auto mismatch = settingMismatch(asked, *wanted, actual)) setup.mismatches.push_back(*mismatch);
+  }
+  // Every process, the stressor's children too, must carry the adjustment.
+  const unsigned want = expectedProcesses(planned);
+  observer.runUntil([&] { return processSettings(fs, setup.control_group).size() >= want; },
+                    monotonicSeconds() + kProcessWaitSec);
+  setup.processes = processSettings(fs, setup.control_group);
+  for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), want, setup.control_group))
+    setup.mismatches.push_back(std::move(m));
+  setup.t = monotonicSeconds();
+  return setup;
+}
+
+}  // namespace
+
+int runPlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
+  sink.emit("guest", guestInfo(bus, fs));
+  Observer observer(bus, sink, plan, fs);
+  if (auto started = observer.start(); !started) {
+    phase(sink, "setup_failed", started.error().str());
+    return endWith(sink, kGuestInfraError);
+  }
+  for (const auto& u : plan.units) observer.watchUnit(u.unit);
+
+  auto setupFailed = [&](const std::string& why) {
+    for (const auto& u : plan.units) observer.refreshUnit(u.unit);
+    observer.sampleAll();
+    observer.finish();
+    phase(sink, "setup_failed", why);
+    return endWith(sink, kGuestSetupFailed);
+  };
+
+  const double deadline = monotonicSeconds() + plan.time_limit_sec;
+  std::vector<std::pair<std::string, std::string>> jobs;  // unit, job path
+  for (const auto& u : plan.units) {
+    auto spec = transientUnitSpec(u);
+    if (!spec) return setupFailed(spec.error().str());
+    auto job = bus.startTransientUnit(*spec);
+    if (!job) return setupFailed(job.error().str());
+    jobs.emplace_back(u.unit, *job);
+  }
+  // Type=notify start jobs finish at READY=1, i.e. once the baseline is held.
+  observer.runUntil(
+      [&] {
+        for (const auto& [unit, job] : jobs)
+          if (!observer.jobResult(job)) return false;
+        return true;
+      },
+      deadline);
+  for (const auto& [unit, job] : jobs) {
+    const auto result = observer.jobResult(job);
+    if (!result || *result != "done")
+      return setupFailed(unit + ": start job " +
+                         (result ? "ended with result '" + *result + "'" : "did not finish before the time limit"));
+  }
+  for (const auto& u : plan.units) observer.refreshUnit(u.unit);
+  phase(sink, "units_started");
+
+  bool setup_ok = true;
+  for (const auto& u : plan.units) {
+    const UnitSetup setup = verifyUnit(u, bus, fs, observer);
+    setup_ok = setup_ok && setup.mismatches.empty();
+    sink.emit("unit_setup", setup);
+  }
+  if (!setup_ok) return setupFailed("settings not applied as asked (see unit_setup)");
+  phase(sink, "settings_verified");
+  phase(sink, "pressure");
+
+  const bool settled = observer.runUntil(
+      [&] {
+        return plan.decisive_kills > 0 && observer.chosenKills() >= plan.decisive_kills &&
+               monotonicSeconds() - observer.lastActivity() >= plan.settle_sec;
+      },
+      deadline);
+  observer.finish();
+  observer.sampleAll();
+  for (const auto& u : plan.units) observer.refreshUnit(u.unit);
+  phase(sink, settled ? "settled" : "time_limit",
+        std::to_string(observer.chosenKills()) + " victim(s) chosen by the kernel OOM killer");
+  // The units are left running: the guest powers off after us.
+  return endWith(sink, kGuestObserved);
+}
+
+}  // namespace oom

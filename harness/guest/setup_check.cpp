@@ -1,0 +1,60 @@
+#include "guest/setup_check.hpp"
+
+#include <charconv>
+#include <type_traits>
+
+namespace oom {
+
+std::string formatDbusValue(const DbusValue& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, bool>) return x ? "yes" : "no";
+        else if constexpr (std::is_same_v<T, std::string>) return x;
+        else return std::to_string(x);
+      },
+      v);
+}
+
+std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
+                                           const std::optional<DbusValue>& actual) {
+  if (actual && *actual == wanted.value) return std::nullopt;
+  const std::string shown = actual ? formatDbusValue(*actual) : "(not reported)";
+  return asked.name + "=" + asked.value + " asked (" + wanted.name + "=" + formatDbusValue(wanted.value) +
+         "), systemd reports " + wanted.name + "=" + shown;
+}
+
+std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
+                                           unsigned expected_count, const std::string& control_group) {
+  std::vector<std::string> out;
+  if (processes.size() < expected_count)
+    out.push_back(std::to_string(expected_count) + " process(es) expected in " + control_group + ", found " +
+                  std::to_string(processes.size()));
+  for (const auto& p : processes)
+    if (p.oom_score_adj != expected_adj)
+      out.push_back("pid " + std::to_string(p.pid) + " (" + p.comm + ") has oom_score_adj " +
+                    std::to_string(p.oom_score_adj) + ", expected " + std::to_string(expected_adj));
+  return out;
+}
+
+unsigned expectedProcesses(const PlannedUnit& unit) {
+  for (std::size_t i = 0; i + 1 < unit.exec_start.size(); ++i) {
+    if (unit.exec_start[i] != "--processes") continue;
+    const std::string& v = unit.exec_start[i + 1];
+    unsigned n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc() && n > 0) return n;
+  }
+  return 1;
+}
+
+int expectedOomScoreAdjust(const PlannedUnit& unit) {
+  int adj = 0;
+  for (const auto& p : unit.properties)
+    if (p.name == "OOMScoreAdjust")
+      if (auto d = toDbusProperty(p.name, p.value); d && std::holds_alternative<std::int32_t>(d->value))
+        adj = std::get<std::int32_t>(d->value);
+  return adj;
+}
+
+}  // namespace oom

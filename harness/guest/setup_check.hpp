@@ -1,0 +1,31 @@
+#pragma once
+// Before any pressure: did systemd and the kernel apply what the plan asked?
+// Pure comparisons of the plan's converted values with what systemd reports and
+// what /proc shows, so each sentence a user may read is unit-tested.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/directives.hpp"
+#include "plan/guest_plan.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+std::string formatDbusValue(const DbusValue& value);  // "600", "kill", "yes", "18446744073709551615"
+
+// "MemoryMax=256M asked, systemd reports MemoryMax=(not reported)"; nullopt when equal.
+std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
+                                           const std::optional<DbusValue>& actual);
+
+// Every process must carry the unit's OOMScoreAdjust (0 when the plan sets none),
+// and there must be as many as the stressor was told to run.
+std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
+                                           unsigned expected_count, const std::string& control_group);
+
+// "--processes N" in the stressor's argv, or 1.
+unsigned expectedProcesses(const PlannedUnit& unit);
+// The plan's OOMScoreAdjust for the unit, or 0 (inherited from PID 1).
+int expectedOomScoreAdjust(const PlannedUnit& unit);
+
+}  // namespace oom

@@ -1,0 +1,179 @@
+#include "guest/sysfs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+namespace oom {
+namespace {
+
+std::vector<std::string_view> lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    out.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+template <typename T>
+std::optional<T> number(std::string_view s) {
+  s = trim(s);
+  T value{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end == s.data()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text) {
+  std::map<std::string, std::uint64_t> out;
+  for (auto line : lines(text)) {
+    const auto sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    if (auto v = number<std::uint64_t>(line.substr(sp + 1))) out[std::string(line.substr(0, sp))] = *v;
+  }
+  return out;
+}
+
+std::optional<double> parsePressureAvg10(std::string_view text, std::string_view kind) {
+  // "some avg10=0.00 avg60=0.00 avg300=0.00 total=0"
+  for (auto line : lines(text)) {
+    if (line.substr(0, kind.size()) != kind) continue;
+    const auto at = line.find("avg10=");
+    if (at == std::string_view::npos) return std::nullopt;
+    auto rest = line.substr(at + 6);
+    rest = rest.substr(0, rest.find(' '));
+    // from_chars for double is in libstdc++ 11+; strtod would need a terminated copy.
+    double value = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc()) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text) {
+  // "MemTotal:        1007616 kB"
+  std::map<std::string, std::uint64_t> out;
+  for (auto line : lines(text)) {
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    auto rest = trim(line.substr(colon + 1));
+    const bool kb = rest.size() > 3 && rest.substr(rest.size() - 3) == " kB";
+    if (kb) rest.remove_suffix(3);
+    if (auto v = number<std::uint64_t>(rest)) out[std::string(line.substr(0, colon))] = kb ? *v * 1024 : *v;
+  }
+  return out;
+}
+
+std::string parseOsReleaseValue(std::string_view text, std::string_view key) {
+  for (auto line : lines(text)) {
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != '=')
+      continue;
+    auto value = trim(line.substr(key.size() + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    return std::string(value);
+  }
+  return "";
+}
+
+std::vector<int> parsePidList(std::string_view text) {
+  std::vector<int> out;
+  for (auto line : lines(text))
+    if (auto pid = number<int>(line)) out.push_back(*pid);
+  return out;
+}
+
+SysFs::SysFs(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::string SysFs::path(std::string_view relative) const {
+  while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  std::string p = root_;
+  if (p.empty() || p.back() != '/') p += '/';
+  p += relative;
+  return p;
+}
+
+std::string SysFs::cgroupFile(std::string_view control_group, std::string_view file) const {
+  std::string rel = "sys/fs/cgroup";
+  if (control_group.empty() || control_group.front() != '/') rel += '/';
+  rel += control_group;
+  if (rel.back() != '/') rel += '/';
+  rel += file;
+  return rel;
+}
+
+std::string SysFs::readFile(std::string_view relative) const {
+  // open/read rather than iostreams: no locale machinery, one small buffer.
+  const int fd = ::open(path(relative).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string SysFs::osReleasePrettyName() const {
+  std::string text = readFile("etc/os-release");
+  if (text.empty()) text = readFile("usr/lib/os-release");
+  return parseOsReleaseValue(text, "PRETTY_NAME");
+}
+
+std::map<std::string, std::uint64_t> SysFs::meminfo() const { return parseMeminfo(readFile("proc/meminfo")); }
+
+std::vector<int> SysFs::cgroupProcs(std::string_view control_group) const {
+  if (control_group.empty()) return {};
+  return parsePidList(readFile(cgroupFile(control_group, "cgroup.procs")));
+}
+
+std::optional<ProcessInfo> SysFs::process(int pid) const {
+  const std::string dir = "proc/" + std::to_string(pid) + "/";
+  const std::string status = readFile(dir + "status");
+  if (status.empty()) return std::nullopt;  // gone
+  ProcessInfo p;
+  p.pid = pid;
+  p.comm = std::string(trim(readFile(dir + "comm")));
+  p.oom_score = number<int>(readFile(dir + "oom_score")).value_or(0);
+  p.oom_score_adj = number<int>(readFile(dir + "oom_score_adj")).value_or(0);
+  const auto fields = parseMeminfo(status);
+  if (auto it = fields.find("VmRSS"); it != fields.end()) p.rss_bytes = it->second;
+  return p;
+}
+
+MemorySample SysFs::sample(const std::string& unit, std::string_view control_group, double t) const {
+  MemorySample s;
+  s.t = t;
+  s.unit = unit;
+  s.memory_current = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.current"))).value_or(0);
+  s.memory_peak = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.peak"))).value_or(0);
+  s.memory_events = parseFlatKeyed(readFile(cgroupFile(control_group, "memory.events")));
+  const std::string pressure = readFile(cgroupFile(control_group, "memory.pressure"));
+  s.pressure_some_avg10 = parsePressureAvg10(pressure, "some").value_or(0);
+  s.pressure_full_avg10 = parsePressureAvg10(pressure, "full").value_or(0);
+  for (int pid : cgroupProcs(control_group))
+    if (auto p = process(pid)) s.processes.push_back({p->pid, p->comm, p->oom_score, p->oom_score_adj, p->rss_bytes});
+  return s;
+}
+
+}  // namespace oom

@@ -1,0 +1,51 @@
+#pragma once
+// Every file the guest reads under /proc, /sys/fs/cgroup and /etc goes through
+// SysFs, rooted at a configurable directory (as oomd's fs layer does), so the
+// readers are tested against fixture trees that look like the real ones.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// /proc/PID/{comm,oom_score,oom_score_adj,status}: what the OOM killer weighs.
+struct ProcessInfo {
+  int pid = 0;
+  std::string comm;
+  int oom_score = 0;
+  int oom_score_adj = 0;
+  std::uint64_t rss_bytes = 0;  // VmRSS
+};
+
+class SysFs {
+ public:
+  explicit SysFs(std::string root);  // "/" in the guest, a fixture folder in tests
+
+  // Whole small file, "" when it cannot be read (a process that just exited).
+  std::string readFile(std::string_view relative) const;
+
+  std::string osReleasePrettyName() const;                 // etc/os-release PRETTY_NAME
+  std::map<std::string, std::uint64_t> meminfo() const;    // proc/meminfo, in bytes
+  std::vector<int> cgroupProcs(std::string_view control_group) const;  // "/system.slice/x.service"
+  std::optional<ProcessInfo> process(int pid) const;
+  MemorySample sample(const std::string& unit, std::string_view control_group, double t) const;
+
+ private:
+  std::string path(std::string_view relative) const;
+  std::string cgroupFile(std::string_view control_group, std::string_view file) const;
+  std::string root_;
+};
+
+// Pure parsers, exposed for tests.
+std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text);    // memory.events
+std::optional<double> parsePressureAvg10(std::string_view text, std::string_view kind);  // some|full
+std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text);      // kB -> bytes
+std::string parseOsReleaseValue(std::string_view text, std::string_view key);  // unquoted
+std::vector<int> parsePidList(std::string_view text);
+
+}  // namespace oom
