@@ -1,0 +1,120 @@
+#include "run/run_scenario.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "checks/verdict.hpp"
+#include "cli/exit_status.hpp"
+#include "oom/units.hpp"
+#include "report/report.hpp"
+#include "run/progress.hpp"
+#include "scenario/parse.hpp"
+#include "scenario/plan.hpp"
+#include "vm/guest_paths.hpp"
+#include "vm/run.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oom {
+namespace {
+
+std::string utcStamp(const char* format) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[40];
+  std::strftime(buf, sizeof buf, format, std::gmtime(&now));
+  return buf;
+}
+
+// Under TCG the guest boots in about 7 s and the units ramp slowly; the watchdog
+// must not cut a healthy run short, but must end a hung one.
+constexpr double kDefaultBootAllowanceSec = 120;
+
+}  // namespace
+
+fs::path runDirectory(const fs::path& root, const std::string& scenario) {
+  return root / (utcStamp("%Y%m%dT%H%M%SZ") + "-" + scenario);
+}
+
+int runScenario(const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const ScenarioCheck check = loadScenarioFile(options.scenario);
+  for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
+  if (!check.ok()) {
+    for (const auto& e : check.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());
+    std::fprintf(stderr, "oomharness: %s is not a valid scenario; nothing was started\n",
+                 options.scenario.c_str());
+    return kExitBadInput;
+  }
+  const Scenario& scenario = *check.scenario;
+  auto plan = makeGuestPlan(scenario);
+  if (!plan) {
+    std::fprintf(stderr, "error: %s\n", plan.error().str().c_str());
+    return kExitBadInput;
+  }
+
+  const fs::path dir = runDirectory(options.results_root, scenario.name);
+  fs::create_directories(dir);
+  std::ofstream(dir / "plan.json") << nlohmann::json(*plan).dump(2) << "\n";
+  std::printf("oomharness: %s: %s\n  results in %s\n", scenario.name.c_str(),
+              scenario.description.c_str(), dir.c_str());
+
+  RunReport report;
+  report.scenario = scenario;
+  report.plan = *plan;
+  report.started_at = utcStamp("%Y-%m-%dT%H:%M:%SZ");
+
+  ProgressPrinter progress(stdout);
+  VmRunRequest request;
+  request.release = scenario.guest.release;
+  request.accelerator = options.accelerator;
+  request.memory_bytes = scenario.guest.memory_bytes;
+  request.cpus = scenario.guest.cpus;
+  request.swap_bytes = scenario.guest.swap_bytes;
+  request.timeout = Seconds(plan->time_limit_sec +
+                            options.boot_allowance_sec.value_or(kDefaultBootAllowanceSec));
+  request.payload_files = {{dir / "plan.json", "job/plan.json"}};
+  request.command = {std::string(guest::kBinDir) + "/oomharness-guest", "--plan",
+                     std::string(guest::kJobDir) + "/plan.json"};
+  request.run_dir = dir;
+  request.on_result_line = [&](const std::string& line) {
+    applyStreamLine(report.timeline, line);
+    if (options.live_progress) progress.onRecord(report.timeline);
+  };
+  request.on_output_line = [](const std::string& line) { spdlog::debug("guest: {}", line); };
+
+  auto vm = runInVm(request);
+  if (!vm) {
+    std::fprintf(stderr, "oomharness: %s\n", vm.error().str().c_str());
+    return kExitBadInput;  // image could not be built / qemu missing: nothing ran
+  }
+  report.vm.accelerator = vm->accelerator;
+  report.vm.qemu_version = vm->qemu_version;
+  report.vm.image = vm->image.dir.string();
+  report.vm.boot_sec = vm->boot_to_command_sec;
+  report.vm.run_sec = vm->total_sec;
+  report.vm.timed_out = vm->outcome == VmRunResult::Outcome::TimedOut;
+
+  report.verdict = evaluate(scenario, report.timeline);
+  report.exit_status = report.verdict.exitStatus();
+  if (vm->outcome != VmRunResult::Outcome::Completed) {
+    report.exit_status = kExitInconclusive;
+    report.verdict.verdict = VerdictKind::inconclusive;
+    report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;
+    std::fprintf(stderr, "oomharness: inconclusive: %s\nlast console lines:\n%s\n",
+                 vm->reason.c_str(), vm->last_console_lines.c_str());
+  }
+  report.wall_sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  writeRunReports(dir, report);
+  std::printf("\n%s", summarize(report).c_str());
+  std::printf("\nverdict: %s (exit %d) in %.0fs; boot %.1fs on %s; details in %s\n",
+              toString(report.verdict.verdict), report.exit_status, report.wall_sec,
+              report.vm.boot_sec, report.vm.accelerator.c_str(), dir.c_str());
+  return report.exit_status;
+}
+
+}  // namespace oom

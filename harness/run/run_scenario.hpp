@@ -1,0 +1,25 @@
+#pragma once
+// The main job. Every stage hands the next a plain data type:
+//   scenario file -> Scenario -> GuestPlan -> (guest) streamed Timeline -> Verdict -> reports
+// Nothing boots unless the scenario is valid and its memory budget fits.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace oom {
+
+struct RunOptions {
+  std::filesystem::path scenario;
+  std::filesystem::path results_root = "results";
+  std::string accelerator = "auto";       // auto, kvm, tcg
+  std::optional<double> boot_allowance_sec;  // added to the scenario's time limit for the watchdog
+  bool live_progress = true;              // one line per event on stdout as it happens
+};
+
+// Returns the exit status: 0 pass, 1 an expectation failed, 2 bad input, 3 inconclusive.
+int runScenario(const RunOptions& options);
+
+// results/<UTC yyyymmddThhmmssZ>-<scenario name>/
+std::filesystem::path runDirectory(const std::filesystem::path& root, const std::string& scenario);
+
+}  // namespace oom
