@@ -82,12 +82,8 @@ Expected<void> Bus::subscribe() {
   return {};
 }
 
-Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
-  sd_bus_message* m = nullptr;
-  sd_bus_message* reply = nullptr;
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  int r = sd_bus_message_new_method_call(bus_, &m, kDest, kManagerPath, kManager, "StartTransientUnit");
-  if (r >= 0) r = sd_bus_message_append(m, "ss", spec.name.c_str(), "fail");
+int appendStartTransientUnit(sd_bus_message* m, const TransientUnitSpec& spec) {
+  int r = sd_bus_message_append(m, "ss", spec.name.c_str(), "fail");
   if (r >= 0) r = sd_bus_message_open_container(m, 'a', "(sv)");
   for (const auto& p : spec.properties) {
     const char sig[2] = {p.signature, '\0'};
@@ -98,7 +94,7 @@ Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
     if (r >= 0) r = sd_bus_message_close_container(m);
     if (r >= 0) r = sd_bus_message_close_container(m);
   }
-  // ExecStart a(sasb): [(path, argv, ignore_failure)]
+  // ExecStart a(sasb): [(path, argv, ignore_failure)], as systemd-run sends it.
   if (r >= 0) r = sd_bus_message_open_container(m, 'r', "sv");
   if (r >= 0) r = sd_bus_message_append_basic(m, 's', "ExecStart");
   if (r >= 0) r = sd_bus_message_open_container(m, 'v', "a(sasb)");
@@ -113,9 +109,18 @@ Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
     int ignore = spec.exec.ignore_failure ? 1 : 0;
     r = sd_bus_message_append_basic(m, 'b', &ignore);
   }
-  for (int i = 0; i < 4 && r >= 0; ++i) r = sd_bus_message_close_container(m);
-  if (r >= 0) r = sd_bus_message_close_container(m);           // a(sv)
-  if (r >= 0) r = sd_bus_message_append(m, "a(sa(sv))", 0);   // no aux units
+  for (int i = 0; i < 4 && r >= 0; ++i) r = sd_bus_message_close_container(m);  // r, a, v, r
+  if (r >= 0) r = sd_bus_message_close_container(m);                          // a(sv)
+  if (r >= 0) r = sd_bus_message_append(m, "a(sa(sv))", 0);                    // no aux units
+  return r;
+}
+
+Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
+  sd_bus_message* m = nullptr;
+  sd_bus_message* reply = nullptr;
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  int r = sd_bus_message_new_method_call(bus_, &m, kDest, kManagerPath, kManager, "StartTransientUnit");
+  if (r >= 0) r = appendStartTransientUnit(m, spec);
   if (r < 0) {
     sd_bus_message_unref(m);
     return fail(spec.name, busError("building StartTransientUnit", r, nullptr));

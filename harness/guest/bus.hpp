@@ -34,6 +34,9 @@ Expected<TransientUnitSpec> transientUnitSpec(const PlannedUnit& unit);
 // systemd's object path for a unit: /org/freedesktop/systemd1/unit/<escaped name>.
 std::string unitObjectPath(const std::string& unit);
 
+// Appends StartTransientUnit's arguments (ssa(sv)a(sa(sv))) for `spec` to `m`.
+int appendStartTransientUnit(sd_bus_message* m, const TransientUnitSpec& spec);
+
 // Reads one variant ('v') at the message's read position into a DbusValue:
 // i u t b s o as themselves, ay as hex (InvocationID); nullopt (skipped) otherwise.
 std::optional<DbusValue> readVariant(sd_bus_message* m);

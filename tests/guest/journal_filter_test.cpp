@@ -1,1 +1,87 @@
+// Which journal entries become "journal" records, on entries shaped like the
+// ones systemd 252 writes for an OOM-killed unit (fields as journalctl -o json).
 #include <gtest/gtest.h>
+
+#include "guest/journal_filter.hpp"
+
+namespace oom {
+namespace {
+
+const std::set<std::string> kUnits = {"worker.service", "api.service"};
+
+JournalFields systemdEntry(const std::string& message_id, const std::string& unit, const std::string& message) {
+  return {{"MESSAGE_ID", message_id},
+          {"UNIT", unit},
+          {"MESSAGE", message},
+          {"INVOCATION_ID", "9cb5885e0ca338e544fb949cf9083569"},
+          {"_SYSTEMD_UNIT", "init.scope"},
+          {"__MONOTONIC_TIMESTAMP", "41240512"}};
+}
+
+TEST(JournalFilter, OomKillMessageAboutAPlannedUnit) {
+  auto r = journalRecordFor(systemdEntry("fe6faa94e7774663a0da52717891d8ef", "worker.service",
+                                         "worker.service: A process of this unit has been killed by the OOM killer."),
+                            kUnits);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->unit, "worker.service");
+  EXPECT_EQ(r->MESSAGE_ID, "fe6faa94e7774663a0da52717891d8ef");
+  EXPECT_DOUBLE_EQ(r->t, 41.240512);
+  EXPECT_EQ(r->INVOCATION_ID, "9cb5885e0ca338e544fb949cf9083569");
+  EXPECT_TRUE(r->fields.empty());
+}
+
+TEST(JournalFilter, CopiesTheStructuredFields) {
+  auto failed = systemdEntry("d9b373ed55a64feb8242e02dbe79a49c", "worker.service",
+                             "worker.service: Failed with result 'oom-kill'.");
+  failed["UNIT_RESULT"] = "oom-kill";
+  auto r = journalRecordFor(failed, kUnits);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fields.at("UNIT_RESULT"), "oom-kill");
+
+  auto restart = systemdEntry("5eb03494b6584870a536b337290809b3", "worker.service",
+                              "worker.service: Scheduled restart job, restart counter is at 2.");
+  restart["N_RESTARTS"] = "2";
+  EXPECT_EQ(journalRecordFor(restart, kUnits)->fields.at("N_RESTARTS"), "2");
+
+  auto exited = systemdEntry("98e322203f7a4ed290d09fe03c09fe15", "api.service",
+                             "api.service: Main process exited, code=killed, status=9/KILL");
+  exited["EXIT_CODE"] = "killed";
+  exited["EXIT_STATUS"] = "9";
+  auto e = journalRecordFor(exited, kUnits);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->fields.at("EXIT_CODE"), "killed");
+  EXPECT_EQ(e->fields.at("EXIT_STATUS"), "9");
+  EXPECT_EQ(e->fields.count("UNIT_RESULT"), 0u);
+}
+
+TEST(JournalFilter, UnitLifecycleMessagesAreKept) {
+  for (const char* id : {"39f53479d3a045ac8e11786248231fbf", "be02cf6855d2428ba40df7e9d022f03d",
+                         "9d1aaa27d60140bd96365438aad20286", "7ad2d189f7e94e70a38c781354912448"})
+    EXPECT_TRUE(journalRecordFor(systemdEntry(id, "api.service", "x"), kUnits)) << id;
+}
+
+TEST(JournalFilter, OtherUnitsAndOtherMessagesAreDropped) {
+  EXPECT_FALSE(journalRecordFor(systemdEntry("fe6faa94e7774663a0da52717891d8ef", "cron.service", "x"), kUnits));
+  // A planned unit, but a message that says nothing about OOM or its lifecycle (reload).
+  EXPECT_FALSE(journalRecordFor(systemdEntry("7b05ebc668384222baa8881179cfda54", "api.service", "x"), kUnits));
+  EXPECT_FALSE(journalRecordFor({{"MESSAGE", "hello"}}, kUnits));
+}
+
+TEST(JournalFilter, StressorEventsFromInsideAPlannedUnit) {
+  JournalFields entry = {{"MESSAGE", "{\"event\":\"resumed\",\"pid\":412,\"resumed_from\":104857600}"},
+                         {"_SYSTEMD_UNIT", "worker.service"},
+                         {"_SYSTEMD_INVOCATION_ID", "1812664a4b9d123de96ddc47627660eb"},
+                         {"__MONOTONIC_TIMESTAMP", "50000000"}};
+  auto r = journalRecordFor(entry, kUnits);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->unit, "worker.service");
+  EXPECT_EQ(r->INVOCATION_ID, "1812664a4b9d123de96ddc47627660eb");
+  EXPECT_EQ(r->fields.at("SOURCE"), "oomstress");
+  EXPECT_DOUBLE_EQ(r->t, 50.0);
+  // Its periodic progress lines are not events.
+  entry["MESSAGE"] = "{\"t\":1.0,\"pid\":412,\"phase\":\"leak\"}";
+  EXPECT_FALSE(journalRecordFor(entry, kUnits));
+}
+
+}  // namespace
+}  // namespace oom

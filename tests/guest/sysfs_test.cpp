@@ -1,1 +1,90 @@
+// The rooted filesystem layer against a fixture tree shaped like a guest's
+// /proc, /sys/fs/cgroup and /etc (tests/guest/fixtures/root).
 #include <gtest/gtest.h>
+
+#include "guest/sysfs.hpp"
+
+namespace oom {
+namespace {
+
+const SysFs& fixture() {
+  static const SysFs fs(std::string(OOM_GUEST_FIXTURES) + "/root/");
+  return fs;
+}
+
+TEST(SysFs, GuestInfoFiles) {
+  EXPECT_EQ(fixture().osReleasePrettyName(), "Debian GNU/Linux 12 (bookworm)");
+  const auto mem = fixture().meminfo();
+  EXPECT_EQ(mem.at("MemTotal"), 1007616ull * 1024);
+  EXPECT_EQ(mem.at("MemAvailable"), 823296ull * 1024);
+  EXPECT_EQ(mem.at("SwapTotal"), 262140ull * 1024);
+  EXPECT_EQ(mem.at("HugePages_Total"), 0u);  // a count, not kB
+  EXPECT_EQ(fixture().readFile("/sys/fs/cgroup/cgroup.controllers"),
+            "cpuset cpu io memory hugetlb pids rdma misc\n");
+}
+
+TEST(SysFs, MissingFilesReadAsEmpty) {
+  EXPECT_EQ(fixture().readFile("sys/fs/cgroup/system.slice/nope.service/memory.current"), "");
+  EXPECT_TRUE(fixture().cgroupProcs("/system.slice/nope.service").empty());
+  EXPECT_TRUE(fixture().cgroupProcs("").empty());
+  EXPECT_FALSE(fixture().process(4242));
+}
+
+TEST(SysFs, CgroupProcsListsEveryProcess) {
+  EXPECT_EQ(fixture().cgroupProcs("/system.slice/api.service"), (std::vector<int>{301, 302}));
+  EXPECT_EQ(fixture().cgroupProcs("system.slice/worker.service"), (std::vector<int>{330, 331}));
+}
+
+TEST(SysFs, ProcessCarriesWhatTheOomKillerWeighs) {
+  const auto p = fixture().process(330);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->pid, 330);
+  EXPECT_EQ(p->comm, "oomstress");
+  EXPECT_EQ(p->oom_score, 550);
+  EXPECT_EQ(p->oom_score_adj, 500);
+  EXPECT_EQ(p->rss_bytes, 51200ull * 1024);
+  EXPECT_EQ(fixture().process(301)->oom_score_adj, -300);
+}
+
+TEST(SysFs, SampleReadsCgroupFilesAndProcesses) {
+  const MemorySample s = fixture().sample("api.service", "/system.slice/api.service", 12.5);
+  EXPECT_DOUBLE_EQ(s.t, 12.5);
+  EXPECT_EQ(s.unit, "api.service");
+  EXPECT_EQ(s.memory_current, 211812352u);
+  EXPECT_EQ(s.memory_peak, 230686720u);
+  EXPECT_EQ(s.memory_events.at("high"), 12u);
+  EXPECT_EQ(s.memory_events.at("max"), 3u);
+  EXPECT_EQ(s.memory_events.at("oom_kill"), 1u);
+  EXPECT_EQ(s.memory_events.at("oom_group_kill"), 0u);
+  EXPECT_DOUBLE_EQ(s.pressure_some_avg10, 12.5);
+  EXPECT_DOUBLE_EQ(s.pressure_full_avg10, 4.25);
+  ASSERT_EQ(s.processes.size(), 2u);
+  EXPECT_EQ(s.processes[0].pid, 301);
+  EXPECT_EQ(s.processes[0].rss_bytes, 102400ull * 1024);
+}
+
+TEST(SysFs, SampleOnKernel61HasNoPeakAndSkipsExitedPids) {
+  const MemorySample s = fixture().sample("worker.service", "/system.slice/worker.service", 1);
+  EXPECT_EQ(s.memory_peak, 0u);  // memory.peak appeared after 6.1
+  EXPECT_EQ(s.memory_current, 52428800u);
+  EXPECT_EQ(s.memory_events.count("oom_group_kill"), 0u);
+  ASSERT_EQ(s.processes.size(), 1u);  // 331 is listed but already gone from /proc
+  EXPECT_EQ(s.processes[0].pid, 330);
+  EXPECT_EQ(s.processes[0].oom_score, 550);
+}
+
+TEST(SysFsParsers, Pressure) {
+  EXPECT_EQ(parsePressureAvg10("some avg10=1.50 avg60=0 avg300=0 total=1\n", "some"), 1.5);
+  EXPECT_FALSE(parsePressureAvg10("some avg10=1.50 avg60=0 avg300=0 total=1\n", "full"));
+  EXPECT_FALSE(parsePressureAvg10("", "some"));
+}
+
+TEST(SysFsParsers, OsReleaseQuotingAndPidLists) {
+  EXPECT_EQ(parseOsReleaseValue("ID=debian\nPRETTY_NAME='Debian trixie'\n", "PRETTY_NAME"), "Debian trixie");
+  EXPECT_EQ(parseOsReleaseValue("ID=debian\n", "ID"), "debian");
+  EXPECT_EQ(parseOsReleaseValue("IDX=1\n", "ID"), "");
+  EXPECT_EQ(parsePidList("1\n22\n\n333"), (std::vector<int>{1, 22, 333}));
+}
+
+}  // namespace
+}  // namespace oom
