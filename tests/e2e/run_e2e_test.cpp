@@ -1,0 +1,110 @@
+// `oomharness run` on shipped scenarios in a real guest: exit statuses, the
+// results folder, and verdicts that cite real kernel and systemd evidence.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string output;
+  fs::path dir;      // the run's results folder
+  nlohmann::json result;
+};
+
+Run runScenario(const std::string& scenario, const std::string& results) {
+  fs::remove_all(results);
+  Run run;
+  const std::string cmd = std::string(OOMHARNESS_BIN) + " run --results " + results + " " +
+                          SOURCE_DIR + "/" + scenario + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p)) run.output += buf.data();
+  const int raw = ::pclose(p);
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  if (fs::exists(results))
+    for (const auto& e : fs::directory_iterator(results)) run.dir = e.path();
+  std::ifstream in(run.dir / "result.json");
+  run.result = nlohmann::json::parse(in, nullptr, false);
+  return run;
+}
+
+const nlohmann::json* check(const nlohmann::json& result, const std::string& name) {
+  for (const auto& c : result["verdict"]["checks"])
+    if (c.value("name", "") == name) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(RunE2E, ThreeServicesPassesWithEvidenceFromTheKernelAndSystemd) {
+  const auto run = runScenario("scenarios/three-services.json", E2E_RESULTS "/three-services");
+  ASSERT_EQ(run.status, 0) << run.output;
+  ASSERT_TRUE(run.result.is_object()) << "no result.json in " << run.dir;
+  EXPECT_EQ(run.result["verdict"]["verdict"], "pass");
+  for (const char* file : {"junit.xml", "summary.txt", "results.jsonl", "console.log", "journal.txt"})
+    EXPECT_TRUE(fs::exists(run.dir / file)) << file;
+
+  // The first victim is the worker, as the kernel said it.
+  const auto* first = check(run.result, "first_killed");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ((*first)["outcome"], "pass");
+  bool kernel_line = false;
+  for (const auto& e : (*first)["evidence"])
+    kernel_line = kernel_line || e.value("text", "").find("Killed process") != std::string::npos;
+  EXPECT_TRUE(kernel_line) << first->dump(2);
+
+  // systemd reported the kill and restarted the unit with a new invocation.
+  const auto& timeline = run.result["timeline"];
+  bool oom_result = false;
+  std::set<std::string> invocations;
+  for (const auto& s : timeline["states"])
+    if (s["unit"] == "report-worker.service") {
+      oom_result = oom_result || s["Result"] == "oom-kill";
+      if (!s["InvocationID"].get<std::string>().empty()) invocations.insert(s["InvocationID"]);
+    }
+  EXPECT_TRUE(oom_result);
+  EXPECT_GE(invocations.size(), 2u) << "a restart is a new invocation";
+  // The settings were verified in the guest before pressure.
+  for (const auto& setup : timeline["setup"]) EXPECT_TRUE(setup["mismatches"].empty()) << setup.dump();
+}
+
+TEST(RunE2E, WrongExpectationsFailWithExitOneAndSayWhy) {
+  const auto run = runScenario("scenarios/examples/wrong-expectations.json", E2E_RESULTS "/wrong");
+  ASSERT_EQ(run.status, 1) << run.output;
+  ASSERT_TRUE(run.result.is_object());
+  EXPECT_EQ(run.result["verdict"]["verdict"], "fail");
+  const auto* first = check(run.result, "first_killed");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ((*first)["outcome"], "fail");
+  EXPECT_NE((*first)["observed"].get<std::string>().find("report-worker"), std::string::npos);
+  std::ifstream junit(run.dir / "junit.xml");
+  const std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
+  EXPECT_NE(xml.find("<failure"), std::string::npos);
+}
+
+TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {
+  const std::string bad = E2E_RESULTS "/bad.json";
+  fs::create_directories(E2E_RESULTS);
+  std::ofstream(bad) << R"({"name": "bad", "services": [{"name": "x", "unit": {"OOMPolicy": "murder"}}]})";
+  const std::string cmd = std::string(OOMHARNESS_BIN) + " run --results " E2E_RESULTS "/bad-run " + bad + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int raw = ::pclose(p);
+  EXPECT_EQ(WEXITSTATUS(raw), 2) << out;
+  EXPECT_NE(out.find("OOMPolicy"), std::string::npos) << out;
+  EXPECT_NE(out.find(bad), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(E2E_RESULTS "/bad-run")) << "nothing may be started for a bad scenario";
+}
