@@ -18,6 +18,9 @@ constexpr const char* kUnitInterface = "org.freedesktop.systemd1.Unit";
 constexpr const char* kServiceInterface = "org.freedesktop.systemd1.Service";
 // A kill waits this long (kernel time) for its oom_reaper line before it is emitted.
 constexpr double kReaperWaitSec = 1.0;
+// A Service-interface change is emitted alone only if its Unit signal has not
+// followed within this time (the pair normally arrives within milliseconds).
+constexpr double kUnpairedChangeSec = 1.0;
 // A /dev/kmsg record is at most about 8 KiB with its dictionary.
 constexpr std::size_t kKmsgRecordMax = 16 * 1024;
 
@@ -170,9 +173,10 @@ int Observer::onTimer(sd_event_source* s, uint64_t usec, void* self) {
   o->readKmsg();
   o->readJournal();
   o->emitKills(o->kmsg_parser_.flush(monotonicSeconds(), kReaperWaitSec));
-  // A Service-interface change with no Unit signal after it (rare): emit it now, at its own time.
+  // A Service-interface change with no Unit signal after it (rare): emit it, at its own time.
+  const double now = monotonicSeconds();
   for (auto& [unit, w] : o->units_)
-    if (w.dirty_since > 0) o->emitIfChanged(unit, w, w.dirty_since);
+    if (w.dirty_since > 0 && now - w.dirty_since >= kUnpairedChangeSec) o->emitIfChanged(unit, w, w.dirty_since);
   o->sampleAll();
   sd_event_source_set_time(s, usec + static_cast<uint64_t>(std::max(o->plan_.sample_interval_sec, 0.05) * 1e6));
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
