@@ -12,22 +12,28 @@
 namespace oom::stress {
 
 std::string serialize(const Checkpoint& c) {
-  nlohmann::json j = {{"format", Checkpoint::kFormat}, {"target", c.target}, {"done", c.done},
-                      {"complete", c.complete}, {"runs", c.runs}};
+  nlohmann::json j = {{"format", Checkpoint::kFormat}, {"target", c.target},
+                      {"job_target", c.job_target}, {"done", c.done},
+                      {"complete", c.complete}, {"runs", c.runs}, {"leak", c.leak},
+                      {"unit_bytes", Checkpoint::kUnitBytes}, {"units_done", c.unitsDone()}};
   return j.dump() + "\n";
 }
 
 Expected<Checkpoint> parseCheckpoint(const std::string& text, const std::string& file) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || j.value("format", "") != Checkpoint::kFormat)
-    return fail(file, std::string("not an ") + Checkpoint::kFormat + " checkpoint");
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"] != Checkpoint::kFormat)
+    return fail(file, std::string("corrupt or not an ") + Checkpoint::kFormat +
+                          " checkpoint (delete it to start over)");
   try {
     Checkpoint c;
     c.target = j.at("target").get<std::uint64_t>();
     c.done = j.at("done").get<std::uint64_t>();
     c.complete = j.at("complete").get<bool>();
     c.runs = j.value("runs", 0u);
-    if (c.done > c.target) return fail(file, "done exceeds target");
+    c.job_target = j.value("job_target", c.target);
+    c.leak = j.value("leak", false);
+    if (c.done > c.target && !c.leak) return fail(file, "done exceeds target");
     return c;
   } catch (const nlohmann::json::exception& e) {
     return fail(file, std::string("checkpoint field missing or of the wrong type: ") + e.what());
@@ -54,6 +60,13 @@ Expected<void> saveCheckpoint(const std::string& file, const Checkpoint& c) {
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0)
     return fail(file, std::string("cannot write checkpoint: ") + std::strerror(errno));
+  // Make the rename itself durable: a crash right after must not bring back the old file.
+  const auto slash = file.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   return {};
 }
 

@@ -25,12 +25,21 @@ and reports what it achieved: one JSON line per report interval on stdout.
   --thp                   madvise(MADV_HUGEPAGE) on allocations
   --mlock                 mlock allocations
   --report-interval D     JSON report period (default 1s)
-  --checkpoint FILE       batch mode: the work is to process SIZE (--target) bytes at
-                          --rate, holding what it processed in this run as its working
-                          set; progress is saved atomically every report interval and a
-                          restarted job resumes from it, so it needs less memory to
-                          finish. When done it records completion and exits 0.
-
+  --checkpoint FILE       batch mode: a job whose work is the bytes it allocates along
+                          its schedule (ramp to --target at --rate; with --leak, every
+                          leaked byte too), counted across runs. Progress is saved
+                          atomically (temp file, fsync, rename) every report interval as
+                          JSON: format, target, done (bytes), units_done (MiB), runs,
+                          complete; with --processes, process N>0 uses FILE.N.
+                          A restarted job finds FILE, prints {"event":"resumed",
+                          "resumed_from":BYTES}, rebuilds the working set it had
+                          (min(done, target), at once) and carries on from there at
+                          --rate; a restart frees leaked memory but keeps the work.
+                          The work is complete when the target has been held for --hold
+                          (default 0 in this mode): FILE is marked complete, exit 0; a
+                          job started on a complete FILE exits 0 at once. --target may
+                          be omitted to resume the one FILE records. An unreadable FILE
+                          is an error (exit 2): delete it to start over.
 With $NOTIFY_SOCKET set (systemd Type=notify) it sends READY=1 once every
 process holds its share of the target, and STATUS= at each report.
 SIGTERM or SIGINT: a last report line, then exit 0. Bad arguments: exit 2.
@@ -135,11 +144,12 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
     }
   }
   if (o.help) return o;
-  if (!have_target) return fail("--target", "required: a size such as 512M, 2G or 300MiB");
+  // A checkpointed job may omit --target: it resumes the one its checkpoint records.
+  if (!have_target && o.checkpoint.empty())
+    return fail("--target", "required: a size such as 512M, 2G or 300MiB");
+  o.target_from_checkpoint = !have_target;
   if (o.leak && o.rate == 0) return fail("--leak", "needs a nonzero --rate (how fast it leaks)");
   if (o.leak && o.sawtooth) return fail("--sawtooth", "cannot be combined with --leak");
-  if (!o.checkpoint.empty() && o.rate == 0)
-    return fail("--checkpoint", "needs a nonzero --rate (how fast the batch job works)");
   return o;
 }
 

@@ -28,6 +28,7 @@ struct Options {
   bool mlock = false;
   double report_interval_sec = 1.0;
   std::string checkpoint;          // file; empty: none
+  bool target_from_checkpoint = false;  // --target omitted: resume the checkpoint's
   bool help = false;
 };
 

@@ -37,10 +37,9 @@ std::uint64_t sawtoothBytes(const Options& o, double since_target) {
 
 std::uint64_t desiredBytes(const Options& o, const ScheduleInput& in) {
   std::uint64_t bytes = 0;
-  if (!o.checkpoint.empty()) {
-    bytes = std::min(remainingWork(o, in.resumed_bytes), atRate(o.rate, in.t));
-  } else if (!in.target_reached_at) {
-    bytes = (o.rate == 0 || o.leak) ? o.target : std::min(o.target, atRate(o.rate, in.t));
+  if (!in.target_reached_at) {
+    const std::uint64_t rebuilt = std::min(in.resumed_bytes, o.target);
+    bytes = (o.rate == 0 || o.leak) ? o.target : std::min(o.target, rebuilt + atRate(o.rate, in.t));
   } else if (o.leak) {
     bytes = o.target + atRate(o.rate, in.t - *in.target_reached_at);
   } else if (o.sawtooth) {
@@ -50,6 +49,18 @@ std::uint64_t desiredBytes(const Options& o, const ScheduleInput& in) {
   }
   if (o.spike && in.t >= o.spike->at_sec) bytes += o.spike->bytes;
   return bytes;
+}
+
+std::uint64_t workDone(const Options& o, std::uint64_t resumed, std::uint64_t held,
+                       bool target_reached) {
+  const std::uint64_t ramp = std::min(held, o.target);
+  if (!o.leak || !target_reached) return std::max(resumed, ramp);
+  return std::max(resumed, o.target) + (held - ramp);
+}
+
+bool workComplete(const Options& o, const ScheduleInput& in) {
+  if (o.leak || !in.target_reached_at) return false;
+  return in.t - *in.target_reached_at >= o.hold_sec.value_or(0.0);
 }
 
 Phase phaseAt(const Options& o, const ScheduleInput& in) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,8 @@ class Worker {
  public:
   // family: set for the main process of a multi-process stressor; ready_fd: set in
   // a child, which writes one byte there once it holds its share.
-  Worker(const Options& share, unsigned index, Family* family, int ready_fd)
-      : o_(share), index_(index), family_(family), ready_fd_(ready_fd),
+  Worker(const Options& share, std::uint64_t job_target, unsigned index, Family* family, int ready_fd)
+      : o_(share), job_target_(job_target), index_(index), family_(family), ready_fd_(ready_fd),
         arena_(share.thp, share.mlock) {}
 
   int run();
@@ -79,8 +80,10 @@ class Worker {
     return self_ready_ && resolved >= family_->children.size();
   }
   void saveProgress(bool complete);
+  bool loadProgress();
 
   Options o_;
+  std::uint64_t job_target_;
   unsigned index_;
   Family* family_;  // only the main process has one
   int ready_fd_;
@@ -88,7 +91,7 @@ class Worker {
   double t0_ = 0, alloc_start_ = 0, last_report_ = 0;
   std::uint64_t last_report_bytes_ = 0;
   std::optional<double> reached_at_;
-  bool self_ready_ = false, notified_ = false;
+  bool self_ready_ = false, notified_ = false, already_complete_ = false;
   std::uint64_t resumed_ = 0;
   Checkpoint checkpoint_;
   std::string checkpoint_file_;
@@ -150,32 +153,53 @@ void Worker::report(Phase phase, double now) {
 
 void Worker::saveProgress(bool complete) {
   if (checkpoint_file_.empty()) return;
-  checkpoint_.done = std::min(o_.target, resumed_ + arena_.bytes());
+  std::uint64_t held = arena_.bytes();
+  if (o_.spike && monotonicNow() - alloc_start_ >= o_.spike->at_sec)
+    held -= std::min(held, o_.spike->bytes);  // a spike is load, not work
+  checkpoint_.done = workDone(o_, resumed_, held, reached_at_.has_value());
   checkpoint_.complete = complete;
   if (auto saved = saveCheckpoint(checkpoint_file_, checkpoint_); !saved)
     std::fprintf(stderr, "oomstress: %s\n", saved.error().str().c_str());
 }
 
+// Returns false when the job must not run (unreadable checkpoint: exit 2).
+bool Worker::loadProgress() {
+  checkpoint_file_ = index_ == 0 ? o_.checkpoint : o_.checkpoint + "." + std::to_string(index_);
+  auto loaded = loadCheckpoint(checkpoint_file_);
+  if (!loaded) {
+    std::fprintf(stderr, "oomstress: --checkpoint: %s\n", loaded.error().str().c_str());
+    return false;
+  }
+  checkpoint_.target = o_.target;
+  checkpoint_.job_target = job_target_;
+  checkpoint_.leak = o_.leak;
+  if (*loaded && ((*loaded)->target != o_.target || (*loaded)->leak != o_.leak)) {
+    std::printf("{\"event\":\"checkpoint_ignored\",\"pid\":%d,\"reason\":\"different job "
+                "(--target or --leak changed)\",\"file\":\"%s\"}\n",
+                ::getpid(), checkpoint_file_.c_str());
+  } else if (*loaded) {
+    checkpoint_ = **loaded;
+    resumed_ = checkpoint_.done;
+    already_complete_ = checkpoint_.complete;
+    std::printf("{\"event\":\"resumed\",\"pid\":%d,\"process\":%u,\"resumed_from\":%lu,"
+                "\"target\":%lu,\"complete\":%s,\"runs\":%u}\n",
+                ::getpid(), index_, resumed_, o_.target, already_complete_ ? "true" : "false",
+                checkpoint_.runs);
+  }
+  std::fflush(stdout);
+  ++checkpoint_.runs;
+  return true;
+}
+
 int Worker::run() {
   t0_ = monotonicNow();
   if (!o_.checkpoint.empty()) {
-    checkpoint_file_ = index_ == 0 ? o_.checkpoint : o_.checkpoint + "." + std::to_string(index_);
-    auto loaded = loadCheckpoint(checkpoint_file_);
-    if (!loaded) {
-      std::fprintf(stderr, "oomstress: --checkpoint: %s\n", loaded.error().str().c_str());
-      return 2;
+    if (!loadProgress()) return 2;
+    if (already_complete_) {  // nothing left to do: a restarted finished job just exits
+      alloc_start_ = last_report_ = monotonicNow();
+      report(Phase::exiting, alloc_start_);
+      return 0;
     }
-    checkpoint_.target = o_.target;
-    if (*loaded && (*loaded)->target == o_.target) {
-      checkpoint_ = **loaded;
-      resumed_ = checkpoint_.done;
-      std::printf("{\"event\":\"resumed\",\"pid\":%d,\"resumed_from\":%lu,\"target\":%lu,"
-                  "\"complete\":%s,\"runs\":%u}\n",
-                  ::getpid(), resumed_, o_.target, checkpoint_.complete ? "true" : "false",
-                  checkpoint_.runs);
-      std::fflush(stdout);
-    }
-    ++checkpoint_.runs;
   }
   while (!g_stop && monotonicNow() - t0_ < o_.start_after_sec) {
     watchChildren();
@@ -193,8 +217,7 @@ int Worker::run() {
     } else if (arena_.bytes() > want) {
       arena_.shrinkTo(want);
     }
-    const std::uint64_t goal = o_.checkpoint.empty() ? o_.target : remainingWork(o_, resumed_);
-    if (!reached_at_ && arena_.bytes() >= goal) {
+    if (!reached_at_ && arena_.bytes() >= o_.target) {
       reached_at_ = monotonicNow() - alloc_start_;
       self_ready_ = true;
       if (ready_fd_ >= 0) {
@@ -212,13 +235,17 @@ int Worker::run() {
       report(phase, now);
       saveProgress(false);
     }
-    if (!o_.checkpoint.empty() && reached_at_) {
-      saveProgress(true);
-      std::printf("{\"event\":\"complete\",\"pid\":%d,\"work_bytes\":%lu}\n", ::getpid(), o_.target);
-      std::fflush(stdout);
-      if (!o_.hold_sec) break;
+    if (!o_.checkpoint.empty()) {
+      if (workComplete(o_, {now - alloc_start_, reached_at_, resumed_})) {
+        saveProgress(true);
+        std::printf("{\"event\":\"complete\",\"pid\":%d,\"process\":%u,\"work_bytes\":%lu}\n",
+                    ::getpid(), index_, o_.target);
+        std::fflush(stdout);
+        break;
+      }
+    } else if (reached_at_ && o_.hold_sec && now - alloc_start_ - *reached_at_ >= *o_.hold_sec) {
+      break;
     }
-    if (reached_at_ && o_.hold_sec && now - alloc_start_ - *reached_at_ >= *o_.hold_sec) break;
     // Caught up with the schedule: wait a little (often while a rate is paced,
     // less often while holding). Behind it: allocate again at once.
     if (arena_.bytes() >= want) sleepSec(phase == Phase::holding ? 0.02 : 0.005);
@@ -229,7 +256,24 @@ int Worker::run() {
 
 }  // namespace
 
-int run(const Options& whole) {
+int run(const Options& given) {
+  Options whole = given;
+  if (!whole.checkpoint.empty()) {
+    // The checkpoint's folder may not exist yet on a fresh guest.
+    std::error_code ignored;
+    const auto dir = std::filesystem::path(whole.checkpoint).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ignored);
+  }
+  if (whole.target_from_checkpoint) {
+    auto loaded = loadCheckpoint(whole.checkpoint);
+    if (!loaded || !*loaded) {
+      std::fprintf(stderr, "oomstress: --target: required: %s\n",
+                   loaded ? ("no checkpoint to resume in " + whole.checkpoint).c_str()
+                          : loaded.error().str().c_str());
+      return 2;
+    }
+    whole.target = (*loaded)->job_target;
+  }
   struct sigaction sa {};
   sa.sa_handler = onStop;
   sigemptyset(&sa.sa_mask);
@@ -254,7 +298,7 @@ int run(const Options& whole) {
     }
     if (pid == 0) {
       ::close(family.ready_read);
-      Worker child(shareFor(whole, i), i, nullptr, family.ready_write);
+      Worker child(shareFor(whole, i), whole.target, i, nullptr, family.ready_write);
       const int status = child.run();
       std::fflush(stdout);
       ::_exit(status);
@@ -263,7 +307,7 @@ int run(const Options& whole) {
     family.alive.push_back(true);
   }
   if (family.ready_write >= 0) ::close(family.ready_write);
-  Worker main_worker(shareFor(whole, 0), 0, whole.processes > 1 ? &family : nullptr, -1);
+  Worker main_worker(shareFor(whole, 0), whole.target, 0, whole.processes > 1 ? &family : nullptr, -1);
   const int status = main_worker.run();
   for (std::size_t i = 0; i < family.children.size(); ++i)
     if (family.alive[i]) ::kill(family.children[i], SIGTERM);

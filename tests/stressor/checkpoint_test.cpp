@@ -4,15 +4,29 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace oom::stress;
 namespace fs = std::filesystem;
 
+namespace {
+Checkpoint make(std::uint64_t target, std::uint64_t done, bool complete, unsigned runs) {
+  Checkpoint c;
+  c.target = c.job_target = target;
+  c.done = done;
+  c.complete = complete;
+  c.runs = runs;
+  return c;
+}
+}  // namespace
+
 TEST(Checkpoint, RoundTrips) {
-  Checkpoint c{1000, 400, false, 2};
+  Checkpoint c = make(1000, 400, false, 2);
+  c.job_target = 3000;
   auto back = parseCheckpoint(serialize(c), "f");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->target, 1000u);
+  EXPECT_EQ(back->job_target, 3000u);
   EXPECT_EQ(back->done, 400u);
   EXPECT_FALSE(back->complete);
   EXPECT_EQ(back->runs, 2u);
@@ -23,7 +37,19 @@ TEST(Checkpoint, CorruptFileIsAClearErrorNamingTheFile) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().where, "/var/lib/x.ckpt");
   EXPECT_FALSE(parseCheckpoint("garbage", "f"));
-  EXPECT_FALSE(parseCheckpoint(serialize({10, 20, false, 1}), "f"));  // done > target
+  EXPECT_FALSE(parseCheckpoint(serialize(make(10, 20, false, 1)), "f"));  // done > target
+  EXPECT_FALSE(parseCheckpoint("{\"format\":7}", "f"));                    // wrong type: no throw
+  EXPECT_FALSE(parseCheckpoint("{\"format\":\"oomstress-checkpoint/1\",\"tar", "f"));  // torn write
+  auto leaked = make(10, 20, false, 1);
+  leaked.leak = true;
+  EXPECT_TRUE(parseCheckpoint(serialize(leaked), "f"));  // leaking work may pass the target
+}
+
+TEST(Checkpoint, RecordsTheVersionAndWholeUnitsOfWork) {
+  const auto j = nlohmann::json::parse(serialize(make(8 * 1048576, 3 * 1048576 + 5, false, 1)));
+  EXPECT_EQ(j["format"], "oomstress-checkpoint/1");
+  EXPECT_EQ(j["units_done"], 3);
+  EXPECT_EQ(j["unit_bytes"], 1048576);
 }
 
 TEST(Checkpoint, SaveIsAtomicAndMissingFileIsAFreshStart) {
@@ -32,7 +58,7 @@ TEST(Checkpoint, SaveIsAtomicAndMissingFileIsAFreshStart) {
   auto none = loadCheckpoint(file.string());
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
-  ASSERT_TRUE(saveCheckpoint(file.string(), {100, 50, false, 1}));
+  ASSERT_TRUE(saveCheckpoint(file.string(), make(100, 50, false, 1)));
   EXPECT_FALSE(fs::exists(file.string() + ".tmp"));  // renamed into place
   auto loaded = loadCheckpoint(file.string());
   ASSERT_TRUE(loaded && loaded->has_value());

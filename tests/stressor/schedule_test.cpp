@@ -54,10 +54,41 @@ TEST(Schedule, SawtoothDropsToHalfAndGrowsBack) {
   EXPECT_EQ(phaseAt(o, {12.0, 10.0, 0}), Phase::sawtooth);
 }
 
-TEST(Schedule, CheckpointedWorkNeedsOnlyWhatIsLeft) {
+TEST(Schedule, ResumedJobRebuildsItsWorkingSetAtOnceThenKeepsTheRate) {
   auto o = opts(100 * MiB, 10 * MiB);
   o.checkpoint = "/tmp/x";
-  EXPECT_EQ(desiredBytes(o, {2.0, {}, 60 * MiB}), 20 * MiB);
-  EXPECT_EQ(desiredBytes(o, {9.0, {}, 60 * MiB}), 40 * MiB);  // capped at the remaining work
-  EXPECT_EQ(remainingWork(o, 60 * MiB), 40 * MiB);
+  EXPECT_EQ(desiredBytes(o, {0.0, {}, 60 * MiB}), 60 * MiB);  // no re-ramp of finished work
+  EXPECT_EQ(desiredBytes(o, {2.0, {}, 60 * MiB}), 80 * MiB);
+  EXPECT_EQ(desiredBytes(o, {9.0, {}, 60 * MiB}), 100 * MiB);  // capped at the target
+}
+
+TEST(Schedule, WorkCountsAcrossRunsAndNeverGoesBack) {
+  auto o = opts(100 * MiB, 10 * MiB);
+  o.checkpoint = "/tmp/x";
+  EXPECT_EQ(workDone(o, 0, 30 * MiB, false), 30 * MiB);
+  EXPECT_EQ(workDone(o, 60 * MiB, 10 * MiB, false), 60 * MiB);  // still rebuilding
+  EXPECT_EQ(workDone(o, 60 * MiB, 70 * MiB, false), 70 * MiB);
+  EXPECT_EQ(workDone(o, 60 * MiB, 100 * MiB, true), 100 * MiB);
+}
+
+TEST(Schedule, LeakedBytesAreWorkAndARestartRebuildsOnlyTheTarget) {
+  auto o = opts(100 * MiB, 10 * MiB);
+  o.leak = true;
+  o.checkpoint = "/tmp/x";
+  EXPECT_EQ(workDone(o, 0, 130 * MiB, true), 130 * MiB);
+  // Resumed at 130 MiB of work: the leak is gone, the target comes back at once.
+  EXPECT_EQ(desiredBytes(o, {0.0, {}, 130 * MiB}), 100 * MiB);
+  EXPECT_EQ(workDone(o, 130 * MiB, 100 * MiB, true), 130 * MiB);
+  EXPECT_EQ(workDone(o, 130 * MiB, 120 * MiB, true), 150 * MiB);
+  EXPECT_FALSE(workComplete(o, {100.0, 1.0, 0}));  // leaking work never completes
+}
+
+TEST(Schedule, CheckpointedWorkCompletesAfterTheHold) {
+  auto o = opts(100 * MiB, 10 * MiB);
+  o.checkpoint = "/tmp/x";
+  EXPECT_FALSE(workComplete(o, {5.0, {}, 0}));
+  EXPECT_TRUE(workComplete(o, {10.0, 10.0, 0}));  // no --hold: done when the target is held
+  o.hold_sec = 3.0;
+  EXPECT_FALSE(workComplete(o, {12.0, 10.0, 0}));
+  EXPECT_TRUE(workComplete(o, {13.0, 10.0, 0}));
 }
