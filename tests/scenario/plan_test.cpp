@@ -82,7 +82,7 @@ TEST(Budget, ExplainsTheArithmetic) {
   EXPECT_TRUE(b.fits());
   EXPECT_EQ(b.baselines_bytes, 450u * 1024 * 1024);
   EXPECT_EQ(b.overhead_bytes, kGuestOverheadBytes);
-  EXPECT_NE(b.explain().find("394MiB left"), std::string::npos) << b.explain();
+  EXPECT_NE(b.explain().find("366MiB left"), std::string::npos) << b.explain();
   EXPECT_NE(b.table().find("report-worker"), std::string::npos);
 }
 
