@@ -17,6 +17,7 @@ std::vector<std::string> kmsgRecords(const std::string& name) {
   std::vector<std::string> records;
   std::string line;
   while (std::getline(in, line)) {
+    if (!line.empty() && line.front() == '#') continue;  // fixture notes
     if (!line.empty() && line.front() == ' ' && !records.empty()) records.back() += line + "\n";
     else records.push_back(line + "\n");
   }
@@ -135,6 +136,23 @@ TEST(KmsgParser, ChosenVictimIsNotCountedTwice) {
   for (const auto& l : chosen.lines) killed_lines += l.find("Killed process 331") != std::string::npos;
   EXPECT_EQ(killed_lines, 2);
   EXPECT_TRUE(hasLine(chosen, "are going to be killed due to memory.oom.group set"));
+}
+
+TEST(KmsgParser, RecordedBookwormGroupKill) {
+  // Real guest output: the invoker was journald, not the leaking unit.
+  const auto p = parseFixture("recorded-bookworm-group-kill.kmsg");
+  ASSERT_EQ(p.kills.size(), 2u);
+  EXPECT_EQ(p.kills[0].pid, 202);
+  EXPECT_FALSE(p.kills[0].group_kill);
+  EXPECT_EQ(p.kills[0].invoker_comm, "systemd-journal");
+  EXPECT_EQ(p.kills[0].invoker_pid, 114);
+  EXPECT_EQ(p.kills[0].anon_rss_kb, 343972u);
+  EXPECT_EQ(p.kills[0].unit, "image-worker.service");
+  EXPECT_EQ(p.kills[1].pid, 204);
+  EXPECT_TRUE(p.kills[1].group_kill);
+  EXPECT_EQ(p.kills[1].unit, "image-worker.service");
+  EXPECT_DOUBLE_EQ(p.kills[1].t, 36.851077);
+  EXPECT_TRUE(hasLine(p.kills[0], "[    173]     0   173     2847     2817    65536        0         -1000 oomharness-gues"));
 }
 
 TEST(KmsgParser, ReaperLineIsAttachedToItsKill) {
