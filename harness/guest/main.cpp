@@ -11,6 +11,7 @@
 #include <string>
 
 #include "guest/bus.hpp"
+#include "guest/observer.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/runner.hpp"
 #include "guest/sysfs.hpp"
@@ -35,11 +36,9 @@ __attribute__((noinline)) void prefaultStack() {
 
 // The observer must outlive the pressure it watches (FIELD-NOTES): never an OOM
 // victim, never paged out, no page faults for memory it needs later.
-void protectSelf() {
-  if (FILE* f = std::fopen("/proc/self/oom_score_adj", "w")) {
-    std::fputs("-1000", f);
-    std::fclose(f);
-  }
+void protectSelf(const oom::SysFs& fs) {
+  if (!fs.writeFile("proc/self/oom_score_adj", "-1000"))
+    std::fprintf(stderr, "oomharness-guest: cannot set oom_score_adj -1000\n");
   // Freed memory stays in the (locked) heap instead of going back to the kernel.
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(kHeapReserve * 2));
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHeapReserve));
@@ -53,7 +52,7 @@ void protectSelf() {
 
 int failEarly(oom::RecordSink& sink, int status, const std::string& why) {
   std::fprintf(stderr, "oomharness-guest: %s\n", why.c_str());
-  sink.emit("phase", {{"t", 0}, {"name", "setup_failed"}, {"detail", why}});
+  sink.emit("phase", oom::Phase{oom::monotonicSeconds(), "setup_failed", why});
   sink.emit(oom::kEndRecordType, {{"status", status}});
   return status;
 }
@@ -86,7 +85,8 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return oom::kGuestUsage;
   }
-  protectSelf();
+  const oom::SysFs fs("/");
+  protectSelf(fs);
   oom::RecordSink sink(results);
   if (!sink.ok()) {
     std::perror(("oomharness-guest: " + results).c_str());
@@ -103,7 +103,6 @@ int main(int argc, char** argv) {
         if (!u.exec_start.empty()) u.exec_start.front() = stressor;
     auto bus = oom::Bus::openSystem();
     if (!bus) return failEarly(sink, oom::kGuestInfraError, bus.error().str());
-    const oom::SysFs fs("/");
     return oom::runPlan(plan, sink, *bus, fs);
   } catch (const std::exception& e) {
     return failEarly(sink, oom::kGuestInfraError, e.what());

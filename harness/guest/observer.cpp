@@ -156,7 +156,7 @@ void Observer::sampleAll() {
   for (const auto& unit : unit_names_) {
     const std::string cg = controlGroup(unit);
     if (cg.empty()) continue;
-    sink_.emit("sample", fs_.sample(unit, cg, t));
+    if (auto sample = fs_.sample(unit, cg, t)) sink_.emit("sample", *sample);
   }
 }
 

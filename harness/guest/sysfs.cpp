@@ -134,6 +134,13 @@ std::string SysFs::readFile(std::string_view relative) const {
   return out;
 }
 
+bool SysFs::writeFile(std::string_view relative, std::string_view content) const {
+  const int fd = ::open(path(relative).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  return ::close(fd) == 0 && ok;
+}
+
 std::string SysFs::osReleasePrettyName() const {
   std::string text = readFile("etc/os-release");
   if (text.empty()) text = readFile("usr/lib/os-release");
@@ -161,11 +168,13 @@ std::optional<ProcessInfo> SysFs::process(int pid) const {
   return p;
 }
 
-MemorySample SysFs::sample(const std::string& unit, std::string_view control_group, double t) const {
+std::optional<MemorySample> SysFs::sample(const std::string& unit, std::string_view control_group, double t) const {
+  const auto current = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.current")));
+  if (!current) return std::nullopt;
   MemorySample s;
   s.t = t;
   s.unit = unit;
-  s.memory_current = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.current"))).value_or(0);
+  s.memory_current = *current;
   s.memory_peak = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.peak"))).value_or(0);
   s.memory_events = parseFlatKeyed(readFile(cgroupFile(control_group, "memory.events")));
   const std::string pressure = readFile(cgroupFile(control_group, "memory.pressure"));

@@ -33,7 +33,10 @@ class SysFs {
   std::map<std::string, std::uint64_t> meminfo() const;    // proc/meminfo, in bytes
   std::vector<int> cgroupProcs(std::string_view control_group) const;  // "/system.slice/x.service"
   std::optional<ProcessInfo> process(int pid) const;
-  MemorySample sample(const std::string& unit, std::string_view control_group, double t) const;
+  // nullopt when the cgroup is gone (a stopped transient unit is removed).
+  std::optional<MemorySample> sample(const std::string& unit, std::string_view control_group, double t) const;
+  // Small writes (/proc/self/oom_score_adj); false when the file cannot be written.
+  bool writeFile(std::string_view relative, std::string_view content) const;
 
  private:
   std::string path(std::string_view relative) const;

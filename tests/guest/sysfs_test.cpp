@@ -2,6 +2,12 @@
 // /proc, /sys/fs/cgroup and /etc (tests/guest/fixtures/root).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 #include "guest/sysfs.hpp"
 
 namespace oom {
@@ -28,6 +34,20 @@ TEST(SysFs, MissingFilesReadAsEmpty) {
   EXPECT_TRUE(fixture().cgroupProcs("/system.slice/nope.service").empty());
   EXPECT_TRUE(fixture().cgroupProcs("").empty());
   EXPECT_FALSE(fixture().process(4242));
+  EXPECT_FALSE(fixture().sample("gone.service", "/system.slice/gone.service", 1));  // garbage-collected unit
+}
+
+TEST(SysFs, WritesUnderItsRoot) {
+  char dir[] = "/tmp/oomharness-sysfs-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(dir));
+  const SysFs fs(dir);
+  EXPECT_FALSE(fs.writeFile("proc/self/oom_score_adj", "-1000"));  // no such file: never created
+  const std::string file = std::string(dir) + "/oom_score_adj";
+  { std::ofstream(file) << "0"; }
+  EXPECT_TRUE(fs.writeFile("oom_score_adj", "-1000"));
+  EXPECT_EQ(fs.readFile("oom_score_adj"), "-1000");
+  std::remove(file.c_str());
+  ::rmdir(dir);
 }
 
 TEST(SysFs, CgroupProcsListsEveryProcess) {
@@ -47,7 +67,9 @@ TEST(SysFs, ProcessCarriesWhatTheOomKillerWeighs) {
 }
 
 TEST(SysFs, SampleReadsCgroupFilesAndProcesses) {
-  const MemorySample s = fixture().sample("api.service", "/system.slice/api.service", 12.5);
+  const auto sampled = fixture().sample("api.service", "/system.slice/api.service", 12.5);
+  ASSERT_TRUE(sampled);
+  const MemorySample& s = *sampled;
   EXPECT_DOUBLE_EQ(s.t, 12.5);
   EXPECT_EQ(s.unit, "api.service");
   EXPECT_EQ(s.memory_current, 211812352u);
@@ -64,7 +86,9 @@ TEST(SysFs, SampleReadsCgroupFilesAndProcesses) {
 }
 
 TEST(SysFs, SampleOnKernel61HasNoPeakAndSkipsExitedPids) {
-  const MemorySample s = fixture().sample("worker.service", "/system.slice/worker.service", 1);
+  const auto sampled = fixture().sample("worker.service", "/system.slice/worker.service", 1);
+  ASSERT_TRUE(sampled);
+  const MemorySample& s = *sampled;
   EXPECT_EQ(s.memory_peak, 0u);  // memory.peak appeared after 6.1
   EXPECT_EQ(s.memory_current, 52428800u);
   EXPECT_EQ(s.memory_events.count("oom_group_kill"), 0u);
