@@ -201,8 +201,11 @@ int Worker::run() {
       return 0;
     }
   }
+  alloc_start_ = last_report_ = t0_;
   while (!g_stop && monotonicNow() - t0_ < o_.start_after_sec) {
     watchChildren();
+    if (const double now = monotonicNow(); now - last_report_ >= o_.report_interval_sec)
+      report(Phase::waiting, now);
     sleepSec(std::min(0.05, o_.start_after_sec - (monotonicNow() - t0_)));
   }
   alloc_start_ = last_report_ = monotonicNow();

@@ -63,5 +63,12 @@ TEST(Checkpoint, SaveIsAtomicAndMissingFileIsAFreshStart) {
   auto loaded = loadCheckpoint(file.string());
   ASSERT_TRUE(loaded && loaded->has_value());
   EXPECT_EQ((*loaded)->done, 50u);
+  // A write torn by a kill leaves only the temp file behind: the checkpoint still reads.
+  std::ofstream(file.string() + ".tmp") << "{\"format\":\"oomstress-chec";
+  auto after_torn_write = loadCheckpoint(file.string());
+  ASSERT_TRUE(after_torn_write && after_torn_write->has_value());
+  EXPECT_EQ((*after_torn_write)->done, 50u);
+  ASSERT_TRUE(saveCheckpoint(file.string(), make(100, 60, false, 1)));  // and the next save replaces it
+  EXPECT_EQ((*loadCheckpoint(file.string()))->done, 60u);
   fs::remove(file);
 }
