@@ -40,6 +40,14 @@ and reports what it achieved: one JSON line per report interval on stdout.
                           job started on a complete FILE exits 0 at once. --target may
                           be omitted to resume the one FILE records. An unreadable FILE
                           is an error (exit 2): delete it to start over.
+Each report line: t (s since start, monotonic), pid, process (0 = main), phase
+(waiting|ramping|holding|leaking|sawtooth|exiting), processes_alive, bytes_allocated
+(this process), rss_bytes (VmRSS; in the main process of --processes N, summed over
+the live processes: rss_scope says which), rate_bps_interval and rate_bps_overall
+(bytes/s over the last interval and since allocation started), time_to_target (s,
+-1 until reached), resumed_from. Events: {"event":"child_exited",...,"respawn":false},
+{"event":"resumed",...}, {"event":"complete",...}. stderr carries errors only.
+
 With $NOTIFY_SOCKET set (systemd Type=notify) it sends READY=1 once every
 process holds its share of the target, and STATUS= at each report.
 SIGTERM or SIGINT: a last report line, then exit 0. Bad arguments: exit 2.
