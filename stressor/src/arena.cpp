@@ -3,7 +3,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <utility>
 
 namespace oom::stress {
 
@@ -37,7 +40,10 @@ std::size_t Arena::grow(std::size_t bytes) {
   const int populate = thp_ ? 0 : MAP_POPULATE;
   void* raw = ::mmap(nullptr, want + extra, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
-  if (raw == MAP_FAILED) return 0;
+  if (raw == MAP_FAILED) {
+    noteError(1, "mmap");
+    return 0;
+  }
   void* base = raw;
   if (thp_) {
     const auto addr = reinterpret_cast<std::uintptr_t>(raw);
@@ -46,16 +52,29 @@ std::size_t Arena::grow(std::size_t bytes) {
     const std::size_t tail = (addr + want + extra) - (aligned + want);
     if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + want), tail);
     base = reinterpret_cast<void*>(aligned);
-    ::madvise(base, want, MADV_HUGEPAGE);
+    if (::madvise(base, want, MADV_HUGEPAGE) != 0) noteError(2, "--thp: madvise(MADV_HUGEPAGE)");
   }
   const std::uint64_t chunk_id = (static_cast<std::uint64_t>(pid_) << 40) ^ (counter_++ << 20);
   auto* p = static_cast<std::uint8_t*>(base);
   for (std::size_t off = 0; off < want; off += kPageSize)
     fillPage(reinterpret_cast<std::uint64_t*>(p + off), chunk_id + off / kPageSize + 1);
-  if (lock_) ::mlock(base, want);
+  if (lock_ && ::mlock(base, want) != 0) noteError(4, "--mlock: mlock (see RLIMIT_MEMLOCK, LimitMEMLOCK=)");
   chunks_.push_back({base, want, want});
   total_ += want;
   return want;
+}
+
+void Arena::noteError(unsigned kind, const char* what) {
+  if ((reported_ | pending_) & kind) return;
+  pending_ |= kind;
+  if (!pending_text_.empty()) pending_text_ += "; ";
+  pending_text_ += std::string(what) + " failed: " + std::strerror(errno) + " (reported once)";
+}
+
+std::string Arena::takeNewError() {
+  reported_ |= pending_;
+  pending_ = 0;
+  return std::exchange(pending_text_, {});
 }
 
 void Arena::shrinkTo(std::size_t bytes) {

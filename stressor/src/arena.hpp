@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace oom::stress {
@@ -29,6 +30,9 @@ class Arena {
   // Unmaps the newest chunks while what remains still covers `bytes`.
   void shrinkTo(std::size_t bytes);
   std::size_t bytes() const { return total_; }
+  // The first failure of each kind (mmap, madvise, mlock) as a one-line message,
+  // once; empty when there is nothing new. The caller prints it on stderr.
+  std::string takeNewError();
 
  private:
   struct Chunk {
@@ -39,6 +43,9 @@ class Arena {
   std::vector<Chunk> chunks_;
   std::size_t total_ = 0;
   std::uint64_t counter_ = 0;  // chunks ever made: keeps refills unique too
+  void noteError(unsigned kind, const char* what);
+  unsigned reported_ = 0, pending_ = 0;  // bit per kind
+  std::string pending_text_;
   bool thp_, lock_;
   pid_t pid_;
 };

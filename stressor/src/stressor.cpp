@@ -217,6 +217,8 @@ int Worker::run() {
     phase = phaseAt(o_, in);
     if (arena_.bytes() < want) {
       if (arena_.grow(want - arena_.bytes()) == 0) sleepSec(0.01);  // mmap refused: retry
+      if (const auto error = arena_.takeNewError(); !error.empty())
+        std::fprintf(stderr, "oomstress: %s\n", error.c_str());
     } else if (arena_.bytes() > want) {
       arena_.shrinkTo(want);
     }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -26,7 +28,8 @@ namespace {
 
 class Stressor {
  public:
-  explicit Stressor(std::vector<std::string> args, std::vector<std::string> env = {}) {
+  explicit Stressor(std::vector<std::string> args, std::vector<std::string> env = {},
+                    std::function<void()> in_child = {}) {
     int out[2], err[2];
     EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
     EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
@@ -36,6 +39,7 @@ class Stressor {
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
       for (auto& e : env) ::putenv(e.data());
+      if (in_child) in_child();
       std::vector<char*> argv{const_cast<char*>(OOMSTRESS_BIN)};
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -488,4 +492,47 @@ TEST(OomstressProcess, SawtoothReturnsMemoryAndGrowsBack) {
   }
   EXPECT_LT(low, 22 * MiB) << "munmap gives the upper half back";
   EXPECT_GT(high, 28 * MiB) << "and it grows back towards the target";
+}
+
+TEST(OomstressProcess, SigtermToTheMainProcessStopsEveryProcess) {
+  Stressor s({"--target", "24M", "--processes", "3", "--report-interval", "100ms"});
+  nlohmann::json line;
+  do line = waitForPhase(s, "holding");
+  while (!line.is_null() && line.value("process", -1) != 0);
+  ASSERT_FALSE(line.is_null());
+  const auto kids = childrenOf(s.pid());
+  ASSERT_EQ(kids.size(), 2u);
+  const auto t0 = Clock::now();
+  ::kill(s.pid(), SIGTERM);  // the main process only, as KillMode=mixed would
+  EXPECT_EQ(s.wait(2), 0);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 0.2);
+  for (pid_t kid : kids) EXPECT_FALSE(fs::exists("/proc/" + std::to_string(kid))) << "child " << kid;
+}
+
+TEST(OomstressProcess, MlockLocksWhatItHolds) {
+  Stressor s({"--target", "16M", "--mlock", "--report-interval", "100ms"});
+  ASSERT_FALSE(waitForPhase(s, "holding").is_null());
+  std::ifstream in("/proc/" + std::to_string(s.pid()) + "/status");
+  double locked = 0;
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind("VmLck:", 0) == 0) locked = std::stod(l.substr(6)) * 1024;
+  if (locked == 0 && !s.stderrTextNow().empty()) GTEST_SKIP() << "mlock not allowed here";
+  EXPECT_NEAR(locked, 16 * MiB, 0.02 * 16 * MiB);
+}
+
+TEST(OomstressProcess, RefusedMemoryIsReportedOnceAndRetried) {
+  // An address-space limit makes mmap fail, as vm.overcommit_memory=2 would.
+  Stressor s({"--target", "128M", "--report-interval", "100ms"}, {}, [] {
+    rlimit limit{64u << 20, 64u << 20};
+    ::setrlimit(RLIMIT_AS, &limit);
+  });
+  const auto line = waitForPhase(s, "ramping");
+  ASSERT_FALSE(line.is_null());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto err = s.stderrTextNow();
+  EXPECT_NE(err.find("oomstress: mmap failed"), std::string::npos) << err;
+  EXPECT_EQ(err.find("mmap failed", err.find("mmap failed") + 1), std::string::npos) << "once: " << err;
+  EXPECT_LT(s.nextLine()["bytes_allocated"].get<double>(), 64 * MiB) << "it reports what it holds";
+  ::kill(s.pid(), SIGTERM);
+  EXPECT_EQ(s.wait(2), 0);
 }
