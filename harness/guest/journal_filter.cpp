@@ -1,11 +1,14 @@
 #include "guest/journal_filter.hpp"
 
-#include <cstdlib>
+#include <charconv>
+#include <cstdint>
 
 namespace oom {
 namespace {
 
-// sd-messages.h names, for a reader who greps systemd's sources.
+// sd-messages.h names (checked against systemd's src/systemd/sd-messages.h), for a
+// reader who greps systemd's sources. UNIT_STARTED/UNIT_FAILED are about the start
+// job: UNIT_FAILED is a failed start job, not the unit entering "failed".
 const std::set<std::string>& unitMessageIds() {
   static const std::set<std::string> ids = {
       "fe6faa94e7774663a0da52717891d8ef",  // UNIT_OUT_OF_MEMORY: a process was killed by the OOM killer
@@ -17,6 +20,7 @@ const std::set<std::string>& unitMessageIds() {
       "9d1aaa27d60140bd96365438aad20286",  // UNIT_STOPPED (stop job done)
       "7ad2d189f7e94e70a38c781354912448",  // UNIT_SUCCESS: unit deactivated successfully
       "641257651c1b4ec9a8624d7a40a9e1e7",  // SPAWN_FAILED
+      "d989611b15e44c9dbf31e3c81256e4ed",  // UNIT_OOMD_KILL: systemd-oomd killed processes of this unit
   };
   return ids;
 }
@@ -26,7 +30,10 @@ const char* const kCopiedFields[] = {"UNIT_RESULT", "N_RESTARTS", "EXIT_CODE", "
 double monotonicOf(const JournalFields& fields) {
   auto it = fields.find("__MONOTONIC_TIMESTAMP");
   if (it == fields.end()) return 0;
-  return static_cast<double>(std::strtoull(it->second.c_str(), nullptr, 10)) / 1e6;
+  std::uint64_t usec = 0;  // from_chars: no sign, no locale; anything malformed reads as 0
+  const auto& v = it->second;
+  if (std::from_chars(v.data(), v.data() + v.size(), usec).ec != std::errc()) return 0;
+  return static_cast<double>(usec) / 1e6;
 }
 
 std::string field(const JournalFields& fields, const char* name) {
@@ -38,22 +45,25 @@ std::string field(const JournalFields& fields, const char* name) {
 
 const char* const kJournalFieldNames[] = {
     "MESSAGE_ID", "UNIT",       "MESSAGE",    "INVOCATION_ID", "UNIT_RESULT",   "N_RESTARTS",
-    "EXIT_CODE",  "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE",      "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID"};
+    "EXIT_CODE",  "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE",      "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID",
+    "USER_UNIT",  "USER_INVOCATION_ID"};
 const std::size_t kJournalFieldCount = sizeof kJournalFieldNames / sizeof kJournalFieldNames[0];
 
 bool isUnitMessageId(const std::string& message_id) { return unitMessageIds().count(message_id) > 0; }
 
 std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const std::set<std::string>& units) {
   const std::string message_id = field(fields, "MESSAGE_ID");
-  const std::string unit = field(fields, "UNIT");
-  // systemd (PID 1) about one of our units: UNIT= names it, INVOCATION_ID= is the unit's.
+  // systemd (PID 1) about one of our units: UNIT= names it, INVOCATION_ID= is the
+  // unit's. A user manager writes USER_UNIT= and USER_INVOCATION_ID= instead.
+  const bool user = fields.count("UNIT") == 0;
+  const std::string unit = field(fields, user ? "USER_UNIT" : "UNIT");
   if (!unit.empty() && units.count(unit) && isUnitMessageId(message_id)) {
     JournalRecord r;
     r.t = monotonicOf(fields);
     r.unit = unit;
     r.MESSAGE_ID = message_id;
     r.MESSAGE = field(fields, "MESSAGE");
-    r.INVOCATION_ID = field(fields, "INVOCATION_ID");
+    r.INVOCATION_ID = field(fields, user ? "USER_INVOCATION_ID" : "INVOCATION_ID");
     for (const char* name : kCopiedFields)
       if (auto it = fields.find(name); it != fields.end()) r.fields[name] = it->second;
     return r;

@@ -122,6 +122,16 @@ std::string unitFromCgroup(std::string_view cgroup) {
   return unit;
 }
 
+bool isOomRelated(std::string_view text) {
+  return contains(text, " invoked oom-killer: ") || startsWith(text, "Tasks state (memory values in pages)") ||
+         startsWith(text, "[  pid  ]") || startsWith(text, "oom-kill:") || contains(text, "Killed process ") ||
+         (startsWith(text, "Tasks in ") && contains(text, "memory.oom.group")) || contains(text, "oom_reaper") ||
+         startsWith(text, "memory: usage ") || startsWith(text, "swap: usage ") ||
+         startsWith(text, "memory+swap: usage ") || contains(text, "Memory cgroup stats for ") ||
+         contains(text, "Out of memory") || contains(text, "out of memory") || contains(text, "oom-kill") ||
+         contains(text, "is already exiting. Skip") || parseTaskRow(text).has_value();
+}
+
 KernelOomKill* OomKillParser::pendingKill(int pid) {
   for (auto& k : pending_)
     if (k.pid == pid) return &k;
@@ -149,7 +159,8 @@ KernelOomKill& OomKillParser::newKill(const KmsgRecord& record, std::string_view
   k.oom_memcg = report_.oom_memcg;
   k.invoker_comm = report_.invoker_comm;
   k.invoker_pid = report_.invoker_pid;
-  k.group_kill = !report_.group_cgroup.empty();
+  // The chosen victim is never a group member, even were its line to follow "Tasks in".
+  k.group_kill = !report_.group_cgroup.empty() && k.pid != report_.chosen_pid;
   k.task_memcg = k.pid == report_.chosen_pid || report_.group_cgroup.empty() ? report_.task_memcg
                                                                              : report_.group_cgroup;
   k.unit = unitFromCgroup(k.task_memcg);
@@ -182,13 +193,16 @@ OomKillParser::Fed OomKillParser::feed(const KmsgRecord& record) {
   }
   if (startsWith(text, "Tasks state (memory values in pages)")) {
     report_.in_task_table = true;
+    report_.candidates.clear();  // a report has one table
     report_.task_table.push_back(record.text);
     fed.oom_related = true;
     return fed;
   }
   if (report_.in_task_table && startsWith(text, "[")) {
-    if (startsWith(text, "[  pid  ]") || parseTaskRow(text)) {
+    auto row = parseTaskRow(text);
+    if (row || startsWith(text, "[  pid  ]")) {
       report_.task_table.push_back(record.text);
+      if (row) report_.candidates.push_back(std::move(*row));
       fed.oom_related = true;
       return fed;
     }
@@ -237,11 +251,8 @@ OomKillParser::Fed OomKillParser::feed(const KmsgRecord& record) {
     fed.oom_related = true;
     return fed;
   }
-  if (contains(text, "Out of memory") || contains(text, "out of memory") || contains(text, "oom-kill") ||
-      contains(text, "oom_reaper") || contains(text, "Memory cgroup stats for ") ||
-      contains(text, "is already exiting. Skip")) {
-    fed.oom_related = true;
-  }
+  // Task rows outside a table and CPU lines outside a report are not evidence.
+  if (!startsWith(text, "[") && isOomRelated(text)) fed.oom_related = true;
   return fed;
 }
 

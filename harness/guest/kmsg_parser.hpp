@@ -6,6 +6,10 @@
 // with memory.oom.group "Tasks in <cg> are going to be killed ..." followed by
 // one "Killed process" line per member (the chosen victim again among them);
 // "oom_reaper: reaped process ..." may follow. Formats of 6.1 and 6.12.
+//
+// Kills are held back (flush) so the oom_reaper line can join its kill's `lines`;
+// a reaper line arriving after its kill was emitted is only raw evidence
+// (oom_related), not added to anything.
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -42,6 +46,12 @@ std::optional<OomTaskRow> parseTaskRow(std::string_view line);
 // "/system.slice/api.service" -> "api.service"; "" when no .service/.scope component.
 std::string unitFromCgroup(std::string_view cgroup);
 
+// A kernel line worth keeping as raw evidence ("kmsg" records), judged on the line
+// alone. OomKillParser::feed's Fed::oom_related is the same judgement plus the
+// context of the current report (the invoker's "CPU: ... PID:" line, table rows only
+// inside a "Tasks state" table); the observer uses that one.
+bool isOomRelated(std::string_view text);
+
 class OomKillParser {
  public:
   struct Fed {
@@ -52,6 +62,9 @@ class OomKillParser {
   // Kills wait briefly for their oom_reaper line; emit those older than max_age.
   std::vector<KernelOomKill> flush(double now, double max_age);
   std::vector<KernelOomKill> flushAll();
+  // The "Tasks state" table of the current (or, until the next "invoked
+  // oom-killer", the last) report: every candidate the kernel weighed.
+  const std::vector<OomTaskRow>& candidates() const { return report_.candidates; }
 
  private:
   struct Report {
@@ -64,6 +77,7 @@ class OomKillParser {
     bool in_task_table = false;
     std::vector<std::string> lines;        // invoked, memcg usage, oom-kill summary
     std::vector<std::string> task_table;   // "Tasks state" header and rows
+    std::vector<OomTaskRow> candidates;    // the rows, parsed
     std::set<int> killed;                  // pids with a record in this report
   };
   KernelOomKill& newKill(const KmsgRecord& record, std::string_view prefix);

@@ -1,10 +1,14 @@
 #include "guest/sysfs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <tuple>
 
 namespace oom {
 namespace {
@@ -149,9 +153,51 @@ std::string SysFs::osReleasePrettyName() const {
 
 std::map<std::string, std::uint64_t> SysFs::meminfo() const { return parseMeminfo(readFile("proc/meminfo")); }
 
+void SysFs::appendProcs(const std::string& relative_dir, std::vector<int>& out, int depth) const {
+  for (int pid : parsePidList(readFile(relative_dir + "/cgroup.procs"))) out.push_back(pid);
+  if (depth >= 16) return;  // cgroup trees under a unit are shallow; bound the walk anyway
+  DIR* dir = ::opendir(path(relative_dir).c_str());
+  if (!dir) return;
+  std::vector<std::string> children;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    if (e->d_type == DT_DIR) {
+      children.emplace_back(e->d_name);
+    } else if (e->d_type == DT_UNKNOWN) {  // some filesystems do not fill d_type
+      struct stat st {};
+      if (::stat(path(relative_dir + "/" + e->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        children.emplace_back(e->d_name);
+    }
+  }
+  ::closedir(dir);
+  std::sort(children.begin(), children.end());
+  for (const auto& child : children) appendProcs(relative_dir + "/" + child, out, depth + 1);
+}
+
 std::vector<int> SysFs::cgroupProcs(std::string_view control_group) const {
   if (control_group.empty()) return {};
-  return parsePidList(readFile(cgroupFile(control_group, "cgroup.procs")));
+  std::string dir = cgroupFile(control_group, "");
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  std::vector<int> out;
+  appendProcs(dir, out, 0);
+  return out;
+}
+
+std::optional<std::uint64_t> SysFs::cgroupUint(std::string_view control_group, std::string_view file) const {
+  return number<std::uint64_t>(readFile(cgroupFile(control_group, file)));
+}
+
+std::map<std::string, std::uint64_t> SysFs::memoryEvents(std::string_view control_group) const {
+  return parseFlatKeyed(readFile(cgroupFile(control_group, "memory.events")));
+}
+
+std::pair<double, double> SysFs::pressureAvg10(std::string_view control_group) const {
+  const std::string pressure = readFile(cgroupFile(control_group, "memory.pressure"));
+  return {parsePressureAvg10(pressure, "some").value_or(0), parsePressureAvg10(pressure, "full").value_or(0)};
+}
+
+std::optional<int> SysFs::oomScoreAdj(int pid) const {
+  return number<int>(readFile("proc/" + std::to_string(pid) + "/oom_score_adj"));
 }
 
 std::optional<ProcessInfo> SysFs::process(int pid) const {
@@ -169,19 +215,17 @@ std::optional<ProcessInfo> SysFs::process(int pid) const {
 }
 
 std::optional<MemorySample> SysFs::sample(const std::string& unit, std::string_view control_group, double t) const {
-  const auto current = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.current")));
+  const auto current = cgroupUint(control_group, "memory.current");
   if (!current) return std::nullopt;
   MemorySample s;
   s.t = t;
   s.unit = unit;
   s.memory_current = *current;
-  s.memory_peak = number<std::uint64_t>(readFile(cgroupFile(control_group, "memory.peak"))).value_or(0);
-  s.memory_events = parseFlatKeyed(readFile(cgroupFile(control_group, "memory.events")));
-  const std::string pressure = readFile(cgroupFile(control_group, "memory.pressure"));
-  s.pressure_some_avg10 = parsePressureAvg10(pressure, "some").value_or(0);
-  s.pressure_full_avg10 = parsePressureAvg10(pressure, "full").value_or(0);
+  s.memory_peak = cgroupUint(control_group, "memory.peak").value_or(0);
+  s.memory_events = memoryEvents(control_group);
+  std::tie(s.pressure_some_avg10, s.pressure_full_avg10) = pressureAvg10(control_group);
   for (int pid : cgroupProcs(control_group))
-    if (auto p = process(pid)) s.processes.push_back({p->pid, p->comm, p->oom_score, p->oom_score_adj, p->rss_bytes});
+    if (auto p = process(pid)) s.processes.push_back(std::move(*p));
   return s;
 }
 

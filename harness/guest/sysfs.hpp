@@ -7,32 +7,38 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "timeline/timeline.hpp"
 
 namespace oom {
 
-// /proc/PID/{comm,oom_score,oom_score_adj,status}: what the OOM killer weighs.
-struct ProcessInfo {
-  int pid = 0;
-  std::string comm;
-  int oom_score = 0;
-  int oom_score_adj = 0;
-  std::uint64_t rss_bytes = 0;  // VmRSS
-};
+// /proc/PID/{comm,oom_score,oom_score_adj,status}: what the OOM killer weighs
+// (pid, comm, oom_score, oom_score_adj, rss_bytes = VmRSS).
+using ProcessInfo = ProcessSample;
 
+// Nothing here throws or logs: a file that cannot be read (a process or cgroup
+// that just vanished) reads as empty / nullopt / zero.
 class SysFs {
  public:
-  explicit SysFs(std::string root);  // "/" in the guest, a fixture folder in tests
+  explicit SysFs(std::string root = "/");  // "/" in the guest, a fixture folder in tests
 
   // Whole small file, "" when it cannot be read (a process that just exited).
   std::string readFile(std::string_view relative) const;
 
   std::string osReleasePrettyName() const;                 // etc/os-release PRETTY_NAME
   std::map<std::string, std::uint64_t> meminfo() const;    // proc/meminfo, in bytes
-  std::vector<int> cgroupProcs(std::string_view control_group) const;  // "/system.slice/x.service"
+  // "/system.slice/x.service": its cgroup.procs, then its child cgroups' (depth
+  // first, children by name): a delegated unit keeps its processes in children.
+  std::vector<int> cgroupProcs(std::string_view control_group) const;
+  // A single-number cgroup file (memory.current, memory.peak); nullopt when absent.
+  std::optional<std::uint64_t> cgroupUint(std::string_view control_group, std::string_view file) const;
+  std::map<std::string, std::uint64_t> memoryEvents(std::string_view control_group) const;  // memory.events
+  // memory.pressure avg10 of "some" and "full"; 0 where missing.
+  std::pair<double, double> pressureAvg10(std::string_view control_group) const;
   std::optional<ProcessInfo> process(int pid) const;
+  std::optional<int> oomScoreAdj(int pid) const;
   // nullopt when the cgroup is gone (a stopped transient unit is removed).
   std::optional<MemorySample> sample(const std::string& unit, std::string_view control_group, double t) const;
   // Small writes (/proc/self/oom_score_adj); false when the file cannot be written.
@@ -41,6 +47,7 @@ class SysFs {
  private:
   std::string path(std::string_view relative) const;
   std::string cgroupFile(std::string_view control_group, std::string_view file) const;
+  void appendProcs(const std::string& relative_dir, std::vector<int>& out, int depth) const;
   std::string root_;
 };
 

@@ -67,6 +67,47 @@ TEST(JournalFilter, OtherUnitsAndOtherMessagesAreDropped) {
   EXPECT_FALSE(journalRecordFor({{"MESSAGE", "hello"}}, kUnits));
 }
 
+TEST(JournalFilter, SystemdOomdKillIsKept) {
+  EXPECT_TRUE(journalRecordFor(systemdEntry("d989611b15e44c9dbf31e3c81256e4ed", "worker.service",
+                                            "worker.service: systemd-oomd killed 2 process(es) in this unit."),
+                               kUnits));
+}
+
+TEST(JournalFilter, UserManagerUnitsUseUserUnitField) {
+  JournalFields entry = {{"MESSAGE_ID", "fe6faa94e7774663a0da52717891d8ef"},
+                         {"USER_UNIT", "api.service"},
+                         {"USER_INVOCATION_ID", "0123456789abcdef0123456789abcdef"},
+                         {"MESSAGE", "api.service: A process of this unit has been killed by the OOM killer."},
+                         {"__MONOTONIC_TIMESTAMP", "7000001"}};
+  auto r = journalRecordFor(entry, kUnits);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->unit, "api.service");
+  EXPECT_EQ(r->INVOCATION_ID, "0123456789abcdef0123456789abcdef");
+  EXPECT_DOUBLE_EQ(r->t, 7.000001);
+  entry["USER_UNIT"] = "cron.service";
+  EXPECT_FALSE(journalRecordFor(entry, kUnits));
+}
+
+TEST(JournalFilter, TimestampIsMonotonicMicroseconds) {
+  auto entry = systemdEntry("fe6faa94e7774663a0da52717891d8ef", "api.service", "x");
+  entry["__MONOTONIC_TIMESTAMP"] = "1";
+  EXPECT_DOUBLE_EQ(journalRecordFor(entry, kUnits)->t, 0.000001);
+  entry["__MONOTONIC_TIMESTAMP"] = "3600000000";
+  EXPECT_DOUBLE_EQ(journalRecordFor(entry, kUnits)->t, 3600.0);
+  entry["__MONOTONIC_TIMESTAMP"] = "-5";  // malformed: 0, never a wrapped huge value
+  EXPECT_DOUBLE_EQ(journalRecordFor(entry, kUnits)->t, 0.0);
+  entry.erase("__MONOTONIC_TIMESTAMP");
+  EXPECT_DOUBLE_EQ(journalRecordFor(entry, kUnits)->t, 0.0);
+}
+
+TEST(JournalFilter, FieldNamesReadCoverWhatTheFilterUses) {
+  std::set<std::string> names(kJournalFieldNames, kJournalFieldNames + kJournalFieldCount);
+  for (const char* n : {"MESSAGE_ID", "UNIT", "USER_UNIT", "MESSAGE", "INVOCATION_ID", "USER_INVOCATION_ID",
+                        "UNIT_RESULT", "N_RESTARTS", "EXIT_CODE", "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE",
+                        "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID"})
+    EXPECT_TRUE(names.count(n)) << n;
+}
+
 TEST(JournalFilter, StressorEventsFromInsideAPlannedUnit) {
   JournalFields entry = {{"MESSAGE", "{\"event\":\"resumed\",\"pid\":412,\"resumed_from\":104857600}"},
                          {"_SYSTEMD_UNIT", "worker.service"},

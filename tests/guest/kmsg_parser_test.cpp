@@ -50,7 +50,7 @@ bool hasLine(const KernelOomKill& k, const std::string& part) {
   return false;
 }
 
-TEST(KmsgRecord, ParsesPrefixAndDropsDictionary) {
+TEST(KmsgParser, ParsesRecordHeaderAndSkipsContinuationLines) {
   auto r = parseKmsgRecord("6,1891,40980127,-;virtio_net virtio0 enp0s2: renamed from eth0\n SUBSYSTEM=net\n DEVICE=n2\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->priority, 6);
@@ -71,7 +71,7 @@ TEST(KmsgRecord, RejectsGarbage) {
   EXPECT_FALSE(parseKmsgRecord("6,12;text without a timestamp"));
 }
 
-TEST(KmsgParser, GlobalKillFromFieldNotes) {
+TEST(KmsgParser, GlobalOomBuildsTheChosenVictim) {
   const auto p = parseFixture("global-single-6.1.kmsg");
   ASSERT_EQ(p.kills.size(), 1u);
   const auto& k = p.kills[0];
@@ -163,7 +163,7 @@ TEST(KmsgParser, ReaperLineIsAttachedToItsKill) {
   EXPECT_FALSE(hasLine(p.kills[1], "reaped process 331"));
 }
 
-TEST(KmsgParser, ChosenVictimCarriesTheCandidateTable) {
+TEST(KmsgParser, KeepsTheCandidatesTable) {
   const auto p = parseFixture("global-group-kill-6.1.kmsg");
   const auto& chosen = p.kills[0];
   EXPECT_TRUE(hasLine(chosen, "invoked oom-killer"));
@@ -174,6 +174,25 @@ TEST(KmsgParser, ChosenVictimCarriesTheCandidateTable) {
   EXPECT_FALSE(hasLine(chosen, "dump_stack_lvl"));
   EXPECT_FALSE(hasLine(chosen, "Mem-Info"));
   EXPECT_FALSE(hasLine(chosen, "renamed from eth0"));
+  // The group member's record does not repeat the table: it was not weighed, it went with the group.
+  EXPECT_FALSE(hasLine(p.kills[1], "Tasks state"));
+}
+
+TEST(KmsgParser, CandidatesTableIsParsed) {
+  OomKillParser parser;
+  for (const auto& raw : kmsgRecords("global-group-kill-6.1.kmsg")) parser.feed(*parseKmsgRecord(raw));
+  const auto& rows = parser.candidates();
+  ASSERT_EQ(rows.size(), 9u);
+  EXPECT_EQ(rows.front().pid, 198);
+  EXPECT_EQ(rows.front().name, "systemd-journal");
+  EXPECT_EQ(rows.front().oom_score_adj, -250);
+  EXPECT_EQ(rows.back().pid, 331);
+  EXPECT_EQ(rows.back().rss_pages, 63201u);
+  EXPECT_EQ(rows.back().total_vm_pages, 68301u);
+  EXPECT_EQ(rows.back().oom_score_adj, 500);
+  EXPECT_EQ(rows[7].pid, 330);
+  EXPECT_EQ(rows[7].uid, 0);
+  EXPECT_EQ(OomKillParser().candidates().size(), 0u);
 }
 
 TEST(KmsgParser, OomRelatedLinesAreRawEvidence) {
@@ -226,7 +245,7 @@ TEST(KmsgParser, LimitOnASliceIsNotTheVictimsUnit) {
   EXPECT_EQ(kills[0].oom_score_adj, -100);
 }
 
-TEST(KmsgParser, NextInvocationCompletesThePreviousKill) {
+TEST(KmsgParser, TwoReportsInARowStayApart) {
   OomKillParser parser;
   std::vector<KernelOomKill> finished;
   double first_kill_seen_after = -1;
@@ -246,6 +265,63 @@ TEST(KmsgParser, NextInvocationCompletesThePreviousKill) {
   // The second report's table, not the first one's.
   EXPECT_TRUE(hasLine(rest[0], "[    433]"));
   EXPECT_FALSE(hasLine(rest[0], "[    411]"));
+  EXPECT_FALSE(hasLine(rest[0], "Killed process 411"));
+  EXPECT_FALSE(hasLine(finished[0], "Killed process 432"));
+  EXPECT_DOUBLE_EQ(finished[0].t, 52.00116);
+  // The candidates are the second report's, in 6.12's wider row shape.
+  ASSERT_EQ(parser.candidates().size(), 2u);
+  EXPECT_EQ(parser.candidates()[0].pid, 432);
+  EXPECT_EQ(parser.candidates()[0].rss_pages, 16800u);
+}
+
+TEST(KmsgParser, SamePidInTwoReportsIsTwoKills) {
+  // Dedup is per report: a pid reused (or a restarted unit) in the next OOM is a new kill.
+  OomKillParser parser;
+  std::vector<KernelOomKill> kills;
+  for (const char* raw : {
+           "4,1,10000000,-;a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n",
+           "3,2,10000200,-;Out of memory: Killed process 77 (a) total-vm:1000kB, anon-rss:900kB, file-rss:0kB, "
+           "shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n",
+           "4,3,20000000,-;a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n",
+           "3,4,20000200,-;Out of memory: Killed process 77 (a) total-vm:1000kB, anon-rss:800kB, file-rss:0kB, "
+           "shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\n"})
+    for (auto& k : parser.feed(*parseKmsgRecord(raw)).finished) kills.push_back(std::move(k));
+  for (auto& k : parser.flushAll()) kills.push_back(std::move(k));
+  ASSERT_EQ(kills.size(), 2u);
+  EXPECT_EQ(kills[0].anon_rss_kb, 900u);
+  EXPECT_EQ(kills[1].anon_rss_kb, 800u);
+}
+
+TEST(KmsgParser, ReaperAfterItsKillWasEmittedIsOnlyEvidence) {
+  OomKillParser parser;
+  parser.feed(*parseKmsgRecord(
+      "3,3,20000000,-;Out of memory: Killed process 9 (x) total-vm:10kB, anon-rss:9kB, file-rss:0kB, "
+      "shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n"));
+  ASSERT_EQ(parser.flush(25.0, 1.0).size(), 1u);
+  auto fed = parser.feed(*parseKmsgRecord(
+      "6,4,25100000,-;oom_reaper: reaped process 9 (x), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB\n"));
+  EXPECT_TRUE(fed.oom_related);
+  EXPECT_TRUE(fed.finished.empty());
+  EXPECT_TRUE(parser.flushAll().empty());
+}
+
+TEST(KmsgParser, IsOomRelatedJudgesALineAlone) {
+  EXPECT_TRUE(isOomRelated("oomstress invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"));
+  EXPECT_TRUE(isOomRelated("Tasks state (memory values in pages):"));
+  EXPECT_TRUE(isOomRelated("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name"));
+  EXPECT_TRUE(isOomRelated("[    310]     0   310    35065    33802   303104        0           600 oomstress"));
+  EXPECT_TRUE(isOomRelated("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,"
+                           "task_memcg=/system.slice/worker.service,task=eat,pid=310,uid=0"));
+  EXPECT_TRUE(isOomRelated("Memory cgroup out of memory: Killed process 411 (oomstress) total-vm:140416kB, "
+                           "anon-rss:65536kB, file-rss:1436kB, shmem-rss:0kB, UID:0 pgtables:172kB oom_score_adj:0"));
+  EXPECT_TRUE(isOomRelated("Tasks in /system.slice/x.service are going to be killed due to memory.oom.group set"));
+  EXPECT_TRUE(isOomRelated("oom_reaper: reaped process 310 (eat), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"));
+  EXPECT_TRUE(isOomRelated("memory: usage 131072kB, limit 131072kB, failcnt 412"));
+  EXPECT_FALSE(isOomRelated(" dump_stack_lvl+0x44/0x5c"));
+  EXPECT_FALSE(isOomRelated("Mem-Info:"));
+  EXPECT_FALSE(isOomRelated("CPU: 1 PID: 310 Comm: oomstress Not tainted 6.1.0-27-cloud-amd64 #1"));
+  EXPECT_FALSE(isOomRelated("virtio_net virtio0 enp0s2: renamed from eth0"));
+  EXPECT_FALSE(isOomRelated("[    1] garbage"));
 }
 
 TEST(KmsgParser, FlushWaitsForTheReaperWindow) {

@@ -97,6 +97,52 @@ TEST(SysFs, SampleOnKernel61HasNoPeakAndSkipsExitedPids) {
   EXPECT_EQ(s.processes[0].oom_score, 550);
 }
 
+TEST(SysFs, CgroupProcsIncludesChildCgroups) {
+  // 310 and 311 in the unit's own cgroup, 312 two levels down (payload/shard-a).
+  EXPECT_EQ(fixture().cgroupProcs("/system.slice/report-worker.service"), (std::vector<int>{310, 311, 312}));
+  EXPECT_EQ(fixture().cgroupProcs("/system.slice/report-worker.service/payload"), (std::vector<int>{312}));
+}
+
+TEST(SysFs, VanishedPidInCgroupProcsIsSkipped) {
+  const auto sampled = fixture().sample("report-worker.service", "/system.slice/report-worker.service", 7.5);
+  ASSERT_TRUE(sampled);
+  ASSERT_EQ(sampled->processes.size(), 2u);  // 311 is listed but has no /proc entry
+  EXPECT_EQ(sampled->processes[0].pid, 310);
+  EXPECT_EQ(sampled->processes[0].comm, "report-worker");
+  EXPECT_EQ(sampled->processes[0].oom_score, 833);
+  EXPECT_EQ(sampled->processes[0].oom_score_adj, 600);
+  EXPECT_EQ(sampled->processes[0].rss_bytes, 135208ull * 1024);
+  EXPECT_EQ(sampled->processes[1].pid, 312);
+  EXPECT_EQ(sampled->processes[1].comm, "shard");
+  EXPECT_FALSE(fixture().process(311));
+  EXPECT_FALSE(fixture().oomScoreAdj(311));
+}
+
+TEST(SysFs, CgroupFilesOneByOne) {
+  const std::string cg = "/system.slice/report-worker.service";
+  EXPECT_EQ(fixture().cgroupUint(cg, "memory.current"), 157286400u);
+  EXPECT_EQ(fixture().cgroupUint(cg, "memory.peak"), 167772160u);
+  EXPECT_FALSE(fixture().cgroupUint("/system.slice/worker.service", "memory.peak"));
+  EXPECT_FALSE(fixture().cgroupUint("/system.slice/gone.service", "memory.current"));
+  const auto events = fixture().memoryEvents(cg);
+  EXPECT_EQ(events.at("high"), 7u);
+  EXPECT_EQ(events.at("oom_group_kill"), 1u);
+  EXPECT_TRUE(fixture().memoryEvents("/system.slice/gone.service").empty());
+  const auto [some, full] = fixture().pressureAvg10(cg);
+  EXPECT_DOUBLE_EQ(some, 31.07);
+  EXPECT_DOUBLE_EQ(full, 18.40);
+  EXPECT_EQ(fixture().pressureAvg10("/system.slice/gone.service"), (std::pair<double, double>{0, 0}));
+  EXPECT_EQ(fixture().oomScoreAdj(310), 600);
+  EXPECT_EQ(fixture().oomScoreAdj(301), -300);
+}
+
+TEST(SysFs, DefaultRootIsTheRealSystem) {
+  const SysFs real;
+  EXPECT_NE(real.readFile("proc/self/status").find("VmRSS:"), std::string::npos);
+  EXPECT_TRUE(real.process(::getpid()));
+  EXPECT_FALSE(real.meminfo().empty());
+}
+
 TEST(SysFsParsers, Pressure) {
   EXPECT_EQ(parsePressureAvg10("some avg10=1.50 avg60=0 avg300=0 total=1\n", "some"), 1.5);
   EXPECT_FALSE(parsePressureAvg10("some avg10=1.50 avg60=0 avg300=0 total=1\n", "full"));
