@@ -15,9 +15,14 @@ void fillPage(std::uint64_t* page, std::uint64_t seed) {
   // differs and no byte pattern repeats, so KSM cannot merge it and LZ-style
   // compressors (zswap, zram) gain little; unlike a PRNG it vectorises, so the
   // fill costs far less than the page fault it follows.
+  // The start is the seed hashed (splitmix64's finaliser): pages with adjacent
+  // seeds would otherwise hold the same words shifted by one. `| 1`: never zero.
   constexpr std::uint64_t K = 0x9E3779B97F4A7C15ull;
-  std::uint64_t v = (seed | (1ull << 62)) * K;
-  for (std::size_t i = 0; i < kPageSize / sizeof(std::uint64_t); ++i, v += K) page[i] = v;
+  std::uint64_t v = seed;
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  v ^= v >> 31;
+  for (std::size_t i = 0; i < kPageSize / sizeof(std::uint64_t); ++i, v += K) page[i] = v | 1;
   page[0] = seed | (1ull << 62);  // the first word names the page: unique, non-zero
 }
 

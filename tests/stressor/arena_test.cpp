@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -16,6 +17,27 @@ TEST(PageFill, EveryPageIsUniqueAndNotZero) {
   std::set<std::uint64_t> words(a.begin(), a.end());
   EXPECT_GT(words.size(), a.size() - 4) << "a page should not be compressible";
   EXPECT_EQ(words.count(0), 0u);
+}
+
+TEST(PageFill, PagesWithAdjacentSeedsShareNoWords) {
+  std::vector<std::uint64_t> a(kPageSize / 8), b(kPageSize / 8);
+  fillPage(a.data(), 41);
+  fillPage(b.data(), 42);
+  const std::set<std::uint64_t> in_a(a.begin(), a.end());
+  std::size_t shared = 0;
+  for (auto w : b) shared += in_a.count(w);
+  EXPECT_EQ(shared, 0u) << "not even shifted copies: each page's content is its own";
+  EXPECT_EQ(a[0] & ~(1ull << 62), 41u) << "the first word names the page";
+}
+
+TEST(PageFill, NoByteValueDominatesAPage) {
+  // A crude stand-in for "a compressor gains little": bytes spread over all values.
+  std::vector<std::uint64_t> page(kPageSize / 8);
+  fillPage(page.data(), 7);
+  std::vector<int> count(256);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(page.data());
+  for (std::size_t i = 0; i < kPageSize; ++i) ++count[bytes[i]];
+  EXPECT_LT(*std::max_element(count.begin(), count.end()), 64) << "uniform would be 16 each";
 }
 
 TEST(Arena, GrowsByChunksAndShrinksWithoutGoingBelowTheAskedSize) {
