@@ -7,7 +7,8 @@ recipe="$(dirname "$0")"
 
 echo "/dev/nvme0n1 / ext4 rw,noatime 0 1" > "$root/etc/fstab"
 echo oomguest > "$root/etc/hostname"
-chroot "$root" passwd -d root >/dev/null
+# Passwordless root for a debugging shell; trixie's minimal set has no passwd(1).
+sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
 
 # Units a test guest never needs. serial-getty@ttyS0 would also vhangup() the
 # console and silence anything writing to it (FIELD-NOTES).
@@ -31,5 +32,5 @@ install -m 0644 "$recipe"/units/* "$root/etc/systemd/system/"
 install -m 0755 "$recipe/guest/oomharness-job" "$root/usr/local/sbin/oomharness-job"
 mkdir -p "$root/opt/oomharness" "$root/var/lib/oomharness"
 
-# Kernel to the image folder's top level (the host boots it directly).
+# The journal stays in RAM (Storage=volatile): nothing to flush to disk.
 ln -sf /dev/null "$root/etc/systemd/system/systemd-journal-flush.service"
