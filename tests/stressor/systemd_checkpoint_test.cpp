@@ -62,6 +62,15 @@ TEST(OomstressProcess, CheckpointResumesAfterAKill) {
   auto resumed = second.nextLine();
   EXPECT_EQ(resumed.value("event", ""), "resumed");
   EXPECT_EQ(resumed["resumed_from"].get<std::uint64_t>(), done);
+  const auto first_report = second.nextLine();
+  ASSERT_TRUE(first_report.is_object());
+  EXPECT_GE(first_report["bytes_allocated"].get<double>(), static_cast<double>(done))
+      << "the working set is rebuilt at once, not ramped again";
+  std::uint64_t time_to_target = 0;
+  for (auto line = second.nextLine(); !line.is_null(); line = second.nextLine())
+    if (line.contains("time_to_target")) time_to_target = static_cast<std::uint64_t>(line["time_to_target"].get<double>() * 1000);
+  EXPECT_NEAR(static_cast<double>(time_to_target), (64 * MiB - static_cast<double>(done)) / (32 * MiB) * 1000, 100)
+      << "only the remaining work goes at the rate (ms)";
   EXPECT_EQ(second.wait(), 0);
   std::ifstream again(ckpt);
   const auto finished = nlohmann::json::parse(again, nullptr, false);
