@@ -7,30 +7,53 @@ recipe="$(dirname "$0")"
 
 echo "/dev/nvme0n1 / ext4 rw,noatime 0 1" > "$root/etc/fstab"
 echo oomguest > "$root/etc/hostname"
-# Passwordless root for a debugging shell; trixie's minimal set has no passwd(1).
+# Passwordless root (passwd -d) for a debugging shell; done with sed because
+# trixie's minimal set has no passwd(1).
 sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
 
-# Units a test guest never needs. serial-getty@ttyS0 would also vhangup() the
-# console and silence anything writing to it (FIELD-NOTES).
+# Units a test guest never needs (each costs boot time under TCG).
+# serial-getty@ttyS0 would also vhangup() the console and silence anything
+# writing to it (FIELD-NOTES). systemd-oomd is installed but off: a scenario
+# that wants it unmasks it.
 for unit in serial-getty@ttyS0.service getty@tty1.service getty.target \
             systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
             e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer \
             logrotate.timer dpkg-db-backup.timer systemd-tmpfiles-clean.timer \
-            systemd-networkd.service systemd-resolved.service \
+            systemd-networkd.service systemd-networkd.socket systemd-resolved.service \
+            networking.service remote-fs.target \
             systemd-oomd.service systemd-oomd.socket \
             systemd-update-utmp.service systemd-update-utmp-runlevel.service \
             systemd-random-seed.service systemd-machine-id-commit.service \
-            systemd-firstboot.service systemd-pstore.service; do
+            systemd-firstboot.service systemd-pstore.service systemd-journal-flush.service \
+            systemd-sysusers.service systemd-journal-catalog-update.service \
+            systemd-hwdb-update.service ldconfig.service systemd-update-done.service \
+            systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+            sys-kernel-debug.mount sys-fs-fuse-connections.mount sys-kernel-config.mount \
+            modprobe@dm_mod.service modprobe@fuse.service modprobe@loop.service \
+            modprobe@drm.service modprobe@efi_pstore.service \
+            systemd-ask-password-console.path systemd-ask-password-wall.path \
+            systemd-pcrphase.service systemd-pcrphase-sysinit.service systemd-repart.service; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
+
+# Generators a test guest never needs (sysv scans /etc/init.d, gpt-auto probes
+# disks; systemd.run= is a trap on 252 anyway). Masked like units.
+mkdir -p "$root/etc/systemd/system-generators"
+for gen in systemd-sysv-generator systemd-gpt-auto-generator systemd-cryptsetup-generator \
+           systemd-veritysetup-generator systemd-integritysetup-generator \
+           systemd-hibernate-resume-generator systemd-bless-boot-generator \
+           systemd-getty-generator systemd-system-update-generator systemd-run-generator \
+           systemd-rc-local-generator; do
+  ln -sf /dev/null "$root/etc/systemd/system-generators/$gen"
+done
+
+# The channels' driver is a module: load it early instead of at udev coldplug.
+echo virtio_console > "$root/etc/modules-load.d/oomharness.conf"
 
 # Journal in RAM: the disk is a throw-away snapshot anyway.
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\n' > "$root/etc/systemd/journald.conf.d/oomharness.conf"
 
 install -m 0644 "$recipe"/units/* "$root/etc/systemd/system/"
-install -m 0755 "$recipe/guest/oomharness-job" "$root/usr/local/sbin/oomharness-job"
+install -m 0755 "$recipe/guest/oomharness-job" "$root/usr/local/sbin/"
 mkdir -p "$root/opt/oomharness" "$root/var/lib/oomharness"
-
-# The journal stays in RAM (Storage=volatile): nothing to flush to disk.
-ln -sf /dev/null "$root/etc/systemd/system/systemd-journal-flush.service"

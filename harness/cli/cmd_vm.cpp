@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
@@ -63,9 +65,24 @@ int vmRun(const VmOptions& o) {
   request.payload_dir = o.payload;
   request.command = o.command;
   const bool keep = !o.keep_dir.empty();
-  request.run_dir = keep ? std::filesystem::path(o.keep_dir)
-                         : std::filesystem::temp_directory_path() /
-                               ("oomharness-vmrun-" + std::to_string(::getpid()));
+  if (keep) {
+    request.run_dir = o.keep_dir;
+  } else {
+    std::string pattern = (std::filesystem::temp_directory_path() / "oomharness-vmrun-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      std::fprintf(stderr, "oomharness: vm run: cannot create a temporary folder\n");
+      return kExitInconclusive;
+    }
+    request.run_dir = pattern;
+  }
+  // Removes the run folder on every return path unless --keep-dir asked to keep it.
+  struct RunDirCleanup {
+    std::filesystem::path dir;
+    ~RunDirCleanup() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{keep ? std::filesystem::path() : request.run_dir};
   request.on_output_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
   request.on_result_line = [](const std::string& line) { std::printf("result: %s\n", line.c_str()); std::fflush(stdout); };
   auto result = runInVm(request);
@@ -73,8 +90,11 @@ int vmRun(const VmOptions& o) {
     std::fprintf(stderr, "oomharness: %s\n", result.error().str().c_str());
     return kExitBadInput;
   }
-  std::fprintf(stderr, "vm: %s, accelerator %s, command started %.1fs after launch, total %.1fs\n",
-               outcomeName(result->outcome), result->accelerator.c_str(),
+  std::fprintf(stderr,
+               "vm: %s; accelerator %s (-cpu %s; %s); setup %.1fs (payload disk %.2fs), "
+               "command started %.1fs after qemu launch, qemu ran %.1fs\n",
+               outcomeName(result->outcome), result->accelerator.c_str(), result->cpu_model.c_str(),
+               result->accelerator_note.c_str(), result->setup_sec, result->payload_build_sec,
                result->boot_to_command_sec, result->total_sec);
   int status = kExitInconclusive;
   if (result->outcome == VmRunResult::Outcome::Completed) {
@@ -84,7 +104,6 @@ int vmRun(const VmOptions& o) {
                  result->last_console_lines.c_str());
   }
   if (keep) std::fprintf(stderr, "vm: console, journal and channels kept in %s\n", request.run_dir.c_str());
-  else std::filesystem::remove_all(request.run_dir);
   return status;
 }
 

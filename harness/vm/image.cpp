@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,6 +33,38 @@ std::string utcNow() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return buf;
 }
+
+std::string trimmed(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t\r\n"));
+  s.erase(s.find_last_not_of(" \t\r\n") + 1);
+  return s;
+}
+
+// Build progress: one rewritten status line on a terminal, plain step lines otherwise.
+class BuildProgress {
+ public:
+  BuildProgress() : tty_(::isatty(STDERR_FILENO) == 1), started_(std::chrono::steady_clock::now()) {}
+  void step(const std::string& text) {
+    clear();
+    std::fprintf(stderr, "vm build: %s\n", text.c_str());
+  }
+  void detail(const std::string& line) {  // a tool's output line; shown on terminals only
+    if (!tty_) return;
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::fprintf(stderr, "\r\033[K  %3.0fs %.70s", t, line.c_str());
+    shown_ = true;
+  }
+  ~BuildProgress() { clear(); }
+
+ private:
+  void clear() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point started_;
+};
 
 std::string lastLines(const std::string& text, int n) {
   std::size_t pos = text.size();
@@ -66,6 +99,25 @@ class CacheLock {
   int fd_;
 };
 
+// Images of this release built from an older recipe are dead weight (about 1.5 GiB
+// each), but another checkout or a run that is about to boot may still use one:
+// only those unused for a day go (ensureImage stamps "last-used").
+void removeOutdatedImages(const fs::path& current, const std::string& release) {
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const auto& e : fs::directory_iterator(current.parent_path())) {
+    const auto name = e.path().filename().string();
+    if (e.path() == current || name.rfind(release + "-", 0) != 0 ||
+        name.find(".tmp-") != std::string::npos || !fs::exists(e.path() / "image.json"))
+      continue;
+    std::error_code ec;
+    const fs::path stamp = fs::exists(e.path() / "last-used") ? e.path() / "last-used" : e.path() / "image.json";
+    const auto used = fs::last_write_time(stamp, ec);
+    if (ec || used > cutoff) continue;
+    spdlog::info("vm build: removing the outdated image {} (unused for a day)", name);
+    fs::remove_all(e.path(), ec);
+  }
+}
+
 Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& final_dir) {
   const auto started = std::chrono::steady_clock::now();
   if (::geteuid() != 0)
@@ -74,8 +126,11 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     if (findProgram(tool).empty())
       return fail("vm build", std::string(tool) + " not found; run scripts/bootstrap first");
 
+  // Built beside its final place and renamed when complete: an interrupted build
+  // never leaves a half image (the next build, holding the lock, sweeps its rest).
   const fs::path tmp = final_dir.string() + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
+  for (const auto& e : fs::directory_iterator(final_dir.parent_path()))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) fs::remove_all(e.path());
   fs::create_directories(tmp);
   struct Cleanup {
     fs::path dir;
@@ -90,11 +145,13 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   for (const auto& p : packages) include += (include.empty() ? "" : ",") + p;
   const fs::path root = tmp / "root";
   const std::string hook = "\"" + (request.recipe_dir / "customize.sh").string() + "\" \"$1\"";
-  spdlog::info("vm build: [1/3] mmdebstrap {} ({} packages; about 30 to 90 s)", request.release,
-               packages.size());
+  BuildProgress progress;
+  progress.step("[1/3] mmdebstrap " + request.release + " (" + std::to_string(packages.size()) +
+                " packages; about 30 to 90 s)");
   auto debootstrap = runTool({"mmdebstrap", "--variant=apt", "--include=" + include,
                               "--customize-hook=" + hook, request.release, root.string(),
-                              request.mirror});
+                              request.mirror},
+                             [&progress](const std::string& line) { progress.detail(line); });
   if (debootstrap.status != 0) {
     const bool network = debootstrap.output.find("Failed to fetch") != std::string::npos ||
                          debootstrap.output.find("Could not resolve") != std::string::npos ||
@@ -120,9 +177,9 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   if (image.kernel_version.empty()) return fail("vm build", "no kernel in the guest's /boot");
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
-  image.systemd_version = version.output.substr(0, version.output.find_last_not_of("\n") + 1);
+  image.systemd_version = trimmed(version.output);
 
-  spdlog::info("vm build: [2/3] mkfs.ext4 rootfs.img");
+  progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
                        (tmp / "rootfs.img").string(), "1536M"});
   if (mkfs.status != 0) return fail("vm build", "mkfs.ext4 failed: " + mkfs.output);
@@ -132,10 +189,11 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   image.build_sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::ofstream(tmp / "image.json") << nlohmann::json(image).dump(2) << "\n";
-  spdlog::info("vm build: [3/3] cached at {}", final_dir.string());
+  progress.step("[3/3] cached at " + final_dir.string());
   fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   image.dir = final_dir;
+  removeOutdatedImages(final_dir, request.release);
   return image;
 }
 
@@ -180,7 +238,15 @@ fs::path imageDir(const ImageRequest& r) {
 Expected<GuestImage> readImageJson(const fs::path& dir) {
   const auto j = nlohmann::json::parse(readFile(dir / "image.json"), nullptr, false);
   if (j.is_discarded()) return fail((dir / "image.json").string(), "missing or not JSON");
-  auto image = j.get<GuestImage>();
+  GuestImage image;
+  try {
+    image = j.get<GuestImage>();
+  } catch (const nlohmann::json::exception& e) {
+    return fail((dir / "image.json").string(), e.what());
+  }
+  image.systemd_version = trimmed(image.systemd_version);  // images built before the fix kept a newline
+  if (image.release.empty() || image.kernel_version.empty())
+    return fail((dir / "image.json").string(), "no release or kernel_version");
   image.dir = dir;
   return image;
 }
@@ -197,7 +263,14 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
   const fs::path dir = imageDir(request);
   fs::create_directories(dir.parent_path());
   CacheLock lock(dir.parent_path() / ".lock");
-  if (!request.force && fs::exists(dir / "image.json")) return readImageJson(dir);
+  if (!request.force && fs::exists(dir / "image.json")) {
+    auto cached = readImageJson(dir);
+    if (cached && fs::exists(cached->rootfs()) && fs::exists(cached->kernel())) {
+      std::ofstream(dir / "last-used") << utcNow() << "\n";
+      return cached;
+    }
+    spdlog::warn("vm: the cached image in {} is incomplete; rebuilding", dir.string());
+  }
   return buildImage(request, dir);
 }
 

@@ -32,7 +32,8 @@ std::filesystem::path findProgram(const std::string& name) {
   return bp::search_path(name).string();
 }
 
-ToolResult runTool(const std::vector<std::string>& argv) {
+ToolResult runTool(const std::vector<std::string>& argv,
+                   const std::function<void(const std::string&)>& on_line) {
   ToolResult result;
   const auto exe = findProgram(argv.at(0));
   if (exe.empty()) {
@@ -45,7 +46,10 @@ ToolResult runTool(const std::vector<std::string>& argv) {
   bp::child child(exe.string(), bp::args(args), (bp::std_out & bp::std_err) > out,
                   bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
   std::string line;
-  while (std::getline(out, line)) result.output += line + "\n";
+  while (std::getline(out, line)) {
+    if (on_line) on_line(line);
+    result.output += line + "\n";
+  }
   child.wait();
   result.status = child.exit_code();
   return result;

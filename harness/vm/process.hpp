@@ -2,6 +2,7 @@
 // Running host tools (mmdebstrap, mkfs.ext4, qemu) with Boost.Process. Children
 // get PR_SET_PDEATHSIG so nothing outlives a crashed or killed harness.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@ struct ToolResult {
 
 // Runs argv to completion (argv[0] looked up in PATH). Never throws for a
 // missing program: status 127 and a message in output.
-ToolResult runTool(const std::vector<std::string>& argv);
+// on_line, when given, sees each output line as it comes (for progress).
+ToolResult runTool(const std::vector<std::string>& argv,
+                   const std::function<void(const std::string&)>& on_line = {});
 
 // Full path of a program in PATH, or empty.
 std::filesystem::path findProgram(const std::string& name);

@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
+#include <sstream>
 
 #include "vm/process.hpp"
 
@@ -17,34 +17,33 @@ namespace oom {
 
 std::string kernelCommandLine(const QemuConfig& c) {
   // quiet + panic=-1: a guest panic ends qemu at once (-no-reboot) instead of hanging.
+  // mitigations=off: a throw-away test guest; the mitigations cost boot time under TCG.
   std::string line =
-      "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1 systemd.unit=oomharness-job.target "
-      "systemd.show_status=false";
+      "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1 mitigations=off "
+      "systemd.unit=oomharness-job.target systemd.show_status=false";
   if (!c.swap_disk.empty()) line += " oomharness.swap=1";
   return line;
 }
 
 std::vector<std::string> qemuCommand(const QemuConfig& c) {
   std::vector<std::string> cmd = {"qemu-system-x86_64", "-machine", "q35"};
-  if (c.accelerator == "kvm") {
-    cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", "host"});
-  } else {
-    // FIELD-NOTES: keep -cpu max as is under TCG; removing flags broke the guest.
-    cmd.insert(cmd.end(), {"-accel", "tcg,thread=multi", "-cpu", "max"});
-  }
+  if (c.accelerator.name == "kvm")
+    cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", c.accelerator.cpu});
+  else
+    cmd.insert(cmd.end(), {"-accel", "tcg,thread=multi", "-cpu", c.accelerator.cpu});
   cmd.insert(cmd.end(), {"-smp", std::to_string(c.cpus), "-m", std::to_string(c.memory_mib),
                          "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
                          "-serial", "file:" + c.console_log.string(), "-kernel", c.kernel.string(),
                          "-append", kernelCommandLine(c)});
-  cmd.insert(cmd.end(), {"-drive", "if=none,id=root,format=raw,snapshot=on,file=" + c.rootfs.string(),
-                         "-device", "nvme,drive=root,serial=root"});
-  if (!c.payload_disk.empty())
-    cmd.insert(cmd.end(),
-               {"-drive", "if=none,id=payload,format=raw,readonly=on,file=" + c.payload_disk.string(),
-                "-device", "virtio-blk-pci,drive=payload,serial=payload"});
-  if (!c.swap_disk.empty())
-    cmd.insert(cmd.end(), {"-drive", "if=none,id=swap,format=raw,file=" + c.swap_disk.string(),
-                           "-device", "virtio-blk-pci,drive=swap,serial=swap"});
+  cmd.insert(cmd.end(), {"-device", "nvme,id=nvme0,serial=oomharness"});
+  auto addNamespace = [&cmd](const std::string& id, int nsid, const fs::path& file,
+                             const std::string& mode) {
+    cmd.insert(cmd.end(), {"-drive", "if=none,id=" + id + ",format=raw," + mode + "file=" + file.string(),
+                           "-device", "nvme-ns,bus=nvme0,drive=" + id + ",nsid=" + std::to_string(nsid)});
+  };
+  addNamespace("root", 1, c.rootfs, "snapshot=on,");
+  if (!c.payload_disk.empty()) addNamespace("payload", 2, c.payload_disk, "readonly=on,");
+  if (!c.swap_disk.empty()) addNamespace("swap", 3, c.swap_disk, "");
   if (!c.ports.empty()) {
     cmd.insert(cmd.end(), {"-device", "virtio-serial-pci"});
     int n = 0;
@@ -57,43 +56,95 @@ std::vector<std::string> qemuCommand(const QemuConfig& c) {
   return cmd;
 }
 
+std::vector<std::string> kvmCpuCandidates() { return {"host", "host,-arch-capabilities"}; }
+
+Accelerator tcgAccelerator(std::string note) { return {"tcg", "max", std::move(note)}; }
+
+Accelerator parseProbeCache(const std::string& line) {
+  std::istringstream in(line);
+  std::string name, cpu;
+  in >> name >> cpu;
+  if (name == "kvm" && !cpu.empty()) return {"kvm", cpu, "probed earlier: KVM boots with -cpu " + cpu};
+  return tcgAccelerator("probed earlier: KVM cannot boot a guest here");
+}
+
+std::string formatProbeCache(const Accelerator& a) {
+  return a.name == "kvm" ? "kvm " + a.cpu : "tcg";
+}
+
 namespace {
 
-// Boots the kernel with no root disk under KVM: it panics at once and, with
-// panic=-1 and -no-reboot, qemu exits. A working KVM does that in a second or two;
-// a broken nested setup aborts or hangs (seen here: MSR 0x10a, then a hung guest).
-bool kvmProbeBoots(const fs::path& kernel) {
-  const auto qemu = findProgram("qemu-system-x86_64");
-  if (qemu.empty()) return false;
-  const std::string cmd = "timeout 15 '" + qemu.string() +
-                          "' -machine q35 -accel kvm -cpu host -m 256 -nodefaults -display none "
-                          "-no-reboot -serial none -kernel '" + kernel.string() +
-                          "' -append 'panic=-1 root=/dev/nonexistent' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
+// Boots the kernel with no root disk: it panics, and with panic=-1 and -no-reboot
+// qemu exits 0. A working KVM gets there in a second or two; a broken nested setup
+// aborts at once (MSR 0x10a) or hangs before the kernel prints anything.
+bool kvmBootsWith(const fs::path& kernel, const std::string& cpu) {
+  char dir_pattern[] = "/tmp/oomharness-kvmprobe-XXXXXX";
+  if (!::mkdtemp(dir_pattern)) return false;
+  const fs::path dir = dir_pattern;
+  const fs::path console = dir / "console.log";
+  const auto started = std::chrono::steady_clock::now();
+  auto probe = runTool({"timeout", "6", "qemu-system-x86_64", "-machine", "q35", "-accel", "kvm",
+                        "-cpu", cpu, "-m", "256", "-nodefaults", "-display", "none", "-no-reboot",
+                        "-serial", "file:" + console.string(), "-kernel", kernel.string(),
+                        "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"});
+  std::ifstream in(console);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  const bool booted = probe.status == 0 && text.find("Kernel panic") != std::string::npos;
+  spdlog::debug("vm: KVM probe -cpu {}: exit {}, {:.1f}s, {}", cpu, probe.status,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                booted ? "kernel booted" : "no kernel boot");
+  return booted;
+}
+
+fs::path probeCacheFile(const fs::path& cache_root) {
+  utsname u{};
+  ::uname(&u);
+  return cache_root / ("accel-probe-" + std::string(u.release));
+}
+
+Accelerator probeKvm(const fs::path& kernel) {
+  for (const auto& cpu : kvmCpuCandidates())
+    if (kvmBootsWith(kernel, cpu)) return {"kvm", cpu, "probe: KVM boots with -cpu " + cpu};
+  return tcgAccelerator("probe: /dev/kvm is present but no -cpu model boots a guest under it");
 }
 
 }  // namespace
 
-std::string chooseAccelerator(const std::string& wanted, const fs::path& kernel,
-                              const fs::path& cache_root) {
-  if (wanted == "kvm" || wanted == "tcg") return wanted;
+void forgetAcceleratorProbe(const fs::path& cache_root) {
+  std::error_code ec;
+  fs::remove(probeCacheFile(cache_root), ec);
+}
+
+Expected<Accelerator> chooseAccelerator(const std::string& wanted, const fs::path& kernel,
+                                        const fs::path& cache_root) {
+  if (wanted == "tcg") return tcgAccelerator("asked for (--accel tcg)");
+  if (wanted != "auto" && wanted != "kvm")
+    return fail("--accel", "'" + wanted + "': expected auto, kvm or tcg");
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return "tcg";
-  ::close(fd);
-  utsname u{};
-  ::uname(&u);
-  const fs::path cache = cache_root / ("kvm-probe-" + std::string(u.release));
-  if (fs::exists(cache)) {
-    std::string verdict;
-    std::ifstream(cache) >> verdict;
-    return verdict == "kvm" ? "kvm" : "tcg";
+  if (fd < 0) {
+    if (wanted == "kvm") return fail("--accel kvm", "/dev/kvm cannot be opened");
+    return tcgAccelerator("/dev/kvm absent or not usable");
   }
-  spdlog::info("vm: /dev/kvm is present; probing whether KVM can boot a guest (once per host kernel)");
-  const std::string verdict = kvmProbeBoots(kernel) ? "kvm" : "tcg";
-  fs::create_directories(cache_root);
-  std::ofstream(cache) << verdict << "\n";
-  if (verdict == "tcg") spdlog::info("vm: KVM probe failed; using TCG (software emulation)");
-  return verdict;
+  ::close(fd);
+  const fs::path cache = probeCacheFile(cache_root);
+  Accelerator chosen;
+  if (std::ifstream in(cache); in) {
+    std::string line;
+    std::getline(in, line);
+    chosen = parseProbeCache(line);
+  } else {
+    spdlog::info("vm: /dev/kvm is present; probing whether KVM boots a guest (once per host kernel)");
+    chosen = probeKvm(kernel);
+    fs::create_directories(cache_root);
+    std::ofstream(cache) << formatProbeCache(chosen) << "\n";
+    spdlog::info("vm: {}", chosen.note);
+  }
+  if (wanted == "kvm" && chosen.name != "kvm")
+    return fail("--accel kvm", "KVM cannot boot a guest on this host (" + chosen.note +
+                                   "); use --accel auto or tcg");
+  return chosen;
 }
 
 }  // namespace oom

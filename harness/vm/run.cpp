@@ -76,71 +76,32 @@ const char* outcomeName(VmRunResult::Outcome o) {
 
 fs::path selfBinDir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
 
-Expected<VmRunResult> runInVm(const VmRunRequest& request) {
-  if (request.command.empty()) return fail("vm run", "no command given (vm run [options] -- COMMAND...)");
-  if (findProgram("qemu-system-x86_64").empty())
-    return fail("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
-  ImageRequest image_request;
-  image_request.release = request.release;
-  auto image = ensureImage(image_request);
-  if (!image) return tl::unexpected(image.error());
+namespace {
 
-  VmRunResult result;
-  result.image = *image;
-  result.qemu_version = qemuVersion();
-  result.accelerator = chooseAccelerator(request.accelerator, image->kernel(), defaultCacheRoot());
+struct Channels {
+  fs::path results, control, output, journal;
+};
 
-  installInterruptHandlers();
-  TempDir work;
-  fs::create_directories(request.run_dir);
-
-  const auto payload_started = Clock::now();
-  PayloadSpec spec;
-  for (const char* name : {"oomstress", "oomharness-guest"})
-    if (fs::exists(selfBinDir() / name)) spec.binaries.push_back(selfBinDir() / name);
-  spec.payload_dir = request.payload_dir;
-  spec.files = request.payload_files;
-  spec.command = request.command;
-  const fs::path payload_img = work.path() / "payload.img";
-  if (auto built = buildPayloadDisk(spec, work.path() / "payload", payload_img); !built)
-    return tl::unexpected(built.error());
-  result.payload_build_sec = since(payload_started);
-
-  QemuConfig config;
-  config.accelerator = result.accelerator;
-  config.memory_mib = static_cast<unsigned>(request.memory_bytes / MiB);
-  config.cpus = request.cpus;
-  config.kernel = image->kernel();
-  config.rootfs = image->rootfs();
-  config.payload_disk = payload_img;
-  if (request.swap_bytes > 0) {
-    config.swap_disk = work.path() / "swap.img";
-    { std::ofstream create(config.swap_disk); }
-    fs::resize_file(config.swap_disk, request.swap_bytes);  // sparse
-    if (auto mk = runTool({"mkswap", config.swap_disk.string()}); mk.status != 0)
-      return fail("vm run", "mkswap failed: " + mk.output);
-  }
-  config.console_log = request.run_dir / "console.log";
-  const fs::path results = request.run_dir / "results.jsonl";
-  const fs::path control = request.run_dir / "control.log";
-  const fs::path output = request.run_dir / "output.log";
-  config.ports = {{guest::kResultsPort, results},
-                  {guest::kControlPort, control},
-                  {guest::kOutputPort, output},
-                  {guest::kJournalPort, request.run_dir / "journal.txt"}};
+// One boot: launches qemu, follows the channels until it exits, the watchdog fires
+// or a signal arrives; fills in outcome, exit status and timings.
+void bootAndFollow(const QemuConfig& config, const Channels& ch, const VmRunRequest& request,
+                   const fs::path& work, VmRunResult& result) {
   for (const auto& [name, file] : config.ports) std::ofstream(file, std::ios::trunc);
   std::ofstream(config.console_log, std::ios::trunc);
-
+  const fs::path qemu_log = work / "qemu.log";
   const auto argv = qemuCommand(config);
   spdlog::debug("vm: {}", fmt::join(argv, " "));
   const auto started = Clock::now();
-  bp::child qemu(findProgram(argv[0]).string(), bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
-                 bp::std_out > (work.path() / "qemu.log").string(), bp::std_err > (work.path() / "qemu.log").string(),
-                 bp::std_in < bp::null,
+  // PR_SET_PDEATHSIG: qemu dies with the harness, even on SIGKILL or a crash.
+  bp::child qemu(findProgram(argv[0]).string(),
+                 bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
+                 (bp::std_out & bp::std_err) > qemu_log.string(), bp::std_in < bp::null,
                  bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
 
-  LineFollower results_follower(results), control_follower(control), output_follower(output);
+  LineFollower results(ch.results), control(ch.control), output(ch.output);
   bool sentinel = false;
+  result.exit_status = -1;
+  result.boot_to_command_sec = 0;
   auto onControl = [&](const std::string& line) {
     if (line == guest::kEndSentinel) {
       sentinel = true;
@@ -149,16 +110,18 @@ Expected<VmRunResult> runInVm(const VmRunRequest& request) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) return;
     if (j.contains("command_start_uptime")) result.boot_to_command_sec = since(started);
-    if (j.contains("exit_status")) {
+    if (j.contains("exit_status") && j["exit_status"].is_number_integer()) {
       result.exit_status = j["exit_status"].get<int>();
       result.reason = j.value("reason", "");
     }
   };
   auto noop = [](const std::string&) {};
+  const auto& onResult = request.on_result_line ? request.on_result_line : noop;
+  const auto& onOutput = request.on_output_line ? request.on_output_line : noop;
   auto drain = [&] {
-    results_follower.poll(request.on_result_line ? request.on_result_line : noop);
-    output_follower.poll(request.on_output_line ? request.on_output_line : noop);
-    control_follower.poll(onControl);
+    results.poll(onResult);
+    output.poll(onOutput);
+    control.poll(onControl);
   };
 
   bool timed_out = false, interrupted = false;
@@ -174,14 +137,13 @@ Expected<VmRunResult> runInVm(const VmRunRequest& request) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (qemu.running()) {
-    qemu.terminate();
-  }
+  if (qemu.running()) qemu.terminate();  // SIGKILL: the snapshot is thrown away anyway
   qemu.wait();
   result.total_sec = since(started);
   drain();
-  results_follower.flush(request.on_result_line ? request.on_result_line : noop);
-  output_follower.flush(request.on_output_line ? request.on_output_line : noop);
+  results.flush(onResult);
+  output.flush(onOutput);
+  control.flush(onControl);
 
   result.last_console_lines = tailOfFile(config.console_log, 2000);
   if (interrupted) {
@@ -191,14 +153,93 @@ Expected<VmRunResult> runInVm(const VmRunRequest& request) {
     result.outcome = VmRunResult::Outcome::TimedOut;
     result.reason = "the guest did not finish within " + formatDuration(request.timeout) +
                     "; qemu killed by the watchdog";
-  } else if (sentinel) {
+  } else if (sentinel && result.exit_status >= 0) {
     result.outcome = VmRunResult::Outcome::Completed;
   } else {
     result.outcome = VmRunResult::Outcome::GuestDied;
-    const std::string qemu_log = tailOfFile(work.path() / "qemu.log", 1000);
+    const std::string said = tailOfFile(qemu_log, 1000);
     result.reason = "the guest stopped without reporting an exit status (no " +
-                    std::string(guest::kEndSentinel) + " sentinel)" +
-                    (qemu_log.empty() ? "" : "; qemu said: " + qemu_log);
+                    std::string(guest::kEndSentinel) + " sentinel; qemu exit " +
+                    std::to_string(qemu.exit_code()) + ")" + (said.empty() ? "" : "; qemu said: " + said);
+  }
+}
+
+// A KVM that passed the probe but cannot start this guest: qemu gave up at once.
+bool kvmFailedToStart(const VmRunResult& r) {
+  return r.accelerator == "kvm" && r.outcome == VmRunResult::Outcome::GuestDied &&
+         r.boot_to_command_sec == 0 && r.total_sec < 10;
+}
+
+}  // namespace
+
+Expected<VmRunResult> runInVm(const VmRunRequest& request) {
+  const auto entered = Clock::now();
+  if (request.command.empty()) return fail("vm run", "no command given (vm run [options] -- COMMAND...)");
+  if (request.run_dir.empty()) return fail("vm run", "no run folder given");
+  if (request.memory_bytes < 128 * MiB) return fail("--memory", "at least 128M");
+  if (request.cpus < 1) return fail("--cpus", "at least 1");
+  if (findProgram("qemu-system-x86_64").empty())
+    return fail("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
+  ImageRequest image_request;
+  image_request.release = request.release;
+  auto image = ensureImage(image_request);
+  if (!image) return tl::unexpected(image.error());
+  auto accelerator = chooseAccelerator(request.accelerator, image->kernel(), defaultCacheRoot());
+  if (!accelerator) return tl::unexpected(accelerator.error());
+
+  VmRunResult result;
+  result.image = *image;
+  result.qemu_version = qemuVersion();
+
+  installInterruptHandlers();
+  TempDir work;
+  fs::create_directories(request.run_dir);
+
+  const auto payload_started = Clock::now();
+  PayloadSpec spec;
+  for (const char* name : {"oomstress", "oomharness-guest"})
+    if (fs::exists(selfBinDir() / name)) spec.binaries.push_back(selfBinDir() / name);
+  spec.payload_dir = request.payload_dir;
+  spec.files = request.payload_files;
+  spec.command = request.command;
+  const fs::path payload_img = work.path() / "payload.img";
+  if (auto built = buildPayloadDisk(spec, work.path() / "payload", payload_img); !built)
+    return tl::unexpected(built.error());
+  fs::remove_all(work.path() / "payload");
+  result.payload_build_sec = since(payload_started);
+
+  QemuConfig config;
+  config.memory_mib = static_cast<unsigned>(request.memory_bytes / MiB);
+  config.cpus = request.cpus;
+  config.kernel = image->kernel();
+  config.rootfs = image->rootfs();
+  config.payload_disk = payload_img;
+  if (request.swap_bytes > 0) {
+    config.swap_disk = work.path() / "swap.img";
+    { std::ofstream create(config.swap_disk); }
+    fs::resize_file(config.swap_disk, request.swap_bytes);  // sparse
+    if (auto mk = runTool({"mkswap", config.swap_disk.string()}); mk.status != 0)
+      return fail("--swap", "mkswap failed: " + mk.output);
+  }
+  config.console_log = request.run_dir / "console.log";
+  const Channels ch{request.run_dir / "results.jsonl", request.run_dir / "control.log",
+                    request.run_dir / "output.log", request.run_dir / "journal.txt"};
+  config.ports = {{guest::kResultsPort, ch.results},
+                  {guest::kControlPort, ch.control},
+                  {guest::kOutputPort, ch.output},
+                  {guest::kJournalPort, ch.journal}};
+
+  config.accelerator = *accelerator;
+  result.setup_sec = since(entered);
+  for (int attempt = 0;; ++attempt) {
+    result.accelerator = config.accelerator.name;
+    result.cpu_model = config.accelerator.cpu;
+    result.accelerator_note = config.accelerator.note;
+    bootAndFollow(config, ch, request, work.path(), result);
+    if (attempt > 0 || request.accelerator != "auto" || !kvmFailedToStart(result)) break;
+    spdlog::warn("vm: KVM did not start the guest ({}); falling back to TCG", result.reason);
+    forgetAcceleratorProbe(defaultCacheRoot());
+    config.accelerator = tcgAccelerator("KVM passed the probe but failed to start this guest");
   }
   return result;
 }

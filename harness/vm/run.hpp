@@ -42,14 +42,20 @@ struct VmRunRequest {
 };
 
 struct VmRunResult {
+  // Completed: the sentinel came back (exit_status is the command's). Anything
+  // else is inconclusive: TimedOut (watchdog), GuestDied (no sentinel: panic,
+  // crash, infrastructure failure in the guest), Interrupted (SIGINT/SIGTERM).
   enum class Outcome { Completed, TimedOut, GuestDied, Interrupted };
   Outcome outcome = Outcome::GuestDied;
   int exit_status = -1;                  // the command's, when Completed
-  std::string accelerator;
+  std::string accelerator;               // "kvm" or "tcg"
+  std::string cpu_model;                 // the -cpu it ran with
+  std::string accelerator_note;          // why that accelerator (probe result, flag)
   std::string qemu_version;
-  double boot_to_command_sec = 0;        // host clock: qemu launch -> command start in the guest
+  double setup_sec = 0;                  // host clock: runInVm -> qemu launch (image, payload)
+  double boot_to_command_sec = 0;        // host clock: qemu launch -> command start seen
   double total_sec = 0;                  // host clock: qemu launch -> qemu exit
-  double payload_build_sec = 0;
+  double payload_build_sec = 0;          // building the payload disk (part of setup_sec)
   std::string last_console_lines;
   std::string reason;                    // human explanation for a non-Completed outcome
   GuestImage image;
@@ -57,7 +63,9 @@ struct VmRunResult {
 
 const char* outcomeName(VmRunResult::Outcome outcome);
 
-// Errors: image cannot be built, qemu missing, bad request.
+// Runs one guest to completion. Blocking; on_result_line/on_output_line are called
+// from this thread while the guest runs. Errors (nothing booted): image cannot be
+// built, qemu missing, bad request, --accel kvm without a working KVM.
 Expected<VmRunResult> runInVm(const VmRunRequest& request);
 
 // The folder of the running oomharness binary (where oomstress and oomharness-guest are built).
