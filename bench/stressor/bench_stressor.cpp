@@ -1,7 +1,9 @@
 // Fill throughput and rate accuracy of oomstress, as ratios against references
 // measured in the same run on the same machine:
 //   - the machine's first-touch limit: a plain loop writing one word per fresh
-//     4 KiB page of a new 1 GiB mapping (4 KiB pages, and separately THP)
+//     4 KiB page of a new 1 GiB mapping (4 KiB pages, and separately THP); with
+//     THP also a loop that memsets every page, since there the writes, not the
+//     faults, cost most
 //   - stress-ng --vm 1 --vm-keep --vm-bytes 1G --vm-method write64 (when installed)
 // Every fill is timed from outside (spawn until /proc/PID/status VmRSS reaches
 // the size) and, for oomstress, also from its own report (time_to_target).
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -57,7 +60,8 @@ struct Fill {
 };
 
 // The reference: one 8-byte write per 4 KiB page of a fresh 2 MiB-aligned mapping.
-Fill firstTouch(bool huge, std::size_t bytes = kGiB) {
+// `every_byte`: memset each page instead (what filling the pages must cost at least).
+Fill firstTouch(bool huge, bool every_byte = false, std::size_t bytes = kGiB) {
   constexpr std::size_t kHuge = 2u << 20;
   auto* raw = static_cast<char*>(::mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE,
                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -65,8 +69,12 @@ Fill firstTouch(bool huge, std::size_t bytes = kGiB) {
   char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
   ::madvise(p, bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   const auto t0 = Clock::now();
-  for (std::size_t off = 0; off < bytes; off += 4096) *reinterpret_cast<volatile long*>(p + off) = 1;
+  if (every_byte)
+    for (std::size_t off = 0; off < bytes; off += 4096) std::memset(p + off, 0xA5, 4096);
+  else
+    for (std::size_t off = 0; off < bytes; off += 4096) *reinterpret_cast<volatile long*>(p + off) = 1;
   const double s = secondsSince(t0);
+  if (every_byte && p[bytes / 2] != static_cast<char>(0xA5)) std::exit(1);  // keep the memset
   Fill f;
   f.mib_per_s = static_cast<double>(bytes) / kMiB / s;
   f.huge_fraction = procField("self", "smaps_rollup", "AnonHugePages:") / static_cast<double>(bytes);
@@ -256,7 +264,7 @@ int main() {
   for (int i = 0; i < 3; ++i) firstTouch(false);
   oomstress(1024, 0, false);
 
-  Series limit4k, stress4k, limitThp, stressThp, ng;
+  Series limit4k, stress4k, limitThp, stressThp, fullThp, stressThpVsFull, ng;
   const bool ng_present = haveStressNg();
   for (int round = 0; round < kRounds; ++round) {
     auto [l4, s4] = alternate(round, false, [] { return firstTouch(false); }, [] { return oomstress(1024, 0, false); });
@@ -265,6 +273,9 @@ int main() {
     auto [lh, sh] = alternate(round, true, [] { return firstTouch(true); }, [] { return oomstress(1024, 0, true); });
     limitThp.add(lh, lh);
     stressThp.add(sh, lh);
+    auto [fh, sh2] = alternate(round, true, [] { return firstTouch(true, true); }, [] { return oomstress(1024, 0, true); });
+    fullThp.add(fh, lh);
+    stressThpVsFull.add(sh2, fh);
     if (ng_present) {
       auto [l, n] = alternate(round, false, [] { return firstTouch(false); }, [] { return stressNg(); });
       ng.add(n, l);
@@ -284,6 +295,8 @@ int main() {
   row("oomstress --target 1G (every page filled)", stress4k, true);
   row("first-touch limit, THP (madvise)", limitThp, false);
   row("oomstress --target 1G --thp", stressThp, true);
+  row("THP, memset every page (vs THP limit)", fullThp, false);
+  row("oomstress --thp (vs THP memset every page)", stressThpVsFull, true);
   if (ng_present) row("stress-ng write64, 64M..1G (vs 4 KiB limit)", ng, false);
   else std::printf("(stress-ng not installed: no reference row)\n");
   const double ref4k = median(limit4k.outside);
