@@ -68,7 +68,8 @@ int vmRun(const VmOptions& o) {
   if (keep) {
     request.run_dir = o.keep_dir;
   } else {
-    std::string pattern = (std::filesystem::temp_directory_path() / "oomharness-vmrun-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() /
+                           (kTempPrefix + std::to_string(::getpid()) + "-out-XXXXXX")).string();
     if (!::mkdtemp(pattern.data())) {
       std::fprintf(stderr, "oomharness: vm run: cannot create a temporary folder\n");
       return kExitInconclusive;

@@ -6,7 +6,10 @@
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -23,11 +26,13 @@ using Clock = std::chrono::steady_clock;
 namespace oom {
 namespace {
 
-// A private temporary folder, removed with everything in it on scope exit.
+// A private temporary folder, removed with everything in it on scope exit. Its
+// name carries our pid so that a later run can sweep what a killed one left.
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "oomharness-XXXXXX").string();
+    std::string pattern = (fs::temp_directory_path() /
+                           (kTempPrefix + std::to_string(::getpid()) + "-XXXXXX")).string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -172,8 +177,22 @@ bool kvmFailedToStart(const VmRunResult& r) {
 
 }  // namespace
 
+void sweepStaleTempDirs() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind(kTempPrefix, 0) != 0) continue;
+    const auto pid = std::atol(name.c_str() + std::strlen(kTempPrefix));
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      spdlog::debug("vm: removing {}, left by a killed run", e.path().string());
+      fs::remove_all(e.path(), ec);
+    }
+  }
+}
+
 Expected<VmRunResult> runInVm(const VmRunRequest& request) {
   const auto entered = Clock::now();
+  sweepStaleTempDirs();
   if (request.command.empty()) return fail("vm run", "no command given (vm run [options] -- COMMAND...)");
   if (request.run_dir.empty()) return fail("vm run", "no run folder given");
   if (request.memory_bytes < 128 * MiB) return fail("--memory", "at least 128M");

@@ -68,6 +68,12 @@ const char* outcomeName(VmRunResult::Outcome outcome);
 // built, qemu missing, bad request, --accel kvm without a working KVM.
 Expected<VmRunResult> runInVm(const VmRunRequest& request);
 
+// Temporary folders are /tmp/<kTempPrefix><pid>-XXXXXX. A run killed with SIGKILL
+// cannot remove its own (its qemu dies through PR_SET_PDEATHSIG); the next run
+// removes those whose pid is gone.
+inline constexpr const char* kTempPrefix = "oomharness-run-";
+void sweepStaleTempDirs();
+
 // The folder of the running oomharness binary (where oomstress and oomharness-guest are built).
 std::filesystem::path selfBinDir();
 

@@ -1,17 +1,26 @@
-// Boots real guests through the oomharness binary, as a user would.
+// Boots real guests through the oomharness binary, as a user would (label vm).
+// Other people may run guests on the same machine at the same time, so every
+// check for a leftover qemu looks for this test's own run folder in qemu's
+// command line, never for "any qemu".
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "vm/image.hpp"
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -30,11 +39,62 @@ Run sh(const std::string& command) {
   return run;
 }
 
-std::string imageDirFromBuild() {
+std::string readAll(const fs::path& file) {
+  std::ifstream in(file);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A run folder of its own, removed afterwards; its path identifies our qemu.
+struct RunDir {
+  fs::path path;
+  explicit RunDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("oomharness-e2e-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+  }
+  ~RunDir() { fs::remove_all(path); }
+  // The command line of a live qemu using this folder, or "".
+  std::string qemuCommandLine() const {
+    const auto r = sh("pgrep -af 'qemu-system-x86_64.*" + path.string() + "/console[.]log'");
+    return r.status == 0 ? r.output : "";
+  }
+  bool waitQemuGone(std::chrono::seconds limit) const {
+    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(200ms))
+      if (qemuCommandLine().empty()) return true;
+    return false;
+  }
+};
+
+// `oomharness vm run` in the background (for the signal tests).
+pid_t spawnHarness(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(OOMHARNESS_BIN)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(OOMHARNESS_BIN, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+bool waitFor(const std::function<bool()>& ready, std::chrono::seconds limit) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(200ms))
+    if (ready()) return true;
+  return false;
+}
+
+oom::GuestImage defaultImage() {
   const auto build = sh(std::string(OOMHARNESS_BIN) + " vm build");
   std::smatch m;
   std::regex re("image (\\S+)");
-  return std::regex_search(build.output, m, re) ? m[1].str() : "";
+  if (!std::regex_search(build.output, m, re)) return {};
+  auto image = oom::readImageJson(m[1].str());
+  return image ? *image : oom::GuestImage{};
 }
 
 std::string checksum(const fs::path& file) {
@@ -43,57 +103,101 @@ std::string checksum(const fs::path& file) {
 
 }  // namespace
 
-TEST(VmRun, GuestHasSystemdAsPid1CgroupV2AndAReadOnlyPayload) {
-  const fs::path image_dir = imageDirFromBuild();
-  ASSERT_FALSE(image_dir.empty());
-  auto image = oom::readImageJson(image_dir);
-  ASSERT_TRUE(image);
-  const auto before = checksum(image->rootfs());
-
-  const fs::path payload = fs::temp_directory_path() / "oomharness-e2e-payload";
+// One boot checks everything a healthy guest must give us (boots are ~10 s each).
+TEST(VmRun, GuestIsSystemdOnCgroupV2WithAReadOnlyPayloadAndChannelsBack) {
+  const auto image = defaultImage();
+  ASSERT_FALSE(image.dir.empty());
+  const auto before = checksum(image.rootfs());
+  RunDir run_dir("main");
+  const fs::path payload = fs::temp_directory_path() / ("oomharness-e2e-payload-" + std::to_string(::getpid()));
   fs::create_directories(payload);
   std::ofstream(payload / "hello.txt") << "from the host\n";
   std::ofstream(payload / "check.sh")
       << "echo pid1=$(cat /proc/1/comm)\n"
          "systemctl --version | head -1\n"
          "echo controllers=$(cat /sys/fs/cgroup/cgroup.controllers)\n"
+         "echo fs=$(stat -f -c %T /sys/fs/cgroup)\n"
          "cat hello.txt\n"
-         "touch hello.txt && echo payload=writable || echo payload=read-only\n"
+         "touch hello.txt 2>/dev/null && echo payload=writable || echo payload=read-only\n"
+         "echo command_oom_score_adj=$(cat /proc/self/oom_score_adj)\n"
+         "echo wrapper_oom_score_adj=$(for p in $(pgrep -f oomharness-job); do "
+         "cat /proc/$p/oom_score_adj; done | sort -u)\n"
+         "echo swap=$(swapon --show=NAME --noheadings)\n"
+         "logger -t e2e marker-in-journal\n"
          "echo '{\"line\":1}' > $OOMHARNESS_RESULTS\n"
-         "exit 7\n";
-  const auto run = sh(std::string(OOMHARNESS_BIN) + " vm run --timeout 120s --payload " +
-                      payload.string() + " -- sh check.sh");
+         "printf '{\"line\":2}\\n' > $OOMHARNESS_RESULTS\n"
+         "sleep 1\n";
+  const auto run = sh(std::string(OOMHARNESS_BIN) + " vm run --timeout 180s --swap 64M --keep-dir " +
+                      run_dir.path.string() + " --payload " + payload.string() +
+                      " -- sh -c 'sh check.sh; exit 7'");
+  fs::remove_all(payload);
   EXPECT_EQ(run.status, 7) << run.output;  // the command's exit status comes back
   EXPECT_NE(run.output.find("pid1=systemd"), std::string::npos) << run.output;
-  const std::string major = image->systemd_version.substr(0, image->systemd_version.find('.'));
+  const std::string major = image.systemd_version.substr(0, image.systemd_version.find('.'));
   EXPECT_NE(run.output.find("systemd " + major + " ("), std::string::npos) << run.output;
   EXPECT_TRUE(std::regex_search(run.output, std::regex("controllers=.*\\bmemory\\b"))) << run.output;
+  EXPECT_NE(run.output.find("fs=cgroup2fs"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("from the host"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("payload=read-only"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("result: {\"line\":1}"), std::string::npos) << run.output;
-  EXPECT_EQ(checksum(image->rootfs()), before) << "the base image changed";
-  EXPECT_EQ(sh("pgrep -f 'systemd[.]unit=oomharness-job'").status, 1) << "a qemu process was left running";
-  fs::remove_all(payload);
+  EXPECT_NE(run.output.find("command_oom_score_adj=0"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("wrapper_oom_score_adj=-1000"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("swap=/dev/nvme0n3"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("result: {\"line\":1}\nresult: {\"line\":2}"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("accelerator "), std::string::npos) << run.output;
+  EXPECT_EQ(readAll(run_dir.path / "results.jsonl"), "{\"line\":1}\n{\"line\":2}\n");
+  EXPECT_NE(readAll(run_dir.path / "journal.txt").find("marker-in-journal"), std::string::npos);
+  EXPECT_NE(readAll(run_dir.path / "control.log").find("OOMHARNESS-END"), std::string::npos);
+  EXPECT_TRUE(fs::exists(run_dir.path / "console.log"));
+  EXPECT_EQ(checksum(image.rootfs()), before) << "the base image changed";
+  EXPECT_TRUE(run_dir.qemuCommandLine().empty()) << "a qemu process was left running";
 }
 
 TEST(VmRun, WatchdogEndsAHungGuestAsInconclusive) {
-  const auto run = sh(std::string(OOMHARNESS_BIN) +
-                      " vm run --timeout 25s -- sleep infinity");
+  RunDir run_dir("watchdog");
+  const auto run = sh(std::string(OOMHARNESS_BIN) + " vm run --timeout 20s --keep-dir " +
+                      run_dir.path.string() + " -- sleep infinity");
   EXPECT_EQ(run.status, 3) << run.output;  // inconclusive, not a test failure
   EXPECT_NE(run.output.find("watchdog"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("last console lines"), std::string::npos) << run.output;
-  EXPECT_EQ(sh("pgrep -f 'systemd[.]unit=oomharness-job'").status, 1) << "a qemu process was left running";
+  EXPECT_TRUE(run_dir.qemuCommandLine().empty()) << "a qemu process was left running";
 }
 
-TEST(VmRun, GuestKeepsTheJournalAndConsoleForTheRun) {
-  const fs::path keep = fs::temp_directory_path() / "oomharness-e2e-keep";
-  fs::remove_all(keep);
-  const auto run = sh(std::string(OOMHARNESS_BIN) + " vm run --timeout 120s --keep-dir " +
-                      keep.string() + " -- logger -t e2e marker-in-journal");
-  EXPECT_EQ(run.status, 0) << run.output;
-  std::ifstream journal(keep / "journal.txt");
-  const std::string text((std::istreambuf_iterator<char>(journal)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("marker-in-journal"), std::string::npos) << text.substr(0, 2000);
-  EXPECT_TRUE(fs::exists(keep / "console.log"));
-  fs::remove_all(keep);
+TEST(VmRun, SigtermStopsQemuAndRemovesTheTemporaryFiles) {
+  RunDir run_dir("sigterm");
+  const pid_t harness = spawnHarness({"vm", "run", "--timeout", "120s", "--keep-dir",
+                                      run_dir.path.string(), "--", "sleep", "infinity"},
+                                     run_dir.path.string() + ".log");
+  std::string qemu_line;
+  ASSERT_TRUE(waitFor([&] { return !(qemu_line = run_dir.qemuCommandLine()).empty(); }, 30s));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(qemu_line, m, std::regex("file=(\\S+)/payload[.]img")));
+  const fs::path work = m[1].str();
+  EXPECT_TRUE(fs::exists(work));
+  ::kill(harness, SIGTERM);
+  int raw = 0;
+  ::waitpid(harness, &raw, 0);
+  EXPECT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 3) << readAll(run_dir.path.string() + ".log");
+  EXPECT_TRUE(run_dir.waitQemuGone(5s)) << "qemu outlived the harness";
+  EXPECT_FALSE(fs::exists(work)) << work << " was left behind";
+  fs::remove(run_dir.path.string() + ".log");
+}
+
+TEST(VmRun, QemuDiesWithAKilledHarness) {
+  RunDir run_dir("sigkill");
+  const pid_t harness = spawnHarness({"vm", "run", "--timeout", "120s", "--keep-dir",
+                                      run_dir.path.string(), "--", "sleep", "infinity"},
+                                     run_dir.path.string() + ".log");
+  std::string qemu_line;
+  ASSERT_TRUE(waitFor([&] { return !(qemu_line = run_dir.qemuCommandLine()).empty(); }, 30s));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(qemu_line, m, std::regex("file=(\\S+)/payload[.]img")));
+  const fs::path work = m[1].str();
+  ::kill(harness, SIGKILL);  // no handler, no destructor: only PR_SET_PDEATHSIG can stop qemu
+  ::waitpid(harness, nullptr, 0);
+  EXPECT_TRUE(run_dir.waitQemuGone(5s)) << "qemu outlived a killed harness";
+  // Its temporary folder is swept by the next run, even one that boots nothing.
+  EXPECT_TRUE(fs::exists(work));
+  EXPECT_EQ(sh(std::string(OOMHARNESS_BIN) + " vm run --memory 64M -- true").status, 2);
+  EXPECT_FALSE(fs::exists(work)) << work << " was not swept";
+  fs::remove(run_dir.path.string() + ".log");
 }
