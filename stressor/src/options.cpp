@@ -18,7 +18,8 @@ and reports what it achieved: one JSON line per report interval on stdout.
   --start-after DURATION  wait before allocating
   --leak                  reach the target as fast as possible, then keep growing at
                           --rate until killed (READY=1 is sent at the target)
-  --spike SIZE@TIME       at TIME after allocation starts, allocate SIZE at once
+  --spike SIZE@TIME       at TIME after start (--start-after included, as in the
+                          reports' t), allocate SIZE at once, on top
   --sawtooth              after the target: free down to half, grow back at --rate, repeat
   --processes N           fork N-1 children; each carries 1/N of target, rate and spike.
                           A child that dies is not replaced (Restart= is under test).

@@ -12,7 +12,7 @@ namespace oom::stress {
 
 struct Spike {
   std::uint64_t bytes = 0;
-  double at_sec = 0;  // after allocation starts
+  double at_sec = 0;  // after the process starts (--start-after included)
 };
 
 struct Options {

@@ -47,7 +47,7 @@ std::uint64_t desiredBytes(const Options& o, const ScheduleInput& in) {
   } else {
     bytes = o.target;
   }
-  if (o.spike && in.t >= o.spike->at_sec) bytes += o.spike->bytes;
+  if (spikeActive(o, in.t)) bytes += o.spike->bytes;
   return bytes;
 }
 

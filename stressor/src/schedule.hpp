@@ -18,6 +18,12 @@ struct ScheduleInput {
   std::uint64_t resumed_bytes = 0;          // checkpoint mode: work done by earlier runs
 };
 
+// A spike's TIME counts from the process's start, like the reports' t (so
+// --start-after is included); one due before allocation starts comes with it.
+inline bool spikeActive(const Options& o, double t_since_allocation_start) {
+  return o.spike && t_since_allocation_start + o.start_after_sec >= o.spike->at_sec;
+}
+
 // Bytes this process should hold at `in.t` (one process's share of the options).
 // A resumed job first rebuilds the working set it had (min(resumed, target), at
 // once: that state was already computed), then carries on at the rate.

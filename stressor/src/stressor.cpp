@@ -154,7 +154,7 @@ void Worker::report(Phase phase, double now) {
 void Worker::saveProgress(bool complete) {
   if (checkpoint_file_.empty()) return;
   std::uint64_t held = arena_.bytes();
-  if (o_.spike && monotonicNow() - alloc_start_ >= o_.spike->at_sec)
+  if (spikeActive(o_, monotonicNow() - alloc_start_))
     held -= std::min(held, o_.spike->bytes);  // a spike is load, not work
   checkpoint_.done = workDone(o_, resumed_, held, reached_at_.has_value());
   checkpoint_.complete = complete;

@@ -42,6 +42,9 @@ TEST(Schedule, SpikeAddsOnTopAtItsTime) {
   o.spike = Spike{50 * MiB, 10.0};
   EXPECT_EQ(desiredBytes(o, {9.9, 0.1, 0}), 100 * MiB);
   EXPECT_EQ(desiredBytes(o, {10.0, 0.1, 0}), 150 * MiB);
+  o.start_after_sec = 4.0;  // TIME counts from the start, waiting included
+  EXPECT_EQ(desiredBytes(o, {5.9, 0.1, 0}), 100 * MiB);
+  EXPECT_EQ(desiredBytes(o, {6.0, 0.1, 0}), 150 * MiB);
 }
 
 TEST(Schedule, SawtoothDropsToHalfAndGrowsBack) {
