@@ -32,3 +32,19 @@ TEST(LineFollower, AMissingFileYieldsNothing) {
   follower.poll([&](const std::string&) { ++n; });
   EXPECT_EQ(n, 0);
 }
+
+TEST(LineFollower, ManyLinesInOneReadAndALineSplitAcrossManyReads) {
+  const auto file = std::filesystem::temp_directory_path() / "oomharness-channel-test-2.txt";
+  std::ofstream(file) << "";
+  LineFollower follower(file);
+  std::vector<std::string> lines;
+  auto collect = [&](const std::string& l) { lines.push_back(l); };
+  for (const char* piece : {"{\"a\":", "1", "}\n{\"b\":2}\n\n{\"c\"", ":3}\n"}) {
+    std::ofstream(file, std::ios::app) << piece;
+    follower.poll(collect);
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "", "{\"c\":3}"}));
+  follower.flush(collect);  // nothing pending: no extra line
+  EXPECT_EQ(lines.size(), 4u);
+  std::filesystem::remove(file);
+}
