@@ -33,12 +33,12 @@ Arena::Arena(bool thp, bool lock) : thp_(thp), lock_(lock), pid_(::getpid()) {
 Arena::~Arena() { shrinkTo(0); }
 
 std::size_t Arena::grow(std::size_t bytes) {
-  std::size_t want = std::min(bytes, kChunkSize);
+  std::size_t want = std::min(bytes, thp_ ? kHugePageSize : kStepSize);
   want = (want + kPageSize - 1) / kPageSize * kPageSize;
   if (want == 0) return 0;
   // With THP, map one chunk extra and keep a 2 MiB-aligned window, so the
   // kernel can back it with one huge page.
-  const std::size_t extra = thp_ ? kChunkSize : 0;
+  const std::size_t extra = thp_ ? kHugePageSize : 0;
   // Without THP, MAP_POPULATE faults the chunk in inside one system call: 1.09x
   // the first-touch rate of one fault per page, against 0.96x (bench/stressor).
   // With THP it would populate before madvise(MADV_HUGEPAGE), with small pages.
@@ -52,7 +52,7 @@ std::size_t Arena::grow(std::size_t bytes) {
   void* base = raw;
   if (thp_) {
     const auto addr = reinterpret_cast<std::uintptr_t>(raw);
-    const auto aligned = (addr + kChunkSize - 1) & ~(std::uintptr_t{kChunkSize} - 1);
+    const auto aligned = (addr + kHugePageSize - 1) & ~(std::uintptr_t{kHugePageSize} - 1);
     if (aligned > addr) ::munmap(raw, aligned - addr);
     const std::size_t tail = (addr + want + extra) - (aligned + want);
     if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + want), tail);

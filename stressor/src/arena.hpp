@@ -12,7 +12,12 @@
 namespace oom::stress {
 
 constexpr std::size_t kPageSize = 4096;
-constexpr std::size_t kChunkSize = 2 * 1024 * 1024;  // also the THP size
+constexpr std::size_t kHugePageSize = 2 * 1024 * 1024;
+// Biggest step of one grow() with small pages: a signal waits for at most one
+// step (MAP_POPULATE is not interrupted), and under TCG a guest fills only
+// 10-20 MiB/s, so 1 MiB keeps SIGTERM well under 200 ms. With THP a step is
+// one huge page.
+constexpr std::size_t kStepSize = 1024 * 1024;
 
 // Fills one page; `seed` must differ per page. Exposed for tests.
 void fillPage(std::uint64_t* page, std::uint64_t seed);
@@ -24,7 +29,7 @@ class Arena {
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
-  // Maps and fills up to `bytes` more (at most one chunk per call). Returns bytes added
+  // Maps and fills up to `bytes` more (at most one step per call). Returns bytes added
   // (0 when mmap failed: the caller reports and retries later).
   std::size_t grow(std::size_t bytes);
   // Unmaps the newest chunks while what remains still covers `bytes`.

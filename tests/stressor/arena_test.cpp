@@ -43,12 +43,12 @@ TEST(PageFill, NoByteValueDominatesAPage) {
 TEST(Arena, GrowsByChunksAndShrinksWithoutGoingBelowTheAskedSize) {
   Arena arena(false, false);
   std::size_t held = 0;
-  while (held < 5 * kChunkSize + 3 * kPageSize) held += arena.grow(5 * kChunkSize + 3 * kPageSize - held);
-  EXPECT_EQ(arena.bytes(), 5 * kChunkSize + 3 * kPageSize);
-  arena.shrinkTo(3 * kChunkSize);
-  EXPECT_EQ(arena.bytes(), 3 * kChunkSize);  // newest chunks go first
-  arena.shrinkTo(2 * kChunkSize + kPageSize);
-  EXPECT_EQ(arena.bytes(), 3 * kChunkSize);  // dropping one more would go below the asked size
+  while (held < 5 * kStepSize + 3 * kPageSize) held += arena.grow(5 * kStepSize + 3 * kPageSize - held);
+  EXPECT_EQ(arena.bytes(), 5 * kStepSize + 3 * kPageSize);
+  arena.shrinkTo(3 * kStepSize);
+  EXPECT_EQ(arena.bytes(), 3 * kStepSize);  // newest chunks go first
+  arena.shrinkTo(2 * kStepSize + kPageSize);
+  EXPECT_EQ(arena.bytes(), 3 * kStepSize);  // dropping one more would go below the asked size
   arena.shrinkTo(0);
   EXPECT_EQ(arena.bytes(), 0u);
 }
