@@ -25,6 +25,11 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 extern "C" void onStop(int) { g_stop = 1; }
 
+// Process 0 (the main process) uses FILE, process N uses FILE.N.
+std::string checkpointFileFor(const std::string& file, unsigned index) {
+  return index == 0 ? file : file + "." + std::to_string(index);
+}
+
 double monotonicNow() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -164,7 +169,7 @@ void Worker::saveProgress(bool complete) {
 
 // Returns false when the job must not run (unreadable checkpoint: exit 2).
 bool Worker::loadProgress() {
-  checkpoint_file_ = index_ == 0 ? o_.checkpoint : o_.checkpoint + "." + std::to_string(index_);
+  checkpoint_file_ = checkpointFileFor(o_.checkpoint, index_);
   auto loaded = loadCheckpoint(checkpoint_file_);
   if (!loaded) {
     std::fprintf(stderr, "oomstress: --checkpoint: %s\n", loaded.error().str().c_str());
@@ -278,6 +283,14 @@ int run(const Options& given) {
       return 2;
     }
     whole.target = (*loaded)->job_target;
+  }
+  // Every process's checkpoint must be readable before any process starts.
+  for (unsigned i = 0; !whole.checkpoint.empty() && i < whole.processes; ++i) {
+    const std::string file = checkpointFileFor(whole.checkpoint, i);
+    if (auto loaded = loadCheckpoint(file); !loaded) {
+      std::fprintf(stderr, "oomstress: --checkpoint: %s\n", loaded.error().str().c_str());
+      return 2;
+    }
   }
   struct sigaction sa {};
   sa.sa_handler = onStop;

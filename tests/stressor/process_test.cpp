@@ -92,6 +92,12 @@ TEST(OomstressProcess, ChildKilledIsReportedNotRespawned) {
   EXPECT_EQ(event["respawn"], false);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(childrenOf(s.pid()).empty());  // half-alive, as OOMPolicy=continue would leave it
+  nlohmann::json report;
+  do report = s.nextLine(1);
+  while (report.is_object() && (report.value("process", -1) != 0 || report.contains("event")));
+  ASSERT_TRUE(report.is_object()) << "the main process keeps running and reporting";
+  EXPECT_EQ(report["processes_alive"], 1);
+  EXPECT_NEAR(report["rss_bytes"].get<double>(), 16 * MiB, 0.1 * 16 * MiB) << "only what is left";
 }
 
 TEST(OomstressProcess, BadArgumentExitsTwoNamingTheFlag) {

@@ -125,6 +125,17 @@ TEST(OomstressProcess, ResumesTheTargetItsCheckpointRecordsAndAFinishedJobExitsA
   fs::remove(ckpt.path.string() + ".1");
 }
 
+TEST(OomstressProcess, CorruptCheckpointOfAnyProcessExitsTwoBeforeAnythingStarts) {
+  CheckpointFile ckpt;
+  const std::string second = ckpt.path.string() + ".1";
+  std::ofstream(second) << "not json";
+  Stressor s({"--target", "8M", "--processes", "2", "--checkpoint", ckpt.path.string()});
+  EXPECT_EQ(s.wait(), 2);
+  EXPECT_NE(s.stderrText().find(second), std::string::npos);
+  EXPECT_TRUE(s.stdoutText().empty()) << "no process started";
+  fs::remove(second);
+}
+
 TEST(OomstressProcess, CorruptCheckpointExitsTwoNamingTheFile) {
   CheckpointFile ckpt;
   std::ofstream(ckpt.path) << "{\"format\":\"oomstress-checkpoint/1\",\"done\":";
