@@ -112,10 +112,11 @@ void Worker::watchChildren() {
     for (std::size_t i = 0; i < family_->children.size(); ++i) {
       if (family_->children[i] != pid) continue;
       family_->alive[i] = false;
-      std::printf("{\"event\":\"child_exited\",\"pid\":%d,\"signal\":%d,\"status\":%d,"
-                  "\"respawn\":false}\n",
-                  pid, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      const auto alive = 1 + std::count(family_->alive.begin(), family_->alive.end(), true);
+      std::printf("{\"event\":\"child_exited\",\"t\":%.3f,\"pid\":%d,\"process\":%zu,\"signal\":%d,"
+                  "\"status\":%d,\"respawn\":false,\"processes_alive\":%ld}\n",
+                  monotonicNow() - t0_, pid, i + 1, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1, static_cast<long>(alive));
       std::fflush(stdout);
     }
   }

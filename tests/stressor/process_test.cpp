@@ -90,6 +90,8 @@ TEST(OomstressProcess, ChildKilledIsReportedNotRespawned) {
   ASSERT_FALSE(event.is_null());
   EXPECT_EQ(event["signal"], 9);
   EXPECT_EQ(event["respawn"], false);
+  EXPECT_EQ(event["pid"], kids[0]);
+  EXPECT_EQ(event["processes_alive"], 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(childrenOf(s.pid()).empty());  // half-alive, as OOMPolicy=continue would leave it
   nlohmann::json report;
