@@ -6,6 +6,7 @@ namespace oom::stress {
 
 const char* usage() {
   return R"(usage: oomstress --target SIZE [options]
+       oomstress --checkpoint FILE [options]   (resume the job FILE records)
 
 Allocates real memory (every page filled with data unique to it, so KSM, the
 zero page and compressed swap cannot fake it) in the shape a scenario asks for,
@@ -20,7 +21,8 @@ and reports what it achieved: one JSON line per report interval on stdout.
                           --rate until killed (READY=1 is sent at the target)
   --spike SIZE@TIME       at TIME after start (--start-after included, as in the
                           reports' t), allocate SIZE at once, on top
-  --sawtooth              after the target: free down to half, grow back at --rate, repeat
+  --sawtooth              after the target: free down to half (munmap), grow back at
+                          --rate, repeat (no --rate: half and full, one second each)
   --processes N           fork N-1 children; each carries 1/N of target, rate and spike.
                           A child that dies is not replaced (Restart= is under test).
   --thp                   madvise(MADV_HUGEPAGE) on allocations
@@ -41,12 +43,13 @@ and reports what it achieved: one JSON line per report interval on stdout.
                           job started on a complete FILE exits 0 at once. --target may
                           be omitted to resume the one FILE records. An unreadable FILE
                           is an error (exit 2): delete it to start over.
+
 Each report line: t (s since start, monotonic), pid, process (0 = main), phase
 (waiting|ramping|holding|leaking|sawtooth|exiting), processes_alive, bytes_allocated
 (this process), rss_bytes (VmRSS; in the main process of --processes N, summed over
 the live processes: rss_scope says which), rate_bps_interval and rate_bps_overall
-(bytes/s over the last interval and since allocation started), time_to_target (s,
--1 until reached), resumed_from. Events: {"event":"child_exited",...,"respawn":false},
+(bytes/s over the last interval and since allocation started), time_to_target (s
+from allocation start, -1 until reached), resumed_from. Events: {"event":"child_exited",...,"respawn":false},
 {"event":"resumed",...}, {"event":"complete",...}. stderr carries errors only.
 
 With $NOTIFY_SOCKET set (systemd Type=notify) it sends READY=1 once every
