@@ -49,3 +49,16 @@ TEST(OomstressOptions, SharesAddUpToTheWhole) {
   EXPECT_EQ(rate, 10 * MiB);
   EXPECT_NEAR(static_cast<double>(shareFor(*o, 2).target), 100.0 * MiB / 3, 1.0);
 }
+
+TEST(OomstressOptions, ACheckpointMayStandInForTheTarget) {
+  auto o = parseOptions({"--checkpoint", "/var/lib/job.ckpt", "--rate", "10M/s"});
+  ASSERT_TRUE(o) << o.error().str();
+  EXPECT_TRUE(o->target_from_checkpoint);
+  EXPECT_FALSE(parseOptions({"--target", "1G", "--checkpoint", "f"})->target_from_checkpoint);
+}
+
+TEST(OomstressOptions, HelpNeedsNothingElse) {
+  auto o = parseOptions({"--help"});
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->help);
+}
