@@ -10,12 +10,9 @@ std::uint64_t guestOverheadBytes(const std::string& /*release*/) { return kGuest
 Budget computeBudget(const Scenario& scenario) {
   Budget b;
   for (const auto& s : scenario.services) {
-    // A checkpointed batch job holds nothing when it starts: its memory grows with
-    // the work it processes (oomstress --checkpoint), so it adds no baseline.
-    const std::uint64_t held = s.load.checkpoint ? 0 : s.load.baseline_bytes;
-    b.rows.push_back(BudgetRow{s.name, held, s.load.processes, s.load.leak_bytes_per_sec,
-                               s.load.spike ? s.load.spike->bytes : 0});
-    b.baselines_bytes += held;
+    b.rows.push_back(BudgetRow{s.name, s.load.baseline_bytes, s.load.processes,
+                               s.load.leak_bytes_per_sec, s.load.spike ? s.load.spike->bytes : 0});
+    b.baselines_bytes += s.load.baseline_bytes;
   }
   b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
   b.margin_bytes = kBudgetSafetyMarginBytes;
