@@ -47,8 +47,10 @@ for gen in systemd-sysv-generator systemd-gpt-auto-generator systemd-cryptsetup-
   ln -sf /dev/null "$root/etc/systemd/system-generators/$gen"
 done
 
-# The channels' driver is a module: load it early instead of at udev coldplug.
-echo virtio_console > "$root/etc/modules-load.d/oomharness.conf"
+# The channels' and the payload disk's drivers are modules: load them early
+# instead of at udev coldplug (about a second later under TCG).
+mkdir -p "$root/etc/modules-load.d"
+printf 'virtio_console\nvirtio_blk\n' > "$root/etc/modules-load.d/oomharness.conf"
 
 # Journal in RAM: the disk is a throw-away snapshot anyway.
 mkdir -p "$root/etc/systemd/journald.conf.d"

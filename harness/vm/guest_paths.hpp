@@ -2,7 +2,7 @@
 // Where things are inside the guest, and the names of the host<->guest
 // channels. The recipe in vm/ (units, oomharness-job) uses the same names.
 namespace oom::guest {
-// The payload disk (NVMe namespace 2), mounted read-only at kRoot.
+// The payload disk (virtio, serial "payload"), mounted read-only at kRoot.
 constexpr const char* kRoot = "/opt/oomharness";
 constexpr const char* kBinDir = "/opt/oomharness/bin";         // oomstress, oomharness-guest
 constexpr const char* kPayloadDir = "/opt/oomharness/payload"; // the --payload DIR; COMMAND's cwd
@@ -16,8 +16,9 @@ constexpr const char* kControlPort = "oomharness.control";
 constexpr const char* kOutputPort = "oomharness.output";
 constexpr const char* kJournalPort = "oomharness.journal";
 constexpr const char* kEndSentinel = "OOMHARNESS-END";
-// Guest block devices (one NVMe controller, one namespace each; see qemu.hpp).
+// Guest disks: root is /dev/nvme0n1 (the only NVMe device); payload and swap are
+// virtio disks with these serials (/sys/block/vd*/serial; see qemu.hpp).
 constexpr const char* kRootDevice = "/dev/nvme0n1";
-constexpr const char* kPayloadDevice = "/dev/nvme0n2";
-constexpr const char* kSwapDevice = "/dev/nvme0n3";
+constexpr const char* kPayloadSerial = "payload";
+constexpr const char* kSwapSerial = "swap";
 }  // namespace oom::guest

@@ -258,10 +258,15 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
     const char* env = std::getenv("OOMHARNESS_MIRROR");
     request.mirror = env && *env ? env : "http://deb.debian.org/debian";
   }
+  if (request.release.empty() ||
+      request.release.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos)
+    return fail("--release", "'" + request.release + "': expected a Debian codename (bookworm, trixie)");
   if (!fs::exists(request.recipe_dir / "customize.sh"))
     return fail(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
   const fs::path dir = imageDir(request);
-  fs::create_directories(dir.parent_path());
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  if (ec) return fail(dir.parent_path().string(), "cannot create the image cache: " + ec.message());
   CacheLock lock(dir.parent_path() / ".lock");
   if (!request.force && fs::exists(dir / "image.json")) {
     auto cached = readImageJson(dir);
@@ -271,7 +276,11 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
     }
     spdlog::warn("vm: the cached image in {} is incomplete; rebuilding", dir.string());
   }
-  return buildImage(request, dir);
+  try {
+    return buildImage(request, dir);
+  } catch (const fs::filesystem_error& e) {  // disk full, permissions: nothing half-built stays
+    return fail("vm build", e.what());
+  }
 }
 
 }  // namespace oom

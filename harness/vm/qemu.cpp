@@ -35,15 +35,14 @@ std::vector<std::string> qemuCommand(const QemuConfig& c) {
                          "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
                          "-serial", "file:" + c.console_log.string(), "-kernel", c.kernel.string(),
                          "-append", kernelCommandLine(c)});
-  cmd.insert(cmd.end(), {"-device", "nvme,id=nvme0,serial=oomharness"});
-  auto addNamespace = [&cmd](const std::string& id, int nsid, const fs::path& file,
-                             const std::string& mode) {
+  auto addDisk = [&cmd](const std::string& id, const std::string& device, const fs::path& file,
+                        const std::string& mode) {
     cmd.insert(cmd.end(), {"-drive", "if=none,id=" + id + ",format=raw," + mode + "file=" + file.string(),
-                           "-device", "nvme-ns,bus=nvme0,drive=" + id + ",nsid=" + std::to_string(nsid)});
+                           "-device", device + ",drive=" + id + ",serial=" + id});
   };
-  addNamespace("root", 1, c.rootfs, "snapshot=on,");
-  if (!c.payload_disk.empty()) addNamespace("payload", 2, c.payload_disk, "readonly=on,");
-  if (!c.swap_disk.empty()) addNamespace("swap", 3, c.swap_disk, "");
+  addDisk("root", "nvme", c.rootfs, "snapshot=on,");
+  if (!c.payload_disk.empty()) addDisk("payload", "virtio-blk-pci", c.payload_disk, "readonly=on,");
+  if (!c.swap_disk.empty()) addDisk("swap", "virtio-blk-pci", c.swap_disk, "");
   if (!c.ports.empty()) {
     cmd.insert(cmd.end(), {"-device", "virtio-serial-pci"});
     int n = 0;

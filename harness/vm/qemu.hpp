@@ -2,11 +2,12 @@
 // The qemu command line for a disposable guest, as a pure function of its
 // configuration (unit-tested), and the choice of accelerator.
 //
-// Disks: one NVMe controller (built into the cloud kernel, so no initrd and no
-// module load), one namespace per disk, numbered so the guest names are fixed:
-//   nsid 1 /dev/nvme0n1  root      (snapshot=on: the cached image is never written)
-//   nsid 2 /dev/nvme0n2  payload   (read-only)
-//   nsid 3 /dev/nvme0n3  swap      (optional, a per-run sparse file)
+// Disks: root is the only NVMe device (built into the cloud kernel: no initrd),
+// so it is always /dev/nvme0n1. Payload and swap are virtio disks found in the
+// guest by their serial (/sys/block/vd*/serial), never by name: the kernel names
+// devices in probe order, and 6.12 probes NVMe namespaces asynchronously (seen:
+// a second namespace came up as nvme0n3). virtio_blk is loaded early from
+// /etc/modules-load.d.
 #include <filesystem>
 #include <map>
 #include <string>
@@ -28,8 +29,8 @@ struct QemuConfig {
   unsigned cpus = 2;
   std::filesystem::path kernel;
   std::filesystem::path rootfs;           // opened with snapshot=on: never written
-  std::filesystem::path payload_disk;     // read-only namespace 2
-  std::filesystem::path swap_disk;        // optional namespace 3
+  std::filesystem::path payload_disk;     // read-only virtio disk, serial "payload"
+  std::filesystem::path swap_disk;        // optional virtio disk, serial "swap"
   std::filesystem::path console_log;      // ttyS0
   std::map<std::string, std::filesystem::path> ports;  // virtio-serial port name -> host file
 };

@@ -1,16 +1,25 @@
 #pragma once
-// One disposable guest: boot the cached image with a per-run payload disk, run a
-// command as root under systemd, stream its results lines back, power off.
+// One disposable guest: boot the cached image (image.hpp) with a per-run payload
+// disk, run a command as root under systemd, stream its results back, power off.
+//
+//   runInVm(request)
+//     ensureImage -> chooseAccelerator (KVM if a probe boot works, else TCG)
+//     -> payload disk (mkfs.ext4 -d: our binaries + --payload DIR + job/run.sh)
+//     -> qemu: direct kernel boot, no initrd, no network, root snapshot=on,
+//        systemd.unit=oomharness-job.target -> guest wrapper runs the command
+//     -> follow the channels while it runs; watchdog; qemu killed on any exit path
 //
 // Host <-> guest channels (names in guest_paths.hpp), each a virtio-serial port
 // that qemu writes to a file in run_dir, read while the guest runs:
-//   results.jsonl  lines the command writes to $OOMHARNESS_RESULTS
-//   output.log     the command's stdout and stderr
-//   control.log    the job wrapper: command start, exit status, then the sentinel
+//   results.jsonl  lines the command writes to $OOMHARNESS_RESULTS (-> on_result_line)
+//   output.log     the command's stdout and stderr (-> on_output_line)
+//   control.log    the job wrapper: command start, exit status, then the sentinel;
+//                  no sentinel = the guest died (inconclusive)
 //   journal.txt    the guest journal (journalctl -f -o short-monotonic)
 //   console.log    the kernel console (ttyS0)
 // The base image is opened with snapshot=on; temporary files live in a private
-// folder removed on return; qemu dies with the harness (PR_SET_PDEATHSIG).
+// folder removed on return (or by the next run if this one was SIGKILLed); qemu
+// dies with the harness (PR_SET_PDEATHSIG); SIGINT/SIGTERM stop the run cleanly.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>

@@ -36,16 +36,16 @@ TEST(QemuCommand, BaseImageIsOpenedAsASnapshotAndPayloadReadOnly) {
   for (const auto& word : cmd) EXPECT_EQ(word.find("netdev"), std::string::npos) << word;
 }
 
-TEST(QemuCommand, DisksAreNamespacesOfOneNvmeControllerInAFixedOrder) {
+TEST(QemuCommand, RootIsTheOnlyNvmeDiskAndTheOthersAreFoundBySerial) {
   auto c = config();
   c.swap_disk = "/tmp/x/swap.img";
   const auto cmd = qemuCommand(c);
-  EXPECT_TRUE(has(cmd, "nvme,id=nvme0,serial=oomharness"));
-  EXPECT_TRUE(has(cmd, "nvme-ns,bus=nvme0,drive=root,nsid=1"));     // /dev/nvme0n1
-  EXPECT_TRUE(has(cmd, "nvme-ns,bus=nvme0,drive=payload,nsid=2"));  // /dev/nvme0n2
-  EXPECT_TRUE(has(cmd, "nvme-ns,bus=nvme0,drive=swap,nsid=3"));     // /dev/nvme0n3
+  EXPECT_TRUE(has(cmd, "nvme,drive=root,serial=root"));  // always /dev/nvme0n1
+  EXPECT_TRUE(has(cmd, "virtio-blk-pci,drive=payload,serial=payload"));
+  EXPECT_TRUE(has(cmd, "virtio-blk-pci,drive=swap,serial=swap"));
   EXPECT_TRUE(has(cmd, "if=none,id=swap,format=raw,file=/tmp/x/swap.img"));
-  EXPECT_FALSE(has(qemuCommand(config()), "nvme-ns,bus=nvme0,drive=swap,nsid=3"));
+  EXPECT_EQ(std::count_if(cmd.begin(), cmd.end(), [](const std::string& w) { return w.rfind("nvme", 0) == 0; }), 1);
+  EXPECT_FALSE(has(qemuCommand(config()), "virtio-blk-pci,drive=swap,serial=swap"));
 }
 
 TEST(QemuCommand, TcgKeepsCpuMaxAndKvmUsesTheProbedModel) {
