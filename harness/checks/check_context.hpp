@@ -33,6 +33,7 @@ void checkRestarts(const CheckContext& ctx, const std::string& service, const Un
 void checkCleanRestart(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkActiveAtEnd(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkHalfAlive(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
+void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out);
 
 }  // namespace oom

@@ -88,6 +88,7 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
     checkRestarts(ctx, svc, e, checks);
     checkCleanRestart(ctx, svc, e, checks);
     checkActiveAtEnd(ctx, svc, e, checks);
+    checkResumesFromCheckpoint(ctx, svc, e, checks);
     checkHalfAlive(ctx, svc, e, checks);
   }
   const CheckResult setup = checkSetup(scenario, index);

@@ -251,6 +251,56 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
   out.push_back(std::move(c));
 }
 
+// A checkpointed job killed by the OOM killer must resume in its next invocation:
+// oomstress logs {"event":"resumed","resumed_from":N} there, and N > 0 proves the
+// work done before the kill was kept.
+void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e,
+                                Checks& out) {
+  if (!e.resumes_from_checkpoint) return;
+  const std::string unit = unitName(svc);
+  CheckResult c{svc + ".resumes_from_checkpoint", svc, Outcome::pass,
+                std::string("after each kill the next invocation ") +
+                    (*e.resumes_from_checkpoint ? "resumes from" : "does not resume from") + " its checkpoint",
+                "", {}};
+  const auto events = eventsPerInvocation(ctx, unit);
+  std::size_t resumed = 0, judged = 0;
+  for (const auto* ev : events) {
+    // systemd's word that a new invocation started after the kill.
+    const auto& states = ctx.index.timeline().states;
+    const bool restarted = std::any_of(states.begin(), states.end(), [&](const UnitStateChange& s) {
+      return s.unit == unit && s.t > ev->t && !s.InvocationID.empty() && s.InvocationID != ev->InvocationID;
+    });
+    if (!restarted) continue;  // the run ended before a new invocation: nothing to judge
+    const JournalRecord* proof = nullptr;
+    for (const auto& j : ctx.index.timeline().journal) {
+      if (j.unit != unit || j.t <= ev->t || (!ev->InvocationID.empty() && j.INVOCATION_ID == ev->InvocationID))
+        continue;
+      const auto msg = nlohmann::json::parse(j.MESSAGE, nullptr, false);
+      if (!msg.is_object()) continue;
+      if (msg.value("event", "") == "resumed" && msg.value("resumed_from", 0ull) > 0) {
+        proof = &j;
+        break;
+      }
+    }
+    ++judged;
+    c.evidence.push_back(killEvidence(*ev->victim));
+    if (proof) {
+      ++resumed;
+      c.evidence.push_back(journalEvidence(*proof));
+    }
+  }
+  if (judged == 0) {
+    c.outcome = events.empty() ? ctx.missingKill() : Outcome::inconclusive;
+    c.observed = events.empty() ? "no OOM kill in " + unit : "no new invocation after the kill";
+  } else {
+    c.observed = std::to_string(resumed) + " of " + std::to_string(judged) +
+                 " killed invocation(s) were followed by a resume from the checkpoint";
+    const bool all = resumed == judged, none = resumed == 0;
+    if ((*e.resumes_from_checkpoint && !all) || (!*e.resumes_from_checkpoint && !none)) c.outcome = Outcome::fail;
+  }
+  out.push_back(std::move(c));
+}
+
 // Each kernel kill in a unit should be matched by systemd reporting an OOM for
 // that unit, and the other way round. Disagreements are notes with both sides.
 void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out) {

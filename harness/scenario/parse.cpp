@@ -30,7 +30,7 @@ const std::vector<ObjectKeys> kKeys = {
      {}},
     {"unitExpectation",
      {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
-      "constraint"},
+      "constraint", "resumes_from_checkpoint"},
      {}},
     {"countRange", {"min", "max"}, {}},
 };
@@ -415,6 +415,15 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
     if (uv.contains("clean_restart")) u.clean_restart = r.boolean(uv["clean_restart"], at + ".clean_restart");
     if (uv.contains("active_at_end")) u.active_at_end = r.boolean(uv["active_at_end"], at + ".active_at_end");
     if (uv.contains("half_alive")) u.half_alive = r.boolean(uv["half_alive"], at + ".half_alive");
+    if (uv.contains("resumes_from_checkpoint")) {
+      u.resumes_from_checkpoint =
+          r.boolean(uv["resumes_from_checkpoint"], at + ".resumes_from_checkpoint");
+      const ServiceSpec* svc = s.service(name);
+      if (svc && !svc->load.checkpoint)
+        r.error(at + ".resumes_from_checkpoint",
+                "expected only for a service whose load has \"checkpoint\": true; " + name +
+                    " keeps no checkpoint");
+    }
     if (uv.contains("constraint")) {
       if (auto c = r.string(uv["constraint"], at + ".constraint")) {
         if (*c != "CONSTRAINT_NONE" && *c != "CONSTRAINT_MEMCG")

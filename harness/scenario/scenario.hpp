@@ -66,6 +66,9 @@ struct UnitExpectation {
   std::optional<bool> active_at_end;
   std::optional<bool> half_alive;
   std::optional<std::string> constraint; // every kill's constraint: CONSTRAINT_NONE or CONSTRAINT_MEMCG
+  // After each kill, the next invocation resumes from its checkpoint (oomstress
+  // reports resumed_from > 0) instead of starting over.
+  std::optional<bool> resumes_from_checkpoint;
 };
 
 struct Expectations {

@@ -82,3 +82,34 @@ TEST(RecordedThreeServices, AGuestThatDiedMidRunIsInconclusive) {
   const Verdict v = evaluate(threeServices(), t);
   EXPECT_EQ(v.verdict, VerdictKind::inconclusive) << v.reason;
 }
+
+namespace {
+Scenario batch() {
+  return *loadScenarioFile(fs::path(OOM_SOURCE_DIR) / "scenarios/batch-stop-checkpoint.json").scenario;
+}
+}  // namespace
+
+TEST(RecordedBatchCheckpoint, TheRestartedJobResumesAndTheCheckCitesItsResumeLine) {
+  const Timeline t = fold(recordedLines("recorded-batch-stop-checkpoint-bookworm.jsonl"));
+  const Verdict v = evaluate(batch(), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << nlohmann::json(v).dump(2);
+  const auto* resumed = find(v, "batch-import.resumes_from_checkpoint");
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_EQ(resumed->outcome, Outcome::pass) << resumed->observed;
+  bool cites = false;
+  for (const auto& e : resumed->evidence) cites = cites || e.text.find("\"resumed_from\"") != std::string::npos;
+  EXPECT_TRUE(cites) << nlohmann::json(*resumed).dump(2);
+}
+
+TEST(RecordedBatchCheckpoint, AJobThatStartsOverFailsTheResumeCheck) {
+  auto lines = recordedLines("recorded-batch-stop-checkpoint-bookworm.jsonl");
+  std::vector<std::string> started_over;
+  for (const auto& l : lines)  // the same run, but the restarted job found no checkpoint
+    if (l.find("\\\"event\\\":\\\"resumed\\\"") == std::string::npos) started_over.push_back(l);
+  ASSERT_LT(started_over.size(), lines.size()) << "the recording should hold resume lines";
+  const Verdict v = evaluate(batch(), fold(started_over));
+  const auto* resumed = find(v, "batch-import.resumes_from_checkpoint");
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_EQ(resumed->outcome, Outcome::fail) << resumed->observed;
+  EXPECT_EQ(v.verdict, VerdictKind::fail);
+}
