@@ -65,7 +65,7 @@ struct VmRunResult {
   double boot_to_command_sec = 0;        // host clock: qemu launch -> command start seen
   double total_sec = 0;                  // host clock: qemu launch -> qemu exit
   double payload_build_sec = 0;          // building the payload disk (part of setup_sec)
-  std::string last_console_lines;
+  std::string last_console_lines;        // console tail (+ journal tail when the console is quiet)
   std::string reason;                    // human explanation for a non-Completed outcome
   GuestImage image;
 };
