@@ -14,6 +14,8 @@ void addRunCommand(CLI::App& app, int& status) {
   run->add_option("--results", options->results_root, "Folder for run results (default: results)");
   run->add_option("--accel", options->accelerator, "auto, kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  run->add_option("--release", options->release,
+                  "Guest release instead of the scenario's guest.release (bookworm, trixie)");
   run->add_flag("--quiet", [options](std::int64_t) { options->live_progress = false; },
                 "No live progress lines");
   run->callback([&status, options] { status = runScenario(*options); });

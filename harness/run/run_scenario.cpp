@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -49,7 +50,16 @@ int runScenario(const RunOptions& options) {
                  options.scenario.c_str());
     return kExitBadInput;
   }
-  const Scenario& scenario = *check.scenario;
+  Scenario scenario = *check.scenario;
+  if (!options.release.empty()) {
+    const auto& known = supportedReleases();
+    if (std::find(known.begin(), known.end(), options.release) == known.end()) {
+      std::fprintf(stderr, "oomharness: --release: expected one of bookworm, trixie; got '%s'\n",
+                   options.release.c_str());
+      return kExitBadInput;
+    }
+    scenario.guest.release = options.release;
+  }
   auto plan = makeGuestPlan(scenario);
   if (!plan) {
     std::fprintf(stderr, "error: %s\n", plan.error().str().c_str());

@@ -12,6 +12,7 @@ struct RunOptions {
   std::filesystem::path scenario;
   std::filesystem::path results_root = "results";
   std::string accelerator = "auto";       // auto, kvm, tcg
+  std::string release;                    // overrides the scenario's guest.release when set
   std::optional<double> boot_allowance_sec;  // added to the scenario's time limit for the watchdog
   bool live_progress = true;              // one line per event on stdout as it happens
 };
