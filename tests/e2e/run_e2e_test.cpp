@@ -22,16 +22,20 @@ struct Run {
   nlohmann::json result;
 };
 
-Run runScenario(const std::string& scenario, const std::string& results) {
-  fs::remove_all(results);
+// Runs `oomharness ARGS`; fills status and output (stdout and stderr).
+Run oomharness(const std::string& args) {
   Run run;
-  const std::string cmd = std::string(OOMHARNESS_BIN) + " run --results " + results + " " +
-                          SOURCE_DIR + "/" + scenario + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
+  FILE* p = ::popen((std::string(OOMHARNESS_BIN) + " " + args + " 2>&1").c_str(), "r");
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), p)) run.output += buf.data();
   const int raw = ::pclose(p);
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return run;
+}
+
+Run runScenario(const std::string& scenario, const std::string& results) {
+  fs::remove_all(results);
+  Run run = oomharness("run --results " + results + " " + SOURCE_DIR + "/" + scenario);
   if (fs::exists(results))
     for (const auto& e : fs::directory_iterator(results)) run.dir = e.path();
   std::ifstream in(run.dir / "result.json");
@@ -97,14 +101,9 @@ TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {
   const std::string bad = E2E_RESULTS "/bad.json";
   fs::create_directories(E2E_RESULTS);
   std::ofstream(bad) << R"({"name": "bad", "services": [{"name": "x", "unit": {"OOMPolicy": "murder"}}]})";
-  const std::string cmd = std::string(OOMHARNESS_BIN) + " run --results " E2E_RESULTS "/bad-run " + bad + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int raw = ::pclose(p);
-  EXPECT_EQ(WEXITSTATUS(raw), 2) << out;
-  EXPECT_NE(out.find("OOMPolicy"), std::string::npos) << out;
-  EXPECT_NE(out.find(bad), std::string::npos) << out;
+  const Run run = oomharness("run --results " E2E_RESULTS "/bad-run " + bad);
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_NE(run.output.find("OOMPolicy"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(bad), std::string::npos) << run.output;
   EXPECT_FALSE(fs::exists(E2E_RESULTS "/bad-run")) << "nothing may be started for a bad scenario";
 }
