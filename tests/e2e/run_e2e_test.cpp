@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct RunResult {
   int status = -1;
   std::string output;
   fs::path dir;      // the run's results folder
@@ -23,8 +23,8 @@ struct Run {
 };
 
 // Runs `oomharness ARGS`; fills status and output (stdout and stderr).
-Run oomharness(const std::string& args) {
-  Run run;
+RunResult oomharness(const std::string& args) {
+  RunResult run;
   FILE* p = ::popen((std::string(OOMHARNESS_BIN) + " " + args + " 2>&1").c_str(), "r");
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), p)) run.output += buf.data();
@@ -33,9 +33,9 @@ Run oomharness(const std::string& args) {
   return run;
 }
 
-Run runScenario(const std::string& scenario, const std::string& results) {
+RunResult runScenario(const std::string& scenario, const std::string& results) {
   fs::remove_all(results);
-  Run run = oomharness("run --results " + results + " " + SOURCE_DIR + "/" + scenario);
+  RunResult run = oomharness("run --results " + results + " " + SOURCE_DIR + "/" + scenario);
   if (fs::exists(results))
     for (const auto& e : fs::directory_iterator(results)) run.dir = e.path();
   std::ifstream in(run.dir / "result.json");
@@ -101,7 +101,7 @@ TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {
   const std::string bad = E2E_RESULTS "/bad.json";
   fs::create_directories(E2E_RESULTS);
   std::ofstream(bad) << R"({"name": "bad", "services": [{"name": "x", "unit": {"OOMPolicy": "murder"}}]})";
-  const Run run = oomharness("run --results " E2E_RESULTS "/bad-run " + bad);
+  const RunResult run = oomharness("run --results " E2E_RESULTS "/bad-run " + bad);
   EXPECT_EQ(run.status, 2) << run.output;
   EXPECT_NE(run.output.find("OOMPolicy"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find(bad), std::string::npos) << run.output;
