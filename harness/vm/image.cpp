@@ -99,6 +99,14 @@ class CacheLock {
   int fd_;
 };
 
+bool hasMountsUnder(const fs::path& dir) {
+  std::ifstream mounts("/proc/self/mounts");
+  const std::string prefix = dir.string() + "/";
+  for (std::string device, target, rest; mounts >> device >> target && std::getline(mounts, rest);)
+    if (target.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 // Images of this release built from an older recipe are dead weight (about 1.5 GiB
 // each), but another checkout or a run that is about to boot may still use one:
 // only those unused for a day go (ensureImage stamps "last-used").
@@ -129,8 +137,13 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   // Built beside its final place and renamed when complete: an interrupted build
   // never leaves a half image (the next build, holding the lock, sweeps its rest).
   const fs::path tmp = final_dir.string() + ".tmp-" + std::to_string(::getpid());
-  for (const auto& e : fs::directory_iterator(final_dir.parent_path()))
-    if (e.path().filename().string().find(".tmp-") != std::string::npos) fs::remove_all(e.path());
+  for (const auto& e : fs::directory_iterator(final_dir.parent_path())) {
+    if (e.path().filename().string().find(".tmp-") == std::string::npos) continue;
+    if (hasMountsUnder(e.path()))  // never recurse into a live /proc, /sys or /dev
+      return fail(e.path().string(), "an interrupted build left file systems mounted here; "
+                                     "unmount them (findmnt -R " + e.path().string() + ") and retry");
+    fs::remove_all(e.path());
+  }
   fs::create_directories(tmp);
   struct Cleanup {
     fs::path dir;

@@ -43,8 +43,10 @@ ToolResult runTool(const std::vector<std::string>& argv,
   }
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   bp::ipstream out;
+  // SIGTERM, not SIGKILL: mmdebstrap must get to unmount /proc and /sys from the
+  // half-built root before it goes.
   bp::child child(exe.string(), bp::args(args), (bp::std_out & bp::std_err) > out,
-                  bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+                  bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
   std::string line;
   while (std::getline(out, line)) {
     if (on_line) on_line(line);
