@@ -63,6 +63,17 @@ TEST(RecordedThreeServices, PassesAndCitesTheKernelLine) {
   EXPECT_TRUE(cites_kernel);
 }
 
+TEST(RecordedThreeServices, PassesOnTrixieToo) {
+  // Debian 13: kernel 6.12, systemd 257; the same scenario, `run --release trixie`.
+  const Timeline t = fold(recordedLines("recorded-three-services-trixie.jsonl"));
+  ASSERT_TRUE(t.complete);
+  EXPECT_NE(t.guest.systemd_version.find("257"), std::string::npos) << t.guest.systemd_version;
+  ASSERT_FALSE(t.kills.empty());
+  EXPECT_EQ(t.kills[0].unit, "report-worker.service");
+  const Verdict v = evaluate(threeServices(), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << nlohmann::json(v).dump(2);
+}
+
 TEST(RecordedThreeServices, WrongExpectationFailsWithTheRealVictim) {
   const Timeline t = fold(recordedLines("recorded-three-services-bookworm.jsonl"));
   const Verdict v = evaluate(threeServices(R"({"first_killed": "api", "never_killed": ["report-worker"]})"), t);

@@ -368,4 +368,22 @@ TEST(TaskRow, Parses61And612Shapes) {
 }
 
 }  // namespace
+TEST(KmsgParser, RecordedTrixieGlobalKill) {
+  // Real guest output on 6.12: the CPU line carries "UID: 0", the task table has
+  // rss_anon/rss_file/rss_shmem columns. The observer reported exactly this kill.
+  const auto p = parseFixture("recorded-trixie-global-kill.kmsg");
+  ASSERT_EQ(p.kills.size(), 1u);
+  const auto& k = p.kills[0];
+  EXPECT_EQ(k.pid, 216);
+  EXPECT_FALSE(k.group_kill);
+  EXPECT_EQ(k.unit, "report-worker.service");
+  EXPECT_EQ(k.constraint, "CONSTRAINT_NONE");
+  EXPECT_EQ(k.oom_score_adj, 600);
+  EXPECT_EQ(k.anon_rss_kb, 529024u);
+  EXPECT_EQ(k.invoker_comm, "oomstress");
+  EXPECT_EQ(k.invoker_pid, 216);
+  EXPECT_DOUBLE_EQ(k.t, 48.970225);
+  EXPECT_TRUE(hasLine(k, "-1000 journalctl"));  // the candidates table, 6.12 shape
+}
+
 }  // namespace oom
