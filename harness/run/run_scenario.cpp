@@ -12,6 +12,7 @@
 #include "cli/exit_status.hpp"
 #include "oom/units.hpp"
 #include "report/report.hpp"
+#include "scenario/budget.hpp"
 #include "run/progress.hpp"
 #include "scenario/parse.hpp"
 #include "scenario/plan.hpp"
@@ -59,6 +60,12 @@ int runScenario(const RunOptions& options) {
       return kExitBadInput;
     }
     scenario.guest.release = options.release;
+    // The guest's own overhead differs by release: check the budget again.
+    if (const Budget budget = computeBudget(scenario); !budget.fits()) {
+      std::fprintf(stderr, "error: %s: --release %s: %s\n", options.scenario.c_str(),
+                   options.release.c_str(), budget.explain().c_str());
+      return kExitBadInput;
+    }
   }
   auto plan = makeGuestPlan(scenario);
   if (!plan) {

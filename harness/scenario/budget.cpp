@@ -5,7 +5,9 @@
 
 namespace oom {
 
-std::uint64_t guestOverheadBytes(const std::string& /*release*/) { return kGuestOverheadBytes; }
+std::uint64_t guestOverheadBytes(const std::string& release) {
+  return release == "trixie" ? kTrixieGuestOverheadBytes : kGuestOverheadBytes;
+}
 
 Budget computeBudget(const Scenario& scenario) {
   Budget b;
@@ -51,7 +53,7 @@ std::string Budget::table() const {
     out += line;
   };
   row("sum of baselines", baselines_bytes);
-  row("guest overhead (est.)", overhead_bytes);
+  row("guest overhead (measured)", overhead_bytes);
   row("safety margin", margin_bytes);
   row("needed", neededBytes());
   row("guest memory", guest_memory_bytes);

@@ -86,6 +86,14 @@ TEST(Budget, ExplainsTheArithmetic) {
   EXPECT_NE(b.table().find("report-worker"), std::string::npos);
 }
 
+TEST(Budget, CountsEachReleasesMeasuredOverhead) {
+  auto s = load("three-services.json");
+  const auto bookworm = computeBudget(s).overhead_bytes;
+  s.guest.release = "trixie";
+  EXPECT_EQ(computeBudget(s).overhead_bytes, kTrixieGuestOverheadBytes);
+  EXPECT_GT(kTrixieGuestOverheadBytes, bookworm);
+}
+
 TEST(Flags, SizesAndDurationsAreExact) {
   EXPECT_EQ(sizeFlag(150u * 1024 * 1024), "150M");
   EXPECT_EQ(sizeFlag(1536u * 1024), "1536K");
