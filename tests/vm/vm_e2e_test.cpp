@@ -162,16 +162,37 @@ TEST(VmRun, WatchdogEndsAHungGuestAsInconclusive) {
   EXPECT_TRUE(run_dir.qemuCommandLine().empty()) << "a qemu process was left running";
 }
 
+// Starts `vm run -- sleep infinity` in the background and waits until its qemu runs.
+// Returns the harness pid and the run's private temporary folder (from qemu's
+// payload disk path), or pid -1 when qemu never appeared.
+struct HungGuest {
+  pid_t harness = -1;
+  fs::path work;
+};
+HungGuest startHungGuest(const RunDir& run_dir) {
+  HungGuest g;
+  g.harness = spawnHarness({"vm", "run", "--timeout", "120s", "--keep-dir", run_dir.path.string(),
+                            "--", "sleep", "infinity"},
+                           run_dir.path.string() + ".log");
+  std::string qemu_line;
+  std::smatch m;
+  if (!waitFor([&] { return !(qemu_line = run_dir.qemuCommandLine()).empty(); }, 30s) ||
+      !std::regex_search(qemu_line, m, std::regex("file=(\\S+)/payload[.]img"))) {
+    ::kill(g.harness, SIGKILL);
+    ::waitpid(g.harness, nullptr, 0);
+    g.harness = -1;
+    return g;
+  }
+  g.work = m[1].str();
+  return g;
+}
+
 TEST(VmRun, SigtermStopsQemuAndRemovesTheTemporaryFiles) {
   RunDir run_dir("sigterm");
-  const pid_t harness = spawnHarness({"vm", "run", "--timeout", "120s", "--keep-dir",
-                                      run_dir.path.string(), "--", "sleep", "infinity"},
-                                     run_dir.path.string() + ".log");
-  std::string qemu_line;
-  ASSERT_TRUE(waitFor([&] { return !(qemu_line = run_dir.qemuCommandLine()).empty(); }, 30s));
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(qemu_line, m, std::regex("file=(\\S+)/payload[.]img")));
-  const fs::path work = m[1].str();
+  const HungGuest guest = startHungGuest(run_dir);
+  ASSERT_NE(guest.harness, -1) << "qemu never started";
+  const pid_t harness = guest.harness;
+  const fs::path work = guest.work;
   EXPECT_TRUE(fs::exists(work));
   ::kill(harness, SIGTERM);
   int raw = 0;
@@ -184,14 +205,10 @@ TEST(VmRun, SigtermStopsQemuAndRemovesTheTemporaryFiles) {
 
 TEST(VmRun, QemuDiesWithAKilledHarness) {
   RunDir run_dir("sigkill");
-  const pid_t harness = spawnHarness({"vm", "run", "--timeout", "120s", "--keep-dir",
-                                      run_dir.path.string(), "--", "sleep", "infinity"},
-                                     run_dir.path.string() + ".log");
-  std::string qemu_line;
-  ASSERT_TRUE(waitFor([&] { return !(qemu_line = run_dir.qemuCommandLine()).empty(); }, 30s));
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(qemu_line, m, std::regex("file=(\\S+)/payload[.]img")));
-  const fs::path work = m[1].str();
+  const HungGuest guest = startHungGuest(run_dir);
+  ASSERT_NE(guest.harness, -1) << "qemu never started";
+  const pid_t harness = guest.harness;
+  const fs::path work = guest.work;
   ::kill(harness, SIGKILL);  // no handler, no destructor: only PR_SET_PDEATHSIG can stop qemu
   ::waitpid(harness, nullptr, 0);
   EXPECT_TRUE(run_dir.waitQemuGone(5s)) << "qemu outlived a killed harness";
