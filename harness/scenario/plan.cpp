@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "oom/shell.hpp"
 #include "oom/units.hpp"
 #include "plan/directives.hpp"
 
@@ -44,17 +45,6 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   if (options.report_interval_sec > 0)
     argv.insert(argv.end(), {"--report-interval", durationFlag(options.report_interval_sec)});
   return argv;
-}
-
-std::string shellQuote(std::string_view word) {
-  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./_-").find(c) !=
-                                                              std::string_view::npos;
-  });
-  if (safe) return std::string(word);
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 std::string systemdRunLine(const PlannedUnit& unit) {

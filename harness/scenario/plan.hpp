@@ -35,8 +35,6 @@ unsigned decisiveKills(const Scenario& scenario);
 // fits in the quiet period that ends the run.
 double effectiveSettleSec(const Scenario& scenario);
 
-// POSIX shell quoting: bare when safe, else single quotes.
-std::string shellQuote(std::string_view word);
 std::string systemdRunLine(const PlannedUnit& unit);
 
 // Flag spellings oomstress accepts (common/units.hpp): "150M", "1536K", "5s", "250ms".

@@ -2,18 +2,13 @@
 
 #include <fstream>
 
+#include "oom/shell.hpp"
 #include "vm/process.hpp"
 
 namespace fs = std::filesystem;
 
 namespace oom {
 namespace {
-
-std::string quote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 std::uintmax_t treeSize(const fs::path& dir) {
   std::uintmax_t total = 0;
@@ -30,7 +25,7 @@ std::string jobScript(const std::vector<std::string>& command) {
       "echo 0 > /proc/self/oom_score_adj\n"
       "cd /opt/oomharness/payload 2>/dev/null || cd /\n"
       "exec";
-  for (const auto& word : command) script += " " + quote(word);
+  for (const auto& word : command) script += " " + shellQuote(word);
   return script + "\n";
 }
 

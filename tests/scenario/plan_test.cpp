@@ -68,14 +68,6 @@ TEST(GuestPlanFromScenario, RestartLoopNeedsSeveralKills) {
   EXPECT_EQ(plan->decisive_kills, 3u);
 }
 
-TEST(ShellQuote, QuotesOnlyWhatTheShellWouldSplit) {
-  EXPECT_EQ(shellQuote("--rate"), "--rate");
-  EXPECT_EQ(shellQuote("200M@30s"), "200M@30s");
-  EXPECT_EQ(shellQuote("a b"), "'a b'");
-  EXPECT_EQ(shellQuote("it's"), "'it'\\''s'");
-  EXPECT_EQ(shellQuote(""), "''");
-}
-
 TEST(Budget, ExplainsTheArithmetic) {
   auto s = load("three-services.json");
   const Budget b = computeBudget(s);

@@ -1,0 +1,11 @@
+#pragma once
+// POSIX shell quoting, for command lines people copy (systemd-run lines in a
+// plan) and scripts the guest runs (the job's run.sh).
+#include <string>
+#include <string_view>
+
+namespace oom {
+// Bare when every character is safe in a shell word, else single quotes
+// (an embedded ' becomes '\'').
+std::string shellQuote(std::string_view word);
+}  // namespace oom
