@@ -11,6 +11,7 @@
 #include "checks/verdict.hpp"
 #include "cli/exit_status.hpp"
 #include "oom/units.hpp"
+#include "oom/utc.hpp"
 #include "report/report.hpp"
 #include "scenario/budget.hpp"
 #include "run/progress.hpp"
@@ -24,13 +25,6 @@ namespace fs = std::filesystem;
 namespace oom {
 namespace {
 
-std::string utcStamp(const char* format) {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[40];
-  std::strftime(buf, sizeof buf, format, std::gmtime(&now));
-  return buf;
-}
-
 // Under TCG the guest boots in about 7 s and the units ramp slowly; the watchdog
 // must not cut a healthy run short, but must end a hung one.
 constexpr double kDefaultBootAllowanceSec = 120;
@@ -38,7 +32,7 @@ constexpr double kDefaultBootAllowanceSec = 120;
 }  // namespace
 
 fs::path runDirectory(const fs::path& root, const std::string& scenario) {
-  return root / (utcStamp("%Y%m%dT%H%M%SZ") + "-" + scenario);
+  return root / (utcNow(kCompactUtc) + "-" + scenario);
 }
 
 int runScenario(const RunOptions& options) {
@@ -82,7 +76,7 @@ int runScenario(const RunOptions& options) {
   RunReport report;
   report.scenario = scenario;
   report.plan = *plan;
-  report.started_at = utcStamp("%Y-%m-%dT%H:%M:%SZ");
+  report.started_at = utcNow();
 
   ProgressPrinter progress(stdout);
   VmRunRequest request;

@@ -126,7 +126,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MemorySample, t, unit, memory_cu
                                                 pressure_full_avg10, processes)
 
 // "type": "phase" — the runner's own milestones: "units_started", "settings_verified",
-// "pressure", "settled", "time_limit", "setup_failed", "end".
+// "pressure", "settled", "time_limit", "setup_failed". The end of the
+// stream is the "end" record, not a phase.
 struct Phase {
   double t = 0;
   std::string name;

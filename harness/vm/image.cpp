@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "oom/utc.hpp"
 #include "vm/process.hpp"
 
 namespace fs = std::filesystem;
@@ -25,13 +26,6 @@ std::string readFile(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string utcNow() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
 }
 
 std::string trimmed(std::string s) {
