@@ -50,14 +50,13 @@ int vmRun(const VmOptions& o) {
   auto memory = parseSize(o.memory);
   auto swap = parseSize(o.swap);
   auto timeout = parseDuration(o.timeout);
-  for (auto [flag, ok, msg] : {std::tuple{"--memory", bool(memory), memory ? "" : memory.error().message},
-                               std::tuple{"--swap", bool(swap), swap ? "" : swap.error().message},
-                               std::tuple{"--timeout", bool(timeout), timeout ? "" : timeout.error().message}}) {
-    if (!ok) {
-      std::fprintf(stderr, "oomharness: vm run %s: %s\n", flag, msg.c_str());
-      return kExitBadInput;
-    }
-  }
+  auto reject = [](const char* flag, const Error& error) {
+    std::fprintf(stderr, "oomharness: vm run %s: %s\n", flag, error.message.c_str());
+    return kExitBadInput;
+  };
+  if (!memory) return reject("--memory", memory.error());
+  if (!swap) return reject("--swap", swap.error());
+  if (!timeout) return reject("--timeout", timeout.error());
   request.memory_bytes = *memory;
   request.swap_bytes = *swap;
   request.timeout = *timeout;
