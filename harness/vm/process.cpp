@@ -1,6 +1,8 @@
 #include "vm/process.hpp"
 
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/process.hpp>
@@ -26,6 +28,13 @@ void installInterruptHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+void prepareChild(int deathsig) {
+  ::prctl(PR_SET_PDEATHSIG, deathsig);
+  // CLOEXEC rather than close: Boost.Process reports exec errors on its own
+  // close-on-exec pipe, which must stay open until exec.
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
 bool interruptRequested() { return g_interrupted.load(); }
 
 std::filesystem::path findProgram(const std::string& name) {
@@ -46,7 +55,7 @@ ToolResult runTool(const std::vector<std::string>& argv,
   // SIGTERM, not SIGKILL: mmdebstrap must get to unmount /proc and /sys from the
   // half-built root before it goes.
   bp::child child(exe.string(), bp::args(args), (bp::std_out & bp::std_err) > out,
-                  bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+                  bp::extend::on_exec_setup = [](auto&) { prepareChild(SIGTERM); });
   std::string line;
   while (std::getline(out, line)) {
     if (on_line) on_line(line);

@@ -22,6 +22,12 @@ ToolResult runTool(const std::vector<std::string>& argv,
 // Full path of a program in PATH, or empty.
 std::filesystem::path findProgram(const std::string& name);
 
+// Runs in every child between fork and exec: it dies with the harness (deathsig
+// through PR_SET_PDEATHSIG) and inherits no descriptor beyond 0-2. A stray
+// inherited fd is not harmless: mmdebstrap hands apt `cat >&N` for the next
+// free fd, and dash cannot parse N >= 10 ("Bad fd number").
+void prepareChild(int deathsig);
+
 // True once SIGINT or SIGTERM arrived (installs the handlers on first call).
 bool interruptRequested();
 void installInterruptHandlers();

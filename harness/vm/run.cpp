@@ -104,7 +104,7 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const VmRunRequ
   bp::child qemu(findProgram(argv[0]).string(),
                  bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
                  (bp::std_out & bp::std_err) > qemu_log.string(), bp::std_in < bp::null,
-                 bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+                 bp::extend::on_exec_setup = [](auto&) { prepareChild(SIGKILL); });
 
   LineFollower results(ch.results), control(ch.control), output(ch.output);
   bool sentinel = false;
