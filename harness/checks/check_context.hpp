@@ -14,7 +14,7 @@ struct CheckContext {
   bool pressure_observed = false;   // memory actually grew or a kill happened
 
   // An expected kill that did not come is a failure only if pressure happened.
-  Outcome missingKill() const { return pressure_observed ? Outcome::fail : Outcome::inconclusive; }
+  CheckOutcome missingKill() const { return pressure_observed ? CheckOutcome::fail : CheckOutcome::inconclusive; }
 };
 
 using Checks = std::vector<CheckResult>;

@@ -2,8 +2,7 @@
 #include <algorithm>
 #include <map>
 
-#include "checks/check_context.hpp"
-#include "cli/exit_status.hpp"
+#include "check_context.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
@@ -41,25 +40,25 @@ bool pressureObserved(const TimelineIndex& index, std::vector<Evidence>& why) {
 }
 
 CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
-  CheckResult c{"setup", "", Outcome::pass, "every unit started with the settings the scenario asked for", "", {}};
+  CheckResult c{"setup", "", CheckOutcome::pass, "every unit started with the settings the scenario asked for", "", {}};
   std::size_t verified = 0;
   for (const auto& u : index.timeline().setup) {
     if (u.mismatches.empty()) { ++verified; continue; }
-    c.outcome = Outcome::inconclusive;
+    c.outcome = CheckOutcome::inconclusive;
     for (const auto& m : u.mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
   }
   for (const auto& p : index.timeline().phases)
     if (p.name == "setup_failed") {
-      c.outcome = Outcome::inconclusive;
+      c.outcome = CheckOutcome::inconclusive;
       c.evidence.push_back(Evidence{p.t, "phase", "", "", 0, "setup_failed: " + p.detail});
     }
   std::vector<std::string> missing;
   for (const auto& svc : s.services)
     if (!index.setupOf(unitName(svc.name))) missing.push_back(unitName(svc.name));
-  if (c.outcome == Outcome::inconclusive) {
+  if (c.outcome == CheckOutcome::inconclusive) {
     c.observed = "settings not applied as written: the run did not test this scenario";
   } else if (!missing.empty() && !index.timeline().setup.empty()) {
-    c.outcome = Outcome::inconclusive;
+    c.outcome = CheckOutcome::inconclusive;
     c.observed = "no setup record for";
     for (const auto& m : missing) c.observed += " " + m;
   } else {
@@ -93,11 +92,11 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   }
   const CheckResult setup = checkSetup(scenario, index);
   checks.push_back(setup);
-  CheckResult complete{"timeline_complete", "", Outcome::pass, "the guest sent its end record", "", {}};
+  CheckResult complete{"timeline_complete", "", CheckOutcome::pass, "the guest sent its end record", "", {}};
   if (timeline.complete) {
     complete.observed = "end record received, guest status " + std::to_string(timeline.guest_status);
   } else {
-    complete.outcome = Outcome::inconclusive;
+    complete.outcome = CheckOutcome::inconclusive;
     complete.observed = "no end record: the guest died or hung; the timeline stops at " +
                         formatDuration(Seconds(index.endT()));
   }
@@ -105,22 +104,22 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   crossCheckKernelAndSystemd(ctx, checks);
   noteUnexpectedKills(ctx, checks);
 
-  auto count = [&](Outcome o) {
+  auto count = [&](CheckOutcome o) {
     return std::count_if(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.outcome == o; });
   };
-  if (setup.outcome != Outcome::pass) {
+  if (setup.outcome != CheckOutcome::pass) {
     v.verdict = VerdictKind::inconclusive;
     v.reason = "setup error: " + setup.observed;
   } else if (!timeline.complete) {
     v.verdict = VerdictKind::inconclusive;
     v.reason = "timeline incomplete: " + complete.observed;
-  } else if (count(Outcome::fail) > 0) {
+  } else if (count(CheckOutcome::fail) > 0) {
     v.verdict = VerdictKind::fail;
-    v.reason = std::to_string(count(Outcome::fail)) + " expectation(s) failed";
-  } else if (count(Outcome::inconclusive) > 0) {
+    v.reason = std::to_string(count(CheckOutcome::fail)) + " expectation(s) failed";
+  } else if (count(CheckOutcome::inconclusive) > 0) {
     v.verdict = VerdictKind::inconclusive;
     v.reason = ctx.pressure_observed
-                   ? std::to_string(count(Outcome::inconclusive)) + " check(s) could not be decided"
+                   ? std::to_string(count(CheckOutcome::inconclusive)) + " check(s) could not be decided"
                    : "no pressure happened: no kill, no memory.events max/oom, no memory growth of " +
                          formatSize(kPressureGrowthBytes) + " in any unit";
   } else {
@@ -130,21 +129,12 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   return v;
 }
 
-int Verdict::exitStatus() const {
-  switch (verdict) {
-    case VerdictKind::pass: return kExitPass;
-    case VerdictKind::fail: return kExitFail;
-    case VerdictKind::inconclusive: return kExitInconclusive;
-  }
-  return kExitInconclusive;
-}
-
-const char* toString(Outcome o) {
+const char* toString(CheckOutcome o) {
   switch (o) {
-    case Outcome::pass: return "PASS";
-    case Outcome::fail: return "FAIL";
-    case Outcome::inconclusive: return "INCONCLUSIVE";
-    case Outcome::note: return "NOTE";
+    case CheckOutcome::pass: return "PASS";
+    case CheckOutcome::fail: return "FAIL";
+    case CheckOutcome::inconclusive: return "INCONCLUSIVE";
+    case CheckOutcome::note: return "NOTE";
   }
   return "?";
 }

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <set>
 
-#include "checks/check_context.hpp"
+#include "check_context.hpp"
 
 namespace oom {
 namespace {
@@ -22,7 +22,7 @@ std::string describe(const OomEvent& e) {
 void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
-  CheckResult c{"first_killed", *want, Outcome::pass, *want + " is the first unit the kernel kills", "", {}};
+  CheckResult c{"first_killed", *want, CheckOutcome::pass, *want + " is the first unit the kernel kills", "", {}};
   const auto& events = ctx.index.events();
   if (events.empty()) {
     c.outcome = ctx.missingKill();
@@ -31,7 +31,7 @@ void checkFirstKilled(const CheckContext& ctx, Checks& out) {
     const OomEvent& first = events.front();
     c.evidence.push_back(killEvidence(*first.victim));
     c.observed = "first victim: " + describe(first);
-    if (serviceOf(ctx, first.unit) != *want) c.outcome = Outcome::fail;
+    if (serviceOf(ctx, first.unit) != *want) c.outcome = CheckOutcome::fail;
   }
   out.push_back(std::move(c));
 }
@@ -41,7 +41,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   if (want.empty()) return;
   std::string expected;
   for (const auto& s : want) expected += (expected.empty() ? "" : " then ") + s;
-  CheckResult c{"kill_order", "", Outcome::pass, "first kills in order: " + expected, "", {}};
+  CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}};
   std::vector<std::string> seen;  // listed services in order of their first kill
   for (const auto& e : ctx.index.events()) {
     const std::string svc = serviceOf(ctx, e.unit);
@@ -53,19 +53,19 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   for (const auto& s : seen) c.observed += (c.observed.empty() ? "" : " then ") + s;
   if (seen.empty()) c.observed = "none of them was killed";
   else if (seen.size() < want.size()) c.observed += " (the rest never killed)";
-  if (seen != want) c.outcome = seen.empty() ? ctx.missingKill() : Outcome::fail;
+  if (seen != want) c.outcome = seen.empty() ? ctx.missingKill() : CheckOutcome::fail;
   out.push_back(std::move(c));
 }
 
 void checkNeverKilled(const CheckContext& ctx, Checks& out) {
   for (const auto& svc : ctx.scenario.expect.never_killed) {
-    CheckResult c{"never_killed", svc, Outcome::pass, svc + " is never OOM-killed", "", {}};
+    CheckResult c{"never_killed", svc, CheckOutcome::pass, svc + " is never OOM-killed", "", {}};
     const auto kills = ctx.index.killsIn(unitName(svc));
     for (const auto* k : kills) c.evidence.push_back(killEvidence(*k));
     if (kills.empty()) {
       c.observed = "no kill in " + unitName(svc);
     } else {
-      c.outcome = Outcome::fail;
+      c.outcome = CheckOutcome::fail;
       c.observed = std::to_string(kills.size()) + " process(es) of " + unitName(svc) +
                    " killed, first pid " + std::to_string(kills.front()->pid) + " (" +
                    kills.front()->comm + ")";
@@ -77,7 +77,7 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out) {
 void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.oom_kills) return;
   const auto events = ctx.index.eventsIn(unitName(svc));
-  CheckResult c{svc + ".oom_kills", svc, Outcome::pass,
+  CheckResult c{svc + ".oom_kills", svc, CheckOutcome::pass,
                 "OOM kills in " + unitName(svc) + ": " + e.oom_kills->str(), "", {}};
   std::size_t records = 0;
   for (const auto* ev : events) {
@@ -88,20 +88,20 @@ void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitEx
                " process(es) including group kills)";
   if (!e.oom_kills->contains(events.size()))
     c.outcome = events.size() < e.oom_kills->min.value_or(0) && events.empty() ? ctx.missingKill()
-                                                                             : Outcome::fail;
+                                                                             : CheckOutcome::fail;
   out.push_back(std::move(c));
 }
 
 void checkConstraint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.constraint) return;
-  CheckResult c{svc + ".constraint", svc, Outcome::pass,
+  CheckResult c{svc + ".constraint", svc, CheckOutcome::pass,
                 "every kill in " + unitName(svc) + " has " + *e.constraint, "", {}};
   std::set<std::string> seen;
   const auto events = ctx.index.eventsIn(unitName(svc));
   for (const auto* ev : events) {
     seen.insert(ev->victim->constraint);
     c.evidence.push_back(killEvidence(*ev->victim));
-    if (ev->victim->constraint != *e.constraint) c.outcome = Outcome::fail;
+    if (ev->victim->constraint != *e.constraint) c.outcome = CheckOutcome::fail;
   }
   if (events.empty()) {
     c.outcome = ctx.missingKill();
@@ -127,7 +127,7 @@ void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
     const std::string svc = serviceOf(ctx, e.unit);
     if (mentioned.count(svc) || noted.count(svc)) continue;
     noted.insert(svc);
-    CheckResult c{"note.unexpected_kill", ctx.scenario.service(svc) ? svc : "", Outcome::note,
+    CheckResult c{"note.unexpected_kill", ctx.scenario.service(svc) ? svc : "", CheckOutcome::note,
                   "no expectation about " + svc, "", {}};
     std::size_t n = 0;
     for (const auto& other : ctx.index.events())

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "checks/check_context.hpp"
+#include "check_context.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
@@ -66,7 +66,7 @@ bool startLimitHit(const CheckContext& ctx, const std::string& unit, std::vector
 void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.Result) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".Result", svc, Outcome::pass,
+  CheckResult c{svc + ".Result", svc, CheckOutcome::pass,
                 "each OOM-killed invocation of " + unit + " ends with Result=" + *e.Result, "", {}};
   const auto events = eventsPerInvocation(ctx, unit);
   std::vector<std::string> results;
@@ -75,7 +75,7 @@ void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpe
     c.evidence.push_back(killEvidence(*ev->victim));
     if (evidence) c.evidence.push_back(*evidence);
     results.push_back(result.empty() ? "(none reported)" : result);
-    if (result != *e.Result) c.outcome = Outcome::fail;
+    if (result != *e.Result) c.outcome = CheckOutcome::fail;
   }
   if (events.empty()) {
     c.outcome = ctx.missingKill();
@@ -89,7 +89,7 @@ void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpe
 void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.restarts) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".restarts", svc, Outcome::pass, "NRestarts of " + unit + ": " + e.restarts->str(), "", {}};
+  CheckResult c{svc + ".restarts", svc, CheckOutcome::pass, "NRestarts of " + unit + ": " + e.restarts->str(), "", {}};
   std::uint64_t n = 0;
   const UnitStateChange* top = nullptr;
   for (const auto& s : ctx.index.timeline().states)
@@ -110,7 +110,7 @@ void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitEx
   c.observed = "NRestarts=" + std::to_string(n);
   if (!top && ctx.index.journalFor(unit, kMsgRestartScheduled).empty()) c.observed += " (no state change recorded)";
   if (!e.restarts->contains(n))
-    c.outcome = n == 0 && !ctx.pressure_observed ? Outcome::inconclusive : Outcome::fail;
+    c.outcome = n == 0 && !ctx.pressure_observed ? CheckOutcome::inconclusive : CheckOutcome::fail;
   out.push_back(std::move(c));
 }
 
@@ -119,7 +119,7 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
   const std::string unit = unitName(svc);
   const double grace = ctx.scenario.expect.restart_grace_sec;
   const double restart_sec = restartSecOf(ctx, svc);
-  CheckResult c{svc + ".clean_restart", svc, Outcome::pass,
+  CheckResult c{svc + ".clean_restart", svc, CheckOutcome::pass,
                 std::string(*e.clean_restart ? "" : "not ") +
                     "a clean restart after each kill: old processes gone, new InvocationID, active within RestartSec " +
                     formatDuration(Seconds(restart_sec)) + " + " + formatDuration(Seconds(grace)) +
@@ -166,12 +166,12 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
     c.outcome = ctx.missingKill();
     c.observed = "no OOM kill in " + unit + ", so no restart to judge";
   } else if (judged == 0 && problems.empty()) {
-    c.outcome = Outcome::inconclusive;
+    c.outcome = CheckOutcome::inconclusive;
     c.observed = "the run ended before RestartSec + grace after the kill";
   } else {
     c.observed = clean ? "clean restart after " + std::to_string(judged) + " kill(s)" : problems.front();
     for (std::size_t i = 1; i < problems.size(); ++i) c.observed += "; " + problems[i];
-    if (clean != *e.clean_restart) c.outcome = Outcome::fail;
+    if (clean != *e.clean_restart) c.outcome = CheckOutcome::fail;
   }
   out.push_back(std::move(c));
 }
@@ -179,7 +179,7 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
 void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.active_at_end) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".active_at_end", svc, Outcome::pass,
+  CheckResult c{svc + ".active_at_end", svc, CheckOutcome::pass,
                 unit + (*e.active_at_end ? " is" : " is not") + " active at the end", "", {}};
   bool active = false;
   if (const UnitStateChange* last = ctx.index.lastState(unit)) {
@@ -191,12 +191,12 @@ void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const Uni
     c.evidence.push_back(Evidence{setup->t, "setup", unit, "", 0, "started; no state change afterwards"});
     c.observed = "active (no state change after setup)";
   } else {
-    c.outcome = Outcome::inconclusive;
+    c.outcome = CheckOutcome::inconclusive;
     c.observed = "no record of " + unit + " at all";
     out.push_back(std::move(c));
     return;
   }
-  if (active != *e.active_at_end) c.outcome = Outcome::fail;
+  if (active != *e.active_at_end) c.outcome = CheckOutcome::fail;
   out.push_back(std::move(c));
 }
 
@@ -204,7 +204,7 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
   if (!e.half_alive) return;
   const std::string unit = unitName(svc);
   const double grace = ctx.scenario.expect.half_alive_grace_sec;
-  CheckResult c{svc + ".half_alive", svc, Outcome::pass,
+  CheckResult c{svc + ".half_alive", svc, CheckOutcome::pass,
                 std::string(*e.half_alive ? "" : "never ") + "half-alive: some processes killed while " +
                     unit + " stays active for more than " + formatDuration(Seconds(grace)),
                 "", {}};
@@ -247,7 +247,7 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
                                       " kill(s) the invocation stopped within the grace";
     for (const auto* ev : events) c.evidence.push_back(killEvidence(*ev->victim));
   }
-  if (seen != *e.half_alive) c.outcome = (events.empty() && *e.half_alive) ? ctx.missingKill() : Outcome::fail;
+  if (seen != *e.half_alive) c.outcome = (events.empty() && *e.half_alive) ? ctx.missingKill() : CheckOutcome::fail;
   out.push_back(std::move(c));
 }
 
@@ -258,7 +258,7 @@ void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
                                 Checks& out) {
   if (!e.resumes_from_checkpoint) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".resumes_from_checkpoint", svc, Outcome::pass,
+  CheckResult c{svc + ".resumes_from_checkpoint", svc, CheckOutcome::pass,
                 std::string("after each kill the next invocation ") +
                     (*e.resumes_from_checkpoint ? "resumes from" : "does not resume from") + " its checkpoint",
                 "", {}};
@@ -290,13 +290,13 @@ void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
     }
   }
   if (judged == 0) {
-    c.outcome = events.empty() ? ctx.missingKill() : Outcome::inconclusive;
+    c.outcome = events.empty() ? ctx.missingKill() : CheckOutcome::inconclusive;
     c.observed = events.empty() ? "no OOM kill in " + unit : "no new invocation after the kill";
   } else {
     c.observed = std::to_string(resumed) + " of " + std::to_string(judged) +
                  " killed invocation(s) were followed by a resume from the checkpoint";
     const bool all = resumed == judged, none = resumed == 0;
-    if ((*e.resumes_from_checkpoint && !all) || (!*e.resumes_from_checkpoint && !none)) c.outcome = Outcome::fail;
+    if ((*e.resumes_from_checkpoint && !all) || (!*e.resumes_from_checkpoint && !none)) c.outcome = CheckOutcome::fail;
   }
   out.push_back(std::move(c));
 }
@@ -304,7 +304,7 @@ void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
 // Each kernel kill in a unit should be matched by systemd reporting an OOM for
 // that unit, and the other way round. Disagreements are notes with both sides.
 void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out) {
-  CheckResult c{"kernel_vs_systemd", "", Outcome::pass,
+  CheckResult c{"kernel_vs_systemd", "", CheckOutcome::pass,
                 "every kernel OOM kill in a unit is reported by systemd for that unit (and vice versa)", "", {}};
   std::vector<std::string> disagreements;
   std::size_t matched = 0;
@@ -341,7 +341,7 @@ void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out) {
   if (disagreements.empty()) {
     c.observed = "systemd reported each of the " + std::to_string(matched) + " kill(s)";
   } else {
-    c.outcome = Outcome::note;
+    c.outcome = CheckOutcome::note;
     c.observed = disagreements.front();
     for (std::size_t i = 1; i < disagreements.size(); ++i) c.observed += "; " + disagreements[i];
   }

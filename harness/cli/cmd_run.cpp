@@ -1,7 +1,7 @@
 // `oomharness run SCENARIO`: the main job.
 #include <unistd.h>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 #include "run/run_scenario.hpp"
 
 namespace oom {

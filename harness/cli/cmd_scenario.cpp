@@ -7,12 +7,12 @@
 #include <fstream>
 
 #include "checks/verdict.hpp"
-#include "cli/commands.hpp"
-#include "cli/exit_status.hpp"
+#include "commands.hpp"
+#include "run/exit_status.hpp"
 #include "oom/units.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/parse.hpp"
-#include "scenario/plan.hpp"
+#include "plan/planner.hpp"
 #include "report/report.hpp"
 
 namespace oom {
@@ -102,7 +102,7 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
   for (std::string line; std::getline(in, line);)
     if (!line.empty() && !applyStreamLine(report.timeline, line)) ++ignored;
   report.verdict = evaluate(report.scenario, report.timeline);
-  report.exit_status = report.verdict.exitStatus();
+  report.exit_status = exitStatusFor(report.verdict.verdict);
   std::printf("%s", summarize(report).c_str());
   if (ignored) std::printf("(%zu timeline line(s) not understood and ignored)\n", ignored);
   if (!out_dir.empty()) writeRunReports(out_dir, report);

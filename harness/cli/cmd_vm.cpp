@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "cli/commands.hpp"
-#include "cli/exit_status.hpp"
+#include "commands.hpp"
+#include "run/exit_status.hpp"
 #include "oom/units.hpp"
 #include "vm/image.hpp"
-#include "vm/run.hpp"
+#include "vm/boot.hpp"
 
 namespace oom {
 namespace {
@@ -44,7 +44,7 @@ int vmBuild(const VmOptions& o) {
 }
 
 int vmRun(const VmOptions& o) {
-  VmRunRequest request;
+  BootRequest request;
   request.release = o.release;
   request.accelerator = o.accelerator;
   auto memory = parseSize(o.memory);
@@ -85,7 +85,7 @@ int vmRun(const VmOptions& o) {
   } cleanup{keep ? std::filesystem::path() : request.run_dir};
   request.on_output_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
   request.on_result_line = [](const std::string& line) { std::printf("result: %s\n", line.c_str()); std::fflush(stdout); };
-  auto result = runInVm(request);
+  auto result = bootGuest(request);
   if (!result) {
     std::fprintf(stderr, "oomharness: %s\n", result.error().str().c_str());
     return kExitBadInput;
@@ -93,11 +93,11 @@ int vmRun(const VmOptions& o) {
   std::fprintf(stderr,
                "vm: %s; accelerator %s (-cpu %s; %s); setup %.1fs (payload disk %.2fs), "
                "command started %.1fs after qemu launch, qemu ran %.1fs\n",
-               outcomeName(result->outcome), result->accelerator.c_str(), result->cpu_model.c_str(),
+               endingName(result->ending), result->accelerator.c_str(), result->cpu_model.c_str(),
                result->accelerator_note.c_str(), result->setup_sec, result->payload_build_sec,
                result->boot_to_command_sec, result->total_sec);
   int status = kExitInconclusive;
-  if (result->outcome == VmRunResult::Outcome::Completed) {
+  if (result->ending == BootResult::Ending::completed) {
     status = result->exit_status;
   } else {
     std::fprintf(stderr, "vm: inconclusive: %s\nlast console lines:\n%s\n", result->reason.c_str(),

@@ -3,8 +3,8 @@
 
 #include <exception>
 
-#include "cli/commands.hpp"
-#include "cli/exit_status.hpp"
+#include "commands.hpp"
+#include "run/exit_status.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"oomharness: test systemd OOM policy (OOMScoreAdjust=, OOMPolicy=, Restart=, "

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
         if (!u.exec_start.empty()) u.exec_start.front() = stressor;
     auto bus = oom::Bus::openSystem();
     if (!bus) return failEarly(sink, oom::kGuestInfraError, bus.error().str());
-    return oom::runPlan(plan, sink, *bus, fs);
+    return oom::executePlan(plan, sink, *bus, fs);
   } catch (const std::exception& e) {
     return failEarly(sink, oom::kGuestInfraError, e.what());
   }

@@ -79,7 +79,7 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
 
 }  // namespace
 
-int runPlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
+int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
   sink.emit("guest", guestInfo(bus, fs));
   Observer observer(bus, sink, plan, fs);
   if (auto started = observer.start(); !started) {

@@ -200,11 +200,11 @@ std::optional<int> SysFs::oomScoreAdj(int pid) const {
   return number<int>(readFile("proc/" + std::to_string(pid) + "/oom_score_adj"));
 }
 
-std::optional<ProcessInfo> SysFs::process(int pid) const {
+std::optional<ProcessSample> SysFs::process(int pid) const {
   const std::string dir = "proc/" + std::to_string(pid) + "/";
   const std::string status = readFile(dir + "status");
   if (status.empty()) return std::nullopt;  // gone
-  ProcessInfo p;
+  ProcessSample p;
   p.pid = pid;
   p.comm = std::string(trim(readFile(dir + "comm")));
   p.oom_score = number<int>(readFile(dir + "oom_score")).value_or(0);

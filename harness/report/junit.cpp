@@ -38,15 +38,15 @@ std::string evidenceText(const CheckResult& c) {
 
 std::string junitXml(const RunReport& r) {
   const auto& checks = r.verdict.checks;
-  auto count = [&](Outcome o) {
+  auto count = [&](CheckOutcome o) {
     return std::count_if(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.outcome == o; });
   };
   const std::string suite = xmlEscape(r.scenario.name);
   char head[512];
   std::snprintf(head, sizeof head,
                 "<testsuite name=\"%s\" tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\">\n",
-                suite.c_str(), checks.size(), static_cast<long>(count(Outcome::fail)),
-                static_cast<long>(count(Outcome::inconclusive)), r.wall_sec, xmlEscape(r.started_at).c_str());
+                suite.c_str(), checks.size(), static_cast<long>(count(CheckOutcome::fail)),
+                static_cast<long>(count(CheckOutcome::inconclusive)), r.wall_sec, xmlEscape(r.started_at).c_str());
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
   xml += "  " + std::string(head);
   xml += "    <properties>\n      <property name=\"verdict\" value=\"" +
@@ -56,9 +56,9 @@ std::string junitXml(const RunReport& r) {
     const std::string classname = suite + "." + xmlEscape(c.unit.empty() ? "scenario" : c.unit);
     xml += "    <testcase classname=\"" + classname + "\" name=\"" + xmlEscape(c.name) + "\">\n";
     const std::string body = xmlEscape(evidenceText(c));
-    if (c.outcome == Outcome::fail)
+    if (c.outcome == CheckOutcome::fail)
       xml += "      <failure message=\"" + xmlEscape(c.observed) + "\" type=\"fail\">" + body + "</failure>\n";
-    else if (c.outcome == Outcome::inconclusive)
+    else if (c.outcome == CheckOutcome::inconclusive)
       xml += "      <error message=\"" + xmlEscape(c.observed) + "\" type=\"inconclusive\">" + body + "</error>\n";
     else
       xml += "      <system-out>" + body + "</system-out>\n";

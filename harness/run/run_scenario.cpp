@@ -9,16 +9,16 @@
 #include <fstream>
 
 #include "checks/verdict.hpp"
-#include "cli/exit_status.hpp"
+#include "run/exit_status.hpp"
 #include "oom/units.hpp"
 #include "oom/utc.hpp"
 #include "report/report.hpp"
 #include "scenario/budget.hpp"
 #include "run/progress.hpp"
 #include "scenario/parse.hpp"
-#include "scenario/plan.hpp"
-#include "vm/guest_paths.hpp"
-#include "vm/run.hpp"
+#include "plan/planner.hpp"
+#include "oom/guest_paths.hpp"
+#include "vm/boot.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,7 +31,7 @@ constexpr double kDefaultBootAllowanceSec = 120;
 
 }  // namespace
 
-fs::path runDirectory(const fs::path& root, const std::string& scenario) {
+fs::path newResultsDirectory(const fs::path& root, const std::string& scenario) {
   return root / (utcNow(kCompactUtc) + "-" + scenario);
 }
 
@@ -67,7 +67,7 @@ int runScenario(const RunOptions& options) {
     return kExitBadInput;
   }
 
-  const fs::path dir = runDirectory(options.results_root, scenario.name);
+  const fs::path dir = newResultsDirectory(options.results_root, scenario.name);
   fs::create_directories(dir);
   std::ofstream(dir / "plan.json") << nlohmann::json(*plan).dump(2) << "\n";
   std::printf("oomharness: %s: %s\n  results in %s\n", scenario.name.c_str(),
@@ -79,7 +79,7 @@ int runScenario(const RunOptions& options) {
   report.started_at = utcNow();
 
   ProgressPrinter progress(stdout);
-  VmRunRequest request;
+  BootRequest request;
   request.release = scenario.guest.release;
   request.accelerator = options.accelerator;
   request.memory_bytes = scenario.guest.memory_bytes;
@@ -87,9 +87,8 @@ int runScenario(const RunOptions& options) {
   request.swap_bytes = scenario.guest.swap_bytes;
   request.timeout = Seconds(plan->time_limit_sec +
                             options.boot_allowance_sec.value_or(kDefaultBootAllowanceSec));
-  request.payload_files = {{dir / "plan.json", "job/plan.json"}};
-  request.command = {std::string(guest::kBinDir) + "/oomharness-guest", "--plan",
-                     std::string(guest::kJobDir) + "/plan.json"};
+  request.payload_files = {{dir / "plan.json", guest::kPlanPayloadName}};
+  request.command = {guest::kAgentPath, "--plan", guest::kPlanPath};
   request.run_dir = dir;
   request.on_result_line = [&](const std::string& line) {
     applyStreamLine(report.timeline, line);
@@ -97,7 +96,7 @@ int runScenario(const RunOptions& options) {
   };
   request.on_output_line = [](const std::string& line) { spdlog::debug("guest: {}", line); };
 
-  auto vm = runInVm(request);
+  auto vm = bootGuest(request);
   if (!vm) {
     std::fprintf(stderr, "oomharness: %s\n", vm.error().str().c_str());
     return kExitBadInput;  // image could not be built / qemu missing: nothing ran
@@ -107,11 +106,11 @@ int runScenario(const RunOptions& options) {
   report.vm.image = vm->image.dir.string();
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
-  report.vm.timed_out = vm->outcome == VmRunResult::Outcome::TimedOut;
+  report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;
 
   report.verdict = evaluate(scenario, report.timeline);
-  report.exit_status = report.verdict.exitStatus();
-  if (vm->outcome != VmRunResult::Outcome::Completed) {
+  report.exit_status = exitStatusFor(report.verdict.verdict);
+  if (vm->ending != BootResult::Ending::completed) {
     report.exit_status = kExitInconclusive;
     report.verdict.verdict = VerdictKind::inconclusive;
     report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "oom/units.hpp"
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/lint.hpp"
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "oom/utc.hpp"
+#include "vm/data_dir.hpp"
 #include "vm/process.hpp"
 
 namespace fs = std::filesystem;
@@ -206,11 +207,6 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
 
 }  // namespace
 
-fs::path defaultRecipeDir() {
-  if (const char* env = std::getenv("OOMHARNESS_RECIPE_DIR")) return env;
-  return OOMHARNESS_SOURCE_DIR "/vm";
-}
-
 fs::path defaultCacheRoot() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
     return fs::path(xdg) / "oomharness";
@@ -259,7 +255,7 @@ Expected<GuestImage> readImageJson(const fs::path& dir) {
 }
 
 Expected<GuestImage> ensureImage(ImageRequest request) {
-  if (request.recipe_dir.empty()) request.recipe_dir = defaultRecipeDir();
+  if (request.recipe_dir.empty()) request.recipe_dir = recipeDir();
   if (request.cache_root.empty()) request.cache_root = defaultCacheRoot();
   if (request.mirror.empty()) {
     const char* env = std::getenv("OOMHARNESS_MIRROR");

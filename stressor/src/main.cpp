@@ -18,5 +18,5 @@ int main(int argc, char** argv) {
     std::fputs(oom::stress::usage(), stdout);
     return 0;
   }
-  return oom::stress::run(*options);
+  return oom::stress::stressMemory(*options);
 }

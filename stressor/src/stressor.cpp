@@ -71,7 +71,7 @@ class Worker {
       : o_(share), job_target_(job_target), index_(index), family_(family), ready_fd_(ready_fd),
         arena_(share.thp, share.mlock) {}
 
-  int run();
+  int work();
 
  private:
   void report(Phase phase, double now);
@@ -197,7 +197,7 @@ bool Worker::loadProgress() {
   return true;
 }
 
-int Worker::run() {
+int Worker::work() {
   t0_ = monotonicNow();
   if (!o_.checkpoint.empty()) {
     if (!loadProgress()) return 2;
@@ -267,7 +267,7 @@ int Worker::run() {
 
 }  // namespace
 
-int run(const Options& given) {
+int stressMemory(const Options& given) {
   Options whole = given;
   if (!whole.checkpoint.empty()) {
     // The checkpoint's folder may not exist yet on a fresh guest.
@@ -318,7 +318,7 @@ int run(const Options& given) {
     if (pid == 0) {
       ::close(family.ready_read);
       Worker child(shareFor(whole, i), whole.target, i, nullptr, family.ready_write);
-      const int status = child.run();
+      const int status = child.work();
       std::fflush(stdout);
       ::_exit(status);
     }
@@ -327,7 +327,7 @@ int run(const Options& given) {
   }
   if (family.ready_write >= 0) ::close(family.ready_write);
   Worker main_worker(shareFor(whole, 0), whole.target, 0, whole.processes > 1 ? &family : nullptr, -1);
-  const int status = main_worker.run();
+  const int status = main_worker.work();
   for (std::size_t i = 0; i < family.children.size(); ++i)
     if (family.alive[i]) ::kill(family.children[i], SIGTERM);
   for (std::size_t i = 0; i < family.children.size(); ++i)

@@ -5,5 +5,5 @@
 #include "options.hpp"
 
 namespace oom::stress {
-int run(const Options& options);  // exit status
+int stressMemory(const Options& options);  // the whole oomstress process; returns its exit status
 }  // namespace oom::stress

@@ -50,15 +50,14 @@ std::string dump(const Verdict& v) { return nlohmann::json(v).dump(2); }
 TEST(Checks, WorkerKilledFirstAndRestartedCleanlyPasses) {
   const Verdict v = evaluate(loadScenario("three-services.json"), loadTimeline("three-services-pass.jsonl"));
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
-  EXPECT_EQ(v.exitStatus(), 0);
   const auto& first = find(v, "first_killed");
   ASSERT_FALSE(first.evidence.empty());
   EXPECT_EQ(first.evidence[0].pid, 320);
   EXPECT_NE(first.evidence[0].text.find("Killed process 320 (oomstress)"), std::string::npos);
   EXPECT_EQ(find(v, "report-worker.Result").observed, "Result=oom-kill");
   EXPECT_EQ(find(v, "report-worker.restarts").observed, "NRestarts=1");
-  EXPECT_EQ(find(v, "report-worker.clean_restart").outcome, Outcome::pass);
-  EXPECT_EQ(find(v, "kernel_vs_systemd").outcome, Outcome::pass);
+  EXPECT_EQ(find(v, "report-worker.clean_restart").outcome, CheckOutcome::pass);
+  EXPECT_EQ(find(v, "kernel_vs_systemd").outcome, CheckOutcome::pass);
   EXPECT_DOUBLE_EQ(v.pressure_t, 21.0);
 }
 
@@ -68,41 +67,40 @@ TEST(Checks, GroupKillCountsOnceAndVictimIsTheChosenProcess) {
   const auto& kills = find(v, "image-worker.oom_kills");
   EXPECT_EQ(kills.observed, "1 kill(s) (2 process(es) including group kills)");
   EXPECT_EQ(find(v, "first_killed").evidence[0].pid, 330);
-  EXPECT_EQ(find(v, "image-worker.clean_restart").outcome, Outcome::pass);
+  EXPECT_EQ(find(v, "image-worker.clean_restart").outcome, CheckOutcome::pass);
 }
 
 TEST(Checks, ContinuePolicyLeavesUnitHalfAlive) {
   const Verdict v = evaluate(loadScenario("half-alive-continue.json"), loadTimeline("half-alive-continue.jsonl"));
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
   const auto& half = find(v, "web.half_alive");
-  EXPECT_EQ(half.outcome, Outcome::pass);
+  EXPECT_EQ(half.outcome, CheckOutcome::pass);
   EXPECT_NE(half.observed.find("3 process(es) left"), std::string::npos) << half.observed;
 
   const Verdict strict = evaluate(
       withExpect("half-alive-continue.json", R"({"units": {"web": {"half_alive": false}}})"),
       loadTimeline("half-alive-continue.jsonl"));
   EXPECT_EQ(strict.verdict, VerdictKind::fail);
-  EXPECT_EQ(find(strict, "web.half_alive").outcome, Outcome::fail);
+  EXPECT_EQ(find(strict, "web.half_alive").outcome, CheckOutcome::fail);
 }
 
 TEST(Checks, GroupKillIsNotHalfAlive) {
   const Verdict v = evaluate(
       withExpect("image-worker.json", R"({"units": {"image-worker": {"half_alive": false}}})"),
       loadTimeline("image-worker-group-kill.jsonl"));
-  EXPECT_EQ(find(v, "image-worker.half_alive").outcome, Outcome::pass) << dump(v);
+  EXPECT_EQ(find(v, "image-worker.half_alive").outcome, CheckOutcome::pass) << dump(v);
 }
 
 TEST(Checks, ProtectedUnitKilledFailsWithTheKernelLineAsEvidence) {
   const Verdict v = evaluate(loadScenario("three-services.json"), loadTimeline("protected-killed.jsonl"));
   EXPECT_EQ(v.verdict, VerdictKind::fail);
-  EXPECT_EQ(v.exitStatus(), 1);
   const auto& first = find(v, "first_killed");
-  EXPECT_EQ(first.outcome, Outcome::fail);
+  EXPECT_EQ(first.outcome, CheckOutcome::fail);
   EXPECT_NE(first.observed.find("api.service pid 301"), std::string::npos) << first.observed;
   bool never_api_failed = false;
   for (const auto& c : v.checks)
     if (c.name == "never_killed" && c.unit == "api") {
-      never_api_failed = c.outcome == Outcome::fail;
+      never_api_failed = c.outcome == CheckOutcome::fail;
       EXPECT_EQ(c.evidence.size(), 2u);  // victim and group member
     }
   EXPECT_TRUE(never_api_failed);
@@ -118,13 +116,12 @@ TEST(Checks, RestartLoopHitsTheStartLimit) {
   const Verdict strict = evaluate(
       withExpect("restart-loop.json", R"({"units": {"exporter": {"clean_restart": true}}})"),
       loadTimeline("restart-loop-start-limit.jsonl"));
-  EXPECT_EQ(find(strict, "exporter.clean_restart").outcome, Outcome::fail);
+  EXPECT_EQ(find(strict, "exporter.clean_restart").outcome, CheckOutcome::fail);
 }
 
 TEST(Checks, MissingEndRecordIsInconclusive) {
   const Verdict v = evaluate(loadScenario("three-services.json"), loadTimeline("incomplete.jsonl"));
   EXPECT_EQ(v.verdict, VerdictKind::inconclusive);
-  EXPECT_EQ(v.exitStatus(), 3);
   EXPECT_NE(v.reason.find("timeline incomplete"), std::string::npos);
 }
 
@@ -147,7 +144,7 @@ TEST(Checks, KernelKillWithoutSystemdReportIsANoteWithBothSides) {
       withExpect("three-services.json", R"({"first_killed": "report-worker", "never_killed": ["api"]})"),
       loadTimeline("systemd-missed-kill.jsonl"));
   const auto& cross = find(v, "kernel_vs_systemd");
-  EXPECT_EQ(cross.outcome, Outcome::note);
+  EXPECT_EQ(cross.outcome, CheckOutcome::note);
   ASSERT_EQ(cross.evidence.size(), 2u);
   EXPECT_EQ(cross.evidence[0].source, "kernel");
   EXPECT_EQ(cross.evidence[1].source, "journal");
@@ -164,7 +161,7 @@ TEST(Checks, KillsOfUnmentionedUnitsAreNotes) {
   const Verdict v = evaluate(withExpect("three-services.json", R"({"never_killed": ["redis"]})"),
                              loadTimeline("three-services-pass.jsonl"));
   const auto& note = find(v, "note.unexpected_kill");
-  EXPECT_EQ(note.outcome, Outcome::note);
+  EXPECT_EQ(note.outcome, CheckOutcome::note);
   EXPECT_EQ(note.unit, "report-worker");
   EXPECT_EQ(v.verdict, VerdictKind::pass);
 }

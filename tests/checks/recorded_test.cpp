@@ -80,7 +80,7 @@ TEST(RecordedThreeServices, WrongExpectationFailsWithTheRealVictim) {
   EXPECT_EQ(v.verdict, VerdictKind::fail);
   const auto* first = find(v, "first_killed");
   ASSERT_NE(first, nullptr);
-  EXPECT_EQ(first->outcome, Outcome::fail);
+  EXPECT_EQ(first->outcome, CheckOutcome::fail);
   EXPECT_NE(first->observed.find("report-worker"), std::string::npos) << first->observed;
 }
 
@@ -106,7 +106,7 @@ TEST(RecordedBatchCheckpoint, TheRestartedJobResumesAndTheCheckCitesItsResumeLin
   EXPECT_EQ(v.verdict, VerdictKind::pass) << nlohmann::json(v).dump(2);
   const auto* resumed = find(v, "batch-import.resumes_from_checkpoint");
   ASSERT_NE(resumed, nullptr);
-  EXPECT_EQ(resumed->outcome, Outcome::pass) << resumed->observed;
+  EXPECT_EQ(resumed->outcome, CheckOutcome::pass) << resumed->observed;
   bool cites = false;
   for (const auto& e : resumed->evidence) cites = cites || e.text.find("\"resumed_from\"") != std::string::npos;
   EXPECT_TRUE(cites) << nlohmann::json(*resumed).dump(2);
@@ -121,6 +121,6 @@ TEST(RecordedBatchCheckpoint, AJobThatStartsOverFailsTheResumeCheck) {
   const Verdict v = evaluate(batch(), fold(started_over));
   const auto* resumed = find(v, "batch-import.resumes_from_checkpoint");
   ASSERT_NE(resumed, nullptr);
-  EXPECT_EQ(resumed->outcome, Outcome::fail) << resumed->observed;
+  EXPECT_EQ(resumed->outcome, CheckOutcome::fail) << resumed->observed;
   EXPECT_EQ(v.verdict, VerdictKind::fail);
 }

@@ -1,4 +1,5 @@
 #include "report/report.hpp"
+#include "run/exit_status.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +8,7 @@
 #include <vector>
 
 #include "scenario/parse.hpp"
-#include "scenario/plan.hpp"
+#include "plan/planner.hpp"
 
 using namespace oom;
 namespace fs = std::filesystem;
@@ -27,7 +28,7 @@ RunReport makeReport(const std::string& scenario, const std::string& fixture) {
   r.vm = VmFacts{"tcg", "7.2.11", "bookworm-cloud.qcow2", 13.4, 71.9, false};
   r.started_at = "2025-01-01T00:00:00Z";
   r.wall_sec = 75.5;
-  r.exit_status = r.verdict.exitStatus();
+  r.exit_status = exitStatusFor(r.verdict.verdict);
   return r;
 }
 

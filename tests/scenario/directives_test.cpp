@@ -1,4 +1,4 @@
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 #include "scenario/parse.hpp"
 
 using namespace oom;

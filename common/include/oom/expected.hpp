@@ -6,9 +6,14 @@
 
 namespace oom {
 
+// Whose fault: the user's input (a file, a flag, missing rights; exit 2) or the
+// host failing to set up a run (a mirror, mkfs, mkswap, a filesystem; exit 3).
+enum class ErrorKind { input, setup };
+
 struct Error {
   std::string where;    // file, "file:$.services[0].load" or "--rate"
   std::string message;  // what was wrong and what was expected
+  ErrorKind kind = ErrorKind::input;
 
   std::string str() const { return where.empty() ? message : where + ": " + message; }
 };
@@ -18,6 +23,10 @@ using Expected = tl::expected<T, Error>;
 
 inline tl::unexpected<Error> fail(std::string where, std::string message) {
   return tl::unexpected<Error>(Error{std::move(where), std::move(message)});
+}
+
+inline tl::unexpected<Error> failSetup(std::string where, std::string message) {
+  return tl::unexpected<Error>(Error{std::move(where), std::move(message), ErrorKind::setup});
 }
 
 }  // namespace oom

@@ -1,4 +1,4 @@
-#include "scenario/plan.hpp"
+#include "plan/planner.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "oom/shell.hpp"
 #include "oom/units.hpp"
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 
 namespace oom {
 
@@ -41,7 +41,7 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   if (l.sawtooth) argv.push_back("--sawtooth");
   if (l.checkpoint)
     argv.insert(argv.end(),
-                {"--checkpoint", std::string(kCheckpointDir) + "/" + service.name + ".ckpt"});
+                {"--checkpoint", std::string(guest::kCheckpointDir) + "/" + service.name + ".ckpt"});
   if (options.report_interval_sec > 0)
     argv.insert(argv.end(), {"--report-interval", durationFlag(options.report_interval_sec)});
   return argv;

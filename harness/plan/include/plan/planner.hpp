@@ -6,18 +6,14 @@
 #include <vector>
 
 #include "oom/expected.hpp"
+#include "oom/guest_paths.hpp"
 #include "plan/guest_plan.hpp"
 #include "scenario/scenario.hpp"
 
 namespace oom {
 
-// Guest paths. The one place the host side names them (the VM image must match).
-constexpr const char* kStressorPath = "/opt/oomharness/bin/oomstress";
-// Checkpoint files live here; the runner or image creates it (root-owned, persistent).
-constexpr const char* kCheckpointDir = "/var/lib/oomharness";
-
 struct PlanOptions {
-  std::string stressor_path = kStressorPath;
+  std::string stressor_path = guest::kStressorPath;
   double sample_interval_sec = 0.5;
   double report_interval_sec = 1.0;   // oomstress --report-interval
 };

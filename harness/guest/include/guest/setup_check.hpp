@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 #include "plan/guest_plan.hpp"
 #include "timeline/timeline.hpp"
 

@@ -2,7 +2,7 @@
 // One disposable guest: boot the cached image (image.hpp) with a per-run payload
 // disk, run a command as root under systemd, stream its results back, power off.
 //
-//   runInVm(request)
+//   bootGuest(request)
 //     ensureImage -> chooseAccelerator (KVM if a probe boot works, else TCG)
 //     -> payload disk (mkfs.ext4 -d: our binaries + --payload DIR + job/run.sh)
 //     -> qemu: direct kernel boot, no initrd, no network, root snapshot=on,
@@ -34,7 +34,7 @@
 
 namespace oom {
 
-struct VmRunRequest {
+struct BootRequest {
   std::string release = "bookworm";
   std::string accelerator = "auto";      // auto, kvm, tcg
   std::uint64_t memory_bytes = GiB;
@@ -50,40 +50,37 @@ struct VmRunRequest {
   std::function<void(const std::string&)> on_output_line;  // command output, as it arrives
 };
 
-struct VmRunResult {
-  // Completed: the sentinel came back (exit_status is the command's). Anything
-  // else is inconclusive: TimedOut (watchdog), GuestDied (no sentinel: panic,
-  // crash, infrastructure failure in the guest), Interrupted (SIGINT/SIGTERM).
-  enum class Outcome { Completed, TimedOut, GuestDied, Interrupted };
-  Outcome outcome = Outcome::GuestDied;
-  int exit_status = -1;                  // the command's, when Completed
+struct BootResult {
+  // completed: the sentinel came back (exit_status is the command's). Any other
+  // ending is inconclusive: timed_out (watchdog), guest_died (no sentinel: panic,
+  // crash, infrastructure failure in the guest), interrupted (SIGINT/SIGTERM).
+  enum class Ending { completed, timed_out, guest_died, interrupted };
+  Ending ending = Ending::guest_died;
+  int exit_status = -1;                  // the command's, when completed
   std::string accelerator;               // "kvm" or "tcg"
   std::string cpu_model;                 // the -cpu it ran with
   std::string accelerator_note;          // why that accelerator (probe result, flag)
   std::string qemu_version;
-  double setup_sec = 0;                  // host clock: runInVm -> qemu launch (image, payload)
+  double setup_sec = 0;                  // host clock: bootGuest -> qemu launch (image, payload)
   double boot_to_command_sec = 0;        // host clock: qemu launch -> command start seen
   double total_sec = 0;                  // host clock: qemu launch -> qemu exit
   double payload_build_sec = 0;          // building the payload disk (part of setup_sec)
   std::string last_console_lines;        // console tail (+ journal tail when the console is quiet)
-  std::string reason;                    // human explanation for a non-Completed outcome
+  std::string reason;                    // human explanation for an ending other than completed
   GuestImage image;
 };
 
-const char* outcomeName(VmRunResult::Outcome outcome);
+const char* endingName(BootResult::Ending ending);
 
 // Runs one guest to completion. Blocking; on_result_line/on_output_line are called
 // from this thread while the guest runs. Errors (nothing booted): image cannot be
 // built, qemu missing, bad request, --accel kvm without a working KVM.
-Expected<VmRunResult> runInVm(const VmRunRequest& request);
+Expected<BootResult> bootGuest(const BootRequest& request);
 
 // Temporary folders are /tmp/<kTempPrefix><pid>-XXXXXX. A run killed with SIGKILL
 // cannot remove its own (its qemu dies through PR_SET_PDEATHSIG); the next run
 // removes those whose pid is gone.
 inline constexpr const char* kTempPrefix = "oomharness-run-";
 void sweepStaleTempDirs();
-
-// The folder of the running oomharness binary (where oomstress and oomharness-guest are built).
-std::filesystem::path selfBinDir();
 
 }  // namespace oom

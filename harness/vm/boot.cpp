@@ -1,7 +1,6 @@
-#include "vm/run.hpp"
+#include "vm/boot.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +14,8 @@
 #include <thread>
 
 #include "vm/channel.hpp"
-#include "vm/guest_paths.hpp"
+#include "vm/data_dir.hpp"
+#include "oom/guest_paths.hpp"
 #include "vm/payload.hpp"
 #include "vm/process.hpp"
 #include "vm/qemu.hpp"
@@ -70,17 +70,15 @@ double since(Clock::time_point t0) {
 
 }  // namespace
 
-const char* outcomeName(VmRunResult::Outcome o) {
+const char* endingName(BootResult::Ending o) {
   switch (o) {
-    case VmRunResult::Outcome::Completed: return "completed";
-    case VmRunResult::Outcome::TimedOut: return "timed out";
-    case VmRunResult::Outcome::GuestDied: return "guest died";
-    case VmRunResult::Outcome::Interrupted: return "interrupted";
+    case BootResult::Ending::completed: return "completed";
+    case BootResult::Ending::timed_out: return "timed out";
+    case BootResult::Ending::guest_died: return "guest died";
+    case BootResult::Ending::interrupted: return "interrupted";
   }
   return "?";
 }
-
-fs::path selfBinDir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
 
 namespace {
 
@@ -91,9 +89,9 @@ struct Channels {
 };
 
 // One boot: launches qemu, follows the channels until it exits, the watchdog fires
-// or a signal arrives; fills in outcome, exit status and timings.
-void bootAndFollow(const QemuConfig& config, const Channels& ch, const VmRunRequest& request,
-                   const fs::path& work, VmRunResult& result) {
+// or a signal arrives; fills in the ending, exit status and timings.
+void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootRequest& request,
+                   const fs::path& work, BootResult& result) {
   for (const auto& [name, file] : config.ports) std::ofstream(file, std::ios::trunc);
   std::ofstream(config.console_log, std::ios::trunc);
   const fs::path qemu_log = work / "qemu.log";
@@ -165,16 +163,16 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const VmRunRequ
   if (std::count(result.last_console_lines.begin(), result.last_console_lines.end(), '\n') < 5)
     result.last_console_lines += "(console nearly empty; last journal lines:)\n" + tailOfFile(ch.journal, 1500);
   if (interrupted) {
-    result.outcome = VmRunResult::Outcome::Interrupted;
+    result.ending = BootResult::Ending::interrupted;
     result.reason = "interrupted by a signal; qemu stopped";
   } else if (timed_out) {
-    result.outcome = VmRunResult::Outcome::TimedOut;
+    result.ending = BootResult::Ending::timed_out;
     result.reason = "the guest did not finish within " + formatDuration(request.timeout) +
                     "; qemu killed by the watchdog";
   } else if (sentinel && result.exit_status >= 0) {
-    result.outcome = VmRunResult::Outcome::Completed;
+    result.ending = BootResult::Ending::completed;
   } else {
-    result.outcome = VmRunResult::Outcome::GuestDied;
+    result.ending = BootResult::Ending::guest_died;
     const std::string said = tailOfFile(qemu_log, 1000);
     result.reason = "the guest stopped without reporting an exit status (no " +
                     std::string(guest::kEndSentinel) + " sentinel; qemu exit " +
@@ -183,8 +181,8 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const VmRunRequ
 }
 
 // A KVM that passed the probe but cannot start this guest: qemu gave up at once.
-bool kvmFailedToStart(const VmRunResult& r) {
-  return r.accelerator == "kvm" && r.outcome == VmRunResult::Outcome::GuestDied &&
+bool kvmFailedToStart(const BootResult& r) {
+  return r.accelerator == "kvm" && r.ending == BootResult::Ending::guest_died &&
          r.boot_to_command_sec == 0 && r.total_sec < 10;
 }
 
@@ -203,7 +201,7 @@ void sweepStaleTempDirs() {
   }
 }
 
-Expected<VmRunResult> runInVm(const VmRunRequest& request) {
+Expected<BootResult> bootGuest(const BootRequest& request) {
   const auto entered = Clock::now();
   sweepStaleTempDirs();
   if (request.command.empty()) return fail("vm run", "no command given (vm run [options] -- COMMAND...)");
@@ -219,7 +217,7 @@ Expected<VmRunResult> runInVm(const VmRunRequest& request) {
   auto accelerator = chooseAccelerator(request.accelerator, image->kernel(), defaultCacheRoot());
   if (!accelerator) return tl::unexpected(accelerator.error());
 
-  VmRunResult result;
+  BootResult result;
   result.image = *image;
   result.qemu_version = qemuVersion();
 
@@ -229,8 +227,11 @@ Expected<VmRunResult> runInVm(const VmRunRequest& request) {
 
   const auto payload_started = Clock::now();
   PayloadSpec spec;
-  for (const char* name : {"oomstress", "oomharness-guest"})
-    if (fs::exists(selfBinDir() / name)) spec.binaries.push_back(selfBinDir() / name);
+  for (const char* name : {guest::kStressorBinary, guest::kAgentBinary}) {
+    auto binary = helperBinary(name);
+    if (!binary) return tl::unexpected(binary.error());
+    spec.binaries.push_back(*binary);
+  }
   spec.payload_dir = request.payload_dir;
   spec.files = request.payload_files;
   spec.command = request.command;

@@ -23,16 +23,16 @@ struct Evidence {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Evidence, t, source, unit, InvocationID, pid, text)
 
-enum class Outcome { pass, fail, inconclusive, note };
-NLOHMANN_JSON_SERIALIZE_ENUM(Outcome, {{Outcome::pass, "pass"},
-                                       {Outcome::fail, "fail"},
-                                       {Outcome::inconclusive, "inconclusive"},
-                                       {Outcome::note, "note"}})
+enum class CheckOutcome { pass, fail, inconclusive, note };
+NLOHMANN_JSON_SERIALIZE_ENUM(CheckOutcome, {{CheckOutcome::pass, "pass"},
+                                       {CheckOutcome::fail, "fail"},
+                                       {CheckOutcome::inconclusive, "inconclusive"},
+                                       {CheckOutcome::note, "note"}})
 
 struct CheckResult {
   std::string name;            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
   std::string unit;            // service name; "" for scenario-wide checks
-  Outcome outcome = Outcome::pass;
+  CheckOutcome outcome = CheckOutcome::pass;
   std::string expected;        // one line: what the scenario said
   std::string observed;        // one line: what the timeline shows
   std::vector<Evidence> evidence;
@@ -51,13 +51,12 @@ struct Verdict {
   double pressure_t = 0;       // when pressure began (phase "pressure", else first unit start)
   std::vector<CheckResult> checks;  // expectations, then infrastructure checks, then notes
 
-  int exitStatus() const;      // kExitPass / kExitFail / kExitInconclusive (cli/exit_status.hpp)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Verdict, verdict, reason, pressure_t, checks)
 
 Verdict evaluate(const Scenario& scenario, const Timeline& timeline);
 
-const char* toString(Outcome outcome);       // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
+const char* toString(CheckOutcome outcome);       // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
 const char* toString(VerdictKind verdict);   // "pass", "fail", "inconclusive"
 
 }  // namespace oom

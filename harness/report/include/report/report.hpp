@@ -9,6 +9,7 @@
 
 #include "checks/verdict.hpp"
 #include "oom/expected.hpp"
+#include "oom/version.hpp"
 #include "plan/guest_plan.hpp"
 #include "scenario/scenario.hpp"
 #include "timeline/timeline.hpp"
@@ -35,10 +36,10 @@ struct RunReport {
   Timeline timeline;
   Verdict verdict;
   VmFacts vm;
-  std::string tool_version = "0.1.0";
+  std::string tool_version = kVersion;
   std::string started_at;        // ISO 8601 UTC, host clock
   double wall_sec = 0;           // host wall time of the whole command
-  int exit_status = 0;           // what oomharness exits with (verdict.exitStatus() unless overridden)
+  int exit_status = 0;           // what oomharness exits with (run/exit_status.hpp)
 };
 
 nlohmann::ordered_json toResultJson(const RunReport& report);

@@ -17,6 +17,6 @@ enum GuestStatus : int {
   kGuestSetupFailed = 4,   // a unit did not start, or its settings were not applied
 };
 
-int runPlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs);
+int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs);
 
 }  // namespace oom

@@ -31,12 +31,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestImage, release, systemd_ver
 struct ImageRequest {
   std::string release = "bookworm";
   bool force = false;                    // rebuild even when cached
-  std::filesystem::path recipe_dir;      // default: defaultRecipeDir()
+  std::filesystem::path recipe_dir;      // default: recipeDir() (vm/data_dir.hpp)
   std::filesystem::path cache_root;      // default: defaultCacheRoot()
   std::string mirror;                    // default: $OOMHARNESS_MIRROR or deb.debian.org
 };
 
-std::filesystem::path defaultRecipeDir();  // $OOMHARNESS_RECIPE_DIR or the source tree's vm/
 std::filesystem::path defaultCacheRoot();  // $XDG_CACHE_HOME/oomharness or ~/.cache/oomharness
 
 // Stable hash of every file in the recipe folder (names and contents) and the release.

@@ -14,10 +14,6 @@
 
 namespace oom {
 
-// /proc/PID/{comm,oom_score,oom_score_adj,status}: what the OOM killer weighs
-// (pid, comm, oom_score, oom_score_adj, rss_bytes = VmRSS).
-using ProcessInfo = ProcessSample;
-
 // Nothing here throws or logs: a file that cannot be read (a process or cgroup
 // that just vanished) reads as empty / nullopt / zero.
 class SysFs {
@@ -37,7 +33,7 @@ class SysFs {
   std::map<std::string, std::uint64_t> memoryEvents(std::string_view control_group) const;  // memory.events
   // memory.pressure avg10 of "some" and "full"; 0 where missing.
   std::pair<double, double> pressureAvg10(std::string_view control_group) const;
-  std::optional<ProcessInfo> process(int pid) const;
+  std::optional<ProcessSample> process(int pid) const;
   std::optional<int> oomScoreAdj(int pid) const;
   // nullopt when the cgroup is gone (a stopped transient unit is removed).
   std::optional<MemorySample> sample(const std::string& unit, std::string_view control_group, double t) const;

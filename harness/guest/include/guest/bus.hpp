@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "oom/expected.hpp"
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 #include "plan/guest_plan.hpp"
 
 namespace oom {

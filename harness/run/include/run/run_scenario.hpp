@@ -21,6 +21,6 @@ struct RunOptions {
 int runScenario(const RunOptions& options);
 
 // results/<UTC yyyymmddThhmmssZ>-<scenario name>/
-std::filesystem::path runDirectory(const std::filesystem::path& root, const std::string& scenario);
+std::filesystem::path newResultsDirectory(const std::filesystem::path& root, const std::string& scenario);
 
 }  // namespace oom

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/guest_plan.hpp"
+#include "scenario/directives.hpp"
 
 namespace oom {
 

@@ -1,4 +1,4 @@
-#include "scenario/plan.hpp"
+#include "plan/planner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ TEST(GuestPlanFromScenario, ThreeServicesGivesOneUnitPerServiceInOrder) {
   ASSERT_EQ(plan->units.size(), 3u);
   const auto& w = plan->units[2];
   EXPECT_EQ(w.unit, "report-worker.service");
-  EXPECT_EQ(w.exec_start.front(), kStressorPath);
+  EXPECT_EQ(w.exec_start.front(), guest::kStressorPath);
   EXPECT_EQ(w.properties.front().name, "Type");
   EXPECT_EQ(w.properties.front().value, "notify");
   EXPECT_EQ(w.properties[1].name, "OOMScoreAdjust");

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "plan/directives.hpp"
+#include "scenario/directives.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {

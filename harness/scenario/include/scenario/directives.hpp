@@ -9,9 +9,18 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "oom/expected.hpp"
 
 namespace oom {
+
+// One systemd directive as the user wrote it in the scenario ("OOMScoreAdjust", "600").
+struct UnitProperty {
+  std::string name;
+  std::string value;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitProperty, name, value)
 
 // A typed D-Bus value: 'i' int32, 'u' uint32, 't' uint64, 'b' bool, 's' string.
 using DbusValue = std::variant<std::int32_t, std::uint32_t, std::uint64_t, bool, std::string>;

@@ -8,14 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace oom {
+#include "scenario/directives.hpp"
 
-// One systemd directive as the user wrote it in the scenario ("OOMScoreAdjust", "600").
-struct UnitProperty {
-  std::string name;
-  std::string value;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitProperty, name, value)
+namespace oom {
 
 struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"

@@ -1,0 +1,41 @@
+#pragma once
+// Where things are inside the guest, and the names of the host<->guest
+// channels: the one place they are written. The guest-side recipe in vm/
+// (units, vm/guest/oomharness-job) must use the same names; tests/vm's
+// guest_contract_sync_test reads those files and compares.
+// (Macros only so that each path is spelled once and composed at compile time.)
+#define OOM_GUEST_ROOT "/opt/oomharness"
+#define OOM_GUEST_BIN OOM_GUEST_ROOT "/bin"
+#define OOM_GUEST_JOB OOM_GUEST_ROOT "/job"
+
+namespace oom::guest {
+// The payload disk (virtio, serial "payload"), mounted read-only at kRoot.
+constexpr const char* kRoot = OOM_GUEST_ROOT;
+constexpr const char* kBinDir = OOM_GUEST_BIN;                   // our binaries
+constexpr const char* kPayloadDir = OOM_GUEST_ROOT "/payload";   // the --payload DIR; COMMAND's cwd
+constexpr const char* kJobDir = OOM_GUEST_JOB;                   // run.sh, and payload_files "job/..."
+// Our binaries, by file name (host: next to oomharness or in libexec; guest: kBinDir).
+constexpr const char* kStressorBinary = "oomstress";
+constexpr const char* kAgentBinary = "oomharness-guest";
+constexpr const char* kStressorPath = OOM_GUEST_BIN "/oomstress";
+constexpr const char* kAgentPath = OOM_GUEST_BIN "/oomharness-guest";
+// The plan the agent executes: payload file "job/plan.json".
+constexpr const char* kPlanPayloadName = "job/plan.json";
+constexpr const char* kPlanPath = OOM_GUEST_JOB "/plan.json";
+// Checkpoint files of --checkpoint jobs (root-owned, on the root disk: survives restarts).
+constexpr const char* kCheckpointDir = "/var/lib/oomharness";
+// Set for COMMAND: the device of the results port (a /dev/vportNpM; the udev
+// symlink /dev/virtio-ports/oomharness.results names the same port).
+constexpr const char* kResultsEnv = "OOMHARNESS_RESULTS";
+// virtio-serial port names (/sys/class/virtio-ports/*/name); each is a file on the host.
+constexpr const char* kResultsPort = "oomharness.results";
+constexpr const char* kControlPort = "oomharness.control";
+constexpr const char* kOutputPort = "oomharness.output";
+constexpr const char* kJournalPort = "oomharness.journal";
+constexpr const char* kEndSentinel = "OOMHARNESS-END";
+// Guest disks: root is /dev/nvme0n1 (the only NVMe device); payload and swap are
+// virtio disks with these serials (/sys/block/vd*/serial; see vm/qemu.hpp).
+constexpr const char* kRootDevice = "/dev/nvme0n1";
+constexpr const char* kPayloadSerial = "payload";
+constexpr const char* kSwapSerial = "swap";
+}  // namespace oom::guest

@@ -1,0 +1,20 @@
+#pragma once
+// The oomharness exit statuses: scripts and CI depend on these numbers. Owned by
+// the run stage (it records the status in result.json); the CLI returns them.
+#include "checks/verdict.hpp"
+
+namespace oom {
+enum ExitStatus : int {
+  kExitPass = 0,          // every expectation held / command succeeded
+  kExitFail = 1,          // an expectation failed
+  kExitBadInput = 2,      // bad scenario, bad flag, missing rights: nothing was started
+  kExitInconclusive = 3,  // the guest hung or died, setup failed, no pressure happened
+};
+
+// pass 0, fail 1, inconclusive 3.
+int exitStatusFor(VerdictKind verdict);
+
+// An error that stopped a command before or while it set things up: the user's
+// input (ErrorKind::input) is 2, the host failing to set up (ErrorKind::setup) is 3.
+int exitStatusFor(const Error& error);
+}  // namespace oom
