@@ -105,7 +105,10 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
   report.exit_status = exitStatusFor(report.verdict.verdict);
   std::printf("%s", summarize(report).c_str());
   if (ignored) std::printf("(%zu timeline line(s) not understood and ignored)\n", ignored);
-  if (!out_dir.empty()) writeRunReports(out_dir, report);
+  std::fflush(stdout);
+  if (!out_dir.empty())
+    for (const auto& failure : writeRunReports(out_dir, report))
+      std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
   return report.exit_status;
 }
 

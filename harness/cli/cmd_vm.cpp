@@ -35,7 +35,7 @@ int vmBuild(const VmOptions& o) {
   auto image = ensureImage(request);
   if (!image) {
     std::fprintf(stderr, "oomharness: %s\n", image.error().str().c_str());
-    return kExitBadInput;
+    return exitStatusFor(image.error());
   }
   std::printf("image %s\n  release %s, systemd %s, kernel %s, recipe %s, built %s\n",
               image->dir.c_str(), image->release.c_str(), image->systemd_version.c_str(),
@@ -88,7 +88,7 @@ int vmRun(const VmOptions& o) {
   auto result = bootGuest(request);
   if (!result) {
     std::fprintf(stderr, "oomharness: %s\n", result.error().str().c_str());
-    return kExitBadInput;
+    return exitStatusFor(result.error());
   }
   std::fprintf(stderr,
                "vm: %s; accelerator %s (-cpu %s; %s); setup %.1fs (payload disk %.2fs), "

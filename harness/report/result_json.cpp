@@ -2,6 +2,7 @@
 #include <map>
 
 #include "report/report.hpp"
+#include "oom/files.hpp"
 #include "scenario/parse.hpp"
 
 namespace oom {
@@ -56,16 +57,21 @@ Expected<RunReport> fromResultJson(const nlohmann::json& j, const std::string& s
   return r;
 }
 
-void writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
-  std::filesystem::create_directories(dir);
+std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
+  std::vector<std::string> failures;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return {dir.string() + ": cannot create the folder: " + ec.message()};
   auto write = [&](const char* name, const std::string& text) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
+    if (auto written = writeFileAtomically(dir / name, text); !written)
+      failures.push_back(written.error().str());
   };
-  write("result.json", toResultJson(report).dump(2) + "\n");
+  // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
+  write("result.json",
+        toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   write("junit.xml", junitXml(report));
   write("summary.txt", summarize(report));
+  return failures;
 }
 
 }  // namespace oom

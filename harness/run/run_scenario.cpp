@@ -10,6 +10,7 @@
 
 #include "checks/verdict.hpp"
 #include "run/exit_status.hpp"
+#include "oom/files.hpp"
 #include "oom/units.hpp"
 #include "oom/utc.hpp"
 #include "report/report.hpp"
@@ -69,7 +70,10 @@ int runScenario(const RunOptions& options) {
 
   const fs::path dir = newResultsDirectory(options.results_root, scenario.name);
   fs::create_directories(dir);
-  std::ofstream(dir / "plan.json") << nlohmann::json(*plan).dump(2) << "\n";
+  if (auto written = writeFileAtomically(dir / "plan.json", nlohmann::json(*plan).dump(2) + "\n"); !written) {
+    std::fprintf(stderr, "oomharness: %s\n", written.error().str().c_str());
+    return exitStatusFor(written.error());
+  }
   std::printf("oomharness: %s: %s\n  results in %s\n", scenario.name.c_str(),
               scenario.description.c_str(), dir.c_str());
 
@@ -98,8 +102,9 @@ int runScenario(const RunOptions& options) {
 
   auto vm = bootGuest(request);
   if (!vm) {
+    // Nothing ran: a bad request (2), or the host could not set up the guest (3).
     std::fprintf(stderr, "oomharness: %s\n", vm.error().str().c_str());
-    return kExitBadInput;  // image could not be built / qemu missing: nothing ran
+    return exitStatusFor(vm.error());
   }
   report.vm.accelerator = vm->accelerator;
   report.vm.qemu_version = vm->qemu_version;
@@ -119,11 +124,14 @@ int runScenario(const RunOptions& options) {
   }
   report.wall_sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  writeRunReports(dir, report);
+  // The verdict is reached: say it before anything else can fail.
   std::printf("\n%s", summarize(report).c_str());
   std::printf("\nverdict: %s (exit %d) in %.0fs; boot %.1fs on %s; details in %s\n",
               toString(report.verdict.verdict), report.exit_status, report.wall_sec,
               report.vm.boot_sec, report.vm.accelerator.c_str(), dir.c_str());
+  std::fflush(stdout);
+  for (const auto& failure : writeRunReports(dir, report))
+    std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
   return report.exit_status;
 }
 

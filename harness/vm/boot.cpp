@@ -209,7 +209,7 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   if (request.memory_bytes < 128 * MiB) return fail("--memory", "at least 128M");
   if (request.cpus < 1) return fail("--cpus", "at least 1");
   if (findProgram("qemu-system-x86_64").empty())
-    return fail("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
+    return failSetup("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
   ImageRequest image_request;
   image_request.release = request.release;
   auto image = ensureImage(image_request);
@@ -252,7 +252,7 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
     { std::ofstream create(config.swap_disk); }
     fs::resize_file(config.swap_disk, request.swap_bytes);  // sparse
     if (auto mk = runTool({"mkswap", config.swap_disk.string()}); mk.status != 0)
-      return fail("--swap", "mkswap failed: " + mk.output);
+      return failSetup("--swap", "mkswap failed: " + mk.output);
   }
   config.console_log = request.run_dir / "console.log";
   const Channels ch{request.run_dir / "results.jsonl", request.run_dir / "control.log",

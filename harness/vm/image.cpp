@@ -127,7 +127,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     return fail("vm build", "building the guest image needs root (mmdebstrap, chroot); run as root");
   for (const char* tool : {"mmdebstrap", "mkfs.ext4", "dpkg-query"})
     if (findProgram(tool).empty())
-      return fail("vm build", std::string(tool) + " not found; run scripts/bootstrap first");
+      return failSetup("vm build", std::string(tool) + " not found; run scripts/bootstrap first");
 
   // Built beside its final place and renamed when complete: an interrupted build
   // never leaves a half image (the next build, holding the lock, sweeps its rest).
@@ -135,7 +135,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   for (const auto& e : fs::directory_iterator(final_dir.parent_path())) {
     if (e.path().filename().string().find(".tmp-") == std::string::npos) continue;
     if (hasMountsUnder(e.path()))  // never recurse into a live /proc, /sys or /dev
-      return fail(e.path().string(), "an interrupted build left file systems mounted here; "
+      return failSetup(e.path().string(), "an interrupted build left file systems mounted here; "
                                      "unmount them (findmnt -R " + e.path().string() + ") and retry");
     fs::remove_all(e.path());
   }
@@ -165,7 +165,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
                          debootstrap.output.find("Could not resolve") != std::string::npos ||
                          debootstrap.output.find("Temporary failure resolving") != std::string::npos ||
                          debootstrap.output.find("Unable to connect") != std::string::npos;
-    return fail("vm build", std::string(network ? "cannot reach the Debian mirror " +
+    return failSetup("vm build", std::string(network ? "cannot reach the Debian mirror " +
                                                       request.mirror + " for " + request.release
                                                 : "mmdebstrap failed") +
                                 " (exit " + std::to_string(debootstrap.status) + "):\n" +
@@ -182,7 +182,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
       fs::copy_file(entry.path(), tmp / "vmlinuz", fs::copy_options::overwrite_existing);
     }
   }
-  if (image.kernel_version.empty()) return fail("vm build", "no kernel in the guest's /boot");
+  if (image.kernel_version.empty()) return failSetup("vm build", "no kernel in the guest's /boot");
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
   image.systemd_version = trimmed(version.output);
@@ -190,7 +190,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
                        (tmp / "rootfs.img").string(), "1536M"});
-  if (mkfs.status != 0) return fail("vm build", "mkfs.ext4 failed: " + mkfs.output);
+  if (mkfs.status != 0) return failSetup("vm build", "mkfs.ext4 failed: " + mkfs.output);
   fs::remove_all(root);
 
   image.built_at = utcNow();
@@ -240,16 +240,16 @@ fs::path imageDir(const ImageRequest& r) {
 
 Expected<GuestImage> readImageJson(const fs::path& dir) {
   const auto j = nlohmann::json::parse(readFile(dir / "image.json"), nullptr, false);
-  if (j.is_discarded()) return fail((dir / "image.json").string(), "missing or not JSON");
+  if (j.is_discarded()) return failSetup((dir / "image.json").string(), "missing or not JSON");
   GuestImage image;
   try {
     image = j.get<GuestImage>();
   } catch (const nlohmann::json::exception& e) {
-    return fail((dir / "image.json").string(), e.what());
+    return failSetup((dir / "image.json").string(), e.what());
   }
   image.systemd_version = trimmed(image.systemd_version);  // images built before the fix kept a newline
   if (image.release.empty() || image.kernel_version.empty())
-    return fail((dir / "image.json").string(), "no release or kernel_version");
+    return failSetup((dir / "image.json").string(), "no release or kernel_version");
   image.dir = dir;
   return image;
 }
@@ -265,11 +265,11 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
       request.release.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos)
     return fail("--release", "'" + request.release + "': expected a Debian codename (bookworm, trixie)");
   if (!fs::exists(request.recipe_dir / "customize.sh"))
-    return fail(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
+    return failSetup(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
   const fs::path dir = imageDir(request);
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
-  if (ec) return fail(dir.parent_path().string(), "cannot create the image cache: " + ec.message());
+  if (ec) return failSetup(dir.parent_path().string(), "cannot create the image cache: " + ec.message());
   CacheLock lock(dir.parent_path() / ".lock");
   if (!request.force && fs::exists(dir / "image.json")) {
     auto cached = readImageJson(dir);
@@ -282,7 +282,7 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
   try {
     return buildImage(request, dir);
   } catch (const fs::filesystem_error& e) {  // disk full, permissions: nothing half-built stays
-    return fail("vm build", e.what());
+    return failSetup("vm build", e.what());
   }
 }
 

@@ -50,7 +50,7 @@ Expected<void> buildPayloadDisk(const PayloadSpec& spec, const fs::path& staging
   const auto size_mib = treeSize(staging) / (1024 * 1024) * 5 / 4 + 16;
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", staging.string(), "-L", "payload",
                        image.string(), std::to_string(size_mib) + "M"});
-  if (mkfs.status != 0) return fail("payload", "mkfs.ext4 failed: " + mkfs.output);
+  if (mkfs.status != 0) return failSetup("payload", "mkfs.ext4 failed: " + mkfs.output);
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "scenario/parse.hpp"
@@ -118,7 +119,29 @@ TEST(Summary, NamesTheVictimItsScoreAndTheOtherCandidates) {
 
 TEST(Reports, WritesAllThreeFiles) {
   const fs::path dir = fs::temp_directory_path() / ("oomharness-report-test-" + std::to_string(::getpid()));
-  writeRunReports(dir, makeReport("restart-loop.json", "restart-loop-start-limit.jsonl"));
+  EXPECT_TRUE(writeRunReports(dir, makeReport("restart-loop.json", "restart-loop-start-limit.jsonl")).empty());
   for (const char* f : {"result.json", "junit.xml", "summary.txt"}) EXPECT_TRUE(fs::exists(dir / f)) << f;
+  fs::remove_all(dir);
+}
+
+TEST(Reports, AFolderThatCannotBeWrittenIsReportedNotThrown) {
+  const fs::path blocker = fs::temp_directory_path() / ("oomharness-report-block-" + std::to_string(::getpid()));
+  std::ofstream(blocker) << "a file where the run folder should be";
+  const auto failures = writeRunReports(blocker / "run", makeReport("restart-loop.json", "restart-loop-start-limit.jsonl"));
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find(blocker.string()), std::string::npos) << failures[0];
+  fs::remove(blocker);
+}
+
+TEST(Reports, InvalidUtf8FromTheGuestIsReplacedNotFatal) {
+  const fs::path dir = fs::temp_directory_path() / ("oomharness-report-utf8-" + std::to_string(::getpid()));
+  RunReport r = makeReport("restart-loop.json", "restart-loop-start-limit.jsonl");
+  ASSERT_FALSE(r.timeline.kills.empty());
+  r.timeline.kills[0].comm = std::string("bad\xff\xfe") + "comm";  // a console tail cut mid-character
+  EXPECT_TRUE(writeRunReports(dir, r).empty());
+  std::ifstream in(dir / "result.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("bad\ufffd\ufffdcomm"), std::string::npos);
   fs::remove_all(dir);
 }

@@ -4,6 +4,7 @@
 // short human summary (also printed).
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -49,7 +50,10 @@ Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::stri
 std::string junitXml(const RunReport& report);
 std::string summarize(const RunReport& report);
 
-// Writes dir/result.json, dir/junit.xml and dir/summary.txt (creates dir).
-void writeRunReports(const std::filesystem::path& dir, const RunReport& report);
+// Writes dir/result.json, dir/junit.xml and dir/summary.txt (creates dir), each
+// to a temporary name and renamed into place, so a reader never sees half a file.
+// Never throws: returns one sentence per file that could not be written, so the
+// caller can still report the verdict it reached.
+std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report);
 
 }  // namespace oom
