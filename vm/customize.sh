@@ -13,7 +13,7 @@ sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
 
 # Units a test guest never needs (each costs boot time under TCG).
 # serial-getty@ttyS0 would also vhangup() the console and silence anything
-# writing to it (FIELD-NOTES). systemd-oomd is installed but off: a scenario
+# writing to it (docs/kernel-and-systemd.md#boot-traps). systemd-oomd is installed but off: a scenario
 # that wants it unmasks it.
 for unit in serial-getty@ttyS0.service getty@tty1.service getty.target \
             systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \

@@ -7,7 +7,7 @@
 //   - stress-ng --vm 1 --vm-keep --vm-bytes 1G --vm-method write64 (when installed)
 // Every fill is timed from outside (spawn until /proc/PID/status VmRSS reaches
 // the size) and, for oomstress, also from its own report (time_to_target).
-// A and B alternate, medians of the rounds are printed (FIELD-NOTES: this VM
+// A and B alternate, medians of the rounds are printed (bench/stressor/README.md: this VM
 // backs memory lazily; warm up first and compare alternately). At most 1 GiB is
 // held at any time.
 #include <fcntl.h>

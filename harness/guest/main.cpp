@@ -34,7 +34,7 @@ __attribute__((noinline)) void prefaultStack() {
   for (std::size_t i = 0; i < sizeof area; i += 4096) area[i] = 0;
 }
 
-// The observer must outlive the pressure it watches (FIELD-NOTES): never an OOM
+// The observer must outlive the pressure it watches (docs/kernel-and-systemd.md#thrashing-before-the-kill): never an OOM
 // victim, never paged out, no page faults for memory it needs later.
 void protectSelf(const oom::SysFs& fs) {
   if (!fs.writeFile("proc/self/oom_score_adj", "-1000"))

@@ -77,7 +77,7 @@ TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
   EXPECT_EQ(*c.scenario->services[0].directive("RestartSec"), "5");
 }
 
-TEST(ScenarioParse, WarnsAboutRunbookBadConfigurations) {
+TEST(ScenarioParse, WarnsAboutCommonBadConfigurations) {
   auto c = parseScenario(R"({"name": "n", "description": "d",
     "services": [
       {"name": "a", "why": "y", "unit": {"OOMScoreAdjust": -1000}, "load": {"baseline": "10M"}},

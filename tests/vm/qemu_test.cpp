@@ -95,7 +95,7 @@ TEST(QemuCommand, KernelBootsTheJobTargetAndPanicsFast) {
   EXPECT_NE(line.find("systemd.unit=oomharness-job.target"), std::string::npos);
   EXPECT_NE(line.find("panic=-1"), std::string::npos);
   EXPECT_NE(line.find("root=/dev/nvme0n1"), std::string::npos);
-  EXPECT_EQ(line.find("systemd.run="), std::string::npos);  // broken on 252 (FIELD-NOTES)
+  EXPECT_EQ(line.find("systemd.run="), std::string::npos);  // broken on 252 (docs/kernel-and-systemd.md#boot-traps)
   EXPECT_EQ(line.find("oomharness.swap=1"), std::string::npos);
   c.swap_disk = "/tmp/swap.img";
   EXPECT_NE(kernelCommandLine(c).find("oomharness.swap=1"), std::string::npos);

@@ -1,6 +1,6 @@
 #pragma once
 // The memory budget: the baselines must fit the guest before any pressure, or
-// the OOM killer fires during setup and the run tests nothing (FIELD-NOTES).
+// the OOM killer fires during setup and the run tests nothing (docs/guest-vm.md#guest-memory-overhead).
 #include <cstdint>
 #include <string>
 #include <vector>

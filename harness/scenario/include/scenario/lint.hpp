@@ -1,5 +1,5 @@
 #pragma once
-// Static warnings for the runbook's "Common Bad Configurations" that can be seen
+// Static warnings for the common bad configurations (docs/oom-policy.md#common-bad-configurations) that can be seen
 // in a scenario file without running it. Warnings, not errors: a scenario may
 // exist precisely to show what a bad configuration does.
 #include <vector>

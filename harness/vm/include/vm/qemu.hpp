@@ -42,7 +42,7 @@ std::string kernelCommandLine(const QemuConfig& config);
 // nested KVM refuses MSR 0x10a (IA32_ARCH_CAPABILITIES), hence the second one.
 std::vector<std::string> kvmCpuCandidates();
 
-// The TCG accelerator: multi-threaded, -cpu max (FIELD-NOTES: removing flags broke the guest).
+// The TCG accelerator: multi-threaded, -cpu max (removing flags broke the guest: docs/guest-vm.md#cpu-model-and-accelerator).
 Accelerator tcgAccelerator(std::string note = "");
 
 // Parses / writes the one-line probe cache ("kvm host,-arch-capabilities" or "tcg").
