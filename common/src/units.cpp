@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "oom/text.hpp"
+
 namespace oom {
 namespace {
 
@@ -21,12 +23,6 @@ bool splitNumber(std::string_view text, double& number, std::string_view& suffix
   suffix = text.substr(i);
   while (!suffix.empty() && suffix.front() == ' ') suffix.remove_prefix(1);
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace

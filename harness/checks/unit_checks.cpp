@@ -4,6 +4,7 @@
 #include <set>
 
 #include "check_context.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
@@ -101,7 +102,7 @@ void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitEx
   for (const auto* j : ctx.index.journalFor(unit, kMsgRestartScheduled)) {
     auto f = j->fields.find("N_RESTARTS");
     if (f == j->fields.end()) continue;
-    const auto v = std::strtoull(f->second.c_str(), nullptr, 10);
+    const auto v = leadingNumber<std::uint64_t>(f->second).value_or(0);
     if (v > n || !top) {
       n = std::max<std::uint64_t>(n, v);
       c.evidence.push_back(journalEvidence(*j));

@@ -1,7 +1,8 @@
 #include "guest/journal_filter.hpp"
 
-#include <charconv>
 #include <cstdint>
+
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
@@ -30,10 +31,8 @@ const char* const kCopiedFields[] = {"UNIT_RESULT", "N_RESTARTS", "EXIT_CODE", "
 double monotonicOf(const JournalFields& fields) {
   auto it = fields.find("__MONOTONIC_TIMESTAMP");
   if (it == fields.end()) return 0;
-  std::uint64_t usec = 0;  // from_chars: no sign, no locale; anything malformed reads as 0
-  const auto& v = it->second;
-  if (std::from_chars(v.data(), v.data() + v.size(), usec).ec != std::errc()) return 0;
-  return static_cast<double>(usec) / 1e6;
+  // Microseconds; anything malformed reads as 0.
+  return static_cast<double>(leadingNumber<std::uint64_t>(it->second).value_or(0)) / 1e6;
 }
 
 std::string field(const JournalFields& fields, const char* name) {

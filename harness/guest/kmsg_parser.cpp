@@ -1,30 +1,14 @@
 #include "guest/kmsg_parser.hpp"
 
 #include <algorithm>
-#include <charconv>
+
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
-template <typename T>
-std::optional<T> leadingNumber(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  T value{};
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end == s.data()) return std::nullopt;
-  return value;
-}
-
-// The number right after `key` ("anon-rss:" -> 135208), or fallback.
-template <typename T>
-T numberAfter(std::string_view text, std::string_view key, T fallback = 0) {
-  const auto at = text.find(key);
-  if (at == std::string_view::npos) return fallback;
-  return leadingNumber<T>(text.substr(at + key.size())).value_or(fallback);
-}
 
 // "key=value" from the comma-separated oom-kill summary; "" when absent.
 std::string summaryValue(std::string_view summary, std::string_view key) {
@@ -149,11 +133,11 @@ KernelOomKill& OomKillParser::newKill(const KmsgRecord& record, std::string_view
   if (close == std::string_view::npos) close = after.rfind(')');
   if (open != std::string_view::npos && close != std::string_view::npos && close > open)
     k.comm = std::string(after.substr(open + 1, close - open - 1));
-  k.total_vm_kb = numberAfter<std::uint64_t>(after, "total-vm:");
-  k.anon_rss_kb = numberAfter<std::uint64_t>(after, "anon-rss:");
-  k.file_rss_kb = numberAfter<std::uint64_t>(after, "file-rss:");
-  k.shmem_rss_kb = numberAfter<std::uint64_t>(after, "shmem-rss:");
-  k.oom_score_adj = numberAfter<int>(after, "oom_score_adj:");
+  k.total_vm_kb = numberAfter<std::uint64_t>(after, "total-vm:").value_or(0);
+  k.anon_rss_kb = numberAfter<std::uint64_t>(after, "anon-rss:").value_or(0);
+  k.file_rss_kb = numberAfter<std::uint64_t>(after, "file-rss:").value_or(0);
+  k.shmem_rss_kb = numberAfter<std::uint64_t>(after, "shmem-rss:").value_or(0);
+  k.oom_score_adj = numberAfter<int>(after, "oom_score_adj:").value_or(0);
   k.constraint = report_.constraint;
   if (k.constraint.empty()) k.constraint = startsWith(prefix, "Memory cgroup") ? "CONSTRAINT_MEMCG" : "";
   k.oom_memcg = report_.oom_memcg;
@@ -187,7 +171,7 @@ OomKillParser::Fed OomKillParser::feed(const KmsgRecord& record) {
     return fed;
   }
   if (report_.active && report_.invoker_pid == 0 && startsWith(text, "CPU: ") && contains(text, " PID: ")) {
-    report_.invoker_pid = numberAfter<int>(text, " PID: ");
+    report_.invoker_pid = numberAfter<int>(text, " PID: ").value_or(0);
     fed.oom_related = true;
     return fed;
   }

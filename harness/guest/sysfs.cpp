@@ -7,8 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <tuple>
+
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
@@ -24,21 +25,6 @@ std::vector<std::string_view> lines(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
-template <typename T>
-std::optional<T> number(std::string_view s) {
-  s = trim(s);
-  T value{};
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end == s.data()) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text) {
@@ -46,7 +32,7 @@ std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text) {
   for (auto line : lines(text)) {
     const auto sp = line.find(' ');
     if (sp == std::string_view::npos) continue;
-    if (auto v = number<std::uint64_t>(line.substr(sp + 1))) out[std::string(line.substr(0, sp))] = *v;
+    if (auto v = leadingNumber<std::uint64_t>(line.substr(sp + 1))) out[std::string(line.substr(0, sp))] = *v;
   }
   return out;
 }
@@ -59,11 +45,7 @@ std::optional<double> parsePressureAvg10(std::string_view text, std::string_view
     if (at == std::string_view::npos) return std::nullopt;
     auto rest = line.substr(at + 6);
     rest = rest.substr(0, rest.find(' '));
-    // from_chars for double is in libstdc++ 11+; strtod would need a terminated copy.
-    double value = 0;
-    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
-    if (ec != std::errc()) return std::nullopt;
-    return value;
+    return leadingNumber<double>(rest);
   }
   return std::nullopt;
 }
@@ -77,7 +59,7 @@ std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text) {
     auto rest = trim(line.substr(colon + 1));
     const bool kb = rest.size() > 3 && rest.substr(rest.size() - 3) == " kB";
     if (kb) rest.remove_suffix(3);
-    if (auto v = number<std::uint64_t>(rest)) out[std::string(line.substr(0, colon))] = kb ? *v * 1024 : *v;
+    if (auto v = leadingNumber<std::uint64_t>(rest)) out[std::string(line.substr(0, colon))] = kb ? *v * 1024 : *v;
   }
   return out;
 }
@@ -97,7 +79,7 @@ std::string parseOsReleaseValue(std::string_view text, std::string_view key) {
 std::vector<int> parsePidList(std::string_view text) {
   std::vector<int> out;
   for (auto line : lines(text))
-    if (auto pid = number<int>(line)) out.push_back(*pid);
+    if (auto pid = leadingNumber<int>(line)) out.push_back(*pid);
   return out;
 }
 
@@ -184,7 +166,7 @@ std::vector<int> SysFs::cgroupProcs(std::string_view control_group) const {
 }
 
 std::optional<std::uint64_t> SysFs::cgroupUint(std::string_view control_group, std::string_view file) const {
-  return number<std::uint64_t>(readFile(cgroupFile(control_group, file)));
+  return leadingNumber<std::uint64_t>(readFile(cgroupFile(control_group, file)));
 }
 
 std::map<std::string, std::uint64_t> SysFs::memoryEvents(std::string_view control_group) const {
@@ -197,7 +179,7 @@ std::pair<double, double> SysFs::pressureAvg10(std::string_view control_group) c
 }
 
 std::optional<int> SysFs::oomScoreAdj(int pid) const {
-  return number<int>(readFile("proc/" + std::to_string(pid) + "/oom_score_adj"));
+  return leadingNumber<int>(readFile("proc/" + std::to_string(pid) + "/oom_score_adj"));
 }
 
 std::optional<ProcessSample> SysFs::process(int pid) const {
@@ -207,8 +189,8 @@ std::optional<ProcessSample> SysFs::process(int pid) const {
   ProcessSample p;
   p.pid = pid;
   p.comm = std::string(trim(readFile(dir + "comm")));
-  p.oom_score = number<int>(readFile(dir + "oom_score")).value_or(0);
-  p.oom_score_adj = number<int>(readFile(dir + "oom_score_adj")).value_or(0);
+  p.oom_score = leadingNumber<int>(readFile(dir + "oom_score")).value_or(0);
+  p.oom_score_adj = leadingNumber<int>(readFile(dir + "oom_score_adj")).value_or(0);
   const auto fields = parseMeminfo(status);
   if (auto it = fields.find("VmRSS"); it != fields.end()) p.rss_bytes = it->second;
   return p;

@@ -3,12 +3,12 @@
 // and src/shared/bus-unit-util.c, which is what `systemd-run -p` uses).
 #include "scenario/directives.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
 
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
@@ -63,11 +63,12 @@ Converter timespan(std::string_view directive, std::string_view dbus_name, bool 
   };
 }
 
+// A whole-text integer; systemd (safe_atoi) also takes a leading '+'.
 bool parseInteger(std::string_view text, long long& out) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  const auto* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && ptr == end && !text.empty();
+  const auto n = parseNumber<long long>(text);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 const std::vector<Directive>& table() {

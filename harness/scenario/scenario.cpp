@@ -1,6 +1,6 @@
 #include "scenario/scenario.hpp"
 
-#include <cstdlib>
+#include <variant>
 
 namespace oom {
 
@@ -11,8 +11,11 @@ std::optional<std::string> ServiceSpec::directive(const std::string& name) const
 }
 
 int ServiceSpec::oomScoreAdjust() const {
-  auto v = directive("OOMScoreAdjust");
-  return v ? std::atoi(v->c_str()) : 0;
+  // Read by the directive table's own rule, as the guest reads the plan.
+  if (auto v = directive("OOMScoreAdjust"))
+    if (auto d = toDbusProperty("OOMScoreAdjust", *v); d && std::holds_alternative<std::int32_t>(d->value))
+      return std::get<std::int32_t>(d->value);
+  return 0;
 }
 
 std::string CountRange::str() const {

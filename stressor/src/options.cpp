@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 
 namespace oom::stress {
@@ -131,14 +132,9 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       const char* accepted = "a whole number from 1 to 64";
       auto v = value(accepted);
       if (!v) return tl::unexpected(v.error());
-      try {
-        std::size_t used = 0;
-        const int n = std::stoi(*v, &used);
-        if (used != v->size() || n < 1 || n > 64) throw std::invalid_argument("range");
-        o.processes = static_cast<unsigned>(n);
-      } catch (const std::exception&) {
-        return tl::unexpected(flagError(flag, accepted, *v));
-      }
+      const auto n = parseNumber<unsigned>(*v);
+      if (!n || *n < 1 || *n > 64) return tl::unexpected(flagError(flag, accepted, *v));
+      o.processes = *n;
     } else if (flag == "--checkpoint") {
       auto v = value("a file path");
       if (!v) return tl::unexpected(v.error());

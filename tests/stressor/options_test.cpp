@@ -32,6 +32,9 @@ TEST(OomstressOptions, ErrorsNameTheFlagAndTheAcceptedForm) {
   EXPECT_EQ(parseOptions({"--rate", "1M/s"}).error().where, "--target");
   EXPECT_EQ(parseOptions({"--target", "1G", "--leak"}).error().where, "--leak");
   EXPECT_EQ(parseOptions({"--target", "1G", "--processes", "0"}).error().where, "--processes");
+  // A whole number and nothing else (oom/text.hpp parseNumber).
+  for (const char* n : {"65", "2x", " 2", "+2", "-1", ""})
+    EXPECT_EQ(parseOptions({"--target", "1G", "--processes", n}).error().where, "--processes") << n;
   EXPECT_EQ(parseOptions({"--target", "1G", "--spike", "200M"}).error().where, "--spike");
   EXPECT_EQ(parseOptions({"--target", "1G", "--bogus"}).error().where, "--bogus");
   EXPECT_EQ(parseOptions({"--target"}).error().where, "--target");

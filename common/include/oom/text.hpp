@@ -1,0 +1,58 @@
+#pragma once
+// Text and numbers as every parser in the project reads them: one trim, and one
+// family of number parsers over std::from_chars (no locale, no exceptions, no
+// allocation), so that "what counts as a number" is decided once.
+//
+//   parseNumber<T>("42")        whole text: digits, a '-' only for signed and
+//                               floating types, nothing before or after
+//   leadingNumber<T>(" 42 kB")  the number at the start, after spaces and tabs;
+//                               whatever follows is ignored
+//   numberAfter<T>(s, "rss:")   leadingNumber right after the first `key` in s
+//
+// None accepts a leading '+' or hex; each returns nullopt for no number or one
+// that does not fit T. Integral T and double are supported.
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+namespace oom {
+
+// Without leading and trailing whitespace (space, \t, \n, \v, \f, \r).
+std::string_view trim(std::string_view text);
+
+// Without leading spaces and tabs (a number's position in /proc and kernel-log text).
+std::string_view skipBlanks(std::string_view text);
+
+namespace detail {
+template <typename T>
+std::optional<T> fromChars(std::string_view text, bool whole) {
+  static_assert(std::is_integral_v<T> || std::is_floating_point_v<T>, "a number type");
+  static_assert(!std::is_same_v<T, bool>, "a number type");
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr == text.data() || (whole && ptr != end)) return std::nullopt;
+  return value;
+}
+}  // namespace detail
+
+template <typename T>
+std::optional<T> parseNumber(std::string_view text) {
+  return detail::fromChars<T>(text, /*whole=*/true);
+}
+
+template <typename T>
+std::optional<T> leadingNumber(std::string_view text) {
+  return detail::fromChars<T>(skipBlanks(text), /*whole=*/false);
+}
+
+template <typename T>
+std::optional<T> numberAfter(std::string_view text, std::string_view key) {
+  const auto at = text.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  return leadingNumber<T>(text.substr(at + key.size()));
+}
+
+}  // namespace oom

@@ -1,0 +1,70 @@
+#include "oom/text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+
+using namespace oom;
+
+TEST(Trim, RemovesWhitespaceAtBothEndsOnly) {
+  EXPECT_EQ(trim("  512M \t\n"), "512M");
+  EXPECT_EQ(trim("\r\nDebian GNU/Linux 12 (bookworm)\n"), "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(trim("a b"), "a b");
+  EXPECT_EQ(trim(" \t\n"), "");
+  EXPECT_EQ(trim(""), "");
+}
+
+TEST(SkipBlanks, RemovesLeadingSpacesAndTabsOnly) {
+  EXPECT_EQ(skipBlanks(" \t 42 "), "42 ");
+  EXPECT_EQ(skipBlanks("\n42"), "\n42");
+}
+
+TEST(ParseNumber, TakesTheWholeTextOrNothing) {
+  EXPECT_EQ(parseNumber<int>("42"), 42);
+  EXPECT_EQ(parseNumber<int>("-1000"), -1000);
+  EXPECT_EQ(parseNumber<unsigned>("64"), 64u);
+  EXPECT_EQ(parseNumber<long long>("0"), 0);
+  EXPECT_FALSE(parseNumber<int>(""));
+  EXPECT_FALSE(parseNumber<int>("4x"));
+  EXPECT_FALSE(parseNumber<int>(" 4"));
+  EXPECT_FALSE(parseNumber<int>("4 "));
+  EXPECT_FALSE(parseNumber<int>("+4"));    // callers that take '+' (systemd's integers) strip it
+  EXPECT_FALSE(parseNumber<int>("0x10"));
+}
+
+TEST(ParseNumber, RejectsSignsAndValuesTheTypeCannotHold) {
+  EXPECT_FALSE(parseNumber<unsigned>("-1"));
+  EXPECT_FALSE(parseNumber<std::int32_t>("2147483648"));
+  EXPECT_EQ(parseNumber<std::int32_t>("-2147483648"), std::numeric_limits<std::int32_t>::min());
+  EXPECT_EQ(parseNumber<std::uint64_t>("18446744073709551615"), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_FALSE(parseNumber<std::uint64_t>("18446744073709551616"));
+}
+
+TEST(ParseNumber, ReadsDecimalFractions) {
+  EXPECT_DOUBLE_EQ(*parseNumber<double>("0.25"), 0.25);
+  EXPECT_DOUBLE_EQ(*parseNumber<double>("-3"), -3.0);
+  EXPECT_FALSE(parseNumber<double>("1.5s"));
+}
+
+TEST(LeadingNumber, ReadsTheNumberAtTheStartAndIgnoresTheRest) {
+  EXPECT_EQ(leadingNumber<std::uint64_t>("1007616 kB"), 1007616u);
+  EXPECT_EQ(leadingNumber<int>(" \t301\n"), 301);  // cgroup.procs, oom_score
+  EXPECT_EQ(leadingNumber<int>("-17"), -17);
+  EXPECT_EQ(leadingNumber<std::uint64_t>("12x"), 12u);
+  EXPECT_DOUBLE_EQ(*leadingNumber<double>("12.50 avg60"), 12.5);
+  EXPECT_FALSE(leadingNumber<int>(""));
+  EXPECT_FALSE(leadingNumber<int>("max"));
+  EXPECT_FALSE(leadingNumber<int>("\n5"));  // only spaces and tabs are skipped
+  EXPECT_FALSE(leadingNumber<std::uint64_t>("-1"));
+}
+
+TEST(NumberAfter, ReadsTheNumberFollowingTheFirstKey) {
+  const char* line = "Killed process 1234 (oomstress) total-vm:1060852kB, anon-rss:1048576kB, "
+                     "file-rss:4kB, shmem-rss:0kB, UID:0 pgtables:2100kB oom_score_adj:600";
+  EXPECT_EQ(numberAfter<std::uint64_t>(line, "anon-rss:"), 1048576u);
+  EXPECT_EQ(numberAfter<int>(line, "oom_score_adj:"), 600);
+  EXPECT_EQ(numberAfter<int>(line, "Killed process "), 1234);
+  EXPECT_FALSE(numberAfter<int>(line, "swap-rss:"));
+  EXPECT_FALSE(numberAfter<int>("UID:root", "UID:"));
+}
