@@ -11,7 +11,7 @@
 #include <string>
 
 #include "guest/bus.hpp"
-#include "guest/observer.hpp"
+#include "oom/clock.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/runner.hpp"
 #include "guest/sysfs.hpp"

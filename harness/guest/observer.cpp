@@ -1,7 +1,6 @@
 #include "guest/observer.hpp"
 
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,12 +28,6 @@ Expected<void> failErrno(const char* where, int negative_errno) {
 }
 
 }  // namespace
-
-double monotonicSeconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 Observer::Observer(Bus& bus, RecordSink& sink, const GuestPlan& plan, const SysFs& fs)
     : bus_(bus), sink_(sink), plan_(plan), fs_(fs), kmsg_buffer_(kKmsgRecordMax) {

@@ -6,6 +6,7 @@
 
 #include "guest/observer.hpp"
 #include "guest/setup_check.hpp"
+#include "oom/clock.hpp"
 
 namespace oom {
 namespace {

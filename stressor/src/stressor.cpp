@@ -16,6 +16,7 @@
 #include "arena.hpp"
 #include "checkpoint.hpp"
 #include "notify.hpp"
+#include "oom/clock.hpp"
 #include "oom/units.hpp"
 #include "schedule.hpp"
 
@@ -28,12 +29,6 @@ extern "C" void onStop(int) { g_stop = 1; }
 // Process 0 (the main process) uses FILE, process N uses FILE.N.
 std::string checkpointFileFor(const std::string& file, unsigned index) {
   return index == 0 ? file : file + "." + std::to_string(index);
-}
-
-double monotonicNow() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 void sleepSec(double s) {
@@ -115,7 +110,7 @@ void Worker::watchChildren() {
       const auto alive = 1 + std::count(family_->alive.begin(), family_->alive.end(), true);
       std::printf("{\"event\":\"child_exited\",\"t\":%.3f,\"pid\":%d,\"process\":%zu,\"signal\":%d,"
                   "\"status\":%d,\"respawn\":false,\"processes_alive\":%ld}\n",
-                  monotonicNow() - t0_, pid, i + 1, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                  monotonicSeconds() - t0_, pid, i + 1, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1, static_cast<long>(alive));
       std::fflush(stdout);
     }
@@ -160,7 +155,7 @@ void Worker::report(Phase phase, double now) {
 void Worker::saveProgress(bool complete) {
   if (checkpoint_file_.empty()) return;
   std::uint64_t held = arena_.bytes();
-  if (spikeActive(o_, monotonicNow() - alloc_start_))
+  if (spikeActive(o_, monotonicSeconds() - alloc_start_))
     held -= std::min(held, o_.spike->bytes);  // a spike is load, not work
   checkpoint_.done = workDone(o_, resumed_, held, reached_at_.has_value());
   checkpoint_.complete = complete;
@@ -198,26 +193,26 @@ bool Worker::loadProgress() {
 }
 
 int Worker::work() {
-  t0_ = monotonicNow();
+  t0_ = monotonicSeconds();
   if (!o_.checkpoint.empty()) {
     if (!loadProgress()) return 2;
     if (already_complete_) {  // nothing left to do: a restarted finished job just exits
-      alloc_start_ = last_report_ = monotonicNow();
+      alloc_start_ = last_report_ = monotonicSeconds();
       report(Phase::exiting, alloc_start_);
       return 0;
     }
   }
   alloc_start_ = last_report_ = t0_;
-  while (!g_stop && monotonicNow() - t0_ < o_.start_after_sec) {
+  while (!g_stop && monotonicSeconds() - t0_ < o_.start_after_sec) {
     watchChildren();
-    if (const double now = monotonicNow(); now - last_report_ >= o_.report_interval_sec)
+    if (const double now = monotonicSeconds(); now - last_report_ >= o_.report_interval_sec)
       report(Phase::waiting, now);
-    sleepSec(std::min(0.05, o_.start_after_sec - (monotonicNow() - t0_)));
+    sleepSec(std::min(0.05, o_.start_after_sec - (monotonicSeconds() - t0_)));
   }
-  alloc_start_ = last_report_ = monotonicNow();
+  alloc_start_ = last_report_ = monotonicSeconds();
   Phase phase = Phase::ramping;
   while (!g_stop) {
-    const double now = monotonicNow();
+    const double now = monotonicSeconds();
     const ScheduleInput in{now - alloc_start_, reached_at_, resumed_};
     const std::uint64_t want = desiredBytes(o_, in);
     phase = phaseAt(o_, in);
@@ -229,7 +224,7 @@ int Worker::work() {
       arena_.shrinkTo(want);
     }
     if (!reached_at_ && arena_.bytes() >= o_.target) {
-      reached_at_ = monotonicNow() - alloc_start_;
+      reached_at_ = monotonicSeconds() - alloc_start_;
       self_ready_ = true;
       if (ready_fd_ >= 0) {
         (void)!::write(ready_fd_, "r", 1);
@@ -261,7 +256,7 @@ int Worker::work() {
     // less often while holding). Behind it: allocate again at once.
     if (arena_.bytes() >= want) sleepSec(phase == Phase::holding ? 0.02 : 0.005);
   }
-  report(Phase::exiting, monotonicNow());
+  report(Phase::exiting, monotonicSeconds());
   return 0;
 }
 

@@ -17,12 +17,11 @@
 #include "guest/kmsg_parser.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/sysfs.hpp"
+#include "oom/clock.hpp"
 #include "plan/guest_plan.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {
-
-double monotonicSeconds();
 
 class Observer {
  public:
