@@ -68,3 +68,24 @@ TEST(NumberAfter, ReadsTheNumberFollowingTheFirstKey) {
   EXPECT_FALSE(numberAfter<int>(line, "swap-rss:"));
   EXPECT_FALSE(numberAfter<int>("UID:root", "UID:"));
 }
+
+TEST(Printable, EscapesControlCharactersAndKeepsTheRest) {
+  EXPECT_EQ(printable("api: réservé, \"quoted\" \\x2d"), "api: réservé, \"quoted\" \\x2d");
+  EXPECT_EQ(printable("a\nb\tc\rd"), "a\\nb\\tc\\rd");
+  EXPECT_EQ(printable("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+  EXPECT_EQ(printable(std::string_view("nul\0x", 5)), "nul\\x00x");
+  EXPECT_EQ(printable("del\x7f"), "del\\x7f");
+  EXPECT_EQ(printable("csi\xc2\x9b" "2J"), "csi\\u{009b}2J");           // C1 CSI as UTF-8
+  EXPECT_EQ(printable("rtl\xe2\x80\xae" "txt"), "rtl\\u{202e}txt");     // RIGHT-TO-LEFT OVERRIDE
+  EXPECT_EQ(printable("bad\xff\xc3"), "bad\\xff\\xc3");                  // not UTF-8, cut short
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");                        // overlong '/'
+  EXPECT_EQ(printable(""), "");
+}
+
+TEST(Printable, FirstControlCharacter) {
+  EXPECT_FALSE(firstControlCharacter("plain text, café"));
+  EXPECT_EQ(firstControlCharacter("line\nbreak"), U'\n');
+  EXPECT_EQ(firstControlCharacter("esc\x1b["), U'\x1b');
+  EXPECT_EQ(firstControlCharacter("c1 \xc2\x85"), U'\u0085');
+  EXPECT_FALSE(firstControlCharacter("\xff not utf-8 but no control"));
+}

@@ -13,6 +13,7 @@
 // that does not fit T. Integral T and double are supported.
 #include <charconv>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -24,6 +25,18 @@ std::string_view trim(std::string_view text);
 
 // Without leading spaces and tabs (a number's position in /proc and kernel-log text).
 std::string_view skipBlanks(std::string_view text);
+
+// Text as it may reach a terminal, a log or a copied command line: every control
+// character escaped, so a scenario's description, a process name or a journal
+// line cannot move the cursor, recolour the screen or fake a line of output.
+// C0 and DEL become \n, \t, \r or \xNN; C1 controls (U+0080..U+009F) and the
+// bidirectional overrides (U+200E/F, U+202A..U+202E, U+2066..U+2069) \u{NNNN};
+// bytes that are not UTF-8 \xNN. Everything else, backslashes included, is kept.
+std::string printable(std::string_view text);
+
+// The first control character (C0, DEL or C1) in UTF-8 text, as its code point,
+// or nullopt when there is none. Bytes that are not UTF-8 are not reported here.
+std::optional<char32_t> firstControlCharacter(std::string_view text);
 
 namespace detail {
 template <typename T>
