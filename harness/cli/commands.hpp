@@ -2,9 +2,12 @@
 // Each subcommand family registers itself on the CLI11 app; its callback stores
 // the exit status in `status`. main() only parses and dispatches.
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace oom {
 void addScenarioCommands(CLI::App& app, int& status);  // check, plan    (cmd_scenario.cpp)
 void addVmCommands(CLI::App& app, int& status);        // vm build, vm run (cmd_vm.cpp)
 void addRunCommand(CLI::App& app, int& status);        // run            (cmd_run.cpp)
+void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
+std::string versionText();                             // what --version prints
 }  // namespace oom
