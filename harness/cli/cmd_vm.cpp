@@ -116,12 +116,12 @@ void addVmCommands(CLI::App& app, int& status) {
   const std::string releases = "Guest Debian release: bookworm or trixie";
 
   auto* build = vm->add_subcommand("build", "Build (or reuse) the cached guest image");
-  build->add_option("--release", options->release, releases)->check(CLI::IsMember({"bookworm", "trixie"}));
+  build->add_option("--release", options->release, releases)->check(CLI::IsMember(supportedReleases()));
   build->add_flag("--force", options->force, "Rebuild even when cached");
   build->callback([&status, options] { status = vmBuild(*options); });
 
   auto* run = vm->add_subcommand("run", "Boot a disposable guest and run COMMAND in it as root");
-  run->add_option("--release", options->release, releases)->check(CLI::IsMember({"bookworm", "trixie"}));
+  run->add_option("--release", options->release, releases)->check(CLI::IsMember(supportedReleases()));
   run->add_option("--accel", options->accelerator, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   run->add_option("--memory", options->memory, "Guest memory (e.g. 1G)");
   run->add_option("--cpus", options->cpus, "Guest CPUs");

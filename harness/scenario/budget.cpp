@@ -6,7 +6,9 @@
 namespace oom {
 
 std::uint64_t guestOverheadBytes(const std::string& release) {
-  return release == "trixie" ? kTrixieGuestOverheadBytes : kGuestOverheadBytes;
+  for (const auto& o : kGuestOverheads)
+    if (o.release == release) return o.bytes;
+  return kGuestOverheadBytes;  // not measured: the default release's (bookworm)
 }
 
 Budget computeBudget(const Scenario& scenario) {

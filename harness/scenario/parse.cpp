@@ -213,9 +213,8 @@ void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
   if (!r.object(v, path, "guest")) return;
   if (v.contains("release")) {
     if (auto s = r.string(v["release"], path + ".release")) {
-      const auto& known = supportedReleases();
-      if (std::find(known.begin(), known.end(), *s) == known.end())
-        r.error(path + ".release", "expected one of " + join(known) + "; got \"" + *s + "\"");
+      if (!isSupportedRelease(*s))
+        r.error(path + ".release", "expected one of " + join(supportedReleases()) + "; got \"" + *s + "\"");
       else guest.release = *s;
     }
   }
@@ -455,11 +454,6 @@ std::pair<int, int> lineColumn(std::string_view text, std::size_t byte) {
 }  // namespace
 
 const std::vector<ObjectKeys>& scenarioObjectKeys() { return kKeys; }
-
-const std::vector<std::string>& supportedReleases() {
-  static const std::vector<std::string> releases = {"bookworm", "trixie"};
-  return releases;
-}
 
 ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
   ScenarioCheck out;

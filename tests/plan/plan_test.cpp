@@ -86,6 +86,15 @@ TEST(Budget, CountsEachReleasesMeasuredOverhead) {
   EXPECT_GT(kTrixieGuestOverheadBytes, bookworm);
 }
 
+TEST(Budget, EverySupportedReleaseHasAMeasuredOverhead) {
+  for (const auto& release : supportedReleases()) {
+    const auto measured = std::find_if(std::begin(kGuestOverheads), std::end(kGuestOverheads),
+                                       [&](const ReleaseOverhead& o) { return o.release == release; });
+    EXPECT_NE(measured, std::end(kGuestOverheads)) << release << " has no measured guest overhead";
+  }
+  EXPECT_EQ(guestOverheadBytes("trixie"), kTrixieGuestOverheadBytes);
+}
+
 TEST(Flags, SizesAndDurationsAreExact) {
   EXPECT_EQ(sizeFlag(150u * 1024 * 1024), "150M");
   EXPECT_EQ(sizeFlag(1536u * 1024), "1536K");

@@ -3,6 +3,7 @@
 // the OOM killer fires during setup and the run tests nothing (docs/guest-vm.md#guest-memory-overhead).
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oom/units.hpp"
@@ -17,9 +18,18 @@ namespace oom {
 // gone (2026-11-29, three-services run); trixie (6.12, systemd 257): 213 MiB.
 constexpr std::uint64_t kGuestOverheadBytes = 208 * MiB;
 constexpr std::uint64_t kTrixieGuestOverheadBytes = 214 * MiB;
+// Each supported release's measured overhead (oom/releases.hpp lists the releases;
+// a test checks that every one is here).
+struct ReleaseOverhead {
+  std::string_view release;
+  std::uint64_t bytes;
+};
+inline constexpr ReleaseOverhead kGuestOverheads[] = {{"bookworm", kGuestOverheadBytes},
+                                                      {"trixie", kTrixieGuestOverheadBytes}};
 // Headroom kept free on top, so page cache for the binaries survives the baseline.
 constexpr std::uint64_t kBudgetSafetyMarginBytes = 64 * MiB;
 
+// The release's measured overhead; bookworm's (the default) for one not measured.
 std::uint64_t guestOverheadBytes(const std::string& release);
 
 struct BudgetRow {

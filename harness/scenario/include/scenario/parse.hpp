@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "oom/expected.hpp"
+#include "oom/releases.hpp"  // supportedReleases(), which the parser checks guest.release against
 #include "scenario/scenario.hpp"
 
 namespace oom {
@@ -33,8 +34,5 @@ struct ObjectKeys {
   std::vector<std::string> required;
 };
 const std::vector<ObjectKeys>& scenarioObjectKeys();
-
-// Releases the image builder knows (FIELD-NOTES: bookworm, trixie).
-const std::vector<std::string>& supportedReleases();
 
 }  // namespace oom

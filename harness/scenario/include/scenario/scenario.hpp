@@ -10,12 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "oom/releases.hpp"
 #include "scenario/directives.hpp"
 
 namespace oom {
 
 struct GuestSpec {
-  std::string release = "bookworm";
+  std::string release = kDefaultRelease;
   std::uint64_t memory_bytes = 1024ull * 1024 * 1024;
   unsigned cpus = 2;
   std::uint64_t swap_bytes = 0;

@@ -35,7 +35,7 @@
 namespace oom {
 
 struct BootRequest {
-  std::string release = "bookworm";
+  std::string release = kDefaultRelease;
   std::string accelerator = "auto";      // auto, kvm, tcg
   std::uint64_t memory_bytes = GiB;
   unsigned cpus = 2;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oom/expected.hpp"
+#include "oom/releases.hpp"
 
 namespace oom {
 
@@ -29,7 +30,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestImage, release, systemd_ver
                                                 kernel_version, recipe_hash, built_at, build_sec)
 
 struct ImageRequest {
-  std::string release = "bookworm";
+  std::string release = kDefaultRelease;
   bool force = false;                    // rebuild even when cached
   std::filesystem::path recipe_dir;      // default: recipeDir() (vm/data_dir.hpp)
   std::filesystem::path cache_root;      // default: defaultCacheRoot()

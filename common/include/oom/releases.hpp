@@ -1,0 +1,18 @@
+#pragma once
+// The Debian releases a guest can run (vm/ builds each image the same way) and
+// the one used when nothing names a release. The only list: the scenario
+// validator, `--release`, the image and boot defaults, and (by a test) the
+// scenario schema's enum all read it. Facts that differ per release (the measured
+// guest overhead) stay with their users (scenario/budget.hpp).
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oom {
+
+inline constexpr const char* kDefaultRelease = "bookworm";
+
+const std::vector<std::string>& supportedReleases();  // bookworm (kernel 6.1, systemd 252), trixie (6.12, 257)
+bool isSupportedRelease(std::string_view release);
+
+}  // namespace oom
