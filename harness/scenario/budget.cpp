@@ -16,7 +16,7 @@ Budget computeBudget(const Scenario& scenario) {
   for (const auto& s : scenario.services) {
     b.rows.push_back(BudgetRow{s.name, s.load.baseline_bytes, s.load.processes,
                                s.load.leak_bytes_per_sec, s.load.spike ? s.load.spike->bytes : 0});
-    b.baselines_bytes += s.load.baseline_bytes;
+    b.baselines_bytes = saturatingAdd(b.baselines_bytes, s.load.baseline_bytes);
   }
   b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
   b.margin_bytes = kBudgetSafetyMarginBytes;

@@ -3,6 +3,7 @@
 // and src/shared/bus-unit-util.c, which is what `systemd-run -p` uses).
 #include "scenario/directives.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -58,8 +59,13 @@ Converter timespan(std::string_view directive, std::string_view dbus_name, bool 
       return DbusProperty{std::string(dbus_name), 't', kInfinity};
     auto d = parseDuration(value);
     if (!d || d->count() < 0) return bad(directive, accepts, value);
-    return DbusProperty{std::string(dbus_name), 't',
-                        static_cast<std::uint64_t>(d->count() * 1e6 + 0.5)};
+    // systemd counts microseconds in a uint64_t; a span that does not fit (400
+    // digits parse as infinity) would make the conversion undefined.
+    const double usec = d->count() * 1e6 + 0.5;
+    if (!std::isfinite(usec) || usec >= 0x1p64)
+      return bad(directive, std::string(accepts) + ", at most 2^64-1 microseconds" +
+                                (allow_infinity ? " (or infinity)" : ""), value);
+    return DbusProperty{std::string(dbus_name), 't', static_cast<std::uint64_t>(usec)};
   };
 }
 

@@ -1,19 +1,27 @@
 #include "scenario/parse.hpp"
 
-#include <algorithm>
-#include <fstream>
-#include <set>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "json_reader.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "scenario/directives.hpp"
 #include "scenario/budget.hpp"
+#include "scenario/limits.hpp"
 #include "scenario/lint.hpp"
 
 namespace oom {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = ScenarioJson;
 
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
@@ -48,33 +56,58 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
 }
 
 std::string shown(const Json& v) {
-  std::string s = v.dump();
+  std::string s = printable(v.dump(-1, ' ', false, Json::error_handler_t::replace));
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
 
-bool plainKey(const std::string& key) {
-  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-         });
+// User text inside a message: quoted, escaped, at most 60 bytes.
+std::string quotedText(const std::string& text) { return shown(Json(text)); }
+
+std::string durationLimit() {
+  const auto seconds = static_cast<long long>(limits::kMaxDurationSec);
+  return std::to_string(seconds / 3600) + "h (" + std::to_string(seconds) + "s)";
 }
+
 
 // Walks the document, keeping the JSON path and every error found.
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
-  void error(const std::string& path, std::string message) {
-    errors_.push_back(Error{source_ + ": " + path, std::move(message)});
+  // Messages quote the file's text; whatever slipped through is escaped and cut
+  // here, so no error can carry a control character or a megabyte to the terminal.
+  void error(const std::string& path, const std::string& message) {
+    std::string m = printable(message);
+    if (m.size() > kMaxMessageBytes) m = m.substr(0, kMaxMessageBytes) + "...";
+    errors_.add(Error{source_ + ": " + path, std::move(m)});
   }
-  std::vector<Error> takeErrors() { return std::move(errors_); }
+  std::vector<Error> takeErrors() { return errors_.take(source_); }
   const std::string& source() const { return source_; }
 
-  static std::string key(const std::string& path, const std::string& k) {
-    return plainKey(k) ? path + "." + k : path + "['" + k + "']";
+  static std::string key(const std::string& path, const std::string& k) { return jsonPathKey(path, k); }
+  static std::string index(const std::string& path, std::size_t i) { return jsonPathIndex(path, i); }
+
+  // Free text (description, why): non-empty and at most limits::kMaxTextBytes.
+  std::optional<std::string> text(const Json& v, const std::string& path) {
+    auto s = string(v, path);
+    if (s && s->size() > limits::kMaxTextBytes) {
+      error(path, "expected at most " + std::to_string(limits::kMaxTextBytes) + " bytes of text; got " +
+                      std::to_string(s->size()));
+      return std::nullopt;
+    }
+    return s;
   }
-  static std::string index(const std::string& path, std::size_t i) {
-    return path + "[" + std::to_string(i) + "]";
+
+  // A size from lo to hi; `range` says so in words ("from 256MiB to 64GiB").
+  std::optional<std::uint64_t> size(const Json& v, const std::string& path, std::uint64_t lo,
+                                    std::uint64_t hi, const std::string& range) {
+    auto bytes = size(v, path);
+    if (bytes && (*bytes < lo || *bytes > hi)) {
+      error(path, "expected a size " + range + "; got " + shown(v) + " (" + formatSize(*bytes) + ")");
+      return std::nullopt;
+    }
+    return bytes;
   }
 
   // Checks object-ness, unknown and missing keys. Returns false if not an object.
@@ -137,32 +170,50 @@ class Reader {
     return bytes ? std::optional(*bytes) : std::nullopt;
   }
 
+  // A rate of at most limits::kMaxRateBytesPerSec.
   std::optional<std::uint64_t> rate(const Json& v, const std::string& path) {
     const std::string expected = "expected a rate such as \"20M/s\" or \"0\"";
-    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-    if (!v.is_string()) {
+    std::optional<std::uint64_t> r;
+    if (v.is_number_unsigned()) {
+      r = v.get<std::uint64_t>();
+    } else if (v.is_string()) {
+      if (auto parsed = parseRate(v.get<std::string>())) r = *parsed;
+    }
+    if (!r) {
       error(path, expected + "; got " + shown(v));
       return std::nullopt;
     }
-    auto r = parseRate(v.get<std::string>());
-    if (!r) error(path, expected + "; got " + shown(v));
-    return r ? std::optional(*r) : std::nullopt;
+    if (*r > limits::kMaxRateBytesPerSec) {
+      error(path, "expected a rate of at most " + formatSize(limits::kMaxRateBytesPerSec) + "/s; got " +
+                      shown(v) + " (" + formatSize(*r) + "/s)");
+      return std::nullopt;
+    }
+    return r;
   }
 
-  // A duration: a string such as "30s" or a number of seconds.
+  // A duration: a string such as "30s" or a number of seconds, from 0 to
+  // limits::kMaxDurationSec (so never infinite: "1000...0s" with 400 digits is refused).
   std::optional<double> duration(const Json& v, const std::string& path) {
     const std::string expected = "expected a duration such as \"30s\", \"500ms\" or \"2min\"";
-    if (v.is_number() && v.get<double>() >= 0) return v.get<double>();
-    if (!v.is_string()) {
+    std::optional<double> seconds;
+    if (v.is_number()) {
+      seconds = v.get<double>();
+    } else if (v.is_string()) {
+      if (auto d = parseDuration(v.get<std::string>())) seconds = d->count();
+    }
+    if (!seconds || std::isnan(*seconds) || *seconds < 0) {
       error(path, expected + "; got " + shown(v));
       return std::nullopt;
     }
-    auto d = parseDuration(v.get<std::string>());
-    if (!d || d->count() < 0) {
-      error(path, expected + "; got " + shown(v));
-      return std::nullopt;
-    }
-    return d->count();
+    if (!withinDurationLimit(*seconds, path, shown(v))) return std::nullopt;
+    return seconds;
+  }
+
+  // Any duration the file gives (also the TIME of a spike) is finite and at most the limit.
+  bool withinDurationLimit(double seconds, const std::string& path, const std::string& as_written) {
+    if (std::isfinite(seconds) && seconds <= limits::kMaxDurationSec) return true;
+    error(path, "expected a duration of at most " + durationLimit() + "; got " + as_written);
+    return false;
   }
 
   // An exact count or {"min": a, "max": b}.
@@ -190,14 +241,21 @@ class Reader {
       error(path, "expected an array of service names; got " + shown(v));
       return out;
     }
+    if (v.size() > limits::kMaxServices) {
+      error(path, "expected at most " + std::to_string(limits::kMaxServices) +
+                      " service names (there are at most that many services); got " +
+                      std::to_string(v.size()));
+      return out;
+    }
     for (std::size_t i = 0; i < v.size(); ++i)
       if (auto s = string(v[i], index(path, i))) out.push_back(*s);
     return out;
   }
 
  private:
+  static constexpr std::size_t kMaxMessageBytes = 400;
   std::string source_;
-  std::vector<Error> errors_;
+  ErrorList errors_;
 };
 
 bool validUnitStem(const std::string& name) {
@@ -218,16 +276,19 @@ void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
       else guest.release = *s;
     }
   }
-  if (v.contains("memory")) {
-    if (auto b = r.size(v["memory"], path + ".memory")) {
-      if (*b < 256 * MiB) r.error(path + ".memory", "expected at least 256M; got " + formatSize(*b));
-      else guest.memory_bytes = *b;
-    }
-  }
+  if (v.contains("memory"))
+    if (auto b = r.size(v["memory"], path + ".memory", limits::kMinGuestMemoryBytes,
+                        limits::kMaxGuestMemoryBytes,
+                        "from " + formatSize(limits::kMinGuestMemoryBytes) + " to " +
+                            formatSize(limits::kMaxGuestMemoryBytes)))
+      guest.memory_bytes = *b;
   if (v.contains("cpus"))
-    if (auto n = r.count(v["cpus"], path + ".cpus", 1, 64)) guest.cpus = static_cast<unsigned>(*n);
+    if (auto n = r.count(v["cpus"], path + ".cpus", 1, limits::kMaxGuestCpus))
+      guest.cpus = static_cast<unsigned>(*n);
   if (v.contains("swap"))
-    if (auto b = r.size(v["swap"], path + ".swap")) guest.swap_bytes = *b;
+    if (auto b = r.size(v["swap"], path + ".swap", 0, limits::kMaxGuestSwapBytes,
+                        "of at most " + formatSize(limits::kMaxGuestSwapBytes)))
+      guest.swap_bytes = *b;
 }
 
 void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& service) {
@@ -247,8 +308,9 @@ void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& se
     std::string text;
     if (value.is_string()) text = value.get<std::string>();
     else if (value.is_number_integer()) text = value.dump();
-    else if (value.is_number_float() && value.get<double>() == static_cast<double>(value.get<long long>()))
-      text = std::to_string(value.get<long long>());
+    else if (value.is_number_float() && std::abs(value.get<double>()) < 0x1p53 &&
+             value.get<double>() == std::trunc(value.get<double>()))
+      text = std::to_string(static_cast<long long>(value.get<double>()));
     else {
       r.error(where, "expected a string or an integer; got " + shown(value));
       continue;
@@ -287,18 +349,30 @@ std::optional<Spike> readSpike(Reader& r, const Json& v, const std::string& path
   return Spike{*bytes, when->count()};
 }
 
-void readLoad(Reader& r, const Json& v, const std::string& path, Load& load) {
+void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest, Load& load) {
   if (!r.object(v, path, "load")) return;
   if (v.contains("baseline"))
-    if (auto b = r.size(v["baseline"], path + ".baseline")) load.baseline_bytes = *b;
+    if (auto b = r.size(v["baseline"], path + ".baseline", 0, guest.memory_bytes,
+                        "of at most the guest memory, " + formatSize(guest.memory_bytes)))
+      load.baseline_bytes = *b;
   if (v.contains("processes"))
-    if (auto n = r.count(v["processes"], path + ".processes", 1, 64))
+    if (auto n = r.count(v["processes"], path + ".processes", 1, limits::kMaxProcessesPerService))
       load.processes = static_cast<unsigned>(*n);
   if (v.contains("rate"))
     if (auto x = r.rate(v["rate"], path + ".rate")) load.rate_bytes_per_sec = *x;
   if (v.contains("leak"))
     if (auto x = r.rate(v["leak"], path + ".leak")) load.leak_bytes_per_sec = *x;
-  if (v.contains("spike") && !v["spike"].is_null()) load.spike = readSpike(r, v["spike"], path + ".spike");
+  if (v.contains("spike") && !v["spike"].is_null()) {
+    load.spike = readSpike(r, v["spike"], path + ".spike");
+    const std::uint64_t most = saturatingAdd(guest.memory_bytes, guest.swap_bytes);
+    if (load.spike && load.spike->bytes > most) {
+      r.error(path + ".spike", "expected a SIZE of at most the guest memory and swap, " +
+                                   formatSize(most) + "; got " + shown(v["spike"]));
+      load.spike.reset();
+    } else if (load.spike && !r.withinDurationLimit(load.spike->at_sec, path + ".spike", shown(v["spike"]))) {
+      load.spike.reset();
+    }
+  }
   if (v.contains("hold") && !v["hold"].is_null()) load.hold_sec = r.duration(v["hold"], path + ".hold");
   if (v.contains("start_after"))
     if (auto d = r.duration(v["start_after"], path + ".start_after")) load.start_after_sec = *d;
@@ -320,6 +394,11 @@ void readServices(Reader& r, const Json& v, Scenario& s) {
     r.error(path, "expected a non-empty array of services; got " + shown(v));
     return;
   }
+  if (v.size() > limits::kMaxServices) {
+    r.error(path, "expected at most " + std::to_string(limits::kMaxServices) + " services; got " +
+                      std::to_string(v.size()));
+    return;
+  }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < v.size(); ++i) {
     const std::string at = Reader::index(path, i);
@@ -329,18 +408,18 @@ void readServices(Reader& r, const Json& v, Scenario& s) {
     if (sv.contains("name")) {
       if (auto name = r.string(sv["name"], at + ".name")) {
         if (name->size() > 8 && name->substr(name->size() - 8) == kUnitSuffix)
-          r.error(at + ".name", "expected the unit name without \".service\" (it is added); got \"" + *name + "\"");
+          r.error(at + ".name", "expected the unit name without \".service\" (it is added); got " + quotedText(*name));
         else if (!validUnitStem(*name))
-          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got \"" + *name + "\"");
+          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got " + quotedText(*name));
         else if (!seen.insert(*name).second)
-          r.error(at + ".name", "duplicate service name \"" + *name + "\"; names must be unique");
+          r.error(at + ".name", "duplicate service name " + quotedText(*name) + "; names must be unique");
         else service.name = *name;
       }
     }
     if (sv.contains("why"))
-      if (auto why = r.string(sv["why"], at + ".why")) service.why = *why;
+      if (auto why = r.text(sv["why"], at + ".why")) service.why = *why;
     if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
-    if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", service.load);
+    if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, service.load);
     if (auto max = service.directive("MemoryMax"); max && *max != "infinity") {
       auto limit = parseSize(*max);
       if (limit && service.load.baseline_bytes >= *limit)
@@ -357,7 +436,7 @@ void requireService(Reader& r, const Scenario& s, const std::string& name, const
   std::vector<std::string> names;
   for (const auto& svc : s.services)
     if (!svc.name.empty()) names.push_back(svc.name);
-  r.error(path, "no service named \"" + name + "\"; services are " + join(names));
+  r.error(path, "no service named " + quotedText(name) + "; services are " + join(names));
 }
 
 void readExpect(Reader& r, const Json& v, Scenario& s) {
@@ -442,46 +521,41 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
   }
 }
 
-std::pair<int, int> lineColumn(std::string_view text, std::size_t byte) {
-  int line = 1, column = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') { ++line; column = 1; }
-    else ++column;
-  }
-  return {line, column};
-}
-
 }  // namespace
 
 const std::vector<ObjectKeys>& scenarioObjectKeys() { return kKeys; }
 
-ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
+namespace {
+
+std::string fileTooLarge(std::uint64_t bytes) {
+  return "expected a scenario file of at most " + formatSize(limits::kMaxFileBytes) + " (" +
+         std::to_string(limits::kMaxFileBytes) + " bytes); got " + std::to_string(bytes) + " bytes";
+}
+
+ScenarioCheck checkScenario(std::string_view text, const std::string& source) {
   ScenarioCheck out;
+  if (text.size() > limits::kMaxFileBytes) {
+    out.errors.push_back(Error{source, fileTooLarge(text.size())});
+    return out;
+  }
   Json doc;
-  try {
-    doc = Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
-    const auto [line, column] = lineColumn(text, e.byte == 0 ? 0 : e.byte - 1);
-    std::string what = e.what();
-    // nlohmann: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
-    if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    out.errors.push_back(Error{source + ":" + std::to_string(line) + ":" + std::to_string(column),
-                               "invalid JSON: " + what});
+  ErrorList json_errors;
+  if (!readScenarioJson(text, source, doc, json_errors)) {
+    out.errors = json_errors.take(source);
     return out;
   }
   Reader r(source);
   Scenario s;
   s.source = source;
-  s.document = doc;
   if (r.object(doc, "$", "scenario")) {
     if (doc.contains("name")) {
       if (auto name = r.string(doc["name"], "$.name")) {
-        if (!validUnitStem(*name)) r.error("$.name", "expected letters, digits and :_.- (used in file names); got \"" + *name + "\"");
+        if (!validUnitStem(*name)) r.error("$.name", "expected letters, digits and :_.- (used in file names); got " + quotedText(*name));
         else s.name = *name;
       }
     }
     if (doc.contains("description"))
-      if (auto d = r.string(doc["description"], "$.description")) s.description = *d;
+      if (auto d = r.text(doc["description"], "$.description")) s.description = *d;
     if (doc.contains("guest")) readGuest(r, doc["guest"], s.guest);
     if (doc.contains("time_limit")) {
       if (auto d = r.duration(doc["time_limit"], "$.time_limit")) {
@@ -503,20 +577,73 @@ ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
   out.warnings = lintScenario(s);
   const Budget budget = computeBudget(s);
   if (!budget.fits()) out.errors.push_back(Error{source + ": $.services", budget.explain()});
+  s.document = std::move(doc);
   if (out.errors.empty()) out.scenario = std::move(s);
   return out;
 }
 
-ScenarioCheck loadScenarioFile(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+const char* fileType(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "something other than a regular file";
+}
+
+// The whole file, if it is a regular file of at most limits::kMaxFileBytes; both
+// are checked on the open descriptor before reading (O_NONBLOCK: opening a FIFO
+// must not wait for a writer), and the read stops one byte past the limit in case
+// the file grew in between.
+Expected<std::string> readScenarioBytes(const std::filesystem::path& file) {
+  const std::string where = file.string();
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(where, std::string("cannot read the file (fstat): ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fail(where, std::string("expected a regular file; got ") + fileType(st.st_mode));
+  const auto too_large = [&](std::uint64_t bytes) { return fail(where, fileTooLarge(bytes)); };
+  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxFileBytes) return too_large(st.st_size);
+  std::string bytes(limits::kMaxFileBytes + 1, '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  if (done > limits::kMaxFileBytes) return too_large(done);
+  bytes.resize(done);
+  return bytes;
+}
+
+}  // namespace
+
+ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
+  // Whatever the text, an answer: an unexpected exception is reported, not thrown.
+  try {
+    return checkScenario(text, source);
+  } catch (const std::exception& e) {
     ScenarioCheck out;
-    out.errors.push_back(Error{file.string(), "cannot read the file"});
+    out.errors.push_back(Error{source, std::string("could not be checked: ") + printable(e.what())});
     return out;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parseScenario(buffer.str(), file.string());
+}
+
+ScenarioCheck loadScenarioFile(const std::filesystem::path& file) {
+  auto bytes = readScenarioBytes(file);
+  if (!bytes) {
+    ScenarioCheck out;
+    out.errors.push_back(bytes.error());
+    return out;
+  }
+  return parseScenario(*bytes, file.string());
 }
 
 }  // namespace oom

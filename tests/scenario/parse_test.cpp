@@ -108,7 +108,7 @@ TEST(ScenarioParse, CollectsEveryErrorNotJustTheFirst) {
 TEST(ScenarioParse, SyntaxErrorGivesLineAndColumn) {
   auto c = parseScenario("{\n  \"name\": \"x\",,\n}", "x.json");
   ASSERT_EQ(c.errors.size(), 1u);
-  EXPECT_EQ(c.errors[0].where, "x.json:2:15") << c.errors[0].str();
+  EXPECT_EQ(c.errors[0].where, "x.json:2:15: $") << c.errors[0].str();
 }
 
 TEST(ScenarioParse, MissingFileIsAnError) {

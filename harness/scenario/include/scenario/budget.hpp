@@ -32,6 +32,13 @@ constexpr std::uint64_t kBudgetSafetyMarginBytes = 64 * MiB;
 // The release's measured overhead; bookworm's (the default) for one not measured.
 std::uint64_t guestOverheadBytes(const std::string& release);
 
+// a + b, or UINT64_MAX when the sum does not fit in 64 bits: a sum that would
+// wrap around must never look small enough to fit.
+constexpr std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
 struct BudgetRow {
   std::string service;
   std::uint64_t baseline_bytes = 0;
@@ -48,7 +55,9 @@ struct Budget {
   std::uint64_t guest_memory_bytes = 0;
   std::uint64_t swap_bytes = 0;
 
-  std::uint64_t neededBytes() const { return baselines_bytes + overhead_bytes + margin_bytes; }
+  std::uint64_t neededBytes() const {
+    return saturatingAdd(saturatingAdd(baselines_bytes, overhead_bytes), margin_bytes);
+  }
   bool fits() const { return neededBytes() <= guest_memory_bytes; }
   // Memory left for pressure to consume once every baseline is held (0 if it does not fit).
   std::uint64_t headroomBytes() const {

@@ -1,0 +1,50 @@
+#pragma once
+// Every bound a scenario file is held to, in one place. oomharness runs as root,
+// unattended: whatever the file says, `check` answers with an error naming the
+// file, the JSON path and the bound, never a crash, a hang or a silent wrap.
+// The schema (scenarios/schema/scenario.schema.json) and README state the same
+// numbers; tests/scenario/schema_sync_test.cpp compares them with these.
+#include <cstddef>
+#include <cstdint>
+
+#include "oom/units.hpp"
+
+namespace oom::limits {
+
+// The file: a regular file (not a FIFO, device or folder), read only if at most
+// this large. The largest shipped scenario is about 2 KiB.
+constexpr std::uint64_t kMaxFileBytes = 1 * MiB;
+
+// Objects and arrays nested at most this deep, checked while parsing, before any
+// tree is built (the format itself needs 5 levels). Deeper documents made the
+// recursive copy and dump of the tree overflow the stack.
+constexpr std::size_t kMaxDepth = 64;
+
+// guest.memory: the VM layer refuses less than 128M, and the measured guest
+// overhead plus the safety margin (budget.hpp) is already 272M; the top is far
+// beyond any test host, so a typo such as "100T" is caught here, not by qemu.
+constexpr std::uint64_t kMinGuestMemoryBytes = 256 * MiB;
+constexpr std::uint64_t kMaxGuestMemoryBytes = 64 * GiB;
+constexpr std::uint64_t kMaxGuestSwapBytes = 64 * GiB;
+constexpr unsigned kMaxGuestCpus = 64;
+
+// services: each becomes a unit in one small VM.
+constexpr std::size_t kMaxServices = 64;
+constexpr unsigned kMaxProcessesPerService = 64;
+
+// Loads: a baseline is at most guest.memory (the budget then checks the sum), a
+// spike at most guest.memory + guest.swap; rates (rate, leak) at most this.
+constexpr std::uint64_t kMaxRateBytesPerSec = 64 * GiB;
+
+// Every duration in the file (time_limit, settle, start_after, hold, the spike's
+// TIME, restart_grace, half_alive_grace).
+constexpr double kMaxDurationSec = 24 * 3600.0;
+
+// Free text (description, why), in bytes. Control characters are refused in every
+// string of the file, names or text (see parse.cpp).
+constexpr std::size_t kMaxTextBytes = 4096;
+
+// `check` lists at most this many errors per file, then says how many more.
+constexpr std::size_t kMaxErrorsListed = 100;
+
+}  // namespace oom::limits
