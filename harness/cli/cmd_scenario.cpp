@@ -9,6 +9,7 @@
 #include "checks/verdict.hpp"
 #include "commands.hpp"
 #include "run/exit_status.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/parse.hpp"
@@ -18,22 +19,34 @@
 namespace oom {
 namespace {
 
+// Everything printed here that came from a file or the command line goes through
+// printable(): a scenario cannot write escape sequences to the terminal.
 void printDiagnostics(const ScenarioCheck& check) {
-  for (const auto& e : check.errors) std::printf("  error: %s\n", e.str().c_str());
-  for (const auto& w : check.warnings) std::printf("  warning: %s\n", w.str().c_str());
+  for (const auto& e : check.errors) std::printf("  error: %s\n", printable(e.str()).c_str());
+  for (const auto& w : check.warnings) std::printf("  warning: %s\n", printable(w.str()).c_str());
 }
 
+void printErrorCount(const std::string& file, const ScenarioCheck& check) {
+  std::printf("%s: %zu error%s\n", printable(file).c_str(), check.errors.size(),
+              check.errors.size() == 1 ? "" : "s");
+}
+
+// Each file is reported, whatever happens to the others; exit 2 if any failed.
 int checkFiles(const std::vector<std::string>& files) {
   int status = kExitPass;
   for (const auto& file : files) {
-    const ScenarioCheck check = loadScenarioFile(file);
+    ScenarioCheck check;
+    try {
+      check = loadScenarioFile(file);
+    } catch (const std::exception& e) {  // loadScenarioFile reports, not throws; in case
+      check.errors.push_back(Error{file, std::string("could not be checked: ") + e.what()});
+    }
     if (check.ok()) {
-      std::printf("%s: OK (%zu services", file.c_str(), check.scenario->services.size());
+      std::printf("%s: OK (%zu services", printable(file).c_str(), check.scenario->services.size());
       if (!check.warnings.empty()) std::printf(", %zu warnings", check.warnings.size());
       std::printf(")\n");
     } else {
-      std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(),
-                  check.errors.size() == 1 ? "" : "s");
+      printErrorCount(file, check);
       status = kExitBadInput;
     }
     printDiagnostics(check);
@@ -44,29 +57,29 @@ int checkFiles(const std::vector<std::string>& files) {
 int printPlan(const std::string& file, bool as_json) {
   const ScenarioCheck check = loadScenarioFile(file);
   if (!check.ok()) {
-    std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(),
-                check.errors.size() == 1 ? "" : "s");
+    printErrorCount(file, check);
     printDiagnostics(check);
     return kExitBadInput;
   }
   const Scenario& s = *check.scenario;
   auto plan = makeGuestPlan(s);
   if (!plan) {
-    std::printf("  error: %s\n", plan.error().str().c_str());
+    std::printf("  error: %s\n", printable(plan.error().str()).c_str());
     return kExitBadInput;
   }
   if (as_json) {
     std::printf("%s\n", nlohmann::json(*plan).dump(2).c_str());
     return kExitPass;
   }
-  std::printf("scenario %s: %s\n\n", s.name.c_str(), s.description.c_str());
-  std::printf("guest: %s, memory %s, swap %s, %u cpus\n\n", s.guest.release.c_str(),
+  std::printf("scenario %s: %s\n\n", printable(s.name).c_str(), printable(s.description).c_str());
+  std::printf("guest: %s, memory %s, swap %s, %u cpus\n\n", printable(s.guest.release).c_str(),
               formatSize(s.guest.memory_bytes).c_str(), formatSize(s.guest.swap_bytes).c_str(),
               s.guest.cpus);
   std::printf("memory budget:\n%s\n", computeBudget(s).table().c_str());
   std::printf("units (started in this order):\n");
   for (const auto& u : plan->units) {
-    std::printf("  # %s: %s\n  %s\n\n", u.unit.c_str(), u.why.c_str(), u.systemd_run.c_str());
+    std::printf("  # %s: %s\n  %s\n\n", printable(u.unit).c_str(), printable(u.why).c_str(),
+                printable(u.systemd_run).c_str());
   }
   std::printf("run: time limit %s; ends early after %u decisive kill%s and %s quiet%s\n",
               formatDuration(Seconds(plan->time_limit_sec)).c_str(), plan->decisive_kills,
@@ -86,13 +99,13 @@ int printPlan(const std::string& file, bool as_json) {
 int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir) {
   const ScenarioCheck check = loadScenarioFile(file);
   if (!check.ok()) {
-    std::printf("%s: %zu error%s\n", file.c_str(), check.errors.size(), check.errors.size() == 1 ? "" : "s");
+    printErrorCount(file, check);
     printDiagnostics(check);
     return kExitBadInput;
   }
   std::ifstream in(timeline_file);
   if (!in) {
-    std::printf("%s: cannot read the file\n", timeline_file.c_str());
+    std::printf("%s: cannot read the file\n", printable(timeline_file).c_str());
     return kExitBadInput;
   }
   RunReport report;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "oom/shell.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "scenario/directives.hpp"
 
@@ -47,11 +48,15 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   return argv;
 }
 
+// A line for people to read and paste. Each word is printable() before it is
+// quoted: a control character (the parser refuses them, so only a Scenario built
+// in code could carry one) is shown escaped, never emitted into a terminal.
 std::string systemdRunLine(const PlannedUnit& unit) {
-  std::string line = "systemd-run " + shellQuote("--unit=" + unit.unit);
-  for (const auto& p : unit.properties) line += " -p " + shellQuote(p.name + "=" + p.value);
+  const auto word = [](const std::string& w) { return shellQuote(printable(w)); };
+  std::string line = "systemd-run " + word("--unit=" + unit.unit);
+  for (const auto& p : unit.properties) line += " -p " + word(p.name + "=" + p.value);
   line += " --";
-  for (const auto& arg : unit.exec_start) line += " " + shellQuote(arg);
+  for (const auto& arg : unit.exec_start) line += " " + word(arg);
   return line;
 }
 

@@ -103,3 +103,16 @@ TEST(Flags, SizesAndDurationsAreExact) {
   EXPECT_EQ(durationFlag(5), "5s");
   EXPECT_EQ(durationFlag(0.25), "250ms");
 }
+
+TEST(SystemdRunLine, ShowsControlCharactersEscapedNeverRaw) {
+  // The parser refuses control characters; a unit built in code still cannot put
+  // one on the terminal through the printed line.
+  PlannedUnit u;
+  u.unit = "w\x1b[2J.service";
+  u.properties = {UnitProperty{"RestartSec", "5s\n"}};
+  u.exec_start = {"/opt/oomharness/bin/oomstress", "--target", "10M\r"};
+  const std::string line = systemdRunLine(u);
+  EXPECT_EQ(line, "systemd-run '--unit=w\\x1b[2J.service' -p 'RestartSec=5s\\n' -- "
+                  "/opt/oomharness/bin/oomstress --target '10M\\r'");
+  for (char c : line) EXPECT_GE(static_cast<unsigned char>(c), 0x20);
+}

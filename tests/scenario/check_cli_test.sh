@@ -1,0 +1,48 @@
+#!/bin/sh
+# `oomharness check` from the command line, on inputs that used to crash it or
+# stop it early. POSIX sh; run by CTest (tests/scenario/CMakeLists.txt).
+#   check_cli_test.sh many    OOMHARNESS SOURCE_DIR WORK_DIR
+#       check good.json bad.json good.json: all three reported, in order, exit 2
+#   check_cli_test.sh hostile OOMHARNESS SOURCE_DIR WORK_DIR
+#       80,000 levels of nesting, a FIFO, a folder, /dev/null, a description with an
+#       escape sequence: each reported with its error, no raw ESC on stdout, exit 2
+set -u
+mode=$1 bin=$2 src=$3 work=$4
+good=$src/scenarios/three-services.json
+fail() { printf 'FAIL: %s\n--- output (exit %s) ---\n%s\n' "$1" "$rc" "$out"; exit 1; }
+has() { printf '%s\n' "$out" | grep -F -q -- "$1" || fail "no line with: $1"; }
+
+rm -rf "$work" && mkdir -p "$work" || exit 1
+case $mode in
+many)
+  bad=$src/tests/scenario/bad/number-overflow.json
+  out=$("$bin" check "$good" "$bad" "$good" 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "expected exit 2"
+  [ "$(printf '%s\n' "$out" | grep -c -F "$good: OK (3 services)")" -eq 2 ] ||
+    fail "expected $good reported OK twice"
+  has "$bad: 1 error"
+  has "error: $bad: \$.guest.cpus: expected a finite number; got 1e400"
+  # In the order given: good, bad, good.
+  order=$(printf '%s\n' "$out" | grep -E '^[^ ].*: (OK|[0-9]+ errors?)' | sed 's/:.*//' | tr '\n' ' ')
+  [ "$order" = "$good $bad $good " ] || fail "files reported out of order: $order"
+  ;;
+hostile)
+  awk 'BEGIN { for (i = 0; i < 80000; i++) printf "{\"a\":"; printf "1";
+               for (i = 0; i < 80000; i++) printf "}" }' >"$work/deep.json" || exit 1
+  mkfifo "$work/fifo.json" && mkdir "$work/folder.json" || exit 1
+  esc=$src/tests/scenario/bad/description-escape-sequence.json
+  out=$("$bin" check "$work/deep.json" "$work/fifo.json" "$work/folder.json" /dev/null "$esc" "$good" 2>&1)
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "expected exit 2 (139 is the old stack overflow)"
+  has "error: $work/deep.json: \$.a.a.a"
+  has "nested deeper than 64 levels"
+  has "error: $work/fifo.json: expected a regular file; got a FIFO"
+  has "error: $work/folder.json: expected a regular file; got a directory"
+  has "error: /dev/null: expected a regular file; got a character device"
+  has "error: $esc: \$.description: control character U+001B"
+  has "$good: OK (3 services)"
+  if printf '%s' "$out" | grep -q "$(printf '\033')"; then fail "a raw ESC reached the output"; fi
+  ;;
+*) echo "usage: $0 many|hostile OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
+esac
+echo "ok: check $mode"
