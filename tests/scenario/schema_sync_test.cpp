@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenario/directives.hpp"
+#include "scenario/limits.hpp"
 #include "scenario/parse.hpp"
 
 using namespace oom;
@@ -62,4 +63,32 @@ TEST(SchemaSync, ReleasesMatch) {
   const auto schema = loadSchema();
   auto releases = schema["$defs"]["guest"]["properties"]["release"]["enum"].get<std::vector<std::string>>();
   EXPECT_EQ(releases, supportedReleases());
+}
+
+TEST(SchemaSync, LimitsMatchScenarioLimitsHpp) {
+  const auto schema = loadSchema();
+  const auto& defs = schema["$defs"];
+  EXPECT_EQ(defs["guest"]["properties"]["cpus"]["maximum"], limits::kMaxGuestCpus);
+  EXPECT_EQ(defs["load"]["properties"]["processes"]["maximum"], limits::kMaxProcessesPerService);
+  EXPECT_EQ(defs["scenario"]["properties"]["services"]["maxItems"], limits::kMaxServices);
+  EXPECT_EQ(defs["expect"]["properties"]["kill_order"]["maxItems"], limits::kMaxServices);
+  EXPECT_EQ(defs["expect"]["properties"]["never_killed"]["maxItems"], limits::kMaxServices);
+  EXPECT_EQ(defs["text"]["maxLength"], limits::kMaxTextBytes);
+  EXPECT_EQ(defs["scenario"]["properties"]["description"]["$ref"], "#/$defs/text");
+  EXPECT_EQ(defs["service"]["properties"]["why"]["$ref"], "#/$defs/text");
+  EXPECT_EQ(defs["duration"]["oneOf"][0]["maximum"], limits::kMaxDurationSec);
+  EXPECT_EQ(defs["rate"]["oneOf"][0]["maximum"], limits::kMaxRateBytesPerSec);
+  // Sizes are strings in the schema: their bounds are stated in the descriptions.
+  const auto says = [](const nlohmann::json& rule, const std::string& text) {
+    return rule.value("description", "").find(text) != std::string::npos;
+  };
+  EXPECT_TRUE(says(defs["guest"]["properties"]["memory"],
+                   "From " + std::to_string(limits::kMinGuestMemoryBytes / MiB) + "M to " +
+                       std::to_string(limits::kMaxGuestMemoryBytes / GiB) + "G"));
+  EXPECT_TRUE(says(defs["guest"]["properties"]["swap"],
+                   "At most " + std::to_string(limits::kMaxGuestSwapBytes / GiB) + "G"));
+  EXPECT_TRUE(says(defs["rate"], "at most " + std::to_string(limits::kMaxRateBytesPerSec / GiB) + "G/s"));
+  EXPECT_TRUE(says(defs["duration"], "at most " + std::to_string(static_cast<int>(limits::kMaxDurationSec / 3600)) + "h"));
+  EXPECT_TRUE(says(schema, "at most " + std::to_string(limits::kMaxFileBytes / MiB) + " MiB"));
+  EXPECT_TRUE(says(schema, "nested at most " + std::to_string(limits::kMaxDepth) + " levels"));
 }
