@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "checks/timeline_index.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/report.hpp"
 
@@ -11,6 +12,28 @@ namespace oom {
 namespace {
 
 constexpr std::size_t kMaxKillsListed = 8;
+
+// Text from the scenario or the guest (process names, cgroup paths, journal-derived
+// results, check evidence) with its control characters escaped, newlines included,
+// so that no field can fake a line of the summary or reach the terminal raw.
+std::string p(const std::string& text) { return printable(text); }
+
+// The finished summary, line by line: whatever a field let through (a future field
+// not wrapped in p()), no control character but the summary's own newlines is left.
+std::string printableLines(const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      out += printable(std::string_view(text).substr(start));
+      break;
+    }
+    out += printable(std::string_view(text).substr(start, end - start)) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
 constexpr std::size_t kMaxCandidates = 3;
 
 std::string since(double t, double pressure_t) {
@@ -47,7 +70,7 @@ std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressu
   if (!others.empty()) {
     line += "; other candidates:";
     for (std::size_t i = 0; i < others.size() && i < kMaxCandidates; ++i)
-      line += std::string(i ? "," : "") + " " + others[i].unit + " pid " + std::to_string(others[i].p.pid) +
+      line += std::string(i ? "," : "") + " " + p(others[i].unit) + " pid " + std::to_string(others[i].p.pid) +
               " score " + std::to_string(others[i].p.oom_score) + " (adj " +
               std::to_string(others[i].p.oom_score_adj) + ")";
   }
@@ -57,32 +80,33 @@ std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressu
 std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
   std::string line = "systemd:";
   const Invocation* inv = index.invocation(e.unit, e.InvocationID);
-  line += " Result=" + (inv && !inv->result.empty() ? inv->result : std::string("(none reported)"));
+  line += " Result=" + (inv && !inv->result.empty() ? p(inv->result) : std::string("(none reported)"));
   for (const auto* next : index.invocationsOf(e.unit)) {
     if (next->first_t <= e.t || next->InvocationID == e.InvocationID) continue;
     std::uint32_t restarts = 0;
     for (const auto* s : next->states) restarts = std::max(restarts, s->NRestarts);
     line += ", restarted (NRestarts " + std::to_string(restarts) + ")";
     if (next->active_t) line += ", active again at " + since(*next->active_t, pressure_t);
-    line += ", new invocation " + next->InvocationID.substr(0, 8);
+    line += ", new invocation " + p(next->InvocationID.substr(0, 8));
     return line;
   }
   if (const UnitStateChange* last = index.lastState(e.unit))
-    line += ", not restarted; at the end " + last->ActiveState + "/" + last->SubState +
-            (last->Result.empty() || last->Result == "success" ? "" : " Result=" + last->Result);
+    line += ", not restarted; at the end " + p(last->ActiveState) + "/" + p(last->SubState) +
+            (last->Result.empty() || last->Result == "success" ? "" : " Result=" + p(last->Result));
   return line;
 }
 
 }  // namespace
 
-std::string summarize(const RunReport& r) {
+// The summary as built; summarize() escapes it.
+static std::string summarizeFields(const RunReport& r) {
   const TimelineIndex index(r.timeline);
   const double p0 = r.verdict.pressure_t;
-  std::string out = r.scenario.name + ": " + upper(toString(r.verdict.verdict)) + " (" + r.verdict.reason +
-                    ")\n";
+  std::string out = p(r.scenario.name) + ": " + upper(toString(r.verdict.verdict)) + " (" +
+                    p(r.verdict.reason) + ")\n";
   const auto& g = r.timeline.guest;
   if (!g.kernel.empty())
-    out += "guest: " + g.os_release + ", kernel " + g.kernel + ", systemd " + g.systemd_version + "\n";
+    out += "guest: " + p(g.os_release) + ", kernel " + p(g.kernel) + ", systemd " + p(g.systemd_version) + "\n";
   if (!r.vm.accelerator.empty()) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "vm: %s, boot %.1fs, run %.1fs%s\n", r.vm.accelerator.c_str(),
@@ -97,9 +121,9 @@ std::string summarize(const RunReport& r) {
     for (std::size_t i = 0; i < events.size() && i < kMaxKillsListed; ++i) {
       const OomEvent& e = events[i];
       const KernelOomKill& v = *e.victim;
-      out += "  " + since(e.t, p0) + " " + (e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
-             std::to_string(v.pid) + " (" + v.comm + ") killed, " +
-             (v.constraint.empty() ? "constraint unknown" : v.constraint) + ", anon-rss " +
+      out += "  " + since(e.t, p0) + " " + p(e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
+             std::to_string(v.pid) + " (" + p(v.comm) + ") killed, " +
+             (v.constraint.empty() ? "constraint unknown" : p(v.constraint)) + ", anon-rss " +
              formatSize(v.anon_rss_kb * KiB);
       if (e.members.size() > 1) out += ", with " + std::to_string(e.members.size() - 1) + " more by group kill";
       out += "\n    " + whyLine(index, e, p0) + "\n";
@@ -113,9 +137,11 @@ std::string summarize(const RunReport& r) {
     const std::string name = c.name == "never_killed" || c.name.rfind("note.", 0) == 0
                                  ? c.name + (c.unit.empty() ? "" : " " + c.unit)
                                  : c.name;
-    out += "  " + std::string(toString(c.outcome)) + " " + name + ": " + c.observed + "\n";
+    out += "  " + std::string(toString(c.outcome)) + " " + p(name) + ": " + p(c.observed) + "\n";
   }
   return out;
 }
+
+std::string summarize(const RunReport& r) { return printableLines(summarizeFields(r)); }
 
 }  // namespace oom
