@@ -96,6 +96,8 @@ int vmRun(const VmOptions& o) {
                endingName(result->ending), result->accelerator.c_str(), result->cpu_model.c_str(),
                result->accelerator_note.c_str(), result->setup_sec, result->payload_build_sec,
                result->boot_to_command_sec, result->total_sec);
+  if (const auto losses = result->outputLosses(); !losses.empty())
+    std::fprintf(stderr, "vm: guest output not kept in full: %s\n", losses.c_str());
   int status = kExitInconclusive;
   if (result->ending == BootResult::Ending::completed) {
     status = result->exit_status;

@@ -113,6 +113,7 @@ static std::string summarizeFields(const RunReport& r) {
                   r.vm.boot_sec, r.vm.run_sec, r.vm.timed_out ? " (timed out)" : "");
     out += buf;
   }
+  if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + r.vm.output_losses + "\n";
   const auto& events = index.events();
   if (events.empty()) {
     out += "\nNo OOM kill.\n";

@@ -112,6 +112,16 @@ int runScenario(const RunOptions& options) {
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
   report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;
+  report.vm.host_memory_reserved_bytes = vm->host_memory_needed_bytes;
+  report.vm.host_memory_available_bytes = vm->host_memory_available_bytes;
+  report.vm.swap_reserved_bytes = vm->swap_reserved_bytes;
+  for (const auto& c : vm->channels) {
+    report.vm.output_lines_cut += c.lines_cut;
+    report.vm.output_bytes_dropped += c.bytes_over_cap + (c.bytes_read - c.bytes_over_cap - c.bytes_kept);
+  }
+  report.vm.output_losses = vm->outputLosses();
+  if (!report.vm.output_losses.empty())
+    std::fprintf(stderr, "oomharness: guest output not kept in full: %s\n", report.vm.output_losses.c_str());
 
   report.verdict = evaluate(scenario, report.timeline);
   report.exit_status = exitStatusFor(report.verdict.verdict);
@@ -121,6 +131,11 @@ int runScenario(const RunOptions& options) {
     report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;
     std::fprintf(stderr, "oomharness: inconclusive: %s\nlast console lines:\n%s\n",
                  vm->reason.c_str(), vm->last_console_lines.c_str());
+  } else if (vm->resultsIncomplete()) {
+    // Records were lost on the way: a kill or a restart may be missing from the timeline.
+    report.exit_status = kExitInconclusive;
+    report.verdict.verdict = VerdictKind::inconclusive;
+    report.verdict.reason = "the guest's records were not kept in full (" + report.vm.output_losses + ")";
   }
   report.wall_sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -1,6 +1,11 @@
 #include "vm/boot.hpp"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <spdlog/spdlog.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +21,7 @@
 #include "vm/channel.hpp"
 #include "vm/data_dir.hpp"
 #include "oom/guest_paths.hpp"
+#include "vm/host_check.hpp"
 #include "vm/payload.hpp"
 #include "vm/process.hpp"
 #include "vm/qemu.hpp"
@@ -84,29 +90,30 @@ namespace {
 
 constexpr double kPowerOffGraceSec = 1.0;
 
-struct Channels {
-  fs::path results, control, output, journal;
+// One channel: qemu writes `fifo` (in the private work folder), the harness keeps
+// `file` (in the run folder).
+struct ChannelSpec {
+  std::string name;  // port name, or "console"
+  fs::path fifo, file;
+  std::uint64_t cap_bytes;
 };
 
-// One boot: launches qemu, follows the channels until it exits, the watchdog fires
-// or a signal arrives; fills in the ending, exit status and timings.
-void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootRequest& request,
-                   const fs::path& work, BootResult& result) {
-  for (const auto& [name, file] : config.ports) std::ofstream(file, std::ios::trunc);
-  std::ofstream(config.console_log, std::ios::trunc);
+std::string describeQemuExit(int raw_status) {
+  if (WIFSIGNALED(raw_status))
+    return "qemu killed by signal " + std::to_string(WTERMSIG(raw_status)) + " (" +
+           ::strsignal(WTERMSIG(raw_status)) + ")";
+  return "qemu exit " + std::to_string(WIFEXITED(raw_status) ? WEXITSTATUS(raw_status) : raw_status);
+}
+
+// One boot: launches qemu, relays the channels until it exits, the watchdog fires
+// or a signal arrives; fills in the ending, exit status, timings and channel counters.
+Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<ChannelSpec>& channels,
+                             const BootRequest& request, const fs::path& work, BootResult& result) {
   const fs::path qemu_log = work / "qemu.log";
   const auto argv = qemuCommand(config);
-  spdlog::debug("vm: {}", fmt::join(argv, " "));
-  const auto started = Clock::now();
-  // PR_SET_PDEATHSIG: qemu dies with the harness, even on SIGKILL or a crash.
-  bp::child qemu(findProgram(argv[0]).string(),
-                 bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
-                 (bp::std_out & bp::std_err) > qemu_log.string(), bp::std_in < bp::null,
-                 bp::extend::on_exec_setup = [](auto&) { prepareChild(SIGKILL); });
-
-  LineFollower results(ch.results), control(ch.control), output(ch.output);
   bool sentinel = false;
   Clock::time_point sentinel_at;
+  Clock::time_point started = Clock::now();
   result.exit_status = -1;
   result.boot_to_command_sec = 0;
   auto onControl = [&](const std::string& line) {
@@ -123,13 +130,26 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootReque
       result.reason = j.value("reason", "");
     }
   };
-  auto noop = [](const std::string&) {};
-  const auto& onResult = request.on_result_line ? request.on_result_line : noop;
-  const auto& onOutput = request.on_output_line ? request.on_output_line : noop;
+  std::vector<ChannelRelay> relays;
+  relays.reserve(channels.size());
+  for (const auto& c : channels) {
+    LineSink sink;
+    if (c.name == guest::kResultsPort) sink = request.on_result_line;
+    if (c.name == guest::kOutputPort) sink = request.on_output_line;
+    if (c.name == guest::kControlPort) sink = onControl;
+    auto relay = ChannelRelay::open(c.fifo, c.file, c.cap_bytes, sink);
+    if (!relay) return tl::unexpected(relay.error());
+    relays.push_back(std::move(*relay));
+  }
+  spdlog::debug("vm: {}", fmt::join(argv, " "));
+  started = Clock::now();
+  // PR_SET_PDEATHSIG: qemu dies with the harness, even on SIGKILL or a crash.
+  bp::child qemu(findProgram(argv[0]).string(),
+                 bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
+                 (bp::std_out & bp::std_err) > qemu_log.string(), bp::std_in < bp::null,
+                 bp::extend::on_exec_setup = [](auto&) { prepareChild(SIGKILL); });
   auto drain = [&] {
-    results.poll(onResult);
-    output.poll(onOutput);
-    control.poll(onControl);
+    for (auto& r : relays) r.poll();
   };
 
   bool timed_out = false, interrupted = false;
@@ -143,7 +163,7 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootReque
       timed_out = true;
       break;
     }
-    // Everything the guest wrote before the sentinel is already in the files (a
+    // Everything the guest wrote before the sentinel is already in the FIFOs (a
     // virtio-serial write returns once qemu took the data). Its power-off takes a
     // few seconds under TCG that tell us nothing: a short grace, then qemu goes.
     if (sentinel && since(sentinel_at) > kPowerOffGraceSec) break;
@@ -152,16 +172,21 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootReque
   if (qemu.running()) qemu.terminate();  // SIGKILL: the snapshot is thrown away anyway
   qemu.wait();
   result.total_sec = since(started);
-  drain();
-  results.flush(onResult);
-  output.flush(onOutput);
-  control.flush(onControl);
+  for (auto& r : relays) r.finish();
+  result.channels.clear();
+  for (const auto& r : relays) result.channels.push_back(r.counters());
 
   // The console is quiet (kernel errors, OOM kills, panics, the job's own lines);
   // when it says little, the journal's tail tells more about a hung guest.
-  result.last_console_lines = tailOfFile(config.console_log, 2000);
+  const auto file = [&](const std::string& name) {
+    for (const auto& c : channels)
+      if (c.name == name) return c.file;
+    return fs::path();
+  };
+  result.last_console_lines = tailOfFile(file("console"), 2000);
   if (std::count(result.last_console_lines.begin(), result.last_console_lines.end(), '\n') < 5)
-    result.last_console_lines += "(console nearly empty; last journal lines:)\n" + tailOfFile(ch.journal, 1500);
+    result.last_console_lines +=
+        "(console nearly empty; last journal lines:)\n" + tailOfFile(file(guest::kJournalPort), 1500);
   if (interrupted) {
     result.ending = BootResult::Ending::interrupted;
     result.reason = "interrupted by a signal; qemu stopped";
@@ -175,9 +200,11 @@ void bootAndFollow(const QemuConfig& config, const Channels& ch, const BootReque
     result.ending = BootResult::Ending::guest_died;
     const std::string said = tailOfFile(qemu_log, 1000);
     result.reason = "the guest stopped without reporting an exit status (no " +
-                    std::string(guest::kEndSentinel) + " sentinel; qemu exit " +
-                    std::to_string(qemu.exit_code()) + ")" + (said.empty() ? "" : "; qemu said: " + said);
+                    std::string(guest::kEndSentinel) + " sentinel; " +
+                    describeQemuExit(qemu.native_exit_code()) + ")" +
+                    (said.empty() ? "" : "; qemu said: " + said);
   }
+  return {};
 }
 
 // A KVM that passed the probe but cannot start this guest: qemu gave up at once.
@@ -201,6 +228,85 @@ void sweepStaleTempDirs() {
   }
 }
 
+std::string BootResult::outputLosses() const {
+  std::string line;
+  for (const auto& c : channels)
+    if (const auto d = c.describe(); !d.empty()) line += (line.empty() ? "" : "; ") + d;
+  return line;
+}
+
+bool BootResult::resultsIncomplete() const {
+  for (const auto& c : channels)
+    if (c.file == "results.jsonl") return c.bytes_over_cap > 0 || c.lines_cut > 0;
+  return false;
+}
+
+namespace {
+
+std::string readText(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Guest memory, qemu's and ours must fit in MemAvailable, and the swap file on the
+// disk that holds it, before anything is built or booted (host_check.hpp).
+Expected<void> checkHostFits(const BootRequest& request, const fs::path& swap_dir, BootResult& result) {
+  struct statvfs vfs {};
+  struct statfs sfs {};
+  if (::statvfs(swap_dir.c_str(), &vfs) != 0 || ::statfs(swap_dir.c_str(), &sfs) != 0)
+    return failSetup(swap_dir.string(), std::string("cannot read its free space: ") + std::strerror(errno));
+  HostNeeds needs;
+  needs.guest_memory_bytes = request.memory_bytes;
+  needs.swap_bytes = request.swap_bytes;
+  needs.swap_in_memory = sfs.f_type == TMPFS_MAGIC;
+  const HostFit memory = hostMemoryFits(readText("/proc/meminfo"), needs);
+  if (!memory.fits)
+    return failSetup("host memory", "this guest does not fit beside what the host is using: needed " +
+                                        memory.explanation +
+                                        "; free memory on the host or give the guest less");
+  const std::uint64_t free_disk = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  const HostFit disk = needs.swap_in_memory ? swapDiskFits(UINT64_MAX, 0)
+                                            : swapDiskFits(free_disk, request.swap_bytes);
+  if (!disk.fits)
+    return failSetup("--swap", "the swap file does not fit on " + swap_dir.string() + ": needed " +
+                                   disk.explanation + "; free disk space or ask for less swap");
+  result.host_memory_needed_bytes = memory.needed_bytes;
+  result.host_memory_available_bytes = memory.available_bytes;
+  const std::string sum = memory.explanation.substr(0, memory.explanation.find(';'));
+  result.host_reservation = "host: set aside " + formatSize(memory.needed_bytes) + " of the " +
+                            formatSize(memory.available_bytes) + " MemAvailable (" +
+                            sum.substr(0, sum.rfind(" = ")) + ")";
+  if (request.swap_bytes > 0)
+    result.host_reservation += "; swap file " + formatSize(request.swap_bytes) + " allocated in " +
+                               swap_dir.string() + " (" + formatSize(free_disk) + " free" +
+                               (needs.swap_in_memory ? ", tmpfs: counted as memory" : "") + ")";
+  return {};
+}
+
+// The swap disk, allocated in full up front so that a guest filling it cannot meet
+// a full host disk mid-run.
+Expected<void> makeSwapFile(const fs::path& file, std::uint64_t bytes) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return failSetup(file.string(), std::string("cannot create: ") + std::strerror(errno));
+  const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  ::close(fd);
+  if (err != 0)
+    return failSetup("--swap", "cannot allocate the " + formatSize(bytes) + " swap file " + file.string() +
+                                   ": " + std::strerror(err));
+  if (auto mk = runTool({"mkswap", file.string()}); mk.status != 0)
+    return failSetup("--swap", "mkswap failed: " + mk.output);
+  return {};
+}
+
+// qemu option values double their commas.
+std::string qemuOptionValue(const std::string& value) {
+  std::string out;
+  for (char c : value) out += c == ',' ? std::string(",,") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
 Expected<BootResult> bootGuest(const BootRequest& request) {
   const auto entered = Clock::now();
   sweepStaleTempDirs();
@@ -210,6 +316,9 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   if (request.cpus < 1) return fail("--cpus", "at least 1");
   if (findProgram("qemu-system-x86_64").empty())
     return failSetup("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
+  BootResult result;
+  if (auto fits = checkHostFits(request, fs::temp_directory_path(), result); !fits)
+    return tl::unexpected(fits.error());
   ImageRequest image_request;
   image_request.release = request.release;
   auto image = ensureImage(image_request);
@@ -217,7 +326,6 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   auto accelerator = chooseAccelerator(request.accelerator, image->kernel(), defaultCacheRoot());
   if (!accelerator) return tl::unexpected(accelerator.error());
 
-  BootResult result;
   result.image = *image;
   result.qemu_version = qemuVersion();
 
@@ -242,6 +350,7 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   result.payload_build_sec = since(payload_started);
 
   QemuConfig config;
+  config.name = "oomharness:" + qemuOptionValue(fs::absolute(request.run_dir).string());
   config.memory_mib = static_cast<unsigned>(request.memory_bytes / MiB);
   config.cpus = request.cpus;
   config.kernel = image->kernel();
@@ -249,26 +358,32 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   config.payload_disk = payload_img;
   if (request.swap_bytes > 0) {
     config.swap_disk = work.path() / "swap.img";
-    { std::ofstream create(config.swap_disk); }
-    fs::resize_file(config.swap_disk, request.swap_bytes);  // sparse
-    if (auto mk = runTool({"mkswap", config.swap_disk.string()}); mk.status != 0)
-      return failSetup("--swap", "mkswap failed: " + mk.output);
+    if (auto made = makeSwapFile(config.swap_disk, request.swap_bytes); !made)
+      return tl::unexpected(made.error());
+    result.swap_reserved_bytes = request.swap_bytes;
   }
-  config.console_log = request.run_dir / "console.log";
-  const Channels ch{request.run_dir / "results.jsonl", request.run_dir / "control.log",
-                    request.run_dir / "output.log", request.run_dir / "journal.txt"};
-  config.ports = {{guest::kResultsPort, ch.results},
-                  {guest::kControlPort, ch.control},
-                  {guest::kOutputPort, ch.output},
-                  {guest::kJournalPort, ch.journal}};
+  const fs::path ports = work.path() / "ports";
+  fs::create_directories(ports);
+  const std::vector<ChannelSpec> channels = {
+      {guest::kResultsPort, ports / "results", request.run_dir / "results.jsonl", kResultsCapBytes},
+      {guest::kControlPort, ports / "control", request.run_dir / "control.log", kControlCapBytes},
+      {guest::kOutputPort, ports / "output", request.run_dir / "output.log", kOutputCapBytes},
+      {guest::kJournalPort, ports / "journal", request.run_dir / "journal.txt", kJournalCapBytes},
+      {"console", ports / "console", request.run_dir / "console.log", kConsoleCapBytes}};
+  for (const auto& c : channels) {
+    if (c.name == "console") config.console_log = c.fifo;
+    else config.ports[c.name] = c.fifo;
+  }
 
   config.accelerator = *accelerator;
   result.setup_sec = since(entered);
+  std::fprintf(stderr, "vm: %s\n", result.host_reservation.c_str());
   for (int attempt = 0;; ++attempt) {
     result.accelerator = config.accelerator.name;
     result.cpu_model = config.accelerator.cpu;
     result.accelerator_note = config.accelerator.note;
-    bootAndFollow(config, ch, request, work.path(), result);
+    if (auto followed = bootAndFollow(config, channels, request, work.path(), result); !followed)
+      return tl::unexpected(followed.error());
     if (attempt > 0 || request.accelerator != "auto" || !kvmFailedToStart(result)) break;
     spdlog::warn("vm: KVM did not start the guest ({}); falling back to TCG", result.reason);
     forgetAcceleratorProbe(defaultCacheRoot());

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "vm/host_check.hpp"
 #include "vm/process.hpp"
 
 namespace fs = std::filesystem;
@@ -27,10 +28,12 @@ std::string kernelCommandLine(const QemuConfig& c) {
 
 std::vector<std::string> qemuCommand(const QemuConfig& c) {
   std::vector<std::string> cmd = {"qemu-system-x86_64", "-machine", "q35"};
+  if (!c.name.empty()) cmd.insert(cmd.end(), {"-name", c.name});
   if (c.accelerator.name == "kvm")
     cmd.insert(cmd.end(), {"-accel", "kvm", "-cpu", c.accelerator.cpu});
-  else
-    cmd.insert(cmd.end(), {"-accel", "tcg,thread=multi", "-cpu", c.accelerator.cpu});
+  else  // qemu's own cache would grow to 1 GiB: bounded, so that its overhead is known
+    cmd.insert(cmd.end(), {"-accel", "tcg,thread=multi,tb-size=" + std::to_string(kTcgTranslationCacheMiB),
+                           "-cpu", c.accelerator.cpu});
   cmd.insert(cmd.end(), {"-smp", std::to_string(c.cpus), "-m", std::to_string(c.memory_mib),
                          "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
                          "-serial", "file:" + c.console_log.string(), "-kernel", c.kernel.string(),

@@ -26,7 +26,11 @@ RunReport makeReport(const std::string& scenario, const std::string& fixture) {
   std::ifstream in(kSource / "tests/checks/fixtures" / fixture);
   for (std::string line; std::getline(in, line);) applyStreamLine(r.timeline, line);
   r.verdict = evaluate(r.scenario, r.timeline);
-  r.vm = VmFacts{"tcg", "7.2.11", "bookworm-cloud.qcow2", 13.4, 71.9, false};
+  r.vm.accelerator = "tcg";
+  r.vm.qemu_version = "7.2.11";
+  r.vm.image = "bookworm-cloud.qcow2";
+  r.vm.boot_sec = 13.4;
+  r.vm.run_sec = 71.9;
   r.started_at = "2025-01-01T00:00:00Z";
   r.wall_sec = 75.5;
   r.exit_status = exitStatusFor(r.verdict.verdict);

@@ -51,7 +51,7 @@ TEST(QemuCommand, RootIsTheOnlyNvmeDiskAndTheOthersAreFoundBySerial) {
 TEST(QemuCommand, TcgKeepsCpuMaxAndKvmUsesTheProbedModel) {
   auto c = config();
   EXPECT_EQ(after(qemuCommand(c), "-cpu"), "max");
-  EXPECT_EQ(after(qemuCommand(c), "-accel"), "tcg,thread=multi");
+  EXPECT_EQ(after(qemuCommand(c), "-accel"), "tcg,thread=multi,tb-size=384");
   c.accelerator = {"kvm", "host,-arch-capabilities", ""};
   EXPECT_EQ(after(qemuCommand(c), "-accel"), "kvm");
   EXPECT_EQ(after(qemuCommand(c), "-cpu"), "host,-arch-capabilities");

@@ -52,9 +52,9 @@ struct RunDir {
     fs::remove_all(path);
   }
   ~RunDir() { fs::remove_all(path); }
-  // The command line of a live qemu using this folder, or "".
+  // The command line of a live qemu using this folder (its -name oomharness:RUN_DIR), or "".
   std::string qemuCommandLine() const {
-    const auto r = sh("pgrep -af 'qemu-system-x86_64.*" + path.string() + "/console[.]log'");
+    const auto r = sh("pgrep -af 'qemu-system-x86_64 .*-name oomharness[:]" + path.string() + " '");
     return r.status == 0 ? r.output : "";
   }
   bool waitQemuGone(std::chrono::seconds limit) const {

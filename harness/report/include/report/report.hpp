@@ -2,6 +2,7 @@
 // A finished run, and the three ways it is reported: result.json (everything,
 // versioned, see RESULT-FORMAT.md), junit.xml (one testcase per check) and a
 // short human summary (also printed).
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -27,9 +28,18 @@ struct VmFacts {
   double boot_sec = 0;           // power-on to the guest's first record
   double run_sec = 0;            // power-on to qemu exit
   bool timed_out = false;        // the host-side timeout fired
+  std::uint64_t host_memory_reserved_bytes = 0;   // guest + qemu + harness + margin, checked before booting
+  std::uint64_t host_memory_available_bytes = 0;  // the host's MemAvailable then
+  std::uint64_t swap_reserved_bytes = 0;          // swap file allocated on the host
+  std::uint64_t output_lines_cut = 0;             // channel lines over the line cap, cut
+  std::uint64_t output_bytes_dropped = 0;         // channel bytes past a cap, or not written (disk full)
+  std::string output_losses;                      // which channel lost what; "" when none did
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image,
-                                                boot_sec, run_sec, timed_out)
+                                                boot_sec, run_sec, timed_out,
+                                                host_memory_reserved_bytes, host_memory_available_bytes,
+                                                swap_reserved_bytes, output_lines_cut,
+                                                output_bytes_dropped, output_losses)
 
 struct RunReport {
   Scenario scenario;

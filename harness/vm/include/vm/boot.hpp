@@ -30,9 +30,19 @@
 
 #include "oom/expected.hpp"
 #include "oom/units.hpp"
+#include "vm/channel.hpp"
 #include "vm/image.hpp"
 
 namespace oom {
+
+// Caps on what each channel keeps (channel.hpp): a healthy three-services run
+// writes 130 KiB of results, 105 KiB of journal and a few hundred bytes of console.
+// Results are also held in memory by `run` (host_check.hpp: kHarnessOwnBytes).
+inline constexpr std::uint64_t kResultsCapBytes = 16 * MiB;
+inline constexpr std::uint64_t kOutputCapBytes = 16 * MiB;
+inline constexpr std::uint64_t kJournalCapBytes = 16 * MiB;
+inline constexpr std::uint64_t kConsoleCapBytes = 4 * MiB;
+inline constexpr std::uint64_t kControlCapBytes = 1 * MiB;
 
 struct BootRequest {
   std::string release = kDefaultRelease;
@@ -68,6 +78,18 @@ struct BootResult {
   std::string last_console_lines;        // console tail (+ journal tail when the console is quiet)
   std::string reason;                    // human explanation for an ending other than completed
   GuestImage image;
+  // What was set aside on the host before booting (host_check.hpp).
+  std::uint64_t host_memory_needed_bytes = 0;     // guest + qemu + harness + margin
+  std::uint64_t host_memory_available_bytes = 0;  // MemAvailable when checked
+  std::uint64_t swap_reserved_bytes = 0;          // swap file, allocated on disk up front
+  std::string host_reservation;                   // the one line printed before booting
+  // Per channel: what was kept, cut or dropped (results, control, output, journal, console).
+  std::vector<ChannelCounters> channels;
+  // One line naming every channel that lost something; "" when none did.
+  std::string outputLosses() const;
+  // Whether the results channel lost records (cut lines or past its cap): what the
+  // guest reported is incomplete, so no verdict can rest on it.
+  bool resultsIncomplete() const;
 };
 
 const char* endingName(BootResult::Ending ending);

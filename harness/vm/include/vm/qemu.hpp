@@ -24,6 +24,7 @@ struct Accelerator {
 };
 
 struct QemuConfig {
+  std::string name;                       // -name: shows in ps which run a qemu belongs to
   Accelerator accelerator;
   unsigned memory_mib = 1024;
   unsigned cpus = 2;
@@ -42,7 +43,8 @@ std::string kernelCommandLine(const QemuConfig& config);
 // nested KVM refuses MSR 0x10a (IA32_ARCH_CAPABILITIES), hence the second one.
 std::vector<std::string> kvmCpuCandidates();
 
-// The TCG accelerator: multi-threaded, -cpu max (removing flags broke the guest: docs/guest-vm.md#cpu-model-and-accelerator).
+// The TCG accelerator: multi-threaded, -cpu max (removing flags broke the guest: docs/guest-vm.md#cpu-model-and-accelerator),
+// translation cache capped at kTcgTranslationCacheMiB (host_check.hpp).
 Accelerator tcgAccelerator(std::string note = "");
 
 // Parses / writes the one-line probe cache ("kvm host,-arch-capabilities" or "tcg").
