@@ -24,7 +24,7 @@ bool pressureObserved(const TimelineIndex& index, std::vector<Evidence>& why) {
     for (const char* event : {"max", "oom", "oom_kill"}) {
       auto e = s.memory_events.find(event);
       if (e != s.memory_events.end() && e->second > 0) {
-        why.push_back(Evidence{s.t, "sample", s.unit, "", 0,
+        why.push_back(Evidence{s.t, kRecordSample, s.unit, "", 0,
                                std::string("memory.events ") + event + " " + std::to_string(e->second)});
         return true;
       }
@@ -32,7 +32,7 @@ bool pressureObserved(const TimelineIndex& index, std::vector<Evidence>& why) {
   }
   for (const auto& [unit, r] : range)
     if (r.second >= r.first + kPressureGrowthBytes) {
-      why.push_back(Evidence{-1, "sample", unit, "", 0,
+      why.push_back(Evidence{-1, kRecordSample, unit, "", 0,
                              "memory.current grew from " + formatSize(r.first) + " to " + formatSize(r.second)});
       return true;
     }
@@ -48,9 +48,9 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
     for (const auto& m : u.mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
   }
   for (const auto& p : index.timeline().phases)
-    if (p.name == "setup_failed") {
+    if (p.name == kPhaseSetupFailed) {
       c.outcome = CheckOutcome::inconclusive;
-      c.evidence.push_back(Evidence{p.t, "phase", "", "", 0, "setup_failed: " + p.detail});
+      c.evidence.push_back(Evidence{p.t, kRecordPhase, "", "", 0, std::string(kPhaseSetupFailed) + ": " + p.detail});
     }
   std::vector<std::string> missing;
   for (const auto& svc : s.services)

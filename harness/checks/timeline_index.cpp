@@ -140,7 +140,7 @@ double TimelineIndex::endT() const {
 
 double TimelineIndex::pressureT() const {
   for (const auto& p : timeline_.phases)
-    if (p.name == "pressure") return p.t;
+    if (p.name == kPhasePressure) return p.t;
   double first = -1;
   auto see = [&](double t) { if (first < 0 || t < first) first = t; };
   for (const auto& x : timeline_.setup) see(x.t);
@@ -173,13 +173,13 @@ Evidence stateEvidence(const UnitStateChange& s) {
   text += " pids=[";
   for (std::size_t i = 0; i < s.pids.size(); ++i) text += (i ? "," : "") + std::to_string(s.pids[i]);
   text += "]";
-  return Evidence{s.t, "unit_state", s.unit, s.InvocationID, s.MainPID, text};
+  return Evidence{s.t, kRecordUnitState, s.unit, s.InvocationID, s.MainPID, text};
 }
 
 Evidence journalEvidence(const JournalRecord& j) {
   std::string text = j.MESSAGE;
   for (const auto& [k, v] : j.fields) text += " " + k + "=" + v;
-  return Evidence{j.t, "journal", j.unit, j.INVOCATION_ID, 0, text + " (MESSAGE_ID=" + j.MESSAGE_ID + ")"};
+  return Evidence{j.t, kRecordJournal, j.unit, j.INVOCATION_ID, 0, text + " (MESSAGE_ID=" + j.MESSAGE_ID + ")"};
 }
 
 }  // namespace oom

@@ -35,7 +35,7 @@ std::pair<std::string, std::optional<Evidence>> resultOf(const CheckContext& ctx
     for (const auto* s : inv->states)
       if (s->t >= e.t - 0.5 && !s->Result.empty() && s->Result != "success") return {s->Result, stateEvidence(*s)};
   }
-  for (const auto* j : ctx.index.journalFor(e.unit, kMsgUnitResult)) {
+  for (const auto* j : ctx.index.journalFor(e.unit, kMsgUnitFailureResult)) {
     const bool same = !e.InvocationID.empty() && j->INVOCATION_ID == e.InvocationID;
     const bool near = j->INVOCATION_ID.empty() && j->t >= e.t && j->t <= e.t + 30;
     auto r = j->fields.find("UNIT_RESULT");
@@ -51,7 +51,7 @@ bool startLimitHit(const CheckContext& ctx, const std::string& unit, std::vector
       hit = true;
       evidence.push_back(stateEvidence(s));
     }
-  for (const auto* j : ctx.index.journalFor(unit, kMsgUnitResult)) {
+  for (const auto* j : ctx.index.journalFor(unit, kMsgUnitFailureResult)) {
     auto r = j->fields.find("UNIT_RESULT");
     if (r != j->fields.end() && r->second == "start-limit-hit") {
       hit = true;
@@ -99,7 +99,7 @@ void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitEx
     n = top->NRestarts;
     c.evidence.push_back(stateEvidence(*top));
   }
-  for (const auto* j : ctx.index.journalFor(unit, kMsgRestartScheduled)) {
+  for (const auto* j : ctx.index.journalFor(unit, kMsgUnitRestartScheduled)) {
     auto f = j->fields.find("N_RESTARTS");
     if (f == j->fields.end()) continue;
     const auto v = leadingNumber<std::uint64_t>(f->second).value_or(0);
@@ -109,7 +109,7 @@ void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitEx
     }
   }
   c.observed = "NRestarts=" + std::to_string(n);
-  if (!top && ctx.index.journalFor(unit, kMsgRestartScheduled).empty()) c.observed += " (no state change recorded)";
+  if (!top && ctx.index.journalFor(unit, kMsgUnitRestartScheduled).empty()) c.observed += " (no state change recorded)";
   if (!e.restarts->contains(n))
     c.outcome = n == 0 && !ctx.pressure_observed ? CheckOutcome::inconclusive : CheckOutcome::fail;
   out.push_back(std::move(c));
@@ -232,7 +232,7 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
     seen = true;
     c.evidence.push_back(killEvidence(*ev->victim));
     if (remaining)
-      c.evidence.push_back(Evidence{remaining->t, "sample", unit, ev->InvocationID, 0,
+      c.evidence.push_back(Evidence{remaining->t, kRecordSample, unit, ev->InvocationID, 0,
                                     std::to_string(remaining->processes.size()) +
                                         " process(es) still running in " + unit + " " +
                                         formatDuration(Seconds(remaining->t - ev->t)) + " after the kill"});
@@ -312,7 +312,7 @@ void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out) {
   for (const auto& ev : ctx.index.events()) {
     if (ev.unit.empty()) continue;
     const JournalRecord* seen = nullptr;
-    for (const auto* j : ctx.index.journalFor(ev.unit, kMsgOomKilled))
+    for (const auto* j : ctx.index.journalFor(ev.unit, kMsgUnitOutOfMemory))
       if ((!ev.InvocationID.empty() && j->INVOCATION_ID == ev.InvocationID && j->t >= ev.t - 1) ||
           (j->t >= ev.t - 1 && j->t <= ev.t + 15)) { seen = j; break; }
     const Invocation* inv = ctx.index.invocation(ev.unit, ev.InvocationID);
@@ -323,12 +323,12 @@ void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out) {
     disagreements.push_back("kernel killed pid " + std::to_string(ev.victim->pid) + " in " + ev.unit +
                             " but systemd reported no OOM for it");
     c.evidence.push_back(killEvidence(*ev.victim));
-    c.evidence.push_back(Evidence{ev.t, "journal", ev.unit, ev.InvocationID, 0,
-                                  "systemd side: no MESSAGE_ID=" + std::string(kMsgOomKilled) +
+    c.evidence.push_back(Evidence{ev.t, kRecordJournal, ev.unit, ev.InvocationID, 0,
+                                  "systemd side: no MESSAGE_ID=" + std::string(kMsgUnitOutOfMemory) +
                                       " and no Result=oom-kill for this invocation"});
   }
   for (const auto& j : ctx.index.timeline().journal) {
-    if (j.MESSAGE_ID != kMsgOomKilled) continue;
+    if (j.MESSAGE_ID != kMsgUnitOutOfMemory) continue;
     const bool kernel = std::any_of(ctx.index.events().begin(), ctx.index.events().end(), [&](const OomEvent& e) {
       return e.unit == j.unit && j.t >= e.t - 1 && j.t <= e.t + 15;
     });

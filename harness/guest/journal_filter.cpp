@@ -1,30 +1,13 @@
 #include "guest/journal_filter.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "oom/text.hpp"
+#include "timeline/message_ids.hpp"
 
 namespace oom {
 namespace {
-
-// sd-messages.h names (checked against systemd's src/systemd/sd-messages.h), for a
-// reader who greps systemd's sources. UNIT_STARTED/UNIT_FAILED are about the start
-// job: UNIT_FAILED is a failed start job, not the unit entering "failed".
-const std::set<std::string>& unitMessageIds() {
-  static const std::set<std::string> ids = {
-      "fe6faa94e7774663a0da52717891d8ef",  // UNIT_OUT_OF_MEMORY: a process was killed by the OOM killer
-      "d9b373ed55a64feb8242e02dbe79a49c",  // UNIT_FAILURE_RESULT: "Failed with result 'oom-kill'" (UNIT_RESULT)
-      "5eb03494b6584870a536b337290809b3",  // UNIT_RESTART_SCHEDULED (N_RESTARTS)
-      "98e322203f7a4ed290d09fe03c09fe15",  // UNIT_PROCESS_EXIT (EXIT_CODE, EXIT_STATUS)
-      "39f53479d3a045ac8e11786248231fbf",  // UNIT_STARTED (start job done, JOB_RESULT)
-      "be02cf6855d2428ba40df7e9d022f03d",  // UNIT_FAILED (start job failed, JOB_RESULT)
-      "9d1aaa27d60140bd96365438aad20286",  // UNIT_STOPPED (stop job done)
-      "7ad2d189f7e94e70a38c781354912448",  // UNIT_SUCCESS: unit deactivated successfully
-      "641257651c1b4ec9a8624d7a40a9e1e7",  // SPAWN_FAILED
-      "d989611b15e44c9dbf31e3c81256e4ed",  // UNIT_OOMD_KILL: systemd-oomd killed processes of this unit
-  };
-  return ids;
-}
 
 const char* const kCopiedFields[] = {"UNIT_RESULT", "N_RESTARTS", "EXIT_CODE", "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE"};
 
@@ -48,7 +31,10 @@ const char* const kJournalFieldNames[] = {
     "USER_UNIT",  "USER_INVOCATION_ID"};
 const std::size_t kJournalFieldCount = sizeof kJournalFieldNames / sizeof kJournalFieldNames[0];
 
-bool isUnitMessageId(const std::string& message_id) { return unitMessageIds().count(message_id) > 0; }
+bool isUnitMessageId(const std::string& message_id) {
+  return std::any_of(kUnitMessageIds.begin(), kUnitMessageIds.end(),
+                     [&](const char* id) { return message_id == id; });
+}
 
 std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const std::set<std::string>& units) {
   const std::string message_id = field(fields, "MESSAGE_ID");

@@ -15,6 +15,7 @@
 #include "guest/record_sink.hpp"
 #include "guest/runner.hpp"
 #include "guest/sysfs.hpp"
+#include "oom/guest_paths.hpp"
 
 namespace {
 
@@ -52,8 +53,8 @@ void protectSelf(const oom::SysFs& fs) {
 
 int failEarly(oom::RecordSink& sink, int status, const std::string& why) {
   std::fprintf(stderr, "oomharness-guest: %s\n", why.c_str());
-  sink.emit("phase", oom::Phase{oom::monotonicSeconds(), "setup_failed", why});
-  sink.emit(oom::kEndRecordType, {{"status", status}});
+  sink.emit(oom::kRecordPhase, oom::Phase{oom::monotonicSeconds(), oom::kPhaseSetupFailed, why});
+  sink.emit(oom::kRecordEnd, {{"status", status}});
   return status;
 }
 
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     }
   }
   if (results.empty())
-    if (const char* env = std::getenv("OOMHARNESS_RESULTS")) results = env;
+    if (const char* env = std::getenv(oom::guest::kResultsEnv)) results = env;
   if (plan_file.empty() || results.empty()) {
     std::fputs(kUsage, stderr);
     return oom::kGuestUsage;

@@ -133,7 +133,7 @@ void Observer::emitIfChanged(const std::string& unit, UnitWatch& w, double t) {
   w.emitted = w.state;
   w.ever_emitted = true;
   last_state_change_ = t;
-  sink_.emit("unit_state", w.state);
+  sink_.emit(kRecordUnitState, w.state);
 }
 
 void Observer::refreshUnit(const std::string& unit) {
@@ -149,7 +149,7 @@ void Observer::sampleAll() {
   for (const auto& unit : unit_names_) {
     const std::string cg = controlGroup(unit);
     if (cg.empty()) continue;
-    if (auto sample = fs_.sample(unit, cg, t)) sink_.emit("sample", *sample);
+    if (auto sample = fs_.sample(unit, cg, t)) sink_.emit(kRecordSample, *sample);
   }
 }
 
@@ -187,7 +187,7 @@ void Observer::emitKills(std::vector<KernelOomKill> kills) {
   for (const auto& kill : kills) {
     if (!kill.group_kill && chosen_pids_.insert(kill.pid).second) ++chosen_kills_;
     last_kill_ = monotonicSeconds();
-    sink_.emit("oom_kill", kill);
+    sink_.emit(kRecordOomKill, kill);
   }
 }
 
@@ -203,7 +203,7 @@ void Observer::readKmsg() {
     auto record = parseKmsgRecord(std::string_view(kmsg_buffer_.data(), static_cast<std::size_t>(n)));
     if (!record) continue;
     auto fed = kmsg_parser_.feed(*record);
-    if (fed.oom_related) sink_.emit("kmsg", {{"t", record->t}, {"line", record->text}});
+    if (fed.oom_related) sink_.emit(kRecordKmsg, {{"t", record->t}, {"line", record->text}});
     emitKills(std::move(fed.finished));
   }
 }
@@ -230,7 +230,7 @@ void Observer::readJournal() {
     uint64_t usec = 0;
     if (sd_journal_get_monotonic_usec(journal_, &usec, nullptr) >= 0)
       fields["__MONOTONIC_TIMESTAMP"] = std::to_string(usec);
-    if (auto record = journalRecordFor(fields, unit_names_)) sink_.emit("journal", *record);
+    if (auto record = journalRecordFor(fields, unit_names_)) sink_.emit(kRecordJournal, *record);
   }
 }
 

@@ -15,12 +15,12 @@ namespace {
 constexpr double kProcessWaitSec = 5.0;
 
 void phase(RecordSink& sink, const std::string& name, const std::string& detail = "") {
-  sink.emit("phase", Phase{monotonicSeconds(), name, detail});
+  sink.emit(kRecordPhase, Phase{monotonicSeconds(), name, detail});
   std::fprintf(stderr, "oomharness-guest: %s %s\n", name.c_str(), detail.c_str());
 }
 
 int endWith(RecordSink& sink, int status) {
-  sink.emit(kEndRecordType, {{"status", status}});
+  sink.emit(kRecordEnd, {{"status", status}});
   return status;
 }
 
@@ -81,10 +81,10 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
-  sink.emit("guest", guestInfo(bus, fs));
+  sink.emit(kRecordGuest, guestInfo(bus, fs));
   Observer observer(bus, sink, plan, fs);
   if (auto started = observer.start(); !started) {
-    phase(sink, "setup_failed", started.error().str());
+    phase(sink, kPhaseSetupFailed, started.error().str());
     return endWith(sink, kGuestInfraError);
   }
   for (const auto& u : plan.units) observer.watchUnit(u.unit);
@@ -93,7 +93,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
     for (const auto& u : plan.units) observer.refreshUnit(u.unit);
     observer.sampleAll();
     observer.finish();
-    phase(sink, "setup_failed", why);
+    phase(sink, kPhaseSetupFailed, why);
     return endWith(sink, kGuestSetupFailed);
   };
 
@@ -121,17 +121,17 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
                          (result ? "ended with result '" + *result + "'" : "did not finish before the time limit"));
   }
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
-  phase(sink, "units_started");
+  phase(sink, kPhaseUnitsStarted);
 
   bool setup_ok = true;
   for (const auto& u : plan.units) {
     const UnitSetup setup = verifyUnit(u, bus, fs, observer);
     setup_ok = setup_ok && setup.mismatches.empty();
-    sink.emit("unit_setup", setup);
+    sink.emit(kRecordUnitSetup, setup);
   }
   if (!setup_ok) return setupFailed("settings not applied as asked (see unit_setup)");
-  phase(sink, "settings_verified");
-  phase(sink, "pressure");
+  phase(sink, kPhaseSettingsVerified);
+  phase(sink, kPhasePressure);
 
   const bool settled = observer.runUntil(
       [&] {
@@ -142,7 +142,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   observer.finish();
   observer.sampleAll();
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
-  phase(sink, settled ? "settled" : "time_limit",
+  phase(sink, settled ? kPhaseSettled : kPhaseTimeLimit,
         std::to_string(observer.chosenKills()) + " victim(s) chosen by the kernel OOM killer");
   // The units are left running: the guest powers off after us.
   return endWith(sink, kGuestObserved);

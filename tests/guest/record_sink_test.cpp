@@ -42,7 +42,7 @@ TEST(RecordSink, EveryRecordTypeFoldsBackIntoATimeline) {
     sink.emit("unit_state", state);
     sink.emit("kmsg", {{"t", 41.2}, {"line", "oom-kill:constraint=CONSTRAINT_NONE"}});
     sink.emit("phase", Phase{42, "settled", ""});
-    sink.emit(kEndRecordType, {{"status", 0}});
+    sink.emit(kRecordEnd, {{"status", 0}});
   }
   int not_understood = 0;
   const Timeline t = fold(path, &not_understood);

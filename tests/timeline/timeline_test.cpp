@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
+#include "timeline/message_ids.hpp"
+
 using namespace oom;
 
 TEST(TimelineStream, FoldsRecordsAndNeedsTheEndSentinel) {
@@ -28,4 +33,30 @@ TEST(TimelineStream, ATruncatedLineIsSkippedNotFatal) {
   ASSERT_EQ(t.phases.size(), 1u);
   EXPECT_EQ(t.phases[0].name, "pressure");
   EXPECT_TRUE(t.kills.empty());
+}
+
+TEST(TimelineStream, EveryRecordTypeTheGuestWritesIsRead) {
+  Timeline t;
+  for (const char* type : {kRecordGuest, kRecordUnitSetup, kRecordOomKill, kRecordUnitState, kRecordJournal,
+                           kRecordSample, kRecordPhase, kRecordKmsg, kRecordEnd})
+    EXPECT_TRUE(applyStreamLine(t, toStreamRecord(type, nlohmann::json::object()).dump())) << type;
+  EXPECT_EQ(t.setup.size() + t.kills.size() + t.states.size() + t.journal.size() + t.samples.size() +
+                t.phases.size() + t.raw_kernel_oom_lines.size(),
+            7u);
+  EXPECT_TRUE(t.complete);
+}
+
+TEST(MessageIds, AreSystemdsOwnAndEachIsKept) {
+  // From systemd's src/systemd/sd-messages.h (252 and 257 alike).
+  EXPECT_STREQ(kMsgUnitOutOfMemory, "fe6faa94e7774663a0da52717891d8ef");
+  EXPECT_STREQ(kMsgUnitFailureResult, "d9b373ed55a64feb8242e02dbe79a49c");
+  EXPECT_STREQ(kMsgUnitRestartScheduled, "5eb03494b6584870a536b337290809b3");
+  EXPECT_STREQ(kMsgUnitProcessExit, "98e322203f7a4ed290d09fe03c09fe15");
+  EXPECT_STREQ(kMsgUnitOomdKill, "d989611b15e44c9dbf31e3c81256e4ed");
+  std::set<std::string> distinct;
+  for (const char* id : kUnitMessageIds) {
+    EXPECT_EQ(std::string(id).size(), 32u) << id;
+    distinct.insert(id);
+  }
+  EXPECT_EQ(distinct.size(), kUnitMessageIds.size());
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "checks/verdict.hpp"
+#include "timeline/message_ids.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {
@@ -62,11 +63,5 @@ class TimelineIndex {
 Evidence killEvidence(const KernelOomKill& k);
 Evidence stateEvidence(const UnitStateChange& s);
 Evidence journalEvidence(const JournalRecord& j);
-
-// systemd journal MESSAGE_IDs (FIELD-NOTES).
-inline constexpr const char* kMsgOomKilled = "fe6faa94e7774663a0da52717891d8ef";
-inline constexpr const char* kMsgUnitResult = "d9b373ed55a64feb8242e02dbe79a49c";
-inline constexpr const char* kMsgRestartScheduled = "5eb03494b6584870a536b337290809b3";
-inline constexpr const char* kMsgProcessExited = "98e322203f7a4ed290d09fe03c09fe15";
 
 }  // namespace oom

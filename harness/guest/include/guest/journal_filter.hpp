@@ -19,7 +19,7 @@ using JournalFields = std::map<std::string, std::string>;
 extern const char* const kJournalFieldNames[];
 extern const std::size_t kJournalFieldCount;
 
-// MESSAGE_IDs kept (systemd 252..257).
+// One of the MESSAGE_IDs kept (timeline/message_ids.hpp kUnitMessageIds).
 bool isUnitMessageId(const std::string& message_id);
 
 std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const std::set<std::string>& units);

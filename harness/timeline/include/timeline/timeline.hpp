@@ -16,6 +16,27 @@
 
 namespace oom {
 
+// Each record's "type": the writer (the guest agent) and the reader
+// (applyStreamLine) both use these, and so does evidence citing a record.
+inline constexpr const char* kRecordGuest = "guest";            // GuestInfo, first
+inline constexpr const char* kRecordUnitSetup = "unit_setup";   // UnitSetup
+inline constexpr const char* kRecordOomKill = "oom_kill";       // KernelOomKill
+inline constexpr const char* kRecordUnitState = "unit_state";   // UnitStateChange
+inline constexpr const char* kRecordJournal = "journal";        // JournalRecord
+inline constexpr const char* kRecordSample = "sample";          // MemorySample
+inline constexpr const char* kRecordPhase = "phase";            // Phase
+inline constexpr const char* kRecordKmsg = "kmsg";              // {"t", "line"}: an OOM-related kernel line
+// {"type":"end","status":N}, last. Its absence means the guest died.
+inline constexpr const char* kRecordEnd = "end";
+
+// The runner's milestones, a Phase's name, in the order they happen.
+inline constexpr const char* kPhaseUnitsStarted = "units_started";          // every start job done
+inline constexpr const char* kPhaseSettingsVerified = "settings_verified";  // every unit_setup without mismatches
+inline constexpr const char* kPhasePressure = "pressure";                   // observation of the pressure begins
+inline constexpr const char* kPhaseSettled = "settled";                     // decisive kills seen, then quiet
+inline constexpr const char* kPhaseTimeLimit = "time_limit";                // or: the time limit ended it
+inline constexpr const char* kPhaseSetupFailed = "setup_failed";            // instead of the above; detail says why
+
 struct GuestInfo {
   std::string os_release;        // PRETTY_NAME from /etc/os-release
   std::string kernel;            // uname -r
@@ -125,8 +146,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MemorySample, t, unit, memory_cu
                                                 memory_events, pressure_some_avg10,
                                                 pressure_full_avg10, processes)
 
-// "type": "phase" — the runner's own milestones: "units_started", "settings_verified",
-// "pressure", "settled", "time_limit", "setup_failed". The end of the
+// "type": "phase" — the runner's own milestones (kPhase* above). The end of the
 // stream is the "end" record, not a phase.
 struct Phase {
   double t = 0;
@@ -159,8 +179,5 @@ nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& bod
 // lines are ignored and counted: a half-written last line must not lose the rest.
 // Returns false when the line was not understood.
 bool applyStreamLine(Timeline& timeline, const std::string& line);
-
-// The "end" record: {"type":"end","status":N}. Its absence means the guest died.
-constexpr const char* kEndRecordType = "end";
 
 }  // namespace oom
