@@ -21,6 +21,9 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
     else if (type == kRecordSample) timeline.samples.push_back(record.get<MemorySample>());
     else if (type == kRecordPhase) timeline.phases.push_back(record.get<Phase>());
     else if (type == kRecordKmsg) timeline.raw_kernel_oom_lines.push_back(record.value("line", ""));
+    else if (type == kRecordGuestSample) timeline.guest_samples.push_back(record.get<GuestSample>());
+    else if (type == kRecordObserverGap) timeline.gaps.push_back(record.get<ObserverGap>());
+    else if (type == kRecordLoss) timeline.losses.push_back(record.get<Loss>());
     else if (type == kRecordEnd) {
       timeline.complete = true;
       timeline.guest_status = record.value("status", -1);

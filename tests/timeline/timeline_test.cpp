@@ -38,12 +38,28 @@ TEST(TimelineStream, ATruncatedLineIsSkippedNotFatal) {
 TEST(TimelineStream, EveryRecordTypeTheGuestWritesIsRead) {
   Timeline t;
   for (const char* type : {kRecordGuest, kRecordUnitSetup, kRecordOomKill, kRecordUnitState, kRecordJournal,
-                           kRecordSample, kRecordPhase, kRecordKmsg, kRecordEnd})
+                           kRecordSample, kRecordPhase, kRecordKmsg, kRecordGuestSample, kRecordObserverGap,
+                           kRecordLoss, kRecordEnd})
     EXPECT_TRUE(applyStreamLine(t, toStreamRecord(type, nlohmann::json::object()).dump())) << type;
   EXPECT_EQ(t.setup.size() + t.kills.size() + t.states.size() + t.journal.size() + t.samples.size() +
-                t.phases.size() + t.raw_kernel_oom_lines.size(),
-            7u);
+                t.phases.size() + t.raw_kernel_oom_lines.size() + t.guest_samples.size() + t.gaps.size() +
+                t.losses.size(),
+            10u);
   EXPECT_TRUE(t.complete);
+}
+
+TEST(TimelineStream, LossAndGapRecordsKeepTheirFigures) {
+  Timeline t;
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"loss","t":12.5,"source":"kmsg","what":"sequence_gap","count":7})"));
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"observer_gap","t":30.0,"length_sec":100.2,"cause":"sampler late"})"));
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"guest_sample","t":31,"mem_available_bytes":1048576,"oom_kill_total":2})"));
+  ASSERT_EQ(t.losses.size(), 1u);
+  EXPECT_EQ(t.losses[0].count, 7u);
+  EXPECT_EQ(t.losses[0].what, "sequence_gap");
+  ASSERT_EQ(t.gaps.size(), 1u);
+  EXPECT_DOUBLE_EQ(t.gaps[0].length_sec, 100.2);
+  ASSERT_EQ(t.guest_samples.size(), 1u);
+  EXPECT_EQ(t.guest_samples[0].oom_kill_total, 2u);
 }
 
 TEST(MessageIds, AreSystemdsOwnAndEachIsKept) {

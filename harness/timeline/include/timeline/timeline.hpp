@@ -26,6 +26,9 @@ inline constexpr const char* kRecordJournal = "journal";        // JournalRecord
 inline constexpr const char* kRecordSample = "sample";          // MemorySample
 inline constexpr const char* kRecordPhase = "phase";            // Phase
 inline constexpr const char* kRecordKmsg = "kmsg";              // {"t", "line"}: an OOM-related kernel line
+inline constexpr const char* kRecordGuestSample = "guest_sample"; // GuestSample
+inline constexpr const char* kRecordObserverGap = "observer_gap"; // ObserverGap
+inline constexpr const char* kRecordLoss = "loss";                // Loss
 // {"type":"end","status":N}, last. Its absence means the guest died.
 inline constexpr const char* kRecordEnd = "end";
 
@@ -155,6 +158,42 @@ struct Phase {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Phase, t, name, detail)
 
+// "type": "guest_sample" — the whole guest at time t, sampled with the units: the
+// evidence that pressure happened (or did not) even when nothing was killed.
+struct GuestSample {
+  double t = 0;
+  std::uint64_t mem_available_bytes = 0;  // /proc/meminfo MemAvailable
+  std::uint64_t swap_free_bytes = 0;      // /proc/meminfo SwapFree
+  std::uint64_t oom_kill_total = 0;       // /proc/vmstat oom_kill: kernel OOM kills since boot
+  double pressure_some_avg10 = 0, pressure_full_avg10 = 0;  // /proc/pressure/memory
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestSample, t, mem_available_bytes, swap_free_bytes,
+                                                oom_kill_total, pressure_some_avg10,
+                                                pressure_full_avg10)
+
+// "type": "observer_gap" — the observer went without a sample for longer than it
+// should (a thrashing guest, a blocked loop). Written when sampling resumes.
+struct ObserverGap {
+  double t = 0;           // when the gap began (the last sample before it)
+  double length_sec = 0;  // from that sample to the next one
+  std::string cause;      // what the observer knows: "sampler late", "loop blocked", ...
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ObserverGap, t, length_sec, cause)
+
+// "type": "loss" — evidence the observer (or the host) knows it did not get.
+//   source "kmsg":    what "sequence_gap" (count = records the kernel overwrote), "epipe"
+//   source "journal": what "gap" (entries rotated or dropped), "read_error"
+//   source "dbus":    what "error" (a call or signal that failed; detail = the error)
+//   source "channel": what "unparsable_line" (host side: a results line not understood)
+struct Loss {
+  double t = 0;
+  std::string source;
+  std::string what;
+  std::uint64_t count = 1;
+  std::string detail;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Loss, t, source, what, count, detail)
+
 struct Timeline {
   int version = 1;
   GuestInfo guest;                       // "type": "guest"
@@ -165,12 +204,15 @@ struct Timeline {
   std::vector<MemorySample> samples;
   std::vector<Phase> phases;
   std::vector<std::string> raw_kernel_oom_lines;  // "type": "kmsg": every OOM-related kernel line
+  std::vector<GuestSample> guest_samples;
+  std::vector<ObserverGap> gaps;
+  std::vector<Loss> losses;
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
-                                                complete, guest_status)
+                                                guest_samples, gaps, losses, complete, guest_status)
 
 // One streamed line -> record. Each record serialises as its struct plus "type".
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);
