@@ -35,11 +35,12 @@ expect() {
   esac
 }
 
-# A working folder outside the checkout and the build tree; removed on success,
-# kept (and named) on failure.
+# workdir [keep]: a working folder outside the checkout and the build tree, removed at
+# exit; with "keep", kept (and named) when the test fails, for its results.
 workdir() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/oomharness-install-test.XXXXXX")
-  trap 'st=$?; if [ $st -eq 0 ]; then rm -rf "$work"; else echo "kept $work" >&2; fi; exit $st' EXIT
+  keep=${1:-}
+  trap 'st=$?; if [ $st -ne 0 ] && [ -n "$keep" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; exit $st' EXIT
   cd "$work"
 }
 
@@ -123,7 +124,7 @@ case $mode in
     [ $# -eq 2 ] || fail "usage: e2e PREFIX SCENARIO"
     prefix=$1 scenario=$2
     oomharness=$prefix/bin/oomharness
-    workdir
+    workdir keep
 
     run 0 "$oomharness" --version
     image=$(recipe_names | grep '^bookworm-' || true)
