@@ -13,10 +13,8 @@ namespace {
 bool isStopped(const std::string& s) { return s == "deactivating" || s == "inactive" || s == "failed"; }
 
 double restartSecOf(const CheckContext& ctx, const std::string& svc) {
-  if (const ServiceSpec* s = ctx.scenario.service(svc))
-    if (auto v = s->directive("RestartSec"))
-      if (auto d = parseDuration(*v)) return d->count();
-  return 0.1;  // systemd's default
+  const ServiceSpec* s = ctx.scenario.service(svc);
+  return s ? s->restartSec() : kDefaultRestartSec;
 }
 
 // One event per invocation: a unit's second kill in the same invocation adds nothing here.

@@ -80,10 +80,7 @@ double effectiveSettleSec(const Scenario& s) {
   for (const auto& [name, u] : s.expect.units) {
     if (!u.restarts && !u.clean_restart && !u.active_at_end) continue;
     const ServiceSpec* svc = s.service(name);
-    double restart_sec = 0.1;  // systemd's default RestartSec=100ms
-    if (svc)
-      if (auto v = svc->directive("RestartSec"))
-        if (auto d = parseDuration(*v)) restart_sec = d->count();
+    const double restart_sec = svc ? svc->restartSec() : kDefaultRestartSec;
     settle = std::max(settle, restart_sec + s.expect.restart_grace_sec);
   }
   return std::min(settle, s.time_limit_sec);

@@ -2,6 +2,8 @@
 
 #include <variant>
 
+#include "oom/units.hpp"
+
 namespace oom {
 
 std::optional<std::string> ServiceSpec::directive(const std::string& name) const {
@@ -16,6 +18,12 @@ int ServiceSpec::oomScoreAdjust() const {
     if (auto d = toDbusProperty("OOMScoreAdjust", *v); d && std::holds_alternative<std::int32_t>(d->value))
       return std::get<std::int32_t>(d->value);
   return 0;
+}
+
+double ServiceSpec::restartSec() const {
+  if (auto v = directive("RestartSec"))
+    if (auto d = parseDuration(*v)) return d->count();
+  return kDefaultRestartSec;
 }
 
 std::string CountRange::str() const {

@@ -66,6 +66,7 @@ TEST(ScenarioParse, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(c.scenario->time_limit_sec, 120);
   EXPECT_EQ(c.scenario->settle_sec, 10);
   EXPECT_EQ(c.scenario->services[0].load.processes, 1u);
+  EXPECT_DOUBLE_EQ(c.scenario->services[0].restartSec(), 0.1);  // systemd's RestartSec= default
 }
 
 TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
@@ -75,6 +76,7 @@ TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
   ASSERT_TRUE(c.ok()) << errorsOf(c);
   EXPECT_EQ(c.scenario->services[0].oomScoreAdjust(), 250);
   EXPECT_EQ(*c.scenario->services[0].directive("RestartSec"), "5");
+  EXPECT_DOUBLE_EQ(c.scenario->services[0].restartSec(), 5.0);
 }
 
 TEST(ScenarioParse, WarnsAboutCommonBadConfigurations) {

@@ -36,6 +36,9 @@ struct DirectiveInfo {
   std::string_view accepts;    // human description used in errors: "a time span such as 5s"
 };
 
+// RestartSec= when a unit does not set it: systemd's default, 100ms.
+inline constexpr double kDefaultRestartSec = 0.1;
+
 // Every directive a scenario may use, in a stable order (for docs and errors).
 const std::vector<DirectiveInfo>& supportedDirectives();
 

@@ -50,6 +50,7 @@ struct ServiceSpec {
   // The directive's value as written, if set.
   std::optional<std::string> directive(const std::string& name) const;
   int oomScoreAdjust() const;           // 0 when unset, as systemd
+  double restartSec() const;            // RestartSec= in seconds; kDefaultRestartSec when unset
 };
 
 // An exact count (min == max) or a range; either bound may be open.
