@@ -43,7 +43,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(OOMHARNESS_DEB_MAINTAINER
-    "Seed 9a280902 maintainers <maintainers@users.noreply.r-seed-9a280902.example>"
+    "oomharness maintainers <oomharness@localhost>"
     CACHE STRING "Maintainer field of the .deb")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${OOMHARNESS_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
