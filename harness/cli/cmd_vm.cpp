@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <unistd.h>
 
 #include "commands.hpp"
@@ -11,6 +12,8 @@
 #include "oom/units.hpp"
 #include "vm/image.hpp"
 #include "vm/boot.hpp"
+#include "vm/process.hpp"
+#include "vm/temp_dir.hpp"
 
 namespace oom {
 namespace {
@@ -29,6 +32,7 @@ struct VmOptions {
 };
 
 int vmBuild(const VmOptions& o) {
+  installInterruptHandlers();  // Ctrl-C stops mmdebstrap cleanly: exit 130, no half image
   ImageRequest request;
   request.release = o.release;
   request.force = o.force;
@@ -44,6 +48,7 @@ int vmBuild(const VmOptions& o) {
 }
 
 int vmRun(const VmOptions& o) {
+  installInterruptHandlers();  // at every stage: exit 130, qemu stopped, temporary files gone
   BootRequest request;
   request.release = o.release;
   request.accelerator = o.accelerator;
@@ -64,25 +69,19 @@ int vmRun(const VmOptions& o) {
   request.payload_dir = o.payload;
   request.command = o.command;
   const bool keep = !o.keep_dir.empty();
+  // Without --keep-dir the channel files go to a private temporary folder, removed on return.
+  std::optional<TempDir> out;
   if (keep) {
     request.run_dir = o.keep_dir;
   } else {
-    std::string pattern = (std::filesystem::temp_directory_path() /
-                           (kTempPrefix + std::to_string(::getpid()) + "-out-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) {
-      std::fprintf(stderr, "oomharness: vm run: cannot create a temporary folder\n");
-      return kExitInconclusive;
+    auto made = TempDir::create("out");
+    if (!made) {
+      std::fprintf(stderr, "oomharness: %s\n", made.error().str().c_str());
+      return exitStatusFor(made.error());
     }
-    request.run_dir = pattern;
+    out.emplace(std::move(*made));
+    request.run_dir = out->path();
   }
-  // Removes the run folder on every return path unless --keep-dir asked to keep it.
-  struct RunDirCleanup {
-    std::filesystem::path dir;
-    ~RunDirCleanup() {
-      std::error_code ec;
-      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{keep ? std::filesystem::path() : request.run_dir};
   request.on_output_line = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
   request.on_result_line = [](const std::string& line) { std::printf("result: %s\n", line.c_str()); std::fflush(stdout); };
   auto result = bootGuest(request);
@@ -98,7 +97,7 @@ int vmRun(const VmOptions& o) {
                result->boot_to_command_sec, result->total_sec);
   if (const auto losses = result->outputLosses(); !losses.empty())
     std::fprintf(stderr, "vm: guest output not kept in full: %s\n", losses.c_str());
-  int status = kExitInconclusive;
+  int status = result->ending == BootResult::Ending::interrupted ? kExitInterrupted : kExitInconclusive;
   if (result->ending == BootResult::Ending::completed) {
     status = result->exit_status;
   } else {

@@ -12,7 +12,12 @@ int exitStatusFor(VerdictKind verdict) {
 }
 
 int exitStatusFor(const Error& error) {
-  return error.kind == ErrorKind::setup ? kExitInconclusive : kExitBadInput;
+  switch (error.kind) {
+    case ErrorKind::input: return kExitBadInput;
+    case ErrorKind::setup: return kExitInconclusive;
+    case ErrorKind::interrupted: return kExitInterrupted;
+  }
+  return kExitInconclusive;
 }
 
 }  // namespace oom

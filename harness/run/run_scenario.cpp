@@ -1,10 +1,13 @@
 #include "run/run_scenario.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 
@@ -20,6 +23,7 @@
 #include "plan/planner.hpp"
 #include "oom/guest_paths.hpp"
 #include "vm/boot.hpp"
+#include "vm/process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -32,12 +36,46 @@ constexpr double kDefaultBootAllowanceSec = 120;
 
 }  // namespace
 
-fs::path newResultsDirectory(const fs::path& root, const std::string& scenario) {
-  return root / (utcNow(kCompactUtc) + "-" + scenario);
+Expected<fs::path> createResultsDirectory(const fs::path& root, const std::string& scenario,
+                                          const std::string& release, const std::string& utc) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return failSetup(root.string(), "cannot create the results folder: " + ec.message());
+  const std::string base = utc + "-" + scenario + "-" + release;
+  // mkdir(2) either creates the folder or fails: two runs never share one.
+  for (int n = 1; n <= 1000; ++n) {
+    const fs::path dir = root / (n == 1 ? base : base + "-" + std::to_string(n));
+    if (::mkdir(dir.c_str(), 0755) == 0) return dir;
+    if (errno != EEXIST)
+      return failSetup(dir.string(), std::string("cannot create the run's folder: ") + std::strerror(errno));
+  }
+  return failSetup((root / base).string(), "1000 runs of this scenario started in the same second");
 }
+
+namespace {
+
+// The verdict is reached: say it before anything else can fail, then write the reports.
+int finishRun(RunReport& report, const fs::path& dir, std::chrono::steady_clock::time_point wall_start) {
+  report.wall_sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  std::printf("\n%s", summarize(report).c_str());
+  std::printf("\nverdict: %s (exit %d) in %.0fs; boot %.1fs on %s; details in %s\n",
+              toString(report.verdict.verdict), report.exit_status, report.wall_sec,
+              report.vm.boot_sec, report.vm.accelerator.empty() ? "no guest" : report.vm.accelerator.c_str(),
+              dir.c_str());
+  std::fflush(stdout);
+  for (const auto& failure : writeRunReports(dir, report))
+    std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
+  return report.exit_status;
+}
+
+}  // namespace
 
 int runScenario(const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
+  // From here on SIGINT/SIGTERM stop whichever stage runs, cleanly: qemu and host
+  // tools stopped, temporary files removed, result.json written, exit 130.
+  installInterruptHandlers();
   const ScenarioCheck check = loadScenarioFile(options.scenario);
   for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
   if (!check.ok()) {
@@ -68,8 +106,13 @@ int runScenario(const RunOptions& options) {
     return kExitBadInput;
   }
 
-  const fs::path dir = newResultsDirectory(options.results_root, scenario.name);
-  fs::create_directories(dir);
+  const auto created = createResultsDirectory(options.results_root, scenario.name, scenario.guest.release,
+                                              utcNow(kCompactUtc));
+  if (!created) {
+    std::fprintf(stderr, "oomharness: %s\n", created.error().str().c_str());
+    return exitStatusFor(created.error());
+  }
+  const fs::path dir = *created;
   if (auto written = writeFileAtomically(dir / "plan.json", nlohmann::json(*plan).dump(2) + "\n"); !written) {
     std::fprintf(stderr, "oomharness: %s\n", written.error().str().c_str());
     return exitStatusFor(written.error());
@@ -102,9 +145,17 @@ int runScenario(const RunOptions& options) {
 
   auto vm = bootGuest(request);
   if (!vm) {
-    // Nothing ran: a bad request (2), or the host could not set up the guest (3).
+    // No guest ran: a bad request (2), the host could not set up the guest (3), or
+    // a signal stopped the setup (130). The last two still leave a result.json.
     std::fprintf(stderr, "oomharness: %s\n", vm.error().str().c_str());
-    return exitStatusFor(vm.error());
+    if (vm.error().kind == ErrorKind::input) return exitStatusFor(vm.error());
+    report.verdict = evaluate(scenario, report.timeline);
+    report.verdict.verdict = VerdictKind::inconclusive;
+    report.verdict.reason = (vm.error().kind == ErrorKind::interrupted ? "interrupted before the guest started: "
+                                                                        : "the guest could not be set up: ") +
+                            vm.error().str();
+    report.exit_status = exitStatusFor(vm.error());
+    return finishRun(report, dir, wall_start);
   }
   report.vm.accelerator = vm->accelerator;
   report.vm.qemu_version = vm->qemu_version;
@@ -126,7 +177,8 @@ int runScenario(const RunOptions& options) {
   report.verdict = evaluate(scenario, report.timeline);
   report.exit_status = exitStatusFor(report.verdict.verdict);
   if (vm->ending != BootResult::Ending::completed) {
-    report.exit_status = kExitInconclusive;
+    // A cancelled job (130) is not a broken guest (3).
+    report.exit_status = vm->ending == BootResult::Ending::interrupted ? kExitInterrupted : kExitInconclusive;
     report.verdict.verdict = VerdictKind::inconclusive;
     report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;
     std::fprintf(stderr, "oomharness: inconclusive: %s\nlast console lines:\n%s\n",
@@ -137,17 +189,7 @@ int runScenario(const RunOptions& options) {
     report.verdict.verdict = VerdictKind::inconclusive;
     report.verdict.reason = "the guest's records were not kept in full (" + report.vm.output_losses + ")";
   }
-  report.wall_sec =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  // The verdict is reached: say it before anything else can fail.
-  std::printf("\n%s", summarize(report).c_str());
-  std::printf("\nverdict: %s (exit %d) in %.0fs; boot %.1fs on %s; details in %s\n",
-              toString(report.verdict.verdict), report.exit_status, report.wall_sec,
-              report.vm.boot_sec, report.vm.accelerator.c_str(), dir.c_str());
-  std::fflush(stdout);
-  for (const auto& failure : writeRunReports(dir, report))
-    std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
-  return report.exit_status;
+  return finishRun(report, dir, wall_start);
 }
 
 }  // namespace oom

@@ -25,6 +25,7 @@
 #include "vm/payload.hpp"
 #include "vm/process.hpp"
 #include "vm/qemu.hpp"
+#include "vm/temp_dir.hpp"
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -32,28 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace oom {
 namespace {
-
-// A private temporary folder, removed with everything in it on scope exit. Its
-// name carries our pid so that a later run can sweep what a killed one left.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() /
-                           (kTempPrefix + std::to_string(::getpid()) + "-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string tailOfFile(const fs::path& file, std::size_t bytes) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
@@ -169,7 +148,8 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
     if (sentinel && since(sentinel_at) > kPowerOffGraceSec) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (qemu.running()) qemu.terminate();  // SIGKILL: the snapshot is thrown away anyway
+  // SIGKILL to qemu's own process group: the snapshot is thrown away anyway.
+  if (qemu.running()) signalGroup(qemu.id(), SIGKILL);
   qemu.wait();
   result.total_sec = since(started);
   for (auto& r : relays) r.finish();
@@ -214,19 +194,6 @@ bool kvmFailedToStart(const BootResult& r) {
 }
 
 }  // namespace
-
-void sweepStaleTempDirs() {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
-    const auto name = e.path().filename().string();
-    if (name.rfind(kTempPrefix, 0) != 0) continue;
-    const auto pid = std::atol(name.c_str() + std::strlen(kTempPrefix));
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      spdlog::debug("vm: removing {}, left by a killed run", e.path().string());
-      fs::remove_all(e.path(), ec);
-    }
-  }
-}
 
 std::string BootResult::outputLosses() const {
   std::string line;
@@ -309,6 +276,11 @@ std::string qemuOptionValue(const std::string& value) {
 
 Expected<BootResult> bootGuest(const BootRequest& request) {
   const auto entered = Clock::now();
+  installInterruptHandlers();
+  // A signal before qemu runs stops whatever stage it meets, cleanly (exit 130).
+  auto interrupted = [](const char* during) {
+    return failInterrupted("vm", std::string("interrupted by a signal ") + during + "; nothing was left running");
+  };
   sweepStaleTempDirs();
   if (request.command.empty()) return fail("vm run", "no command given (vm run [options] -- COMMAND...)");
   if (request.run_dir.empty()) return fail("vm run", "no run folder given");
@@ -316,21 +288,25 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   if (request.cpus < 1) return fail("--cpus", "at least 1");
   if (findProgram("qemu-system-x86_64").empty())
     return failSetup("vm run", "qemu-system-x86_64 not found; run scripts/bootstrap first");
+  // The run's private folder (payload disk, swap file, channel FIFOs), locked while it lives.
+  auto work = TempDir::create("run");
+  if (!work) return tl::unexpected(work.error());
   BootResult result;
-  if (auto fits = checkHostFits(request, fs::temp_directory_path(), result); !fits)
+  if (auto fits = checkHostFits(request, work->path(), result); !fits)
     return tl::unexpected(fits.error());
   ImageRequest image_request;
   image_request.release = request.release;
-  auto image = ensureImage(image_request);
+  FileLock image_lease;  // until qemu is gone: a rebuild keeps this image meanwhile
+  auto image = ensureImage(image_request, &image_lease);
   if (!image) return tl::unexpected(image.error());
+  if (interruptRequested()) return interrupted("after the image was ready");
   auto accelerator = chooseAccelerator(request.accelerator, image->kernel(), defaultCacheRoot());
   if (!accelerator) return tl::unexpected(accelerator.error());
+  if (interruptRequested()) return interrupted("while choosing the accelerator");
 
   result.image = *image;
   result.qemu_version = qemuVersion();
 
-  installInterruptHandlers();
-  TempDir work;
   fs::create_directories(request.run_dir);
 
   const auto payload_started = Clock::now();
@@ -343,10 +319,10 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   spec.payload_dir = request.payload_dir;
   spec.files = request.payload_files;
   spec.command = request.command;
-  const fs::path payload_img = work.path() / "payload.img";
-  if (auto built = buildPayloadDisk(spec, work.path() / "payload", payload_img); !built)
+  const fs::path payload_img = work->path() / "payload.img";
+  if (auto built = buildPayloadDisk(spec, work->path() / "payload", payload_img); !built)
     return tl::unexpected(built.error());
-  fs::remove_all(work.path() / "payload");
+  fs::remove_all(work->path() / "payload");
   result.payload_build_sec = since(payload_started);
 
   QemuConfig config;
@@ -357,12 +333,12 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   config.rootfs = image->rootfs();
   config.payload_disk = payload_img;
   if (request.swap_bytes > 0) {
-    config.swap_disk = work.path() / "swap.img";
+    config.swap_disk = work->path() / "swap.img";
     if (auto made = makeSwapFile(config.swap_disk, request.swap_bytes); !made)
       return tl::unexpected(made.error());
     result.swap_reserved_bytes = request.swap_bytes;
   }
-  const fs::path ports = work.path() / "ports";
+  const fs::path ports = work->path() / "ports";
   fs::create_directories(ports);
   const std::vector<ChannelSpec> channels = {
       {guest::kResultsPort, ports / "results", request.run_dir / "results.jsonl", kResultsCapBytes},
@@ -376,13 +352,14 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   }
 
   config.accelerator = *accelerator;
+  if (interruptRequested()) return interrupted("while the payload disk was built");
   result.setup_sec = since(entered);
   std::fprintf(stderr, "vm: %s\n", result.host_reservation.c_str());
   for (int attempt = 0;; ++attempt) {
     result.accelerator = config.accelerator.name;
     result.cpu_model = config.accelerator.cpu;
     result.accelerator_note = config.accelerator.note;
-    if (auto followed = bootAndFollow(config, channels, request, work.path(), result); !followed)
+    if (auto followed = bootAndFollow(config, channels, request, work->path(), result); !followed)
       return tl::unexpected(followed.error());
     if (attempt > 0 || request.accelerator != "auto" || !kvmFailedToStart(result)) break;
     spdlog::warn("vm: KVM did not start the guest ({}); falling back to TCG", result.reason);

@@ -15,7 +15,9 @@
 
 #include "oom/utc.hpp"
 #include "vm/data_dir.hpp"
+#include "vm/lock.hpp"
 #include "vm/process.hpp"
+#include "vm/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -78,50 +80,9 @@ std::vector<std::string> readPackages(const fs::path& recipe_dir) {
   return packages;
 }
 
-// Holds an exclusive lock on the cache so parallel runs build an image once.
-class CacheLock {
- public:
-  explicit CacheLock(const fs::path& file) : fd_(::open(file.c_str(), O_CREAT | O_RDWR, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~CacheLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  CacheLock(const CacheLock&) = delete;
-  CacheLock& operator=(const CacheLock&) = delete;
-
- private:
-  int fd_;
-};
-
-bool hasMountsUnder(const fs::path& dir) {
-  std::ifstream mounts("/proc/self/mounts");
-  const std::string prefix = dir.string() + "/";
-  for (std::string device, target, rest; mounts >> device >> target && std::getline(mounts, rest);)
-    if (target.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-
-// Images of this release built from an older recipe are dead weight (about 1.5 GiB
-// each), but another checkout or a run that is about to boot may still use one:
-// only those unused for a day go (ensureImage stamps "last-used").
-void removeOutdatedImages(const fs::path& current, const std::string& release) {
-  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
-  for (const auto& e : fs::directory_iterator(current.parent_path())) {
-    const auto name = e.path().filename().string();
-    if (e.path() == current || name.rfind(release + "-", 0) != 0 ||
-        name.find(".tmp-") != std::string::npos || !fs::exists(e.path() / "image.json"))
-      continue;
-    std::error_code ec;
-    const fs::path stamp = fs::exists(e.path() / "last-used") ? e.path() / "last-used" : e.path() / "image.json";
-    const auto used = fs::last_write_time(stamp, ec);
-    if (ec || used > cutoff) continue;
-    spdlog::info("vm build: removing the outdated image {} (unused for a day)", name);
-    fs::remove_all(e.path(), ec);
-  }
-}
-
 Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& final_dir) {
+  const fs::path images = final_dir.parent_path();
+  const std::string name = final_dir.filename().string();
   const auto started = std::chrono::steady_clock::now();
   if (::geteuid() != 0)
     return fail("vm build", "building the guest image needs root (mmdebstrap, chroot); run as root");
@@ -144,6 +105,12 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     fs::path dir;
     ~Cleanup() {
       std::error_code ec;
+      if (!fs::exists(dir, ec)) return;
+      if (hasMountsUnder(dir)) {  // mmdebstrap did not get to unmount: never recurse into them
+        spdlog::error("vm build: {} still has file systems mounted under it; unmount them "
+                      "(findmnt -R {}) and remove it", dir.string(), dir.string());
+        return;
+      }
       fs::remove_all(dir, ec);
     }
   } cleanup{tmp};
@@ -160,6 +127,9 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
                               "--customize-hook=" + hook, request.release, root.string(),
                               request.mirror},
                              [&progress](const std::string& line) { progress.detail(line); });
+  if (debootstrap.interrupted)
+    return failInterrupted("vm build", "interrupted by a signal: mmdebstrap stopped (exit " +
+                                           std::to_string(debootstrap.status) + "), the partial image removed");
   if (debootstrap.status != 0) {
     const bool network = debootstrap.output.find("Failed to fetch") != std::string::npos ||
                          debootstrap.output.find("Could not resolve") != std::string::npos ||
@@ -190,6 +160,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
                        (tmp / "rootfs.img").string(), "1536M"});
+  if (mkfs.interrupted) return failInterrupted("vm build", "interrupted by a signal: the partial image removed");
   if (mkfs.status != 0) return failSetup("vm build", "mkfs.ext4 failed: " + mkfs.output);
   fs::remove_all(root);
 
@@ -198,10 +169,13 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::ofstream(tmp / "image.json") << nlohmann::json(image).dump(2) << "\n";
   progress.step("[3/3] cached at " + final_dir.string());
-  fs::remove_all(final_dir);
-  fs::rename(tmp, final_dir);
-  image.dir = final_dir;
-  removeOutdatedImages(final_dir, request.release);
+  // A new version beside the old one, then the name swapped over to it: a guest
+  // booting from the old one keeps it (removeUnusedImages waits for its lease).
+  const std::string version_dir = name + ".v" + utcNow(kCompactUtc) + "-" + std::to_string(::getpid());
+  fs::rename(tmp, images / version_dir);
+  if (auto installed = installImageVersion(images, name, version_dir); !installed)
+    return tl::unexpected(installed.error());
+  image.dir = images / version_dir;
   return image;
 }
 
@@ -254,7 +228,56 @@ Expected<GuestImage> readImageJson(const fs::path& dir) {
   return image;
 }
 
-Expected<GuestImage> ensureImage(ImageRequest request) {
+Expected<void> installImageVersion(const fs::path& images, const std::string& name, const std::string& version) {
+  const fs::path link = images / name;
+  const fs::path tmp_link = images / (name + ".link-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::remove(tmp_link, ec);
+  fs::create_directory_symlink(version, tmp_link, ec);
+  if (ec) return failSetup(tmp_link.string(), "cannot create the image link: " + ec.message());
+  // A folder left by an older oomharness cannot be replaced atomically: it moves
+  // aside first (a guest booting from it keeps it open), and goes once unused.
+  if (fs::is_directory(fs::symlink_status(link, ec))) {
+    fs::rename(link, images / (name + ".old-" + utcNow(kCompactUtc) + "-" + std::to_string(::getpid())), ec);
+    if (ec) return failSetup(link.string(), "cannot move the previous image aside: " + ec.message());
+  }
+  fs::rename(tmp_link, link, ec);  // rename(2) over a symlink: atomic
+  if (ec) return failSetup(link.string(), "cannot point the image at " + version + ": " + ec.message());
+  return {};
+}
+
+void removeUnusedImages(const fs::path& images, const std::string& release, const std::string& name) {
+  std::error_code ec;
+  const fs::path link = images / name;
+  const std::string current = fs::is_symlink(link, ec) ? fs::read_symlink(link, ec).filename().string() : name;
+  const auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  auto removable = [&](const fs::directory_entry& e) {
+    const auto n = e.path().filename().string();
+    if (n.rfind(release + "-", 0) != 0 || n == current || n == name || e.is_symlink(ec) ||
+        !e.is_directory(ec) || n.find(".tmp-") != std::string::npos)
+      return false;
+    // Superseded versions of this image go as soon as no guest holds them; images
+    // of another recipe (another checkout may still boot them) only after a day unused.
+    if (n.rfind(name + ".", 0) == 0) return true;
+    const fs::path stamp = fs::exists(e.path() / "last-used") ? e.path() / "last-used" : e.path() / "image.json";
+    const auto used = fs::last_write_time(stamp, ec);
+    return !ec && used < day_ago;
+  };
+  for (const auto& e : fs::directory_iterator(images, ec)) {
+    if (!removable(e)) continue;
+    auto lock = tryLock(e.path(), LOCK_EX);
+    if (!lock || hasMountsUnder(e.path())) continue;  // a guest boots from it: later
+    spdlog::info("vm: removing the unused image {}", e.path().filename().string());
+    fs::remove_all(e.path(), ec);
+  }
+  // Links left pointing at nothing.
+  for (const auto& e : fs::directory_iterator(images, ec)) {
+    const auto n = e.path().filename().string();
+    if (n.rfind(release + "-", 0) == 0 && e.is_symlink(ec) && !fs::exists(e.path(), ec)) fs::remove(e.path(), ec);
+  }
+}
+
+Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
   if (request.recipe_dir.empty()) request.recipe_dir = recipeDir();
   if (request.cache_root.empty()) request.cache_root = defaultCacheRoot();
   if (request.mirror.empty()) {
@@ -267,20 +290,37 @@ Expected<GuestImage> ensureImage(ImageRequest request) {
   if (!fs::exists(request.recipe_dir / "customize.sh"))
     return failSetup(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
   const fs::path dir = imageDir(request);
+  const fs::path images = dir.parent_path();
+  const std::string name = dir.filename().string();
   std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
-  if (ec) return failSetup(dir.parent_path().string(), "cannot create the image cache: " + ec.message());
-  CacheLock lock(dir.parent_path() / ".lock");
+  fs::create_directories(images, ec);
+  if (ec) return failSetup(images.string(), "cannot create the image cache: " + ec.message());
+  // One at a time: parallel harnesses build an image once, and never see one half-swapped.
+  auto lock = acquireLock(images / ".lock", LOCK_EX, kImageLockTimeout, "using the image cache");
+  if (!lock) return tl::unexpected(lock.error());
+  lock->note("checking the " + request.release + " image");
+  // Taken while the cache is locked, so no build can remove the folder in between.
+  auto holdImage = [&](const GuestImage& image) {
+    if (!lease) return;
+    if (auto held = tryLock(image.dir, LOCK_SH)) *lease = std::move(*held);
+  };
   if (!request.force && fs::exists(dir / "image.json")) {
-    auto cached = readImageJson(dir);
+    auto cached = readImageJson(fs::canonical(dir, ec));
     if (cached && fs::exists(cached->rootfs()) && fs::exists(cached->kernel())) {
-      std::ofstream(dir / "last-used") << utcNow() << "\n";
+      std::ofstream(cached->dir / "last-used") << utcNow() << "\n";
+      holdImage(*cached);
+      removeUnusedImages(images, request.release, name);
       return cached;
     }
     spdlog::warn("vm: the cached image in {} is incomplete; rebuilding", dir.string());
   }
+  lock->note("building the " + request.release + " image");
   try {
-    return buildImage(request, dir);
+    auto built = buildImage(request, dir);
+    if (!built) return built;
+    holdImage(*built);
+    removeUnusedImages(images, request.release, name);
+    return built;
   } catch (const fs::filesystem_error& e) {  // disk full, permissions: nothing half-built stays
     return failSetup("vm build", e.what());
   }

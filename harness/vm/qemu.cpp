@@ -7,10 +7,14 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "oom/files.hpp"
 #include "vm/host_check.hpp"
+#include "vm/lock.hpp"
 #include "vm/process.hpp"
+#include "vm/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -80,10 +84,9 @@ namespace {
 // qemu exits 0. A working KVM gets there in a second or two; a broken nested setup
 // aborts at once (MSR 0x10a) or hangs before the kernel prints anything.
 bool kvmBootsWith(const fs::path& kernel, const std::string& cpu) {
-  char dir_pattern[] = "/tmp/oomharness-kvmprobe-XXXXXX";
-  if (!::mkdtemp(dir_pattern)) return false;
-  const fs::path dir = dir_pattern;
-  const fs::path console = dir / "console.log";
+  auto dir = TempDir::create("kvmprobe");
+  if (!dir) return false;
+  const fs::path console = dir->path() / "console.log";
   const auto started = std::chrono::steady_clock::now();
   auto probe = runTool({"timeout", "6", "qemu-system-x86_64", "-machine", "q35", "-accel", "kvm",
                         "-cpu", cpu, "-m", "256", "-nodefaults", "-display", "none", "-no-reboot",
@@ -91,8 +94,6 @@ bool kvmBootsWith(const fs::path& kernel, const std::string& cpu) {
                         "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"});
   std::ifstream in(console);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::error_code ec;
-  fs::remove_all(dir, ec);
   const bool booted = probe.status == 0 && text.find("Kernel panic") != std::string::npos;
   spdlog::debug("vm: KVM probe -cpu {}: exit {}, {:.1f}s, {}", cpu, probe.status,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
@@ -107,8 +108,10 @@ fs::path probeCacheFile(const fs::path& cache_root) {
 }
 
 Accelerator probeKvm(const fs::path& kernel) {
-  for (const auto& cpu : kvmCpuCandidates())
+  for (const auto& cpu : kvmCpuCandidates()) {
+    if (interruptRequested()) break;  // the caller gives up without caching an answer
     if (kvmBootsWith(kernel, cpu)) return {"kvm", cpu, "probe: KVM boots with -cpu " + cpu};
+  }
   return tcgAccelerator("probe: /dev/kvm is present but no -cpu model boots a guest under it");
 }
 
@@ -131,18 +134,36 @@ Expected<Accelerator> chooseAccelerator(const std::string& wanted, const fs::pat
   }
   ::close(fd);
   const fs::path cache = probeCacheFile(cache_root);
-  Accelerator chosen;
-  if (std::ifstream in(cache); in) {
+  auto readCache = [&cache]() -> std::optional<Accelerator> {
+    std::ifstream in(cache);
     std::string line;
-    std::getline(in, line);
-    chosen = parseProbeCache(line);
-  } else {
-    spdlog::info("vm: /dev/kvm is present; probing whether KVM boots a guest (once per host kernel)");
-    chosen = probeKvm(kernel);
-    fs::create_directories(cache_root);
-    std::ofstream(cache) << formatProbeCache(chosen) << "\n";
-    spdlog::info("vm: {}", chosen.note);
+    if (!in || !std::getline(in, line)) return std::nullopt;
+    return parseProbeCache(line);
+  };
+  std::optional<Accelerator> cached = readCache();
+  if (!cached) {
+    // One probe at a time: harnesses starting together wait for the first one's
+    // answer instead of booting probes side by side (which, slowed down by each
+    // other, could miss the 6 s limit and cache a wrong "tcg").
+    std::error_code ec;
+    fs::create_directories(cache_root, ec);
+    auto lock = acquireLock(cache_root / "accel-probe.lock", LOCK_EX, Seconds(120),
+                            "probing the KVM accelerator");
+    if (!lock) return tl::unexpected(lock.error());
+    lock->note("probing the KVM accelerator");
+    cached = readCache();  // probed by whoever held the lock
+    if (!cached) {
+      spdlog::info("vm: /dev/kvm is present; probing whether KVM boots a guest (once per host kernel)");
+      Accelerator probed = probeKvm(kernel);
+      if (interruptRequested()) return failInterrupted("--accel", "interrupted by a signal while probing KVM");
+      // Whole or absent: a reader never sees half a line.
+      if (auto written = writeFileAtomically(cache, formatProbeCache(probed) + "\n"); !written)
+        spdlog::warn("vm: the probe result is not cached: {}", written.error().str());
+      spdlog::info("vm: {}", probed.note);
+      cached = probed;
+    }
   }
+  Accelerator chosen = *cached;
   if (wanted == "kvm" && chosen.name != "kvm")
     return fail("--accel kvm", "KVM cannot boot a guest on this host (" + chosen.note +
                                    "); use --accel auto or tcg");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 
 using namespace oom;
@@ -82,4 +85,88 @@ TEST(ImageCache, LivesUnderTheCacheRootKeyedByReleaseAndRecipe) {
   r.recipe_dir = OOMHARNESS_SOURCE_DIR "/vm";
   r.cache_root = "/var/cache/x";
   EXPECT_EQ(imageDir(r), fs::path("/var/cache/x/images/trixie-" + recipeHash(r.recipe_dir, "trixie")));
+}
+
+namespace {
+
+// An images/ folder with fake image versions (no mmdebstrap), removed afterwards.
+struct FakeCache {
+  fs::path images = fs::temp_directory_path() / ("oomharness-image-cache-test-" + std::to_string(::getpid()));
+  FakeCache() {
+    fs::remove_all(images);
+    fs::create_directories(images);
+  }
+  ~FakeCache() { fs::remove_all(images); }
+  void version(const std::string& name) const {
+    fs::create_directories(images / name);
+    std::ofstream(images / name / "image.json") << "{}";
+    std::ofstream(images / name / "rootfs.img") << name;
+  }
+  std::string target(const std::string& link) const { return fs::read_symlink(images / link).string(); }
+  bool has(const std::string& name) const { return fs::exists(fs::symlink_status(images / name)); }
+};
+
+}  // namespace
+
+TEST(ImageCache, ANewVersionReplacesTheNameAtomicallyAndTheOldOneGoesOnceUnused) {
+  FakeCache c;
+  c.version("bookworm-abc.v1-1");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-abc", "bookworm-abc.v1-1"));
+  EXPECT_EQ(c.target("bookworm-abc"), "bookworm-abc.v1-1");
+  // A guest boots from v1 and holds its lease while a rebuild installs v2.
+  auto lease = tryLock(c.images / "bookworm-abc.v1-1", LOCK_SH);
+  ASSERT_TRUE(lease);
+  c.version("bookworm-abc.v2-2");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-abc", "bookworm-abc.v2-2"));
+  EXPECT_EQ(c.target("bookworm-abc"), "bookworm-abc.v2-2");
+  removeUnusedImages(c.images, "bookworm", "bookworm-abc");
+  EXPECT_TRUE(c.has("bookworm-abc.v1-1")) << "removed under a running guest";
+  EXPECT_EQ(std::ifstream(c.images / "bookworm-abc.v1-1" / "rootfs.img").get(), 'b');
+  // The guest is gone: the next look at the cache removes v1, never the current one.
+  lease.reset();
+  removeUnusedImages(c.images, "bookworm", "bookworm-abc");
+  EXPECT_FALSE(c.has("bookworm-abc.v1-1"));
+  EXPECT_TRUE(c.has("bookworm-abc.v2-2"));
+  EXPECT_FALSE(c.has("bookworm-abc.link-" + std::to_string(::getpid())));
+}
+
+TEST(ImageCache, AFolderLeftByAnOlderOomharnessMovesAsideAndStaysWhileInUse) {
+  FakeCache c;
+  c.version("bookworm-abc");  // the folder itself, as older versions built it
+  auto lease = tryLock(c.images / "bookworm-abc", LOCK_SH);
+  ASSERT_TRUE(lease);
+  c.version("bookworm-abc.v2-2");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-abc", "bookworm-abc.v2-2"));
+  EXPECT_EQ(c.target("bookworm-abc"), "bookworm-abc.v2-2");
+  removeUnusedImages(c.images, "bookworm", "bookworm-abc");
+  int old = 0;
+  for (const auto& e : fs::directory_iterator(c.images))
+    old += e.path().filename().string().rfind("bookworm-abc.old-", 0) == 0;
+  EXPECT_EQ(old, 1);  // moved aside, held by its guest
+  lease.reset();
+  removeUnusedImages(c.images, "bookworm", "bookworm-abc");
+  for (const auto& e : fs::directory_iterator(c.images))
+    EXPECT_EQ(e.path().filename().string().rfind("bookworm-abc.old-", 0), std::string::npos) << e.path();
+}
+
+TEST(ImageCache, OtherRecipesStayForADayAndOtherReleasesAndBuildsInProgressAreLeftAlone) {
+  FakeCache c;
+  c.version("bookworm-old.v1-1");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-old", "bookworm-old.v1-1"));
+  c.version("bookworm-stale.v1-1");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-stale", "bookworm-stale.v1-1"));
+  fs::last_write_time(c.images / "bookworm-stale.v1-1" / "image.json",
+                      fs::file_time_type::clock::now() - std::chrono::hours(25));
+  c.version("trixie-abc.v1-1");
+  c.version("bookworm-abc.tmp-99");
+  c.version("bookworm-abc.v1-1");
+  ASSERT_TRUE(installImageVersion(c.images, "bookworm-abc", "bookworm-abc.v1-1"));
+  removeUnusedImages(c.images, "bookworm", "bookworm-abc");
+  EXPECT_TRUE(c.has("bookworm-old.v1-1"));  // used within the day: another checkout's
+  EXPECT_TRUE(c.has("bookworm-old"));
+  EXPECT_FALSE(c.has("bookworm-stale.v1-1"));  // a day unused
+  EXPECT_FALSE(c.has("bookworm-stale")) << "a link to nothing stays";
+  EXPECT_TRUE(c.has("trixie-abc.v1-1"));
+  EXPECT_TRUE(c.has("bookworm-abc.tmp-99"));  // the builder's to sweep, under the cache lock
+  EXPECT_TRUE(c.has("bookworm-abc.v1-1"));
 }

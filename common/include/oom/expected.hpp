@@ -6,9 +6,10 @@
 
 namespace oom {
 
-// Whose fault: the user's input (a file, a flag, missing rights; exit 2) or the
-// host failing to set up a run (a mirror, mkfs, mkswap, a filesystem; exit 3).
-enum class ErrorKind { input, setup };
+// Whose fault: the user's input (a file, a flag, missing rights; exit 2), the
+// host failing to set up a run (a mirror, mkfs, mkswap, a filesystem; exit 3), or
+// nobody's: SIGINT or SIGTERM asked the command to stop (exit 130).
+enum class ErrorKind { input, setup, interrupted };
 
 struct Error {
   std::string where;    // file, "file:$.services[0].load" or "--rate"
@@ -27,6 +28,10 @@ inline tl::unexpected<Error> fail(std::string where, std::string message) {
 
 inline tl::unexpected<Error> failSetup(std::string where, std::string message) {
   return tl::unexpected<Error>(Error{std::move(where), std::move(message), ErrorKind::setup});
+}
+
+inline tl::unexpected<Error> failInterrupted(std::string where, std::string message) {
+  return tl::unexpected<Error>(Error{std::move(where), std::move(message), ErrorKind::interrupted});
 }
 
 }  // namespace oom

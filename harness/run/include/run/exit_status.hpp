@@ -9,12 +9,14 @@ enum ExitStatus : int {
   kExitFail = 1,          // an expectation failed
   kExitBadInput = 2,      // bad scenario, bad flag, missing rights: nothing was started
   kExitInconclusive = 3,  // the guest hung or died, setup failed, no pressure happened
+  kExitInterrupted = 130, // SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report Ctrl-C)
 };
 
 // pass 0, fail 1, inconclusive 3.
 int exitStatusFor(VerdictKind verdict);
 
 // An error that stopped a command before or while it set things up: the user's
-// input (ErrorKind::input) is 2, the host failing to set up (ErrorKind::setup) is 3.
+// input (ErrorKind::input) is 2, the host failing to set up (ErrorKind::setup) is 3,
+// a signal (ErrorKind::interrupted) is 130.
 int exitStatusFor(const Error& error);
 }  // namespace oom

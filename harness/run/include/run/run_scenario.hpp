@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "oom/expected.hpp"
+
 namespace oom {
 
 struct RunOptions {
@@ -17,10 +19,15 @@ struct RunOptions {
   bool live_progress = true;              // one line per event on stdout as it happens
 };
 
-// Returns the exit status: 0 pass, 1 an expectation failed, 2 bad input, 3 inconclusive.
+// Returns the exit status: 0 pass, 1 an expectation failed, 2 bad input, 3 inconclusive,
+// 130 interrupted by SIGINT/SIGTERM (result.json still written, verdict inconclusive).
 int runScenario(const RunOptions& options);
 
-// results/<UTC yyyymmddThhmmssZ>-<scenario name>/
-std::filesystem::path newResultsDirectory(const std::filesystem::path& root, const std::string& scenario);
+// Creates root/<utc>-<scenario>-<release>/ exclusively (mkdir, never an existing
+// folder), or -2, -3 ... when a parallel run took the name in the same second.
+// utc: yyyymmddThhmmssZ (oom/utc.hpp kCompactUtc).
+Expected<std::filesystem::path> createResultsDirectory(const std::filesystem::path& root,
+                                                       const std::string& scenario,
+                                                       const std::string& release, const std::string& utc);
 
 }  // namespace oom

@@ -17,8 +17,9 @@
 //                  no sentinel = the guest died (inconclusive)
 //   journal.txt    the guest journal (journalctl -f -o short-monotonic)
 //   console.log    the kernel console (ttyS0)
-// The base image is opened with snapshot=on; temporary files live in a private
-// folder removed on return (or by the next run if this one was SIGKILLed); qemu
+// The base image is opened with snapshot=on and held with a shared lock while the
+// guest runs (image.hpp); temporary files live in a locked private folder removed
+// on return, or by the next command if this one was SIGKILLed (temp_dir.hpp); qemu
 // dies with the harness (PR_SET_PDEATHSIG); SIGINT/SIGTERM stop the run cleanly.
 #include <chrono>
 #include <cstdint>
@@ -98,11 +99,5 @@ const char* endingName(BootResult::Ending ending);
 // from this thread while the guest runs. Errors (nothing booted): image cannot be
 // built, qemu missing, bad request, --accel kvm without a working KVM.
 Expected<BootResult> bootGuest(const BootRequest& request);
-
-// Temporary folders are /tmp/<kTempPrefix><pid>-XXXXXX. A run killed with SIGKILL
-// cannot remove its own (its qemu dies through PR_SET_PDEATHSIG); the next run
-// removes those whose pid is gone.
-inline constexpr const char* kTempPrefix = "oomharness-run-";
-void sweepStaleTempDirs();
 
 }  // namespace oom

@@ -1,10 +1,17 @@
 #pragma once
 // The guest image: built once per (release, recipe) with mmdebstrap from Debian
 // packages, cached outside the repo, never modified by a run.
-//   $XDG_CACHE_HOME/oomharness/images/<release>-<recipe hash>/
-//     rootfs.img   ext4 root filesystem (booted with snapshot=on)
-//     vmlinuz      the guest's kernel, booted directly (no bootloader, no initrd)
-//     image.json   release, systemd and kernel versions, recipe hash, build time
+//   $XDG_CACHE_HOME/oomharness/images/
+//     .lock                         held while the cache is read or built (one at a time)
+//     <release>-<recipe hash>       symlink to the current version (or, made by an
+//                                   older oomharness, the folder itself)
+//     <release>-<recipe hash>.v<UTC>-<pid>/   one version of the image:
+//       rootfs.img   ext4 root filesystem (booted with snapshot=on)
+//       vmlinuz      the guest's kernel, booted directly (no bootloader, no initrd)
+//       image.json   release, systemd and kernel versions, recipe hash, build time
+// A guest holds a shared flock on the version it boots (its lease) until qemu is
+// gone; `vm build --force` builds a new version, swaps the symlink atomically, and
+// a superseded version is removed only when nobody holds it.
 #include <filesystem>
 #include <string>
 
@@ -12,6 +19,8 @@
 
 #include "oom/expected.hpp"
 #include "oom/releases.hpp"
+#include "oom/units.hpp"
+#include "vm/lock.hpp"
 
 namespace oom {
 
@@ -45,9 +54,26 @@ std::string recipeHash(const std::filesystem::path& recipe_dir, const std::strin
 // Where the image for this request lives (whether or not it exists yet).
 std::filesystem::path imageDir(const ImageRequest& request);
 
-// Returns the cached image, building it first when missing (or when forced).
-// Errors (exit status 2 material): not root, mmdebstrap missing, mirror unreachable.
-Expected<GuestImage> ensureImage(ImageRequest request);
+// How long a command waits for another one building an image (a build takes 30-90 s).
+inline constexpr Seconds kImageLockTimeout{20 * 60};
+
+// Returns the cached image, building it first when missing (or when forced); its
+// dir is the version folder. With `lease`, the caller also gets a shared lock on
+// that folder: hold it until the guest is gone. Errors: not root or a bad release
+// (input); mmdebstrap missing, mirror unreachable, lock timeout (setup); a signal
+// (interrupted).
+Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease = nullptr);
+
+// The cache's bookkeeping, for tests. Points `name` at the folder `version` (both in
+// `images`) by renaming a new symlink over it; a folder in its place moves aside to
+// <name>.old-<UTC>-<pid>.
+Expected<void> installImageVersion(const std::filesystem::path& images, const std::string& name,
+                                   const std::string& version);
+// Removes, among <release>-* in `images`: versions of `name` it no longer points at,
+// and images of other recipes unused for a day; never one a guest holds (lease),
+// never one with mounts under it; then links left pointing at nothing.
+void removeUnusedImages(const std::filesystem::path& images, const std::string& release,
+                        const std::string& name);
 
 Expected<GuestImage> readImageJson(const std::filesystem::path& dir);
 
