@@ -34,7 +34,8 @@ const std::vector<ObjectKeys> kKeys = {
       "checkpoint"},
      {"baseline"}},
     {"expect",
-     {"first_killed", "kill_order", "never_killed", "units", "restart_grace", "half_alive_grace"},
+     {"first_killed", "kill_order", "never_killed", "units", "restart_grace", "half_alive_grace",
+      "allow_collateral"},
      {}},
     {"unitExpectation",
      {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
@@ -330,23 +331,14 @@ void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& se
 
 std::optional<Spike> readSpike(Reader& r, const Json& v, const std::string& path) {
   const std::string expected = "expected null or \"SIZE@TIME\" such as \"200M@30s\"";
-  if (!v.is_string()) {
+  std::optional<Spike> spike;
+  if (v.is_string())
+    if (auto parsed = parseSizeAt(v.get<std::string>())) spike = *parsed;
+  if (!spike || spike->bytes == 0 || spike->at_sec < 0) {
     r.error(path, expected + "; got " + shown(v));
     return std::nullopt;
   }
-  const auto s = v.get<std::string>();
-  const auto at = s.find('@');
-  if (at == std::string::npos) {
-    r.error(path, expected + "; got " + shown(v));
-    return std::nullopt;
-  }
-  auto bytes = parseSize(s.substr(0, at));
-  auto when = parseDuration(s.substr(at + 1));
-  if (!bytes || !when || *bytes == 0 || when->count() < 0) {
-    r.error(path, expected + "; got " + shown(v));
-    return std::nullopt;
-  }
-  return Spike{*bytes, when->count()};
+  return spike;
 }
 
 void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest, Load& load) {
@@ -476,7 +468,15 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
     if (auto d = r.duration(v["restart_grace"], path + ".restart_grace")) e.restart_grace_sec = *d;
   if (v.contains("half_alive_grace"))
     if (auto d = r.duration(v["half_alive_grace"], path + ".half_alive_grace")) e.half_alive_grace_sec = *d;
-  if (!v.contains("units")) return;
+  if (v.contains("allow_collateral"))
+    if (auto b = r.boolean(v["allow_collateral"], path + ".allow_collateral")) e.allow_collateral = *b;
+  // A scenario with nothing that can fail would pass whatever the guest did.
+  const auto requireAnExpectation = [&] {
+    if (!e.namesAnExpectation())
+      r.error(path, "expected at least one expectation (first_killed, kill_order, never_killed, or one "
+                    "under units such as oom_kills); a scenario that expects nothing passes whatever happens");
+  };
+  if (!v.contains("units")) return requireAnExpectation();
   const Json& units = v["units"];
   if (!units.is_object()) {
     r.error(path + ".units", "expected an object keyed by service name; got " + shown(units));
@@ -517,8 +517,13 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
       r.error(at + ".oom_kills", "expects kills but \"" + name + "\" is in never_killed");
     if (u.oom_kills && killed && u.oom_kills->max == 0u)
       r.error(at + ".oom_kills", "expects no kills but \"" + name + "\" is in first_killed/kill_order");
+    if (!u.namesAnExpectation())
+      r.error(at, "expected at least one expectation for " + quotedText(name) +
+                      " (oom_kills, Result, restarts, clean_restart, active_at_end, half_alive, "
+                      "constraint or resumes_from_checkpoint)");
     e.units.emplace_back(name, std::move(u));
   }
+  requireAnExpectation();
 }
 
 }  // namespace

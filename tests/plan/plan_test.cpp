@@ -53,7 +53,7 @@ TEST(GuestPlanFromScenario, CheckpointAndSpikeBecomeStressorFlags) {
 TEST(GuestPlanFromScenario, ExplicitTypeIsNotDuplicated) {
   auto c = parseScenario(R"({"name": "n", "description": "d",
     "services": [{"name": "w", "why": "y", "unit": {"Type": "simple"}, "load": {"baseline": "10M"}}],
-    "expect": {}})", "n.json");
+    "expect": {"never_killed": ["w"]}})", "n.json");
   ASSERT_TRUE(c.ok());
   auto plan = makeGuestPlan(*c.scenario);
   ASSERT_TRUE(plan);

@@ -31,7 +31,7 @@ std::string scenario(const std::string& guest, const std::string& load,
                      const std::string& extra = "") {
   return R"({"name": "n", "description": "d", "guest": {)" + guest + R"(}, )" + extra +
          R"("services": [{"name": "w", "why": "y", "load": {"baseline": "10M")" + load +
-         R"(}}], "expect": {}})";
+         R"(}}], "expect": {"never_killed": ["w"]}})";
 }
 
 std::string repeat(const std::string& s, std::size_t n) {
@@ -85,7 +85,7 @@ TEST(ScenarioLimits, SixtyFourLevelsAreStillRead) {
   // 1 (the scenario) + 63 arrays: the depth is fine, the value is not a string.
   const std::size_t n = limits::kMaxDepth - 1;
   const auto c = parseScenario(R"({"name": "n", "description": )" + repeat("[", n) + repeat("]", n) +
-                                   R"(, "services": [], "expect": {}})", "x.json");
+                                   R"(, "services": [], "expect": {"never_killed": ["w"]}})", "x.json");
   EXPECT_EQ(errorsOf(c).find("nested deeper"), std::string::npos) << errorsOf(c);
   EXPECT_NE(errorsOf(c).find("x.json: $.description: expected a string"), std::string::npos) << errorsOf(c);
 }
@@ -156,7 +156,7 @@ TEST(ScenarioLimits, LoadSizesAndRatesAreBounded) {
   EXPECT_NE(e.find("$.services[0].load.rate: expected a rate of at most 64GiB/s; got 68719476737"), std::string::npos) << e;
   EXPECT_NE(e.find("$.services[0].load.spike: expected a SIZE of at most the guest memory and swap, 2GiB"), std::string::npos) << e;
   const std::string b = errorsOf(parseScenario(R"({"name": "n", "description": "d", "guest": {"memory": "1G"},
-      "services": [{"name": "w", "why": "y", "load": {"baseline": "1025M"}}], "expect": {}})", "x"));
+      "services": [{"name": "w", "why": "y", "load": {"baseline": "1025M"}}], "expect": {"never_killed": ["w"]}})", "x"));
   EXPECT_NE(b.find("$.services[0].load.baseline: expected a size of at most the guest memory, 1GiB; got \"1025M\""),
             std::string::npos) << b;
 }
@@ -176,9 +176,9 @@ TEST(ScenarioLimits, AtMostSixtyFourServices) {
 TEST(ScenarioLimits, TextIsAtMostFourKibibytes) {
   const std::string ok(limits::kMaxTextBytes, 'd');
   EXPECT_TRUE(parseScenario(R"({"name": "n", "description": ")" + ok + R"(", "services": [{"name": "w",
-      "why": "y", "load": {"baseline": "10M"}}], "expect": {}})", "x").ok());
+      "why": "y", "load": {"baseline": "10M"}}], "expect": {"never_killed": ["w"]}})", "x").ok());
   const auto c = parseScenario(R"({"name": "n", "description": "d", "services": [{"name": "w",
-      "why": ")" + ok + R"(w", "load": {"baseline": "10M"}}], "expect": {}})", "x");
+      "why": ")" + ok + R"(w", "load": {"baseline": "10M"}}], "expect": {"never_killed": ["w"]}})", "x");
   EXPECT_NE(errorsOf(c).find("$.services[0].why: expected at most 4096 bytes of text; got 4097"), std::string::npos)
       << errorsOf(c);
 }
@@ -219,7 +219,7 @@ TEST(ScenarioLimits, ErrorsAreListedUpToALimitThenCounted) {
   std::string keys;
   for (int i = 0; i < 250; ++i) keys += R"("k)" + std::to_string(i) + R"(": 1, )";
   const auto c = parseScenario("{" + keys + R"("name": "n", "description": "d", "services": [{"name": "w",
-      "why": "y", "load": {"baseline": "10M"}}], "expect": {}})", "x");
+      "why": "y", "load": {"baseline": "10M"}}], "expect": {"never_killed": ["w"]}})", "x");
   ASSERT_EQ(c.errors.size(), limits::kMaxErrorsListed + 1);
   EXPECT_EQ(c.errors.back().str(), "x: ... and 150 more errors not listed (at most 100 are)");
 }

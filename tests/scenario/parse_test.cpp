@@ -19,7 +19,7 @@ std::string errorsOf(const ScenarioCheck& c) {
 const char* kMinimal = R"({
   "name": "mini", "description": "d",
   "services": [{"name": "w", "why": "y", "load": {"baseline": "10M"}}],
-  "expect": {}
+  "expect": {"never_killed": ["w"]}
 })";
 }  // namespace
 
@@ -72,7 +72,7 @@ TEST(ScenarioParse, DefaultsApplyWhenOmitted) {
 TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
   auto c = parseScenario(R"({"name": "n", "description": "d",
     "services": [{"name": "w", "why": "y", "unit": {"OOMScoreAdjust": "250", "RestartSec": 5},
-                  "load": {"baseline": 1048576}}], "expect": {}})", "n.json");
+                  "load": {"baseline": 1048576}}], "expect": {"never_killed": ["w"]}})", "n.json");
   ASSERT_TRUE(c.ok()) << errorsOf(c);
   EXPECT_EQ(c.scenario->services[0].oomScoreAdjust(), 250);
   EXPECT_EQ(*c.scenario->services[0].directive("RestartSec"), "5");
@@ -85,7 +85,7 @@ TEST(ScenarioParse, WarnsAboutCommonBadConfigurations) {
       {"name": "a", "why": "y", "unit": {"OOMScoreAdjust": -1000}, "load": {"baseline": "10M"}},
       {"name": "b", "why": "y", "unit": {"OOMScoreAdjust": -10, "OOMPolicy": "continue"},
        "load": {"baseline": "10M", "processes": 3}}],
-    "expect": {}})", "n.json");
+    "expect": {"never_killed": ["a"]}})", "n.json");
   ASSERT_TRUE(c.ok()) << errorsOf(c);
   std::string all;
   for (const auto& w : c.warnings) all += w.str() + "\n";
@@ -95,7 +95,7 @@ TEST(ScenarioParse, WarnsAboutCommonBadConfigurations) {
 
   auto p = parseScenario(R"({"name": "n", "description": "d",
     "services": [{"name": "a", "why": "y", "unit": {"OOMScoreAdjust": 500}, "load": {"baseline": "10M"}}],
-    "expect": {}})", "p.json");
+    "expect": {"never_killed": ["a"]}})", "p.json");
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_NE(p.warnings[0].message.find("without Restart="), std::string::npos);

@@ -71,6 +71,11 @@ struct UnitExpectation {
   // After each kill, the next invocation resumes from its checkpoint (oomstress
   // reports resumed_from > 0) instead of starting over.
   std::optional<bool> resumes_from_checkpoint;
+
+  bool namesAnExpectation() const {
+    return oom_kills || Result || restarts || clean_restart || active_at_end || half_alive || constraint ||
+           resumes_from_checkpoint;
+  }
 };
 
 struct Expectations {
@@ -80,6 +85,18 @@ struct Expectations {
   std::vector<std::pair<std::string, UnitExpectation>> units;  // in file order
   double restart_grace_sec = 10;        // clean_restart: active again within RestartSec + this
   double half_alive_grace_sec = 3;      // half_alive: how long a unit may run short of processes
+  // A kernel OOM kill outside the scenario's units (journald, sshd, ...) fails the
+  // `collateral` check unless the scenario allows it.
+  bool allow_collateral = false;
+
+  // True when the file names at least one expectation (a check that can fail);
+  // the grace periods and allow_collateral only qualify expectations.
+  bool namesAnExpectation() const {
+    if (first_killed || !kill_order.empty() || !never_killed.empty()) return true;
+    for (const auto& [name, u] : units)
+      if (u.namesAnExpectation()) return true;
+    return false;
+  }
 
   const UnitExpectation* unit(const std::string& service) const;
 };
