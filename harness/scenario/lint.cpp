@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "scenario/restart_rules.hpp"
+
 namespace oom {
 
 std::vector<Error> lintScenario(const Scenario& s) {
@@ -37,6 +39,20 @@ std::vector<Error> lintScenario(const Scenario& s) {
       warnings.push_back(Error{at(i, "OOMScoreAdjust"),
                                "OOMScoreAdjust=-1000 makes the kernel never choose this service: "
                                "if it is the one leaking, the machine has no way to recover"});
+  }
+  // systemd 252 (bookworm) may end a restarted unit's later OOM kills with
+  // Result=signal: when the scenario expects such a kill, the Result check
+  // accepts signal for it, and says so.
+  for (const auto& [name, u] : s.expect.units) {
+    const ServiceSpec* svc = s.service(name);
+    if (!svc || u.Result != "oom-kill" || s.guest.release != "bookworm") continue;
+    if (!restartsAfter(svc->directive("Restart").value_or(""), "oom-kill")) continue;
+    if (!u.oom_kills || u.oom_kills->min.value_or(0) < 2) continue;  // no kill after a restart is expected
+    warnings.push_back(Error{s.source + ": $.expect.units." + name + ".Result",
+                             "Result \"oom-kill\" on bookworm (systemd 252): after " + name +
+                                 " has been restarted, a later OOM kill may end with Result=signal and no "
+                                 "OOM message (docs/kernel-and-systemd.md#result-signal-after-a-restart); "
+                                 "the check accepts signal for kills after the first restart and says so"});
   }
   return warnings;
 }
