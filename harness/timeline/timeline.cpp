@@ -8,9 +8,36 @@ nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& bod
   return record;
 }
 
+namespace {
+
+// A line the host could not fold is evidence lost: it becomes a "loss" record
+// (source "channel"), timed by its own "t" when that much could be read, else -1
+// (unknown: it may have been any record of the run). Repeats of the same kind at
+// the same time are counted in one record.
+bool notUnderstood(Timeline& timeline, const std::string& line, const nlohmann::json& record, const char* what) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
+  double t = -1;
+  if (record.is_object() && record.contains("t") && record["t"].is_number()) t = record["t"].get<double>();
+  if (!timeline.losses.empty()) {
+    Loss& last = timeline.losses.back();
+    if (last.source == "channel" && last.what == what && last.t == t) {
+      ++last.count;
+      return false;
+    }
+  }
+  std::string detail;
+  for (char c : line.substr(0, 60)) detail += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  if (line.size() > 60) detail += "...";
+  timeline.losses.push_back(Loss{t, "channel", what, 1, detail});
+  return false;
+}
+
+}  // namespace
+
 bool applyStreamLine(Timeline& timeline, const std::string& line) {
   const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!record.is_object() || !record.contains("type") || !record["type"].is_string()) return false;
+  if (!record.is_object() || !record.contains("type") || !record["type"].is_string())
+    return notUnderstood(timeline, line, record, "unparsable_line");
   const std::string type = record["type"];
   try {
     if (type == kRecordGuest) timeline.guest = record.get<GuestInfo>();
@@ -27,9 +54,9 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
     else if (type == kRecordEnd) {
       timeline.complete = true;
       timeline.guest_status = record.value("status", -1);
-    } else return false;
+    } else return notUnderstood(timeline, line, record, "unknown_record");
   } catch (const nlohmann::json::exception&) {
-    return false;
+    return notUnderstood(timeline, line, record, "unparsable_line");
   }
   return true;
 }

@@ -33,6 +33,26 @@ TEST(TimelineStream, ATruncatedLineIsSkippedNotFatal) {
   ASSERT_EQ(t.phases.size(), 1u);
   EXPECT_EQ(t.phases[0].name, "pressure");
   EXPECT_TRUE(t.kills.empty());
+  // Each line not understood is counted as a loss of the channel, timed when it can be.
+  ASSERT_EQ(t.losses.size(), 2u);
+  EXPECT_EQ(t.losses[0].source, "channel");
+  EXPECT_EQ(t.losses[0].what, "unparsable_line");
+  EXPECT_DOUBLE_EQ(t.losses[0].t, -1);
+  EXPECT_EQ(t.losses[1].what, "unknown_record");
+}
+
+TEST(TimelineStream, RepeatedBadLinesAreCountedInOneLossAndEmptyLinesAreNotLosses) {
+  Timeline t;
+  EXPECT_FALSE(applyStreamLine(t, ""));
+  EXPECT_FALSE(applyStreamLine(t, "  "));
+  EXPECT_TRUE(t.losses.empty());
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(applyStreamLine(t, "garbage\x1b[2J"));
+  ASSERT_EQ(t.losses.size(), 1u);
+  EXPECT_EQ(t.losses[0].count, 3u);
+  EXPECT_EQ(t.losses[0].detail, "garbage?[2J");  // no control character carried along
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"sample","t":12.5,"memory_current":"lots"})"));
+  ASSERT_EQ(t.losses.size(), 2u);
+  EXPECT_DOUBLE_EQ(t.losses[1].t, 12.5);
 }
 
 TEST(TimelineStream, EveryRecordTypeTheGuestWritesIsRead) {

@@ -184,7 +184,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ObserverGap, t, length_sec, caus
 //   source "kmsg":    what "sequence_gap" (count = records the kernel overwrote), "epipe"
 //   source "journal": what "gap" (entries rotated or dropped), "read_error"
 //   source "dbus":    what "error" (a call or signal that failed; detail = the error)
-//   source "channel": what "unparsable_line" (host side: a results line not understood)
+//   source "channel": what "unparsable_line" or "unknown_record" (host side: a results
+//                     line not understood; t = -1 when its time could not be read)
 struct Loss {
   double t = 0;
   std::string source;
@@ -218,7 +219,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, setup,
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);
 
 // Folds one streamed JSON line into the timeline. Unknown types and malformed
-// lines are ignored and counted: a half-written last line must not lose the rest.
+// lines are skipped, and each becomes a Loss {source "channel", what
+// "unparsable_line" or "unknown_record"} (t from the line if readable, else -1):
+// a half-written last line must not lose the rest, nor go uncounted.
 // Returns false when the line was not understood.
 bool applyStreamLine(Timeline& timeline, const std::string& line);
 
