@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the check files: what every check needs, and the check functions.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,13 +9,56 @@
 
 namespace oom {
 
+// Evidence that the scenario's pressure happened after the `pressure` phase
+// (pressure.cpp). The baseline ramp never counts.
+struct PressureProof {
+  bool proven = false;
+  std::vector<Evidence> evidence;  // what proves it, first the strongest
+  std::string observed;            // one line for the `pressure` check
+};
+
+// What oomstress achieved against what the scenario asked (fidelity.cpp).
+struct LoadFidelity {
+  bool delivered = true;           // every measured load reached what was asked
+  bool changes_test = false;       // a shortfall changes what the scenario tests
+  std::vector<std::string> shortfalls;  // one sentence each
+  std::vector<std::string> lines;  // one per measured load, for the summary
+  std::vector<Evidence> evidence;
+};
+
+// A span in which a witness did not see everything (observation.cpp).
+struct BlindSpot {
+  double from = 0, to = 0;         // guest seconds; a loss with no time covers the whole run
+  bool stalled = false;            // the observer itself stalled: every record in it is suspect
+  bool kernel = false;             // kernel log records may be missing (a kill could be unseen)
+  bool systemd = false;            // journal or D-Bus records may be missing
+  bool samples = false;            // cgroup/process samples may be missing
+  std::string what;                // "observer gap of 4.2s (sampler late)", "kmsg sequence_gap x7"
+  Evidence evidence;
+};
+
 struct CheckContext {
   const Scenario& scenario;
   const TimelineIndex& index;
-  bool pressure_observed = false;   // memory actually grew or a kill happened
+  PressureProof pressure;
+  LoadFidelity load;
+  std::optional<double> time_limit_t;   // the run reached its time_limit (phase time_limit)
+  int systemd_major = 0;                // the guest's systemd (252 on bookworm, 257 on trixie)
+  std::vector<BlindSpot> blind;
 
-  // An expected kill that did not come is a failure only if pressure happened.
-  CheckOutcome missingKill() const { return pressure_observed ? CheckOutcome::fail : CheckOutcome::inconclusive; }
+  // An expected event that did not come: a failure once pressure was proven or
+  // the run used its whole time_limit with the load delivered; otherwise the run
+  // cannot tell (inconclusive).
+  CheckOutcome missingKill() const {
+    if (pressure.proven) return CheckOutcome::fail;
+    if (time_limit_t && load.delivered) return CheckOutcome::fail;
+    return CheckOutcome::inconclusive;
+  }
+  // " (not within time_limit 2min: the run reached it at +95.3s)" when the run
+  // reached its limit, else "": appended to what did not happen.
+  std::string notWithinTimeLimit() const;
+  // "+12.3s": seconds since the pressure phase.
+  std::string since(double t) const;
 };
 
 using Checks = std::vector<CheckResult>;
@@ -25,6 +69,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out);
 void checkNeverKilled(const CheckContext& ctx, Checks& out);
 void checkOomKills(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkConstraint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
+void checkCollateral(const CheckContext& ctx, Checks& out);
 void noteUnexpectedKills(const CheckContext& ctx, Checks& out);
 
 // unit_checks.cpp: how systemd reacted.
@@ -34,6 +79,30 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& service, cons
 void checkActiveAtEnd(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkHalfAlive(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void crossCheckKernelAndSystemd(const CheckContext& ctx, Checks& out);
+
+// witnesses.cpp: per unit, the kernel's kills, the cgroup's memory.events and
+// systemd's view, invocation by invocation.
+struct WitnessCounts {
+  std::size_t kernel = 0;          // OOM events in the kernel log
+  std::size_t cgroup = 0;          // memory.events: oom_group_kill, else oom_kill (max per invocation)
+  std::size_t systemd = 0;         // invocations systemd reported as OOM-killed
+  std::vector<Evidence> cgroup_evidence, systemd_evidence;
+};
+WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit);
+void checkWitnesses(const CheckContext& ctx, Checks& out);
+
+// pressure.cpp, fidelity.cpp, observation.cpp
+PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index);
+CheckResult pressureCheck(const CheckContext& ctx);
+LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
+CheckResult loadFidelityCheck(const CheckContext& ctx);
+std::vector<BlindSpot> blindSpots(const TimelineIndex& index);
+CheckResult observationCheck(const CheckContext& ctx);
+// Turns the expectation checks a blind spot touches inconclusive, saying which.
+void applyBlindness(const CheckContext& ctx, Checks& checks);
+
+// explain.cpp: why reality differed, for a failed check's `why`.
+std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& victim, const std::string& expected_service);
+std::string explainNoRestart(const CheckContext& ctx, const std::string& service, const std::string& result);
 
 }  // namespace oom

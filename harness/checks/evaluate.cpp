@@ -1,46 +1,18 @@
-// Runs every check and combines them into one verdict.
+// Runs every check and combines them into one verdict. A PASS has to be earned:
+// every expectation held, pressure was proven after the pressure phase, the
+// observer saw the decisive moments, and every kill is accounted for.
 #include <algorithm>
-#include <map>
+#include <cstdio>
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
+#include "scenario/restart_rules.hpp"
 
 namespace oom {
 namespace {
 
-// Memory growth that counts as "pressure happened" when no kill was seen.
-constexpr std::uint64_t kPressureGrowthBytes = 32 * MiB;
-
-bool pressureObserved(const TimelineIndex& index, std::vector<Evidence>& why) {
-  const Timeline& t = index.timeline();
-  if (!t.kills.empty()) {
-    why.push_back(killEvidence(t.kills.front()));
-    return true;
-  }
-  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> range;  // unit -> first, max
-  for (const auto& s : t.samples) {
-    auto [it, fresh] = range.try_emplace(s.unit, s.memory_current, s.memory_current);
-    if (!fresh) it->second.second = std::max(it->second.second, s.memory_current);
-    for (const char* event : {"max", "oom", "oom_kill"}) {
-      auto e = s.memory_events.find(event);
-      if (e != s.memory_events.end() && e->second > 0) {
-        why.push_back(Evidence{s.t, kRecordSample, s.unit, "", 0,
-                               std::string("memory.events ") + event + " " + std::to_string(e->second)});
-        return true;
-      }
-    }
-  }
-  for (const auto& [unit, r] : range)
-    if (r.second >= r.first + kPressureGrowthBytes) {
-      why.push_back(Evidence{-1, kRecordSample, unit, "", 0,
-                             "memory.current grew from " + formatSize(r.first) + " to " + formatSize(r.second)});
-      return true;
-    }
-  return false;
-}
-
 CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
-  CheckResult c{"setup", "", CheckOutcome::pass, "every unit started with the settings the scenario asked for", "", {}};
+  CheckResult c{"setup", "", CheckOutcome::pass, "every unit started with the settings the scenario asked for", "", {}, ""};
   std::size_t verified = 0;
   for (const auto& u : index.timeline().setup) {
     if (u.mismatches.empty()) { ++verified; continue; }
@@ -67,14 +39,47 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
   return c;
 }
 
+CheckResult checkComplete(const CheckContext& ctx) {
+  const Timeline& t = ctx.index.timeline();
+  CheckResult c{"timeline_complete", "", CheckOutcome::pass,
+                "the guest sent its end record (after the settled or time_limit phase)", "", {}, ""};
+  if (!t.complete) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = "no end record: the guest died or hung; the timeline stops at " + ctx.since(ctx.index.endT());
+    return c;
+  }
+  c.observed = "end record received, guest status " + std::to_string(t.guest_status);
+  if (ctx.time_limit_t) {
+    c.observed += "; the run reached its time_limit (" + formatDuration(Seconds(ctx.scenario.time_limit_sec)) +
+                  ") at " + ctx.since(*ctx.time_limit_t);
+    c.evidence.push_back(Evidence{*ctx.time_limit_t, kRecordPhase, "", "", 0, kPhaseTimeLimit});
+  } else if (auto settled = ctx.index.phaseT(kPhaseSettled)) {
+    c.observed += "; settled at " + ctx.since(*settled);
+    c.evidence.push_back(Evidence{*settled, kRecordPhase, "", "", 0, kPhaseSettled});
+  }
+  return c;
+}
+
 }  // namespace
+
+std::string CheckContext::notWithinTimeLimit() const {
+  if (!time_limit_t) return "";
+  return " (not within time_limit " + formatDuration(Seconds(scenario.time_limit_sec)) + ": the run reached it at " +
+         since(*time_limit_t) + ")";
+}
+
+std::string CheckContext::since(double t) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1fs", t - index.pressureT());
+  return buf;
+}
 
 Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   const TimelineIndex index(timeline);
   Verdict v;
   v.pressure_t = index.pressureT();
-  std::vector<Evidence> pressure_why;
-  const CheckContext ctx{scenario, index, pressureObserved(index, pressure_why)};
+  CheckContext ctx{scenario, index, provePressure(scenario, index), assessLoad(scenario, index),
+                   index.phaseT(kPhaseTimeLimit), systemdMajor(timeline.guest.systemd_version), blindSpots(index)};
 
   Checks& checks = v.checks;
   checkFirstKilled(ctx, checks);
@@ -90,41 +95,59 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
     checkResumesFromCheckpoint(ctx, svc, e, checks);
     checkHalfAlive(ctx, svc, e, checks);
   }
+  const std::size_t expectations = checks.size();
+  checkCollateral(ctx, checks);
+  applyBlindness(ctx, checks);
+
   const CheckResult setup = checkSetup(scenario, index);
   checks.push_back(setup);
-  CheckResult complete{"timeline_complete", "", CheckOutcome::pass, "the guest sent its end record", "", {}};
-  if (timeline.complete) {
-    complete.observed = "end record received, guest status " + std::to_string(timeline.guest_status);
-  } else {
-    complete.outcome = CheckOutcome::inconclusive;
-    complete.observed = "no end record: the guest died or hung; the timeline stops at " +
-                        formatDuration(Seconds(index.endT()));
-  }
+  const CheckResult complete = checkComplete(ctx);
   checks.push_back(complete);
-  crossCheckKernelAndSystemd(ctx, checks);
+  const CheckResult pressure = pressureCheck(ctx);
+  checks.push_back(pressure);
+  checks.push_back(observationCheck(ctx));
+  checkWitnesses(ctx, checks);
+  const CheckResult load = loadFidelityCheck(ctx);
+  checks.push_back(load);
   noteUnexpectedKills(ctx, checks);
 
-  auto count = [&](CheckOutcome o) {
-    return std::count_if(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.outcome == o; });
+  auto named = [&](CheckOutcome o) {
+    std::vector<std::string> names;
+    for (const auto& c : checks)
+      if (c.outcome == o) names.push_back(c.name + (c.name == "never_killed" ? " " + c.unit : ""));
+    return names;
   };
+  auto list = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 4; ++i) s += (i ? ", " : "") + names[i];
+    if (names.size() > 4) s += " and " + std::to_string(names.size() - 4) + " more";
+    return s;
+  };
+  const auto failed = named(CheckOutcome::fail), undecided = named(CheckOutcome::inconclusive);
   if (setup.outcome != CheckOutcome::pass) {
     v.verdict = VerdictKind::inconclusive;
     v.reason = "setup error: " + setup.observed;
   } else if (!timeline.complete) {
     v.verdict = VerdictKind::inconclusive;
     v.reason = "timeline incomplete: " + complete.observed;
-  } else if (count(CheckOutcome::fail) > 0) {
-    v.verdict = VerdictKind::fail;
-    v.reason = std::to_string(count(CheckOutcome::fail)) + " expectation(s) failed";
-  } else if (count(CheckOutcome::inconclusive) > 0) {
+  } else if (expectations == 0) {
     v.verdict = VerdictKind::inconclusive;
-    v.reason = ctx.pressure_observed
-                   ? std::to_string(count(CheckOutcome::inconclusive)) + " check(s) could not be decided"
-                   : "no pressure happened: no kill, no memory.events max/oom, no memory growth of " +
-                         formatSize(kPressureGrowthBytes) + " in any unit";
+    v.reason = "the scenario names no expectation: nothing was tested";
+  } else if (!failed.empty()) {
+    v.verdict = VerdictKind::fail;
+    v.reason = std::to_string(failed.size()) + " check(s) failed: " + list(failed);
+    if (ctx.time_limit_t) v.reason += "; the run reached its time_limit";
+  } else if (pressure.outcome != CheckOutcome::pass) {
+    v.verdict = VerdictKind::inconclusive;
+    v.reason = "no pressure proven: " + pressure.observed;
+  } else if (!undecided.empty()) {
+    v.verdict = VerdictKind::inconclusive;
+    v.reason = std::to_string(undecided.size()) + " check(s) could not be decided: " + list(undecided);
+    if (load.outcome == CheckOutcome::inconclusive) v.reason += " (the guest could not deliver the load)";
   } else {
     v.verdict = VerdictKind::pass;
-    v.reason = "every expectation held";
+    v.reason = "every expectation held, with pressure proven by " +
+               (ctx.pressure.evidence.empty() ? std::string("?") : ctx.pressure.evidence.front().source) + " evidence";
   }
   return v;
 }

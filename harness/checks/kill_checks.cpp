@@ -1,8 +1,10 @@
-// Checks about the kernel's choices: first victim, order, who must never die.
+// Checks about the kernel's choices: first victim, order, who must never die,
+// and kills outside the scenario's units.
 #include <algorithm>
 #include <set>
 
 #include "check_context.hpp"
+#include "oom/units.hpp"
 
 namespace oom {
 namespace {
@@ -13,8 +15,21 @@ std::string serviceOf(const CheckContext& ctx, const std::string& unit) {
 }
 
 std::string describe(const OomEvent& e) {
-  return e.unit + " pid " + std::to_string(e.victim->pid) + " (" + e.victim->comm +
-         ", oom_score_adj " + std::to_string(e.victim->oom_score_adj) + ")";
+  return (e.unit.empty() ? e.victim->task_memcg : e.unit) + " pid " + std::to_string(e.victim->pid) + " (" +
+         e.victim->comm + ", oom_score_adj " + std::to_string(e.victim->oom_score_adj) + ")";
+}
+
+// The units the kernel chose instead, for a kill that did not come.
+std::string chosenInstead(const CheckContext& ctx) {
+  std::vector<std::string> others;
+  for (const auto& e : ctx.index.events()) {
+    const std::string who = e.unit.empty() ? e.victim->task_memcg : e.unit;
+    if (std::find(others.begin(), others.end(), who) == others.end()) others.push_back(who);
+  }
+  if (others.empty()) return "";
+  std::string s = "the kernel chose ";
+  for (std::size_t i = 0; i < others.size(); ++i) s += (i ? ", " : "") + others[i];
+  return s + " instead";
 }
 
 }  // namespace
@@ -22,16 +37,19 @@ std::string describe(const OomEvent& e) {
 void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
-  CheckResult c{"first_killed", *want, CheckOutcome::pass, *want + " is the first unit the kernel kills", "", {}};
+  CheckResult c{"first_killed", *want, CheckOutcome::pass, *want + " is the first unit the kernel kills", "", {}, ""};
   const auto& events = ctx.index.events();
   if (events.empty()) {
     c.outcome = ctx.missingKill();
-    c.observed = "no OOM kill at all";
+    c.observed = "no OOM kill at all" + ctx.notWithinTimeLimit();
   } else {
     const OomEvent& first = events.front();
     c.evidence.push_back(killEvidence(*first.victim));
     c.observed = "first victim: " + describe(first);
-    if (serviceOf(ctx, first.unit) != *want) c.outcome = CheckOutcome::fail;
+    if (serviceOf(ctx, first.unit) != *want) {
+      c.outcome = CheckOutcome::fail;
+      c.why = explainVictimChoice(ctx, first, *want);
+    }
   }
   out.push_back(std::move(c));
 }
@@ -41,34 +59,70 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   if (want.empty()) return;
   std::string expected;
   for (const auto& s : want) expected += (expected.empty() ? "" : " then ") + s;
-  CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}};
+  CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}, ""};
   std::vector<std::string> seen;  // listed services in order of their first kill
+  std::vector<const OomEvent*> firsts;
   for (const auto& e : ctx.index.events()) {
     const std::string svc = serviceOf(ctx, e.unit);
     if (std::find(want.begin(), want.end(), svc) == want.end()) continue;
     if (std::find(seen.begin(), seen.end(), svc) != seen.end()) continue;
     seen.push_back(svc);
+    firsts.push_back(&e);
     c.evidence.push_back(killEvidence(*e.victim));
   }
   for (const auto& s : seen) c.observed += (c.observed.empty() ? "" : " then ") + s;
-  if (seen.empty()) c.observed = "none of them was killed";
-  else if (seen.size() < want.size()) c.observed += " (the rest never killed)";
-  if (seen != want) c.outcome = seen.empty() ? ctx.missingKill() : CheckOutcome::fail;
+  if (seen.empty()) c.observed = "none of them was killed" + ctx.notWithinTimeLimit();
+  else if (seen.size() < want.size()) c.observed += " (the rest never killed" + ctx.notWithinTimeLimit() + ")";
+  if (seen != want) {
+    c.outcome = seen.empty() ? ctx.missingKill() : CheckOutcome::fail;
+    for (std::size_t i = 0; i < seen.size() && i < want.size(); ++i)
+      if (seen[i] != want[i]) {
+        c.why = explainVictimChoice(ctx, *firsts[i], want[i]);
+        break;
+      }
+  }
   out.push_back(std::move(c));
 }
 
+// Fails if any of the three witnesses saw a kill in the unit: the kernel log, the
+// cgroup's memory.events, systemd's OOM message or Result=oom-kill.
 void checkNeverKilled(const CheckContext& ctx, Checks& out) {
   for (const auto& svc : ctx.scenario.expect.never_killed) {
-    CheckResult c{"never_killed", svc, CheckOutcome::pass, svc + " is never OOM-killed", "", {}};
-    const auto kills = ctx.index.killsIn(unitName(svc));
+    const std::string unit = unitName(svc);
+    CheckResult c{"never_killed", svc, CheckOutcome::pass,
+                  svc + " is never OOM-killed (by the kernel log, memory.events and systemd alike)", "", {}, ""};
+    const auto kills = ctx.index.killsIn(unit);
     for (const auto* k : kills) c.evidence.push_back(killEvidence(*k));
-    if (kills.empty()) {
-      c.observed = "no kill in " + unitName(svc);
-    } else {
+    const WitnessCounts w = witnessesOf(ctx, unit);
+    if (!kills.empty()) {
       c.outcome = CheckOutcome::fail;
-      c.observed = std::to_string(kills.size()) + " process(es) of " + unitName(svc) +
-                   " killed, first pid " + std::to_string(kills.front()->pid) + " (" +
-                   kills.front()->comm + ")";
+      c.observed = std::to_string(kills.size()) + " process(es) of " + unit + " killed, first pid " +
+                   std::to_string(kills.front()->pid) + " (" + kills.front()->comm + ")";
+      const auto events = ctx.index.eventsIn(unit);
+      if (!events.empty()) {
+        const OomEvent& first = *events.front();
+        const KernelOomKill& v = *first.victim;
+        if (v.constraint == "CONSTRAINT_MEMCG")
+          c.why = "the kill was confined to " + v.oom_memcg + " (MemoryMax= was hit): only " + unit +
+                  "'s own processes were candidates (docs/kernel-and-systemd.md#global-and-memcg-oom-constraints)";
+        else
+          for (const auto& e : ctx.index.events())
+            if (e.unit != unit) {  // what the kernel passed over: any other victim's unit
+              c.why = explainVictimChoice(ctx, first, serviceOf(ctx, e.unit));
+              break;
+            }
+      }
+    } else if (w.cgroup > 0 || w.systemd > 0) {
+      c.outcome = CheckOutcome::fail;
+      c.observed = "no kill in the kernel log, but " +
+                   std::string(w.cgroup > 0 ? "memory.events counted " + std::to_string(w.cgroup) : "") +
+                   (w.cgroup > 0 && w.systemd > 0 ? " and " : "") +
+                   (w.systemd > 0 ? "systemd reported " + std::to_string(w.systemd) : "") + " OOM kill(s) in " + unit;
+      c.evidence.insert(c.evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
+      c.evidence.insert(c.evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+      c.why = "a witness other than the kernel log saw a kill: the kernel log is missing records";
+    } else {
+      c.observed = "no kill in " + unit + " (kernel log, memory.events, systemd)";
     }
     out.push_back(std::move(c));
   }
@@ -78,7 +132,7 @@ void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitEx
   if (!e.oom_kills) return;
   const auto events = ctx.index.eventsIn(unitName(svc));
   CheckResult c{svc + ".oom_kills", svc, CheckOutcome::pass,
-                "OOM kills in " + unitName(svc) + ": " + e.oom_kills->str(), "", {}};
+                "OOM kills in " + unitName(svc) + ": " + e.oom_kills->str(), "", {}, ""};
   std::size_t records = 0;
   for (const auto* ev : events) {
     records += ev->members.size();
@@ -86,16 +140,19 @@ void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitEx
   }
   c.observed = std::to_string(events.size()) + " kill(s) (" + std::to_string(records) +
                " process(es) including group kills)";
-  if (!e.oom_kills->contains(events.size()))
-    c.outcome = events.size() < e.oom_kills->min.value_or(0) && events.empty() ? ctx.missingKill()
-                                                                             : CheckOutcome::fail;
+  if (!e.oom_kills->contains(events.size())) {
+    const bool too_few = events.size() < e.oom_kills->min.value_or(0);
+    if (too_few) c.observed += ctx.notWithinTimeLimit();
+    c.outcome = too_few && events.empty() ? ctx.missingKill() : CheckOutcome::fail;
+    if (too_few && c.outcome == CheckOutcome::fail) c.why = chosenInstead(ctx);
+  }
   out.push_back(std::move(c));
 }
 
 void checkConstraint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.constraint) return;
   CheckResult c{svc + ".constraint", svc, CheckOutcome::pass,
-                "every kill in " + unitName(svc) + " has " + *e.constraint, "", {}};
+                "every kill in " + unitName(svc) + " has " + *e.constraint, "", {}, ""};
   std::set<std::string> seen;
   const auto events = ctx.index.eventsIn(unitName(svc));
   for (const auto* ev : events) {
@@ -105,16 +162,51 @@ void checkConstraint(const CheckContext& ctx, const std::string& svc, const Unit
   }
   if (events.empty()) {
     c.outcome = ctx.missingKill();
-    c.observed = "no kill in " + unitName(svc);
+    c.observed = "no kill in " + unitName(svc) + ctx.notWithinTimeLimit();
   } else {
     for (const auto& s : seen) c.observed += (c.observed.empty() ? "" : ", ") + (s.empty() ? "(none)" : s);
     const auto& memcg = events.front()->victim->oom_memcg;
     if (!memcg.empty()) c.observed += "; limit hit in " + memcg;
+    if (c.outcome == CheckOutcome::fail)
+      c.why = *e.constraint == "CONSTRAINT_MEMCG"
+                  ? "the whole guest ran out of memory before " + unitName(svc) +
+                        " reached its MemoryMax=: a global OOM (CONSTRAINT_NONE) chooses among every task"
+                  : "the unit's own MemoryMax= was hit first: a memcg OOM (CONSTRAINT_MEMCG)";
   }
   out.push_back(std::move(c));
 }
 
-// Kills of units the expectations never mention: news, not failures.
+// A kill outside the scenario's units (journald, sshd, the observer's neighbours)
+// is an incident of its own, bigger than the scenario's: it fails unless allowed.
+void checkCollateral(const CheckContext& ctx, Checks& out) {
+  const bool allowed = ctx.scenario.expect.allow_collateral;
+  CheckResult c{"collateral", "", CheckOutcome::pass,
+                allowed ? "kills outside the scenario's units are allowed (expect.allow_collateral)"
+                        : "the kernel kills nothing outside the scenario's units",
+                "", {}, ""};
+  std::vector<const OomEvent*> outside;
+  for (const auto& e : ctx.index.events())
+    if (!ctx.scenario.serviceForUnit(e.unit)) outside.push_back(&e);
+  if (outside.empty()) {
+    c.observed = "no kill outside the scenario's units";
+  } else {
+    c.observed = std::to_string(outside.size()) + " kill(s) outside the scenario's units, first " + describe(*outside.front());
+    for (const auto* e : outside) c.evidence.push_back(killEvidence(*e->victim));
+    if (allowed) {
+      c.observed += " (allowed)";
+    } else {
+      c.outcome = CheckOutcome::fail;
+      const KernelOomKill& v = *outside.front()->victim;
+      c.why = "the kernel chose " + v.comm + " in " + (v.task_memcg.empty() ? "(no cgroup)" : v.task_memcg) +
+              " (oom_score_adj " + std::to_string(v.oom_score_adj) + ", anon-rss " + formatSize(v.anon_rss_kb * KiB) +
+              "): a process outside the scenario, whose loss (a journald, an sshd) is the bigger incident; "
+              "give it a lower OOMScoreAdjust= or set expect.allow_collateral if that is acceptable";
+    }
+  }
+  out.push_back(std::move(c));
+}
+
+// Kills of scenario units the expectations never mention: news, not failures.
 void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
   const Expectations& x = ctx.scenario.expect;
   std::set<std::string> mentioned(x.kill_order.begin(), x.kill_order.end());
@@ -124,11 +216,12 @@ void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
     if (u.oom_kills) mentioned.insert(name);
   std::set<std::string> noted;
   for (const auto& e : ctx.index.events()) {
-    const std::string svc = serviceOf(ctx, e.unit);
+    const ServiceSpec* spec = ctx.scenario.serviceForUnit(e.unit);
+    if (!spec) continue;  // outside the scenario: the collateral check
+    const std::string svc = spec->name;
     if (mentioned.count(svc) || noted.count(svc)) continue;
     noted.insert(svc);
-    CheckResult c{"note.unexpected_kill", ctx.scenario.service(svc) ? svc : "", CheckOutcome::note,
-                  "no expectation about " + svc, "", {}};
+    CheckResult c{"note.unexpected_kill", svc, CheckOutcome::note, "no expectation about " + svc, "", {}, ""};
     std::size_t n = 0;
     for (const auto& other : ctx.index.events())
       if (other.unit == e.unit) {

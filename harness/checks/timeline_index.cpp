@@ -23,8 +23,11 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
   for (const UnitStateChange* s : states) {
     if (s->InvocationID.empty()) continue;
     auto [it, fresh] = by_id.try_emplace({s->unit, s->InvocationID}, invocations_.size());
-    if (fresh) invocations_.push_back(Invocation{s->unit, s->InvocationID, s->t, s->t, {}, {}, {}, {}, {}});
+    if (fresh) {
+      invocations_.push_back(Invocation{s->unit, s->InvocationID, s->t, s->t, {}, {}, {}, {}, {}, 0, s->NRestarts});
+    }
     Invocation& inv = invocations_[it->second];
+    if (inv.main_pid == 0 && s->MainPID > 0) inv.main_pid = s->MainPID;
     inv.last_t = s->t;
     inv.states.push_back(s);
     inv.pids.insert(s->pids.begin(), s->pids.end());
@@ -126,6 +129,25 @@ std::vector<const MemorySample*> TimelineIndex::samplesBefore(double t, double m
   return out;
 }
 
+std::vector<const MemorySample*> TimelineIndex::samplesOf(const std::string& unit) const {
+  std::vector<const MemorySample*> out;
+  for (const auto& s : timeline_.samples)
+    if (s.unit == unit) out.push_back(&s);
+  std::stable_sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  return out;
+}
+
+const Invocation* TimelineIndex::invocationAt(const std::string& unit, double t, const std::vector<int>& pids) const {
+  for (const auto& inv : invocations_)
+    if (inv.unit == unit)
+      for (int pid : pids)
+        if (inv.pids.count(pid)) return &inv;
+  const Invocation* best = nullptr;
+  for (const auto& inv : invocations_)
+    if (inv.unit == unit && inv.first_t <= t && (!best || inv.first_t > best->first_t)) best = &inv;
+  return best;
+}
+
 double TimelineIndex::endT() const {
   double end = 0;
   auto see = [&](double t) { end = std::max(end, t); };
@@ -135,7 +157,16 @@ double TimelineIndex::endT() const {
   for (const auto& x : timeline_.samples) see(x.t);
   for (const auto& x : timeline_.phases) see(x.t);
   for (const auto& x : timeline_.setup) see(x.t);
+  for (const auto& x : timeline_.guest_samples) see(x.t);
+  for (const auto& x : timeline_.gaps) see(x.t + x.length_sec);
+  for (const auto& x : timeline_.losses) see(x.t);
   return end;
+}
+
+std::optional<double> TimelineIndex::phaseT(const std::string& name) const {
+  for (const auto& p : timeline_.phases)
+    if (p.name == name) return p.t;
+  return std::nullopt;
 }
 
 double TimelineIndex::pressureT() const {

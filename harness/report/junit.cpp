@@ -26,6 +26,7 @@ std::string xmlEscape(const std::string& s) {
 
 std::string evidenceText(const CheckResult& c) {
   std::string text = "expected: " + c.expected + "\nobserved: " + c.observed + "\n";
+  if (!c.why.empty()) text += "why: " + c.why + "\n";
   for (const auto& e : c.evidence) {
     char t[32] = "";
     if (e.t >= 0) std::snprintf(t, sizeof t, "[%.3f] ", e.t);

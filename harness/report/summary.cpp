@@ -77,15 +77,16 @@ std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressu
   return line;
 }
 
+// systemd's side of one kill, tied to the invocation it killed (by InvocationID)
+// and to the one that followed. NRestarts is the new invocation's own, as it began:
+// later states of that invocation already carry the next restart's count.
 std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
-  std::string line = "systemd:";
+  std::string line = "systemd: invocation " + (e.InvocationID.empty() ? std::string("(unknown)") : p(e.InvocationID.substr(0, 8)));
   const Invocation* inv = index.invocation(e.unit, e.InvocationID);
   line += " Result=" + (inv && !inv->result.empty() ? p(inv->result) : std::string("(none reported)"));
   for (const auto* next : index.invocationsOf(e.unit)) {
     if (next->first_t <= e.t || next->InvocationID == e.InvocationID) continue;
-    std::uint32_t restarts = 0;
-    for (const auto* s : next->states) restarts = std::max(restarts, s->NRestarts);
-    line += ", restarted (NRestarts " + std::to_string(restarts) + ")";
+    line += ", restarted (NRestarts " + std::to_string(next->nrestarts) + ")";
     if (next->active_t) line += ", active again at " + since(*next->active_t, pressure_t);
     line += ", new invocation " + p(next->InvocationID.substr(0, 8));
     return line;
@@ -94,6 +95,44 @@ std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pr
     line += ", not restarted; at the end " + p(last->ActiveState) + "/" + p(last->SubState) +
             (last->Result.empty() || last->Result == "success" ? "" : " Result=" + p(last->Result));
   return line;
+}
+
+const CheckResult* findCheck(const RunReport& r, const char* name) {
+  for (const auto& c : r.verdict.checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// How the run ended, what proved the pressure, what the observer missed (every
+// gap with its start and length, every loss), and what the load achieved.
+std::string runLines(const RunReport& r, const TimelineIndex& index) {
+  const Timeline& t = r.timeline;
+  const double p0 = r.verdict.pressure_t;
+  std::string out;
+  for (const auto& ph : t.phases) {
+    if (ph.name == kPhaseTimeLimit)
+      out += "run: reached its time_limit (" + formatDuration(Seconds(r.scenario.time_limit_sec)) + ") at " +
+             since(ph.t, p0) + ": what had not happened by then did not happen within the limit\n";
+    else if (ph.name == kPhaseSettled)
+      out += "run: settled at " + since(ph.t, p0) + (ph.detail.empty() ? "" : " (" + p(ph.detail) + ")") + "\n";
+  }
+  if (!t.complete) out += "run: no end record, the timeline stops at " + since(index.endT(), p0) + "\n";
+  if (const CheckResult* c = findCheck(r, "pressure"))
+    out += std::string("pressure: ") + (c->outcome == CheckOutcome::pass ? "" : "NOT PROVEN: ") + p(c->observed) + "\n";
+  if (!t.gaps.empty() || !t.losses.empty()) {
+    out += "observer blind spots (" + std::to_string(t.gaps.size()) + " gap(s), " + std::to_string(t.losses.size()) +
+           " loss(es)):\n";
+    for (const auto& g : t.gaps)
+      out += "  gap from " + since(g.t, p0) + " for " + formatDuration(Seconds(g.length_sec)) +
+             (g.cause.empty() ? "" : " (" + p(g.cause) + ")") + "\n";
+    for (const auto& l : t.losses)
+      out += "  loss " + (l.t > 0 ? "at " + since(l.t, p0) : std::string("(time unknown)")) + ": " + p(l.source) + " " +
+             p(l.what) + (l.count > 1 ? " x" + std::to_string(l.count) : "") +
+             (l.detail.empty() ? "" : " (" + p(l.detail) + ")") + "\n";
+  }
+  if (const CheckResult* c = findCheck(r, "load_fidelity"); c && c->outcome != CheckOutcome::pass)
+    out += std::string("load: the guest could not deliver what the scenario asked: ") + p(c->observed) + "\n";
+  return out;
 }
 
 }  // namespace
@@ -113,7 +152,8 @@ static std::string summarizeFields(const RunReport& r) {
                   r.vm.boot_sec, r.vm.run_sec, r.vm.timed_out ? " (timed out)" : "");
     out += buf;
   }
-  if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + r.vm.output_losses + "\n";
+  if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + p(r.vm.output_losses) + "\n";
+  out += runLines(r, index);
   const auto& events = index.events();
   if (events.empty()) {
     out += "\nNo OOM kill.\n";
@@ -139,6 +179,7 @@ static std::string summarizeFields(const RunReport& r) {
                                  ? c.name + (c.unit.empty() ? "" : " " + c.unit)
                                  : c.name;
     out += "  " + std::string(toString(c.outcome)) + " " + p(name) + ": " + p(c.observed) + "\n";
+    if (!c.why.empty() && c.outcome != CheckOutcome::pass) out += "      why: " + p(c.why) + "\n";
   }
   return out;
 }

@@ -17,10 +17,18 @@ namespace fs = std::filesystem;
 namespace {
 const fs::path kSource = OOM_SOURCE_DIR;
 
-RunReport makeReport(const std::string& scenario, const std::string& fixture) {
+// A report of a fixture run (tests/checks/fixtures) judged against a shipped
+// scenario, its expectations replaced when `expect` is given.
+RunReport makeReport(const std::string& scenario, const std::string& fixture, const std::string& expect = "") {
   RunReport r;
   auto c = loadScenarioFile(kSource / "scenarios" / scenario);
   EXPECT_TRUE(c.ok());
+  if (!expect.empty()) {
+    auto doc = c.scenario->document;
+    doc["expect"] = nlohmann::ordered_json::parse(expect);
+    c = parseScenario(doc.dump(), scenario);
+    EXPECT_TRUE(c.ok());
+  }
   r.scenario = *c.scenario;
   r.plan = *makeGuestPlan(r.scenario);
   std::ifstream in(kSource / "tests/checks/fixtures" / fixture);
@@ -76,9 +84,8 @@ std::size_t occurrences(const std::string& s, const std::string& what) {
 }  // namespace
 
 TEST(JUnit, WellFormedWithOneTestcasePerCheck) {
-  for (auto [scenario, fixture] : {std::pair{"three-services.json", "three-services-pass.jsonl"},
-                                   std::pair{"three-services.json", "protected-killed.jsonl"}}) {
-    const RunReport r = makeReport(scenario, fixture);
+  for (const char* expect : {"", R"({"first_killed": "api"})"}) {
+    const RunReport r = makeReport("three-services.json", "recorded-three-services-bookworm.jsonl", expect);
     const std::string xml = junitXml(r);
     std::string why;
     EXPECT_TRUE(wellFormed(xml, why)) << why << "\n" << xml;
@@ -87,43 +94,81 @@ TEST(JUnit, WellFormedWithOneTestcasePerCheck) {
   }
 }
 
-TEST(JUnit, FailureMessageCarriesTheEvidence) {
-  const std::string xml = junitXml(makeReport("three-services.json", "protected-killed.jsonl"));
-  EXPECT_NE(xml.find("<failure message=\"first victim: api.service pid 301"), std::string::npos) << xml;
-  EXPECT_NE(xml.find("Killed process 301 (oomstress)"), std::string::npos);
+TEST(JUnit, FailureMessageCarriesTheEvidenceAndWhy) {
+  const std::string xml = junitXml(makeReport("three-services.json", "recorded-three-services-bookworm.jsonl",
+                                              R"({"first_killed": "api"})"));
+  EXPECT_NE(xml.find("<failure message=\"first victim: report-worker.service pid 207"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("Killed process 207 (oomstress)"), std::string::npos);
+  EXPECT_NE(xml.find("why: the kernel chose report-worker.service pid 207"), std::string::npos) << xml;
 }
 
-TEST(ResultJson, RoundTrips) {
-  const RunReport r = makeReport("three-services.json", "three-services-pass.jsonl");
+TEST(ResultJson, RoundTripsEveryField) {
+  RunReport r = makeReport("three-services.json", "recorded-three-services-bookworm.jsonl");
+  r.timeline.gaps.push_back(ObserverGap{30.5, 4.25, "sampler late"});
+  r.timeline.losses.push_back(Loss{31.0, "kmsg", "sequence_gap", 7, "seq 10 after 2"});
+  r.timeline.guest_samples.push_back(GuestSample{32.0, 20 << 20, 0, 1, 12.5, 3.5});
+  r.verdict = evaluate(r.scenario, r.timeline);
   const auto j = toResultJson(r);
-  EXPECT_EQ(j["format"], "oomharness-result/1");
   auto back = fromResultJson(nlohmann::json::parse(j.dump()), "result.json");
   ASSERT_TRUE(back) << back.error().str();
   // Same content (key order of the stored scenario may differ after a plain-json parse).
   EXPECT_TRUE(nlohmann::json::parse(toResultJson(*back).dump()) == nlohmann::json::parse(j.dump()));
-  EXPECT_EQ(back->scenario.services.size(), 3u);
-  EXPECT_EQ(back->timeline.kills.size(), r.timeline.kills.size());
-  EXPECT_EQ(back->verdict.verdict, VerdictKind::pass);
+  ASSERT_EQ(back->timeline.losses.size(), 1u);
+  EXPECT_EQ(back->timeline.losses[0].count, 7u);
   EXPECT_EQ(j["settings_applied"]["report-worker.service"]["OOMScoreAdjust"], "600");
+  bool why = false;
+  for (const auto& c : j["checks"]) why = why || !c["why"].get<std::string>().empty();
+  EXPECT_TRUE(why) << "the blind checks say why";
 }
 
 TEST(ResultJson, RejectsOtherFormats) {
   EXPECT_FALSE(fromResultJson(nlohmann::json{{"format", "something/2"}}, "x.json"));
 }
 
-TEST(Summary, NamesTheVictimItsScoreAndTheOtherCandidates) {
-  const std::string s = summarize(makeReport("three-services.json", "three-services-pass.jsonl"));
+TEST(Summary, NamesTheVictimItsScoreTheInvocationAndTheOtherCandidates) {
+  const std::string s = summarize(makeReport("three-services.json", "recorded-three-services-bookworm.jsonl"));
   EXPECT_NE(s.find("three-services: PASS"), std::string::npos) << s;
-  EXPECT_NE(s.find("+21.3s report-worker.service: pid 320 (oomstress) killed"), std::string::npos) << s;
-  EXPECT_NE(s.find("oom_score_adj 600, oom_score 1060 at +20.0s"), std::string::npos) << s;
-  EXPECT_NE(s.find("redis.service pid 310 score 200 (adj 0)"), std::string::npos) << s;
-  EXPECT_NE(s.find("Result=oom-kill, restarted (NRestarts 1), active again at +27.9s"), std::string::npos) << s;
+  EXPECT_NE(s.find("+26.0s report-worker.service: pid 207 (oomstress) killed"), std::string::npos) << s;
+  EXPECT_NE(s.find("oom_score_adj 600, oom_score 1418 at +25.5s"), std::string::npos) << s;
+  EXPECT_NE(s.find("redis.service pid 204 score 804 (adj 0)"), std::string::npos) << s;
+  EXPECT_NE(s.find("systemd: invocation 01ee15f6 Result=oom-kill, restarted (NRestarts 1), active again at +37.1s, "
+                   "new invocation 73a0bea6"),
+            std::string::npos) << s;
+  EXPECT_NE(s.find("pressure: proven by Out of memory: Killed process 207"), std::string::npos) << s;
+  EXPECT_NE(s.find("run: settled at +52.4s"), std::string::npos) << s;
   EXPECT_NE(s.find("PASS first_killed"), std::string::npos) << s;
+}
+
+TEST(Summary, ARestartLoopCountsEachRestartOnce) {
+  // Scheduling a restart bumps NRestarts on the old invocation first: the restart
+  // that followed kill N is restart N, not N+1.
+  const std::string s = summarize(makeReport("restart-loop.json", "synthetic-restart-loop-start-limit.jsonl"));
+  EXPECT_NE(s.find("Result=oom-kill, restarted (NRestarts 1)"), std::string::npos) << s;
+  EXPECT_NE(s.find("Result=signal, restarted (NRestarts 2)"), std::string::npos) << s;
+  EXPECT_EQ(s.find("NRestarts 3)"), std::string::npos) << s;
+}
+
+TEST(Summary, ListsEveryGapAndLossTheTimeLimitAndWhyAFailureHappened) {
+  RunReport r = makeReport("three-services.json", "recorded-three-services-bookworm.jsonl", R"({"first_killed": "redis"})");
+  r.timeline.gaps.push_back(ObserverGap{r.verdict.pressure_t + 2.0, 4.25, "sampler late"});
+  r.timeline.gaps.push_back(ObserverGap{r.verdict.pressure_t + 40.0, 1.5, ""});
+  r.timeline.losses.push_back(Loss{r.verdict.pressure_t + 3.0, "journal", "gap", 3, ""});
+  for (auto& p : r.timeline.phases)
+    if (p.name == kPhaseSettled) p.name = kPhaseTimeLimit;
+  r.verdict = evaluate(r.scenario, r.timeline);
+  const std::string s = summarize(r);
+  EXPECT_NE(s.find("observer blind spots (2 gap(s), 1 loss(es)):"), std::string::npos) << s;
+  EXPECT_NE(s.find("  gap from +2.0s for 4.25s (sampler late)"), std::string::npos) << s;
+  EXPECT_NE(s.find("  gap from +40.0s for 1.5s"), std::string::npos) << s;
+  EXPECT_NE(s.find("  loss at +3.0s: journal gap x3"), std::string::npos) << s;
+  EXPECT_NE(s.find("run: reached its time_limit (2min) at +52.4s"), std::string::npos) << s;
+  EXPECT_NE(s.find("FAIL first_killed"), std::string::npos) << s;
+  EXPECT_NE(s.find("      why: the kernel chose report-worker.service pid 207"), std::string::npos) << s;
 }
 
 TEST(Reports, WritesAllThreeFiles) {
   const fs::path dir = fs::temp_directory_path() / ("oomharness-report-test-" + std::to_string(::getpid()));
-  EXPECT_TRUE(writeRunReports(dir, makeReport("restart-loop.json", "restart-loop-start-limit.jsonl")).empty());
+  EXPECT_TRUE(writeRunReports(dir, makeReport("restart-loop.json", "synthetic-restart-loop-start-limit.jsonl")).empty());
   for (const char* f : {"result.json", "junit.xml", "summary.txt"}) EXPECT_TRUE(fs::exists(dir / f)) << f;
   fs::remove_all(dir);
 }
@@ -131,7 +176,7 @@ TEST(Reports, WritesAllThreeFiles) {
 TEST(Reports, AFolderThatCannotBeWrittenIsReportedNotThrown) {
   const fs::path blocker = fs::temp_directory_path() / ("oomharness-report-block-" + std::to_string(::getpid()));
   std::ofstream(blocker) << "a file where the run folder should be";
-  const auto failures = writeRunReports(blocker / "run", makeReport("restart-loop.json", "restart-loop-start-limit.jsonl"));
+  const auto failures = writeRunReports(blocker / "run", makeReport("restart-loop.json", "synthetic-restart-loop-start-limit.jsonl"));
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_NE(failures[0].find(blocker.string()), std::string::npos) << failures[0];
   fs::remove(blocker);
@@ -139,7 +184,7 @@ TEST(Reports, AFolderThatCannotBeWrittenIsReportedNotThrown) {
 
 TEST(Reports, InvalidUtf8FromTheGuestIsReplacedNotFatal) {
   const fs::path dir = fs::temp_directory_path() / ("oomharness-report-utf8-" + std::to_string(::getpid()));
-  RunReport r = makeReport("restart-loop.json", "restart-loop-start-limit.jsonl");
+  RunReport r = makeReport("restart-loop.json", "synthetic-restart-loop-start-limit.jsonl");
   ASSERT_FALSE(r.timeline.kills.empty());
   r.timeline.kills[0].comm = std::string("bad\xff\xfe") + "comm";  // a console tail cut mid-character
   EXPECT_TRUE(writeRunReports(dir, r).empty());

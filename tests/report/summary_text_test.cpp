@@ -19,7 +19,7 @@ TEST(SummaryText, GuestTextIsEscapedAndCannotFakeALine) {
   auto c = loadScenarioFile(source / "scenarios/three-services.json");
   ASSERT_TRUE(c.ok());
   r.scenario = *c.scenario;
-  std::ifstream in(source / "tests/checks/fixtures/three-services-pass.jsonl");
+  std::ifstream in(source / "tests/checks/fixtures/recorded-three-services-bookworm.jsonl");
   for (std::string line; std::getline(in, line);) applyStreamLine(r.timeline, line);
   ASSERT_FALSE(r.timeline.kills.empty());
   r.timeline.kills[0].comm = "oom\x1b[2J\nFAKE kill";         // a process may name itself anything

@@ -1,6 +1,7 @@
 #pragma once
 // The timeline regrouped the way the checks ask questions: OOM events per unit
 // (a chosen victim with its group-killed siblings), and unit invocations.
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +33,8 @@ struct Invocation {
   std::optional<double> active_t;               // first time ActiveState=active
   std::optional<double> ended_t;                // first deactivating/inactive/failed after active
   std::string result;                           // first Result other than "" and "success"
+  int main_pid = 0;                             // first MainPID systemd reported for it
+  std::uint32_t nrestarts = 0;                  // NRestarts when it began (the restart that started it)
 };
 
 class TimelineIndex {
@@ -50,8 +53,13 @@ class TimelineIndex {
   // Per unit, the last sample at or before t and at most max_age older (for the
   // scores just before a kill; older samples may describe processes long gone).
   std::vector<const MemorySample*> samplesBefore(double t, double max_age = 5.0) const;
+  // The unit's samples in time order, and the invocation a sample belongs to (by
+  // its pids, else the unit's latest invocation begun by then).
+  std::vector<const MemorySample*> samplesOf(const std::string& unit) const;
+  const Invocation* invocationAt(const std::string& unit, double t, const std::vector<int>& pids = {}) const;
   double endT() const;            // last timestamp seen anywhere
   double pressureT() const;       // phase "pressure", else the first setup/state record
+  std::optional<double> phaseT(const std::string& name) const;  // first phase of that name
 
  private:
   const Timeline& timeline_;

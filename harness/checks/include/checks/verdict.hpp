@@ -15,7 +15,8 @@ namespace oom {
 // One record that decided a check, in the kernel's and systemd's own words.
 struct Evidence {
   double t = -1;               // guest CLOCK_MONOTONIC seconds; -1 when not timed
-  std::string source;          // "kernel", "unit_state", "journal", "sample", "setup", "phase"
+  std::string source;          // "kernel", "unit_state", "journal", "sample", "setup", "phase",
+                               // "guest_sample", "observer_gap", "loss"
   std::string unit;
   std::string InvocationID;
   int pid = 0;
@@ -36,9 +37,12 @@ struct CheckResult {
   std::string expected;        // one line: what the scenario said
   std::string observed;        // one line: what the timeline shows
   std::vector<Evidence> evidence;
+  // For a failed or inconclusive check: why reality differed, in systemd's and
+  // the kernel's terms (a Restart= rule, the victim's badness); "" when not known.
+  std::string why;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CheckResult, name, unit, outcome, expected,
-                                                observed, evidence)
+                                                observed, evidence, why)
 
 enum class VerdictKind { pass, fail, inconclusive };
 NLOHMANN_JSON_SERIALIZE_ENUM(VerdictKind, {{VerdictKind::pass, "pass"},
@@ -50,7 +54,6 @@ struct Verdict {
   std::string reason;          // one sentence: why this verdict
   double pressure_t = 0;       // when pressure began (phase "pressure", else first unit start)
   std::vector<CheckResult> checks;  // expectations, then infrastructure checks, then notes
-
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Verdict, verdict, reason, pressure_t, checks)
 

@@ -1,0 +1,84 @@
+// Why reality differed from the scenario, in the kernel's and systemd's terms:
+// which badness made the kernel choose a victim, which Restart= rule kept a unit
+// down. Each sentence cites the docs section that states the rule.
+#include <algorithm>
+
+#include "check_context.hpp"
+#include "oom/units.hpp"
+#include "scenario/restart_rules.hpp"
+
+namespace oom {
+namespace {
+
+std::uint64_t rssOf(const KernelOomKill& k) { return (k.anon_rss_kb + k.file_rss_kb + k.shmem_rss_kb) * KiB; }
+
+struct Sampled {
+  const ProcessSample* p = nullptr;
+  double t = 0;
+};
+
+// The process of `unit` with the highest oom_score in the last samples before t.
+Sampled topProcess(const CheckContext& ctx, const std::string& unit, double t) {
+  Sampled best;
+  for (const auto* s : ctx.index.samplesBefore(t))
+    if (s->unit == unit)
+      for (const auto& p : s->processes)
+        if (!best.p || p.oom_score > best.p->oom_score) best = {&p, s->t};
+  return best;
+}
+
+const ProcessSample* sampledVictim(const CheckContext& ctx, const KernelOomKill& v, double t) {
+  for (const auto* s : ctx.index.samplesBefore(t))
+    for (const auto& p : s->processes)
+      if (p.pid == v.pid) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& ev, const std::string& expected_service) {
+  const KernelOomKill& v = *ev.victim;
+  const std::string victim = (ev.unit.empty() ? v.task_memcg : ev.unit) + " pid " + std::to_string(v.pid);
+  if (v.constraint == "CONSTRAINT_MEMCG" && !v.oom_memcg.empty())
+    return "the OOM was confined to " + v.oom_memcg +
+           " (its memory.max, MemoryMax=, was hit): the kernel chose only among that cgroup's tasks, so " +
+           expected_service + " was no candidate (docs/kernel-and-systemd.md#global-and-memcg-oom-constraints)";
+  const std::string expected_unit = unitName(expected_service);
+  const Sampled e = topProcess(ctx, expected_unit, ev.t);
+  if (!e.p)
+    return expected_unit + " had no process sampled in the 5s before the kill (not running, or not sampled), so " +
+           "the kernel could not choose it; it chose " + victim;
+  const ProcessSample* vs = sampledVictim(ctx, v, ev.t);
+  const std::string v_score = vs ? "oom_score " + std::to_string(vs->oom_score) + ", " : "";
+  const std::string v_desc = victim + " (" + v_score + "oom_score_adj " + std::to_string(v.oom_score_adj) +
+                             ", RSS " + formatSize(rssOf(v)) + " at the kill)";
+  const std::string e_desc = expected_unit + " pid " + std::to_string(e.p->pid) + " (oom_score " +
+                             std::to_string(e.p->oom_score) + ", oom_score_adj " + std::to_string(e.p->oom_score_adj) +
+                             ", RSS " + formatSize(e.p->rss_bytes) + " at " + ctx.since(e.t) + ")";
+  const std::string rule = "; badness = RSS + swap + page tables + oom_score_adj x (RAM + swap) / 1000 "
+                           "(docs/kernel-and-systemd.md#how-the-kernel-picks-a-victim)";
+  if (v.oom_score_adj < e.p->oom_score_adj)
+    return "the kernel chose " + v_desc + " over " + e_desc + ": its RSS gave it the higher badness despite a " +
+           "lower oom_score_adj" + rule;
+  return "the kernel chose " + v_desc + " over " + e_desc + ": with an oom_score_adj at least as high, " +
+         expected_service + " was not the larger by badness" + rule;
+}
+
+std::string explainNoRestart(const CheckContext& ctx, const std::string& service, const std::string& result) {
+  const ServiceSpec* svc = ctx.scenario.service(service);
+  if (!svc || result.empty()) return "";
+  const std::string restart = svc->directive("Restart").value_or("");
+  const std::string unit = unitName(service);
+  if (result == "start-limit-hit")
+    return "systemd started " + unit + " more than StartLimitBurst=" + svc->directive("StartLimitBurst").value_or("5") +
+           " times within StartLimitIntervalSec=" + svc->directive("StartLimitIntervalSec").value_or("10s") +
+           " and gave up: Result=start-limit-hit, no Restart= brings it back "
+           "(docs/kernel-and-systemd.md#restart-and-the-oom-kill-result)";
+  if (restartsAfter(restart, result)) return "";
+  if (restart.empty() || restart == "no")
+    return unit + " has no Restart= (systemd's default is Restart=no): nothing restarts it after Result=" + result;
+  return "Restart=" + restart + " does not restart a unit whose Result is " + result +
+         " (docs/kernel-and-systemd.md#restart-and-the-oom-kill-result)";
+}
+
+}  // namespace oom

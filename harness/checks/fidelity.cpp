@@ -1,0 +1,160 @@
+// Load fidelity: did oomstress do what the scenario asked? Measured from the
+// unit's own samples (the processes' RSS, summed) during its first invocation,
+// before its first kill: the baseline held, the leak's rate, the spike's size.
+// oomstress's periodic JSON reports stay in the guest (the observer keeps only
+// its events), so the cgroup and /proc figures are the measurement.
+#include <algorithm>
+#include <cstdio>
+
+#include "check_context.hpp"
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+constexpr double kBaselineShare = 0.9;     // a baseline counts as held at 90 %
+constexpr double kRateShare = 0.5;         // a leak counts as delivered at half its rate
+constexpr double kSpikeShare = 0.5;        // a spike counts as delivered at half its size
+constexpr double kRateWindowSec = 3.0;     // the leak rate is the best over windows this long
+
+std::uint64_t held(const MemorySample& s) {
+  std::uint64_t rss = 0;
+  for (const auto& p : s.processes) rss += p.rss_bytes;
+  return s.processes.empty() ? s.memory_current : rss;
+}
+
+std::string rate(double bytes_per_sec) { return formatSize(static_cast<std::uint64_t>(std::max(0.0, bytes_per_sec))) + "/s"; }
+
+}  // namespace
+
+LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
+  LoadFidelity f;
+  const Expectations& x = scenario.expect;
+  for (const auto& svc : scenario.services) {
+    const std::string unit = unitName(svc.name);
+    const Load& load = svc.load;
+    const auto invocations = index.invocationsOf(unit);
+    const auto events = index.eventsIn(unit);
+    const double first_kill = events.empty() ? 1e300 : events.front()->t;
+    // The first invocation's samples before its first kill: the load as started.
+    std::vector<const MemorySample*> samples;
+    for (const auto* s : index.samplesOf(unit)) {
+      if (s->t >= first_kill || s->memory_events.empty()) continue;
+      std::vector<int> pids;
+      for (const auto& p : s->processes) pids.push_back(p.pid);
+      const Invocation* inv = index.invocationAt(unit, s->t, pids);
+      if (!invocations.empty() && inv && inv != invocations.front()) continue;
+      samples.push_back(s);
+    }
+    if (samples.empty()) {
+      f.lines.push_back(svc.name + ": not measured (no sample before its first kill)");
+      continue;
+    }
+    std::uint64_t peak = 0;
+    const MemorySample* peak_at = nullptr;
+    for (const auto* s : samples)
+      if (held(*s) >= peak) { peak = held(*s); peak_at = s; }
+    // The kernel's figure at the kill counts too: the last growth is rarely sampled.
+    if (!events.empty()) {
+      std::uint64_t at_kill = 0;
+      for (const auto* m : events.front()->members) at_kill += (m->anon_rss_kb + m->file_rss_kb + m->shmem_rss_kb) * KiB;
+      peak = std::max(peak, at_kill);
+    }
+    std::string line = svc.name + ":";
+    // Baseline.
+    const double base_t = [&] {
+      for (const auto* s : samples)
+        if (static_cast<double>(held(*s)) >= kBaselineShare * static_cast<double>(load.baseline_bytes)) return s->t;
+      return -1.0;
+    }();
+    line += " baseline " + formatSize(load.baseline_bytes) + " asked, " + formatSize(peak) + " at most";
+    if (load.baseline_bytes > 0 && base_t < 0 && peak < kBaselineShare * static_cast<double>(load.baseline_bytes)) {
+      const std::string s = svc.name + " reached at most " + formatSize(peak) + " of its " +
+                            formatSize(load.baseline_bytes) + " baseline";
+      f.shortfalls.push_back(s);
+      f.delivered = false;
+      // The kernel picks by size: a unit smaller than planned changes who is chosen.
+      const bool about_kills = x.first_killed || !x.kill_order.empty() || !x.never_killed.empty() ||
+                               std::any_of(x.units.begin(), x.units.end(), [](const auto& u) { return u.second.oom_kills.has_value(); });
+      if (about_kills) f.changes_test = true;
+      if (peak_at) f.evidence.push_back(Evidence{peak_at->t, kRecordSample, unit, "", 0, s});
+    }
+    // Leak: the best rate over any window of kRateWindowSec after the baseline.
+    if (load.leak_bytes_per_sec > 0) {
+      double best = -1;
+      const MemorySample *from = nullptr, *to = nullptr;
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        if (base_t < 0 || samples[i]->t < base_t) continue;
+        for (std::size_t j = i + 1; j < samples.size(); ++j) {
+          const double dt = samples[j]->t - samples[i]->t;
+          if (dt < kRateWindowSec) continue;
+          const double r = (static_cast<double>(held(*samples[j])) - static_cast<double>(held(*samples[i]))) / dt;
+          if (r > best) { best = r; from = samples[i]; to = samples[j]; }
+          break;
+        }
+      }
+      const double asked = static_cast<double>(load.leak_bytes_per_sec);
+      if (best < 0) {
+        line += "; leak " + rate(asked) + " asked, not measured (under " + formatDuration(Seconds(kRateWindowSec)) +
+                " of leaking sampled)";
+      } else {
+        line += "; leak " + rate(asked) + " asked, " + rate(best) + " achieved (best " +
+                formatDuration(Seconds(kRateWindowSec)) + ")";
+        if (best < kRateShare * asked) {
+          const std::string s = svc.name + " leaked at most " + rate(best) + " of the " + rate(asked) + " asked";
+          f.shortfalls.push_back(s);
+          f.delivered = false;
+          f.evidence.push_back(Evidence{to->t, kRecordSample, unit, "", 0,
+                                        s + " (" + formatSize(held(*from)) + " to " + formatSize(held(*to)) + ")"});
+        }
+      }
+    }
+    // Spike: on top of the baseline, at its time after the process started.
+    if (load.spike) {
+      const double want = static_cast<double>(load.baseline_bytes) + kSpikeShare * static_cast<double>(load.spike->bytes);
+      const double started = invocations.empty() ? samples.front()->t : invocations.front()->first_t;
+      const double due = started + load.spike->at_sec;
+      const bool observed_after = samples.back()->t >= due + 2 || (!events.empty() && first_kill >= due);
+      line += "; spike " + formatSize(load.spike->bytes) + " asked";
+      if (static_cast<double>(peak) >= want) {
+        line += ", delivered (" + formatSize(peak) + " held at most)";
+      } else if (!observed_after) {
+        line += ", not measured (the run ended before it was due)";
+      } else {
+        const std::string s = svc.name + " held at most " + formatSize(peak) + " after its " +
+                              formatSize(load.spike->bytes) + " spike (" + formatSize(load.baseline_bytes) +
+                              " baseline)";
+        line += ", short";
+        f.shortfalls.push_back(s);
+        f.delivered = false;
+        f.evidence.push_back(Evidence{samples.back()->t, kRecordSample, unit, "", 0, s});
+      }
+    }
+    f.lines.push_back(line);
+  }
+  return f;
+}
+
+CheckResult loadFidelityCheck(const CheckContext& ctx) {
+  const LoadFidelity& f = ctx.load;
+  CheckResult c{"load_fidelity", "", CheckOutcome::pass,
+                "each load as the scenario asked: baseline held (90 %), leak at half its rate or more, spike "
+                "delivered (half its size or more)",
+                "", f.evidence, ""};
+  for (const auto& line : f.lines) c.evidence.push_back(Evidence{-1, kRecordSample, "", "", 0, line});
+  if (f.shortfalls.empty()) {
+    c.observed = "every measured load delivered";
+    return c;
+  }
+  for (const auto& s : f.shortfalls) c.observed += (c.observed.empty() ? "" : "; ") + s;
+  if (f.changes_test || !ctx.pressure.proven) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.why = f.changes_test ? "the kernel chooses victims by size: a unit smaller than planned changes who is chosen"
+                           : "the guest could not deliver the load, and no pressure was proven: the scenario was not tested";
+  } else {
+    c.outcome = CheckOutcome::note;
+  }
+  return c;
+}
+
+}  // namespace oom

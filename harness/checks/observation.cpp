@@ -1,0 +1,202 @@
+// What the observer did not see: its gaps (no sample for longer than it should)
+// and every loss it or the host counted (kernel log records overwritten, journal
+// gaps, D-Bus errors, channel lines not understood). Each is listed; one that
+// overlaps a decisive moment makes the checks that moment decided inconclusive.
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "check_context.hpp"
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+// A loss is detected after the fact: the records it stands for were written at
+// most this long before it was noticed (longer stalls are observer gaps, which
+// the observer records separately), and the clocks of the sources differ by
+// far less than the margin after it.
+constexpr double kLossLookbackSec = 5.0;
+constexpr double kLossAfterSec = 1.0;
+// Evidence this close to a blind spot counts as inside it (ordering between
+// sources is only as good as their timestamps).
+constexpr double kMarginSec = 1.0;
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Checks whose FAIL may come from a record a loss removed (systemd's side of a
+// restart, a state): a blind spot turns those inconclusive too. A kill that was
+// seen stays a fact, so kill-based failures stand.
+bool failureMayBeALoss(const CheckResult& c) {
+  for (const char* s : {".Result", ".restarts", ".clean_restart", ".active_at_end", ".half_alive",
+                        ".resumes_from_checkpoint"})
+    if (endsWith(c.name, s)) return true;
+  return false;
+}
+
+// Checks that claim something did not happen (or happened first), and so rely on
+// the kernel log being complete.
+bool reliesOnEveryKill(const CheckResult& c) {
+  return c.name == "never_killed" || c.name == "collateral" || c.name == "first_killed" || c.name == "kill_order" ||
+         endsWith(c.name, ".oom_kills");
+}
+
+bool blinds(const BlindSpot& b, const std::string& source) {
+  if (source == "kernel") return b.stalled || b.kernel;
+  if (source == kRecordUnitState || source == kRecordJournal) return b.stalled || b.systemd;
+  if (source == kRecordSample) return b.stalled || b.samples;
+  return false;  // setup records, phases: before the pressure, or the runner's own
+}
+
+bool isExpectation(const CheckResult& c) {
+  static const char* const infra[] = {"setup", "timeline_complete", "pressure", "observation", "witnesses",
+                                      "load_fidelity"};
+  if (c.name.rfind("note.", 0) == 0) return false;
+  return std::none_of(std::begin(infra), std::end(infra), [&](const char* n) { return c.name == n; });
+}
+
+std::uint64_t cgroupKills(const MemorySample& s) {
+  auto get = [&](const char* k) {
+    auto it = s.memory_events.find(k);
+    return it == s.memory_events.end() ? 0 : it->second;
+  };
+  return get("oom_group_kill") > 0 ? get("oom_group_kill") : get("oom_kill");
+}
+
+// No kill in [from, to] that the kernel log could have lost: the guest's own
+// OOM kill counter did not move across it, or (for one unit) the same cgroup was
+// sampled before and after it with its kill counter unchanged.
+bool noKillHidden(const CheckContext& ctx, const BlindSpot& b, const std::string& unit) {
+  const Timeline& t = ctx.index.timeline();
+  const GuestSample *before = nullptr, *after = nullptr;
+  for (const auto& g : t.guest_samples) {
+    if (g.t <= b.from && (!before || g.t > before->t)) before = &g;
+    if (g.t >= b.to && (!after || g.t < after->t)) after = &g;
+  }
+  if (before && after && before->oom_kill_total == after->oom_kill_total) return true;
+  if (unit.empty()) return false;
+  const MemorySample *s_before = nullptr, *s_after = nullptr;
+  for (const auto* s : ctx.index.samplesOf(unit)) {
+    if (s->memory_events.empty()) continue;
+    if (s->t <= b.from) s_before = s;
+    if (s->t >= b.to && !s_after) s_after = s;
+  }
+  if (!s_before || !s_after) return false;
+  auto pidsOf = [](const MemorySample* s) {
+    std::vector<int> pids;
+    for (const auto& p : s->processes) pids.push_back(p.pid);
+    return pids;
+  };
+  const Invocation* a = ctx.index.invocationAt(unit, s_before->t, pidsOf(s_before));
+  const Invocation* z = ctx.index.invocationAt(unit, s_after->t, pidsOf(s_after));
+  return a && a == z && cgroupKills(*s_before) == cgroupKills(*s_after);
+}
+
+}  // namespace
+
+std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
+  const Timeline& t = index.timeline();
+  const double p0 = index.pressureT();
+  auto since = [&](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%+.1fs", x - p0);
+    return std::string(buf);
+  };
+  std::vector<BlindSpot> out;
+  for (const auto& g : t.gaps) {
+    BlindSpot b;
+    b.from = g.t;
+    b.to = g.t + std::max(0.0, g.length_sec);
+    b.stalled = b.samples = true;  // kmsg keeps its records meanwhile: a lost one is a loss record
+    b.what = "observer gap of " + formatDuration(Seconds(g.length_sec)) + " from " + since(g.t) +
+             (g.cause.empty() ? "" : " (" + g.cause + ")");
+    b.evidence = Evidence{g.t, kRecordObserverGap, "", "", 0, b.what};
+    out.push_back(std::move(b));
+  }
+  for (const auto& l : t.losses) {
+    BlindSpot b;
+    const bool timed = l.t > 0;
+    b.from = timed ? l.t - kLossLookbackSec : -std::numeric_limits<double>::infinity();
+    b.to = timed ? l.t + kLossAfterSec : std::numeric_limits<double>::infinity();
+    b.kernel = l.source == "kmsg";
+    b.systemd = l.source == "journal" || l.source == "dbus";
+    if (!b.kernel && !b.systemd) b.stalled = b.kernel = b.systemd = b.samples = true;  // a channel line: any record
+    b.what = l.source + " " + l.what + (l.count > 1 ? " x" + std::to_string(l.count) : "") +
+             (timed ? " at " + since(l.t) : " (time unknown: the whole run)") +
+             (l.detail.empty() ? "" : ": " + l.detail);
+    b.evidence = Evidence{timed ? l.t : -1, kRecordLoss, "", "", 0, b.what};
+    out.push_back(std::move(b));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const BlindSpot& a, const BlindSpot& b) { return a.from < b.from; });
+  return out;
+}
+
+CheckResult observationCheck(const CheckContext& ctx) {
+  CheckResult c{"observation", "", CheckOutcome::pass,
+                "the observer saw the whole run: no observer gap, no kernel log, journal, D-Bus or channel record lost",
+                "", {}, ""};
+  const Timeline& t = ctx.index.timeline();
+  if (ctx.blind.empty()) {
+    c.observed = "no observer gap, no loss";
+    return c;
+  }
+  c.outcome = CheckOutcome::note;  // the checks a blind spot touched say so themselves
+  double longest = 0;
+  for (const auto& g : t.gaps) longest = std::max(longest, g.length_sec);
+  std::uint64_t lost = 0;
+  for (const auto& l : t.losses) lost += l.count;
+  c.observed = std::to_string(t.gaps.size()) + " observer gap(s)" +
+               (t.gaps.empty() ? "" : " (longest " + formatDuration(Seconds(longest)) + ")") + ", " +
+               std::to_string(t.losses.size()) + " loss record(s) (" + std::to_string(lost) + " item(s) lost)";
+  for (const auto& b : ctx.blind) c.evidence.push_back(b.evidence);
+  return c;
+}
+
+void applyBlindness(const CheckContext& ctx, Checks& checks) {
+  if (ctx.blind.empty()) return;
+  const double p0 = ctx.index.pressureT();
+  for (auto& c : checks) {
+    if (!isExpectation(c)) continue;
+    if (c.outcome != CheckOutcome::pass && !(c.outcome == CheckOutcome::fail && failureMayBeALoss(c))) continue;
+    std::string reason;
+    const BlindSpot* hit = nullptr;
+    // A decisive moment (the records this check cites) inside a blind spot of the
+    // witness that recorded it (or of the whole observer).
+    for (const auto& e : c.evidence) {
+      if (e.t < 0) continue;
+      for (const auto& b : ctx.blind)
+        if (blinds(b, e.source) && e.t >= b.from - kMarginSec && e.t <= b.to + kMarginSec) {
+          hit = &b;
+          reason = b.what + " overlaps the " + e.source + " record at " + ctx.since(e.t) + " that decided it";
+          break;
+        }
+      if (hit) break;
+    }
+    // A claim that no kill (or no earlier kill) happened, while the kernel log was incomplete.
+    if (!hit && c.outcome == CheckOutcome::pass && reliesOnEveryKill(c)) {
+      double until = std::numeric_limits<double>::infinity();
+      if (c.name == "first_killed" || c.name == "kill_order")
+        for (const auto& e : c.evidence)
+          if (e.source == "kernel") until = std::min(until, e.t);
+      const std::string unit = c.unit.empty() ? "" : unitName(c.unit);
+      for (const auto& b : ctx.blind) {
+        if (!b.kernel || b.to < p0 || b.from > until) continue;
+        if (noKillHidden(ctx, b, c.name == "never_killed" || c.name.find(".oom_kills") != std::string::npos ? unit : ""))
+          continue;
+        hit = &b;
+        reason = b.what + ": a kill then would be missing from the kernel log, and neither /proc/vmstat oom_kill "
+                          "nor the unit's memory.events rules one out";
+        break;
+      }
+    }
+    if (!hit) continue;
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = "observer blind: " + reason + "; as recorded: " + c.observed;
+    if (c.why.empty()) c.why = "a loss or gap at a decisive moment: the records that would decide it may be missing";
+    c.evidence.push_back(hit->evidence);
+  }
+}
+
+}  // namespace oom

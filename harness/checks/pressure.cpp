@@ -1,0 +1,162 @@
+// Did the scenario's pressure happen? A PASS needs evidence recorded after the
+// `pressure` phase: the baseline ramp (units growing to the sizes the plan gave
+// them, before and around the phase) is not pressure.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "check_context.hpp"
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+// MemAvailable at or below this share of MemTotal is "near zero": the kernel's
+// watermarks on a 1 GiB guest are tens of MiB, and OOM kills there happened
+// with 20..50 MiB available.
+constexpr double kNearZeroShare = 0.05;
+constexpr std::uint64_t kNearZeroFloorBytes = 16 * MiB;
+// Memory PSI `full` avg10 at or above this (%): every task stalled on memory.
+constexpr double kPsiFullPercent = 10.0;
+// Recordings without guest samples: the units held this much above their planned
+// baselines, and what was available at the start, less what the units held, left
+// at most this share of MemTotal.
+constexpr std::uint64_t kGrowthAboveBaselineBytes = 32 * MiB;
+constexpr double kEstimatedNearZeroShare = 0.10;
+
+std::string percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", v);
+  return buf;
+}
+
+}  // namespace
+
+PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index) {
+  const Timeline& t = index.timeline();
+  const double p0 = index.pressureT();
+  PressureProof proof;
+  auto& ev = proof.evidence;
+
+  // 1. The kernel's OOM killer acted after the phase.
+  for (const auto& e : index.events())
+    if (e.t >= p0) {
+      ev.push_back(killEvidence(*e.victim));
+      break;
+    }
+
+  // 2. The whole guest, where the observer sampled it.
+  if (!t.guest_samples.empty()) {
+    std::vector<const GuestSample*> gs;
+    for (const auto& g : t.guest_samples) gs.push_back(&g);
+    std::stable_sort(gs.begin(), gs.end(), [](auto* a, auto* b) { return a->t < b->t; });
+    std::uint64_t kills_before = gs.front()->oom_kill_total;
+    for (const auto* g : gs)
+      if (g->t <= p0) kills_before = g->oom_kill_total;
+    const std::uint64_t mem_total = t.guest.mem_total_bytes;
+    const std::uint64_t near_zero =
+        std::max<std::uint64_t>(kNearZeroFloorBytes, static_cast<std::uint64_t>(kNearZeroShare * mem_total));
+    bool counter = false, available = false, psi = false;
+    for (const auto* g : gs) {
+      if (g->t <= p0) continue;
+      if (!counter && g->oom_kill_total > kills_before) {
+        counter = true;
+        ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
+                              "/proc/vmstat oom_kill rose from " + std::to_string(kills_before) + " to " +
+                                  std::to_string(g->oom_kill_total) + " after the pressure phase"});
+      }
+      if (!available && mem_total > 0 && g->mem_available_bytes <= near_zero) {
+        available = true;
+        ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
+                              "MemAvailable " + formatSize(g->mem_available_bytes) + " of MemTotal " +
+                                  formatSize(mem_total) + " (near zero: at most " + formatSize(near_zero) + ")"});
+      }
+      if (!psi && g->pressure_full_avg10 >= kPsiFullPercent) {
+        psi = true;
+        ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
+                              "/proc/pressure/memory full avg10=" + percent(g->pressure_full_avg10) +
+                                  " (at least " + percent(kPsiFullPercent) + ": every task stalled on memory)"});
+      }
+    }
+  }
+
+  // 3. A unit's cgroup hit its limit or the OOM killer: memory.events max, oom or
+  //    oom_kill rose after the phase (counters start again with each new cgroup).
+  std::map<std::string, std::map<std::string, std::uint64_t>> last;  // unit -> event -> value
+  std::set<std::string> proven_units;
+  std::vector<const MemorySample*> samples;
+  for (const auto& s : t.samples) samples.push_back(&s);
+  std::stable_sort(samples.begin(), samples.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  for (const auto* s : samples) {
+    auto& prev = last[s->unit];
+    for (const char* name : {"max", "oom", "oom_kill"}) {
+      auto it = s->memory_events.find(name);
+      if (it == s->memory_events.end()) continue;
+      const std::uint64_t before = prev.count(name) ? prev[name] : 0;
+      if (s->t > p0 && it->second > before && !proven_units.count(s->unit)) {
+        proven_units.insert(s->unit);
+        ev.push_back(Evidence{s->t, kRecordSample, s->unit, "", 0,
+                              std::string("memory.events ") + name + " rose from " + std::to_string(before) +
+                                  " to " + std::to_string(it->second) + " in " + s->unit});
+      }
+      prev[name] = it->second;
+    }
+  }
+
+  // 4. Recordings without guest samples (older observers): the units grew above
+  //    their planned baselines until, by their own size, little was left.
+  if (t.guest_samples.empty() && t.guest.mem_available_at_start_bytes > 0 && t.guest.mem_total_bytes > 0) {
+    std::map<std::string, std::uint64_t> baseline;
+    for (const auto& svc : scenario.services) baseline[unitName(svc.name)] = svc.load.baseline_bytes;
+    std::map<long long, std::vector<const MemorySample*>> rounds;  // sampled together (same t, to the ms)
+    for (const auto* s : samples)
+      if (s->t > p0 && baseline.count(s->unit)) rounds[static_cast<long long>(s->t * 1000)].push_back(s);
+    const std::uint64_t start = t.guest.mem_available_at_start_bytes;
+    const auto limit = static_cast<std::uint64_t>(kEstimatedNearZeroShare * t.guest.mem_total_bytes);
+    for (const auto& [ms, round] : rounds) {
+      std::uint64_t held = 0, above = 0;
+      for (const auto* s : round) {
+        held += s->memory_current;
+        if (s->memory_current > baseline[s->unit]) above += s->memory_current - baseline[s->unit];
+      }
+      const std::uint64_t left = start > held ? start - held : 0;
+      if (above >= kGrowthAboveBaselineBytes && left <= limit) {
+        ev.push_back(Evidence{round.front()->t, kRecordSample, "", "", 0,
+                              "the units held " + formatSize(held) + ", " + formatSize(above) +
+                                  " above their planned baselines; of the " + formatSize(start) +
+                                  " available at the start about " + formatSize(left) +
+                                  " was left (estimated; this recording has no guest MemAvailable)"});
+        break;
+      }
+    }
+  }
+
+  proof.proven = !ev.empty();
+  if (proof.proven) {
+    proof.observed = "proven by " + ev.front().text;
+    if (ev.size() > 1) proof.observed += " (and " + std::to_string(ev.size() - 1) + " more)";
+  } else {
+    proof.observed = "no evidence of pressure after the pressure phase: no kernel OOM kill, no memory.events "
+                     "max/oom/oom_kill rise, ";
+    proof.observed += t.guest_samples.empty()
+                          ? "no growth above the planned baselines that exhausted memory (no guest samples)"
+                          : "no MemAvailable near zero, no PSI full, no /proc/vmstat oom_kill rise in " +
+                                std::to_string(t.guest_samples.size()) + " guest sample(s)";
+  }
+  return proof;
+}
+
+CheckResult pressureCheck(const CheckContext& ctx) {
+  CheckResult c{"pressure", "", ctx.pressure.proven ? CheckOutcome::pass : CheckOutcome::inconclusive,
+                "evidence that the scenario's pressure happened after the pressure phase: a kernel OOM kill, "
+                "memory.events max/oom/oom_kill, MemAvailable near zero or PSI full (or, without guest samples, "
+                "growth above the planned baselines that exhausted memory)",
+                ctx.pressure.observed, ctx.pressure.evidence, ""};
+  if (!ctx.pressure.proven)
+    c.why = "without pressure the expectations were not put to the test: a negative expectation "
+            "(never_killed, oom_kills 0, active_at_end) holds trivially";
+  return c;
+}
+
+}  // namespace oom

@@ -1,0 +1,183 @@
+// Three witnesses of an OOM kill in a unit, each tied to the invocation it hit:
+//   kernel:  the "Killed process" report in the kernel log (an OomEvent);
+//   cgroup:  the unit cgroup's memory.events (oom_group_kill for OOMPolicy=kill's
+//            memory.oom.group, else oom_kill), sampled while the cgroup existed;
+//   systemd: "killed by the OOM killer" (UNIT_OUT_OF_MEMORY) or Result=oom-kill for
+//            the InvocationID.
+// They should agree. systemd 252 is known to miss some kills after a restart
+// (docs/kernel-and-systemd.md#result-signal-after-a-restart): a note. A kill the
+// cgroup or systemd saw but the kernel log lacks is a kill not accounted for.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "check_context.hpp"
+#include "scenario/restart_rules.hpp"
+
+namespace oom {
+namespace {
+
+constexpr double kCgroupSampleWindowSec = 2.0;  // a kill is "sampled" if a sample follows it this soon
+
+std::uint64_t cgroupKills(const MemorySample& s) {
+  auto get = [&](const char* k) {
+    auto it = s.memory_events.find(k);
+    return it == s.memory_events.end() ? std::uint64_t{0} : it->second;
+  };
+  return get("oom_group_kill") > 0 ? get("oom_group_kill") : get("oom_kill");
+}
+
+std::vector<int> pidsOf(const MemorySample& s) {
+  std::vector<int> pids;
+  for (const auto& p : s.processes) pids.push_back(p.pid);
+  return pids;
+}
+
+std::string shortId(const std::string& id) { return id.empty() ? "(unknown)" : id.substr(0, 8); }
+
+struct PerInvocation {
+  std::size_t kernel = 0, cgroup = 0, systemd = 0;
+  bool cgroup_sampled = false;  // a sample of the cgroup followed every kernel kill closely enough
+  std::vector<Evidence> kernel_ev, cgroup_ev, systemd_ev;
+};
+
+std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const std::string& unit) {
+  std::map<std::string, PerInvocation> m;
+  const auto samples = ctx.index.samplesOf(unit);
+  for (const auto* e : ctx.index.eventsIn(unit)) {
+    auto& w = m[e->InvocationID];
+    ++w.kernel;
+    w.kernel_ev.push_back(killEvidence(*e->victim));
+  }
+  for (const auto* s : samples) {
+    if (s->memory_events.empty()) continue;
+    const Invocation* inv = ctx.index.invocationAt(unit, s->t, pidsOf(*s));
+    auto& w = m[inv ? inv->InvocationID : ""];
+    const std::uint64_t n = cgroupKills(*s);
+    if (n > w.cgroup) {
+      w.cgroup = n;
+      w.cgroup_ev.clear();
+      std::string text = unit + " memory.events";
+      for (const auto& [k, v] : s->memory_events)
+        if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
+      w.cgroup_ev.push_back(Evidence{s->t, kRecordSample, unit, inv ? inv->InvocationID : "", 0, text});
+    }
+  }
+  for (auto& [id, w] : m) {
+    w.cgroup_sampled = true;
+    for (const auto* e : ctx.index.eventsIn(unit)) {
+      if (e->InvocationID != id) continue;
+      const bool sampled = std::any_of(samples.begin(), samples.end(), [&](const MemorySample* s) {
+        return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty() &&
+               cgroupKills(*s) > 0;
+      });
+      const bool cgroup_gone = std::none_of(samples.begin(), samples.end(), [&](const MemorySample* s) {
+        return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty();
+      });
+      if (!sampled && cgroup_gone) w.cgroup_sampled = false;
+    }
+  }
+  // systemd: each UNIT_OUT_OF_MEMORY message, and Result=oom-kill of an invocation with none.
+  std::map<std::string, std::size_t> messages;
+  for (const auto* j : ctx.index.journalFor(unit, kMsgUnitOutOfMemory)) {
+    auto& w = m[j->INVOCATION_ID];
+    ++w.systemd;
+    w.systemd_ev.push_back(journalEvidence(*j));
+    ++messages[j->INVOCATION_ID];
+  }
+  for (const auto* inv : ctx.index.invocationsOf(unit)) {
+    if (inv->result != "oom-kill" || messages[inv->InvocationID] > 0) continue;
+    auto& w = m[inv->InvocationID];
+    ++w.systemd;
+    for (const auto* s : inv->states)
+      if (s->Result == "oom-kill") {
+        w.systemd_ev.push_back(stateEvidence(*s));
+        break;
+      }
+  }
+  return m;
+}
+
+}  // namespace
+
+WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
+  WitnessCounts c;
+  for (const auto& [id, w] : byInvocation(ctx, unit)) {
+    c.kernel += w.kernel;
+    c.cgroup += w.cgroup;
+    c.systemd += w.systemd;
+    c.cgroup_evidence.insert(c.cgroup_evidence.end(), w.cgroup_ev.begin(), w.cgroup_ev.end());
+    c.systemd_evidence.insert(c.systemd_evidence.end(), w.systemd_ev.begin(), w.systemd_ev.end());
+  }
+  return c;
+}
+
+void checkWitnesses(const CheckContext& ctx, Checks& out) {
+  CheckResult c{"witnesses", "", CheckOutcome::pass,
+                "for each unit and invocation, the kernel log, the cgroup's memory.events and systemd "
+                "agree on the OOM kills",
+                "", {}, ""};
+  std::set<std::string> units;
+  for (const auto& svc : ctx.scenario.services) units.insert(unitName(svc.name));
+  std::vector<std::string> unaccounted, missed, agreed;
+  for (const auto& unit : units) {
+    for (const auto& [id, w] : byInvocation(ctx, unit)) {
+      if (w.kernel == 0 && w.cgroup == 0 && w.systemd == 0) continue;
+      const std::string who = unit + " invocation " + shortId(id);
+      auto cite = [&](const std::vector<Evidence>& ev) { c.evidence.insert(c.evidence.end(), ev.begin(), ev.end()); };
+      if (w.cgroup > w.kernel || w.systemd > w.kernel) {
+        unaccounted.push_back(who + ": kernel log " + std::to_string(w.kernel) + " kill(s), memory.events " +
+                              std::to_string(w.cgroup) + ", systemd " + std::to_string(w.systemd));
+        cite(w.kernel_ev);
+        cite(w.cgroup_ev);
+        cite(w.systemd_ev);
+        if (w.kernel_ev.empty())
+          c.evidence.push_back(Evidence{-1, "kernel", unit, id, 0, "kernel side: no \"Killed process\" in " + unit +
+                                                                       " for this invocation"});
+        continue;
+      }
+      bool agree = true;
+      if (w.systemd < w.kernel) {
+        agree = false;
+        missed.push_back(who + ": the kernel killed " + std::to_string(w.kernel) + " time(s), systemd reported " +
+                         std::to_string(w.systemd));
+        cite(w.kernel_ev);
+        cite(w.systemd_ev);
+        c.evidence.push_back(Evidence{w.kernel_ev.empty() ? -1 : w.kernel_ev.front().t, kRecordJournal, unit, id, 0,
+                                      "systemd side: no MESSAGE_ID=" + std::string(kMsgUnitOutOfMemory) +
+                                          " and no Result=oom-kill for this invocation"});
+      }
+      if (w.cgroup < w.kernel && w.cgroup_sampled) {
+        agree = false;
+        missed.push_back(who + ": the kernel killed " + std::to_string(w.kernel) + " time(s), memory.events shows " +
+                         std::to_string(w.cgroup));
+        cite(w.kernel_ev);
+        cite(w.cgroup_ev);
+      }
+      if (agree)
+        agreed.push_back(unit + " " + std::to_string(w.kernel) + "x" +
+                         (w.cgroup_sampled ? "" : " (cgroup not sampled after the kill)"));
+    }
+  }
+  if (unaccounted.empty() && missed.empty()) {
+    c.observed = agreed.empty() ? "no witness saw an OOM kill in any unit" : "all agree: ";
+    for (std::size_t i = 0; i < agreed.size(); ++i) c.observed += (i ? ", " : "") + agreed[i];
+    out.push_back(std::move(c));
+    return;
+  }
+  for (const auto& s : unaccounted) c.observed += (c.observed.empty() ? "kill not in the kernel log: " : "; ") + s;
+  for (const auto& s : missed) c.observed += (c.observed.empty() ? "" : "; ") + s;
+  if (!unaccounted.empty()) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.why = "a kill the cgroup or systemd saw is missing from the kernel log (kernel log records lost?): "
+            "checks that count or order kills cannot be trusted";
+  } else {
+    c.outcome = CheckOutcome::note;
+    if (reportsLaterOomKillsAsSignal(ctx.systemd_major))
+      c.why = "systemd " + std::to_string(ctx.systemd_major) +
+              " misses some OOM kills after a restart (docs/kernel-and-systemd.md#result-signal-after-a-restart)";
+  }
+  out.push_back(std::move(c));
+}
+
+}  // namespace oom

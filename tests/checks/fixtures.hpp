@@ -1,0 +1,104 @@
+#pragma once
+// Shared by the checks tests: fixture lines (recorded-*.jsonl are real guest runs,
+// synthetic-*.jsonl come from fixtures/make_fixtures.py), scenarios, and small
+// edits of a recording as JSON records.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/verdict.hpp"
+#include "scenario/parse.hpp"
+#include "timeline/message_ids.hpp"
+
+namespace oomtest {
+
+using Records = std::vector<nlohmann::json>;
+
+inline std::filesystem::path source() { return OOM_SOURCE_DIR; }
+
+inline std::vector<std::string> fixtureLines(const std::string& name) {
+  std::ifstream in(source() / "tests/checks/fixtures" / name);
+  EXPECT_TRUE(in) << name;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline Records records(const std::string& name) {
+  Records out;
+  for (const auto& l : fixtureLines(name)) out.push_back(nlohmann::json::parse(l));
+  return out;
+}
+
+inline oom::Timeline fold(const std::vector<std::string>& lines) {
+  oom::Timeline t;
+  for (const auto& l : lines) oom::applyStreamLine(t, l);
+  return t;
+}
+
+inline oom::Timeline fold(const Records& recs) {
+  oom::Timeline t;
+  for (const auto& r : recs) EXPECT_TRUE(oom::applyStreamLine(t, r.dump())) << r.dump();
+  return t;
+}
+
+inline oom::Timeline timeline(const std::string& name) { return fold(records(name)); }
+
+inline oom::Scenario scenario(const std::string& file, const std::string& expect_json = "",
+                              const std::function<void(nlohmann::ordered_json&)>& edit = {}) {
+  auto c = oom::loadScenarioFile(source() / "scenarios" / file);
+  EXPECT_TRUE(c.ok()) << file;
+  if (expect_json.empty() && !edit) return *c.scenario;
+  auto doc = c.scenario->document;
+  if (!expect_json.empty()) doc["expect"] = nlohmann::ordered_json::parse(expect_json);
+  if (edit) edit(doc);
+  auto again = oom::parseScenario(doc.dump(), file);
+  EXPECT_TRUE(again.ok()) << (again.errors.empty() ? "" : again.errors[0].str());
+  return *again.scenario;
+}
+
+inline const oom::CheckResult* find(const oom::Verdict& v, const std::string& name, const std::string& unit = "") {
+  for (const auto& c : v.checks)
+    if (c.name == name && (unit.empty() || c.unit == unit)) return &c;
+  return nullptr;
+}
+
+inline oom::CheckOutcome outcome(const oom::Verdict& v, const std::string& name, const std::string& unit = "") {
+  const auto* c = find(v, name, unit);
+  EXPECT_NE(c, nullptr) << "no check " << name;
+  return c ? c->outcome : oom::CheckOutcome::note;
+}
+
+inline std::string dump(const oom::Verdict& v) { return nlohmann::json(v).dump(2); }
+
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The recording's phase time, or -1.
+inline double phaseT(const Records& recs, const std::string& name) {
+  for (const auto& r : recs)
+    if (r["type"] == "phase" && r["name"] == name) return r["t"].get<double>();
+  return -1;
+}
+
+// The recordings and the shipped scenario each one ran.
+struct Recording {
+  const char* file;
+  const char* scenario;
+};
+inline const std::vector<Recording>& recordings() {
+  static const std::vector<Recording> all = {
+      {"recorded-three-services-bookworm.jsonl", "three-services.json"},
+      {"recorded-three-services-trixie.jsonl", "three-services.json"},
+      {"recorded-batch-stop-checkpoint-bookworm.jsonl", "batch-stop-checkpoint.json"},
+      {"recorded-image-worker-bookworm.jsonl", "image-worker.json"},
+  };
+  return all;
+}
+
+}  // namespace oomtest
