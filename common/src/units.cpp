@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "oom/text.hpp"
 
@@ -76,6 +77,35 @@ Expected<std::uint64_t> parseRate(std::string_view text) {
   if (!size)
     return fail("", "'" + std::string(text) + "': expected a rate such as 50M/s, 1G/s or 0");
   return *size;
+}
+
+Expected<SizeAt> parseSizeAt(std::string_view text) {
+  const auto at = text.find('@');
+  if (at != std::string_view::npos) {
+    auto bytes = parseSize(text.substr(0, at));
+    auto when = parseDuration(text.substr(at + 1));
+    if (bytes && when) return SizeAt{*bytes, when->count()};
+  }
+  return fail("", "'" + std::string(text) + "': expected SIZE@TIME such as 200M@30s");
+}
+
+std::string formatSizeExact(std::uint64_t bytes) {
+  if (bytes == 0) return "0";
+  for (auto [unit, suffix] : {std::pair{GiB, "G"}, std::pair{MiB, "M"}, std::pair{KiB, "K"}})
+    if (bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
+  return std::to_string(bytes);
+}
+
+std::string formatDurationExact(Seconds d) {
+  const double ms = std::round(d.count() * 1000);
+  char buf[64];
+  if (std::fmod(ms, 1000) == 0) std::snprintf(buf, sizeof buf, "%.0fs", ms / 1000);
+  else std::snprintf(buf, sizeof buf, "%.0fms", ms);
+  return buf;
+}
+
+std::string formatSizeAt(const SizeAt& spike) {
+  return formatSizeExact(spike.bytes) + "@" + formatDurationExact(Seconds(spike.at_sec));
 }
 
 std::string formatSize(std::uint64_t bytes) {

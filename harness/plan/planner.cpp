@@ -1,8 +1,6 @@
 #include "plan/planner.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
@@ -11,40 +9,28 @@
 
 namespace oom {
 
-std::string sizeFlag(std::uint64_t bytes) {
-  if (bytes == 0) return "0";
-  for (auto [unit, suffix] : {std::pair{GiB, "G"}, std::pair{MiB, "M"}, std::pair{KiB, "K"}})
-    if (bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
-  return std::to_string(bytes);
-}
-
-std::string durationFlag(double seconds) {
-  const double ms = std::round(seconds * 1000);
-  char buf[64];
-  if (std::fmod(ms, 1000) == 0) std::snprintf(buf, sizeof buf, "%.0fs", ms / 1000);
-  else std::snprintf(buf, sizeof buf, "%.0fms", ms);
-  return buf;
-}
-
 std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanOptions& options) {
   const Load& l = service.load;
-  // --target is the whole unit's baseline; oomstress divides it among --processes.
-  std::vector<std::string> argv = {options.stressor_path, "--target", sizeFlag(l.baseline_bytes)};
+  // Sizes and times spelled so oomstress reads back exactly what the scenario says
+  // (tests/plan/stressor_flags_sync_test). --target is the whole unit's baseline;
+  // oomstress divides it among --processes.
+  std::vector<std::string> argv = {options.stressor_path, "--target", formatSizeExact(l.baseline_bytes)};
   if (l.processes > 1) argv.insert(argv.end(), {"--processes", std::to_string(l.processes)});
   if (l.leak_bytes_per_sec > 0)
-    argv.insert(argv.end(), {"--leak", "--rate", sizeFlag(l.leak_bytes_per_sec) + "/s"});
+    argv.insert(argv.end(), {"--leak", "--rate", formatSizeExact(l.leak_bytes_per_sec) + "/s"});
   else if (l.rate_bytes_per_sec > 0)
-    argv.insert(argv.end(), {"--rate", sizeFlag(l.rate_bytes_per_sec) + "/s"});
-  if (l.hold_sec) argv.insert(argv.end(), {"--hold", durationFlag(*l.hold_sec)});
-  if (l.start_after_sec > 0) argv.insert(argv.end(), {"--start-after", durationFlag(l.start_after_sec)});
-  if (l.spike)
-    argv.insert(argv.end(), {"--spike", sizeFlag(l.spike->bytes) + "@" + durationFlag(l.spike->at_sec)});
+    argv.insert(argv.end(), {"--rate", formatSizeExact(l.rate_bytes_per_sec) + "/s"});
+  if (l.hold_sec) argv.insert(argv.end(), {"--hold", formatDurationExact(Seconds(*l.hold_sec))});
+  if (l.start_after_sec > 0)
+    argv.insert(argv.end(), {"--start-after", formatDurationExact(Seconds(l.start_after_sec))});
+  if (l.spike) argv.insert(argv.end(), {"--spike", formatSizeAt(*l.spike)});
   if (l.sawtooth) argv.push_back("--sawtooth");
   if (l.checkpoint)
     argv.insert(argv.end(),
                 {"--checkpoint", std::string(guest::kCheckpointDir) + "/" + service.name + ".ckpt"});
   if (options.report_interval_sec > 0)
-    argv.insert(argv.end(), {"--report-interval", durationFlag(options.report_interval_sec)});
+    argv.insert(argv.end(),
+                {"--report-interval", formatDurationExact(Seconds(options.report_interval_sec))});
   return argv;
 }
 

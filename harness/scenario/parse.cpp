@@ -331,23 +331,14 @@ void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& se
 
 std::optional<Spike> readSpike(Reader& r, const Json& v, const std::string& path) {
   const std::string expected = "expected null or \"SIZE@TIME\" such as \"200M@30s\"";
-  if (!v.is_string()) {
+  std::optional<Spike> spike;
+  if (v.is_string())
+    if (auto parsed = parseSizeAt(v.get<std::string>())) spike = *parsed;
+  if (!spike || spike->bytes == 0 || spike->at_sec < 0) {
     r.error(path, expected + "; got " + shown(v));
     return std::nullopt;
   }
-  const auto s = v.get<std::string>();
-  const auto at = s.find('@');
-  if (at == std::string::npos) {
-    r.error(path, expected + "; got " + shown(v));
-    return std::nullopt;
-  }
-  auto bytes = parseSize(s.substr(0, at));
-  auto when = parseDuration(s.substr(at + 1));
-  if (!bytes || !when || *bytes == 0 || when->count() < 0) {
-    r.error(path, expected + "; got " + shown(v));
-    return std::nullopt;
-  }
-  return Spike{*bytes, when->count()};
+  return spike;
 }
 
 void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest, Load& load) {

@@ -122,12 +122,9 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       const char* accepted = "SIZE@TIME such as 200M@30s";
       auto v = value(accepted);
       if (!v) return tl::unexpected(v.error());
-      const auto at = v->find('@');
-      if (at == std::string::npos) return tl::unexpected(flagError(flag, accepted, *v));
-      auto bytes = parseSize(v->substr(0, at));
-      auto when = parseDuration(v->substr(at + 1));
-      if (!bytes || !when) return tl::unexpected(flagError(flag, accepted, *v));
-      o.spike = Spike{*bytes, when->count()};
+      auto spike = parseSizeAt(*v);
+      if (!spike) return tl::unexpected(flagError(flag, accepted, *v));
+      o.spike = *spike;
     } else if (flag == "--processes") {
       const char* accepted = "a whole number from 1 to 64";
       auto v = value(accepted);

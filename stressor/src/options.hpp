@@ -7,13 +7,12 @@
 #include <vector>
 
 #include "oom/expected.hpp"
+#include "oom/units.hpp"
 
 namespace oom::stress {
 
-struct Spike {
-  std::uint64_t bytes = 0;
-  double at_sec = 0;  // after the process starts (--start-after included)
-};
+// --spike SIZE@TIME (oom/units.hpp): TIME counts from the process's start.
+using Spike = SizeAt;
 
 struct Options {
   std::uint64_t target = 0;        // bytes, whole unit (split across processes)

@@ -44,3 +44,27 @@ TEST(FormatSize, RoundTripsWholeUnits) {
   EXPECT_EQ(formatSize(3 * GiB / 2), "1.5GiB");
   EXPECT_EQ(formatSize(100), "100B");
 }
+
+TEST(ParseSizeAt, ReadsSizeAndTime) {
+  EXPECT_EQ(*parseSizeAt("200M@30s"), (SizeAt{200 * MiB, 30.0}));
+  EXPECT_EQ(*parseSizeAt("1.5G@250ms"), (SizeAt{3 * GiB / 2, 0.25}));
+  EXPECT_EQ(*parseSizeAt("4096@0"), (SizeAt{4096, 0.0}));
+  for (const char* bad : {"200M", "@30s", "200M@", "200M@soon", "lots@30s", "", "200M@30s@1s"})
+    EXPECT_FALSE(parseSizeAt(bad)) << bad;
+  EXPECT_NE(parseSizeAt("200M").error().message.find("SIZE@TIME"), std::string::npos);
+}
+
+TEST(FormatExact, ReadsBackToTheByteAndTheMillisecond) {
+  EXPECT_EQ(formatSizeExact(150 * MiB), "150M");
+  EXPECT_EQ(formatSizeExact(1536 * KiB), "1536K");
+  EXPECT_EQ(formatSizeExact(2 * GiB), "2G");
+  EXPECT_EQ(formatSizeExact(1000), "1000");
+  EXPECT_EQ(formatSizeExact(0), "0");
+  EXPECT_EQ(formatDurationExact(Seconds(5)), "5s");
+  EXPECT_EQ(formatDurationExact(Seconds(0.25)), "250ms");
+  EXPECT_EQ(formatSizeAt({700 * MiB, 20}), "700M@20s");
+  for (std::uint64_t bytes : {std::uint64_t{1}, 1000 * KiB + 1, 3 * GiB / 2, 64 * GiB})
+    EXPECT_EQ(*parseSize(formatSizeExact(bytes)), bytes);
+  for (const SizeAt s : {SizeAt{700 * MiB, 20}, SizeAt{1, 0.001}, SizeAt{5 * GiB, 86400}})
+    EXPECT_EQ(*parseSizeAt(formatSizeAt(s)), s);
+}

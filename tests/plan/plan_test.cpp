@@ -95,15 +95,6 @@ TEST(Budget, EverySupportedReleaseHasAMeasuredOverhead) {
   EXPECT_EQ(guestOverheadBytes("trixie"), kTrixieGuestOverheadBytes);
 }
 
-TEST(Flags, SizesAndDurationsAreExact) {
-  EXPECT_EQ(sizeFlag(150u * 1024 * 1024), "150M");
-  EXPECT_EQ(sizeFlag(1536u * 1024), "1536K");
-  EXPECT_EQ(sizeFlag(2u * 1024 * 1024 * 1024), "2G");
-  EXPECT_EQ(sizeFlag(1000), "1000");
-  EXPECT_EQ(durationFlag(5), "5s");
-  EXPECT_EQ(durationFlag(0.25), "250ms");
-}
-
 TEST(SystemdRunLine, ShowsControlCharactersEscapedNeverRaw) {
   // The parser refuses control characters; a unit built in code still cannot put
   // one on the terminal through the printed line.

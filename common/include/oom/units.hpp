@@ -24,8 +24,25 @@ Expected<Seconds> parseDuration(std::string_view text);
 // Bytes per second: "SIZE/s" (also "/sec"); a bare SIZE means per second.
 Expected<std::uint64_t> parseRate(std::string_view text);
 
+// "SIZE@TIME", e.g. "200M@30s": SIZE more memory at TIME after the stressor
+// process starts (its --start-after included, as in its reports' t). The same
+// text in a scenario's load.spike and on oomstress's --spike.
+struct SizeAt {
+  std::uint64_t bytes = 0;
+  double at_sec = 0;
+  bool operator==(const SizeAt&) const = default;
+};
+Expected<SizeAt> parseSizeAt(std::string_view text);
+
+// For people: rounded to one decimal.
 std::string formatSize(std::uint64_t bytes);  // "512MiB", "1.5GiB", "4096B"
 std::string formatDuration(Seconds d);        // "250ms", "1.5s", "2min"
+
+// For command lines: what parseSize / parseDuration / parseSizeAt read back
+// exactly (sizes to the byte, durations to the millisecond).
+std::string formatSizeExact(std::uint64_t bytes);  // "150M", "1536K", "2G", "1000", "0"
+std::string formatDurationExact(Seconds d);        // "5s", "250ms"
+std::string formatSizeAt(const SizeAt& spike);     // "700M@20s"
 
 constexpr std::uint64_t KiB = 1024;
 constexpr std::uint64_t MiB = 1024 * KiB;

@@ -33,8 +33,4 @@ double effectiveSettleSec(const Scenario& scenario);
 
 std::string systemdRunLine(const PlannedUnit& unit);
 
-// Flag spellings oomstress accepts (common/units.hpp): "150M", "1536K", "5s", "250ms".
-std::string sizeFlag(std::uint64_t bytes);
-std::string durationFlag(double seconds);
-
 }  // namespace oom

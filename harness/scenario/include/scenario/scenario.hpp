@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oom/releases.hpp"
+#include "oom/units.hpp"
 #include "scenario/directives.hpp"
 
 namespace oom {
@@ -22,11 +23,8 @@ struct GuestSpec {
   std::uint64_t swap_bytes = 0;
 };
 
-// One sudden allocation on top of the baseline: "200M@30s".
-struct Spike {
-  std::uint64_t bytes = 0;
-  double at_sec = 0;  // seconds after the stressor started allocating
-};
+// One sudden allocation on top of the baseline: "200M@30s" (oom/units.hpp).
+using Spike = SizeAt;
 
 // The memory one service's stressor produces.
 struct Load {
