@@ -228,6 +228,41 @@ Expected<GuestImage> readImageJson(const fs::path& dir) {
   return image;
 }
 
+std::string rootfsDamage(std::string_view sb, std::uint64_t file_bytes) {
+  auto le = [&sb](std::size_t at, std::size_t n) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(static_cast<unsigned char>(sb[at + i])) << (8 * i);
+    return v;
+  };
+  if (sb.size() < 0x154 || le(0x38, 2) != 0xEF53)
+    return "no ext4 file system in it (" + std::to_string(file_bytes) + " bytes)";
+  const std::uint64_t log_block = le(0x18, 4);
+  if (log_block > 6) return "its ext4 superblock is garbled (block size 1024 << " + std::to_string(log_block) + ")";
+  std::uint64_t blocks = le(0x04, 4);
+  if (le(0x60, 4) & 0x80) blocks |= le(0x150, 4) << 32;  // INCOMPAT_64BIT
+  const std::uint64_t fs_bytes = blocks * (1024ull << log_block);
+  if (file_bytes < fs_bytes)
+    return "truncated: " + std::to_string(file_bytes) + " bytes of the " + std::to_string(fs_bytes) +
+           " its file system needs";
+  return "";
+}
+
+namespace {
+
+std::string rootfsDamageOf(const fs::path& rootfs) {
+  std::ifstream in(rootfs, std::ios::binary);
+  std::error_code ec;
+  const auto size = fs::file_size(rootfs, ec);
+  if (!in || ec) return "cannot be read";
+  std::string sb(1024, '\0');
+  in.seekg(1024);
+  in.read(sb.data(), static_cast<std::streamsize>(sb.size()));
+  sb.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return rootfsDamage(sb, size);
+}
+
+}  // namespace
+
 Expected<void> installImageVersion(const fs::path& images, const std::string& name, const std::string& version) {
   const fs::path link = images / name;
   const fs::path tmp_link = images / (name + ".link-" + std::to_string(::getpid()));
@@ -304,19 +339,27 @@ Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
     if (!lease) return;
     if (auto held = tryLock(image.dir, LOCK_SH)) *lease = std::move(*held);
   };
+  std::string damage;  // why the cached image is rebuilt
   if (!request.force && fs::exists(dir / "image.json")) {
-    auto cached = readImageJson(fs::canonical(dir, ec));
-    if (cached && fs::exists(cached->rootfs()) && fs::exists(cached->kernel())) {
+    const fs::path real = fs::canonical(dir, ec);
+    auto cached = readImageJson(real);
+    std::string why;
+    if (!cached) why = cached.error().message;
+    else if (!fs::exists(cached->kernel())) why = "no vmlinuz";
+    else if (const auto d = rootfsDamageOf(cached->rootfs()); !d.empty()) why = "rootfs.img: " + d;
+    if (why.empty()) {
       std::ofstream(cached->dir / "last-used") << utcNow() << "\n";
       holdImage(*cached);
       removeUnusedImages(images, request.release, name);
       return cached;
     }
-    spdlog::warn("vm: the cached image in {} is incomplete; rebuilding", dir.string());
+    damage = "the cached image in " + real.string() + " is damaged (" + why + ")";
+    spdlog::warn("vm: {}; rebuilding", damage);
   }
   lock->note("building the " + request.release + " image");
   try {
     auto built = buildImage(request, dir);
+    if (!built && !damage.empty()) built.error().message += " (rebuilding because " + damage + ")";
     if (!built) return built;
     holdImage(*built);
     removeUnusedImages(images, request.release, name);

@@ -170,3 +170,33 @@ TEST(ImageCache, OtherRecipesStayForADayAndOtherReleasesAndBuildsInProgressAreLe
   EXPECT_TRUE(c.has("bookworm-abc.tmp-99"));  // the builder's to sweep, under the cache lock
   EXPECT_TRUE(c.has("bookworm-abc.v1-1"));
 }
+
+namespace {
+// An ext4 superblock with `blocks` blocks of 1024 << log_block bytes.
+std::string superblock(std::uint64_t blocks, unsigned log_block, bool is64 = false) {
+  std::string sb(1024, '\0');
+  auto put = [&sb](std::size_t at, std::uint64_t v, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) sb[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  put(0x04, blocks & 0xffffffff, 4);
+  put(0x18, log_block, 4);
+  put(0x38, 0xEF53, 2);
+  if (is64) {
+    put(0x60, 0x80, 4);
+    put(0x150, blocks >> 32, 4);
+  }
+  return sb;
+}
+}  // namespace
+
+TEST(RootfsDamage, AWholeImageIsFineATruncatedOrForeignOneIsNamed) {
+  const std::uint64_t bytes = 1536 * 1024 * 1024ull;  // mkfs.ext4 ... rootfs.img 1536M, 4 KiB blocks
+  EXPECT_EQ(rootfsDamage(superblock(bytes / 4096, 2), bytes), "");
+  EXPECT_EQ(rootfsDamage(superblock(bytes / 4096, 2), bytes + 4096), "");  // room after it is fine
+  EXPECT_EQ(rootfsDamage(superblock(bytes / 4096, 2), 64 * 1024 * 1024),
+            "truncated: 67108864 bytes of the 1610612736 its file system needs");
+  EXPECT_EQ(rootfsDamage(superblock((1ull << 32) + 1, 2, true), bytes).substr(0, 10), "truncated:");
+  EXPECT_EQ(rootfsDamage(std::string(1024, '\0'), bytes), "no ext4 file system in it (1610612736 bytes)");
+  EXPECT_EQ(rootfsDamage("", 100), "no ext4 file system in it (100 bytes)");  // shorter than a superblock
+  EXPECT_NE(rootfsDamage(superblock(10, 40), bytes).find("garbled"), std::string::npos);
+}

@@ -13,7 +13,9 @@
 // gone; `vm build --force` builds a new version, swaps the symlink atomically, and
 // a superseded version is removed only when nobody holds it.
 #include <filesystem>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -76,5 +78,12 @@ void removeUnusedImages(const std::filesystem::path& images, const std::string& 
                         const std::string& name);
 
 Expected<GuestImage> readImageJson(const std::filesystem::path& dir);
+
+// What is wrong with a root file system image, from its ext4 superblock (the 1024
+// bytes at offset 1024; fewer when the file is shorter) and the file's size: no
+// ext4 magic, or a file shorter than the file system it holds (truncated copy,
+// disk full during a build). "" when it looks whole. Cheap (one read), so every
+// use of the cache checks it; damage inside a whole file shows when the guest boots.
+std::string rootfsDamage(std::string_view superblock, std::uint64_t file_bytes);
 
 }  // namespace oom
