@@ -1,6 +1,5 @@
 #include "guest/setup_check.hpp"
 
-#include <charconv>
 #include <type_traits>
 
 namespace oom {
@@ -35,17 +34,6 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
       out.push_back("pid " + std::to_string(p.pid) + " (" + p.comm + ") has oom_score_adj " +
                     std::to_string(p.oom_score_adj) + ", expected " + std::to_string(expected_adj));
   return out;
-}
-
-unsigned expectedProcesses(const PlannedUnit& unit) {
-  for (std::size_t i = 0; i + 1 < unit.exec_start.size(); ++i) {
-    if (unit.exec_start[i] != "--processes") continue;
-    const std::string& v = unit.exec_start[i + 1];
-    unsigned n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec == std::errc() && n > 0) return n;
-  }
-  return 1;
 }
 
 int expectedOomScoreAdjust(const PlannedUnit& unit) {

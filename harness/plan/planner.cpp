@@ -96,6 +96,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     }
     u.systemd_run = systemdRunLine(u);
     u.baseline_bytes = svc.load.baseline_bytes;
+    u.processes = svc.load.processes;
     plan.units.push_back(std::move(u));
   }
   return plan;

@@ -19,6 +19,7 @@ PlannedUnit workerUnit() {
   u.unit = "image-worker.service";
   u.why = "batch work may be lost";
   u.exec_start = {"/opt/oomharness/bin/oomstress", "--target", "100M", "--processes", "2", "--leak", "--rate", "8M/s"};
+  u.processes = 2;
   u.properties = {{"Type", "notify"},        {"OOMScoreAdjust", "500"}, {"OOMPolicy", "kill"},
                   {"Restart", "on-failure"}, {"RestartSec", "2s"},      {"MemoryMax", "256M"},
                   {"MemorySwapMax", "infinity"}, {"StartLimitBurst", "3"}};
@@ -182,14 +183,20 @@ TEST(SettingCheck, MissingChildrenAreAMismatch) {
 }
 
 TEST(SettingCheck, ExpectationsFromThePlan) {
-  EXPECT_EQ(expectedProcesses(workerUnit()), 2u);
   EXPECT_EQ(expectedOomScoreAdjust(workerUnit()), 500);
   PlannedUnit plain;
   plain.exec_start = {"/bin/oomstress", "--target", "10M"};
-  EXPECT_EQ(expectedProcesses(plain), 1u);
   EXPECT_EQ(expectedOomScoreAdjust(plain), 0);
-  plain.exec_start = {"/bin/oomstress", "--processes", "x"};
-  EXPECT_EQ(expectedProcesses(plain), 1u);
+}
+
+TEST(SettingCheck, TheProcessCountTravelsInThePlan) {
+  // The guest reads the count from the plan, not from the stressor's argv.
+  const auto round_trip = nlohmann::json(workerUnit()).get<PlannedUnit>();
+  EXPECT_EQ(round_trip.processes, 2u);
+  // A plan.json written before the field existed still reads: one process.
+  auto old = nlohmann::json(workerUnit());
+  old.erase("processes");
+  EXPECT_EQ(old.get<PlannedUnit>().processes, 1u);
 }
 
 TEST(UnitState, AppliesSignalValuesAndDetectsChange) {

@@ -50,6 +50,16 @@ TEST(GuestPlanFromScenario, CheckpointAndSpikeBecomeStressorFlags) {
   EXPECT_NE(img->units[1].systemd_run.find("--spike 700M@20s"), std::string::npos);
 }
 
+TEST(GuestPlanFromScenario, ProcessCountIsPartOfThePlan) {
+  auto img = makeGuestPlan(load("image-worker.json"));
+  ASSERT_TRUE(img);
+  EXPECT_EQ(img->units[1].processes, 2u);  // the guest checks every one of them before pressure
+  auto three = makeGuestPlan(load("three-services.json"));
+  ASSERT_TRUE(three);
+  EXPECT_EQ(three->units[0].processes, 2u);
+  EXPECT_EQ(three->units[2].processes, 1u);
+}
+
 TEST(GuestPlanFromScenario, ExplicitTypeIsNotDuplicated) {
   auto c = parseScenario(R"({"name": "n", "description": "d",
     "services": [{"name": "w", "why": "y", "unit": {"Type": "simple"}, "load": {"baseline": "10M"}}],

@@ -23,8 +23,6 @@ std::optional<std::string> settingMismatch(const UnitProperty& asked, const Dbus
 std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
                                            unsigned expected_count, const std::string& control_group);
 
-// "--processes N" in the stressor's argv, or 1.
-unsigned expectedProcesses(const PlannedUnit& unit);
 // The plan's OOMScoreAdjust for the unit, or 0 (inherited from PID 1).
 int expectedOomScoreAdjust(const PlannedUnit& unit);
 

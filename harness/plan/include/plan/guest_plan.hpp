@@ -20,9 +20,12 @@ struct PlannedUnit {
   std::vector<UnitProperty> properties; // systemd directives, in scenario order (Type included)
   std::string systemd_run;              // the systemd-run line that reproduces this unit by hand
   std::uint64_t baseline_bytes = 0;     // memory the load holds once ready (for the budget)
+  // Processes the stressor runs (its --processes), all of which must carry the
+  // unit's OOMScoreAdjust before pressure. Absent in older plan.json: 1.
+  unsigned processes = 1;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
-                                                properties, systemd_run, baseline_bytes)
+                                                properties, systemd_run, baseline_bytes, processes)
 
 struct GuestPlan {
   int version = 1;
