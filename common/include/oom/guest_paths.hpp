@@ -1,8 +1,8 @@
 #pragma once
 // Where things are inside the guest, and the names of the host<->guest
 // channels: the one place they are written. The guest-side recipe in vm/
-// (units, vm/guest/oomharness-job) must use the same names; tests/vm's
-// guest_contract_sync_test reads those files and compares.
+// (units, vm/guest/oomharness-job, vm/customize.sh) must use the same names;
+// tests/vm/guest_contract_sync_test.cpp reads those files and compares, both ways.
 // (Macros only so that each path is spelled once and composed at compile time.)
 #define OOM_GUEST_ROOT "/opt/oomharness"
 #define OOM_GUEST_BIN OOM_GUEST_ROOT "/bin"
@@ -14,6 +14,12 @@ constexpr const char* kRoot = OOM_GUEST_ROOT;
 constexpr const char* kBinDir = OOM_GUEST_BIN;                   // our binaries
 constexpr const char* kPayloadDir = OOM_GUEST_ROOT "/payload";   // the --payload DIR; COMMAND's cwd
 constexpr const char* kJobDir = OOM_GUEST_JOB;                   // run.sh, and payload_files "job/..."
+// The job's command as a script (vm/payload.hpp jobScript), run by the wrapper.
+constexpr const char* kJobScript = OOM_GUEST_JOB "/run.sh";
+// The image's side: systemd boots kJobTarget (systemd.unit= on the kernel command
+// line), whose units run the wrapper kJobWrapper (vm/guest/oomharness-job).
+constexpr const char* kJobTarget = "oomharness-job.target";
+constexpr const char* kJobWrapper = "/usr/local/sbin/oomharness-job";
 // Our binaries, by file name (host: next to oomharness or in libexec; guest: kBinDir).
 constexpr const char* kStressorBinary = "oomstress";
 constexpr const char* kAgentBinary = "oomharness-guest";
@@ -38,4 +44,6 @@ constexpr const char* kEndSentinel = "OOMHARNESS-END";
 constexpr const char* kRootDevice = "/dev/nvme0n1";
 constexpr const char* kPayloadSerial = "payload";
 constexpr const char* kSwapSerial = "swap";
+// On the kernel command line when a swap disk is attached: the wrapper enables it.
+constexpr const char* kSwapFlag = "oomharness.swap=1";
 }  // namespace oom::guest
