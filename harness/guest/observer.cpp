@@ -129,7 +129,10 @@ void Observer::emitIfChanged(const std::string& unit, UnitWatch& w, double t) {
   w.state.t = t;
   w.state.unit = unit;
   const std::string cg = controlGroup(unit);
-  w.state.pids = cg.empty() ? std::vector<int>{} : fs_.cgroupProcs(cg);
+  auto pids = fs_.cgroupProcs(cg);  // a removed cgroup (a stopped unit) has none
+  if (!pids && !pids.error().absent())
+    std::fprintf(stderr, "oomharness-guest: %s\n", pids.error().str().c_str());
+  w.state.pids = pids.value_or(std::vector<int>{});
   w.emitted = w.state;
   w.ever_emitted = true;
   last_state_change_ = t;

@@ -8,6 +8,7 @@
 #include "guest/observer.hpp"
 #include "guest/setup_check.hpp"
 #include "oom/clock.hpp"
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
@@ -31,12 +32,17 @@ GuestInfo guestInfo(Bus& bus, const SysFs& fs) {
   utsname u{};
   if (::uname(&u) == 0) g.kernel = u.release;
   g.systemd_version = bus.managerVersion();
-  g.cgroup_controllers = fs.readFile("sys/fs/cgroup/cgroup.controllers");
-  while (!g.cgroup_controllers.empty() && g.cgroup_controllers.back() == '\n') g.cgroup_controllers.pop_back();
+  // Unreadable, these stay empty/0 in the record and the reason goes to the agent's output.
+  if (auto controllers = fs.readFile("sys/fs/cgroup/cgroup.controllers"))
+    g.cgroup_controllers = std::string(trim(*controllers));
+  else
+    std::fprintf(stderr, "oomharness-guest: %s\n", controllers.error().str().c_str());
   const auto mem = fs.meminfo();
+  if (!mem) std::fprintf(stderr, "oomharness-guest: %s\n", mem.error().str().c_str());
   auto get = [&](const char* key) -> std::uint64_t {
-    auto it = mem.find(key);
-    return it == mem.end() ? 0 : it->second;
+    if (!mem) return 0;
+    auto it = mem->find(key);
+    return it == mem->end() ? 0 : it->second;
   };
   g.mem_total_bytes = get("MemTotal");
   g.swap_total_bytes = get("SwapTotal");
@@ -44,10 +50,19 @@ GuestInfo guestInfo(Bus& bus, const SysFs& fs) {
   return g;
 }
 
-std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& control_group) {
+// Each process in the unit's cgroup with its adjustment. One that exited meanwhile
+// is left out; any other file that cannot be read is a problem, named in `problems`.
+std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& control_group,
+                                            std::vector<std::string>* problems = nullptr) {
   std::vector<ProcessSetting> out;
-  for (int pid : fs.cgroupProcs(control_group))
-    if (auto p = fs.process(pid)) out.push_back({pid, p->comm, p->oom_score_adj});
+  const auto pids = fs.cgroupProcs(control_group);
+  if (!pids && problems) problems->push_back("cannot list the processes: " + pids.error().str());
+  for (int pid : pids.value_or(std::vector<int>{})) {
+    const auto p = fs.process(pid);
+    if (p) out.push_back({pid, p->comm, p->oom_score_adj});
+    else if (!p.error().absent() && problems)
+      problems->push_back("pid " + std::to_string(pid) + ": " + p.error().str());
+  }
   return out;
 }
 
@@ -72,7 +87,7 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   const unsigned want = std::max(planned.processes, 1u);
   observer.runUntil([&] { return processSettings(fs, setup.control_group).size() >= want; },
                     monotonicSeconds() + kProcessWaitSec);
-  setup.processes = processSettings(fs, setup.control_group);
+  setup.processes = processSettings(fs, setup.control_group, &setup.mismatches);
   for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), want, setup.control_group))
     setup.mismatches.push_back(std::move(m));
   setup.t = monotonicSeconds();

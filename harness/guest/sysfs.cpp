@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <tuple>
 
 #include "oom/text.hpp"
@@ -104,16 +105,22 @@ std::string SysFs::cgroupFile(std::string_view control_group, std::string_view f
   return rel;
 }
 
-std::string SysFs::readFile(std::string_view relative) const {
-  // open/read rather than iostreams: no locale machinery, one small buffer.
+SysResult<std::string> SysFs::readFile(std::string_view relative) const {
+  // open/read rather than iostreams: no locale machinery, one small buffer, and the errno.
+  const auto failed = [&](int errnum) { return tl::unexpected(SysError{std::string(relative), errnum}); };
   const int fd = ::open(path(relative).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
+  if (fd < 0) return failed(errno);
   std::string out;
   char buf[4096];
   while (true) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) {
+      const int errnum = errno;  // ESRCH: the process exited between open and read
+      ::close(fd);
+      return failed(errnum);
+    }
+    if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
@@ -128,18 +135,19 @@ bool SysFs::writeFile(std::string_view relative, std::string_view content) const
 }
 
 std::string SysFs::osReleasePrettyName() const {
-  std::string text = readFile("etc/os-release");
-  if (text.empty()) text = readFile("usr/lib/os-release");
-  return parseOsReleaseValue(text, "PRETTY_NAME");
+  auto text = readFile("etc/os-release");
+  if (!text) text = readFile("usr/lib/os-release");  // os-release(5): the fallback location
+  return text ? parseOsReleaseValue(*text, "PRETTY_NAME") : "";
 }
 
-std::map<std::string, std::uint64_t> SysFs::meminfo() const { return parseMeminfo(readFile("proc/meminfo")); }
+SysResult<std::map<std::string, std::uint64_t>> SysFs::meminfo() const {
+  return readFile("proc/meminfo").map([](const std::string& text) { return parseMeminfo(text); });
+}
 
-void SysFs::appendProcs(const std::string& relative_dir, std::vector<int>& out, int depth) const {
-  for (int pid : parsePidList(readFile(relative_dir + "/cgroup.procs"))) out.push_back(pid);
+void SysFs::appendChildProcs(const std::string& relative_dir, std::vector<int>& out, int depth) const {
   if (depth >= 16) return;  // cgroup trees under a unit are shallow; bound the walk anyway
   DIR* dir = ::opendir(path(relative_dir).c_str());
-  if (!dir) return;
+  if (!dir) return;  // removed since its parent was read
   std::vector<std::string> children;
   while (const dirent* e = ::readdir(dir)) {
     if (e->d_name[0] == '.') continue;
@@ -153,62 +161,120 @@ void SysFs::appendProcs(const std::string& relative_dir, std::vector<int>& out, 
   }
   ::closedir(dir);
   std::sort(children.begin(), children.end());
-  for (const auto& child : children) appendProcs(relative_dir + "/" + child, out, depth + 1);
+  for (const auto& child : children) {
+    const std::string child_dir = relative_dir + "/" + child;
+    // A child cgroup removed during the walk has no processes left to list.
+    if (auto procs = readFile(child_dir + "/cgroup.procs"))
+      for (int pid : parsePidList(*procs)) out.push_back(pid);
+    appendChildProcs(child_dir, out, depth + 1);
+  }
 }
 
-std::vector<int> SysFs::cgroupProcs(std::string_view control_group) const {
-  if (control_group.empty()) return {};
+SysResult<std::vector<int>> SysFs::cgroupProcs(std::string_view control_group) const {
+  if (control_group.empty()) return std::vector<int>{};
   std::string dir = cgroupFile(control_group, "");
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
-  std::vector<int> out;
-  appendProcs(dir, out, 0);
+  auto procs = readFile(dir + "/cgroup.procs");
+  if (!procs) return tl::unexpected(procs.error());
+  std::vector<int> out = parsePidList(*procs);
+  appendChildProcs(dir, out, 0);
   return out;
 }
 
-std::optional<std::uint64_t> SysFs::cgroupUint(std::string_view control_group, std::string_view file) const {
-  return leadingNumber<std::uint64_t>(readFile(cgroupFile(control_group, file)));
+namespace {
+
+// The text's value, or EINVAL for a file read but not in the expected form.
+template <typename T>
+SysResult<T> parsed(const SysResult<std::string>& text, std::string_view file, std::optional<T> value) {
+  if (!text) return tl::unexpected(text.error());
+  if (!value) return tl::unexpected(SysError{std::string(file), EINVAL});
+  return *value;
 }
 
-std::map<std::string, std::uint64_t> SysFs::memoryEvents(std::string_view control_group) const {
-  return parseFlatKeyed(readFile(cgroupFile(control_group, "memory.events")));
+}  // namespace
+
+SysResult<std::uint64_t> SysFs::cgroupUint(std::string_view control_group, std::string_view file) const {
+  const std::string rel = cgroupFile(control_group, file);
+  const auto text = readFile(rel);
+  return parsed(text, rel, text ? leadingNumber<std::uint64_t>(*text) : std::nullopt);
 }
 
-std::pair<double, double> SysFs::pressureAvg10(std::string_view control_group) const {
-  const std::string pressure = readFile(cgroupFile(control_group, "memory.pressure"));
-  return {parsePressureAvg10(pressure, "some").value_or(0), parsePressureAvg10(pressure, "full").value_or(0)};
+SysResult<std::map<std::string, std::uint64_t>> SysFs::memoryEvents(std::string_view control_group) const {
+  return readFile(cgroupFile(control_group, kCgroupMemoryEvents)).map([](const std::string& text) {
+    return parseFlatKeyed(text);
+  });
 }
 
-std::optional<int> SysFs::oomScoreAdj(int pid) const {
-  return leadingNumber<int>(readFile("proc/" + std::to_string(pid) + "/oom_score_adj"));
+SysResult<std::pair<double, double>> SysFs::pressureAvg10(std::string_view control_group) const {
+  const std::string rel = cgroupFile(control_group, kCgroupMemoryPressure);
+  const auto text = readFile(rel);
+  std::optional<std::pair<double, double>> both;
+  if (text)
+    if (auto some = parsePressureAvg10(*text, "some"))
+      if (auto full = parsePressureAvg10(*text, "full")) both = std::pair{*some, *full};
+  return parsed(text, rel, both);
 }
 
-std::optional<ProcessSample> SysFs::process(int pid) const {
+SysResult<int> SysFs::oomScoreAdj(int pid) const {
+  const std::string rel = "proc/" + std::to_string(pid) + "/oom_score_adj";
+  const auto text = readFile(rel);
+  return parsed(text, rel, text ? leadingNumber<int>(*text) : std::nullopt);
+}
+
+SysResult<ProcessSample> SysFs::process(int pid) const {
   const std::string dir = "proc/" + std::to_string(pid) + "/";
-  const std::string status = readFile(dir + "status");
-  if (status.empty()) return std::nullopt;  // gone
+  const auto status = readFile(dir + "status");
+  if (!status) return tl::unexpected(status.error());
+  const auto comm = readFile(dir + "comm");
+  if (!comm) return tl::unexpected(comm.error());
+  const auto score_text = readFile(dir + "oom_score");
+  const auto score = parsed(score_text, dir + "oom_score",
+                            score_text ? leadingNumber<int>(*score_text) : std::nullopt);
+  if (!score) return tl::unexpected(score.error());
+  const auto adj = oomScoreAdj(pid);
+  if (!adj) return tl::unexpected(adj.error());
   ProcessSample p;
   p.pid = pid;
-  p.comm = std::string(trim(readFile(dir + "comm")));
-  p.oom_score = leadingNumber<int>(readFile(dir + "oom_score")).value_or(0);
-  p.oom_score_adj = leadingNumber<int>(readFile(dir + "oom_score_adj")).value_or(0);
-  const auto fields = parseMeminfo(status);
-  if (auto it = fields.find("VmRSS"); it != fields.end()) p.rss_bytes = it->second;
+  p.comm = std::string(trim(*comm));
+  p.oom_score = *score;
+  p.oom_score_adj = *adj;
+  const auto fields = parseMeminfo(*status);
+  if (auto it = fields.find("VmRSS"); it != fields.end()) p.rss_bytes = it->second;  // none: a kernel thread
   return p;
 }
 
 std::optional<MemorySample> SysFs::sample(const std::string& unit, std::string_view control_group, double t) const {
-  const auto current = cgroupUint(control_group, "memory.current");
-  if (!current) return std::nullopt;
+  const auto current = cgroupUint(control_group, kCgroupMemoryCurrent);
+  if (!current && current.error().absent()) return std::nullopt;  // the cgroup is gone
   MemorySample s;
   s.t = t;
   s.unit = unit;
-  s.memory_current = *current;
-  s.memory_peak = cgroupUint(control_group, "memory.peak").value_or(0);
-  s.memory_events = memoryEvents(control_group);
-  std::tie(s.pressure_some_avg10, s.pressure_full_avg10) = pressureAvg10(control_group);
-  for (int pid : cgroupProcs(control_group))
-    if (auto p = process(pid)) s.processes.push_back(std::move(*p));
+  // Each cgroup file's value, or its name and why in `unavailable` (never a 0).
+  const auto note = [&s](const char* file, const SysError& e) { s.unavailable[file] = e.reason(); };
+  if (current) s.memory_current = *current;
+  else note(kCgroupMemoryCurrent, current.error());
+  if (auto peak = cgroupUint(control_group, kCgroupMemoryPeak)) s.memory_peak = *peak;
+  else note(kCgroupMemoryPeak, peak.error());
+  if (auto events = memoryEvents(control_group)) s.memory_events = std::move(*events);
+  else note(kCgroupMemoryEvents, events.error());
+  if (auto pressure = pressureAvg10(control_group))
+    std::tie(s.pressure_some_avg10, s.pressure_full_avg10) = *pressure;
+  else
+    note(kCgroupMemoryPressure, pressure.error());
+  auto pids = cgroupProcs(control_group);
+  if (!pids) note(kCgroupProcs, pids.error());
+  for (int pid : pids.value_or(std::vector<int>{})) {
+    auto p = process(pid);
+    if (p) s.processes.push_back(std::move(*p));
+    else if (!p.error().absent()) s.unavailable[p.error().file] = p.error().reason();  // exited: skipped
+  }
   return s;
 }
+
+bool SysError::absent() const { return errnum == ENOENT || errnum == ENOTDIR || errnum == ESRCH; }
+
+std::string SysError::reason() const { return absent() ? "absent" : std::strerror(errnum); }
+
+std::string SysError::str() const { return file + ": " + reason(); }
 
 }  // namespace oom

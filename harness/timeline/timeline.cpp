@@ -2,6 +2,32 @@
 
 namespace oom {
 
+void to_json(nlohmann::json& j, const MemorySample& s) {
+  j = nlohmann::json{{"t", s.t}, {"unit", s.unit}};
+  if (s.isAvailable(kCgroupMemoryCurrent)) j["memory_current"] = s.memory_current;
+  if (s.isAvailable(kCgroupMemoryPeak)) j["memory_peak"] = s.memory_peak;
+  if (s.isAvailable(kCgroupMemoryEvents)) j["memory_events"] = s.memory_events;
+  if (s.isAvailable(kCgroupMemoryPressure)) {
+    j["pressure_some_avg10"] = s.pressure_some_avg10;
+    j["pressure_full_avg10"] = s.pressure_full_avg10;
+  }
+  if (s.isAvailable(kCgroupProcs)) j["processes"] = s.processes;
+  if (!s.unavailable.empty()) j["unavailable"] = s.unavailable;
+}
+
+void from_json(const nlohmann::json& j, MemorySample& s) {
+  const MemorySample d;
+  s.t = j.value("t", d.t);
+  s.unit = j.value("unit", d.unit);
+  s.memory_current = j.value("memory_current", d.memory_current);
+  s.memory_peak = j.value("memory_peak", d.memory_peak);
+  s.memory_events = j.value("memory_events", d.memory_events);
+  s.pressure_some_avg10 = j.value("pressure_some_avg10", d.pressure_some_avg10);
+  s.pressure_full_avg10 = j.value("pressure_full_avg10", d.pressure_full_avg10);
+  s.processes = j.value("processes", d.processes);
+  s.unavailable = j.value("unavailable", d.unavailable);
+}
+
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body) {
   nlohmann::json record = body;
   record["type"] = type;

@@ -135,19 +135,35 @@ struct ProcessSample {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSample, pid, comm, oom_score, oom_score_adj,
                                                 rss_bytes)
 
+// The cgroup files a "sample" reads, as named in its `unavailable`.
+inline constexpr const char* kCgroupMemoryCurrent = "memory.current";    // -> memory_current
+inline constexpr const char* kCgroupMemoryPeak = "memory.peak";          // -> memory_peak
+inline constexpr const char* kCgroupMemoryEvents = "memory.events";      // -> memory_events
+inline constexpr const char* kCgroupMemoryPressure = "memory.pressure";  // -> pressure_*_avg10
+inline constexpr const char* kCgroupProcs = "cgroup.procs";              // -> processes
+
 // "type": "sample" — one unit's cgroup files and processes at time t.
+// A file the guest could not read is never recorded as 0: it is named in
+// `unavailable` with why ("absent": the kernel lacks it, e.g. memory.peak on
+// older kernels; else the read's strerror), and the fields it feeds are left out
+// of the record. A reader gets their defaults (0, empty) back, so check
+// isAvailable() before trusting a 0. Records from before `unavailable` existed
+// carry every field and no such key, as before.
 struct MemorySample {
   double t = 0;
   std::string unit;
   std::uint64_t memory_current = 0;
-  std::uint64_t memory_peak = 0;                        // 0 where the kernel lacks memory.peak
+  std::uint64_t memory_peak = 0;
   std::map<std::string, std::uint64_t> memory_events;   // low high max oom oom_kill oom_group_kill
   double pressure_some_avg10 = 0, pressure_full_avg10 = 0;
   std::vector<ProcessSample> processes;
+  // cgroup file (kCgroup*), or "proc/PID/FILE" of a process left out, -> why.
+  std::map<std::string, std::string> unavailable;
+
+  bool isAvailable(const char* cgroup_file) const { return unavailable.count(cgroup_file) == 0; }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MemorySample, t, unit, memory_current, memory_peak,
-                                                memory_events, pressure_some_avg10,
-                                                pressure_full_avg10, processes)
+void to_json(nlohmann::json& j, const MemorySample& s);
+void from_json(const nlohmann::json& j, MemorySample& s);
 
 // "type": "phase" — the runner's own milestones (kPhase* above). The end of the
 // stream is the "end" record, not a phase.
