@@ -89,4 +89,31 @@ std::optional<char32_t> firstControlCharacter(std::string_view text) {
   return std::nullopt;
 }
 
+std::vector<std::string_view> splitLines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    out.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text) {
+  // "MemTotal:        1007616 kB"
+  std::map<std::string, std::uint64_t> out;
+  for (auto line : splitLines(text)) {
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    auto rest = trim(line.substr(colon + 1));
+    const bool kb = rest.size() > 3 && rest.substr(rest.size() - 3) == " kB";
+    if (kb) rest.remove_suffix(3);
+    const auto v = leadingNumber<std::uint64_t>(rest);
+    if (!v || (kb && *v > UINT64_MAX / 1024)) continue;
+    out[std::string(line.substr(0, colon))] = kb ? *v * 1024 : *v;
+  }
+  return out;
+}
+
 }  // namespace oom

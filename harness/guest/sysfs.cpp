@@ -13,24 +13,10 @@
 #include "oom/text.hpp"
 
 namespace oom {
-namespace {
-
-std::vector<std::string_view> lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    out.push_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text) {
   std::map<std::string, std::uint64_t> out;
-  for (auto line : lines(text)) {
+  for (auto line : splitLines(text)) {
     const auto sp = line.find(' ');
     if (sp == std::string_view::npos) continue;
     if (auto v = leadingNumber<std::uint64_t>(line.substr(sp + 1))) out[std::string(line.substr(0, sp))] = *v;
@@ -40,7 +26,7 @@ std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text) {
 
 std::optional<double> parsePressureAvg10(std::string_view text, std::string_view kind) {
   // "some avg10=0.00 avg60=0.00 avg300=0.00 total=0"
-  for (auto line : lines(text)) {
+  for (auto line : splitLines(text)) {
     if (line.substr(0, kind.size()) != kind) continue;
     const auto at = line.find("avg10=");
     if (at == std::string_view::npos) return std::nullopt;
@@ -51,22 +37,8 @@ std::optional<double> parsePressureAvg10(std::string_view text, std::string_view
   return std::nullopt;
 }
 
-std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text) {
-  // "MemTotal:        1007616 kB"
-  std::map<std::string, std::uint64_t> out;
-  for (auto line : lines(text)) {
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    auto rest = trim(line.substr(colon + 1));
-    const bool kb = rest.size() > 3 && rest.substr(rest.size() - 3) == " kB";
-    if (kb) rest.remove_suffix(3);
-    if (auto v = leadingNumber<std::uint64_t>(rest)) out[std::string(line.substr(0, colon))] = kb ? *v * 1024 : *v;
-  }
-  return out;
-}
-
 std::string parseOsReleaseValue(std::string_view text, std::string_view key) {
-  for (auto line : lines(text)) {
+  for (auto line : splitLines(text)) {
     if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != '=')
       continue;
     auto value = trim(line.substr(key.size() + 1));
@@ -79,7 +51,7 @@ std::string parseOsReleaseValue(std::string_view text, std::string_view key) {
 
 std::vector<int> parsePidList(std::string_view text) {
   std::vector<int> out;
-  for (auto line : lines(text))
+  for (auto line : splitLines(text))
     if (auto pid = leadingNumber<int>(line)) out.push_back(*pid);
   return out;
 }

@@ -17,6 +17,7 @@
 #include "checkpoint.hpp"
 #include "notify.hpp"
 #include "oom/clock.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "schedule.hpp"
 
@@ -37,17 +38,18 @@ void sleepSec(double s) {
   ::nanosleep(&ts, nullptr);  // a signal cuts it short, which is what we want
 }
 
+// VmRSS of a process; 0 once it has exited (a dead child holds nothing).
 std::uint64_t rssBytes(pid_t pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
   FILE* f = std::fopen(path, "re");
   if (!f) return 0;
-  char line[256];
-  std::uint64_t kb = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) break;
+  char buf[4096];  // /proc/PID/status is about 1.5 KiB
+  const std::size_t n = std::fread(buf, 1, sizeof buf, f);
   std::fclose(f);
-  return kb * 1024;
+  const auto fields = parseMeminfo(std::string_view(buf, n));
+  const auto rss = fields.find("VmRSS");
+  return rss == fields.end() ? 0 : rss->second;
 }
 
 // Children say "I hold my share" by writing one byte to the parent.

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string_view>
+#include <vector>
 
 using namespace oom;
 
@@ -88,4 +90,20 @@ TEST(Printable, FirstControlCharacter) {
   EXPECT_EQ(firstControlCharacter("esc\x1b["), U'\x1b');
   EXPECT_EQ(firstControlCharacter("c1 \xc2\x85"), U'\u0085');
   EXPECT_FALSE(firstControlCharacter("\xff not utf-8 but no control"));
+}
+
+TEST(SplitLines, OneEntryPerLine) {
+  EXPECT_EQ(splitLines("a\nb\n\nc"), (std::vector<std::string_view>{"a", "b", "", "c"}));
+  EXPECT_EQ(splitLines("a\n"), (std::vector<std::string_view>{"a"}));
+  EXPECT_TRUE(splitLines("").empty());
+}
+
+TEST(ParseMeminfo, KeysToBytesWhereTheLineSaysKb) {
+  const auto m = parseMeminfo("MemTotal:        1007616 kB\nHugePages_Total:       0\n"
+                              "Name:\toomstress\nVmRSS:\t  51200 kB\nHuge: 18446744073709551615 kB\n");
+  EXPECT_EQ(m.at("MemTotal"), 1007616ull * 1024);
+  EXPECT_EQ(m.at("HugePages_Total"), 0u);  // a count, not kB
+  EXPECT_EQ(m.at("VmRSS"), 51200ull * 1024);
+  EXPECT_EQ(m.count("Name"), 0u);  // not a number
+  EXPECT_EQ(m.count("Huge"), 0u);  // would not fit in bytes
 }

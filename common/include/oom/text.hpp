@@ -12,11 +12,14 @@
 // None accepts a leading '+' or hex; each returns nullopt for no number or one
 // that does not fit T. Integral T and double are supported.
 #include <charconv>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 namespace oom {
 
@@ -25,6 +28,14 @@ std::string_view trim(std::string_view text);
 
 // Without leading spaces and tabs (a number's position in /proc and kernel-log text).
 std::string_view skipBlanks(std::string_view text);
+
+// The lines of `text`, without their '\n'; no empty last line for a final '\n'.
+std::vector<std::string_view> splitLines(std::string_view text);
+
+// "Key:   value kB" lines, as in /proc/meminfo and /proc/PID/status: key -> value,
+// in bytes where the line says kB (a count such as HugePages_Total stays a count).
+// Lines without a leading number are left out.
+std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text);
 
 // Text as it may reach a terminal, a log or a copied command line: every control
 // character escaped, so a scenario's description, a process name or a journal

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "oom/expected.hpp"
+#include "oom/text.hpp"  // parseMeminfo (proc/meminfo, proc/PID/status)
 #include "timeline/timeline.hpp"
 
 namespace oom {
@@ -78,7 +79,6 @@ class SysFs {
 // Pure parsers, exposed for tests.
 std::map<std::string, std::uint64_t> parseFlatKeyed(std::string_view text);    // memory.events
 std::optional<double> parsePressureAvg10(std::string_view text, std::string_view kind);  // some|full
-std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text);      // kB -> bytes
 std::string parseOsReleaseValue(std::string_view text, std::string_view key);  // unquoted
 std::vector<int> parsePidList(std::string_view text);
 
