@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "oom/text.hpp"
 #include "oom/utc.hpp"
 #include "vm/data_dir.hpp"
 #include "vm/lock.hpp"
@@ -29,12 +30,6 @@ std::string readFile(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string trimmed(std::string s) {
-  s.erase(0, s.find_first_not_of(" \t\r\n"));
-  s.erase(s.find_last_not_of(" \t\r\n") + 1);
-  return s;
 }
 
 // Build progress: one rewritten status line on a terminal, plain step lines otherwise.
@@ -155,7 +150,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   if (image.kernel_version.empty()) return failSetup("vm build", "no kernel in the guest's /boot");
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
-  image.systemd_version = trimmed(version.output);
+  image.systemd_version = std::string(trim(version.output));
 
   progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
@@ -221,7 +216,7 @@ Expected<GuestImage> readImageJson(const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     return failSetup((dir / "image.json").string(), e.what());
   }
-  image.systemd_version = trimmed(image.systemd_version);  // images built before the fix kept a newline
+  image.systemd_version = std::string(trim(image.systemd_version));  // images built before the fix kept a newline
   if (image.release.empty() || image.kernel_version.empty())
     return failSetup((dir / "image.json").string(), "no release or kernel_version");
   image.dir = dir;
