@@ -184,10 +184,22 @@ void checkCollateral(const CheckContext& ctx, Checks& out) {
                 allowed ? "kills outside the scenario's units are allowed (expect.allow_collateral)"
                         : "the kernel kills nothing outside the scenario's units",
                 "", {}, ""};
-  std::vector<const OomEvent*> outside;
-  for (const auto& e : ctx.index.events())
-    if (!ctx.scenario.serviceForUnit(e.unit)) outside.push_back(&e);
-  if (outside.empty()) {
+  std::vector<const OomEvent*> outside, unknown;
+  for (const auto& e : ctx.index.events()) {
+    if (ctx.scenario.serviceForUnit(e.unit)) continue;
+    (e.victim->attribution == kAttributionUnknown ? unknown : outside).push_back(&e);
+  }
+  if (outside.empty() && !unknown.empty() && !allowed) {
+    // The kernel printed the kill without its report and the observer never saw
+    // the pid in a unit: it may have been anyone's.
+    const KernelOomKill& v = *unknown.front()->victim;
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = std::to_string(unknown.size()) + " kill(s) the kernel printed without a report, first pid " +
+                 std::to_string(v.pid) + " (" + v.comm + "), never sampled in a unit";
+    c.why = "the kernel prints at most 10 OOM reports in 5 s; a kill after that names no cgroup, so it may have "
+            "been outside the scenario's units";
+    for (const auto* e : unknown) c.evidence.push_back(killEvidence(*e->victim));
+  } else if (outside.empty()) {
     c.observed = "no kill outside the scenario's units";
   } else {
     c.observed = std::to_string(outside.size()) + " kill(s) outside the scenario's units, first " + describe(*outside.front());

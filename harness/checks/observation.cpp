@@ -109,7 +109,13 @@ std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
     BlindSpot b;
     b.from = g.t;
     b.to = g.t + std::max(0.0, g.length_sec);
-    b.stalled = b.samples = true;  // kmsg keeps its records meanwhile: a lost one is a loss record
+    if (g.cause.rfind(kGapEventLoop, 0) == 0) {
+      // The sampler kept sampling and reading the kernel log; systemd's records of
+      // the stretch carry the time they were read, not when they happened.
+      b.systemd = true;
+    } else {
+      b.stalled = b.samples = true;  // kmsg keeps its records meanwhile: a lost one is a loss record
+    }
     b.what = "observer gap of " + formatDuration(Seconds(g.length_sec)) + " from " + since(g.t) +
              (g.cause.empty() ? "" : " (" + g.cause + ")");
     b.evidence = Evidence{g.t, kRecordObserverGap, "", "", 0, b.what};

@@ -186,6 +186,23 @@ std::map<std::string, DbusValue> readPropertyDict(sd_bus_message* m) {
   return out;
 }
 
+bool isOrdinaryBusAnswer(const char* error_name) {
+  if (!error_name) return false;
+  for (const char* ordinary : {"org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.UnknownInterface",
+                               "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.InvalidArgs",
+                               "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed"})
+    if (std::strcmp(error_name, ordinary) == 0) return true;
+  return false;
+}
+
+void Bus::noteFailure(const char* call, const std::string& what, int r, const sd_bus_error& error) {
+  if (!on_transport_error_ || isOrdinaryBusAnswer(error.name)) return;
+  std::string detail = std::string(call) + " " + what + ": ";
+  detail += error.name ? std::string(error.name) + (error.message ? std::string(" (") + error.message + ")" : "")
+                       : std::string(std::strerror(r < 0 ? -r : r));
+  on_transport_error_(detail);
+}
+
 std::optional<DbusValue> Bus::property(const std::string& unit, const std::string& name) {
   const std::string path = unitObjectPath(unit);
   for (const char* iface : {"org.freedesktop.systemd1.Service", "org.freedesktop.systemd1.Unit"}) {
@@ -193,6 +210,7 @@ std::optional<DbusValue> Bus::property(const std::string& unit, const std::strin
     sd_bus_error error = SD_BUS_ERROR_NULL;
     const int r = sd_bus_call_method(bus_, kDest, path.c_str(), "org.freedesktop.DBus.Properties", "Get",
                                      &error, &reply, "ss", iface, name.c_str());
+    if (r < 0) noteFailure("Get", unit + " " + name, r, error);
     sd_bus_error_free(&error);
     if (r < 0) continue;
     std::optional<DbusValue> value = readVariant(reply);
@@ -207,6 +225,7 @@ std::map<std::string, DbusValue> Bus::allProperties(const std::string& unit, con
   sd_bus_error error = SD_BUS_ERROR_NULL;
   const int r = sd_bus_call_method(bus_, kDest, unitObjectPath(unit).c_str(), "org.freedesktop.DBus.Properties",
                                    "GetAll", &error, &reply, "s", interface);
+  if (r < 0) noteFailure("GetAll", unit + " " + interface, r, error);
   sd_bus_error_free(&error);
   if (r < 0) return {};
   auto out = readPropertyDict(reply);

@@ -61,8 +61,31 @@ std::optional<KmsgRecord> parseKmsgRecord(std::string_view raw) {
   if (field < 3) return std::nullopt;
   std::string_view text = raw.substr(semi + 1);
   text = text.substr(0, text.find('\n'));  // dictionary lines (" KEY=value") follow
-  r.text = std::string(text);
+  r.text = unescapeKmsgText(text);
   return r;
+}
+
+std::string unescapeKmsgText(std::string_view text) {
+  // /dev/kmsg writes every byte below ' ', from 127 up, and the backslash itself
+  // as "\xNN" (the kernel's msg_add_ext_text), so a backslash always starts one.
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size() && text[i + 1] == 'x' && hex(text[i + 2]) >= 0 &&
+        hex(text[i + 3]) >= 0) {
+      out += static_cast<char>(hex(text[i + 2]) * 16 + hex(text[i + 3]));
+      i += 3;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }
 
 std::optional<OomTaskRow> parseTaskRow(std::string_view line) {
@@ -145,6 +168,20 @@ KernelOomKill& OomKillParser::newKill(const KmsgRecord& record, std::string_view
   k.invoker_pid = report_.invoker_pid;
   // The chosen victim is never a group member, even were its line to follow "Tasks in".
   k.group_kill = !report_.group_cgroup.empty() && k.pid != report_.chosen_pid;
+  if (k.pid != report_.chosen_pid && !k.group_kill) {
+    // Neither the report's victim nor a group member: the kernel printed no report
+    // for this kill (oom_kill_process rate-limits dump_header to 10 in 5 s), and the
+    // last report's cgroup, constraint and invoker are someone else's.
+    k.constraint = startsWith(prefix, "Memory cgroup") ? "CONSTRAINT_MEMCG" : "";
+    k.oom_memcg.clear();
+    k.invoker_comm.clear();
+    k.invoker_pid = 0;
+    k.attribution = kAttributionUnknown;  // the observer may still know the pid's unit
+    k.lines = {record.text};
+    report_.killed.insert(k.pid);
+    pending_.push_back(std::move(k));
+    return pending_.back();
+  }
   k.task_memcg = k.pid == report_.chosen_pid || report_.group_cgroup.empty() ? report_.task_memcg
                                                                              : report_.group_cgroup;
   k.unit = unitFromCgroup(k.task_memcg);

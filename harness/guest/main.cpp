@@ -54,7 +54,7 @@ void protectSelf(const oom::SysFs& fs) {
 int failEarly(oom::RecordSink& sink, int status, const std::string& why) {
   std::fprintf(stderr, "oomharness-guest: %s\n", why.c_str());
   sink.emit(oom::kRecordPhase, oom::Phase{oom::monotonicSeconds(), oom::kPhaseSetupFailed, why});
-  sink.emit(oom::kRecordEnd, {{"status", status}});
+  sink.end(status);
   return status;
 }
 

@@ -9,19 +9,28 @@
 
 #include "guest/journal_filter.hpp"
 #include "guest/unit_state.hpp"
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
 
 constexpr const char* kUnitInterface = "org.freedesktop.systemd1.Unit";
 constexpr const char* kServiceInterface = "org.freedesktop.systemd1.Service";
-// A kill waits this long (kernel time) for its oom_reaper line before it is emitted.
-constexpr double kReaperWaitSec = 1.0;
 // A Service-interface change is emitted alone only if its Unit signal has not
 // followed within this time (the pair normally arrives within milliseconds).
 constexpr double kUnpairedChangeSec = 1.0;
-// A /dev/kmsg record is at most about 8 KiB with its dictionary.
-constexpr std::size_t kKmsgRecordMax = 16 * 1024;
+// The event loop's own timer: unpaired Service-interface changes, and a heartbeat
+// for the sampler even when no signal arrives.
+constexpr double kLoopTimerSec = 0.25;
+// journald's "Suppressed N messages from x.service" (SD_MESSAGE_JOURNAL_DROPPED):
+// entries it rate-limited away, a loss in the journal.
+constexpr const char* kMsgJournalDropped = "a596d6fe7bfa4994828e72309e95d61e";
+
+Sampler::Options samplerOptions(const GuestPlan& plan) {
+  Sampler::Options o;
+  o.interval_sec = std::max(plan.sample_interval_sec, 0.05);
+  return o;
+}
 
 Expected<void> failErrno(const char* where, int negative_errno) {
   return fail(where, std::strerror(negative_errno < 0 ? -negative_errno : negative_errno));
@@ -30,15 +39,17 @@ Expected<void> failErrno(const char* where, int negative_errno) {
 }  // namespace
 
 Observer::Observer(Bus& bus, RecordSink& sink, const GuestPlan& plan, const SysFs& fs)
-    : bus_(bus), sink_(sink), plan_(plan), fs_(fs), kmsg_buffer_(kKmsgRecordMax) {
+    : bus_(bus), sink_(sink), plan_(plan), fs_(fs), sampler_(sink, fs, samplerOptions(plan)) {
   last_state_change_ = monotonicSeconds();
+  bus_.onTransportError([this](const std::string& detail) { dbusLoss(detail); });
 }
 
 Observer::~Observer() {
+  sampler_.stop();
+  bus_.onTransportError(nullptr);
   for (auto* s : sources_) sd_event_source_unref(s);
   for (auto* s : slots_) sd_bus_slot_unref(s);
   if (journal_) sd_journal_close(journal_);
-  if (kmsg_fd_ >= 0) ::close(kmsg_fd_);
   if (event_) {
     sd_bus_detach_event(bus_.get());
     sd_event_unref(event_);
@@ -52,13 +63,8 @@ Expected<void> Observer::start() {
   if (r < 0) return failErrno("sd-bus", r);
 
   // Kernel log from now on: older records are the boot, not the scenario.
-  kmsg_fd_ = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (kmsg_fd_ < 0) return failErrno("/dev/kmsg", errno);
-  ::lseek(kmsg_fd_, 0, SEEK_END);
+  if (auto k = sampler_.openKernelLog(); !k) return k;
   sd_event_source* src = nullptr;
-  r = sd_event_add_io(event_, &src, kmsg_fd_, EPOLLIN, onKmsg, this);
-  if (r < 0) return failErrno("/dev/kmsg", r);
-  sources_.push_back(src);
 
   r = sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
   if (r < 0) return failErrno("journal", r);
@@ -92,13 +98,15 @@ Expected<void> Observer::start() {
   // Without Subscribe, systemd sends no PropertiesChanged/JobRemoved to us.
   if (auto s = bus_.subscribe(); !s) return s;
 
-  const auto interval = static_cast<uint64_t>(std::max(plan_.sample_interval_sec, 0.05) * 1e6);
   uint64_t now = 0;
   sd_event_now(event_, CLOCK_MONOTONIC, &now);
-  r = sd_event_add_time(event_, &src, CLOCK_MONOTONIC, now + interval, 10000, onTimer, this);
+  r = sd_event_add_time(event_, &src, CLOCK_MONOTONIC, now + static_cast<uint64_t>(kLoopTimerSec * 1e6), 10000,
+                        onTimer, this);
   if (r < 0) return failErrno("sd-event", r);
   // One-shot; onTimer re-arms it for the next period.
   sources_.push_back(src);
+  sampler_.heartbeat(monotonicSeconds());
+  sampler_.start();
   return {};
 }
 
@@ -118,8 +126,10 @@ std::string Observer::controlGroup(const std::string& unit) {
   auto& w = units_[unit];
   // ControlGroup emits no change signal; it is fixed once the unit is realized.
   if (w.control_group.empty())
-    if (auto v = bus_.property(unit, "ControlGroup"); v && std::holds_alternative<std::string>(*v))
+    if (auto v = bus_.property(unit, "ControlGroup"); v && std::holds_alternative<std::string>(*v)) {
       w.control_group = std::get<std::string>(*v);
+      if (!w.control_group.empty()) sampler_.setControlGroup(unit, w.control_group);
+    }
   return w.control_group;
 }
 
@@ -148,67 +158,33 @@ void Observer::refreshUnit(const std::string& unit) {
 }
 
 void Observer::sampleAll() {
-  const double t = monotonicSeconds();
-  for (const auto& unit : unit_names_) {
-    const std::string cg = controlGroup(unit);
-    if (cg.empty()) continue;
-    if (auto sample = fs_.sample(unit, cg, t)) sink_.emit(kRecordSample, *sample);
-  }
+  for (const auto& unit : unit_names_) controlGroup(unit);  // tells the sampler
+  sampler_.sampleNow();
 }
 
 void Observer::finish() {
-  readKmsg();
   readJournal();
-  emitKills(kmsg_parser_.flushAll());
   for (auto& [unit, w] : units_)
     if (w.dirty_since > 0) emitIfChanged(unit, w, w.dirty_since);
+  sampler_.stop();  // reads the kernel log a last time, emits the kills it held
+  sampleAll();
+}
+
+void Observer::dbusLoss(const std::string& detail) {
+  sink_.emit(kRecordLoss, Loss{monotonicSeconds(), "dbus", "error", 1, detail});
 }
 
 int Observer::onTimer(sd_event_source* s, uint64_t usec, void* self) {
   auto* o = static_cast<Observer*>(self);
-  o->readKmsg();
-  o->readJournal();
-  o->emitKills(o->kmsg_parser_.flush(monotonicSeconds(), kReaperWaitSec));
-  // A Service-interface change with no Unit signal after it (rare): emit it, at its own time.
   const double now = monotonicSeconds();
+  o->sampler_.heartbeat(now);
+  o->readJournal();
+  // A Service-interface change with no Unit signal after it (rare): emit it, at its own time.
   for (auto& [unit, w] : o->units_)
     if (w.dirty_since > 0 && now - w.dirty_since >= kUnpairedChangeSec) o->emitIfChanged(unit, w, w.dirty_since);
-  o->sampleAll();
-  sd_event_source_set_time(s, usec + static_cast<uint64_t>(std::max(o->plan_.sample_interval_sec, 0.05) * 1e6));
+  sd_event_source_set_time(s, usec + static_cast<uint64_t>(kLoopTimerSec * 1e6));
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
-}
-
-int Observer::onKmsg(sd_event_source*, int, uint32_t, void* self) {
-  auto* o = static_cast<Observer*>(self);
-  o->readKmsg();
-  o->emitKills(o->kmsg_parser_.flush(monotonicSeconds(), kReaperWaitSec));
-  return 0;
-}
-
-void Observer::emitKills(std::vector<KernelOomKill> kills) {
-  for (const auto& kill : kills) {
-    if (!kill.group_kill && chosen_pids_.insert(kill.pid).second) ++chosen_kills_;
-    last_kill_ = monotonicSeconds();
-    sink_.emit(kRecordOomKill, kill);
-  }
-}
-
-void Observer::readKmsg() {
-  if (kmsg_fd_ < 0) return;
-  while (true) {
-    const ssize_t n = ::read(kmsg_fd_, kmsg_buffer_.data(), kmsg_buffer_.size());
-    if (n < 0) {
-      if (errno == EPIPE || errno == EINTR) continue;  // EPIPE: records overwritten before we read them
-      return;                                          // EAGAIN: nothing more now
-    }
-    if (n == 0) return;
-    auto record = parseKmsgRecord(std::string_view(kmsg_buffer_.data(), static_cast<std::size_t>(n)));
-    if (!record) continue;
-    auto fed = kmsg_parser_.feed(*record);
-    if (fed.oom_related) sink_.emit(kRecordKmsg, {{"t", record->t}, {"line", record->text}});
-    emitKills(std::move(fed.finished));
-  }
 }
 
 int Observer::onJournal(sd_event_source*, int, uint32_t, void* self) {
@@ -220,7 +196,8 @@ void Observer::readJournal() {
   if (!journal_) return;
   sd_journal_process(journal_);
   JournalFields fields;
-  while (sd_journal_next(journal_) > 0) {
+  int r;
+  while ((r = sd_journal_next(journal_)) > 0) {
     fields.clear();
     for (std::size_t i = 0; i < kJournalFieldCount; ++i) {
       const char* name = kJournalFieldNames[i];
@@ -233,8 +210,18 @@ void Observer::readJournal() {
     uint64_t usec = 0;
     if (sd_journal_get_monotonic_usec(journal_, &usec, nullptr) >= 0)
       fields["__MONOTONIC_TIMESTAMP"] = std::to_string(usec);
+    if (fields["MESSAGE_ID"] == kMsgJournalDropped) {
+      // "Suppressed 1234 messages from api.service": rate-limited away by journald.
+      const double t = static_cast<double>(usec) / 1e6;
+      sink_.emit(kRecordLoss, Loss{t, "journal", "gap", numberAfter<std::uint64_t>(fields["MESSAGE"], "Suppressed ").value_or(1),
+                                   printable(fields["MESSAGE"])});
+      continue;
+    }
     if (auto record = journalRecordFor(fields, unit_names_)) sink_.emit(kRecordJournal, *record);
   }
+  if (r < 0)
+    sink_.emit(kRecordLoss, Loss{monotonicSeconds(), "journal", "read_error", 1,
+                                 std::string("sd_journal_next: ") + std::strerror(-r)});
 }
 
 int Observer::onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*) {

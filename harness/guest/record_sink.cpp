@@ -19,6 +19,19 @@ RecordSink::~RecordSink() {
 }
 
 void RecordSink::emit(const std::string& type, const nlohmann::json& body) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ended_.load()) return;
+  writeLocked(type, body);
+}
+
+bool RecordSink::end(int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ended_.exchange(true)) return false;
+  writeLocked(kRecordEnd, {{"status", status}});
+  return true;
+}
+
+void RecordSink::writeLocked(const std::string& type, const nlohmann::json& body) {
   if (fd_ < 0) return;
   line_ = toStreamRecord(type, body).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line_ += '\n';

@@ -15,6 +15,9 @@ namespace {
 
 // Children of a multi-process stressor may appear a moment after READY=1.
 constexpr double kProcessWaitSec = 5.0;
+// After the time limit the event loop has this long to end the run itself (a
+// last journal read, each unit's state over D-Bus); then the sampler ends it.
+constexpr double kHardEndGraceSec = 5.0;
 
 void phase(RecordSink& sink, const std::string& name, const std::string& detail = "") {
   sink.emit(kRecordPhase, Phase{monotonicSeconds(), name, detail});
@@ -22,7 +25,7 @@ void phase(RecordSink& sink, const std::string& name, const std::string& detail 
 }
 
 int endWith(RecordSink& sink, int status) {
-  sink.emit(kRecordEnd, {{"status", status}});
+  sink.end(status);
   return status;
 }
 
@@ -107,13 +110,13 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
 
   auto setupFailed = [&](const std::string& why) {
     for (const auto& u : plan.units) observer.refreshUnit(u.unit);
-    observer.sampleAll();
     observer.finish();
     phase(sink, kPhaseSetupFailed, why);
     return endWith(sink, kGuestSetupFailed);
   };
 
   const double deadline = monotonicSeconds() + plan.time_limit_sec;
+  observer.setHardEnd(deadline + kHardEndGraceSec, kGuestObserved);
   std::vector<std::pair<std::string, std::string>> jobs;  // unit, job path
   for (const auto& u : plan.units) {
     auto spec = transientUnitSpec(u);
@@ -155,9 +158,8 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
                monotonicSeconds() - observer.lastActivity() >= plan.settle_sec;
       },
       deadline);
-  observer.finish();
-  observer.sampleAll();
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
+  observer.finish();
   phase(sink, settled ? kPhaseSettled : kPhaseTimeLimit,
         std::to_string(observer.chosenKills()) + " victim(s) chosen by the kernel OOM killer");
   // The units are left running: the guest powers off after us.

@@ -387,3 +387,53 @@ TEST(KmsgParser, RecordedTrixieGlobalKill) {
 }
 
 }  // namespace oom
+
+namespace oom {
+namespace {
+
+TEST(KmsgParser, UndoesTheKernelLogEscapesInText) {
+  // /dev/kmsg escapes control bytes, bytes from 127 and the backslash as \xNN.
+  EXPECT_EQ(unescapeKmsgText("a\\x5cb"), "a\\b");
+  EXPECT_EQ(unescapeKmsgText("\\x1b[31mred"), "\x1b[31mred");
+  EXPECT_EQ(unescapeKmsgText("caf\\xc3\\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(unescapeKmsgText("\\xZZ and \\x4"), "\\xZZ and \\x4");  // not an escape: kept
+  auto r = parseKmsgRecord("3,9,5000000,-;oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/system.slice/a\\x5cx2db.service\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->text, "oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/system.slice/a\\x2db.service");
+}
+
+// Synthetic: the kernel prints a report (dump_header) for at most 10 kills in 5 s;
+// later kills print only their "Killed process" line. Lines in 6.1's format.
+TEST(KmsgParser, AKillPrintedWithoutItsReportIsNotGivenThePreviousReportsUnit) {
+  const char* records[] = {
+      "4,100,10000000,-;eat invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+      "6,101,10000100,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+      "oom_memcg=/system.slice/a.service,task_memcg=/system.slice/a.service,task=eat,pid=300,uid=0",
+      "3,102,10000200,-;Memory cgroup out of memory: Killed process 300 (eat) total-vm:10000kB, anon-rss:9000kB, "
+      "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:60kB oom_score_adj:0",
+      "3,103,10300000,-;Memory cgroup out of memory: Killed process 411 (eat) total-vm:10000kB, anon-rss:9000kB, "
+      "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:60kB oom_score_adj:500",
+  };
+  OomKillParser parser;
+  std::vector<KernelOomKill> kills;
+  for (const char* raw : records) {
+    auto r = parseKmsgRecord(std::string(raw) + "\n");
+    ASSERT_TRUE(r);
+    for (auto& k : parser.feed(*r).finished) kills.push_back(std::move(k));
+  }
+  for (auto& k : parser.flushAll()) kills.push_back(std::move(k));
+  ASSERT_EQ(kills.size(), 2u);
+  EXPECT_EQ(kills[0].unit, "a.service");
+  EXPECT_EQ(kills[0].attribution, "");
+  EXPECT_EQ(kills[1].pid, 411);
+  EXPECT_EQ(kills[1].unit, "");  // not a.service: nothing says so
+  EXPECT_EQ(kills[1].task_memcg, "");
+  EXPECT_EQ(kills[1].attribution, kAttributionUnknown);
+  EXPECT_EQ(kills[1].constraint, "CONSTRAINT_MEMCG");  // its own line says "Memory cgroup"
+  EXPECT_EQ(kills[1].oom_score_adj, 500);
+  EXPECT_EQ(kills[1].lines.size(), 1u);
+  EXPECT_FALSE(kills[1].group_kill);
+}
+
+}  // namespace
+}  // namespace oom

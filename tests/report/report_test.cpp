@@ -106,7 +106,7 @@ TEST(ResultJson, RoundTripsEveryField) {
   RunReport r = makeReport("three-services.json", "recorded-three-services-bookworm.jsonl");
   r.timeline.gaps.push_back(ObserverGap{30.5, 4.25, "sampler late"});
   r.timeline.losses.push_back(Loss{31.0, "kmsg", "sequence_gap", 7, "seq 10 after 2"});
-  r.timeline.guest_samples.push_back(GuestSample{32.0, 20 << 20, 0, 1, 12.5, 3.5});
+  r.timeline.guest_samples.push_back(GuestSample{32.0, 20 << 20, 0, 1, 12.5, 3.5, {"proc/vmstat"}});
   r.verdict = evaluate(r.scenario, r.timeline);
   const auto j = toResultJson(r);
   auto back = fromResultJson(nlohmann::json::parse(j.dump()), "result.json");

@@ -40,13 +40,19 @@ int appendStartTransientUnit(sd_bus_message* m, const TransientUnitSpec& spec);
 // Reads one variant ('v') at the message's read position into a DbusValue:
 // i u t b s o as themselves, ay as hex (InvocationID); nullopt (skipped) otherwise.
 std::optional<DbusValue> readVariant(sd_bus_message* m);
+// An error that is systemd's answer (no such property, interface or unit), not a
+// failure of the conversation: Properties.Get on the wrong interface, a unit gone.
+bool isOrdinaryBusAnswer(const char* error_name);
+
 // Reads an a{sv} (GetAll reply, PropertiesChanged payload) into name -> value.
 std::map<std::string, DbusValue> readPropertyDict(sd_bus_message* m);
 
 class Bus {
  public:
   static Expected<Bus> openSystem();
-  Bus(Bus&& other) noexcept : bus_(other.bus_) { other.bus_ = nullptr; }
+  Bus(Bus&& other) noexcept : bus_(other.bus_), on_transport_error_(std::move(other.on_transport_error_)) {
+    other.bus_ = nullptr;
+  }
   Bus& operator=(Bus&&) = delete;
   Bus(const Bus&) = delete;
   ~Bus();
@@ -61,9 +67,19 @@ class Bus {
   std::map<std::string, DbusValue> allProperties(const std::string& unit, const char* interface);
   std::string managerVersion();
 
+  // Called with a description for each call that failed for a reason other than
+  // the answer itself (a property the interface lacks, a unit already gone): a
+  // timeout, a lost connection, no memory. Those are records the observer lost.
+  void onTransportError(std::function<void(const std::string&)> handler) {
+    on_transport_error_ = std::move(handler);
+  }
+
  private:
   explicit Bus(sd_bus* bus) : bus_(bus) {}
+  // Reports r/error to on_transport_error_ unless it is an ordinary answer.
+  void noteFailure(const char* call, const std::string& what, int r, const sd_bus_error& error);
   sd_bus* bus_ = nullptr;
+  std::function<void(const std::string&)> on_transport_error_;
 };
 
 }  // namespace oom

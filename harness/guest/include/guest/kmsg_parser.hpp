@@ -7,6 +7,12 @@
 // one "Killed process" line per member (the chosen victim again among them);
 // "oom_reaper: reaped process ..." may follow. Formats of 6.1 and 6.12.
 //
+// A kill the kernel printed without its report (rate-limited: a "Killed process"
+// line alone) has attribution "unknown" and no cgroup: the previous report's
+// would misattribute it. Each kmsg record is one line here: a pr_cont fragment
+// that reached /dev/kmsg as a record of its own (another CPU printed between) is
+// matched on its own text, and the parts this parser reads are never split so.
+//
 // Kills are held back (flush) so the oom_reaper line can join its kill's `lines`;
 // a reaper line arriving after its kill was emitted is only raw evidence
 // (oom_related), not added to anything.
@@ -28,7 +34,10 @@ struct KmsgRecord {
   double t = 0;            // usec / 1e6: CLOCK_MONOTONIC seconds
   std::string text;        // the message, without dictionary lines
 };
+// The text is unescaped (unescapeKmsgText): a cgroup path reads as the kernel has it.
 std::optional<KmsgRecord> parseKmsgRecord(std::string_view raw);
+// "\x5c" -> a backslash, "\x1b" -> ESC: undoes the escaping /dev/kmsg applies to text.
+std::string unescapeKmsgText(std::string_view text);
 
 // A row of the "Tasks state" table: every candidate the kernel weighed.
 // 6.1:  [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
@@ -62,6 +71,7 @@ class OomKillParser {
   // Kills wait briefly for their oom_reaper line; emit those older than max_age.
   std::vector<KernelOomKill> flush(double now, double max_age);
   std::vector<KernelOomKill> flushAll();
+  bool hasPending() const { return !pending_.empty(); }
   // The "Tasks state" table of the current (or, until the next "invoked
   // oom-killer", the last) report: every candidate the kernel weighed.
   const std::vector<OomTaskRow>& candidates() const { return report_.candidates; }

@@ -2,7 +2,9 @@
 // The observer: records, on one clock (CLOCK_MONOTONIC), what the kernel did
 // (/dev/kmsg), what systemd said (D-Bus signals, the journal) and what the
 // cgroups held (sampled). It never judges; it streams evidence to the
-// RecordSink as it happens. One sd-event loop, no threads.
+// RecordSink as it happens. Two threads: this sd-event loop for systemd (D-Bus,
+// the journal), which may block on a thrashing guest, and the Sampler for the
+// kernel log and the samples, which must not (guest/sampler.hpp).
 #include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
 
@@ -16,6 +18,7 @@
 #include "guest/bus.hpp"
 #include "guest/kmsg_parser.hpp"
 #include "guest/record_sink.hpp"
+#include "guest/sampler.hpp"
 #include "guest/sysfs.hpp"
 #include "oom/clock.hpp"
 #include "plan/guest_plan.hpp"
@@ -38,25 +41,32 @@ class Observer {
   template <typename Pred>
   bool runUntil(Pred done, double deadline) {
     while (!done()) {
-      const double left = deadline - monotonicSeconds();
+      const double now = monotonicSeconds();
+      sampler_.heartbeat(now);
+      const double left = deadline - now;
       if (left <= 0) return false;
       sd_event_run(event_, static_cast<std::uint64_t>(std::min(left, 0.2) * 1e6));
     }
     return true;
   }
+  // The run ends at `t` even if this loop is blocked then (Sampler::setHardEnd).
+  void setHardEnd(double t, int status) { sampler_.setHardEnd(t, status); }
 
   void watchUnit(const std::string& unit);  // call before starting it
   // Job path -> JobRemoved result ("done", "failed", "timeout", ...), once known.
   std::optional<std::string> jobResult(const std::string& job) const;
   void refreshUnit(const std::string& unit);  // GetAll, emit "unit_state" if it changed
-  void sampleAll();                           // one "sample" record per unit
-  void finish();                              // emit whatever is still pending
+  // One "guest_sample" and one "sample" per unit, now, from this thread: only
+  // before start() or after finish() (the sampler thread samples in between).
+  void sampleAll();
+  // Emit whatever is still pending, stop the sampler, take a last sample.
+  void finish();
   std::string controlGroup(const std::string& unit);
 
   // Distinct victims the kernel chose (group-kill members not counted).
-  unsigned chosenKills() const { return chosen_kills_; }
+  unsigned chosenKills() const { return sampler_.chosenKills(); }
   // Last unit state change or kernel kill: the run has settled when this is old.
-  double lastActivity() const { return std::max(last_state_change_, last_kill_); }
+  double lastActivity() const { return std::max(last_state_change_, sampler_.lastKill()); }
 
  private:
   struct UnitWatch {
@@ -66,15 +76,13 @@ class Observer {
     double dirty_since = 0;      // Service-interface change waiting for its Unit signal
     std::string control_group;
   };
-  static int onKmsg(sd_event_source*, int fd, uint32_t, void* self);
   static int onJournal(sd_event_source*, int fd, uint32_t, void* self);
   static int onTimer(sd_event_source*, uint64_t, void* self);
   static int onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*);
   static int onJobRemoved(sd_bus_message* m, void* self, sd_bus_error*);
   static int onUnitNewOrRemoved(sd_bus_message* m, void* self, sd_bus_error*);
-  void readKmsg();
   void readJournal();
-  void emitKills(std::vector<KernelOomKill> kills);
+  void dbusLoss(const std::string& detail);
   void emitIfChanged(const std::string& unit, UnitWatch& w, double t);
 
   Bus& bus_;
@@ -85,17 +93,12 @@ class Observer {
   sd_journal* journal_ = nullptr;
   std::vector<sd_bus_slot*> slots_;
   std::vector<sd_event_source*> sources_;
-  int kmsg_fd_ = -1;
-  std::vector<char> kmsg_buffer_;
-  OomKillParser kmsg_parser_;
+  Sampler sampler_;
   std::map<std::string, std::string> path_to_unit_;
   std::set<std::string> unit_names_;
   std::map<std::string, UnitWatch> units_;
   std::map<std::string, std::string> job_results_;
-  std::set<int> chosen_pids_;
-  unsigned chosen_kills_ = 0;
   double last_state_change_ = 0;
-  double last_kill_ = 0;
 };
 
 }  // namespace oom

@@ -68,9 +68,10 @@ class SysFs {
   std::optional<MemorySample> sample(const std::string& unit, std::string_view control_group, double t) const;
   // Small writes (/proc/self/oom_score_adj); false when the file cannot be written.
   bool writeFile(std::string_view relative, std::string_view content) const;
+  // The real path of a file named relative to the root ("proc/meminfo").
+  std::string path(std::string_view relative) const;
 
  private:
-  std::string path(std::string_view relative) const;
   std::string cgroupFile(std::string_view control_group, std::string_view file) const;
   void appendChildProcs(const std::string& relative_dir, std::vector<int>& out, int depth) const;
   std::string root_;

@@ -89,11 +89,19 @@ struct KernelOomKill {
   int oom_score_adj = 0;
   bool group_kill = false;       // killed as a member of a memory.oom.group cgroup, not chosen
   std::vector<std::string> lines;// the kernel log lines this record was built from
+  // How `unit` was found: "" from the kernel's own report (task_memcg); "pid" the
+  // kernel printed no report for this kill (it prints at most 10 in 5 s, then only
+  // "Killed process"), so the unit is the one the observer last sampled the pid in;
+  // "unknown" neither (unit and task_memcg empty: the kill could be anyone's).
+  std::string attribution;
+  double seen_t = 0;             // guest monotonic time the observer emitted it (0: older records)
 };
+inline constexpr const char* kAttributionByPid = "pid";
+inline constexpr const char* kAttributionUnknown = "unknown";
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelOomKill, t, pid, comm, task_memcg, unit,
                                                 constraint, oom_memcg, invoker_comm, invoker_pid,
                                                 total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb,
-                                                oom_score_adj, group_kill, lines)
+                                                oom_score_adj, group_kill, lines, attribution, seen_t)
 
 // "type": "unit_state" — a PropertiesChanged seen on a unit, with its invocation.
 struct UnitStateChange {
@@ -182,18 +190,25 @@ struct GuestSample {
   std::uint64_t swap_free_bytes = 0;      // /proc/meminfo SwapFree
   std::uint64_t oom_kill_total = 0;       // /proc/vmstat oom_kill: kernel OOM kills since boot
   double pressure_some_avg10 = 0, pressure_full_avg10 = 0;  // /proc/pressure/memory
+  // Files that gave no value ("proc/vmstat"): their fields above are not evidence.
+  std::vector<std::string> unavailable;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestSample, t, mem_available_bytes, swap_free_bytes,
                                                 oom_kill_total, pressure_some_avg10,
-                                                pressure_full_avg10)
+                                                pressure_full_avg10, unavailable)
 
 // "type": "observer_gap" — the observer went without a sample for longer than it
 // should (a thrashing guest, a blocked loop). Written when sampling resumes.
 struct ObserverGap {
   double t = 0;           // when the gap began (the last sample before it)
   double length_sec = 0;  // from that sample to the next one
-  std::string cause;      // what the observer knows: "sampler late", "loop blocked", ...
+  std::string cause;      // kGapSampler or kGapEventLoop, then what the observer knows
 };
+// The sampler (guest-wide and cgroup files) did not run: nothing was measured.
+inline constexpr const char* kGapSampler = "sampler late";
+// The event loop (D-Bus signals, the journal) was blocked: systemd's records of
+// that stretch arrived late and carry the time they were read, not when they happened.
+inline constexpr const char* kGapEventLoop = "event loop blocked";
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ObserverGap, t, length_sec, cause)
 
 // "type": "loss" — evidence the observer (or the host) knows it did not get.

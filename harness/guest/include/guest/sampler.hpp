@@ -1,0 +1,138 @@
+#pragma once
+// The observer's second thread: the kernel log and the periodic samples, on a
+// path that never waits for D-Bus, the journal or the disk. On a thrashing guest
+// the event loop can block for tens of seconds (a D-Bus call, journal pages that
+// were evicted); this thread keeps measuring meanwhile, records how long the loop
+// was blocked, and ends the run at its hard time limit if the loop cannot.
+//
+// What keeps it running under pressure: real-time priority (SCHED_FIFO) where
+// allowed; the guest-wide files (/proc/meminfo, /proc/vmstat,
+// /proc/pressure/memory) opened once and read with pread into fixed buffers; no
+// file but those it samples and the results channel. The process's memory is
+// locked (main.cpp), so the heap it allocates from never pages. A unit's cgroup
+// files are opened per sample: systemd removes and re-creates the cgroup at each
+// restart, so a file opened once would go stale.
+//
+// Records it writes: guest_sample, sample, oom_kill, kmsg, observer_gap, loss
+// (kmsg), and, at the hard limit, the time_limit phase and the end.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "guest/kmsg_parser.hpp"
+#include "guest/record_sink.hpp"
+#include "guest/sysfs.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// Reads /proc/meminfo, /proc/vmstat and /proc/pressure/memory into a GuestSample
+// from descriptors opened once. Each read is a pread at 0 into a fixed buffer.
+class GuestFiles {
+ public:
+  explicit GuestFiles(const SysFs& fs);  // opens the three files under fs's root
+  ~GuestFiles();
+  GuestFiles(const GuestFiles&) = delete;
+  GuestFiles& operator=(const GuestFiles&) = delete;
+  GuestSample read(double t);
+
+ private:
+  struct File {
+    const char* name;  // relative to the root: "proc/meminfo"
+    int fd = -1;
+  };
+  // Reads one file into buffer_; the text, or nullopt (the file then goes into `unavailable`).
+  std::optional<std::string_view> load(File& f);
+  File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"};
+  char buffer_[16 * 1024];
+};
+
+// Pure parsers over a file's text, for tests: no allocation.
+std::optional<std::uint64_t> meminfoKb(std::string_view text, std::string_view key);  // "MemAvailable"
+std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view key);  // "oom_kill"
+
+class Sampler {
+ public:
+  struct Options {
+    double interval_sec = 0.5;
+    // A kill waits this long (kernel time) for its oom_reaper line before it goes out.
+    double kill_holdback_sec = 0.05;
+    // The event loop counts as blocked once its heartbeat is this old.
+    double loop_stall_sec = 1.0;
+  };
+  Sampler(RecordSink& sink, const SysFs& fs, Options options);
+  ~Sampler();  // stops the thread
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // Opens /dev/kmsg (under the SysFs root) at its end: older records are the boot.
+  Expected<void> openKernelLog();
+  void start();
+  // Stops the thread, then reads the kernel log once more and emits every kill
+  // still held back. Idempotent.
+  void stop();
+
+  // A unit to sample, once its control group is known.
+  void setControlGroup(const std::string& unit, const std::string& control_group);
+  // The event loop calls this each time round: how the sampler knows it is alive.
+  void heartbeat(double now) { heartbeat_.store(now); }
+  // When the run must end even if the event loop is blocked (monotonic seconds;
+  // 0: never). At that time the sampler writes the time_limit phase and the end
+  // record and exits the process with `status`, unless the stream already ended.
+  void setHardEnd(double t, int status) {
+    hard_end_status_.store(status);
+    hard_end_.store(t);
+  }
+
+  // One round now, on the caller's thread: only when the thread is not running.
+  void sampleNow();
+
+  // Distinct victims the kernel chose (group-kill members not counted).
+  unsigned chosenKills() const { return chosen_kills_.load(); }
+  double lastKill() const { return last_kill_.load(); }
+
+ private:
+  void run();
+  void tick(double now);
+  void readKernelLog();
+  void emitKills(std::vector<KernelOomKill> kills);
+  void attribute(KernelOomKill& kill);
+  void noteLoopStall(double now, bool final);
+  void endHard(double now);
+  void loss(double t, const char* what, std::uint64_t count, const std::string& detail);
+
+  RecordSink& sink_;
+  const SysFs& fs_;
+  Options options_;
+  GuestFiles guest_files_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};  // cleared by stop()
+  int wake_fd_ = -1;  // eventfd: stop() wakes the thread's poll
+
+  std::mutex units_mutex_;
+  std::map<std::string, std::string> control_groups_;  // unit -> cgroup, guarded
+
+  std::atomic<double> heartbeat_{0};
+  std::atomic<double> hard_end_{0};
+  std::atomic<int> hard_end_status_{0};
+  std::atomic<unsigned> chosen_kills_{0};
+  std::atomic<double> last_kill_{0};
+
+  // Owned by the sampling thread (or the caller of sampleNow/stop once it ended).
+  int kmsg_fd_ = -1;
+  std::vector<char> kmsg_buffer_;
+  OomKillParser kmsg_parser_;
+  std::uint64_t kmsg_next_seq_ = 0;  // 0: no record read yet
+  bool kmsg_epipe_ = false;          // a read said records were overwritten
+  std::map<int, std::string> pid_unit_;  // every pid last sampled in a unit
+  std::vector<int> chosen_pids_;
+  double last_tick_ = 0;
+  bool loop_stalled_ = false;
+  double loop_stalled_from_ = 0;
+};
+
+}  // namespace oom

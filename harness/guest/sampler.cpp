@@ -1,0 +1,331 @@
+#include "guest/sampler.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "oom/clock.hpp"
+#include "oom/text.hpp"
+
+namespace oom {
+namespace {
+
+// A /dev/kmsg record is at most about 8 KiB with its dictionary.
+constexpr std::size_t kKmsgRecordMax = 16 * 1024;
+
+std::string seconds(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", value);
+  return buf;
+}
+
+// Text of the key's line in "Key: value" / "key value" files, allocation-free.
+std::optional<std::string_view> lineValue(std::string_view text, std::string_view key, char separator) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == separator)
+      return line.substr(key.size() + 1);
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> meminfoKb(std::string_view text, std::string_view key) {
+  const auto value = lineValue(text, key, ':');
+  if (!value) return std::nullopt;
+  return leadingNumber<std::uint64_t>(*value);
+}
+
+std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view key) {
+  const auto value = lineValue(text, key, ' ');
+  if (!value) return std::nullopt;
+  return leadingNumber<std::uint64_t>(*value);
+}
+
+GuestFiles::GuestFiles(const SysFs& fs) {
+  for (File* f : {&meminfo_, &vmstat_, &pressure_}) {
+    const std::string path = fs.path(f->name);
+    f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+}
+
+GuestFiles::~GuestFiles() {
+  for (File* f : {&meminfo_, &vmstat_, &pressure_})
+    if (f->fd >= 0) ::close(f->fd);
+}
+
+std::optional<std::string_view> GuestFiles::load(File& f) {
+  if (f.fd < 0) return std::nullopt;
+  ssize_t n;
+  do n = ::pread(f.fd, buffer_, sizeof buffer_, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  return std::string_view(buffer_, static_cast<std::size_t>(n));
+}
+
+GuestSample GuestFiles::read(double t) {
+  GuestSample g;
+  g.t = t;
+  bool ok = false;
+  if (auto text = load(meminfo_)) {
+    const auto available = meminfoKb(*text, "MemAvailable");
+    const auto swap_free = meminfoKb(*text, "SwapFree");
+    if (available && swap_free) {
+      g.mem_available_bytes = *available * 1024;
+      g.swap_free_bytes = *swap_free * 1024;
+      ok = true;
+    }
+  }
+  if (!ok) g.unavailable.emplace_back(meminfo_.name);
+  ok = false;
+  if (auto text = load(vmstat_))
+    if (auto kills = vmstatValue(*text, "oom_kill")) {
+      g.oom_kill_total = *kills;
+      ok = true;
+    }
+  if (!ok) g.unavailable.emplace_back(vmstat_.name);
+  ok = false;
+  if (auto text = load(pressure_)) {
+    const auto some = parsePressureAvg10(*text, "some");
+    const auto full = parsePressureAvg10(*text, "full");
+    if (some && full) {
+      g.pressure_some_avg10 = *some;
+      g.pressure_full_avg10 = *full;
+      ok = true;
+    }
+  }
+  if (!ok) g.unavailable.emplace_back(pressure_.name);
+  return g;
+}
+
+Sampler::Sampler(RecordSink& sink, const SysFs& fs, Options options)
+    : sink_(sink),
+      fs_(fs),
+      options_(options),
+      guest_files_(fs),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      kmsg_buffer_(kKmsgRecordMax) {}
+
+Sampler::~Sampler() {
+  stop();
+  if (kmsg_fd_ >= 0) ::close(kmsg_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Expected<void> Sampler::openKernelLog() {
+  const std::string path = fs_.path("dev/kmsg");
+  kmsg_fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (kmsg_fd_ < 0) return fail(path, std::strerror(errno));
+  ::lseek(kmsg_fd_, 0, SEEK_END);
+  return {};
+}
+
+void Sampler::start() {
+  if (thread_.joinable()) return;
+  running_.store(true);
+  thread_ = std::thread([this] { run(); });
+  // Ahead of every ordinary task when the guest thrashes; the kernel's RT
+  // throttling still leaves 5% of each second to the rest.
+  sched_param param{};
+  param.sched_priority = 1;
+  if (const int r = pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &param); r != 0)
+    std::fprintf(stderr, "oomharness-guest: sampler keeps normal priority: %s\n", std::strerror(r));
+}
+
+void Sampler::stop() {
+  if (!thread_.joinable()) return;
+  running_.store(false);
+  if (wake_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+  if (thread_.joinable()) thread_.join();
+  readKernelLog();
+  emitKills(kmsg_parser_.flushAll());
+}
+
+void Sampler::setControlGroup(const std::string& unit, const std::string& control_group) {
+  std::lock_guard<std::mutex> lock(units_mutex_);
+  control_groups_[unit] = control_group;
+}
+
+void Sampler::run() {
+  double next_tick = monotonicSeconds();
+  while (running_.load() && !sink_.ended()) {
+    double now = monotonicSeconds();
+    const double hard_end = hard_end_.load();
+    if (hard_end > 0 && now >= hard_end) {
+      endHard(now);  // returns only if the event loop ended the stream first
+      return;
+    }
+    if (now >= next_tick) {
+      tick(now);
+      next_tick += options_.interval_sec;
+      if (next_tick <= now) next_tick = now + options_.interval_sec;  // late: no burst to catch up
+    }
+    now = monotonicSeconds();
+    double wait = next_tick - now;
+    if (hard_end > 0) wait = std::min(wait, hard_end - now);
+    if (kmsg_parser_.hasPending()) wait = std::min(wait, options_.kill_holdback_sec / 2);
+    pollfd fds[2] = {{kmsg_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int timeout_ms = static_cast<int>(std::ceil(std::max(wait, 0.0) * 1000));
+    if (::poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & (POLLIN | POLLERR))) readKernelLog();
+    emitKills(kmsg_parser_.flush(monotonicSeconds(), options_.kill_holdback_sec));
+  }
+}
+
+void Sampler::sampleNow() {
+  if (!thread_.joinable()) tick(monotonicSeconds());
+}
+
+void Sampler::tick(double now) {
+  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5))
+    sink_.emit(kRecordObserverGap,
+               ObserverGap{last_tick_, now - last_tick_,
+                           std::string(kGapSampler) + ": no sample for " + seconds(now - last_tick_) +
+                               " (planned every " + seconds(options_.interval_sec) +
+                               "): the guest did not run the sampler"});
+  last_tick_ = now;
+  noteLoopStall(now, false);
+  sink_.emit(kRecordGuestSample, guest_files_.read(now));
+  std::map<std::string, std::string> units;
+  {
+    std::lock_guard<std::mutex> lock(units_mutex_);
+    units = control_groups_;
+  }
+  for (const auto& [unit, cg] : units) {
+    if (cg.empty()) continue;
+    auto sample = fs_.sample(unit, cg, now);
+    if (!sample) continue;
+    for (const auto& p : sample->processes) pid_unit_[p.pid] = unit;
+    sink_.emit(kRecordSample, *sample);
+  }
+}
+
+void Sampler::noteLoopStall(double now, bool final) {
+  const double beat = heartbeat_.load();
+  if (beat <= 0) return;  // the loop has not started beating
+  if (!loop_stalled_ && now - beat > options_.loop_stall_sec) {
+    loop_stalled_ = true;
+    loop_stalled_from_ = beat;
+  }
+  if (!loop_stalled_) return;
+  const bool resumed = beat > loop_stalled_from_;
+  if (!resumed && !final) return;
+  const double until = resumed ? beat : now;
+  sink_.emit(kRecordObserverGap,
+             ObserverGap{loop_stalled_from_, until - loop_stalled_from_,
+                         std::string(kGapEventLoop) + " for " + seconds(until - loop_stalled_from_) +
+                             (resumed ? "" : " (still blocked at the end)") +
+                             ": systemd's signals and the journal were read late, with the time they were read"});
+  loop_stalled_ = false;
+}
+
+void Sampler::loss(double t, const char* what, std::uint64_t count, const std::string& detail) {
+  sink_.emit(kRecordLoss, Loss{t, "kmsg", what, count, detail});
+}
+
+void Sampler::readKernelLog() {
+  if (kmsg_fd_ < 0) return;
+  while (true) {
+    const ssize_t n = ::read(kmsg_fd_, kmsg_buffer_.data(), kmsg_buffer_.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) {  // records overwritten before we read them; the next read goes on
+        kmsg_epipe_ = true;
+        continue;
+      }
+      return;  // EAGAIN: nothing more now
+    }
+    if (n == 0) return;
+    auto record = parseKmsgRecord(std::string_view(kmsg_buffer_.data(), static_cast<std::size_t>(n)));
+    if (!record) {
+      loss(monotonicSeconds(), "unparsable_record", 1,
+           printable(std::string_view(kmsg_buffer_.data(), std::min<std::size_t>(static_cast<std::size_t>(n), 200))));
+      continue;
+    }
+    if (kmsg_next_seq_ > 0 && record->seq > kmsg_next_seq_)
+      loss(record->t, "sequence_gap", record->seq - kmsg_next_seq_,
+           "kernel log records " + std::to_string(kmsg_next_seq_) + ".." + std::to_string(record->seq - 1) +
+               " were overwritten before the observer read them" + (kmsg_epipe_ ? " (read returned EPIPE)" : ""));
+    else if (kmsg_epipe_)
+      loss(record->t, "epipe", 1, "a read of /dev/kmsg returned EPIPE: records were overwritten");
+    kmsg_epipe_ = false;
+    kmsg_next_seq_ = record->seq + 1;
+    auto fed = kmsg_parser_.feed(*record);
+    if (fed.oom_related) sink_.emit(kRecordKmsg, {{"t", record->t}, {"line", record->text}});
+    emitKills(std::move(fed.finished));
+  }
+}
+
+void Sampler::attribute(KernelOomKill& kill) {
+  const auto seen = pid_unit_.find(kill.pid);
+  if (kill.attribution == kAttributionUnknown) {
+    if (seen == pid_unit_.end()) return;
+    kill.unit = seen->second;
+    std::lock_guard<std::mutex> lock(units_mutex_);
+    kill.task_memcg = control_groups_[seen->second];
+    kill.attribution = kAttributionByPid;
+    return;
+  }
+  // A "group member" the observer last saw in another unit: a kill printed without
+  // its report right after a group kill, not a member of that group.
+  if (kill.group_kill && seen != pid_unit_.end() && seen->second != kill.unit) {
+    kill.group_kill = false;
+    kill.unit = seen->second;
+    std::lock_guard<std::mutex> lock(units_mutex_);
+    kill.task_memcg = control_groups_[seen->second];
+    kill.attribution = kAttributionByPid;
+  }
+}
+
+void Sampler::emitKills(std::vector<KernelOomKill> kills) {
+  for (auto& kill : kills) {
+    attribute(kill);
+    if (kill.attribution == kAttributionUnknown)
+      loss(kill.t, "unattributed_kill", 1,
+           "pid " + std::to_string(kill.pid) + " (" + printable(kill.comm) +
+               "): the kernel printed no report for this kill and the observer never sampled the pid in a unit");
+    kill.seen_t = monotonicSeconds();
+    if (!kill.group_kill && std::find(chosen_pids_.begin(), chosen_pids_.end(), kill.pid) == chosen_pids_.end()) {
+      chosen_pids_.push_back(kill.pid);
+      ++chosen_kills_;
+    }
+    last_kill_.store(kill.seen_t);
+    sink_.emit(kRecordOomKill, kill);
+  }
+}
+
+void Sampler::endHard(double now) {
+  readKernelLog();
+  emitKills(kmsg_parser_.flushAll());
+  tick(now);
+  noteLoopStall(now, true);
+  const double beat = heartbeat_.load();
+  sink_.emit(kRecordPhase,
+             Phase{now, kPhaseTimeLimit,
+                   "hard end: the time limit passed and the event loop (last alive " + seconds(now - beat) +
+                       " before) had not ended the run; the sampler ended it"});
+  const int status = hard_end_status_.load();
+  if (sink_.end(status)) {
+    std::fprintf(stderr, "oomharness-guest: hard end at the time limit\n");
+    ::_exit(status);
+  }
+  // Otherwise the event loop ended the stream a moment before: it finishes the run.
+}
+
+}  // namespace oom

@@ -1,0 +1,184 @@
+// The sampler thread: guest-wide files read from files recorded in real guests,
+// samples written while the event loop is silent, a blocked loop recorded as an
+// observer gap, and the hard end at the time limit.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "guest/record_sink.hpp"
+#include "guest/sampler.hpp"
+#include "oom/clock.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+namespace {
+
+const std::string kFixtures = OOM_GUEST_FIXTURES;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct TempFile {
+  TempFile() {
+    char p[] = "/tmp/oomharness-sampler-XXXXXX";
+    const int fd = ::mkstemp(p);
+    if (fd >= 0) ::close(fd);
+    path = p;
+  }
+  ~TempFile() { ::unlink(path.c_str()); }
+  Timeline fold() const {
+    Timeline t;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) applyStreamLine(t, line);
+    return t;
+  }
+  std::string path;
+};
+
+void sleepFor(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
+
+TEST(GuestFileParsers, ReadRecordedProcFilesOfBothReleases) {
+  for (const char* release : {"bookworm", "trixie"}) {
+    SCOPED_TRACE(release);
+    const std::string dir = kFixtures + "/guest-files/" + release + "/proc/";
+    const std::string meminfo = slurp(dir + "meminfo");
+    const std::string vmstat = slurp(dir + "vmstat");
+    ASSERT_FALSE(meminfo.empty());
+    ASSERT_FALSE(vmstat.empty());
+    EXPECT_GT(meminfoKb(meminfo, "MemAvailable").value_or(0), 100'000u);
+    EXPECT_GT(meminfoKb(meminfo, "MemTotal").value_or(0), meminfoKb(meminfo, "MemAvailable").value_or(0));
+    EXPECT_EQ(meminfoKb(meminfo, "SwapFree"), 0u);  // the guest ran without swap
+    EXPECT_EQ(vmstatValue(vmstat, "oom_kill"), 0u);
+    // A key must be the whole key: "oom" is not "oom_kill", nor "MemAvail" "MemAvailable".
+    EXPECT_FALSE(vmstatValue(vmstat, "oom").has_value());
+    EXPECT_FALSE(meminfoKb(meminfo, "MemAvail").has_value());
+    EXPECT_GT(vmstatValue(vmstat, "nr_free_pages").value_or(0), 0u);
+  }
+}
+
+TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {
+  const SysFs fs(kFixtures + "/guest-files/trixie");
+  GuestFiles files(fs);
+  const GuestSample g = files.read(12.5);
+  EXPECT_EQ(g.t, 12.5);
+  EXPECT_TRUE(g.unavailable.empty());
+  EXPECT_EQ(g.mem_available_bytes, 856876u * 1024);
+  EXPECT_EQ(g.swap_free_bytes, 0u);
+  EXPECT_EQ(g.oom_kill_total, 0u);
+  // Read twice from the same descriptors: pread at 0 starts the file again.
+  EXPECT_EQ(files.read(13).mem_available_bytes, g.mem_available_bytes);
+}
+
+TEST(GuestFiles, AFileThatCannotBeReadIsNamedNotZeroed) {
+  const SysFs fs(kFixtures + "/root");  // has proc/meminfo, no vmstat, no pressure
+  GuestFiles files(fs);
+  const GuestSample g = files.read(1);
+  EXPECT_GT(g.mem_available_bytes, 0u);
+  EXPECT_EQ(g.unavailable, (std::vector<std::string>{"proc/vmstat", "proc/pressure/memory"}));
+}
+
+TEST(Sampler, SamplesTheGuestAndEachUnitOnItsOwnThread) {
+  TempFile out;
+  {
+    RecordSink sink(out.path);
+    const SysFs fs(kFixtures + "/root");
+    Sampler::Options o;
+    o.interval_sec = 0.05;
+    Sampler sampler(sink, fs, o);
+    sampler.setControlGroup("worker.service", "/system.slice/worker.service");
+    sampler.start();
+    sleepFor(0.4);  // nobody calls heartbeat(): the loop is not needed for sampling
+    sampler.stop();
+  }
+  const Timeline t = out.fold();
+  EXPECT_GE(t.guest_samples.size(), 4u);
+  EXPECT_GE(t.samples.size(), 4u);
+  for (const auto& s : t.samples) EXPECT_EQ(s.unit, "worker.service");
+  EXPECT_TRUE(t.gaps.empty());  // a loop that never beat is not a blocked loop
+}
+
+TEST(Sampler, ABlockedEventLoopIsRecordedAsAGapWithItsLength) {
+  TempFile out;
+  {
+    RecordSink sink(out.path);
+    const SysFs fs(kFixtures + "/root");
+    Sampler::Options o;
+    o.interval_sec = 0.05;
+    o.loop_stall_sec = 0.2;
+    Sampler sampler(sink, fs, o);
+    const double blocked_from = monotonicSeconds() - 1.0;
+    sampler.heartbeat(blocked_from);  // the loop's last sign of life, a second ago
+    sampler.start();
+    sleepFor(0.3);
+    sampler.heartbeat(monotonicSeconds());  // it runs again
+    sleepFor(0.2);
+    sampler.stop();
+  }
+  const Timeline t = out.fold();
+  ASSERT_EQ(t.gaps.size(), 1u);
+  EXPECT_EQ(t.gaps[0].cause.rfind(kGapEventLoop, 0), 0u) << t.gaps[0].cause;
+  EXPECT_GE(t.gaps[0].length_sec, 1.25);
+  EXPECT_LT(t.gaps[0].length_sec, 3.0);
+  EXPECT_FALSE(t.guest_samples.empty());  // sampling went on meanwhile
+}
+
+TEST(SamplerDeathTest, EndsTheRunAtTheHardLimitWhenTheLoopCannot) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // forked: the child writes the file the parent reads
+  TempFile out;
+  EXPECT_EXIT(
+      {
+        RecordSink sink(out.path);
+        const SysFs fs(kFixtures + "/root");
+        Sampler::Options o;
+        o.interval_sec = 0.05;
+        o.loop_stall_sec = 0.1;
+        Sampler sampler(sink, fs, o);
+        sampler.heartbeat(monotonicSeconds());
+        sampler.setHardEnd(monotonicSeconds() + 0.2, 7);
+        sampler.start();
+        sleepFor(5);  // the "event loop", blocked past the limit
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(7), "hard end at the time limit");
+  const Timeline t = out.fold();
+  EXPECT_TRUE(t.complete);
+  EXPECT_EQ(t.guest_status, 7);
+  ASSERT_FALSE(t.phases.empty());
+  EXPECT_EQ(t.phases.back().name, kPhaseTimeLimit);
+  EXPECT_NE(t.phases.back().detail.find("the sampler ended it"), std::string::npos);
+  ASSERT_FALSE(t.gaps.empty());  // the loop had been silent since before the limit
+  EXPECT_EQ(t.gaps.back().cause.rfind(kGapEventLoop, 0), 0u);
+}
+
+TEST(Sampler, TheLoopEndingFirstKeepsTheSamplerFromEndingAgain) {
+  TempFile out;
+  {
+    RecordSink sink(out.path);
+    const SysFs fs(kFixtures + "/root");
+    Sampler::Options o;
+    o.interval_sec = 0.05;
+    Sampler sampler(sink, fs, o);
+    sampler.heartbeat(monotonicSeconds());
+    sampler.setHardEnd(monotonicSeconds() + 0.3, 7);
+    sampler.start();
+    EXPECT_TRUE(sink.end(0));  // the event loop ends the run in time
+    sleepFor(0.5);
+    sampler.stop();
+    EXPECT_FALSE(sink.end(0));  // once only
+  }
+  const Timeline t = out.fold();
+  EXPECT_TRUE(t.complete);
+  EXPECT_EQ(t.guest_status, 0);
+  for (const auto& p : t.phases) EXPECT_NE(p.name, kPhaseTimeLimit);
+}
+
+}  // namespace
+}  // namespace oom
