@@ -93,6 +93,8 @@ void checkWitnesses(const CheckContext& ctx, Checks& out);
 
 // pressure.cpp, fidelity.cpp, observation.cpp
 PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index);
+// MemAvailable at or below this is "near zero" for a guest of mem_total bytes.
+std::uint64_t nearZeroAvailableBytes(std::uint64_t mem_total);
 CheckResult pressureCheck(const CheckContext& ctx);
 LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
 CheckResult loadFidelityCheck(const CheckContext& ctx);

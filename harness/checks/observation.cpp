@@ -139,6 +139,39 @@ std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
   return out;
 }
 
+ObserverStats observerStats(const Timeline& t) {
+  ObserverStats s;
+  std::vector<const GuestSample*> gs;
+  for (const auto& g : t.guest_samples) gs.push_back(&g);
+  std::stable_sort(gs.begin(), gs.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  s.guest_samples = gs.size();
+  s.near_zero_bytes = nearZeroAvailableBytes(t.guest.mem_total_bytes);
+  for (std::size_t i = 0; i < gs.size(); ++i) {
+    const GuestSample& g = *gs[i];
+    if (g.pressure_full_avg10 > s.peak_psi_full) {
+      s.peak_psi_full = g.pressure_full_avg10;
+      s.peak_psi_full_at = g.t;
+    }
+    s.peak_psi_some = std::max(s.peak_psi_some, g.pressure_some_avg10);
+    if (i == 0) continue;
+    const GuestSample& prev = *gs[i - 1];
+    if (g.t - prev.t > s.longest_sample_interval_sec) {
+      s.longest_sample_interval_sec = g.t - prev.t;
+      s.longest_sample_interval_at = prev.t;
+    }
+    const bool meminfo = std::find(prev.unavailable.begin(), prev.unavailable.end(), "proc/meminfo") ==
+                         prev.unavailable.end();
+    if (meminfo && t.guest.mem_total_bytes > 0 && prev.mem_available_bytes <= s.near_zero_bytes)
+      s.near_zero_sec += g.t - prev.t;
+  }
+  for (const auto& k : t.kills) {
+    if (k.seen_t <= 0) continue;
+    ++s.kills_timed;
+    s.slowest_kill_sec = std::max(s.slowest_kill_sec, k.seen_t - k.t);
+  }
+  return s;
+}
+
 CheckResult observationCheck(const CheckContext& ctx) {
   CheckResult c{"observation", "", CheckOutcome::pass,
                 "the observer saw the whole run: no observer gap, no kernel log, journal, D-Bus or channel record lost",

@@ -33,6 +33,10 @@ std::string percent(double v) {
 
 }  // namespace
 
+std::uint64_t nearZeroAvailableBytes(std::uint64_t mem_total) {
+  return std::max<std::uint64_t>(kNearZeroFloorBytes, static_cast<std::uint64_t>(kNearZeroShare * mem_total));
+}
+
 PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index) {
   const Timeline& t = index.timeline();
   const double p0 = index.pressureT();
@@ -55,8 +59,7 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
     for (const auto* g : gs)
       if (g->t <= p0) kills_before = g->oom_kill_total;
     const std::uint64_t mem_total = t.guest.mem_total_bytes;
-    const std::uint64_t near_zero =
-        std::max<std::uint64_t>(kNearZeroFloorBytes, static_cast<std::uint64_t>(kNearZeroShare * mem_total));
+    const std::uint64_t near_zero = nearZeroAvailableBytes(mem_total);
     bool counter = false, available = false, psi = false;
     for (const auto* g : gs) {
       if (g->t <= p0) continue;

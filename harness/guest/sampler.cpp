@@ -183,7 +183,10 @@ void Sampler::run() {
     if (kmsg_parser_.hasPending()) wait = std::min(wait, options_.kill_holdback_sec / 2);
     pollfd fds[2] = {{kmsg_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     const int timeout_ms = static_cast<int>(std::ceil(std::max(wait, 0.0) * 1000));
-    if (::poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & (POLLIN | POLLERR))) readKernelLog();
+    const double woke_due = monotonicSeconds() + timeout_ms / 1000.0;
+    const int ready = ::poll(fds, 2, timeout_ms);
+    if (ready == 0) poll_late_ = std::max(poll_late_, monotonicSeconds() - woke_due);
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLERR))) readKernelLog();
     emitKills(kmsg_parser_.flush(monotonicSeconds(), options_.kill_holdback_sec));
   }
 }
@@ -193,15 +196,32 @@ void Sampler::sampleNow() {
 }
 
 void Sampler::tick(double now) {
-  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5))
-    sink_.emit(kRecordObserverGap,
-               ObserverGap{last_tick_, now - last_tick_,
-                           std::string(kGapSampler) + ": no sample for " + seconds(now - last_tick_) +
-                               " (planned every " + seconds(options_.interval_sec) +
-                               "): the guest did not run the sampler"});
+  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5)) {
+    // What the sampler knows of where the time went: its own last round (reads,
+    // writes) and how late its poll woke; the rest it was not running at all.
+    std::string cause = std::string(kGapSampler) + ": no sample for " + seconds(now - last_tick_) + " (planned every " +
+                        seconds(options_.interval_sec) + "); the round before took " + seconds(round_.total) +
+                        " (reads " + seconds(round_.reads) +
+                        (round_.slowest_file.empty() ? "" : ", slowest " + round_.slowest_file + " " + seconds(round_.slowest)) +
+                        "; writing records " + seconds(round_.writes) + "), its wait woke " + seconds(poll_late_) +
+                        " late";
+    sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, cause});
+  }
   last_tick_ = now;
+  poll_late_ = 0;
+  round_ = Round{};
   noteLoopStall(now, false);
-  sink_.emit(kRecordGuestSample, guest_files_.read(now));
+  auto timed = [&](double& into, auto&& f) {
+    const double t0 = monotonicSeconds();
+    f();
+    const double dt = monotonicSeconds() - t0;
+    into += dt;
+    return dt;
+  };
+  GuestSample g;
+  const double guest_read = timed(round_.reads, [&] { g = guest_files_.read(now); });
+  if (guest_read > round_.slowest) round_.slowest = guest_read, round_.slowest_file = "proc (meminfo, vmstat, pressure)";
+  timed(round_.writes, [&] { sink_.emit(kRecordGuestSample, g); });
   std::map<std::string, std::string> units;
   {
     std::lock_guard<std::mutex> lock(units_mutex_);
@@ -209,11 +229,14 @@ void Sampler::tick(double now) {
   }
   for (const auto& [unit, cg] : units) {
     if (cg.empty()) continue;
-    auto sample = fs_.sample(unit, cg, now);
+    std::optional<MemorySample> sample;
+    const double read = timed(round_.reads, [&] { sample = fs_.sample(unit, cg, now); });
+    if (read > round_.slowest) round_.slowest = read, round_.slowest_file = unit + "'s cgroup and processes";
     if (!sample) continue;
     for (const auto& p : sample->processes) pid_unit_[p.pid] = unit;
-    sink_.emit(kRecordSample, *sample);
+    timed(round_.writes, [&] { sink_.emit(kRecordSample, *sample); });
   }
+  round_.total = monotonicSeconds() - now;
 }
 
 void Sampler::noteLoopStall(double now, bool final) {

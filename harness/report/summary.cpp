@@ -119,6 +119,22 @@ std::string runLines(const RunReport& r, const TimelineIndex& index) {
   if (!t.complete) out += "run: no end record, the timeline stops at " + since(index.endT(), p0) + "\n";
   if (const CheckResult* c = findCheck(r, "pressure"))
     out += std::string("pressure: ") + (c->outcome == CheckOutcome::pass ? "" : "NOT PROVEN: ") + p(c->observed) + "\n";
+  if (const ObserverStats o = observerStats(t); o.guest_samples > 0) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "observer: %zu guest sample(s), longest interval %.2fs (from %s)", o.guest_samples,
+                  o.longest_sample_interval_sec, since(o.longest_sample_interval_at, p0).c_str());
+    out += buf;
+    if (o.kills_timed > 0) {
+      std::snprintf(buf, sizeof buf, "; slowest of %zu kill(s) reached the timeline %.0fms after the kernel's line",
+                    o.kills_timed, o.slowest_kill_sec * 1000);
+      out += buf;
+    }
+    std::snprintf(buf, sizeof buf, "\nstall: memory PSI full avg10 peaked at %.1f%% (%s), some at %.1f%%; ",
+                  o.peak_psi_full, since(o.peak_psi_full_at, p0).c_str(), o.peak_psi_some);
+    out += buf;
+    out += "MemAvailable near zero (at most " + formatSize(o.near_zero_bytes) + ") for " +
+           formatDuration(Seconds(o.near_zero_sec)) + "\n";
+  }
   if (!t.gaps.empty() || !t.losses.empty()) {
     out += "observer blind spots (" + std::to_string(t.gaps.size()) + " gap(s), " + std::to_string(t.losses.size()) +
            " loss(es)):\n";

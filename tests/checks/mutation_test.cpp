@@ -85,6 +85,26 @@ const std::vector<Mutation>& mutations() {
            if (!r.contains("t") || r["t"].get<double>() <= cut) out.push_back(r);
          return out;
        }},
+      {"headerless_kill",
+       "a second kill 0.5 s after the first, printed without its report (rate-limited) and never sampled in a unit",
+       VerdictKind::inconclusive, "collateral", CheckOutcome::inconclusive,
+       [](const Records& recs, const Scenario&) {
+         const double k = firstKillT(recs);
+         nlohmann::json kill;
+         for (const auto& r : recs)
+           if (r["type"] == "oom_kill" && r["t"].get<double>() == k) kill = r;
+         kill["t"] = k + 0.5;
+         kill["pid"] = 99999;
+         kill["unit"] = "";
+         kill["task_memcg"] = "";
+         kill["group_kill"] = false;
+         kill["attribution"] = "unknown";
+         kill["lines"] = {"Out of memory: Killed process 99999 (oomstress) total-vm:1000kB, anon-rss:900kB, "
+                          "file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0"};
+         return withRecord(withRecord(recs, kill), {{"type", "loss"}, {"t", k + 0.5}, {"source", "kmsg"},
+                                                    {"what", "unattributed_kill"}, {"count", 1},
+                                                    {"detail", "pid 99999 (oomstress)"}});
+       }},
       {"garble_line", "one results line is not valid JSON (time unknown)", VerdictKind::inconclusive, "first_killed",
        CheckOutcome::inconclusive,
        [](const Records& recs, const Scenario&) {

@@ -59,6 +59,21 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Verdict, verdict, reason, pressu
 
 Verdict evaluate(const Scenario& scenario, const Timeline& timeline);
 
+// How well the observer kept up, and how hard the guest stalled, from the
+// recorded timeline alone (what the summary's "observer:" and "stall:" lines say).
+struct ObserverStats {
+  std::size_t guest_samples = 0;
+  double longest_sample_interval_sec = 0;  // between consecutive guest samples
+  double longest_sample_interval_at = 0;   // when that interval began
+  std::size_t kills_timed = 0;             // kills that carry seen_t
+  double slowest_kill_sec = 0;             // seen_t - t: kernel line to timeline
+  double peak_psi_full = 0, peak_psi_full_at = 0;  // /proc/pressure/memory full avg10 (%)
+  double peak_psi_some = 0;
+  double near_zero_sec = 0;                // total time MemAvailable was near zero
+  std::uint64_t near_zero_bytes = 0;       // the threshold used (checks' pressure rule)
+};
+ObserverStats observerStats(const Timeline& timeline);
+
 const char* toString(CheckOutcome outcome);       // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
 const char* toString(VerdictKind verdict);   // "pass", "fail", "inconclusive"
 

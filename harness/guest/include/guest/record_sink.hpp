@@ -2,9 +2,13 @@
 // Where the observer's records go: one JSON line per record, each written with
 // a single write(2), so whatever reached the host before the guest died is whole.
 // Two threads write here (the event loop and the sampler): a line is formatted
-// and written under one lock, so lines never interleave.
+// and written under one lock, so lines never interleave. The lock inherits
+// priority (PTHREAD_PRIO_INHERIT): the real-time sampler waiting for it lends
+// its priority to the event loop holding it, which a thrashing guest would
+// otherwise leave waiting for a CPU (priority inversion).
+#include <pthread.h>
+
 #include <atomic>
-#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,7 +33,7 @@ class RecordSink {
  private:
   void writeLocked(const std::string& type, const nlohmann::json& body);
   int fd_ = -1;
-  std::mutex mutex_;
+  pthread_mutex_t mutex_;
   std::atomic<bool> ended_{false};
   std::string line_;  // reused buffer, guarded by mutex_
 };

@@ -131,6 +131,13 @@ class Sampler {
   std::map<int, std::string> pid_unit_;  // every pid last sampled in a unit
   std::vector<int> chosen_pids_;
   double last_tick_ = 0;
+  // Where the last round's time went, for the cause of a gap.
+  struct Round {
+    double total = 0, reads = 0, writes = 0, slowest = 0;
+    std::string slowest_file;
+  };
+  Round round_;
+  double poll_late_ = 0;  // how late a timed-out poll returned, since the last round
   bool loop_stalled_ = false;
   double loop_stalled_from_ = 0;
 };
