@@ -4,12 +4,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "oom/units.hpp"
+
 namespace oom {
+namespace {
+
+const char* fileType(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "something other than a regular file";
+}
+
+}  // namespace
 
 Expected<void> writeFileAtomically(const std::filesystem::path& file, std::string_view content) {
   std::string tmp = file.string() + ".tmp-XXXXXX";
@@ -40,6 +55,39 @@ Expected<void> writeFileAtomically(const std::filesystem::path& file, std::strin
     return failSetup(file.string(), std::string("cannot rename into place: ") + std::strerror(err));
   }
   return {};
+}
+
+Expected<std::string> readRegularFile(const std::filesystem::path& file, std::uint64_t max_bytes,
+                                      std::string_view what) {
+  const std::string where = file.string();
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(where, std::string("cannot read the file (fstat): ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail(where, std::string("expected a regular file; got ") + fileType(st.st_mode));
+  const auto too_large = [&](std::uint64_t bytes) {
+    return fail(where, "expected a " + std::string(what) + " of at most " + formatSize(max_bytes) + " (" +
+                           std::to_string(max_bytes) + " bytes); got " + std::to_string(bytes) + " bytes");
+  };
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) return too_large(st.st_size);
+  // What the file holds now, up to one byte past the cap: it may have grown since fstat.
+  std::string bytes(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  std::size_t done = 0;
+  while (done <= max_bytes) {
+    if (done == bytes.size()) bytes.resize(std::min<std::uint64_t>(bytes.size() * 2, max_bytes + 1));
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  if (done > max_bytes) return too_large(done);
+  bytes.resize(done);
+  return bytes;
 }
 
 }  // namespace oom

@@ -9,6 +9,16 @@ const std::vector<std::string>& supportedReleases() {
   return releases;
 }
 
+std::string supportedReleasesText(std::string_view last) {
+  const auto& known = supportedReleases();
+  std::string text;
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    if (i > 0) text += i + 1 == known.size() ? std::string(last) : std::string(", ");
+    text += known[i];
+  }
+  return text;
+}
+
 bool isSupportedRelease(std::string_view release) {
   const auto& known = supportedReleases();
   return std::find(known.begin(), known.end(), release) != known.end();

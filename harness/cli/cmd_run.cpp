@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "oom/releases.hpp"
 #include "run/run_scenario.hpp"
 
 namespace oom {
@@ -15,7 +16,7 @@ void addRunCommand(CLI::App& app, int& status) {
   run->add_option("--accel", options->accelerator, "auto, kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   run->add_option("--release", options->release,
-                  "Guest release instead of the scenario's guest.release (bookworm, trixie)");
+                  "Guest release instead of the scenario's guest.release (" + supportedReleasesText() + ")");
   run->add_flag("--quiet", [options](std::int64_t) { options->live_progress = false; },
                 "No live progress lines");
   run->callback([&status, options] { status = runScenario(*options); });

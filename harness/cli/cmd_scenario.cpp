@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <fstream>
-
 #include "checks/verdict.hpp"
 #include "commands.hpp"
 #include "run/exit_status.hpp"
@@ -15,6 +13,7 @@
 #include "scenario/parse.hpp"
 #include "plan/planner.hpp"
 #include "report/report.hpp"
+#include "run/recorded_timeline.hpp"
 
 namespace oom {
 namespace {
@@ -103,17 +102,16 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
     printDiagnostics(check);
     return kExitBadInput;
   }
-  std::ifstream in(timeline_file);
-  if (!in) {
-    std::printf("%s: cannot read the file\n", printable(timeline_file).c_str());
-    return kExitBadInput;
+  auto recorded = readTimelineFile(timeline_file);
+  if (!recorded) {
+    std::printf("error: %s\n", printable(recorded.error().str()).c_str());
+    return exitStatusFor(recorded.error());
   }
   RunReport report;
   report.scenario = *check.scenario;
   if (auto plan = makeGuestPlan(report.scenario)) report.plan = *plan;
-  std::size_t ignored = 0;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && !applyStreamLine(report.timeline, line)) ++ignored;
+  report.timeline = std::move(recorded->timeline);
+  const std::size_t ignored = recorded->lines_ignored;
   report.verdict = evaluate(report.scenario, report.timeline);
   report.exit_status = exitStatusFor(report.verdict.verdict);
   std::printf("%s", summarize(report).c_str());
@@ -145,7 +143,9 @@ void addScenarioCommands(CLI::App& app, int& status) {
   auto timeline = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   eval->add_option("scenario", *scenario, "Scenario file")->required();
-  eval->add_option("timeline", *timeline, "Timeline file (.jsonl)")->required();
+  eval->add_option("timeline", *timeline,
+                   "Timeline file (.jsonl): a regular file of at most " + formatSize(kMaxTimelineFileBytes))
+      ->required();
   eval->add_option("--out", *out, "Also write result.json, junit.xml and summary.txt here");
   eval->callback([scenario, timeline, out, &status] { status = evaluateRecorded(*scenario, *timeline, *out); });
 }

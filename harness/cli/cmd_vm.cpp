@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "run/exit_status.hpp"
+#include "oom/releases.hpp"
 #include "oom/units.hpp"
 #include "vm/image.hpp"
 #include "vm/boot.hpp"
@@ -19,7 +20,7 @@ namespace oom {
 namespace {
 
 struct VmOptions {
-  std::string release = "bookworm";
+  std::string release = kDefaultRelease;
   bool force = false;
   std::string accelerator = "auto";
   std::string memory = "1G";
@@ -114,7 +115,7 @@ void addVmCommands(CLI::App& app, int& status) {
   auto* vm = app.add_subcommand("vm", "The disposable guest: build its image, run a command in it");
   vm->require_subcommand(1);
   auto options = std::make_shared<VmOptions>();
-  const std::string releases = "Guest Debian release: bookworm or trixie";
+  const std::string releases = "Guest Debian release: " + supportedReleasesText(" or ") + " (default " + kDefaultRelease + ")";
 
   auto* build = vm->add_subcommand("build", "Build (or reuse) the cached guest image");
   build->add_option("--release", options->release, releases)->check(CLI::IsMember(supportedReleases()));

@@ -1,36 +1,58 @@
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
+#include "oom/text.hpp"
 #include "report/report.hpp"
 
 namespace oom {
 namespace {
 
-std::string xmlEscape(const std::string& s) {
+// XML 1.0 allows only tab, newline, CR, U+0020..U+D7FF, U+E000..U+FFFD and
+// U+10000 up, as valid UTF-8, even escaped; the guest may send any bytes. So
+// every field goes through printable() first: control characters (NUL, ESC, ...)
+// and bytes that are not UTF-8 become visible \xNN text, and a journal line with
+// a newline of its own cannot fake a line of evidence. printable() keeps U+FFFE
+// and U+FFFF, which XML forbids, so they are escaped here the same way.
+std::string xmlText(std::string_view text) {
+  const std::string safe = printable(text);
   std::string out;
-  for (char c : s) {
+  out.reserve(safe.size());
+  for (std::size_t i = 0; i < safe.size(); ++i) {
+    const char c = safe[i];
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    if (c == '\xef' && i + 2 < safe.size() && safe[i + 1] == '\xbf' && (safe[i + 2] == '\xbe' || safe[i + 2] == '\xbf')) {
+      out += safe[i + 2] == '\xbe' ? "\\u{fffe}" : "\\u{ffff}";
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += '?';
-        else out += c;
+      default: out += c;
     }
   }
   return out;
 }
 
+// Text of several lines (a testcase's body): its own newlines kept, each line as xmlText.
+std::string xmlLines(std::string_view text) {
+  std::string out;
+  for (const auto line : splitLines(text)) out += xmlText(line) + "\n";
+  return out;
+}
+
+// One line per field, each field printable() so that its own newlines stay escaped.
 std::string evidenceText(const CheckResult& c) {
-  std::string text = "expected: " + c.expected + "\nobserved: " + c.observed + "\n";
-  if (!c.why.empty()) text += "why: " + c.why + "\n";
+  std::string text = "expected: " + printable(c.expected) + "\nobserved: " + printable(c.observed) + "\n";
+  if (!c.why.empty()) text += "why: " + printable(c.why) + "\n";
   for (const auto& e : c.evidence) {
     char t[32] = "";
     if (e.t >= 0) std::snprintf(t, sizeof t, "[%.3f] ", e.t);
-    text += std::string(t) + e.source + ": " + e.text + "\n";
+    text += std::string(t) + printable(e.source) + ": " + printable(e.text) + "\n";
   }
   return text;
 }
@@ -42,25 +64,26 @@ std::string junitXml(const RunReport& r) {
   auto count = [&](CheckOutcome o) {
     return std::count_if(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.outcome == o; });
   };
-  const std::string suite = xmlEscape(r.scenario.name);
-  char head[512];
-  std::snprintf(head, sizeof head,
-                "<testsuite name=\"%s\" tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\">\n",
-                suite.c_str(), checks.size(), static_cast<long>(count(CheckOutcome::fail)),
-                static_cast<long>(count(CheckOutcome::inconclusive)), r.wall_sec, xmlEscape(r.started_at).c_str());
+  const std::string suite = xmlText(r.scenario.name);
+  // Built by concatenation, not into a fixed buffer: a long name cut mid-attribute
+  // would leave the file unreadable.
+  char numbers[512];  // room for three integers and any double
+  std::snprintf(numbers, sizeof numbers, "tests=\"%zu\" failures=\"%ld\" errors=\"%ld\" skipped=\"0\" time=\"%.3f\"",
+                checks.size(), static_cast<long>(count(CheckOutcome::fail)),
+                static_cast<long>(count(CheckOutcome::inconclusive)), r.wall_sec);
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
-  xml += "  " + std::string(head);
+  xml += "  <testsuite name=\"" + suite + "\" " + numbers + " timestamp=\"" + xmlText(r.started_at) + "\">\n";
   xml += "    <properties>\n      <property name=\"verdict\" value=\"" +
-         xmlEscape(toString(r.verdict.verdict)) + "\"/>\n      <property name=\"reason\" value=\"" +
-         xmlEscape(r.verdict.reason) + "\"/>\n    </properties>\n";
+         xmlText(toString(r.verdict.verdict)) + "\"/>\n      <property name=\"reason\" value=\"" +
+         xmlText(r.verdict.reason) + "\"/>\n    </properties>\n";
   for (const auto& c : checks) {
-    const std::string classname = suite + "." + xmlEscape(c.unit.empty() ? "scenario" : c.unit);
-    xml += "    <testcase classname=\"" + classname + "\" name=\"" + xmlEscape(c.name) + "\">\n";
-    const std::string body = xmlEscape(evidenceText(c));
+    const std::string classname = suite + "." + xmlText(c.unit.empty() ? "scenario" : c.unit);
+    xml += "    <testcase classname=\"" + classname + "\" name=\"" + xmlText(c.name) + "\">\n";
+    const std::string body = xmlLines(evidenceText(c));
     if (c.outcome == CheckOutcome::fail)
-      xml += "      <failure message=\"" + xmlEscape(c.observed) + "\" type=\"fail\">" + body + "</failure>\n";
+      xml += "      <failure message=\"" + xmlText(c.observed) + "\" type=\"fail\">" + body + "</failure>\n";
     else if (c.outcome == CheckOutcome::inconclusive)
-      xml += "      <error message=\"" + xmlEscape(c.observed) + "\" type=\"inconclusive\">" + body + "</error>\n";
+      xml += "      <error message=\"" + xmlText(c.observed) + "\" type=\"inconclusive\">" + body + "</error>\n";
     else
       xml += "      <system-out>" + body + "</system-out>\n";
     xml += "    </testcase>\n";

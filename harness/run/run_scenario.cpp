@@ -14,6 +14,8 @@
 #include "checks/verdict.hpp"
 #include "run/exit_status.hpp"
 #include "oom/files.hpp"
+#include "oom/releases.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "oom/utc.hpp"
 #include "report/report.hpp"
@@ -86,10 +88,9 @@ int runScenario(const RunOptions& options) {
   }
   Scenario scenario = *check.scenario;
   if (!options.release.empty()) {
-    const auto& known = supportedReleases();
-    if (std::find(known.begin(), known.end(), options.release) == known.end()) {
-      std::fprintf(stderr, "oomharness: --release: expected one of bookworm, trixie; got '%s'\n",
-                   options.release.c_str());
+    if (!isSupportedRelease(options.release)) {
+      std::fprintf(stderr, "oomharness: --release: expected one of %s; got '%s'\n",
+                   supportedReleasesText().c_str(), printable(options.release).c_str());
       return kExitBadInput;
     }
     scenario.guest.release = options.release;

@@ -1,16 +1,11 @@
 #include "scenario/parse.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <set>
 
 #include "json_reader.hpp"
+#include "oom/files.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "scenario/directives.hpp"
@@ -587,45 +582,9 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source) {
   return out;
 }
 
-const char* fileType(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "something other than a regular file";
-}
-
-// The whole file, if it is a regular file of at most limits::kMaxFileBytes; both
-// are checked on the open descriptor before reading (O_NONBLOCK: opening a FIFO
-// must not wait for a writer), and the read stops one byte past the limit in case
-// the file grew in between.
+// A regular file of at most limits::kMaxFileBytes, checked before reading.
 Expected<std::string> readScenarioBytes(const std::filesystem::path& file) {
-  const std::string where = file.string();
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail(where, std::string("cannot read the file (fstat): ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return fail(where, std::string("expected a regular file; got ") + fileType(st.st_mode));
-  const auto too_large = [&](std::uint64_t bytes) { return fail(where, fileTooLarge(bytes)); };
-  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxFileBytes) return too_large(st.st_size);
-  std::string bytes(limits::kMaxFileBytes + 1, '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(where, std::string("cannot read the file: ") + std::strerror(errno));
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  if (done > limits::kMaxFileBytes) return too_large(done);
-  bytes.resize(done);
-  return bytes;
+  return readRegularFile(file, limits::kMaxFileBytes, "scenario file");
 }
 
 }  // namespace

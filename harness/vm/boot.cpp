@@ -25,6 +25,7 @@
 #include "vm/payload.hpp"
 #include "vm/process.hpp"
 #include "vm/qemu.hpp"
+#include "vm/reservations.hpp"
 #include "vm/temp_dir.hpp"
 
 namespace bp = boost::process;
@@ -215,9 +216,13 @@ std::string readText(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Guest memory, qemu's and ours must fit in MemAvailable, and the swap file on the
-// disk that holds it, before anything is built or booted (host_check.hpp).
-Expected<void> checkHostFits(const BootRequest& request, const fs::path& swap_dir, BootResult& result) {
+// Guest memory, qemu's and ours must fit in MemAvailable, less what other live runs
+// reserved and do not hold yet, and the swap file on the disk that holds it, before
+// anything is built or booted (host_check.hpp). Reading the other reservations,
+// deciding and registering ours happen under one lock, so two runs starting
+// together decide one after the other. The reservation lasts as long as the
+// returned object (reservations.hpp).
+Expected<HostReservation> checkHostFits(const BootRequest& request, const fs::path& swap_dir, BootResult& result) {
   struct statvfs vfs {};
   struct statfs sfs {};
   if (::statvfs(swap_dir.c_str(), &vfs) != 0 || ::statfs(swap_dir.c_str(), &sfs) != 0)
@@ -226,28 +231,42 @@ Expected<void> checkHostFits(const BootRequest& request, const fs::path& swap_di
   needs.guest_memory_bytes = request.memory_bytes;
   needs.swap_bytes = request.swap_bytes;
   needs.swap_in_memory = sfs.f_type == TMPFS_MAGIC;
-  const HostFit memory = hostMemoryFits(readText("/proc/meminfo"), needs);
+  auto folder = reservationFolder();
+  if (!folder) return tl::unexpected(folder.error());
+  auto registry = acquireLock(*folder / ".lock", LOCK_EX, Seconds(60), "checking the host's memory");
+  if (!registry) return tl::unexpected(registry.error());
+  registry->note("checking the host's memory");
+  const std::vector<OtherReservation> others = liveReservations(*folder);
+  const HostFit memory = hostMemoryFits(readText("/proc/meminfo"), needs, others);
   if (!memory.fits)
     return failSetup("host memory", "this guest does not fit beside what the host is using: needed " +
                                         memory.explanation +
-                                        "; free memory on the host or give the guest less");
+                                        (others.empty() ? "; free memory on the host or give the guest less"
+                                                        : "; free memory on the host, wait for the other runs "
+                                                          "to end or give the guest less"));
   const std::uint64_t free_disk = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   const HostFit disk = needs.swap_in_memory ? swapDiskFits(UINT64_MAX, 0)
                                             : swapDiskFits(free_disk, request.swap_bytes);
   if (!disk.fits)
     return failSetup("--swap", "the swap file does not fit on " + swap_dir.string() + ": needed " +
                                    disk.explanation + "; free disk space or ask for less swap");
+  auto reservation = HostReservation::create(*folder, memory.needed_bytes, fs::absolute(request.run_dir).string());
+  if (!reservation) return tl::unexpected(reservation.error());
   result.host_memory_needed_bytes = memory.needed_bytes;
   result.host_memory_available_bytes = memory.available_bytes;
   const std::string sum = memory.explanation.substr(0, memory.explanation.find(';'));
   result.host_reservation = "host: set aside " + formatSize(memory.needed_bytes) + " of the " +
                             formatSize(memory.available_bytes) + " MemAvailable (" +
                             sum.substr(0, sum.rfind(" = ")) + ")";
+  if (!others.empty())
+    result.host_reservation += "; " + std::to_string(others.size()) + " other run" +
+                               (others.size() == 1 ? "" : "s") + " reserved " +
+                               formatSize(memory.reserved_by_others_bytes) + " more";
   if (request.swap_bytes > 0)
     result.host_reservation += "; swap file " + formatSize(request.swap_bytes) + " allocated in " +
                                swap_dir.string() + " (" + formatSize(free_disk) + " free" +
                                (needs.swap_in_memory ? ", tmpfs: counted as memory" : "") + ")";
-  return {};
+  return reservation;
 }
 
 // The swap disk, allocated in full up front so that a guest filling it cannot meet
@@ -292,8 +311,9 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   auto work = TempDir::create("run");
   if (!work) return tl::unexpected(work.error());
   BootResult result;
-  if (auto fits = checkHostFits(request, work->path(), result); !fits)
-    return tl::unexpected(fits.error());
+  // Held until qemu is gone, so that runs starting meanwhile count this guest.
+  auto reservation = checkHostFits(request, work->path(), result);
+  if (!reservation) return tl::unexpected(reservation.error());
   ImageRequest image_request;
   image_request.release = request.release;
   FileLock image_lease;  // until qemu is gone: a rebuild keeps this image meanwhile

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "oom/text.hpp"
+
 namespace oom {
 
 Expected<std::uint64_t> memAvailableBytes(std::string_view meminfo) {
@@ -23,7 +25,8 @@ Expected<std::uint64_t> memAvailableBytes(std::string_view meminfo) {
   return failSetup("/proc/meminfo", "no readable MemAvailable line; cannot tell whether the guest fits");
 }
 
-HostFit hostMemoryFits(std::string_view meminfo, const HostNeeds& needs) {
+HostFit hostMemoryFits(std::string_view meminfo, const HostNeeds& needs,
+                       const std::vector<OtherReservation>& others) {
   HostFit fit;
   fit.needed_bytes = needs.guest_memory_bytes + kQemuOverheadBytes + kHarnessOwnBytes +
                      kHostMemoryMarginBytes + (needs.swap_in_memory ? needs.swap_bytes : 0);
@@ -40,8 +43,24 @@ HostFit hostMemoryFits(std::string_view meminfo, const HostNeeds& needs) {
     return fit;
   }
   fit.available_bytes = *available;
-  fit.fits = fit.available_bytes >= fit.needed_bytes;
   fit.explanation += "; MemAvailable " + formatSize(fit.available_bytes);
+  std::string named;
+  for (const auto& o : others) {
+    const std::uint64_t to_come = o.toCome();
+    fit.reserved_by_others_bytes = to_come > UINT64_MAX - fit.reserved_by_others_bytes
+                                       ? UINT64_MAX
+                                       : fit.reserved_by_others_bytes + to_come;
+    named += (named.empty() ? "" : ", ") + std::string("pid ") + std::to_string(o.pid) + " " + printable(o.run) +
+             " reserved " + formatSize(o.reserved_bytes) + ", holds " + formatSize(o.held_bytes);
+  }
+  const std::uint64_t left = fit.available_bytes > fit.reserved_by_others_bytes
+                                 ? fit.available_bytes - fit.reserved_by_others_bytes
+                                 : 0;
+  if (!others.empty())
+    fit.explanation += " less " + formatSize(fit.reserved_by_others_bytes) + " still to come for " +
+                       std::to_string(others.size()) + " other run" + (others.size() == 1 ? "" : "s") +
+                       " (" + named + ") = " + formatSize(left);
+  fit.fits = left >= fit.needed_bytes;
   return fit;
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "oom/releases.hpp"
 #include "oom/text.hpp"
 #include "oom/utc.hpp"
 #include "vm/data_dir.hpp"
@@ -316,7 +317,8 @@ Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
   }
   if (request.release.empty() ||
       request.release.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos)
-    return fail("--release", "'" + request.release + "': expected a Debian codename (bookworm, trixie)");
+    return fail("--release", "'" + printable(request.release) + "': expected a Debian codename (" +
+                                 supportedReleasesText() + ")");
   if (!fs::exists(request.recipe_dir / "customize.sh"))
     return failSetup(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
   const fs::path dir = imageDir(request);

@@ -28,23 +28,26 @@ bool hasMountsUnder(const fs::path& dir) {
   return false;
 }
 
+Expected<fs::path> privateFolder(const fs::path& dir, const std::string& why) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return failSetup(dir.string(), std::string("cannot create: ") + std::strerror(errno));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0)
+    return failSetup(dir.string(), std::string("cannot inspect: ") + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    return failSetup(dir.string(), "exists but is not a folder owned by uid " + std::to_string(::geteuid()) + "; " + why);
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+    return failSetup(dir.string(), std::string("cannot make it private (chmod 0700): ") + std::strerror(errno));
+  return dir;
+}
+
 Expected<fs::path> privateTempParent() {
   std::error_code ec;
   const fs::path base = fs::temp_directory_path(ec);
   if (ec) return failSetup("$TMPDIR", "no usable temporary folder: " + ec.message());
-  const fs::path parent = base / ("oomharness-" + std::to_string(::geteuid()));
-  if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
-    return failSetup(parent.string(), std::string("cannot create: ") + std::strerror(errno));
-  struct stat st {};
-  if (::lstat(parent.c_str(), &st) != 0)
-    return failSetup(parent.string(), std::string("cannot inspect: ") + std::strerror(errno));
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
-    return failSetup(parent.string(), "exists but is not a folder owned by uid " + std::to_string(::geteuid()) +
-                                          "; oomharness keeps its temporary files there only when it is "
-                                          "private: remove it, or set TMPDIR elsewhere");
-  if ((st.st_mode & 077) != 0 && ::chmod(parent.c_str(), 0700) != 0)
-    return failSetup(parent.string(), std::string("cannot make it private (chmod 0700): ") + std::strerror(errno));
-  return parent;
+  return privateFolder(base / ("oomharness-" + std::to_string(::geteuid())),
+                       "oomharness keeps its temporary files there only when it is private: remove it, or set "
+                       "TMPDIR elsewhere");
 }
 
 Expected<TempDir> TempDir::create(std::string_view purpose) {

@@ -76,6 +76,35 @@ bool wellFormed(const std::string& xml, std::string& why) {
   return true;
 }
 
+// The first offset where `xml` is not XML 1.0 text: bytes that are not UTF-8
+// (strict: no overlong forms, no surrogates) or a code point outside XML's Char
+// (tab, newline, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF); npos if none.
+std::size_t firstNonXmlChar(const std::string& xml) {
+  for (std::size_t i = 0; i < xml.size();) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(xml[k]); };
+    const unsigned char lead = b(i);
+    std::size_t n = 1;
+    char32_t c = lead, min = 0;
+    if (lead >= 0x80) {
+      if (lead >= 0xc2 && lead <= 0xdf) { n = 2; c = lead & 0x1f; min = 0x80; }
+      else if (lead >= 0xe0 && lead <= 0xef) { n = 3; c = lead & 0x0f; min = 0x800; }
+      else if (lead >= 0xf0 && lead <= 0xf4) { n = 4; c = lead & 0x07; min = 0x10000; }
+      else return i;
+      if (i + n > xml.size()) return i;
+      for (std::size_t k = 1; k < n; ++k) {
+        if ((b(i + k) & 0xc0) != 0x80) return i;
+        c = (c << 6) | (b(i + k) & 0x3f);
+      }
+      if (c < min) return i;
+    }
+    const bool allowed = c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
+                         (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+    if (!allowed) return i;
+    i += n;
+  }
+  return std::string::npos;
+}
+
 std::size_t occurrences(const std::string& s, const std::string& what) {
   std::size_t n = 0;
   for (auto i = s.find(what); i != std::string::npos; i = s.find(what, i + 1)) ++n;
@@ -100,6 +129,37 @@ TEST(JUnit, FailureMessageCarriesTheEvidenceAndWhy) {
   EXPECT_NE(xml.find("<failure message=\"first victim: report-worker.service pid 207"), std::string::npos) << xml;
   EXPECT_NE(xml.find("Killed process 207 (oomstress)"), std::string::npos);
   EXPECT_NE(xml.find("why: the kernel chose report-worker.service pid 207"), std::string::npos) << xml;
+}
+
+TEST(JUnit, ControlCharactersAndInvalidUtf8FromTheGuestAreEscapedNotWritten) {
+  RunReport r = makeReport("three-services.json", "recorded-three-services-bookworm.jsonl", R"({"first_killed": "api"})");
+  ASSERT_FALSE(r.verdict.checks.empty());
+  const std::string nul("\0", 1);
+  CheckResult& c = r.verdict.checks[0];
+  c.unit = "api" + nul + "x.service";                       // a unit name with NUL
+  c.name = "first_killed\x1b[2J";                            // ESC: would clear a terminal
+  c.observed = "pid 207 (oom\xffstress)";                    // a lone byte that is not UTF-8
+  c.why = "line one\nfake: line two";                        // a newline of the guest's own
+  c.evidence.push_back(Evidence{12.5, "journal", "api.service", "", 0,
+                                "msg \x1b]0;title\x07 " + nul + " \xff end \xef\xbf\xbe"});
+  r.verdict.reason = "guest said \x1b[31mred\xff";
+  const std::string xml = junitXml(r);
+
+  const std::size_t bad = firstNonXmlChar(xml);
+  EXPECT_EQ(bad, std::string::npos) << "byte " << bad << ": " << xml.substr(bad == std::string::npos ? 0 : bad, 40);
+  EXPECT_EQ(xml.find('\x1b'), std::string::npos);
+  EXPECT_EQ(xml.find('\0'), std::string::npos);
+  EXPECT_EQ(xml.find('\xff'), std::string::npos);
+  std::string why;
+  EXPECT_TRUE(wellFormed(xml, why)) << why << "\n" << xml;
+
+  // The text is still there, escaped, in every field it came in.
+  EXPECT_NE(xml.find("classname=\"three-services.api\\x00x.service\" name=\"first_killed\\x1b[2J\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure message=\"pid 207 (oom\\xffstress)\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("why: line one\\nfake: line two\n"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("\nfake: line two"), std::string::npos) << "the guest's newline must not start a line";
+  EXPECT_NE(xml.find("[12.500] journal: msg \\x1b]0;title\\x07 \\x00 \\xff end \\u{fffe}\n"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("value=\"guest said \\x1b[31mred\\xff\""), std::string::npos) << xml;
 }
 
 TEST(ResultJson, RoundTripsEveryField) {

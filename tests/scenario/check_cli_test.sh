@@ -6,6 +6,9 @@
 #   check_cli_test.sh hostile OOMHARNESS SOURCE_DIR WORK_DIR
 #       80,000 levels of nesting, a FIFO, a folder, /dev/null, a description with an
 #       escape sequence: each reported with its error, no raw ESC on stdout, exit 2
+#   check_cli_test.sh evaluate OOMHARNESS SOURCE_DIR WORK_DIR
+#       evaluate with a timeline that is a folder, a FIFO, /dev/zero or one byte over
+#       32 MiB: exit 2 at once, naming the file and what was expected
 set -u
 mode=$1 bin=$2 src=$3 work=$4
 good=$src/scenarios/three-services.json
@@ -43,6 +46,22 @@ hostile)
   has "$good: OK (3 services)"
   if printf '%s' "$out" | grep -q "$(printf '\033')"; then fail "a raw ESC reached the output"; fi
   ;;
-*) echo "usage: $0 many|hostile OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
+evaluate)
+  mkfifo "$work/fifo.jsonl" && mkdir "$work/folder.jsonl" || exit 1
+  truncate -s 33554433 "$work/big.jsonl" || exit 1
+  for timeline in "$work/folder.jsonl" "$work/fifo.jsonl" /dev/zero "$work/big.jsonl"; do
+    out=$("$bin" evaluate "$good" "$timeline" 2>&1); rc=$?
+    [ "$rc" -eq 2 ] || fail "expected exit 2 for $timeline"
+  done
+  out=$("$bin" evaluate "$good" "$work/folder.jsonl" 2>&1); rc=$?
+  has "error: $work/folder.jsonl: expected a regular file; got a directory"
+  out=$("$bin" evaluate "$good" "$work/fifo.jsonl" 2>&1); rc=$?
+  has "error: $work/fifo.jsonl: expected a regular file; got a FIFO"
+  out=$("$bin" evaluate "$good" /dev/zero 2>&1); rc=$?
+  has "error: /dev/zero: expected a regular file; got a character device"
+  out=$("$bin" evaluate "$good" "$work/big.jsonl" 2>&1); rc=$?
+  has "error: $work/big.jsonl: expected a timeline file (observer JSON lines) of at most 32MiB (33554432 bytes); got 33554433 bytes"
+  ;;
+*) echo "usage: $0 many|hostile|evaluate OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
 esac
 echo "ok: check $mode"

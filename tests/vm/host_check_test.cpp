@@ -64,6 +64,53 @@ TEST(HostMemory, NoMemAvailableNeverFits) {
   EXPECT_NE(fit.explanation.find("MemAvailable"), std::string::npos);
 }
 
+// Two runs started together both read the same MemAvailable: each must take off
+// what the other reserved and does not hold yet.
+TEST(HostMemory, OtherRunsReservationsNotYetHeldAreTakenOffMemAvailable) {
+  HostNeeds needs;
+  needs.guest_memory_bytes = GiB;  // needs 2 GiB
+  const std::string four_gib = meminfo(4 * GiB / KiB);
+  const OtherReservation booting{"/results/a", 4242, 2 * GiB, 0};
+  // Alone, 4 GiB is plenty; beside one booting run it is exactly enough.
+  const auto beside_one = hostMemoryFits(four_gib, needs, {booting});
+  EXPECT_TRUE(beside_one.fits) << beside_one.explanation;
+  EXPECT_EQ(beside_one.reserved_by_others_bytes, 2 * GiB);
+  EXPECT_EQ(beside_one.available_bytes, 4 * GiB);  // MemAvailable as read, for result.json
+  // Beside two, it does not: and the refusal names them.
+  const OtherReservation second{"/results/b", 4343, 2 * GiB, 0};
+  const auto beside_two = hostMemoryFits(four_gib, needs, {booting, second});
+  EXPECT_FALSE(beside_two.fits);
+  EXPECT_EQ(beside_two.explanation,
+            "guest 1GiB + qemu 512MiB + harness 256MiB + margin 256MiB = 2GiB; MemAvailable 4GiB less 4GiB "
+            "still to come for 2 other runs (pid 4242 /results/a reserved 2GiB, holds 0B, "
+            "pid 4343 /results/b reserved 2GiB, holds 0B) = 0B");
+}
+
+TEST(HostMemory, WhatAnotherRunAlreadyHoldsIsNotCountedTwice) {
+  HostNeeds needs;
+  needs.guest_memory_bytes = GiB;
+  // MemAvailable already lacks the 1.5 GiB the other run's qemu faulted in: only
+  // the 512 MiB still to come is taken off.
+  const OtherReservation running{"/results/a", 4242, 2 * GiB, 1536 * MiB};
+  EXPECT_EQ(running.toCome(), 512 * MiB);
+  const auto fit = hostMemoryFits(meminfo((2 * GiB + 512 * MiB) / KiB), needs, {running});
+  EXPECT_TRUE(fit.fits) << fit.explanation;
+  EXPECT_FALSE(hostMemoryFits(meminfo((2 * GiB + 508 * MiB) / KiB), needs, {running}).fits);
+  // Holding more than it reserved (the harness grew) takes nothing off, never wraps.
+  const OtherReservation grown{"/results/a", 4242, GiB, 3 * GiB};
+  EXPECT_EQ(grown.toCome(), 0u);
+  EXPECT_EQ(hostMemoryFits(meminfo(2 * GiB / KiB), needs, {grown}).reserved_by_others_bytes, 0u);
+}
+
+TEST(HostMemory, HugeReservationsAddUpWithoutWrapping) {
+  HostNeeds needs;
+  needs.guest_memory_bytes = GiB;
+  const OtherReservation huge{"/results/x", 1, UINT64_MAX - GiB, 0};
+  const auto fit = hostMemoryFits(meminfo(64 * GiB / KiB), needs, {huge, huge});
+  EXPECT_EQ(fit.reserved_by_others_bytes, UINT64_MAX);
+  EXPECT_FALSE(fit.fits);
+}
+
 TEST(SwapDisk, SwapPlusMarginMustFitTheFreeDisk) {
   EXPECT_TRUE(swapDiskFits(0, 0).fits);  // no swap, no disk needed
   EXPECT_TRUE(swapDiskFits(GiB + kSwapDiskMarginBytes, GiB).fits);

@@ -1,7 +1,10 @@
 #pragma once
 // Files that must be whole or absent: written to a temporary name in the same
 // folder, flushed to disk and renamed over the target (rename is atomic).
+// Files from the user, read only when they are what they claim to be.
+#include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "oom/expected.hpp"
@@ -10,5 +13,15 @@ namespace oom {
 
 // Errors are ErrorKind::setup and name the file and the errno text.
 Expected<void> writeFileAtomically(const std::filesystem::path& file, std::string_view content);
+
+// The whole of `file` if it is a regular file of at most `max_bytes`. Both are
+// checked on the open descriptor before anything is read (opened O_NONBLOCK, so a
+// FIFO does not wait for a writer), and the read stops one byte past the cap in
+// case the file grew meanwhile: a folder, a FIFO, /dev/zero or a huge file is
+// refused without being read. Errors are ErrorKind::input, where = the file:
+//   "expected a regular file; got a directory"
+//   "expected a <what> of at most 1MiB (1048576 bytes); got N bytes"
+Expected<std::string> readRegularFile(const std::filesystem::path& file, std::uint64_t max_bytes,
+                                      std::string_view what);
 
 }  // namespace oom

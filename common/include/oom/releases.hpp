@@ -15,4 +15,9 @@ inline constexpr const char* kDefaultRelease = "bookworm";
 const std::vector<std::string>& supportedReleases();  // bookworm (kernel 6.1, systemd 252), trixie (6.12, 257)
 bool isSupportedRelease(std::string_view release);
 
+// The supported releases as help texts and messages name them, so that a new
+// release is named in one place: "bookworm, trixie" ("a, b, c"), or with
+// last = " or ", "bookworm or trixie" ("a, b or c").
+std::string supportedReleasesText(std::string_view last = ", ");
+
 }  // namespace oom

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "oom/expected.hpp"
 #include "oom/units.hpp"
@@ -36,10 +37,22 @@ struct HostNeeds {
   bool swap_in_memory = false;  // the swap file's folder is a tmpfs: it costs RAM, not disk
 };
 
+// Another run's reservation on this host (vm/reservations.hpp). Its guest is
+// faulted in lazily, so MemAvailable does not yet show what it will take: what
+// it reserved but does not hold yet is still to come.
+struct OtherReservation {
+  std::string run;                   // its run folder, to name it
+  int pid = 0;                       // its oomharness
+  std::uint64_t reserved_bytes = 0;  // guest + qemu + harness + margin (+ swap on tmpfs)
+  std::uint64_t held_bytes = 0;      // anonymous memory its oomharness and qemu hold now (RssAnon)
+  std::uint64_t toCome() const { return reserved_bytes > held_bytes ? reserved_bytes - held_bytes : 0; }
+};
+
 struct HostFit {
   bool fits = false;
   std::uint64_t needed_bytes = 0;
-  std::uint64_t available_bytes = 0;
+  std::uint64_t available_bytes = 0;        // MemAvailable as read
+  std::uint64_t reserved_by_others_bytes = 0;  // other runs' reservations not yet held, taken off it
   std::string explanation;  // "guest 1 GiB + qemu 512 MiB + ... = 2 GiB; MemAvailable 22 GiB"
 };
 
@@ -47,8 +60,11 @@ struct HostFit {
 Expected<std::uint64_t> memAvailableBytes(std::string_view meminfo);
 
 // Guest memory + qemu overhead + the harness's own + margin (+ swap when it lives
-// in memory) against MemAvailable.
-HostFit hostMemoryFits(std::string_view meminfo, const HostNeeds& needs);
+// in memory) against MemAvailable less what other live runs reserved and do not
+// hold yet (their toCome(), summed without wrapping). The explanation names each
+// of those runs.
+HostFit hostMemoryFits(std::string_view meminfo, const HostNeeds& needs,
+                       const std::vector<OtherReservation>& others = {});
 
 // The swap file (sparse, but the guest may fill it) + margin against the free
 // space (statvfs f_bavail * f_frsize) where it is created. A swap of 0 always fits.

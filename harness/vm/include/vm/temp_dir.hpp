@@ -10,6 +10,7 @@
 // sweepStaleTempDirs() removes exactly the folders nobody holds a lock on, so a
 // live run's folder is never touched and a pid reused by the kernel fools nobody.
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "oom/expected.hpp"
@@ -20,6 +21,11 @@ namespace oom {
 // Creates the private parent when missing; a setup error when the name is taken by
 // something that is not a folder of ours that only we can enter.
 Expected<std::filesystem::path> privateTempParent();
+
+// `dir` created 0700 when missing (its parent must exist), and refused (setup
+// error) when it is a symlink or not a folder owned by this uid; made 0700 if it
+// was not. `why` ends the refusal: what to do instead.
+Expected<std::filesystem::path> privateFolder(const std::filesystem::path& dir, const std::string& why);
 
 class TempDir {
  public:
