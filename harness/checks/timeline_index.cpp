@@ -27,11 +27,17 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
       invocations_.push_back(Invocation{s->unit, s->InvocationID, s->t, s->t, {}, {}, {}, {}, {}, 0, s->NRestarts});
     }
     Invocation& inv = invocations_[it->second];
-    if (inv.main_pid == 0 && s->MainPID > 0) inv.main_pid = s->MainPID;
+    const bool between = s->SubState.rfind("auto-restart", 0) == 0;
+    if (inv.main_pid == 0 && s->MainPID > 0 && !between) inv.main_pid = s->MainPID;
     inv.last_t = s->t;
     inv.states.push_back(s);
-    inv.pids.insert(s->pids.begin(), s->pids.end());
-    if (s->MainPID > 0) inv.pids.insert(s->MainPID);
+    // Between invocations (auto-restart; systemd 254+ adds auto-restart-queued) the
+    // killed invocation's processes are gone: any process in the cgroup then is the
+    // next invocation's, already forked while the state still carries the old ID.
+    if (!between) {
+      inv.pids.insert(s->pids.begin(), s->pids.end());
+      if (s->MainPID > 0) inv.pids.insert(s->MainPID);
+    }
     if (s->ActiveState == "active" && !inv.active_t) inv.active_t = s->t;
     if (inv.active_t && !inv.ended_t && isStopped(s->ActiveState)) inv.ended_t = s->t;
     if (inv.result.empty() && !s->Result.empty() && s->Result != "success") inv.result = s->Result;

@@ -207,6 +207,7 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
   const auto events = eventsPerInvocation(ctx, unit);
   const double end = ctx.index.endT();
   std::size_t judged = 0;
+  std::string unjudged;  // a restart the end of the run cut short
   for (const auto* ev : events) {
     const double deadline = ev->t + restart_sec + grace;
     const Invocation* next = nextInvocation(ctx, unit, *ev);
@@ -259,11 +260,12 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
         c.evidence.push_back(stateEvidence(*stop));
         problems.push_back(at + "new invocation " + id + " stopped " +
                            formatDuration(Seconds(stop->t - *next->active_t)) + " after it became active");
-      } else if (ctx.time_limit_t) {
-        problems.push_back(at + "new invocation " + id + " active for only " +
-                           formatDuration(Seconds(end - *next->active_t)) + ctx.notWithinTimeLimit());
       } else {
-        --judged;  // the run ended before it could stay up: cannot judge
+        // Active in time, but the run (settled or at its time limit) ended before
+        // it could stay up that long: the restart happened; its staying up is unseen.
+        --judged;
+        unjudged = at + "new invocation " + id + " active " + formatDuration(Seconds(end - *next->active_t)) +
+                   " before the run ended, not judged";
       }
     }
   }
@@ -278,6 +280,7 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
   } else {
     c.observed = clean ? "clean restart after " + std::to_string(judged) + " kill(s)" : problems.front();
     for (std::size_t i = 1; i < problems.size(); ++i) c.observed += "; " + problems[i];
+    if (!unjudged.empty()) c.observed += " (" + unjudged + ")";
     if (clean && !type.empty() && type != "notify")
       c.observed += " (Type=" + type + ": active does not prove the load's baseline is held; only Type=notify's "
                     "READY=1 does)";
