@@ -97,6 +97,10 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-three-services-trixie.jsonl", "three-services.json"},
       {"recorded-batch-stop-checkpoint-bookworm.jsonl", "batch-stop-checkpoint.json"},
       {"recorded-image-worker-bookworm.jsonl", "image-worker.json"},
+      // With the sampler thread: guest samples, kill seen_t, gap causes.
+      {"recorded-thrash-no-swap-bookworm.jsonl", "thrash-no-swap.json"},
+      {"recorded-thrash-no-swap-trixie.jsonl", "thrash-no-swap.json"},
+      {"recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"},
   };
   return all;
 }
