@@ -218,7 +218,7 @@ TEST(Summary, ListsEveryGapAndLossTheTimeLimitAndWhyAFailureHappened) {
   r.verdict = evaluate(r.scenario, r.timeline);
   const std::string s = summarize(r);
   EXPECT_NE(s.find("observer blind spots (2 gap(s), 1 loss(es)):"), std::string::npos) << s;
-  EXPECT_NE(s.find("  gap from +2.0s for 4.25s (sampler late)"), std::string::npos) << s;
+  EXPECT_NE(s.find("  gap from +2.0s for 4.2s (sampler late)"), std::string::npos) << s;
   EXPECT_NE(s.find("  gap from +40.0s for 1.5s"), std::string::npos) << s;
   EXPECT_NE(s.find("  loss at +3.0s: journal gap x3"), std::string::npos) << s;
   EXPECT_NE(s.find("run: reached its time_limit (2min) at +52.4s"), std::string::npos) << s;
