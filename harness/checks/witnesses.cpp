@@ -65,14 +65,20 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
   }
   for (auto& [id, w] : m) {
     w.cgroup_sampled = true;
+    // Only samples of this invocation's cgroup: a restarted unit gets a new cgroup
+    // whose counters start at 0, and the sampler may read it within the window.
+    auto ofThis = [&](const MemorySample* s) {
+      const Invocation* inv = ctx.index.invocationAt(unit, s->t, pidsOf(*s));
+      return (inv ? inv->InvocationID : std::string()) == id;
+    };
     for (const auto* e : ctx.index.eventsIn(unit)) {
       if (e->InvocationID != id) continue;
       const bool sampled = std::any_of(samples.begin(), samples.end(), [&](const MemorySample* s) {
         return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty() &&
-               cgroupKills(*s) > 0;
+               cgroupKills(*s) > 0 && ofThis(s);
       });
       const bool cgroup_gone = std::none_of(samples.begin(), samples.end(), [&](const MemorySample* s) {
-        return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty();
+        return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty() && ofThis(s);
       });
       if (!sampled && cgroup_gone) w.cgroup_sampled = false;
     }

@@ -369,3 +369,26 @@ TEST(Recorded, AResumeLineWithFieldsOfTheWrongTypeIsNoResumeNotACrash) {
   EXPECT_EQ(c->outcome, CheckOutcome::fail);
   EXPECT_TRUE(has(c->observed, "process 1 did not resume")) << c->observed;
 }
+
+// restart-loop on bookworm (systemd 252): the second and third kills came after
+// restarts, and systemd ended those invocations with Result=signal and no OOM
+// message, as it does on 252. Each restart got a new cgroup, which the sampler
+// read within a second of the kill.
+TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSaySo) {
+  const Timeline t = timeline("recorded-restart-loop-bookworm.jsonl");
+  const Verdict v = evaluate(scenario("restart-loop.json"), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+  EXPECT_EQ(find(v, "exporter.oom_kills")->observed.substr(0, 10), "3 kill(s) ");
+  const auto* w = find(v, "witnesses");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->outcome, CheckOutcome::note) << w->observed;
+  EXPECT_TRUE(has(w->observed, "the kernel killed 1 time(s), systemd reported 0")) << w->observed;
+  // The next invocation's fresh cgroup (oom_kill 0) is not read as the killed one's.
+  EXPECT_FALSE(has(w->observed, "memory.events shows 0")) << w->observed;
+
+  const Verdict strict = evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})"), t);
+  const auto* r = find(strict, "exporter.Result");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->outcome, CheckOutcome::pass) << r->observed;
+  EXPECT_TRUE(has(r->observed, "signal (accepted: systemd 252 after a restart)")) << r->observed;
+}
