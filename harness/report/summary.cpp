@@ -176,6 +176,9 @@ static std::string summarizeFields(const RunReport& r) {
     out += buf;
   }
   if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + p(r.vm.output_losses) + "\n";
+  if (!r.vm.earlier_boot_failure.empty())
+    out += "vm: booted twice: the first boot died before the job started (" + p(r.vm.earlier_boot_failure) +
+           "; console-boot-1.log)\n";
   out += runLines(r, index);
   const auto& events = index.events();
   if (events.empty()) {

@@ -172,6 +172,7 @@ int runScenario(const RunOptions& options) {
     report.vm.output_bytes_dropped += c.bytes_over_cap + (c.bytes_read - c.bytes_over_cap - c.bytes_kept);
   }
   report.vm.output_losses = vm->outputLosses();  // the summary says it
+  report.vm.earlier_boot_failure = vm->earlier_boot_failure;
 
   report.verdict = evaluate(scenario, report.timeline);
   report.exit_status = exitStatusFor(report.verdict.verdict);

@@ -34,12 +34,13 @@ struct VmFacts {
   std::uint64_t output_lines_cut = 0;             // channel lines over the line cap, cut
   std::uint64_t output_bytes_dropped = 0;         // channel bytes past a cap, or not written (disk full)
   std::string output_losses;                      // which channel lost what; "" when none did
+  std::string earlier_boot_failure;               // a first boot that died before the job: why ("" if none)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image,
                                                 boot_sec, run_sec, timed_out,
                                                 host_memory_reserved_bytes, host_memory_available_bytes,
                                                 swap_reserved_bytes, output_lines_cut,
-                                                output_bytes_dropped, output_losses)
+                                                output_bytes_dropped, output_losses, earlier_boot_failure)
 
 struct RunReport {
   Scenario scenario;

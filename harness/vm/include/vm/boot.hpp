@@ -84,6 +84,10 @@ struct BootResult {
   std::uint64_t host_memory_available_bytes = 0;  // MemAvailable when checked
   std::uint64_t swap_reserved_bytes = 0;          // swap file, allocated on disk up front
   std::string host_reservation;                   // the one line printed before booting
+  // A guest kernel that died before the command started (nothing of the job ran)
+  // is booted once more: the first boot's reason, its console kept beside the
+  // run's as console-boot-1.log. "" when the first boot came up.
+  std::string earlier_boot_failure;
   // Per channel: what was kept, cut or dropped (results, control, output, journal, console).
   std::vector<ChannelCounters> channels;
   // One line naming every channel that lost something; "" when none did.
@@ -94,6 +98,13 @@ struct BootResult {
 };
 
 const char* endingName(BootResult::Ending ending);
+
+// The first line of a kernel crash in a console log ("Oops: int3: 0000 [#1]
+// PREEMPT SMP NOPTI", "BUG: ..."), or "". A panic the kernel chose ("Kernel
+// panic - not syncing: VFS: Unable to mount root fs") is not a crash: that boot
+// fails the same way every time. A guest whose kernel crashed before the job
+// started is booted once more (BootResult::earlier_boot_failure).
+std::string kernelCrashLine(const std::filesystem::path& console);
 
 // Runs one guest to completion. Blocking; on_result_line/on_output_line are called
 // from this thread while the guest runs. Errors (nothing booted): image cannot be
