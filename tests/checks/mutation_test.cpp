@@ -75,10 +75,13 @@ const std::vector<Mutation>& mutations() {
            }
          return out;
        }},
-      {"remove_pressure", "everything after pressure + 1 s is gone but the end record: nothing happened",
+      {"remove_pressure",
+       "everything after pressure + 1 s (or half way to the first kill, if sooner) is gone but the end record: "
+       "nothing happened",
        VerdictKind::inconclusive, "pressure", CheckOutcome::inconclusive,
        [](const Records& recs, const Scenario&) {
-         const double cut = phaseT(recs, "pressure") + 1;
+         const double p0 = phaseT(recs, "pressure");
+         const double cut = p0 + std::min(1.0, (firstKillT(recs) - p0) / 2);
          Records out;
          for (const auto& r : recs)
            if (!r.contains("t") || r["t"].get<double>() <= cut) out.push_back(r);

@@ -392,3 +392,26 @@ TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSa
   EXPECT_EQ(r->outcome, CheckOutcome::pass) << r->observed;
   EXPECT_TRUE(has(r->observed, "signal (accepted: systemd 252 after a restart)")) << r->observed;
 }
+
+// The kernel's rate limit, recorded: after ten reports in five seconds, kills are
+// printed without a report. The observer attributed those by the pids it had
+// sampled in the unit, so every kill is counted in the right unit.
+TEST(Recorded, KillsPrintedWithoutAReportAreAttributedByPid) {
+  const Timeline t = timeline("recorded-burst-many-small-trixie.jsonl");
+  std::size_t by_report = 0, by_pid = 0;
+  for (const auto& k : t.kills) {
+    EXPECT_EQ(k.unit, "shards.service") << k.pid;
+    if (k.attribution == kAttributionByPid) {
+      ++by_pid;
+      EXPECT_EQ(k.lines.size(), 1u);  // the Killed process line alone
+      EXPECT_EQ(k.invoker_comm, "");  // nothing borrowed from the previous report
+    } else {
+      ++by_report;
+    }
+  }
+  EXPECT_EQ(by_report, 10u);
+  EXPECT_EQ(by_pid, 2u);
+  const Verdict v = evaluate(scenario("burst-many-small.json"), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+  EXPECT_EQ(find(v, "shards.oom_kills")->observed.substr(0, 11), "12 kill(s) ");
+}
