@@ -397,6 +397,16 @@ TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSa
 // printed without a report. The observer attributed those by the pids it had
 // sampled in the unit, so every kill is counted in the right unit.
 TEST(Recorded, KillsPrintedWithoutAReportAreAttributedByPid) {
+  // bookworm (6.1), as shipped: 13 kills, 3 without a report.
+  const Timeline b = timeline("recorded-burst-many-small-bookworm.jsonl");
+  std::size_t b_by_pid = 0;
+  for (const auto& k : b.kills) {
+    EXPECT_EQ(k.unit, "shards.service") << k.pid;
+    if (k.attribution == kAttributionByPid) ++b_by_pid;
+  }
+  EXPECT_EQ(b.kills.size(), 13u);
+  EXPECT_EQ(b_by_pid, 3u);
+  // trixie (6.12), with MemoryMax=160M: 12 kills, 2 without a report.
   const Timeline t = timeline("recorded-burst-many-small-trixie.jsonl");
   std::size_t by_report = 0, by_pid = 0;
   for (const auto& k : t.kills) {
