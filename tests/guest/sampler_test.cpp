@@ -45,6 +45,21 @@ struct TempFile {
 
 void sleepFor(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
 
+// A sampler over the fixture root, writing to `out`, sampling every 50 ms.
+struct FixtureSampler {
+  explicit FixtureSampler(const std::string& out, double loop_stall_sec = 1.0)
+      : sink(out), fs(kFixtures + "/root"), sampler(sink, fs, options(loop_stall_sec)) {}
+  static Sampler::Options options(double loop_stall_sec) {
+    Sampler::Options o;
+    o.interval_sec = 0.05;
+    o.loop_stall_sec = loop_stall_sec;
+    return o;
+  }
+  RecordSink sink;
+  const SysFs fs;
+  Sampler sampler;
+};
+
 TEST(GuestFileParsers, ReadRecordedProcFilesOfBothReleases) {
   for (const char* release : {"bookworm", "trixie"}) {
     SCOPED_TRACE(release);
@@ -88,11 +103,8 @@ TEST(GuestFiles, AFileThatCannotBeReadIsNamedNotZeroed) {
 TEST(Sampler, SamplesTheGuestAndEachUnitOnItsOwnThread) {
   TempFile out;
   {
-    RecordSink sink(out.path);
-    const SysFs fs(kFixtures + "/root");
-    Sampler::Options o;
-    o.interval_sec = 0.05;
-    Sampler sampler(sink, fs, o);
+    FixtureSampler f(out.path);
+    Sampler& sampler = f.sampler;
     sampler.setControlGroup("worker.service", "/system.slice/worker.service");
     sampler.start();
     sleepFor(0.4);  // nobody calls heartbeat(): the loop is not needed for sampling
@@ -108,12 +120,8 @@ TEST(Sampler, SamplesTheGuestAndEachUnitOnItsOwnThread) {
 TEST(Sampler, ABlockedEventLoopIsRecordedAsAGapWithItsLength) {
   TempFile out;
   {
-    RecordSink sink(out.path);
-    const SysFs fs(kFixtures + "/root");
-    Sampler::Options o;
-    o.interval_sec = 0.05;
-    o.loop_stall_sec = 0.2;
-    Sampler sampler(sink, fs, o);
+    FixtureSampler f(out.path, 0.2);
+    Sampler& sampler = f.sampler;
     const double blocked_from = monotonicSeconds() - 1.0;
     sampler.heartbeat(blocked_from);  // the loop's last sign of life, a second ago
     sampler.start();
@@ -135,12 +143,8 @@ TEST(SamplerDeathTest, EndsTheRunAtTheHardLimitWhenTheLoopCannot) {
   TempFile out;
   EXPECT_EXIT(
       {
-        RecordSink sink(out.path);
-        const SysFs fs(kFixtures + "/root");
-        Sampler::Options o;
-        o.interval_sec = 0.05;
-        o.loop_stall_sec = 0.1;
-        Sampler sampler(sink, fs, o);
+        FixtureSampler f(out.path, 0.1);
+        Sampler& sampler = f.sampler;
         sampler.heartbeat(monotonicSeconds());
         sampler.setHardEnd(monotonicSeconds() + 0.2, 7);
         sampler.start();
@@ -161,18 +165,15 @@ TEST(SamplerDeathTest, EndsTheRunAtTheHardLimitWhenTheLoopCannot) {
 TEST(Sampler, TheLoopEndingFirstKeepsTheSamplerFromEndingAgain) {
   TempFile out;
   {
-    RecordSink sink(out.path);
-    const SysFs fs(kFixtures + "/root");
-    Sampler::Options o;
-    o.interval_sec = 0.05;
-    Sampler sampler(sink, fs, o);
+    FixtureSampler f(out.path);
+    Sampler& sampler = f.sampler;
     sampler.heartbeat(monotonicSeconds());
     sampler.setHardEnd(monotonicSeconds() + 0.3, 7);
     sampler.start();
-    EXPECT_TRUE(sink.end(0));  // the event loop ends the run in time
+    EXPECT_TRUE(f.sink.end(0));  // the event loop ends the run in time
     sleepFor(0.5);
     sampler.stop();
-    EXPECT_FALSE(sink.end(0));  // once only
+    EXPECT_FALSE(f.sink.end(0));  // once only
   }
   const Timeline t = out.fold();
   EXPECT_TRUE(t.complete);
