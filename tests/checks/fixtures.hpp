@@ -63,6 +63,9 @@ inline oom::Scenario scenario(const std::string& file, const std::string& expect
   return *again.scenario;
 }
 
+// A pointer into a temporary verdict would dangle (ASan found two tests doing
+// it): bind the verdict to a name first.
+const oom::CheckResult* find(oom::Verdict&& v, const std::string& name, const std::string& unit = "") = delete;
 inline const oom::CheckResult* find(const oom::Verdict& v, const std::string& name, const std::string& unit = "") {
   for (const auto& c : v.checks)
     if (c.name == name && (unit.empty() || c.unit == unit)) return &c;

@@ -127,7 +127,8 @@ TEST(Recorded, CleanRestartNeedsANewMainPidAndTheNewInvocationStayingUp) {
     Records recs = records("recorded-three-services-bookworm.jsonl");
     for (auto& r : recs)  // systemd reports the killed invocation's MainPID again
       if (r.value("InvocationID", "") == second) r["MainPID"] = 207;
-    const auto* c = find(evaluate(scenario("three-services.json"), fold(recs)), "report-worker.clean_restart");
+    const Verdict v = evaluate(scenario("three-services.json"), fold(recs));
+    const auto* c = find(v, "report-worker.clean_restart");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->outcome, CheckOutcome::fail);
     EXPECT_TRUE(has(c->observed, "has MainPID 207, a process of the killed invocation")) << c->observed;
@@ -143,7 +144,8 @@ TEST(Recorded, CleanRestartNeedsANewMainPidAndTheNewInvocationStayingUp) {
     down["SubState"] = "failed";
     down["Result"] = "exit-code";
     recs.push_back(down);
-    const auto* c = find(evaluate(scenario("three-services.json"), fold(recs)), "report-worker.clean_restart");
+    const Verdict v = evaluate(scenario("three-services.json"), fold(recs));
+    const auto* c = find(v, "report-worker.clean_restart");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->outcome, CheckOutcome::fail);
     EXPECT_TRUE(has(c->observed, "stopped 2s after it became active")) << c->observed;
@@ -152,7 +154,8 @@ TEST(Recorded, CleanRestartNeedsANewMainPidAndTheNewInvocationStayingUp) {
     const Scenario s = scenario("three-services.json", "", [](nlohmann::ordered_json& doc) {
       doc["services"][2]["unit"]["Type"] = "simple";
     });
-    const auto* c = find(evaluate(s, timeline("recorded-three-services-bookworm.jsonl")), "report-worker.clean_restart");
+    const Verdict v = evaluate(s, timeline("recorded-three-services-bookworm.jsonl"));
+    const auto* c = find(v, "report-worker.clean_restart");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->outcome, CheckOutcome::pass);
     EXPECT_TRUE(has(c->observed, "Type=simple: active does not prove the load's baseline is held")) << c->observed;
@@ -177,7 +180,8 @@ TEST(Recorded, AResumeMustCoverEveryProcessAndWhatWasSaved) {
     Records recs;  // process 1 started over (no resume line)
     for (const auto& l : fixtureLines("recorded-batch-stop-checkpoint-bookworm.jsonl"))
       if (l.find(resume1) == std::string::npos) recs.push_back(nlohmann::json::parse(l));
-    const auto* c = find(evaluate(scenario("batch-stop-checkpoint.json"), fold(recs)), "batch-import.resumes_from_checkpoint");
+    const Verdict v = evaluate(scenario("batch-stop-checkpoint.json"), fold(recs));
+    const auto* c = find(v, "batch-import.resumes_from_checkpoint");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->outcome, CheckOutcome::fail);
     EXPECT_TRUE(has(c->observed, "process 1 did not resume")) << c->observed;
@@ -189,7 +193,8 @@ TEST(Recorded, AResumeMustCoverEveryProcessAndWhatWasSaved) {
         l.replace(at, resume1.size(), R"(\"process\":1,\"resumed_from\":104857600)");
       lines.push_back(l);
     }
-    const auto* c = find(evaluate(scenario("batch-stop-checkpoint.json"), fold(lines)), "batch-import.resumes_from_checkpoint");
+    const Verdict v = evaluate(scenario("batch-stop-checkpoint.json"), fold(lines));
+    const auto* c = find(v, "batch-import.resumes_from_checkpoint");
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->outcome, CheckOutcome::fail);
     EXPECT_TRUE(has(c->observed, "process 1 resumed from 100MiB, less than the")) << c->observed;
