@@ -39,7 +39,7 @@ Expected<void> failErrno(const char* where, int negative_errno) {
 }  // namespace
 
 Observer::Observer(Bus& bus, RecordSink& sink, const GuestPlan& plan, const SysFs& fs)
-    : bus_(bus), sink_(sink), plan_(plan), fs_(fs), sampler_(sink, fs, samplerOptions(plan)) {
+    : bus_(bus), sink_(sink), fs_(fs), sampler_(sink, fs, samplerOptions(plan)) {
   last_state_change_ = monotonicSeconds();
   bus_.onTransportError([this](const std::string& detail) { dbusLoss(detail); });
 }

@@ -87,7 +87,6 @@ class Observer {
 
   Bus& bus_;
   RecordSink& sink_;
-  const GuestPlan& plan_;
   const SysFs& fs_;
   sd_event* event_ = nullptr;
   sd_journal* journal_ = nullptr;
