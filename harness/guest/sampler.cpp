@@ -227,7 +227,9 @@ void Sampler::tick(double now) {
     std::lock_guard<std::mutex> lock(units_mutex_);
     units = control_groups_;
   }
-  for (const auto& [unit, cg] : units) {
+  for (const auto& entry : units) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& unit = entry.first;
+    const std::string& cg = entry.second;
     if (cg.empty()) continue;
     std::optional<MemorySample> sample;
     const double read = timed(round_.reads, [&] { sample = fs_.sample(unit, cg, now); });
