@@ -67,9 +67,10 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
     w.cgroup_sampled = true;
     // Only samples of this invocation's cgroup: a restarted unit gets a new cgroup
     // whose counters start at 0, and the sampler may read it within the window.
+    const std::string& invocation = id;  // clang 14 cannot capture a structured binding
     auto ofThis = [&](const MemorySample* s) {
       const Invocation* inv = ctx.index.invocationAt(unit, s->t, pidsOf(*s));
-      return (inv ? inv->InvocationID : std::string()) == id;
+      return (inv ? inv->InvocationID : std::string()) == invocation;
     };
     for (const auto* e : ctx.index.eventsIn(unit)) {
       if (e->InvocationID != id) continue;
