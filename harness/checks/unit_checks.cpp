@@ -314,6 +314,12 @@ void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const Uni
   if (active != *e.active_at_end) {
     c.outcome = CheckOutcome::fail;
     if (!active) c.why = explainNoRestart(ctx, svc, lastResult(ctx, unit));
+    // Still up when it should have been stopped, and never killed: the kill that
+    // would have stopped it is what is missing (inconclusive without pressure).
+    if (active && ctx.index.eventsIn(unit).empty()) {
+      c.outcome = ctx.missingKill();
+      c.observed += " (no OOM kill in " + unit + ")" + ctx.notWithinTimeLimit();
+    }
   }
   out.push_back(std::move(c));
 }

@@ -104,6 +104,9 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-thrash-no-swap-bookworm.jsonl", "thrash-no-swap.json"},
       {"recorded-thrash-no-swap-trixie.jsonl", "thrash-no-swap.json"},
       {"recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"},
+      {"recorded-image-worker-trixie.jsonl", "image-worker.json"},  // a group kill on 6.12
+      // systemd 257 reports every kill of the loop as oom-kill (252 does not: below).
+      {"recorded-restart-loop-trixie.jsonl", "restart-loop.json"},
       // Run with MemoryMax=160M and start_after 15s (the scenario then): 12 kills in
       // 1.4 s, the last 2 printed without a report (rate-limited), attributed by pid.
       {"recorded-burst-many-small-trixie.jsonl", "burst-many-small.json"},

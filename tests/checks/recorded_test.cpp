@@ -396,6 +396,13 @@ TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSa
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->outcome, CheckOutcome::pass) << r->observed;
   EXPECT_TRUE(has(r->observed, "signal (accepted: systemd 252 after a restart)")) << r->observed;
+
+  // The same loop on trixie: systemd 257 reports every kill, and every witness agrees.
+  const Verdict t257 = evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})"),
+                                timeline("recorded-restart-loop-trixie.jsonl"));
+  EXPECT_EQ(t257.verdict, VerdictKind::pass) << dump(t257);
+  EXPECT_EQ(outcome(t257, "witnesses"), CheckOutcome::pass) << find(t257, "witnesses")->observed;
+  EXPECT_FALSE(has(find(t257, "exporter.Result")->observed, "accepted")) << find(t257, "exporter.Result")->observed;
 }
 
 // The kernel's rate limit, recorded: after ten reports in five seconds, kills are
