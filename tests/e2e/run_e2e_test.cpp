@@ -86,9 +86,12 @@ TEST(RunE2E, ThreeServicesPassesWithEvidenceFromTheKernelAndSystemd) {
   // guest within a second of the kernel's line (seen_t; the target is 100 ms, which
   // a loaded CI host running TCG may miss: the README gives the measured figures).
   ASSERT_GT(timeline["guest_samples"].size(), 20u);
+  const auto mem_total = timeline["guest"]["mem_total_bytes"].get<std::uint64_t>();
+  // Before the units start, most of the guest is available; at the kill it can be 0.
+  EXPECT_GT(timeline["guest_samples"][0]["mem_available_bytes"].get<std::uint64_t>(), mem_total / 2);
   for (const auto& g : timeline["guest_samples"]) {
     EXPECT_TRUE(g["unavailable"].empty()) << g.dump();
-    EXPECT_GT(g["mem_available_bytes"].get<std::uint64_t>(), 0u) << g.dump();
+    EXPECT_LE(g["mem_available_bytes"].get<std::uint64_t>(), mem_total) << g.dump();
   }
   for (const auto& k : timeline["kills"]) {
     const double latency = k["seen_t"].get<double>() - k["t"].get<double>();
