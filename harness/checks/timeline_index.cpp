@@ -114,8 +114,15 @@ const UnitStateChange* TimelineIndex::lastState(const std::string& unit) const {
 std::vector<const JournalRecord*> TimelineIndex::journalFor(const std::string& unit,
                                                             const std::string& message_id) const {
   std::vector<const JournalRecord*> out;
-  for (const auto& j : timeline_.journal)
-    if (j.unit == unit && j.MESSAGE_ID == message_id) out.push_back(&j);
+  for (const auto& j : timeline_.journal) {
+    if (j.unit != unit || j.MESSAGE_ID != message_id) continue;
+    // The same entry read twice (journald had copied it from /run to /var while
+    // the observer read both files) is one message, not two.
+    const bool again = std::any_of(out.begin(), out.end(), [&](const JournalRecord* o) {
+      return o->t == j.t && o->INVOCATION_ID == j.INVOCATION_ID && o->MESSAGE == j.MESSAGE;
+    });
+    if (!again) out.push_back(&j);
+  }
   return out;
 }
 

@@ -217,7 +217,14 @@ void Observer::readJournal() {
                                    printable(fields["MESSAGE"])});
       continue;
     }
-    if (auto record = journalRecordFor(fields, unit_names_)) sink_.emit(kRecordJournal, *record);
+    if (auto record = journalRecordFor(fields, unit_names_)) {
+      // One entry can be in two journal files while journald flushes /run/log to
+      // /var/log (its seqnum and timestamps copied); sd-journal 252 may yield both.
+      std::string key = fields["__MONOTONIC_TIMESTAMP"] + '\n' + record->MESSAGE_ID + '\n' + record->INVOCATION_ID +
+                        '\n' + record->MESSAGE;
+      if (!journal_seen_.insert(std::move(key)).second) continue;
+      sink_.emit(kRecordJournal, *record);
+    }
   }
   if (r < 0)
     sink_.emit(kRecordLoss, Loss{monotonicSeconds(), "journal", "read_error", 1,

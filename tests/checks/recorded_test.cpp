@@ -437,3 +437,17 @@ TEST(Recorded, KillsPrintedWithoutAReportAreAttributedByPid) {
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
   EXPECT_EQ(find(v, "shards.oom_kills")->observed.substr(0, 11), "12 kill(s) ");
 }
+
+// The same journal entry read twice (it was in /run/log and /var/log while
+// journald flushed) is one message: systemd's witness must not count two kills.
+TEST(Recorded, AJournalEntryReadTwiceIsOneMessage) {
+  Records recs = records("recorded-three-services-bookworm.jsonl");
+  nlohmann::json oom;
+  for (const auto& r : recs)
+    if (r["type"] == "journal" && r["MESSAGE_ID"] == kMsgUnitOutOfMemory) oom = r;
+  ASSERT_FALSE(oom.is_null());
+  recs.insert(recs.end() - 1, oom);
+  const Verdict v = evaluate(scenario("three-services.json"), fold(recs));
+  EXPECT_EQ(outcome(v, "witnesses"), CheckOutcome::pass) << find(v, "witnesses")->observed;
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+}

@@ -97,6 +97,7 @@ class Observer {
   std::set<std::string> unit_names_;
   std::map<std::string, UnitWatch> units_;
   std::map<std::string, std::string> job_results_;
+  std::set<std::string> journal_seen_;  // entries kept, by time, ID, invocation and text
   double last_state_change_ = 0;
 };
 
