@@ -132,4 +132,10 @@ std::string formatDuration(Seconds d) {
   return buf;
 }
 
+std::string formatTenths(double seconds) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  return buf;
+}
+
 }  // namespace oom

@@ -116,9 +116,7 @@ std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
     } else {
       b.stalled = b.samples = true;  // kmsg keeps its records meanwhile: a lost one is a loss record
     }
-    char length[32];
-    std::snprintf(length, sizeof length, "%.1fs", g.length_sec);
-    b.what = "observer gap of " + std::string(length) + " from " + since(g.t) +
+    b.what = "observer gap of " + formatTenths(g.length_sec) + " from " + since(g.t) +
              (g.cause.empty() ? "" : " (" + g.cause + ")");
     b.evidence = Evidence{g.t, kRecordObserverGap, "", "", 0, b.what};
     out.push_back(std::move(b));
@@ -189,7 +187,7 @@ CheckResult observationCheck(const CheckContext& ctx) {
   std::uint64_t lost = 0;
   for (const auto& l : t.losses) lost += l.count;
   c.observed = std::to_string(t.gaps.size()) + " observer gap(s)" +
-               (t.gaps.empty() ? "" : " (longest " + std::to_string(static_cast<int>(longest * 10 + 0.5) / 10) + "." + std::to_string(static_cast<int>(longest * 10 + 0.5) % 10) + "s)") + ", " +
+               (t.gaps.empty() ? "" : " (longest " + formatTenths(longest) + ")") + ", " +
                std::to_string(t.losses.size()) + " loss record(s) (" + std::to_string(lost) + " item(s) lost)";
   for (const auto& b : ctx.blind) c.evidence.push_back(b.evidence);
   return c;

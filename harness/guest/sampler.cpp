@@ -15,18 +15,13 @@
 
 #include "oom/clock.hpp"
 #include "oom/text.hpp"
+#include "oom/units.hpp"
 
 namespace oom {
 namespace {
 
 // A /dev/kmsg record is at most about 8 KiB with its dictionary.
 constexpr std::size_t kKmsgRecordMax = 16 * 1024;
-
-std::string seconds(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", value);
-  return buf;
-}
 
 // Text of the key's line in "Key: value" / "key value" files, allocation-free.
 std::optional<std::string_view> lineValue(std::string_view text, std::string_view key, char separator) {
@@ -199,11 +194,11 @@ void Sampler::tick(double now) {
   if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5)) {
     // What the sampler knows of where the time went: its own last round (reads,
     // writes) and how late its poll woke; the rest it was not running at all.
-    std::string cause = std::string(kGapSampler) + ": no sample for " + seconds(now - last_tick_) + " (planned every " +
-                        seconds(options_.interval_sec) + "); the round before took " + seconds(round_.total) +
-                        " (reads " + seconds(round_.reads) +
-                        (round_.slowest_file.empty() ? "" : ", slowest " + round_.slowest_file + " " + seconds(round_.slowest)) +
-                        "; writing records " + seconds(round_.writes) + "), its wait woke " + seconds(poll_late_) +
+    std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(now - last_tick_) + " (planned every " +
+                        formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(round_.total) +
+                        " (reads " + formatTenths(round_.reads) +
+                        (round_.slowest_file.empty() ? "" : ", slowest " + round_.slowest_file + " " + formatTenths(round_.slowest)) +
+                        "; writing records " + formatTenths(round_.writes) + "), its wait woke " + formatTenths(poll_late_) +
                         " late";
     sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, cause});
   }
@@ -254,7 +249,7 @@ void Sampler::noteLoopStall(double now, bool final) {
   const double until = resumed ? beat : now;
   sink_.emit(kRecordObserverGap,
              ObserverGap{loop_stalled_from_, until - loop_stalled_from_,
-                         std::string(kGapEventLoop) + " for " + seconds(until - loop_stalled_from_) +
+                         std::string(kGapEventLoop) + " for " + formatTenths(until - loop_stalled_from_) +
                              (resumed ? "" : " (still blocked at the end)") +
                              ": systemd's signals and the journal were read late, with the time they were read"});
   loop_stalled_ = false;
@@ -343,7 +338,7 @@ void Sampler::endHard(double now) {
   const double beat = heartbeat_.load();
   sink_.emit(kRecordPhase,
              Phase{now, kPhaseTimeLimit,
-                   "hard end: the time limit passed and the event loop (last alive " + seconds(now - beat) +
+                   "hard end: the time limit passed and the event loop (last alive " + formatTenths(now - beat) +
                        " before) had not ended the run; the sampler ended it"});
   const int status = hard_end_status_.load();
   if (sink_.end(status)) {

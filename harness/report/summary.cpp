@@ -42,13 +42,6 @@ std::string since(double t, double pressure_t) {
   return buf;
 }
 
-// A length of time to a tenth of a second ("2.1s"): what a reader of the summary needs.
-std::string tenths(double seconds) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-  return buf;
-}
-
 std::string upper(const char* s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -140,13 +133,13 @@ std::string runLines(const RunReport& r, const TimelineIndex& index) {
                   o.peak_psi_full, since(o.peak_psi_full_at, p0).c_str(), o.peak_psi_some);
     out += buf;
     out += "MemAvailable near zero (at most " + formatSize(o.near_zero_bytes) + ") for " +
-           tenths(o.near_zero_sec) + "\n";
+           formatTenths(o.near_zero_sec) + "\n";
   }
   if (!t.gaps.empty() || !t.losses.empty()) {
     out += "observer blind spots (" + std::to_string(t.gaps.size()) + " gap(s), " + std::to_string(t.losses.size()) +
            " loss(es)):\n";
     for (const auto& g : t.gaps)
-      out += "  gap from " + since(g.t, p0) + " for " + tenths(g.length_sec) +
+      out += "  gap from " + since(g.t, p0) + " for " + formatTenths(g.length_sec) +
              (g.cause.empty() ? "" : " (" + p(g.cause) + ")") + "\n";
     for (const auto& l : t.losses)
       out += "  loss " + (l.t > 0 ? "at " + since(l.t, p0) : std::string("(time unknown)")) + ": " + p(l.source) + " " +

@@ -68,3 +68,15 @@ TEST(FormatExact, ReadsBackToTheByteAndTheMillisecond) {
   for (const SizeAt s : {SizeAt{700 * MiB, 20}, SizeAt{1, 0.001}, SizeAt{5 * GiB, 86400}})
     EXPECT_EQ(*parseSizeAt(formatSizeAt(s)), s);
 }
+
+namespace oom {
+namespace {
+
+TEST(FormatTenths, AMeasuredLengthToATenthOfASecond) {
+  EXPECT_EQ(formatTenths(2.0778), "2.1s");
+  EXPECT_EQ(formatTenths(0.0), "0.0s");
+  EXPECT_EQ(formatTenths(95.5883), "95.6s");
+}
+
+}  // namespace
+}  // namespace oom
