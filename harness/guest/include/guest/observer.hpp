@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "guest/bus.hpp"
-#include "guest/kmsg_parser.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/sampler.hpp"
 #include "guest/sysfs.hpp"
