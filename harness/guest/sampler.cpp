@@ -148,7 +148,7 @@ void Sampler::stop() {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
   }
-  if (thread_.joinable()) thread_.join();
+  thread_.join();
   readKernelLog();
   emitKills(kmsg_parser_.flushAll());
 }
@@ -294,23 +294,18 @@ void Sampler::readKernelLog() {
 
 void Sampler::attribute(KernelOomKill& kill) {
   const auto seen = pid_unit_.find(kill.pid);
-  if (kill.attribution == kAttributionUnknown) {
-    if (seen == pid_unit_.end()) return;
-    kill.unit = seen->second;
-    std::lock_guard<std::mutex> lock(units_mutex_);
-    kill.task_memcg = control_groups_[seen->second];
-    kill.attribution = kAttributionByPid;
-    return;
-  }
-  // A "group member" the observer last saw in another unit: a kill printed without
-  // its report right after a group kill, not a member of that group.
-  if (kill.group_kill && seen != pid_unit_.end() && seen->second != kill.unit) {
-    kill.group_kill = false;
-    kill.unit = seen->second;
-    std::lock_guard<std::mutex> lock(units_mutex_);
-    kill.task_memcg = control_groups_[seen->second];
-    kill.attribution = kAttributionByPid;
-  }
+  if (seen == pid_unit_.end()) return;
+  // A kill printed without its report names no cgroup; one that follows a group
+  // kill's report looks like a member of that group, but the observer last saw
+  // its pid in another unit. Either way the pid's unit is the better witness.
+  const bool reportless = kill.attribution == kAttributionUnknown;
+  const bool foreign_member = kill.group_kill && seen->second != kill.unit;
+  if (!reportless && !foreign_member) return;
+  kill.group_kill = false;
+  kill.unit = seen->second;
+  kill.attribution = kAttributionByPid;
+  std::lock_guard<std::mutex> lock(units_mutex_);
+  if (const auto cg = control_groups_.find(kill.unit); cg != control_groups_.end()) kill.task_memcg = cg->second;
 }
 
 void Sampler::emitKills(std::vector<KernelOomKill> kills) {
