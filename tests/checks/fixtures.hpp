@@ -110,7 +110,7 @@ inline const std::vector<Recording>& recordings() {
       // Run with MemoryMax=160M and start_after 15s (the scenario then): 12 kills in
       // 1.4 s, the last 2 printed without a report (rate-limited), attributed by pid.
       {"recorded-burst-many-small-trixie.jsonl", "burst-many-small.json"},
-      // As shipped: 13 kills, 3 without a report (6.1's rate limit), attributed by pid.
+      // Run with start_after 8s (the scenario then): 13 kills, 3 without a report (6.1's rate limit), attributed by pid.
       {"recorded-burst-many-small-bookworm.jsonl", "burst-many-small.json"},
   };
   return all;
