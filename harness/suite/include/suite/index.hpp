@@ -40,6 +40,7 @@ struct SuiteCell {
   double duration_sec = 0;  // host wall time of the cell
   std::string started_at, finished_at;  // ISO 8601 UTC
   std::uint64_t harness_peak_rss_bytes = 0;  // the cell's oomharness (not qemu): its peak RSS (VmHWM)
+  bool operator==(const SuiteCell&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SuiteCell, scenario, file, release, repeat, folder, status,
                                                 verdict, exit_status, reason, duration_sec, started_at,
