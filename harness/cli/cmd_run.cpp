@@ -41,6 +41,7 @@ void addRunCommand(CLI::App& app, int& status) {
   run->add_option("--shard", flags->suite.shard,
                   "Run shard I of N (1-based) of the matrix; default from CI_NODE_INDEX/CI_NODE_TOTAL and the like");
   run->add_flag("--oversubscribe", flags->suite.oversubscribe, "Let guests' vCPUs exceed the host's CPUs");
+  run->add_flag("--list", flags->suite.list, "Print the cells (scenario, release, repeat) this shard runs; boot nothing");
   run->add_option("--run-dir", flags->run.run_dir, "Existing empty folder for this run's results (one scenario)");
   run->add_flag("--quiet", [flags](std::int64_t) { flags->run.live_progress = false; flags->suite.quiet = true; },
                 "No live progress");
@@ -51,7 +52,7 @@ void addRunCommand(CLI::App& app, int& status) {
     suite.accelerator = flags->run.accelerator;
     if (flags->jobs != 0) suite.jobs = flags->jobs;
     suite.self = selfPath();
-    if (isSuite(suite) && flags->run.run_dir.empty()) {
+    if ((isSuite(suite) || suite.list) && flags->run.run_dir.empty()) {
       status = runSuite(suite);
       return;
     }

@@ -455,8 +455,8 @@ int runSuite(const SuiteOptions& options) {
     if (*from_env) shard = **from_env;
   }
   const SuiteInput input = loadSuiteScenarios(*files, *releases);
-  for (const auto& w : input.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
   if (!input.ok()) {
+    for (const auto& w : input.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
     for (const auto& e : input.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());
     return bad("the suite has invalid scenarios");
   }
@@ -481,6 +481,14 @@ int runSuite(const SuiteOptions& options) {
   index.jobs = jobs;
   const auto all = buildMatrix(input.scenarios, *releases, options.repeat);
   index.cells = selectShard(all, time_limits, shard);
+  if (options.list) {
+    std::printf("# shard %d/%d: %zu of %zu cell(s); up to %d guest(s) at once\n", shard.index, shard.total,
+                index.cells.size(), all.size(), jobs);
+    for (const auto& c : index.cells)
+      std::printf("%s\t%s\t%d\t%s\t%s\n", c.scenario.c_str(), c.release.c_str(), c.repeat, c.folder.c_str(),
+                  c.file.c_str());
+    return kExitPass;
+  }
 
   const auto dir = createSuiteDirectory(options.results_root, utcNow(kCompactUtc));
   if (!dir) {
@@ -488,6 +496,10 @@ int runSuite(const SuiteOptions& options) {
     return exitStatusFor(dir.error());
   }
   if (!options.quiet) {
+    // Each cell's log has them in full; a suite of shipped examples would repeat them at every start.
+    if (!input.warnings.empty())
+      std::printf("oomharness: %zu lint warning(s) in these scenarios (`oomharness check` lists them)\n",
+                  input.warnings.size());
     std::printf("oomharness: suite of %zu run(s): %zu scenario(s) x %zu release(s) x %d repeat(s)", index.cells.size(),
                 input.scenarios.size(), releases->empty() ? std::size_t{1} : releases->size(), options.repeat);
     if (shard.total > 1) std::printf(", shard %d/%d of %zu", shard.index, shard.total, all.size());

@@ -30,6 +30,7 @@ struct SuiteOptions {
   std::string shard;                         // --shard I/N; "" = the environment's, else all
   bool oversubscribe = false;                // allow more vCPUs than host CPUs
   bool quiet = false;                        // only the final summary
+  bool list = false;                         // print this shard's cells and exit; nothing boots
   std::filesystem::path self;                // the oomharness binary each cell runs
 };
 
@@ -38,7 +39,9 @@ struct SuiteOptions {
 // the main job, runScenario, with its own results folder.)
 bool isSuite(const SuiteOptions& options);
 
-// Exit status: 0 every cell passed; 1 a cell failed or a check was flaky; 3 a
+// With options.list: the cells this shard would run, one per line (scenario,
+// release, repeat, folder, file), exit 0 (2 for bad input); nothing is created.
+// Otherwise exit status: 0 every cell passed; 1 a cell failed or a check was flaky; 3 a
 // cell was inconclusive or did not finish, none failed; 2 bad input (nothing
 // started); 130 interrupted (every run stopped cleanly, index.json says which
 // cells never ran).
