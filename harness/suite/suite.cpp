@@ -165,6 +165,10 @@ class SuiteDisplay {
   // The live block: header, then one line per running guest.
   void redraw(const std::string& header, const std::vector<std::string>& lines) {
     if (!live_) return;
+    // Once a second is enough to watch; sooner only when the block changes shape.
+    const auto now = Clock::now();
+    if (drawn_ == lines.size() + 1 && now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
     erase();
     std::string block = header + "\n";
     for (const auto& l : lines) block += "  " + l + "\n";
@@ -188,6 +192,7 @@ class SuiteDisplay {
  private:
   bool quiet_, live_, colour_;
   std::size_t width_, cells_, drawn_ = 0;
+  Clock::time_point last_;
 };
 
 struct Child {
