@@ -46,16 +46,16 @@ TEST(DiffCli, ExitsZeroOneOrTwo) {
   writeSuite(dir / "suite", {{"three-services.json", "recorded-three-services-trixie.jsonl", "trixie", 1}});
   const std::string old_dir = (dir / "last-night").string();
 
-  auto o = oomharness("diff " + old_dir + " " + (dir / "same").string(), dir);
+  auto o = oomharness("diff " + old_dir + " " + (dir / "same").string(), dir.path());
   EXPECT_EQ(o.status, 0) << o.out << o.err;
   EXPECT_EQ(o.out, "diff: no change; 1 cell compared (tolerance 10s): exit 0\n");
 
-  o = oomharness("diff " + old_dir + " " + (dir / "tonight").string(), dir);
+  o = oomharness("diff " + old_dir + " " + (dir / "tonight").string(), dir.path());
   EXPECT_EQ(o.status, 1) << o.out << o.err;
   EXPECT_TRUE(has(o.out, "REGRESSION three-services/trixie first_victim: report-worker.service (oomstress) -> "
                          "redis.service (oomstress)")) << o.out;
 
-  o = oomharness("diff --json --tolerance 25% " + old_dir + " " + (dir / "tonight").string(), dir);
+  o = oomharness("diff --json --tolerance 25% " + old_dir + " " + (dir / "tonight").string(), dir.path());
   EXPECT_EQ(o.status, 1) << o.err;
   const auto json = nlohmann::json::parse(o.out, nullptr, false);
   ASSERT_TRUE(json.is_object()) << o.out;
@@ -72,7 +72,7 @@ TEST(DiffCli, ExitsZeroOneOrTwo) {
            {"diff --tolerance soon " + old_dir + " " + old_dir, "--tolerance: 'soon': expected a tolerance"},
            {"diff " + old_dir, "new is required"},
        }) {
-    o = oomharness(args, dir);
+    o = oomharness(args, dir.path());
     EXPECT_EQ(o.status, 2) << args << "\n" << o.out << o.err;
     EXPECT_EQ(o.out, "") << args;
     EXPECT_TRUE(has(o.err, said)) << args << "\n" << o.err;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "../checks/fixtures.hpp"
@@ -19,12 +20,29 @@ namespace oomtest {
 
 namespace fs = std::filesystem;
 
-inline fs::path scratch(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("oom-suite-diff-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// A temporary folder for one test, removed with everything in it at the end.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& name)
+      : path_(fs::temp_directory_path() / ("oom-suite-diff-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+inline Scratch scratch(const std::string& name) { return Scratch(name); }
 
 inline oom::RunReport runReport(const std::string& scenario_file, const oom::Timeline& timeline) {
   oom::RunReport r;

@@ -163,3 +163,17 @@ TEST(DiffInput, EachBadFolderIsAnInputErrorNamingTheFileAndWhatWasExpected) {
   e = errorOf(dir / "suite", dir / "badindex");
   EXPECT_TRUE(has(e, (dir / "badindex" / "index.json").string())) << e;
 }
+
+TEST(DiffSuites, ACellThatRunsOnlyNowIsAChange) {
+  const auto dir = scratch("suite-now");
+  writeSuite(dir / "old", {{kThree, "", "trixie", 1, CellStatus::pending}});
+  writeSuite(dir / "new", {{kThree, kThreeTrixie, "trixie", 1}});
+  const auto d = diffOf(dir / "old", dir / "new");
+  ASSERT_EQ(d.changes.size(), 1u) << diffText(d);
+  EXPECT_EQ(d.changes[0].what, "cell_now_run");
+  EXPECT_EQ(d.changes[0].old_value, "not run");
+  EXPECT_EQ(d.changes[0].new_value, "pass");
+  EXPECT_EQ(diffExitStatus(d), 0);
+  // And the other way round: finished last night, pending tonight.
+  EXPECT_EQ(diffOf(dir / "new", dir / "old").changes.at(0).what, "cell_not_run");
+}

@@ -169,3 +169,61 @@ TEST(DiffRuns, AKillTwentySecondsLaterIsARegressionBeyondTheTolerance) {
   // 25 s of tolerance: the same kill, not a change.
   EXPECT_EQ(change(diffOf(dir / "old", dir / "new", "25s"), "first_kill_time"), nullptr);
 }
+
+// Both recorded on a sampling observer: on bookworm the guest spent 95.59 s
+// with MemAvailable near zero (trixie 90.98 s), its longest interval between
+// guest samples was 2.08 s (trixie 0.52 s), and the kill came 128.71 s after
+// pressure (trixie 124.73 s). Within 10 s all the same; beyond 1 s each is later
+// or longer going from trixie to bookworm.
+TEST(DiffRuns, ThrashNoSwapTrixieToBookwormStallsLongerAndKillsLater) {
+  const auto dir = scratch("thrash");
+  writeRun(dir / "trixie", "thrash-no-swap.json", "recorded-thrash-no-swap-trixie.jsonl");
+  writeRun(dir / "bookworm", "thrash-no-swap.json", "recorded-thrash-no-swap-bookworm.jsonl");
+  const auto loose = diffOf(dir / "trixie", dir / "bookworm");
+  EXPECT_EQ(loose.regressions(), 0u) << text(loose);
+
+  const auto d = diffOf(dir / "trixie", dir / "bookworm", "1s");
+  const auto* near_zero = change(d, "stall_near_zero");
+  const auto* interval = change(d, "stall_sample_interval");
+  const auto* kill = change(d, "first_kill_time");
+  ASSERT_TRUE(near_zero && interval && kill) << text(d);
+  EXPECT_TRUE(near_zero->regression && interval->regression && kill->regression);
+  EXPECT_EQ(near_zero->old_value, "90.98s");
+  EXPECT_EQ(near_zero->new_value, "95.59s");
+  EXPECT_TRUE(has(near_zero->new_cites[0].text, "for 95.59s over 292 guest samples")) << near_zero->new_cites[0].text;
+  EXPECT_EQ(interval->new_value, "2.08s");
+  EXPECT_TRUE(has(interval->new_cites[0].text, "2.08s from t=113.857")) << interval->new_cites[0].text;
+  EXPECT_TRUE(has(kill->new_cites[0].text, "kill t=147.648 pid 170 batch.service")) << kill->new_cites[0].text;
+  // The observer's own 2.1 s gap on bookworm makes the observation check a note: a change, not a regression.
+  const auto* observation = change(d, "check", "observation");
+  ASSERT_NE(observation, nullptr) << text(d);
+  EXPECT_EQ(observation->old_value, "pass");
+  EXPECT_EQ(observation->new_value, "note");
+  EXPECT_FALSE(observation->regression);
+}
+
+// The guest's end record lost: the run is inconclusive. pass -> inconclusive
+// is a worse verdict; the timeline_complete check going inconclusive is a
+// change that the verdict already reports as a regression.
+TEST(DiffRuns, PassToInconclusiveIsARegressionAndBackIsNot) {
+  const auto dir = scratch("inconclusive");
+  auto recs = records("recorded-three-services-trixie.jsonl");
+  writeRun(dir / "whole", "three-services.json", fold(recs));
+  std::erase_if(recs, [](const nlohmann::json& r) { return r["type"] == "end"; });
+  writeRun(dir / "cut", "three-services.json", fold(recs));
+
+  const auto d = diffOf(dir / "whole", dir / "cut");
+  const auto* verdict = change(d, "verdict");
+  ASSERT_NE(verdict, nullptr) << text(d);
+  EXPECT_EQ(verdict->new_value, "inconclusive");
+  EXPECT_TRUE(verdict->regression);
+  const auto* complete = change(d, "check", "timeline_complete");
+  ASSERT_NE(complete, nullptr) << text(d);
+  EXPECT_FALSE(complete->regression);
+  EXPECT_EQ(diffExitStatus(d), 1);
+
+  const auto back = diffOf(dir / "cut", dir / "whole");
+  ASSERT_NE(change(back, "verdict"), nullptr) << text(back);
+  EXPECT_EQ(back.regressions(), 0u) << text(back);
+  EXPECT_EQ(diffExitStatus(back), 0);
+}
