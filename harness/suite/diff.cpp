@@ -88,9 +88,14 @@ class CellDiffer {
   CellDiffer(const DiffCell& o, const DiffCell& n, const DiffTolerance& tol, std::vector<DiffChange>& out)
       : old_(o), new_(n), tol_(tol), out_(out) {}
 
-  void compare() {
+  // Every finished run.
+  void compareRuns() {
     repeatsNotRun();
     verdicts();
+  }
+
+  // Only runs with a result.json: what their timelines and checks show.
+  void compareResults() {
     checks();
     firstVictim();
     firstKillTime();
@@ -339,6 +344,32 @@ class CellDiffer {
   std::vector<DiffChange>& out_;
 };
 
+DiffCell withResults(const DiffCell& cell) {
+  DiffCell out{cell.scenario, cell.release, {}, {}};
+  for (const auto& r : cell.runs)
+    if (r.has_result) out.runs.push_back(r);
+  return out;
+}
+
+void compareCells(const DiffCell& o, const DiffCell& n, const DiffTolerance& tolerance,
+                  std::vector<DiffChange>& out) {
+  CellDiffer(o, n, tolerance, out).compareRuns();
+  const DiffCell od = withResults(o), nd = withResults(n);
+  if (!od.runs.empty() && !nd.runs.empty()) return CellDiffer(od, nd, tolerance, out).compareResults();
+  if (od.runs.empty() && nd.runs.empty()) return;
+  DiffChange c;
+  c.what = "results_missing";
+  c.scenario = n.scenario;
+  c.release = n.release;
+  c.old_value = std::to_string(od.runs.size()) + " with result.json";
+  c.new_value = std::to_string(nd.runs.size()) + " with result.json";
+  c.why = std::string("no run in ") + (nd.runs.empty() ? "NEW" : "OLD") +
+          " left a result.json: only the verdicts are compared";
+  for (const auto& r : o.runs) c.old_cites.push_back(cite(r, r.has_result ? "result.json" : "no result.json: " + r.reason));
+  for (const auto& r : n.runs) c.new_cites.push_back(cite(r, r.has_result ? "result.json" : "no result.json: " + r.reason));
+  out.push_back(std::move(c));
+}
+
 std::string verdictsOf(const DiffCell& cell) {
   std::vector<std::string> v;
   for (const auto& r : cell.runs) v.push_back(toString(r.verdict));
@@ -400,7 +431,7 @@ SuiteDiff diffSides(const DiffSide& old_side, const DiffSide& new_side, const Di
     if (!o || !n || o->runs.empty() != n->runs.empty()) return presence(o, n, d.changes);
     if (o->runs.empty()) return;  // finished on neither side
     ++d.cells_compared;
-    CellDiffer(*o, *n, tolerance, d.changes).compare();
+    compareCells(*o, *n, tolerance, d.changes);
   };
   if (!old_side.suite && !new_side.suite && old_side.cells.size() == 1 && new_side.cells.size() == 1) {
     // Two run folders: the user chose them, so they are compared whatever they ran.

@@ -38,7 +38,7 @@ std::string releaseOf(const RunReport& report) {
 
 Expected<RunFacts> readRun(const fs::path& folder, int repeat) {
   const fs::path file = folder / kResultFile;
-  auto text = readRegularFile(file, kMaxResultFileBytes, "run's result.json");
+  auto text = readRegularFile(file, kDiffMaxResultFileBytes, "run's result.json");
   if (!text) return tl::unexpected(text.error());
   const auto json = nlohmann::json::parse(*text, nullptr, false);
   if (json.is_discarded())
@@ -66,9 +66,19 @@ Expected<DiffSide> readSuite(const fs::path& dir) {
       continue;
     }
     auto run = readRun(dir / c.folder, c.repeat);
+    if (!run && c.verdict == "inconclusive") {
+      // The runner's own record of a run that died or never started: it says why.
+      RunFacts facts;
+      facts.folder = (dir / c.folder).string();
+      facts.repeat = c.repeat;
+      facts.has_result = false;
+      facts.reason = c.reason;
+      run = std::move(facts);
+    }
     if (!run) {
       Error e = run.error();
-      e.message += " (" + (dir / kSuiteIndexFile).string() + " lists this cell as done)";
+      e.message += " (" + (dir / kSuiteIndexFile).string() + " lists this cell as done, verdict " +
+                   nlohmann::json(c.verdict).dump() + ")";
       return tl::unexpected(e);
     }
     // The index names the cell; a run folder knows only its own guest.

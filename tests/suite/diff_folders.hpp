@@ -100,7 +100,9 @@ inline Records killDelayed(Records recs, double by) {
 }
 
 struct SuiteRun {
-  std::string scenario_file, recording;  // the shipped scenario, the recording (empty: not done)
+  // The shipped scenario and the recording; done without a recording (nor an
+  // edit): the run died without a result.json.
+  std::string scenario_file, recording;
   std::string release;
   int repeat = 1;
   oom::CellStatus status = oom::CellStatus::done;
@@ -119,7 +121,14 @@ inline fs::path writeSuite(const fs::path& dir, const std::vector<SuiteRun>& run
     cell.repeat = run.repeat;
     cell.folder = cell.scenario + "-" + run.release + "-" + std::to_string(run.repeat);
     cell.status = run.status;
-    if (run.status == oom::CellStatus::done) {
+    if (run.status == oom::CellStatus::done && run.recording.empty() && run.edited.empty()) {
+      // What the suite runner records for a run that died before writing result.json.
+      fs::create_directories(dir / cell.folder);
+      cell.verdict = "inconclusive";
+      cell.exit_status = 3;
+      cell.reason = "the run ended (killed by signal Killed) without a result.json; see " +
+                    (dir / cell.folder / "oomharness.log").string();
+    } else if (run.status == oom::CellStatus::done) {
       const auto t = run.edited.empty() ? timeline(run.recording) : fold(run.edited);
       const auto report = runReport(run.scenario_file, t);
       EXPECT_TRUE(oom::writeRunReports(dir / cell.folder, report).empty());

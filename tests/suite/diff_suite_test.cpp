@@ -177,3 +177,28 @@ TEST(DiffSuites, ACellThatRunsOnlyNowIsAChange) {
   // And the other way round: finished last night, pending tonight.
   EXPECT_EQ(diffOf(dir / "new", dir / "old").changes.at(0).what, "cell_not_run");
 }
+
+// A run that died leaves no result.json; the runner marks the cell done,
+// inconclusive, and says why. Its verdict is compared, nothing else is.
+TEST(DiffSuites, ARunThatDiedIsComparedByItsVerdictOnly) {
+  const auto dir = scratch("suite-died");
+  writeSuite(dir / "old", {{kThree, kThreeTrixie, "trixie", 1}, {kThree, kThreeTrixie, "trixie", 2}});
+  writeSuite(dir / "new", {{kThree, kThreeTrixie, "trixie", 1}, {kThree, "", "trixie", 2}});
+  const auto d = diffOf(dir / "old", dir / "new");
+  ASSERT_EQ(d.changes.size(), 1u) << diffText(d);
+  const DiffChange& verdict = d.changes[0];
+  EXPECT_EQ(verdict.what, "verdict");
+  EXPECT_TRUE(verdict.regression);
+  EXPECT_EQ(verdict.new_value, "flaky: inconclusive x1, pass x1");
+  ASSERT_EQ(verdict.new_cites.size(), 2u);
+  EXPECT_TRUE(has(verdict.new_cites[1].text, "inconclusive: the run ended (killed by signal Killed) without a result.json"))
+      << verdict.new_cites[1].text;
+
+  // The only run died: nothing but the verdict to compare, and diff says so.
+  writeSuite(dir / "dead", {{kThree, "", "trixie", 1}});
+  const auto dead = diffOf(dir / "old", dir / "dead");
+  const auto lines = summary(dead);
+  EXPECT_EQ(lines, (std::vector<std::string>{"R three-services/trixie verdict", "C three-services/trixie results_missing"}))
+      << diffText(dead);
+  EXPECT_EQ(diffExitStatus(dead), 1);
+}

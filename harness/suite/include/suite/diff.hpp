@@ -24,9 +24,9 @@ namespace oom {
 
 constexpr const char* kDiffFormat = "oomharness-diff/1";
 
-// A result.json diff reads: the timeline (at most the results channel's 16 MiB of
-// records, pretty-printed with indentation, about 3x) plus every check's evidence.
-inline constexpr std::uint64_t kMaxResultFileBytes = 128 * MiB;
+// The largest result.json diff reads: the suite runner reads a cell's up to the
+// same size (suite.cpp), so every cell it judged can be compared.
+inline constexpr std::uint64_t kDiffMaxResultFileBytes = 256 * MiB;
 
 // How far a time figure (first kill, stall) may move before it is a change:
 // "10s" (absolute, the default) or "25%" (of OLD's figure: a figure that was 0
@@ -62,6 +62,9 @@ struct CheckFact {
 struct RunFacts {
   std::string folder;         // the run folder, as reached from the folder given
   int repeat = 1;
+  // false: a suite cell that ended without a readable result.json (its run died or
+  // never started); the index's verdict (inconclusive) and reason are all there is.
+  bool has_result = true;
   std::string scenario, release;
   VerdictKind verdict = VerdictKind::inconclusive;
   std::string reason;
@@ -95,8 +98,8 @@ struct DiffSide {
   std::vector<DiffCell> cells;  // in the index's matrix order
 };
 // Errors (ErrorKind::input) name the file and what was expected: a missing folder,
-// neither index.json nor result.json, JSON that is not one, a done cell without
-// a readable result.json.
+// neither index.json nor result.json, JSON that is not one, a cell the index calls
+// done with a verdict other than inconclusive and no readable result.json.
 Expected<DiffSide> readDiffSide(const std::filesystem::path& dir);
 
 struct DiffChange {
