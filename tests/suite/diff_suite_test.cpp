@@ -4,6 +4,7 @@
 
 #include "diff_folders.hpp"
 #include "suite/diff.hpp"
+#include "suite/matrix.hpp"
 
 using namespace oom;
 using namespace oomtest;
@@ -201,4 +202,47 @@ TEST(DiffSuites, ARunThatDiedIsComparedByItsVerdictOnly) {
   EXPECT_EQ(lines, (std::vector<std::string>{"R three-services/trixie verdict", "C three-services/trixie results_missing"}))
       << diffText(dead);
   EXPECT_EQ(diffExitStatus(dead), 1);
+}
+
+// The cells and folder names the suite runner itself builds (buildMatrix), each
+// done with the recording of its scenario on its release.
+TEST(DiffSuites, ReadsTheMatrixAsTheRunnerBuildsIt) {
+  const auto dir = scratch("suite-matrix");
+  const std::vector<std::string> releases{"bookworm", "trixie"};
+  const auto input = loadSuiteScenarios(
+      {source() / "scenarios/three-services.json", source() / "scenarios/restart-loop.json"}, releases);
+  ASSERT_TRUE(input.ok());
+  // recording(cell) -> the run folder's timeline; NEW's restart-loop on trixie ran as on bookworm.
+  auto write = [&input, &releases](const fs::path& suite, bool tonight) {
+    SuiteIndex index;
+    index.releases = releases;
+    index.repeat = 2;
+    index.cells = buildMatrix(input.scenarios, releases, 2);
+    for (auto& cell : index.cells) {
+      const std::string release =
+          tonight && cell.scenario == "restart-loop" && cell.release == "trixie" ? "bookworm" : cell.release;
+      const auto report = runReport(cell.scenario + ".json", timeline("recorded-" + cell.scenario + "-" + release + ".jsonl"));
+      EXPECT_TRUE(writeRunReports(suite / cell.folder, report).empty());
+      cell.status = CellStatus::done;
+      cell.verdict = toString(report.verdict.verdict);
+    }
+    std::ofstream(suite / kSuiteIndexFile) << nlohmann::json(index).dump(2);
+  };
+  write(dir / "old", false);
+  write(dir / "new", true);
+  EXPECT_TRUE(fs::exists(dir / "old" / "three-services-trixie-r2" / "result.json"));
+
+  const auto same = diffOf(dir / "old", dir / "old");
+  EXPECT_TRUE(same.changes.empty()) << diffText(same);
+  EXPECT_EQ(same.cells_compared, 4u);
+
+  const auto d = diffOf(dir / "old", dir / "new");
+  ASSERT_EQ(summary(d), std::vector<std::string>{"C restart-loop/trixie check witnesses"}) << diffText(d);
+  const DiffChange& w = d.changes[0];
+  EXPECT_EQ(w.old_value, "pass");
+  EXPECT_EQ(w.new_value, "note");
+  ASSERT_EQ(w.new_cites.size(), 2u);
+  EXPECT_EQ(fs::path(w.new_cites[1].folder).filename(), "restart-loop-trixie-r2");
+  EXPECT_TRUE(has(diffText(d), "[old r1: pass: all agree")) << diffText(d);
+  EXPECT_EQ(diffExitStatus(d), 0);
 }
