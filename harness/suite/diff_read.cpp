@@ -38,7 +38,7 @@ std::string releaseOf(const RunReport& report) {
 
 Expected<RunFacts> readRun(const fs::path& folder, int repeat) {
   const fs::path file = folder / kResultFile;
-  auto text = readRegularFile(file, kDiffMaxResultFileBytes, "run's result.json");
+  auto text = readRegularFile(file, kMaxResultFileBytes, "run's result.json");
   if (!text) return tl::unexpected(text.error());
   const auto json = nlohmann::json::parse(*text, nullptr, false);
   if (json.is_discarded())

@@ -20,6 +20,7 @@
 #include "oom/units.hpp"
 #include "oom/utc.hpp"
 #include "oom/version.hpp"
+#include "report/report.hpp"
 #include "run/exit_status.hpp"
 #include "suite/admission.hpp"
 #include "suite/matrix.hpp"
@@ -35,9 +36,6 @@ extern char** environ;
 namespace oom {
 namespace {
 
-// result.json holds the run's whole timeline: a 10-minute run of 20 units is
-// about 32 MiB of records (run/recorded_timeline.hpp); room for eight times that.
-constexpr std::uint64_t kMaxResultFileBytes = 256 * MiB;
 // How often the suite looks at its children, the host and the terminal.
 constexpr auto kTick = std::chrono::milliseconds(250);
 // The cell's own output (the child oomharness's stdout and stderr).

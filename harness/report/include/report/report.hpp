@@ -11,6 +11,7 @@
 
 #include "checks/verdict.hpp"
 #include "oom/expected.hpp"
+#include "oom/units.hpp"
 #include "oom/version.hpp"
 #include "plan/guest_plan.hpp"
 #include "scenario/scenario.hpp"
@@ -19,6 +20,11 @@
 namespace oom {
 
 constexpr const char* kResultFormat = "oomharness-result/1";
+// The largest result.json a reader of run folders (suite, diff) takes. It holds the
+// run's whole timeline: a 10-minute run of 20 units is about 32 MiB of records
+// (run/recorded_timeline.hpp), and JSON with indentation about twice that; room
+// for four times more.
+inline constexpr std::uint64_t kMaxResultFileBytes = 256 * MiB;
 
 // What the VM layer knows about the run; plain fields so this stage needs no vm code.
 struct VmFacts {

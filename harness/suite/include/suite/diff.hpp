@@ -24,10 +24,6 @@ namespace oom {
 
 constexpr const char* kDiffFormat = "oomharness-diff/1";
 
-// The largest result.json diff reads: the suite runner reads a cell's up to the
-// same size (suite.cpp), so every cell it judged can be compared.
-inline constexpr std::uint64_t kDiffMaxResultFileBytes = 256 * MiB;
-
 // How far a time figure (first kill, stall) may move before it is a change:
 // "10s" (absolute, the default) or "25%" (of OLD's figure: a figure that was 0
 // then moves on any increase).
