@@ -23,8 +23,10 @@ shift || true
 scenarios=("$@")
 [[ ${#scenarios[@]} -gt 0 ]] || scenarios=(scenarios/three-services.json scenarios/memorymax-contained.json
                                           scenarios/image-worker.json scenarios/half-alive-continue.json)
-work=$(mktemp -d /tmp/oomharness-bench-suite.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The suites' folders stay (results/ is not committed), to look into any cell that did not pass.
+work=results/bench-suite-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$work"
+echo "# folders in $work"
 
 echo "# 1. in-guest fill rate (oomstress --target 384M, as fast as it can; MiB/s from its own last report)"
 fill() {  # prints MiB/s
@@ -83,7 +85,8 @@ for mode in sorted(glob.glob(work + "/-j_*")):
         before = (t["wall_sec"] - t["run_sec"]) + t["pressure_t"]
         after = max(0.0, t["run_sec"] - end)
         rows.append((cell["scenario"], before, after, end - t["pressure_t"], t["boot_sec"],
-                     cell["harness_peak_rss_bytes"] / 1048576, cell["verdict"]))
+                     cell["harness_peak_rss_bytes"] / 1048576,
+                     cell["verdict"] if cell["verdict"] == "pass" else cell["verdict"] + ": " + cell["reason"]))
     print(f"{mode.rsplit('/', 1)[1].replace('_', ' ')}:")
     for s, b, a, obs, boot, rss, v in rows:
         print(f"  {s:<22} launch->pressure {b:5.1f} s (boot {boot:4.1f} s)  end->exit {a:4.1f} s  "
