@@ -150,6 +150,14 @@ class SuiteDisplay {
     std::fflush(stdout);
   }
 
+  // Line mode: once per new reason the next cell waits (the live block shows it in its header).
+  void waiting(const SuiteCell& cell, const std::string& why) {
+    if (quiet_ || live_) return;
+    std::printf("%*s  %s on %s%s waits: %s\n", static_cast<int>(2 * width_ + 3), "", cell.scenario.c_str(),
+                cell.release.c_str(), repeatText(cell).c_str(), why.c_str());
+    std::fflush(stdout);
+  }
+
   void finished(std::size_t n, const SuiteCell& cell) {
     if (quiet_) return;
     erase();
@@ -282,6 +290,10 @@ void SuiteRun::launchNext() {
   const Admission admission =
       admitGuest(demand, guests, readMeminfo(), hostCpus(), options_.oversubscribe, otherRuns());
   if (!admission.admit) {
+    // The figures move every tick; say it again only when what it waits for changes.
+    const auto kind = [](const std::string& why) { return why.substr(0, why.find(':')); };
+    if (waiting_for_.empty() || kind(admission.waiting_for) != kind(waiting_for_))
+      display_.waiting(cell, admission.waiting_for);
     waiting_for_ = admission.waiting_for;
     return;
   }
