@@ -263,6 +263,7 @@ class SuiteRun {
   std::map<std::string, FinishedRun> finished_;  // by cell folder
   std::size_t next_ = 0, done_ = 0;
   std::string waiting_for_;
+  std::string waiting_kind_;  // "vCPUs" or "memory": what the last wait was for
   bool stopping_ = false;
   std::vector<std::string> write_failures_;
   Clock::time_point start_ = Clock::now();
@@ -290,10 +291,10 @@ void SuiteRun::launchNext() {
   const Admission admission =
       admitGuest(demand, guests, readMeminfo(), hostCpus(), options_.oversubscribe, otherRuns());
   if (!admission.admit) {
-    // The figures move every tick; say it again only when what it waits for changes.
-    const auto kind = [](const std::string& why) { return why.substr(0, why.find(':')); };
-    if (waiting_for_.empty() || kind(admission.waiting_for) != kind(waiting_for_))
-      display_.waiting(cell, admission.waiting_for);
+    // The figures move every tick: say it when what the suite waits for changes.
+    const std::string kind = admission.waiting_for.substr(0, admission.waiting_for.find(':'));
+    if (kind != waiting_kind_) display_.waiting(cell, admission.waiting_for);
+    waiting_kind_ = kind;
     waiting_for_ = admission.waiting_for;
     return;
   }
