@@ -1,5 +1,5 @@
 // The candidates of one kernel OOM decision, ranked by the kernel's own rule
-// (mm/oom_kill.c oom_badness, 6.1 and 6.12; docs/kernel-and-systemd.md#how-the-kernel-picks-a-victim):
+// (mm/oom_kill.c oom_badness, 6.1 and 6.12; docs/kernel-and-systemd.md#ranking-the-candidates-of-one-report):
 //   points = rss + swapents + pgtables_bytes / PAGE_SIZE + oom_score_adj * (totalpages / 1000)
 // over the rows of its task dump, oom_score_adj -1000 never chosen, and among
 // equal points the later row wins (the scan replaces on >=).
@@ -122,19 +122,32 @@ std::string sentenceFor(const VictimChoice& choice, const KernelOomKill& k) {
            "sampled then are listed by their oom_score." + scope_note;
   if (&*victim != &cs.front()) {
     const VictimCandidate& top = cs.front();
-    return "The kernel chose " + vname + " (score " + score + ") although " + nameOf(top) + " pid " +
-           std::to_string(top.pid) + " ranked higher (score " + scoreOf(top, choice.source) +
-           "): the kernel passes over a task that is already being killed, so that one was most likely an "
-           "earlier victim still exiting." + scope_note;
+    const std::string head = "The kernel chose " + vname + " (score " + score + ") although " + nameOf(top) +
+                             " pid " + std::to_string(top.pid) + " ranks above it in the task dump (score " +
+                             scoreOf(top, choice.source) + ")";
+    // The dump is printed after the choice, while the tasks go on allocating: a near tie can flip.
+    const long long margin = top.badness - victim->badness;
+    if (choice.source == VictimChoice::Source::task_dump && margin * 50 <= std::max(top.badness, 1LL))
+      return head + (margin == 0 ? ", with the same badness" : ", by " + formatSize(static_cast<std::uint64_t>(margin) * kPageSize)) +
+             ": a near tie, and the kernel prints the dump after choosing, while the tasks go on allocating." +
+             scope_note;
+    return head + ": the kernel skips a task it already killed once its memory is reaped, so that one was most "
+                  "likely an earlier victim still exiting." + scope_note;
   }
   const bool swap = victim->swap_bytes || rival->swap_bytes;
   const std::string mem = swap ? "memory (RSS + swap)" : "RSS";
-  const std::string v_mem = formatSize(footprint(*victim)), r_mem = formatSize(footprint(*rival));
+  const std::string v_mem = formatSize(footprint(*victim));
+  std::string r_mem = formatSize(footprint(*rival));
+  if (r_mem == v_mem && footprint(*victim) > footprint(*rival))  // rounded alike: say by how much
+    r_mem += ", " + formatSize(footprint(*victim) - footprint(*rival)) + " less";
   const std::string head = vname + " had the highest score, " + score + ", ";
   std::string s;
-  if (footprint(*victim) > footprint(*rival) && victim->oom_score_adj >= rival->oom_score_adj)
+  if (footprint(*victim) > footprint(*rival) && victim->oom_score_adj == rival->oom_score_adj)
+    s = head + "with the same oom_score_adj as " + rname + " (" + std::to_string(victim->oom_score_adj) +
+        "): its larger " + mem + " decided (" + v_mem + " against " + r_mem + ").";
+  else if (footprint(*victim) > footprint(*rival) && victim->oom_score_adj > rival->oom_score_adj)
     s = head + "with the larger " + mem + " (" + v_mem + " against " + rname + "'s " + r_mem +
-        ") and an oom_score_adj at least as high (" + std::to_string(victim->oom_score_adj) + " against " +
+        ") and the higher oom_score_adj (" + std::to_string(victim->oom_score_adj) + " against " +
         std::to_string(rival->oom_score_adj) + ").";
   else if (footprint(*victim) > footprint(*rival))
     s = head + "because its " + mem + " of " + v_mem + " outweighed " + rname + "'s higher oom_score_adj of " +

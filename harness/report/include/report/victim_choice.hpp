@@ -2,7 +2,7 @@
 // Why the kernel chose a victim: the tasks it could choose from, ranked as it
 // ranked them, from its own task dump ("Tasks state" table) in the OOM report,
 // and one plain sentence. The rules are in docs/kernel-and-systemd.md
-// (#how-the-kernel-picks-a-victim, #global-and-memcg-oom-constraints).
+// (#ranking-the-candidates-of-one-report, #global-and-memcg-oom-constraints).
 #include <cstdint>
 #include <optional>
 #include <string>
