@@ -186,8 +186,10 @@ void ProgressPrinter::onRecord(const Timeline& tl) {
     const auto& g = tl.guest_samples[guest_samples_];
     seen(g.t, "");
     if (std::find(g.unavailable.begin(), g.unavailable.end(), "proc/meminfo") == g.unavailable.end() &&
-        tl.guest.mem_total_bytes >= g.mem_available_bytes)
+        tl.guest.mem_total_bytes >= g.mem_available_bytes) {
       guest_used_ = tl.guest.mem_total_bytes - g.mem_available_bytes;
+      guest_sampled_ = true;
+    }
   }
   if (!style_.live) {
     std::fflush(out_);
@@ -234,7 +236,7 @@ void ProgressPrinter::redraw(const Timeline& tl) {
     if (s.kills) l.add("  killed " + std::to_string(s.kills), kRed);
     lines.push_back(l);
   }
-  if (total > 0) {
+  if (total > 0 && guest_sampled_) {
     const double fraction = static_cast<double>(guest_used_) / total;
     lines.push_back(Line()
                         .add("  " + padRight("guest in use", name_w) + " ")

@@ -54,6 +54,7 @@ class ProgressPrinter {
   };
   std::map<std::string, UnitStatus> status_;
   std::uint64_t guest_used_ = 0;
+  bool guest_sampled_ = false;  // older guests send no guest samples
   std::string phase_ = "starting units";
   std::deque<std::string> recent_;  // the last few event lines
   std::size_t lines_drawn_ = 0;
