@@ -17,7 +17,7 @@
 namespace oom {
 namespace {
 
-constexpr double kWidth = 1100, kLeft = 138, kRight = 170, kTop = 36, kPlotH = 300;
+constexpr double kWidth = 1120, kLeft = 138, kRight = 196, kTop = 36, kPlotH = 300;
 constexpr double kPsiGap = 18, kPsiH = 56, kLaneGap = 20, kLaneH = 15, kAxisH = 30;
 constexpr double kGapFactor = 4;  // samples further apart than this many intervals: a break in the line
 
