@@ -72,7 +72,7 @@ std::vector<Point> decimate(const std::vector<Point>& pts, const Frame& f) {
   std::size_t i = 0;
   while (i < pts.size()) {
     const double col = std::floor((pts[i].t - f.t0) / column);
-    std::size_t j = i, lo = i, hi = i;
+    std::size_t j = i + 1, lo = i, hi = i;  // at least one point per step, whatever the times are
     for (; j < pts.size() && std::floor((pts[j].t - f.t0) / column) == col; ++j) {
       if (pts[j].v < pts[lo].v) lo = j;
       if (pts[j].v > pts[hi].v) hi = j;
@@ -168,7 +168,7 @@ std::string timelineChartSvg(const RunReport& r) {
   // Time range: the first record to the last, with the time limit when it is near.
   double t0 = 1e300, t1 = -1e300;
   auto see = [&](double t) {
-    if (t < 0) return;
+    if (!std::isfinite(t) || t < 0) return;
     t0 = std::min(t0, t);
     t1 = std::max(t1, t);
   };
@@ -228,7 +228,10 @@ std::string timelineChartSvg(const RunReport& r) {
   const double span = f.t1 - f.t0;
   const double xstep = niceStep(span, 12, {1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600});
   svg += "<g class=\"axis\">\n";
-  for (double s = std::ceil((f.t0 - f.p0) / xstep) * xstep; s <= f.t1 - f.p0; s += xstep) {
+  // Counted, not accumulated: at guest times near 1e18 (a hostile record) s += step would not move.
+  const double first_tick = std::ceil((f.t0 - f.p0) / xstep);
+  for (int i = 0; i <= 40 && (first_tick + i) * xstep <= f.t1 - f.p0; ++i) {
+    const double s = (first_tick + i) * xstep;
     const double x = f.x(s + f.p0);
     svg += "<line class=\"grid\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" y2=\"" +
            num(f.bottom - kAxisH) + "\"/><text x=\"" + num(x) + "\" y=\"" + num(f.bottom - kAxisH + 14) +
@@ -240,10 +243,13 @@ std::string timelineChartSvg(const RunReport& r) {
   const double ystep = static_cast<double>(MiB) *
                        niceStep(f.vmax / static_cast<double>(MiB), 6,
                                 {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
-  for (double v = 0; v <= f.vmax; v += ystep)
+  for (int i = 0; i <= 12 && i * ystep <= f.vmax; ++i)
+  {
+    const double v = i * ystep;
     svg += "<line class=\"grid\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kWidth - kRight) + "\" y1=\"" + num(f.y(v)) +
            "\" y2=\"" + num(f.y(v)) + "\"/><text x=\"" + num(kLeft - 6) + "\" y=\"" + num(f.y(v) + 3.5) +
            "\" text-anchor=\"end\">" + formatSize(static_cast<std::uint64_t>(v)) + "</text>\n";
+  }
   svg += "<text x=\"" + num(kLeft - 6) + "\" y=\"" + num(kTop - 22) + "\" text-anchor=\"end\">memory</text>\n";
   svg += "<rect class=\"frame\" x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(f.plotW()) +
          "\" height=\"" + num(kPlotH) + "\"/>\n</g>\n";
@@ -380,12 +386,21 @@ std::string timelineChartSvg(const RunReport& r) {
     svg += "</g>\n";
   }
 
-  // Phases, losses, the time limit, and every kernel OOM kill.
+  // Phases, losses, the time limit, and every kernel OOM kill. Labels above the
+  // plot that would overlap the previous one go one row higher.
+  double row_end[2] = {-1e9, -1e9};
+  auto labelY = [&](double from, double chars) {
+    const double to = from + chars * 5.6;
+    const int row = from > row_end[0] + 4 ? 0 : 1;
+    row_end[row] = std::max(row_end[row], to);
+    return kTop - 10 - row * 11;
+  };
   for (const auto& p : tl.phases) {
     if (p.name != kPhasePressure && p.name != kPhaseSettled && p.name != kPhaseSetupFailed) continue;
     const double x = f.x(p.t);
-    svg += "<g class=\"phase-marker\"><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop - 8) +
-           "\" y2=\"" + num(f.markerBottom()) + "\"/><text x=\"" + num(x + 3) + "\" y=\"" + num(kTop - 10) + "\">" +
+    const double y = labelY(x + 3, static_cast<double>(p.name.size()));
+    svg += "<g class=\"phase-marker\"><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(y + 2) +
+           "\" y2=\"" + num(f.markerBottom()) + "\"/><text x=\"" + num(x + 3) + "\" y=\"" + num(y) + "\">" +
            htmlText(p.name) + "</text><title>phase " + htmlText(p.name) + " at " + since(p.t, f.p0) +
            (p.detail.empty() ? "" : ": " + htmlText(p.detail)) + "</title></g>\n";
   }
@@ -401,9 +416,10 @@ std::string timelineChartSvg(const RunReport& r) {
                               (limit_reached ? ", reached at " : ", at about ") + since(*limit_t, f.p0);
     if (limit_in_view) {
       const double x = f.x(*limit_t);
-      svg += "<g class=\"time-limit-marker\"><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" +
-             num(kTop - 8) + "\" y2=\"" + num(f.markerBottom()) + "\"/><text x=\"" + num(x - 3) + "\" y=\"" +
-             num(kTop - 10) + "\" text-anchor=\"end\">time limit</text><title>" + title + "</title></g>\n";
+      const double y = labelY(x - 3 - 10 * 5.6, 10);
+      svg += "<g class=\"time-limit-marker\"><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(y + 2) +
+             "\" y2=\"" + num(f.markerBottom()) + "\"/><text x=\"" + num(x - 3) + "\" y=\"" + num(y) +
+             "\" text-anchor=\"end\">time limit</text><title>" + title + "</title></g>\n";
     } else {
       svg += "<g class=\"time-limit-marker\"><text x=\"" + num(kWidth - kRight + 6) + "\" y=\"" + num(kTop - 10) +
              "\">time limit " + since(*limit_t, f.p0) + " →</text><title>" + title + " (not reached)</title></g>\n";

@@ -16,6 +16,11 @@ namespace {
 
 constexpr std::uint64_t kPageSize = 4096;  // x86-64, the only guest architecture
 constexpr int kOomScoreAdjMin = -1000;
+// Values a guest could send beyond any real machine (4 PiB in pages) are clamped,
+// so the kernel's arithmetic, done here in long long, cannot overflow.
+constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 40;
+
+long long pagesOf(std::uint64_t v) { return static_cast<long long>(std::min(v, kMaxPages)); }
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -206,15 +211,15 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
     return choice;
   }
   const std::uint64_t page = kPageSize;
-  const long long ram_pages = static_cast<long long>(tl.guest.mem_total_bytes / page);
-  const long long swap_pages = static_cast<long long>(tl.guest.swap_total_bytes / page);
+  const long long ram_pages = pagesOf(tl.guest.mem_total_bytes / page);
+  const long long swap_pages = pagesOf(tl.guest.swap_total_bytes / page);
   const long long global_total = ram_pages + swap_pages;
   // totalpages: RAM + swap for a global OOM; for a memcg, memory.max + min(swap.max, swap).
   long long total = global_total;
   if (choice.memcg)
     if (const auto limit = limitKb(k.lines, "memory: usage ")) {
-      const long long swap_limit = static_cast<long long>(limitKb(k.lines, "swap: usage ").value_or(0) * KiB / page);
-      total = static_cast<long long>(*limit * KiB / page) + std::min(swap_limit, swap_pages);
+      const long long swap_limit = pagesOf(limitKb(k.lines, "swap: usage ").value_or(0) / (page / KiB));
+      total = pagesOf(*limit / (page / KiB)) + std::min(swap_limit, swap_pages);
     }
   const auto units = unitsByPid(tl, k.t);
   if (hasTaskDump(k)) {
@@ -235,13 +240,13 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
       c.rss_bytes = row->rss_pages * page;
       c.swap_bytes = row->swapents * page;
       c.pgtables_bytes = row->pgtables_bytes;
-      c.oom_score_adj = row->oom_score_adj;
-      const long long pages = static_cast<long long>(row->rss_pages + row->swapents + row->pgtables_bytes / page);
-      c.badness = pages + static_cast<long long>(row->oom_score_adj) * (total / 1000);
+      c.oom_score_adj = std::clamp(row->oom_score_adj, kOomScoreAdjMin, 1000);
+      const long long pages = pagesOf(row->rss_pages) + pagesOf(row->swapents) + pagesOf(row->pgtables_bytes / page);
+      c.badness = pages + static_cast<long long>(c.oom_score_adj) * (total / 1000);
       c.oom_score = -1;
       if (global_total > 0) {
-        const long long global = pages + static_cast<long long>(row->oom_score_adj) * (global_total / 1000);
-        c.oom_score = static_cast<int>((1000 + global * 1000 / global_total) * 2 / 3);
+        const long long global = pages + static_cast<long long>(c.oom_score_adj) * (global_total / 1000);
+        c.oom_score = static_cast<int>(std::clamp((1000 + global * 1000 / global_total) * 2 / 3, -1LL, 2000LL));
       }
       c.victim = c.pid == k.pid;
       rows.push_back(std::move(c));

@@ -5,11 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
 #include <regex>
 
 #include "checks/timeline_index.hpp"
 #include "recorded_run.hpp"
 #include "report/html_report.hpp"
+#include "report/victim_choice.hpp"
 
 using namespace oom;
 using namespace oomtest;
@@ -193,6 +197,8 @@ TEST(HtmlReport, SizeStaysBoundedForATenMinuteRunOfTwentyUnits) {
   const std::string svg = timelineChartSvg(r);
   std::printf("[size] 10 min x 20 units: report.html %zu bytes (chart %zu), built in %.2f s\n", html.size(), svg.size(),
               took);
+  // To look at it: OOM_REPORT_SAMPLE_DIR=/tmp build/tests/report/report_tests --gtest_filter='*Bounded*'
+  if (const char* dir = std::getenv("OOM_REPORT_SAMPLE_DIR")) std::ofstream(std::string(dir) + "/ten-minutes-twenty-units.html") << html;
   EXPECT_LT(svg.size(), 600u * 1024) << "the chart";
   EXPECT_LT(html.size(), 2u * 1024 * 1024) << "the page";
   EXPECT_EQ(occurrences(html, "class=\"kill-marker"), tl.kills.size());
@@ -201,4 +207,34 @@ TEST(HtmlReport, SizeStaysBoundedForATenMinuteRunOfTwentyUnits) {
   ASSERT_NE(line_start, std::string::npos);
   const std::string d = svg.substr(line_start, svg.find("\"><title>", line_start) - line_start);
   EXPECT_LE(occurrences(d, ","), 2 * kChartColumns + 2);
+}
+
+// Numbers no real guest sends: times near 1e18 or infinite, task rows of 2^64
+// pages, an oom_score_adj of 99999. The page is still written, small, and the
+// kernel's arithmetic does not overflow (UBSan runs this in scripts/ci-sanitize).
+TEST(HtmlReport, HostileNumbersNeitherHangNorOverflow) {
+  RunReport r = recordedRun("three-services.json", "recorded-three-services-bookworm.jsonl");
+  Timeline& tl = r.timeline;
+  ASSERT_FALSE(tl.kills.empty());
+  tl.samples[0].t = 1e18;
+  tl.samples[1].t = std::numeric_limits<double>::infinity();
+  tl.samples[2].memory_current = std::numeric_limits<std::uint64_t>::max();
+  tl.guest.mem_total_bytes = std::numeric_limits<std::uint64_t>::max();
+  tl.guest_samples.push_back(GuestSample{1e300, 0, 0, 0, 1e308, -5, {}});
+  tl.gaps.push_back(ObserverGap{5, 1e308, "sampler late"});
+  KernelOomKill& k = tl.kills[0];
+  k.lines.push_back("[    999]     0   999 18446744073709551615 18446744073709551615 18446744073709551615 "
+                    "18446744073709551615 99999 huge");
+  k.lines.push_back("memory: usage 1kB, limit 18446744073709551615kB, failcnt 0");
+  k.constraint = "CONSTRAINT_MEMCG";
+  r.verdict.pressure_t = -1e300;
+  const std::string html = htmlReport(r);
+  EXPECT_LT(html.size(), 1024u * 1024);
+  EXPECT_TRUE(has(html, "data-pid=\"207\""));
+  const TimelineIndex index(tl);
+  const VictimChoice c = explainVictim(index, index.events()[0]);
+  for (const auto& cand : c.candidates) {
+    EXPECT_LE(cand.oom_score_adj, 1000);
+    EXPECT_LE(cand.oom_score, 2000);
+  }
 }
