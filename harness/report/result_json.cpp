@@ -1,8 +1,10 @@
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "report/report.hpp"
 #include "oom/files.hpp"
+#include "report/html_report.hpp"
 #include "scenario/parse.hpp"
 
 namespace oom {
@@ -57,21 +59,70 @@ Expected<RunReport> fromResultJson(const nlohmann::json& j, const std::string& s
   return r;
 }
 
-std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
+namespace {
+
+// Writes each file of `files` (name, builder), collecting one sentence per failure.
+template <typename Files>
+std::vector<std::string> writeFiles(const std::filesystem::path& dir, const Files& files) {
   std::vector<std::string> failures;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return {dir.string() + ": cannot create the folder: " + ec.message()};
-  auto write = [&](const char* name, const std::string& text) {
-    if (auto written = writeFileAtomically(dir / name, text); !written)
-      failures.push_back(written.error().str());
-  };
-  // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
-  write("result.json",
-        toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  write("junit.xml", junitXml(report));
-  write("summary.txt", summarize(report));
+  for (const auto& [name, build] : files)
+    if (auto written = writeFileAtomically(dir / name, build()); !written) failures.push_back(written.error().str());
   return failures;
+}
+
+using FileList = std::vector<std::pair<const char*, std::function<std::string()>>>;
+
+FileList derivedFiles(const RunReport& report) {
+  return {{"junit.xml", [&report] { return junitXml(report); }},
+          {"summary.txt", [&report] { return summarize(report); }},
+          {"report.html", [&report] { return htmlReport(report); }}};
+}
+
+}  // namespace
+
+std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
+  FileList files = {{"result.json", [&report] {
+                       // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
+                       return toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                     }}};
+  for (auto& f : derivedFiles(report)) files.push_back(std::move(f));
+  return writeFiles(dir, files);
+}
+
+std::vector<std::string> writeDerivedReports(const std::filesystem::path& dir, const RunReport& report) {
+  return writeFiles(dir, derivedFiles(report));
+}
+
+Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(dir, ec);
+  if (!std::filesystem::exists(status))
+    return fail(dir.string(), "expected a run folder (holding result.json); there is no such folder");
+  if (!std::filesystem::is_directory(status))
+    return fail(dir.string(), "expected a run folder (holding result.json); got a file that is not a folder");
+  const auto file = dir / "result.json";
+  if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec)))
+    return fail(file.string(), std::string("expected a run's result file (") + kResultFormat +
+                                   "), written by `oomharness run` or `evaluate --out`; there is none");
+  auto bytes = readRegularFile(file, kMaxResultFileBytes, std::string("run result (") + kResultFormat + ")");
+  if (!bytes) return tl::unexpected(bytes.error());
+  const auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded())
+    return fail(file.string(), std::string("expected JSON (") + kResultFormat + "); it does not parse");
+  auto report = fromResultJson(json, file.string());
+  if (!report) return report;
+  // The scenario once more in its file's key order (a plain json sorts keys), so
+  // the services' directives read as they were written and a regenerated report
+  // is the same as the run's.
+  const auto ordered = nlohmann::ordered_json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (ordered.is_object() && ordered.contains("scenario")) {
+    auto check = parseScenario(ordered["scenario"].dump(), report->scenario.source);
+    if (check.ok()) report->scenario = std::move(*check.scenario);
+  }
+  return report;
 }
 
 }  // namespace oom

@@ -4,9 +4,11 @@
 #include <cstdio>
 
 #include "checks/timeline_index.hpp"
+#include "kill_lines.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/report.hpp"
+#include "report/victim_choice.hpp"
 
 namespace oom {
 namespace {
@@ -48,31 +50,33 @@ std::string upper(const char* s) {
   return out;
 }
 
-// Why the kernel chose this victim: its score at the last sample before the kill vs the others'.
-std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
+// Why the kernel chose this victim: its score at the last sample before the kill,
+// then the others it could have chosen, as the kernel ranked them (from its own
+// task dump; for a CONSTRAINT_MEMCG kill only the tasks of that cgroup).
+std::string whyLine(const TimelineIndex& index, const OomEvent& e, const VictimChoice& choice, double pressure_t) {
   const KernelOomKill& v = *e.victim;
   std::string line = "why: oom_score_adj " + std::to_string(v.oom_score_adj);
-  struct Candidate { std::string unit; ProcessSample p; };
-  std::vector<Candidate> others;
   double sample_t = -1;
-  for (const MemorySample* s : index.samplesBefore(e.t)) {
-    for (const auto& p : s->processes) {
+  for (const MemorySample* s : index.samplesBefore(e.t))
+    for (const auto& p : s->processes)
       if (p.pid == v.pid) {
         line += ", oom_score " + std::to_string(p.oom_score) + " at " + since(s->t, pressure_t);
         sample_t = s->t;
-      } else {
-        others.push_back({s->unit, p});
       }
-    }
-  }
   if (sample_t < 0) line += " (no sample of it before the kill)";
-  std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return a.p.oom_score > b.p.oom_score; });
-  if (!others.empty()) {
-    line += "; other candidates:";
-    for (std::size_t i = 0; i < others.size() && i < kMaxCandidates; ++i)
-      line += std::string(i ? "," : "") + " " + p(others[i].unit) + " pid " + std::to_string(others[i].p.pid) +
-              " score " + std::to_string(others[i].p.oom_score) + " (adj " +
-              std::to_string(others[i].p.oom_score_adj) + ")";
+  if (choice.source == VictimChoice::Source::none) return line;
+  std::vector<const VictimCandidate*> others;
+  for (const auto& c : choice.candidates)
+    if (!c.victim) others.push_back(&c);
+  const std::string where = choice.memcg ? " in " + p(choice.scope) : "";
+  const char* from = choice.source == VictimChoice::Source::task_dump ? " (kernel's task dump)" : " (sampled)";
+  if (others.empty()) return line + "; no other candidate" + where + from;
+  line += "; other candidates" + where + from + ":";
+  for (std::size_t i = 0; i < others.size() && i < kMaxCandidates; ++i) {
+    const VictimCandidate& c = *others[i];
+    const int score = c.oom_score >= 0 ? c.oom_score : static_cast<int>(c.badness);
+    line += std::string(i ? "," : "") + " " + p(c.unit.empty() ? c.name : c.unit) + " pid " + std::to_string(c.pid) +
+            " score " + std::to_string(score) + " (adj " + std::to_string(c.oom_score_adj) + ")";
   }
   return line;
 }
@@ -80,6 +84,8 @@ std::string whyLine(const TimelineIndex& index, const OomEvent& e, double pressu
 // systemd's side of one kill, tied to the invocation it killed (by InvocationID)
 // and to the one that followed. NRestarts is the new invocation's own, as it began:
 // later states of that invocation already carry the next restart's count.
+}  // namespace
+
 std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pressure_t) {
   std::string line = "systemd: invocation " + (e.InvocationID.empty() ? std::string("(unknown)") : p(e.InvocationID.substr(0, 8)));
   const Invocation* inv = index.invocation(e.unit, e.InvocationID);
@@ -96,6 +102,8 @@ std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pr
             (last->Result.empty() || last->Result == "success" ? "" : " Result=" + p(last->Result));
   return line;
 }
+
+namespace {
 
 const CheckResult* findCheck(const RunReport& r, const char* name) {
   for (const auto& c : r.verdict.checks)
@@ -186,7 +194,8 @@ static std::string summarizeFields(const RunReport& r) {
              (v.constraint.empty() ? "constraint unknown" : p(v.constraint)) + ", anon-rss " +
              formatSize(v.anon_rss_kb * KiB);
       if (e.members.size() > 1) out += ", with " + std::to_string(e.members.size() - 1) + " more by group kill";
-      out += "\n    " + whyLine(index, e, p0) + "\n";
+      const VictimChoice choice = explainVictim(index, e);
+      out += "\n    " + whyLine(index, e, choice, p0) + "\n    " + p(choice.sentence) + "\n";
       if (!e.unit.empty()) out += "    " + systemdLine(index, e, p0) + "\n";
     }
     if (events.size() > kMaxKillsListed)

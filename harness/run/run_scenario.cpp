@@ -138,7 +138,7 @@ int runScenario(const RunOptions& options) {
   report.plan = *plan;
   report.started_at = utcNow();
 
-  ProgressPrinter progress(stdout);
+  ProgressPrinter progress(stdout, *plan);
   BootRequest request;
   request.release = scenario.guest.release;
   request.accelerator = options.accelerator;

@@ -8,6 +8,7 @@
 
 #include "checks/verdict.hpp"
 #include "plan/planner.hpp"
+#include "report/html_report.hpp"
 #include "report/report.hpp"
 #include "scenario/parse.hpp"
 #include "timeline/timeline.hpp"
@@ -32,5 +33,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)oom::toResultJson(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   (void)oom::junitXml(report);
   (void)oom::summarize(report);
+  (void)oom::htmlReport(report);
   return 0;
 }

@@ -1,7 +1,9 @@
 #pragma once
-// A finished run, and the three ways it is reported: result.json (everything,
-// versioned, see RESULT-FORMAT.md), junit.xml (one testcase per check) and a
-// short human summary (also printed).
+// A finished run, and the ways it is reported: result.json (everything,
+// versioned, see RESULT-FORMAT.md), junit.xml (one testcase per check), a
+// short human summary (also printed) and report.html (html_report.hpp). The
+// last three are derived from what result.json holds, so `oomharness report`
+// writes them again for an old run.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,11 +22,6 @@
 namespace oom {
 
 constexpr const char* kResultFormat = "oomharness-result/1";
-// The largest result.json a reader of run folders (suite, diff) takes. It holds the
-// run's whole timeline: a 10-minute run of 20 units is about 32 MiB of records
-// (run/recorded_timeline.hpp), and JSON with indentation about twice that; room
-// for four times more.
-inline constexpr std::uint64_t kMaxResultFileBytes = 256 * MiB;
 
 // What the VM layer knows about the run; plain fields so this stage needs no vm code.
 struct VmFacts {
@@ -67,10 +64,26 @@ Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::stri
 std::string junitXml(const RunReport& report);
 std::string summarize(const RunReport& report);
 
-// Writes dir/result.json, dir/junit.xml and dir/summary.txt (creates dir), each
-// to a temporary name and renamed into place, so a reader never sees half a file.
-// Never throws: returns one sentence per file that could not be written, so the
-// caller can still report the verdict it reached.
+// Writes dir/result.json, dir/junit.xml, dir/summary.txt and dir/report.html
+// (creates dir), each to a temporary name and renamed into place, so a reader
+// never sees half a file. Never throws: returns one sentence per file that could
+// not be written, so the caller can still report the verdict it reached.
 std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report);
+
+// Only the files derived from result.json: summary.txt, junit.xml, report.html.
+std::vector<std::string> writeDerivedReports(const std::filesystem::path& dir, const RunReport& report);
+
+// The largest result.json any reader of run folders takes (readRunFolder, the suite
+// runner, diff). result.json holds the whole timeline,
+// written with two-space indentation: the recorded runs' result.json are 1.6 to 1.9
+// times their results.jsonl (tests/report/run_folder_test.cpp), and evaluate reads
+// a results.jsonl of up to 32 MiB (run/recorded_timeline.hpp): 96 MiB is 3 times that.
+inline constexpr std::uint64_t kMaxResultFileBytes = 96ull * 1024 * 1024;
+
+// A run folder's result.json, read back for `oomharness report` and `show`. Every
+// error is ErrorKind::input and names the folder or file and what was expected:
+// no such folder, not a folder, no result.json, not a regular file or too large,
+// not JSON, not oomharness-result/1, a field of the wrong type.
+Expected<RunReport> readRunFolder(const std::filesystem::path& dir);
 
 }  // namespace oom

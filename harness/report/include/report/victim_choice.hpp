@@ -1,0 +1,58 @@
+#pragma once
+// Why the kernel chose a victim: the tasks it could choose from, ranked as it
+// ranked them, from its own task dump ("Tasks state" table) in the OOM report,
+// and one plain sentence. The rules are in docs/kernel-and-systemd.md
+// (#ranking-the-candidates-of-one-report, #global-and-memcg-oom-constraints).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checks/timeline_index.hpp"
+
+namespace oom {
+
+// One row of the kernel's "Tasks state (memory values in pages)" table, as kept
+// in KernelOomKill::lines. Memory in pages, as the kernel prints it:
+// 6.1:  [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
+// 6.12: [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name
+struct TaskDumpRow {
+  int pid = 0;
+  std::uint64_t rss_pages = 0;
+  std::uint64_t pgtables_bytes = 0;
+  std::uint64_t swapents = 0;
+  int oom_score_adj = 0;
+  std::string name;  // comm, at most 15 characters
+};
+std::optional<TaskDumpRow> parseTaskDumpRow(std::string_view line);
+
+struct VictimCandidate {
+  int pid = 0;
+  std::string name;            // comm as the kernel (or the sample) has it
+  std::string unit;            // "api.service"; "" when the pid was seen in no unit
+  std::uint64_t rss_bytes = 0, swap_bytes = 0, pgtables_bytes = 0;
+  int oom_score_adj = 0;
+  long long badness = 0;       // the kernel's points (task dump); 0 from samples
+  int oom_score = 0;           // as /proc/PID/oom_score shows it (0..2000); -1 unknown
+  bool victim = false;
+};
+
+struct VictimChoice {
+  enum class Source {
+    task_dump,  // the kernel's own table in its OOM report
+    samples,    // no table: the observer's last samples before the kill (its oom_score)
+    none,       // no report for this kill (rate-limited): the candidates are unknown
+  };
+  Source source = Source::none;
+  bool memcg = false;                       // CONSTRAINT_MEMCG: only one cgroup's tasks
+  std::string scope;                        // the cgroup (memcg) or "the whole guest"
+  std::vector<VictimCandidate> candidates;  // highest first, as the kernel ranked them
+  std::size_t unkillable = 0;               // listed with oom_score_adj -1000: never chosen
+  std::size_t outside_scope = 0;            // sampled tasks left out: outside the memcg
+  std::string sentence;                     // why this victim, in plain words
+};
+
+VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event);
+
+}  // namespace oom

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `oomharness report DIR` and `show DIR` on run folders: a run written by
+# `evaluate --out` is written again (same summary), and every bad folder is exit 2
+# with the file and what was expected. Usage: report_cli_test.sh OOMHARNESS SOURCE_DIR
+set -uo pipefail
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+check() {  # check NAME EXPECTED_STATUS EXPECTED_TEXT -- COMMAND...
+  local name=$1 want=$2 text=$3
+  shift 4
+  local out status
+  out=$("$@" 2>&1)
+  status=$?
+  if [[ $status -ne $want ]] || [[ $out != *"$text"* ]]; then
+    echo "FAIL $name: exit $status (expected $want), output should contain '$text':"
+    echo "$out"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+run=$tmp/run
+"$bin" evaluate "$src/scenarios/three-services.json" \
+  "$src/tests/checks/fixtures/recorded-three-services-bookworm.jsonl" --out "$run" >/dev/null
+cp "$run/summary.txt" "$tmp/summary.orig"
+rm "$run/summary.txt" "$run/report.html" "$run/junit.xml"
+check "report writes the files again" 0 "three-services" -- "$bin" report "$run"
+for f in summary.txt report.html junit.xml; do
+  [[ -s $run/$f ]] || { echo "FAIL report did not write $f"; failures=$((failures + 1)); }
+done
+cmp -s "$run/summary.txt" "$tmp/summary.orig" || { echo "FAIL summary.txt differs"; failures=$((failures + 1)); }
+check "show prints the summary" 0 "three-services: PASS" -- "$bin" show "$run"
+[[ $("$bin" show "$run") == "$(cat "$tmp/summary.orig")" ]] || { echo "FAIL show differs from summary.txt"; failures=$((failures + 1)); }
+
+check "no such folder" 2 "$tmp/absent: expected a run folder" -- "$bin" report "$tmp/absent"
+mkdir "$tmp/empty"
+check "no result.json" 2 "$tmp/empty/result.json: expected a run's result file" -- "$bin" report "$tmp/empty"
+check "show: no result.json" 2 "$tmp/empty/result.json" -- "$bin" show "$tmp/empty"
+mkdir "$tmp/garbage" && echo '{"format":' > "$tmp/garbage/result.json"
+check "not JSON" 2 "$tmp/garbage/result.json: expected JSON" -- "$bin" report "$tmp/garbage"
+mkdir "$tmp/other" && echo '{"format": "something/2"}' > "$tmp/other/result.json"
+check "another format" 2 "expected \"oomharness-result/1\"" -- "$bin" report "$tmp/other"
+mkdir "$tmp/suite" && echo '{"format": "oomharness-suite/1"}' > "$tmp/suite/index.json"
+check "a suite folder" 2 "$tmp/suite is a suite folder" -- "$bin" report "$tmp/suite"
+check "a file, not a folder" 2 "not a folder" -- "$bin" show "$tmp/summary.orig"
+
+if ((failures)); then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "all passed"
