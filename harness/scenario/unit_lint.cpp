@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "oom/text.hpp"
 #include "scenario/directives.hpp"
@@ -44,50 +45,71 @@ const Known* known(std::string_view key) {
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
-// systemd's parse_size(base 1024) and parse_permyriad, as config_parse_memory_limit uses
-// them: "infinity", "N%" (0-100, up to two decimals), or one or more "NUMBER[.FRACTION]SUFFIX"
-// parts with SUFFIX one of B K M G T P E or none ("1G512M"). "1GiB" and "1GB" are refused.
-// Returns what is wrong, or "" when systemd accepts the value.
+// A share of physical memory, as systemd's parse_permyriad() reads it: "N%" with at most
+// two decimals, "N‰" with at most one, "N‱" whole; at most 100%. "" when accepted.
+std::string shareProblem(std::string_view key, std::string_view v, std::string_view sign, std::size_t decimals,
+                         double max) {
+  v.remove_suffix(sign.size());
+  const auto dot = v.find('.');
+  const auto whole = v.substr(0, dot);
+  const auto frac = dot == std::string_view::npos ? std::string_view{} : v.substr(dot + 1);
+  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), isDigit) || frac.size() > decimals ||
+      !std::all_of(frac.begin(), frac.end(), isDigit) || (dot != std::string_view::npos && frac.empty()))
+    return "a share of memory is a number then %, ‰ or ‱ (at most 2, 1 or 0 decimals)";
+  const auto n = parseNumber<double>(v);
+  if (!n || *n > max) return "a share of memory must be at most 100%";
+  if (*n == 0 && (key == "MemoryMax" || key == "MemoryHigh")) return "out of range: 0 leaves the unit no memory";
+  return "";
+}
+
+// systemd's config_parse_memory_limit(): "infinity", a share of physical memory, or
+// parse_size(base 1024): one or more parts "NUMBER[.FRACTION] [SUFFIX]", SUFFIX one of
+// E P T G M K B or none, each part's suffix smaller than the one before ("2G512M"),
+// blanks allowed around the number. So "1GiB", "1GB" and "512M2G" are refused.
+// 0 is out of range for MemoryMax= and MemoryHigh=. Returns "" when systemd accepts it.
 std::string memoryValueProblem(std::string_view key, std::string_view v) {
   if (v == "infinity") return "";
-  if (v.back() == '%') {
-    v.remove_suffix(1);
-    const auto dot = v.find('.');
-    const auto whole = v.substr(0, dot);
-    const auto frac = dot == std::string_view::npos ? std::string_view{} : v.substr(dot + 1);
-    if (whole.empty() || !std::all_of(whole.begin(), whole.end(), isDigit) || frac.size() > 2 ||
-        !std::all_of(frac.begin(), frac.end(), isDigit) || (dot != std::string_view::npos && frac.empty()))
-      return "a percentage is a number from 0 to 100 with at most two decimals, then %";
-    const auto n = parseNumber<double>(v);
-    if (!n || *n > 100) return "a percentage must be from 0% to 100%";
-    if (*n == 0 && (key == "MemoryMax" || key == "MemoryHigh")) return "0% leaves the unit no memory";
-    return "";
-  }
+  if (v.back() == '%') return shareProblem(key, v, "%", 2, 100);
+  for (const auto& [sign, decimals, max] : {std::tuple<std::string_view, std::size_t, double>{"\u2030", 1, 1000},
+                                            std::tuple<std::string_view, std::size_t, double>{"\u2031", 0, 10000}})
+    if (v.size() > sign.size() && v.substr(v.size() - sign.size()) == sign)
+      return shareProblem(key, v, sign, decimals, max);
+  static constexpr std::string_view suffixes = "EPTGMKB";
+  constexpr std::string_view expected =
+      "expected a size such as 512M or 2G (K, M, G, T = 1024-based; no \"iB\" or \"MB\"), a percentage or infinity";
   long double total = 0;
+  std::size_t next_suffix = 0;  // parts must go from larger suffixes to smaller
   std::string_view rest = v;
   while (!rest.empty()) {
+    rest = skipBlanks(rest);
     std::size_t i = 0;
-    while (i < rest.size() && (isDigit(rest[i]) || rest[i] == '.')) ++i;
-    const auto number = rest.substr(0, i);
-    if (number.empty() || number.find('.') != number.rfind('.') || number.front() == '.')
-      return "expected a size such as 512M or 2G (K, M, G, T = 1024-based), a percentage or infinity";
-    const auto n = parseNumber<double>(number);
-    if (!n) return "expected a size such as 512M or 2G, a percentage or infinity";
-    long double factor = 1;
-    if (i < rest.size()) {
-      static const std::string_view suffixes = "BKMGTPE";
-      const auto at = suffixes.find(rest[i]);
-      if (at == std::string_view::npos)
-        return "unknown unit \"" + std::string(rest.substr(i)) + "\": systemd takes B, K, M, G, T, P, E (1024-based; "
-               "no \"iB\" or \"MB\")";
-      for (std::size_t k = 1; k <= at; ++k) factor *= 1024;
+    while (i < rest.size() && isDigit(rest[i])) ++i;
+    if (i == 0) return std::string(expected);
+    if (i < rest.size() && rest[i] == '.') {
       ++i;
+      while (i < rest.size() && isDigit(rest[i])) ++i;
     }
+    const auto n = parseNumber<double>(rest.substr(0, i).back() == '.' ? rest.substr(0, i - 1) : rest.substr(0, i));
+    if (!n) return std::string(expected);
+    rest = skipBlanks(rest.substr(i));
+    // As parse_size() walks its table E P T G M K B "": the first entry at or after the
+    // previous part's that starts the rest; "" (no suffix) matches whatever follows.
+    constexpr std::size_t kNoSuffix = suffixes.size();
+    const auto at = rest.empty() ? std::string_view::npos : suffixes.find(rest.front());
+    std::size_t index = kNoSuffix;
+    if (at != std::string_view::npos && at >= next_suffix) {
+      index = at;
+      rest.remove_prefix(1);
+    } else if (at != std::string_view::npos || next_suffix > kNoSuffix) {
+      return std::string(expected) + " (the parts of a size go from larger units to smaller)";
+    }
+    long double factor = 1;
+    for (std::size_t k = index; k + 1 < suffixes.size(); ++k) factor *= 1024;
+    next_suffix = index + 1;
     total += static_cast<long double>(*n) * factor;
-    rest.remove_prefix(i);
   }
-  if (total >= 18446744073709551615.0L) return "larger than systemd can store (2^64-1 bytes)";
-  if (total < 1 && (key == "MemoryMax" || key == "MemoryHigh")) return "0 leaves the unit no memory";
+  if (total >= 18446744073709551615.0L) return "out of range: larger than 2^64-1 bytes";
+  if (total < 1 && (key == "MemoryMax" || key == "MemoryHigh")) return "out of range: 0 leaves the unit no memory";
   return "";
 }
 
@@ -165,7 +187,7 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
       }
       if (const auto problem = valueProblem(a); !problem.empty())
         add("invalid-value", locate(a),
-            show(a) + ": " + problem + "; systemd logs and ignores the line, so the default applies");
+            show(a) + ": " + problem + "; systemd logs it and ignores the line, so the earlier value or the default stays");
     }
   }
   // A later file replacing an OOM setting an earlier file made.
