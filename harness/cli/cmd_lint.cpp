@@ -38,9 +38,10 @@ int lintCommand(const LintOptions& options) {
     auto more = lintScenarioAt(scenario);
     findings.insert(findings.end(), more.begin(), more.end());
   }
-  std::stable_sort(findings.begin(), findings.end(), [](const LintFinding& a, const LintFinding& b) {
-    return std::tie(a.at.file, a.at.line) < std::tie(b.at.file, b.at.line);
-  });
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const LintFinding& a, const LintFinding& b) {
+                     return std::tie(a.at.file, a.at.line) < std::tie(b.at.file, b.at.line);
+                   });
 
   if (options.format == "json" || options.format == "sarif") {
     std::vector<std::string> linted;
@@ -66,8 +67,8 @@ int lintCommand(const LintOptions& options) {
     failing = failing || f.severity >= threshold;
   }
   if (options.format == "text" && (counts[0] + counts[1] + counts[2] + suppressed) > 0)
-    std::fprintf(stderr, "%zu error(s), %zu warning(s), %zu note(s), %zu suppressed\n", counts[2], counts[1],
-                 counts[0], suppressed);
+    std::fprintf(stderr, "%zu error(s), %zu warning(s), %zu note(s), %zu suppressed\n", counts[2],
+                 counts[1], counts[0], suppressed);
   if (!inputs.unreadable.empty()) return kExitBadInput;
   return failing ? kExitFail : kExitPass;
 }
@@ -77,16 +78,19 @@ int lintCommand(const LintOptions& options) {
 void addLintCommand(CLI::App& app, int& status) {
   auto options = std::make_shared<LintOptions>();
   auto* lint = app.add_subcommand(
-      "lint", "Check unit files, drop-ins and scenarios for dangerous OOM settings, without booting "
-              "(exit 1 on findings at or above --fail-on, 2 on unreadable input)");
+      "lint",
+      "Check unit files, drop-ins and scenarios for dangerous OOM settings, without booting "
+      "(exit 1 on findings at or above --fail-on, 2 on unreadable input)");
   lint->add_option("paths", options->paths,
                    "Unit files, NAME.d drop-in folders or their *.conf files, folders laid out as "
                    "/etc/systemd/system, scenario files (*.json)")
       ->required();
-  lint->add_option("--format", options->format, "text (file:line: severity: message [rule]), json or sarif")
+  lint->add_option("--format", options->format,
+                   "text (file:line: severity: message [rule]), json or sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->default_str("text");
-  lint->add_option("--fail-on", options->fail_on, "The least severity that makes the exit status 1: error, warning or note")
+  lint->add_option("--fail-on", options->fail_on,
+                   "The least severity that makes the exit status 1: error, warning or note")
       ->check(CLI::IsMember({"error", "warning", "note"}))
       ->default_str("warning");
   lint->callback([&status, options] { status = lintCommand(*options); });

@@ -18,7 +18,8 @@ struct JsonCursor {
   std::size_t pos = 0;
 
   void blanks() {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r'))
       ++pos;
   }
   bool at(char c) {
@@ -91,7 +92,8 @@ unsigned lineOfJsonPath(std::string_view text, std::string_view json_path) {
     if (step.front() == '[') {
       if (!c.at('[')) break;
       ++c.pos;
-      const auto index = parseNumber<std::size_t>(std::string_view(step).substr(1, step.size() - 2));
+      const auto index =
+          parseNumber<std::size_t>(std::string_view(step).substr(1, step.size() - 2));
       if (!index) break;
       for (std::size_t i = 0; i < *index && c.pos < text.size(); ++i) {
         c.skipValue();
@@ -135,8 +137,12 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
       path = e.where.substr(source.size() + 2);
     const unsigned line = text && !path.empty() ? lineOfJsonPath(*text, path) : 1;
     const auto* r = findLintRule(rule);
-    out.push_back(LintFinding{std::move(rule), r->severity, {source, line, ""},
-                              (path.empty() ? "" : path + ": ") + e.message, {}, std::nullopt});
+    out.push_back(LintFinding{std::move(rule),
+                              r->severity,
+                              {source, line, ""},
+                              (path.empty() ? "" : path + ": ") + e.message,
+                              {},
+                              std::nullopt});
   };
   for (const auto& e : check.errors) add(e, "scenario-invalid");
   for (const auto& w : check.warnings) {
@@ -145,12 +151,16 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
       return where.size() >= s.size() && where.compare(where.size() - s.size(), s.size(), s) == 0;
     };
     std::string rule = "scenario-invalid";
-    if (ends("$.services")) rule = "all-services-protected";
-    else if (ends(".unit.OOMPolicy")) rule = "oom-policy-continue";
-    else if (ends(".unit.OOMScoreAdjust") && w.message.rfind("positive", 0) == 0) rule = "positive-adjust-no-restart";
+    if (ends("$.services"))
+      rule = "all-services-protected";
+    else if (ends(".unit.OOMPolicy"))
+      rule = "oom-policy-continue";
+    else if (ends(".unit.OOMScoreAdjust") && w.message.rfind("positive", 0) == 0)
+      rule = "positive-adjust-no-restart";
     else if (ends(".unit.OOMScoreAdjust") && w.message.rfind("OOMScoreAdjust=-1000", 0) == 0)
       rule = "oom-score-adjust-min";
-    else if (ends(".Result")) rule = "result-signal-after-restart";
+    else if (ends(".Result"))
+      rule = "result-signal-after-restart";
     add(w, rule);
     // A warning lint.cpp gained without a rule id here stays visible, as a warning.
     if (rule == "scenario-invalid") out.back().severity = LintSeverity::warning;

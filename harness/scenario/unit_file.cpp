@@ -204,8 +204,9 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
     if (!seen.insert(ec ? p : canonical).second) return;
     const std::string name = p.filename().string();
     if (units.count(name) && units[name].unit_file) {
-      addUnreadable(in, p, name + " is also given as " + unit_file_origin[name] +
-                               ": systemd loads only one of them; lint one tree at a time");
+      addUnreadable(in, p,
+                    name + " is also given as " + unit_file_origin[name] +
+                        ": systemd loads only one of them; lint one tree at a time");
       return;
     }
     if (auto f = readUnitFile(in, p)) {
@@ -255,7 +256,8 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
     const std::string name = p.filename().string();
     if (fs::is_directory(status)) {
       if (const auto owner = dropInOwner(p); !owner.empty()) {
-        if (addDropInFolder(p, owner) == 0) addUnreadable(in, p, "nothing to lint: no *.conf drop-ins in this folder");
+        if (addDropInFolder(p, owner) == 0)
+          addUnreadable(in, p, "nothing to lint: no *.conf drop-ins in this folder");
         continue;
       }
       std::vector<fs::path> entries;
@@ -281,18 +283,21 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
         }
       }
       if (found == 0)
-        addUnreadable(in, p, "nothing to lint: no unit files, NAME.d/*.conf drop-ins or *.json scenarios");
+        addUnreadable(in, p,
+                      "nothing to lint: no unit files, NAME.d/*.conf drop-ins or *.json scenarios");
       continue;
     }
     if (endsWith(name, ".json")) {
       addScenario(p);
     } else if (isUnitFileName(name)) {
       addUnitFile(p);
-    } else if (const auto owner = dropInOwner(p.parent_path()); endsWith(name, ".conf") && !owner.empty()) {
+    } else if (const auto owner = dropInOwner(p.parent_path());
+               endsWith(name, ".conf") && !owner.empty()) {
       addDropIn(p, owner);
     } else {
-      addUnreadable(in, p, "not a unit file (NAME.service, .slice, .scope, ...), a drop-in "
-                           "(NAME.service.d/*.conf) or a scenario (*.json)");
+      addUnreadable(in, p,
+                    "not a unit file (NAME.service, .slice, .scope, ...), a drop-in "
+                    "(NAME.service.d/*.conf) or a scenario (*.json)");
     }
   }
   for (auto& [name, unit] : units) {

@@ -15,8 +15,8 @@
 namespace oom {
 namespace {
 
-const std::vector<std::string_view> kMemoryDirectives = {"MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax",
-                                                         "MemorySwapMax"};
+const std::vector<std::string_view> kMemoryDirectives = {"MemoryMin", "MemoryLow", "MemoryHigh",
+                                                         "MemoryMax", "MemorySwapMax"};
 
 // The OOM-relevant directives lint reads, and the unit types whose section accepts each.
 struct Known {
@@ -32,7 +32,8 @@ const std::vector<Known>& knownDirectives() {
         {"Type", {"service"}},
         {"KillMode", {"service", "socket", "mount", "swap", "scope"}},
     };
-    for (auto m : kMemoryDirectives) k.push_back({m, {"service", "socket", "mount", "swap", "scope", "slice"}});
+    for (auto m : kMemoryDirectives)
+      k.push_back({m, {"service", "socket", "mount", "swap", "scope", "slice"}});
     return k;
   }();
   return known;
@@ -47,18 +48,20 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 // A share of physical memory, as systemd's parse_permyriad() reads it: "N%" with at most
 // two decimals, "N‰" with at most one, "N‱" whole; at most 100%. "" when accepted.
-std::string shareProblem(std::string_view key, std::string_view v, std::string_view sign, std::size_t decimals,
-                         double max) {
+std::string shareProblem(std::string_view key, std::string_view v, std::string_view sign,
+                         std::size_t decimals, double max) {
   v.remove_suffix(sign.size());
   const auto dot = v.find('.');
   const auto whole = v.substr(0, dot);
   const auto frac = dot == std::string_view::npos ? std::string_view{} : v.substr(dot + 1);
-  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), isDigit) || frac.size() > decimals ||
-      !std::all_of(frac.begin(), frac.end(), isDigit) || (dot != std::string_view::npos && frac.empty()))
+  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), isDigit) ||
+      frac.size() > decimals || !std::all_of(frac.begin(), frac.end(), isDigit) ||
+      (dot != std::string_view::npos && frac.empty()))
     return "a share of memory is a number then %, ‰ or ‱ (at most 2, 1 or 0 decimals)";
   const auto n = parseNumber<double>(v);
   if (!n || *n > max) return "a share of memory must be at most 100%";
-  if (*n == 0 && (key == "MemoryMax" || key == "MemoryHigh")) return "out of range: 0 leaves the unit no memory";
+  if (*n == 0 && (key == "MemoryMax" || key == "MemoryHigh"))
+    return "out of range: 0 leaves the unit no memory";
   return "";
 }
 
@@ -70,13 +73,15 @@ std::string shareProblem(std::string_view key, std::string_view v, std::string_v
 std::string memoryValueProblem(std::string_view key, std::string_view v) {
   if (v == "infinity") return "";
   if (v.back() == '%') return shareProblem(key, v, "%", 2, 100);
-  for (const auto& [sign, decimals, max] : {std::tuple<std::string_view, std::size_t, double>{"\u2030", 1, 1000},
-                                            std::tuple<std::string_view, std::size_t, double>{"\u2031", 0, 10000}})
+  for (const auto& [sign, decimals, max] :
+       {std::tuple<std::string_view, std::size_t, double>{"\u2030", 1, 1000},
+        std::tuple<std::string_view, std::size_t, double>{"\u2031", 0, 10000}})
     if (v.size() > sign.size() && v.substr(v.size() - sign.size()) == sign)
       return shareProblem(key, v, sign, decimals, max);
   static constexpr std::string_view suffixes = "EPTGMKB";
   constexpr std::string_view expected =
-      "expected a size such as 512M or 2G (K, M, G, T = 1024-based; no \"iB\" or \"MB\"), a percentage or infinity";
+      "expected a size such as 512M or 2G (K, M, G, T = 1024-based; no \"iB\" or \"MB\"), a "
+      "percentage or infinity";
   long double total = 0;
   std::size_t next_suffix = 0;  // parts must go from larger suffixes to smaller
   std::string_view rest = v;
@@ -89,7 +94,8 @@ std::string memoryValueProblem(std::string_view key, std::string_view v) {
       ++i;
       while (i < rest.size() && isDigit(rest[i])) ++i;
     }
-    const auto n = parseNumber<double>(rest.substr(0, i).back() == '.' ? rest.substr(0, i - 1) : rest.substr(0, i));
+    const auto n = parseNumber<double>(rest.substr(0, i).back() == '.' ? rest.substr(0, i - 1)
+                                                                       : rest.substr(0, i));
     if (!n) return std::string(expected);
     rest = skipBlanks(rest.substr(i));
     // As parse_size() walks its table E P T G M K B "": the first entry at or after the
@@ -109,7 +115,8 @@ std::string memoryValueProblem(std::string_view key, std::string_view v) {
     total += static_cast<long double>(*n) * factor;
   }
   if (total >= 18446744073709551615.0L) return "out of range: larger than 2^64-1 bytes";
-  if (total < 1 && (key == "MemoryMax" || key == "MemoryHigh")) return "out of range: 0 leaves the unit no memory";
+  if (total < 1 && (key == "MemoryMax" || key == "MemoryHigh"))
+    return "out of range: 0 leaves the unit no memory";
   return "";
 }
 
@@ -117,12 +124,14 @@ std::string memoryValueProblem(std::string_view key, std::string_view v) {
 std::string valueProblem(const UnitAssignment& a) {
   if (a.value.empty() || !known(a.key)) return "";
   if (a.key == "Type") {
-    static const std::set<std::string, std::less<>> types = {"simple", "exec",   "forking",       "oneshot",
-                                                             "dbus",   "notify", "notify-reload", "idle"};
+    static const std::set<std::string, std::less<>> types = {
+        "simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"};
     return types.count(a.value) ? ""
-                                : "expected one of simple, exec, forking, oneshot, dbus, notify, notify-reload, idle";
+                                : "expected one of simple, exec, forking, oneshot, dbus, notify, "
+                                  "notify-reload, idle";
   }
-  if (std::find(kMemoryDirectives.begin(), kMemoryDirectives.end(), a.key) != kMemoryDirectives.end())
+  if (std::find(kMemoryDirectives.begin(), kMemoryDirectives.end(), a.key) !=
+      kMemoryDirectives.end())
     return memoryValueProblem(a.key, a.value);
   auto converted = toDbusProperty(a.key, a.value);
   if (converted) return "";
@@ -141,7 +150,8 @@ std::string show(const UnitAssignment& a) { return a.key + "=" + printable(a.val
 
 // "service" -> "Service": the section a unit type's own directives live in.
 std::string sectionOf(const std::string& type) {
-  return type.empty() ? "" : std::string(1, static_cast<char>(type[0] - 'a' + 'A')) + type.substr(1);
+  return type.empty() ? ""
+                      : std::string(1, static_cast<char>(type[0] - 'a' + 'A')) + type.substr(1);
 }
 
 struct UnitFacts {
@@ -164,9 +174,11 @@ bool isDropIn(const UnitSources& unit, const std::string& file) {
   return !unit.unit_file || unit.unit_file->path != file;
 }
 
-void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::vector<LintFinding>& out) {
+void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
+                 std::vector<LintFinding>& out) {
   const UnitSources& unit = *u.unit;
-  auto add = [&](std::string rule, LintLocation at, std::string message, std::vector<LintLocation> related = {}) {
+  auto add = [&](std::string rule, LintLocation at, std::string message,
+                 std::vector<LintLocation> related = {}) {
     const LintSeverity severity = findLintRule(rule)->severity;
     out.push_back(LintFinding{std::move(rule), severity, std::move(at), std::move(message),
                               std::move(related), std::nullopt});
@@ -178,16 +190,21 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
     for (const auto& a : file->assignments) {
       const Known* k = known(a.key);
       if (!k) continue;
-      const bool type_takes_it = std::find(k->types.begin(), k->types.end(), type) != k->types.end();
+      const bool type_takes_it =
+          std::find(k->types.begin(), k->types.end(), type) != k->types.end();
       if (a.section != sectionOf(type) || !type_takes_it) {
         add("wrong-section", locate(a),
-            a.key + "= in [" + printable(a.section) + "] of " + unit.name + ": systemd ignores it there" +
-                (type_takes_it ? "; it belongs in [" + sectionOf(type) + "]" : "; a ." + type + " unit does not take it"));
+            a.key + "= in [" + printable(a.section) + "] of " + unit.name +
+                ": systemd ignores it there" +
+                (type_takes_it ? "; it belongs in [" + sectionOf(type) + "]"
+                               : "; a ." + type + " unit does not take it"));
         continue;
       }
       if (const auto problem = valueProblem(a); !problem.empty())
         add("invalid-value", locate(a),
-            show(a) + ": " + problem + "; systemd logs it and ignores the line, so the earlier value or the default stays");
+            show(a) + ": " + problem +
+                "; systemd logs it and ignores the line, so the earlier value or the default "
+                "stays");
     }
   }
   // A later file replacing an OOM setting an earlier file made.
@@ -200,9 +217,11 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
       if (prev.file == cur.file || prev.value == cur.value) continue;
       const bool prev_drop_in = isDropIn(unit, prev.file);
       add(prev_drop_in ? "drop-in-overrides-drop-in" : "drop-in-overrides-unit", locate(cur),
-          (cur.value.empty() ? cur.key + "= (reset to the default)" : show(cur)) + " replaces " + show(prev) +
-              " from " + prev.file + ":" + std::to_string(prev.line) +
-              (prev_drop_in ? ": two drop-ins set the same OOM setting, and only the file name order decides" : ""),
+          (cur.value.empty() ? cur.key + "= (reset to the default)" : show(cur)) + " replaces " +
+              show(prev) + " from " + prev.file + ":" + std::to_string(prev.line) +
+              (prev_drop_in
+                   ? ": two drop-ins set the same OOM setting, and only the file name order decides"
+                   : ""),
           {locate(prev, "the replaced value: " + show(prev))});
     }
   }
@@ -214,7 +233,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
     if (adj && *adj == -1000)
       add("oom-score-adjust-min", locate(*adj_at),
           "OOMScoreAdjust=-1000: the kernel can never choose " + unit.name +
-              "; if it is the one leaking, everything else dies first and the machine cannot recover "
+              "; if it is the one leaking, everything else dies first and the machine cannot "
+              "recover "
               "(keep -1000 for the host's last line of defence, and say so in a suppression)");
     if (policy && policy->value == "continue") {
       const auto* tasks = u.get("TasksMax");
@@ -225,7 +245,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
                                    : " (a unit file cannot show how many processes it runs)";
         add("oom-policy-continue", locate(*policy),
             "OOMPolicy=continue on " + unit.name + evidence +
-                ": if it runs more than one process, after one is killed the unit stays active with part of "
+                ": if it runs more than one process, after one is killed the unit stays active "
+                "with part of "
                 "its work gone (half-alive); use OOMPolicy=kill with Restart=on-failure");
       }
     }
@@ -241,16 +262,19 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names, std::ve
     if (adj && *adj > 0 && restart_unset && !names.count(stem + ".timer"))
       add("positive-adjust-no-restart", locate(*adj_at),
           "OOMScoreAdjust=" + std::to_string(*adj) + " makes " + unit.name +
-              " easy to kill and nothing brings it back (Restart= " + (restart ? "is no" : "unset") +
-              ", no " + stem + ".timer in the set): set Restart=on-failure, or say in a suppression how the "
+              " easy to kill and nothing brings it back (Restart= " +
+              (restart ? "is no" : "unset") + ", no " + stem +
+              ".timer in the set): set Restart=on-failure, or say in a suppression how the "
               "work is retried");
   }
-  if (const auto* high = u.get("MemoryHigh"); high && high->value != "infinity" && valueProblem(*high).empty()) {
+  if (const auto* high = u.get("MemoryHigh");
+      high && high->value != "infinity" && valueProblem(*high).empty()) {
     const auto* max = u.get("MemoryMax");
     if (!max || max->value == "infinity")
       add("memory-high-without-max", locate(*high),
           "MemoryHigh=" + printable(high->value) + " without MemoryMax= on " + unit.name +
-              ": without swap a leak held at MemoryHigh stalls instead of being killed (neither killed nor "
+              ": without swap a leak held at MemoryHigh stalls instead of being killed (neither "
+              "killed nor "
               "working); lint cannot see the host's swap; add MemoryMax= above MemoryHigh=");
   }
 }
@@ -263,16 +287,23 @@ bool suppresses(const LintSuppression& s, const LintFinding& f) {
 void addSuppressionFindings(const UnitFileText& file, std::vector<LintFinding>& out) {
   for (const auto& s : file.suppressions) {
     auto add = [&](std::string rule, std::string message) {
-      out.push_back(LintFinding{rule, findLintRule(rule)->severity, {file.path, s.line, ""}, std::move(message), {},
+      out.push_back(LintFinding{rule,
+                                findLintRule(rule)->severity,
+                                {file.path, s.line, ""},
+                                std::move(message),
+                                {},
                                 std::nullopt});
     };
     if (s.rules.empty())
-      add("suppression-unknown-rule", "the suppression names no rule: write \"# oomharness-lint: disable=RULE-ID reason\"");
+      add("suppression-unknown-rule",
+          "the suppression names no rule: write \"# oomharness-lint: disable=RULE-ID reason\"");
     for (const auto& r : s.rules)
       if (!findLintRule(r) || r == "suppression-without-reason" || r == "suppression-unknown-rule")
-        add("suppression-unknown-rule", "\"" + printable(r) + "\" is not a rule that can be silenced (see docs/lint-rules.md)");
+        add("suppression-unknown-rule",
+            "\"" + printable(r) + "\" is not a rule that can be silenced (see docs/lint-rules.md)");
     if (s.reason.empty() && !s.rules.empty())
-      add("suppression-without-reason", "the suppression gives no reason: say why this configuration is intended");
+      add("suppression-without-reason",
+          "the suppression gives no reason: say why this configuration is intended");
   }
 }
 
@@ -280,9 +311,12 @@ void addSuppressionFindings(const UnitFileText& file, std::vector<LintFinding>& 
 
 std::string_view severityName(LintSeverity s) {
   switch (s) {
-    case LintSeverity::note: return "note";
-    case LintSeverity::warning: return "warning";
-    case LintSeverity::error: return "error";
+    case LintSeverity::note:
+      return "note";
+    case LintSeverity::warning:
+      return "warning";
+    case LintSeverity::error:
+      return "error";
   }
   return "error";
 }
@@ -291,51 +325,77 @@ const std::vector<LintRule>& lintRules() {
   using S = LintSeverity;
   static const std::vector<LintRule> rules = {
       {"invalid-value", S::error, "systemd refuses this value",
-       "systemd logs the line and ignores it, so the unit runs with the default instead of the policy you wrote. "
-       "OOMScoreAdjust= takes -1000..1000; OOMPolicy= continue, stop or kill; Restart= no, on-success, on-failure, "
-       "on-abnormal, on-watchdog, on-abort or always; Memory*= a 1024-based size (K, M, G, T), a percentage or infinity."},
+       "systemd logs the line and ignores it, so the unit runs with the default instead of the "
+       "policy you wrote. "
+       "OOMScoreAdjust= takes -1000..1000; OOMPolicy= continue, stop or kill; Restart= no, "
+       "on-success, on-failure, "
+       "on-abnormal, on-watchdog, on-abort or always; Memory*= a 1024-based size (K, M, G, T), a "
+       "percentage or infinity."},
       {"wrong-section", S::error, "an OOM directive in a section that does not take it",
-       "systemd ignores a directive in the wrong section ([Unit], [Install], or a section of another unit type): "
+       "systemd ignores a directive in the wrong section ([Unit], [Install], or a section of "
+       "another unit type): "
        "the setting never applies."},
       {"unit-syntax", S::error, "a line systemd cannot parse",
-       "A line without '=', a broken [Section] header or an assignment before any section is logged and "
+       "A line without '=', a broken [Section] header or an assignment before any section is "
+       "logged and "
        "ignored by systemd."},
       {"oom-score-adjust-min", S::warning, "OOMScoreAdjust=-1000 on a service",
-       "The kernel can never choose the service. If it is the one leaking, everything else dies first and the "
-       "machine has no way to recover. Keep -1000 for the host's last line of defence and record that in a "
+       "The kernel can never choose the service. If it is the one leaking, everything else dies "
+       "first and the "
+       "machine has no way to recover. Keep -1000 for the host's last line of defence and record "
+       "that in a "
        "suppression; elsewhere a moderate negative value (-300) protects without that risk."},
-      {"oom-policy-continue", S::warning, "OOMPolicy=continue on a service that may run several processes",
-       "After one process is OOM-killed the unit stays active with part of its work gone (half-alive), and a "
-       "health check on the port still passes. OOMPolicy=kill with Restart=on-failure turns it into a visible "
-       "failure and a clean restart. A unit file cannot show how many processes a service runs: silence the rule "
+      {"oom-policy-continue", S::warning,
+       "OOMPolicy=continue on a service that may run several processes",
+       "After one process is OOM-killed the unit stays active with part of its work gone "
+       "(half-alive), and a "
+       "health check on the port still passes. OOMPolicy=kill with Restart=on-failure turns it "
+       "into a visible "
+       "failure and a clean restart. A unit file cannot show how many processes a service runs: "
+       "silence the rule "
        "with a reason for a single-process service."},
-      {"restart-ignores-oom-kill", S::warning, "a likely OOM victim whose Restart= does not cover an OOM kill",
-       "A positive OOMScoreAdjust= expects the service to be killed, but Restart=on-abort, on-success or "
+      {"restart-ignores-oom-kill", S::warning,
+       "a likely OOM victim whose Restart= does not cover an OOM kill",
+       "A positive OOMScoreAdjust= expects the service to be killed, but Restart=on-abort, "
+       "on-success or "
        "on-watchdog does not restart after Result=oom-kill: the service stays dead."},
-      {"positive-adjust-no-restart", S::warning, "a positive OOMScoreAdjust= and nothing brings the service back",
-       "If you make a service easy to kill, killing it must be acceptable: a restart (Restart=on-failure), a "
-       "timer that runs it again, a queue that retries, a checkpoint. Silence with the reason when the retry is "
+      {"positive-adjust-no-restart", S::warning,
+       "a positive OOMScoreAdjust= and nothing brings the service back",
+       "If you make a service easy to kill, killing it must be acceptable: a restart "
+       "(Restart=on-failure), a "
+       "timer that runs it again, a queue that retries, a checkpoint. Silence with the reason when "
+       "the retry is "
        "outside the unit."},
       {"memory-high-without-max", S::warning, "MemoryHigh= without MemoryMax=",
-       "MemoryHigh= throttles instead of killing. Without swap a leak held there gets stuck: neither killed nor "
-       "working. MemoryMax= above it turns the leak into an OOM kill confined to the unit. lint cannot see whether "
+       "MemoryHigh= throttles instead of killing. Without swap a leak held there gets stuck: "
+       "neither killed nor "
+       "working. MemoryMax= above it turns the leak into an OOM kill confined to the unit. lint "
+       "cannot see whether "
        "the host has swap."},
-      {"all-services-protected", S::warning, "every service in the set has a negative OOMScoreAdjust=",
-       "Protection is relative: when everything is protected the kernel still has to kill, the order you meant is "
+      {"all-services-protected", S::warning,
+       "every service in the set has a negative OOMScoreAdjust=",
+       "Protection is relative: when everything is protected the kernel still has to kill, the "
+       "order you meant is "
        "lost, and the biggest dies. Protect a few services; make disposable work easy to kill."},
-      {"drop-in-overrides-drop-in", S::warning, "a drop-in replaces an OOM setting another drop-in made",
-       "Two drop-ins set the same OOM setting and only the lexical order of their file names decides which one "
+      {"drop-in-overrides-drop-in", S::warning,
+       "a drop-in replaces an OOM setting another drop-in made",
+       "Two drop-ins set the same OOM setting and only the lexical order of their file names "
+       "decides which one "
        "applies; a rename changes the policy. Keep each OOM setting in one drop-in."},
       {"drop-in-overrides-unit", S::note, "a drop-in replaces an OOM setting of the unit file",
-       "The usual way to change a packaged unit; reported so that the value that applies, and the one it "
+       "The usual way to change a packaged unit; reported so that the value that applies, and the "
+       "one it "
        "replaced, are both in view."},
       {"scenario-invalid", S::error, "the scenario file is not valid",
        "oomharness check would refuse it; run would not start."},
-      {"result-signal-after-restart", S::note, "a kill after a restart may end with Result=signal on systemd 252",
-       "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the Result check "
+      {"result-signal-after-restart", S::note,
+       "a kill after a restart may end with Result=signal on systemd 252",
+       "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "
+       "Result check "
        "accepts it and says so."},
       {"suppression-without-reason", S::warning, "a lint suppression without a reason",
-       "A silenced rule must say why the configuration is intended, for the next reader during an incident."},
+       "A silenced rule must say why the configuration is intended, for the next reader during an "
+       "incident."},
       {"suppression-unknown-rule", S::warning, "a lint suppression that names no known rule",
        "The comment silences nothing: the rule id is misspelled or missing."},
   };
@@ -354,7 +414,8 @@ std::vector<LintFinding> lintUnits(const std::vector<UnitSources>& units) {
   for (const auto& u : units) names.insert(u.name);
   std::vector<UnitFacts> facts;
   for (const auto& u : units)
-    facts.push_back(UnitFacts{&u, effectiveSettings(u, [](const UnitAssignment& a) { return valueProblem(a).empty(); })});
+    facts.push_back(UnitFacts{
+        &u, effectiveSettings(u, [](const UnitAssignment& a) { return valueProblem(a).empty(); })});
   for (const auto& f : facts) lintOneUnit(f, names, out);
   // Every service protected: only said of a set of more than one service.
   std::vector<const UnitFacts*> services;
@@ -367,13 +428,15 @@ std::vector<LintFinding> lintUnits(const std::vector<UnitSources>& units) {
   if (all_protected) {
     std::vector<LintLocation> related;
     for (std::size_t i = 1; i < services.size(); ++i)
-      related.push_back(locate(*services[i]->get("OOMScoreAdjust"), services[i]->unit->name + " is protected too"));
-    out.push_back(LintFinding{"all-services-protected", LintSeverity::warning,
-                              locate(*services[0]->get("OOMScoreAdjust")),
-                              "all " + std::to_string(services.size()) +
-                                  " services have a negative OOMScoreAdjust=: protecting everything gives the "
-                                  "kernel no useful choice, and the biggest dies; pick priorities",
-                              std::move(related), std::nullopt});
+      related.push_back(locate(*services[i]->get("OOMScoreAdjust"),
+                               services[i]->unit->name + " is protected too"));
+    out.push_back(LintFinding{
+        "all-services-protected", LintSeverity::warning,
+        locate(*services[0]->get("OOMScoreAdjust")),
+        "all " + std::to_string(services.size()) +
+            " services have a negative OOMScoreAdjust=: protecting everything gives the "
+            "kernel no useful choice, and the biggest dies; pick priorities",
+        std::move(related), std::nullopt});
   }
   // Suppressions, from the file the finding points into.
   std::map<std::string, const UnitFileText*> by_path;

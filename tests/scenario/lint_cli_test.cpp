@@ -9,10 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
 
@@ -26,7 +25,8 @@ struct Output {
 };
 
 fs::path scratch(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("oomharness-lint-cli-" + std::to_string(::getpid()) + "-" + name);
+  const auto dir = fs::temp_directory_path() /
+                   ("oomharness-lint-cli-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -36,7 +36,8 @@ Output lint(const std::string& args) {
   Output o;
   const auto err_dir = scratch("stderr");
   const auto err_file = err_dir / "stderr.txt";
-  FILE* p = ::popen((std::string(OOMHARNESS_BIN) + " lint " + args + " 2>" + err_file.string()).c_str(), "r");
+  FILE* p = ::popen(
+      (std::string(OOMHARNESS_BIN) + " lint " + args + " 2>" + err_file.string()).c_str(), "r");
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
   const int raw = ::pclose(p);
@@ -59,7 +60,8 @@ TEST(LintCli, CleanIsZeroFindingsAreOne) {
   EXPECT_EQ(o.out, "");
   o = lint(at("restart-on-abort"));
   EXPECT_EQ(o.status, 1) << o.out << o.err;
-  EXPECT_NE(o.out.find(at("restart-on-abort") + "/worker.service:5: warning: Restart=on-abort"), std::string::npos)
+  EXPECT_NE(o.out.find(at("restart-on-abort") + "/worker.service:5: warning: Restart=on-abort"),
+            std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("[restart-ignores-oom-kill]\n"), std::string::npos) << o.out;
 }
@@ -144,7 +146,8 @@ TEST(LintCli, SarifIsValid210) {
       saw_suppressed = true;
       EXPECT_EQ(res.at("suppressions")[0].at("kind"), "inSource");
     }
-    if (loc.at("artifactLocation").at("uri").get<std::string>().find("half-alive-continue.json") != std::string::npos)
+    if (loc.at("artifactLocation").at("uri").get<std::string>().find("half-alive-continue.json") !=
+        std::string::npos)
       saw_scenario = true;
   }
   EXPECT_TRUE(saw_suppressed);

@@ -1,6 +1,8 @@
 // `oomharness lint`'s library: the unit-file parser, the drop-in merge, and the
 // rules on the corpus in tests/scenario/units/ (each case folder lists the findings
 // it must give in expected.txt, as "file:line rule-id"; an empty list means clean).
+#include "scenario/unit_lint.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 
 #include "scenario/lint_report.hpp"
 #include "scenario/unit_file.hpp"
-#include "scenario/unit_lint.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
@@ -29,12 +30,13 @@ std::vector<std::string> expectedFindings(const fs::path& dir) {
   return lines;
 }
 
-std::vector<std::string> actualFindings(const fs::path& dir, const std::vector<LintFinding>& findings) {
+std::vector<std::string> actualFindings(const fs::path& dir,
+                                        const std::vector<LintFinding>& findings) {
   std::vector<std::string> lines;
   for (const auto& f : findings)
     if (!f.suppressed)
-      lines.push_back(fs::path(f.at.file).lexically_relative(dir).string() + ":" + std::to_string(f.at.line) + " " +
-                      f.rule);
+      lines.push_back(fs::path(f.at.file).lexically_relative(dir).string() + ":" +
+                      std::to_string(f.at.line) + " " + f.rule);
   std::sort(lines.begin(), lines.end());
   return lines;
 }
@@ -71,7 +73,9 @@ TEST(UnitLintCorpus, EveryRuleIdIsDocumented) {
 
 TEST(UnitFile, ContinuedLinesSkipCommentsAndJoinWithASpace) {
   const auto f = parseUnitFile(
-      "[Service]\nExecStart=/bin/worker \\\n# dropped\n  --threads 4\n ; also a comment\n  Key  =  v  \n", "w.service");
+      "[Service]\nExecStart=/bin/worker \\\n# dropped\n  --threads 4\n ; also a comment\n  Key  =  "
+      "v  \n",
+      "w.service");
   ASSERT_EQ(f.assignments.size(), 2u);
   EXPECT_EQ(f.assignments[0].value, "/bin/worker    --threads 4");
   EXPECT_EQ(f.assignments[0].line, 2u);
@@ -106,7 +110,8 @@ TEST(UnitFile, SuppressionsCoverTheNextAssignmentOrTheWholeFile) {
   EXPECT_EQ(f.suppressions[0].applies_to, 0u);
   EXPECT_EQ(f.suppressions[0].reason, "single process");
   EXPECT_EQ(f.suppressions[1].applies_to, 5u);
-  EXPECT_EQ(f.suppressions[1].rules, (std::vector<std::string>{"oom-score-adjust-min", "all-services-protected"}));
+  EXPECT_EQ(f.suppressions[1].rules,
+            (std::vector<std::string>{"oom-score-adjust-min", "all-services-protected"}));
 }
 
 TEST(UnitFile, EmptyAssignmentResetsAndDropInsApplyInFileNameOrder) {
@@ -129,11 +134,15 @@ TEST(UnitFile, EmptyAssignmentResetsAndDropInsApplyInFileNameOrder) {
 }
 
 TEST(UnitLint, AnInvalidValueLeavesTheEarlierOneInEffect) {
-  UnitSources unit{"w.service", parseUnitFile("[Service]\nOOMScoreAdjust=500\nRestart=on-failure\n", "w.service"), {}};
+  UnitSources unit{
+      "w.service",
+      parseUnitFile("[Service]\nOOMScoreAdjust=500\nRestart=on-failure\n", "w.service"),
+      {}};
   unit.drop_ins.push_back(parseUnitFile("[Service]\nOOMScoreAdjust=5000\n", "w.service.d/a.conf"));
   const auto findings = lintUnits({unit});
   ASSERT_NE(find(findings, "invalid-value"), nullptr);
-  EXPECT_EQ(find(findings, "drop-in-overrides-unit"), nullptr);  // systemd ignored the line: nothing replaced
+  EXPECT_EQ(find(findings, "drop-in-overrides-unit"),
+            nullptr);  // systemd ignored the line: nothing replaced
 }
 
 TEST(UnitLint, OverridesNameBothFilesAndLines) {
@@ -184,11 +193,13 @@ TEST(ScenarioLint, ShippedScenariosMapToRuleIdsWithLines) {
     if (n == f->at.line) {
       EXPECT_NE(line.find("\"OOMPolicy\""), std::string::npos) << line;
     }
-  ASSERT_NE(find(lintScenarioAt(scenarios / "protect-everything.json"), "all-services-protected"), nullptr);
+  ASSERT_NE(find(lintScenarioAt(scenarios / "protect-everything.json"), "all-services-protected"),
+            nullptr);
 }
 
 TEST(ScenarioLint, LineOfJsonPathFollowsObjectsAndArrays) {
-  const std::string text = "{\n \"a\": [1, {\"x\": \"]\"},\n  {\"b\": {\"c\":\n 3}}],\n \"d\": 4\n}";
+  const std::string text =
+      "{\n \"a\": [1, {\"x\": \"]\"},\n  {\"b\": {\"c\":\n 3}}],\n \"d\": 4\n}";
   EXPECT_EQ(lineOfJsonPath(text, "$.a[2].b.c"), 4u);
   EXPECT_EQ(lineOfJsonPath(text, "$.d"), 5u);
   EXPECT_EQ(lineOfJsonPath(text, "$.a[1].x"), 2u);
@@ -198,5 +209,6 @@ TEST(ScenarioLint, LineOfJsonPathFollowsObjectsAndArrays) {
 
 TEST(LintReport, SarifUrisArePercentEncoded) {
   EXPECT_EQ(sarifUri("units/api.service.d/10 oom.conf"), "units/api.service.d/10%20oom.conf");
-  EXPECT_EQ(sarifUri("/etc/systemd/system/a@b.service"), "file:///etc/systemd/system/a%40b.service");
+  EXPECT_EQ(sarifUri("/etc/systemd/system/a@b.service"),
+            "file:///etc/systemd/system/a%40b.service");
 }

@@ -1,10 +1,9 @@
 #pragma once
 // What `oomharness lint` prints: compiler-style text, JSON (oomharness-lint/1) and
 // SARIF 2.1.0 for code-scanning views. Formats: docs/lint-rules.md#output.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "scenario/unit_lint.hpp"
 
@@ -15,7 +14,8 @@ namespace oom {
 std::string lintText(const std::vector<LintFinding>& findings);
 
 // {"format": "oomharness-lint/1", "inputs": [...], "findings": [...], "counts": {...}}
-nlohmann::json lintJson(const std::vector<LintFinding>& findings, const std::vector<std::string>& inputs);
+nlohmann::json lintJson(const std::vector<LintFinding>& findings,
+                        const std::vector<std::string>& inputs);
 
 // One run, every rule in tool.driver.rules, suppressed findings with an inSource suppression.
 nlohmann::json lintSarif(const std::vector<LintFinding>& findings);

@@ -28,9 +28,9 @@ struct UnitAssignment {
 // first section header it covers the whole file; elsewhere the next assignment.
 struct LintSuppression {
   std::vector<std::string> rules;
-  std::string reason;         // empty: a finding of its own (suppression-without-reason)
-  unsigned line = 0;          // where the comment is
-  unsigned applies_to = 0;    // the assignment's line; 0 = the whole file
+  std::string reason;       // empty: a finding of its own (suppression-without-reason)
+  unsigned line = 0;        // where the comment is
+  unsigned applies_to = 0;  // the assignment's line; 0 = the whole file
 };
 
 // A line systemd would log and ignore ("Missing '='", "Invalid section header").
@@ -52,9 +52,9 @@ UnitFileText parseUnitFile(std::string_view text, const std::string& path);
 // A unit as systemd loads it: its own file (if given), then its drop-ins
 // ("NAME.d/*.conf") in lexical order of their file names.
 struct UnitSources {
-  std::string name;                       // "api.service"
+  std::string name;  // "api.service"
   std::optional<UnitFileText> unit_file;
-  std::vector<UnitFileText> drop_ins;     // sorted by file name, as systemd applies them
+  std::vector<UnitFileText> drop_ins;  // sorted by file name, as systemd applies them
 
   // The files in the order systemd applies them.
   std::vector<const UnitFileText*> files() const;
@@ -64,8 +64,8 @@ struct UnitSources {
 
 // The value a single-value directive ends up with, and every assignment that led there.
 struct EffectiveSetting {
-  const UnitAssignment* winner = nullptr;        // nullptr: reset by an empty assignment
-  std::vector<const UnitAssignment*> history;    // in the order applied
+  const UnitAssignment* winner = nullptr;      // nullptr: reset by an empty assignment
+  std::vector<const UnitAssignment*> history;  // in the order applied
 };
 
 // Single-value directives: the last assignment wins; an empty value resets to the default.
@@ -76,9 +76,9 @@ std::map<std::string, EffectiveSetting> effectiveSettings(
 
 // What `oomharness lint PATH...` was given, read and grouped.
 struct LintInputs {
-  std::vector<UnitSources> units;              // by name
+  std::vector<UnitSources> units;                // by name
   std::vector<std::filesystem::path> scenarios;  // *.json
-  std::vector<Error> unreadable;                // each names the file; exit 2
+  std::vector<Error> unreadable;                 // each names the file; exit 2
 };
 
 // True for the suffixes systemd gives unit files ("api.service", "user.slice").

@@ -16,7 +16,7 @@ enum class LintSeverity { note, warning, error };
 std::string_view severityName(LintSeverity s);  // "note", "warning", "error" (also SARIF's levels)
 
 struct LintRule {
-  std::string_view id;       // stable: "oom-score-adjust-min"
+  std::string_view id;  // stable: "oom-score-adjust-min"
   LintSeverity severity;
   std::string_view summary;  // one line
   std::string_view help;     // the reason (the runbook's) and what to do
