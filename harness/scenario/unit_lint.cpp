@@ -1,146 +1,19 @@
-// The lint rules over merged unit files (docs/lint-rules.md). Values are checked
-// as systemd's load-fragment.c parses them; the rest follows the runbook's
-// "common bad configurations" (docs/oom-policy.md).
+// The lint rules over merged unit files (docs/lint-rules.md): the runbook's "common
+// bad configurations" (docs/oom-policy.md), and what systemd refuses (unit_values.hpp).
 #include "scenario/unit_lint.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include "oom/text.hpp"
-#include "scenario/directives.hpp"
 #include "scenario/restart_rules.hpp"
+#include "scenario/unit_values.hpp"
 
 namespace oom {
 namespace {
 
-const std::vector<std::string_view> kMemoryDirectives = {"MemoryMin", "MemoryLow", "MemoryHigh",
-                                                         "MemoryMax", "MemorySwapMax"};
-
-// The OOM-relevant directives lint reads, and the unit types whose section accepts each.
-struct Known {
-  std::string_view key;
-  std::vector<std::string_view> types;
-};
-const std::vector<Known>& knownDirectives() {
-  static const std::vector<Known> known = [] {
-    std::vector<Known> k = {
-        {"OOMScoreAdjust", {"service", "socket", "mount", "swap"}},
-        {"OOMPolicy", {"service", "scope"}},
-        {"Restart", {"service"}},
-        {"Type", {"service"}},
-        {"KillMode", {"service", "socket", "mount", "swap", "scope"}},
-    };
-    for (auto m : kMemoryDirectives)
-      k.push_back({m, {"service", "socket", "mount", "swap", "scope", "slice"}});
-    return k;
-  }();
-  return known;
-}
-const Known* known(std::string_view key) {
-  for (const auto& k : knownDirectives())
-    if (k.key == key) return &k;
-  return nullptr;
-}
-
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-// A share of physical memory, as systemd's parse_permyriad() reads it: "N%" with at most
-// two decimals, "N‰" with at most one, "N‱" whole; at most 100%. "" when accepted.
-std::string shareProblem(std::string_view key, std::string_view v, std::string_view sign,
-                         std::size_t decimals, double max) {
-  v.remove_suffix(sign.size());
-  const auto dot = v.find('.');
-  const auto whole = v.substr(0, dot);
-  const auto frac = dot == std::string_view::npos ? std::string_view{} : v.substr(dot + 1);
-  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), isDigit) ||
-      frac.size() > decimals || !std::all_of(frac.begin(), frac.end(), isDigit) ||
-      (dot != std::string_view::npos && frac.empty()))
-    return "a share of memory is a number then %, ‰ or ‱ (at most 2, 1 or 0 decimals)";
-  const auto n = parseNumber<double>(v);
-  if (!n || *n > max) return "a share of memory must be at most 100%";
-  if (*n == 0 && (key == "MemoryMax" || key == "MemoryHigh"))
-    return "out of range: 0 leaves the unit no memory";
-  return "";
-}
-
-// systemd's config_parse_memory_limit(): "infinity", a share of physical memory, or
-// parse_size(base 1024): one or more parts "NUMBER[.FRACTION] [SUFFIX]", SUFFIX one of
-// E P T G M K B or none, each part's suffix smaller than the one before ("2G512M"),
-// blanks allowed around the number. So "1GiB", "1GB" and "512M2G" are refused.
-// 0 is out of range for MemoryMax= and MemoryHigh=. Returns "" when systemd accepts it.
-std::string memoryValueProblem(std::string_view key, std::string_view v) {
-  if (v == "infinity") return "";
-  if (v.back() == '%') return shareProblem(key, v, "%", 2, 100);
-  for (const auto& [sign, decimals, max] :
-       {std::tuple<std::string_view, std::size_t, double>{"\u2030", 1, 1000},
-        std::tuple<std::string_view, std::size_t, double>{"\u2031", 0, 10000}})
-    if (v.size() > sign.size() && v.substr(v.size() - sign.size()) == sign)
-      return shareProblem(key, v, sign, decimals, max);
-  static constexpr std::string_view suffixes = "EPTGMKB";
-  constexpr std::string_view expected =
-      "expected a size such as 512M or 2G (K, M, G, T = 1024-based; no \"iB\" or \"MB\"), a "
-      "percentage or infinity";
-  long double total = 0;
-  std::size_t next_suffix = 0;  // parts must go from larger suffixes to smaller
-  std::string_view rest = v;
-  while (!rest.empty()) {
-    rest = skipBlanks(rest);
-    std::size_t i = 0;
-    while (i < rest.size() && isDigit(rest[i])) ++i;
-    if (i == 0) return std::string(expected);
-    if (i < rest.size() && rest[i] == '.') {
-      ++i;
-      while (i < rest.size() && isDigit(rest[i])) ++i;
-    }
-    const auto n = parseNumber<double>(rest.substr(0, i).back() == '.' ? rest.substr(0, i - 1)
-                                                                       : rest.substr(0, i));
-    if (!n) return std::string(expected);
-    rest = skipBlanks(rest.substr(i));
-    // As parse_size() walks its table E P T G M K B "": the first entry at or after the
-    // previous part's that starts the rest; "" (no suffix) matches whatever follows.
-    constexpr std::size_t kNoSuffix = suffixes.size();
-    const auto at = rest.empty() ? std::string_view::npos : suffixes.find(rest.front());
-    std::size_t index = kNoSuffix;
-    if (at != std::string_view::npos && at >= next_suffix) {
-      index = at;
-      rest.remove_prefix(1);
-    } else if (at != std::string_view::npos || next_suffix > kNoSuffix) {
-      return std::string(expected) + " (the parts of a size go from larger units to smaller)";
-    }
-    long double factor = 1;
-    for (std::size_t k = index; k + 1 < suffixes.size(); ++k) factor *= 1024;
-    next_suffix = index + 1;
-    total += static_cast<long double>(*n) * factor;
-  }
-  if (total >= 18446744073709551615.0L) return "out of range: larger than 2^64-1 bytes";
-  if (total < 1 && (key == "MemoryMax" || key == "MemoryHigh"))
-    return "out of range: 0 leaves the unit no memory";
-  return "";
-}
-
-// What is wrong with `a.value` for its directive, or "" (empty values are resets, always fine).
-std::string valueProblem(const UnitAssignment& a) {
-  if (a.value.empty() || !known(a.key)) return "";
-  if (a.key == "Type") {
-    static const std::set<std::string, std::less<>> types = {
-        "simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"};
-    return types.count(a.value) ? ""
-                                : "expected one of simple, exec, forking, oneshot, dbus, notify, "
-                                  "notify-reload, idle";
-  }
-  if (std::find(kMemoryDirectives.begin(), kMemoryDirectives.end(), a.key) !=
-      kMemoryDirectives.end())
-    return memoryValueProblem(a.key, a.value);
-  auto converted = toDbusProperty(a.key, a.value);
-  if (converted) return "";
-  std::string message = converted.error().message;  // "OOMPolicy: expected ...; got \"x\""
-  const auto colon = message.find(": ");
-  if (colon != std::string::npos) message = message.substr(colon + 2);
-  const auto got = message.rfind("; got ");  // the value is already shown
-  return got == std::string::npos ? message : message.substr(0, got);
-}
+std::string valueProblem(const UnitAssignment& a) { return unitValueProblem(a.key, a.value); }
 
 LintLocation locate(const UnitAssignment& a, std::string message = "") {
   return LintLocation{a.file, a.line, std::move(message)};
@@ -148,18 +21,12 @@ LintLocation locate(const UnitAssignment& a, std::string message = "") {
 
 std::string show(const UnitAssignment& a) { return a.key + "=" + printable(a.value); }
 
-// "service" -> "Service": the section a unit type's own directives live in.
-std::string sectionOf(const std::string& type) {
-  return type.empty() ? ""
-                      : std::string(1, static_cast<char>(type[0] - 'a' + 'A')) + type.substr(1);
-}
-
 struct UnitFacts {
   const UnitSources* unit;
   std::map<std::string, EffectiveSetting> settings;
   // The assignment in effect for `key` in the unit's own section, or nullptr.
   const UnitAssignment* get(const std::string& key) const {
-    const auto it = settings.find(sectionOf(unit->type()) + "." + key);
+    const auto it = settings.find(unitSection(unit->type()) + "." + key);
     return it == settings.end() ? nullptr : it->second.winner;
   }
   std::optional<int> adjust() const {
@@ -188,15 +55,15 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
     for (const auto& p : file->problems)
       add("unit-syntax", {file->path, p.line, ""}, p.message + ": systemd ignores this line");
     for (const auto& a : file->assignments) {
-      const Known* k = known(a.key);
+      const UnitDirectiveInfo* k = oomUnitDirective(a.key);
       if (!k) continue;
       const bool type_takes_it =
           std::find(k->types.begin(), k->types.end(), type) != k->types.end();
-      if (a.section != sectionOf(type) || !type_takes_it) {
+      if (a.section != unitSection(type) || !type_takes_it) {
         add("wrong-section", locate(a),
             a.key + "= in [" + printable(a.section) + "] of " + unit.name +
                 ": systemd ignores it there" +
-                (type_takes_it ? "; it belongs in [" + sectionOf(type) + "]"
+                (type_takes_it ? "; it belongs in [" + unitSection(type) + "]"
                                : "; a ." + type + " unit does not take it"));
         continue;
       }
@@ -210,7 +77,7 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
   // A later file replacing an OOM setting an earlier file made.
   for (const auto& [key, setting] : u.settings) {
     const auto dot = key.find('.');
-    if (!known(key.substr(dot + 1)) || key.substr(dot + 1) == "Type") continue;
+    if (!oomUnitDirective(key.substr(dot + 1)) || key.substr(dot + 1) == "Type") continue;
     for (std::size_t i = 1; i < setting.history.size(); ++i) {
       const auto& prev = *setting.history[i - 1];
       const auto& cur = *setting.history[i];

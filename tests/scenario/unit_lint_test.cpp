@@ -12,6 +12,7 @@
 
 #include "scenario/lint_report.hpp"
 #include "scenario/unit_file.hpp"
+#include "scenario/unit_values.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
@@ -211,4 +212,37 @@ TEST(LintReport, SarifUrisArePercentEncoded) {
   EXPECT_EQ(sarifUri("units/api.service.d/10 oom.conf"), "units/api.service.d/10%20oom.conf");
   EXPECT_EQ(sarifUri("/etc/systemd/system/a@b.service"),
             "file:///etc/systemd/system/a%40b.service");
+}
+
+TEST(UnitValues, AcceptedAndRefusedAsSystemdParsesThem) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"OOMScoreAdjust", "-1000"}, {"OOMScoreAdjust", "+1000"}, {"OOMPolicy", "kill"},
+           {"Restart", "on-abnormal"},  {"KillMode", "mixed"},       {"Type", "notify-reload"},
+           {"MemoryMax", "infinity"},   {"MemoryMax", "2G512M"},     {"MemoryMax", "1.5G"},
+           {"MemoryMax", "10.M"},       {"MemoryMax", "1 G"},        {"MemoryMax", "1048576"},
+           {"MemoryMax", "99.99%"},     {"MemoryHigh", "5\u2030"},   {"MemoryHigh", "250\u2031"},
+           {"MemoryLow", "0"},          {"MemorySwapMax", "0%"},     {"MemoryMax", "1B 5"},
+           {"OOMScoreAdjust", ""},      {"ExecStart", "anything"}})
+    EXPECT_EQ(unitValueProblem(key, value), "") << key << "=" << value;
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"OOMScoreAdjust", "1001"},
+                                                        {"OOMScoreAdjust", "\"500\""},
+                                                        {"OOMPolicy", "Kill"},
+                                                        {"Restart", "yes"},
+                                                        {"KillMode", "group"},
+                                                        {"Type", "daemon"},
+                                                        {"MemoryMax", "1GiB"},
+                                                        {"MemoryMax", "1GB"},
+                                                        {"MemoryMax", "512M2G"},
+                                                        {"MemoryMax", "1.5.0G"},
+                                                        {"MemoryMax", ".5G"},
+                                                        {"MemoryMax", "-1G"},
+                                                        {"MemoryMax", "100.001%"},
+                                                        {"MemoryMax", "101%"},
+                                                        {"MemoryMax", "0"},
+                                                        {"MemoryHigh", "0%"},
+                                                        {"MemoryHigh", "1.25\u2030"},
+                                                        {"MemoryMax", "1 2"},
+                                                        {"MemoryMax", "20000000E"}})
+    EXPECT_NE(unitValueProblem(key, value), "") << key << "=" << value;
 }
