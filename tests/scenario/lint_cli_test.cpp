@@ -3,6 +3,7 @@
 // compiler-style lines, and JSON and SARIF 2.1.0 that parse and carry the required
 // fields. Boots nothing (no vm label).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -88,8 +89,12 @@ TEST(LintCli, UnreadableInputIsTwoAndNamed) {
   fs::create_directories(dir / "empty");
   std::ofstream(dir / "binary.service") << std::string("[Service]\n\0\x01", 12);
   std::ofstream(dir / "notes.txt") << "hello\n";
+  ASSERT_EQ(::mkfifo((dir / "fifo.service").c_str(), 0600), 0);
+  fs::create_directories(dir / "big");
+  std::ofstream(dir / "big/huge.service") << "[Service]\n" << std::string(1024 * 1024, '#') << "\n";
   for (const auto& bad : {(dir / "missing.service").string(), (dir / "empty").string(),
-                          (dir / "binary.service").string(), (dir / "notes.txt").string()}) {
+                          (dir / "binary.service").string(), (dir / "notes.txt").string(),
+                          (dir / "fifo.service").string(), (dir / "big/huge.service").string()}) {
     const auto o = lint(bad);
     EXPECT_EQ(o.status, 2) << bad << "\n" << o.out << o.err;
     EXPECT_NE(o.err.find("error: " + bad + ": "), std::string::npos) << o.err;
