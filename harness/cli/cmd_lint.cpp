@@ -79,8 +79,8 @@ void addLintCommand(CLI::App& app, int& status) {
   auto options = std::make_shared<LintOptions>();
   auto* lint = app.add_subcommand(
       "lint",
-      "Check unit files, drop-ins and scenarios for dangerous OOM settings, without booting "
-      "(exit 1 on findings at or above --fail-on, 2 on unreadable input)");
+      "Check unit files, drop-ins and scenarios for dangerous OOM settings, without booting (exit "
+      "1 on findings at or above --fail-on, 2 on unreadable input)");
   lint->add_option("paths", options->paths,
                    "Unit files, NAME.d drop-in folders or their *.conf files, folders laid out as "
                    "/etc/systemd/system, scenario files (*.json)")

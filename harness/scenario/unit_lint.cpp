@@ -101,8 +101,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
       add("oom-score-adjust-min", locate(*adj_at),
           "OOMScoreAdjust=-1000: the kernel can never choose " + unit.name +
               "; if it is the one leaking, everything else dies first and the machine cannot "
-              "recover "
-              "(keep -1000 for the host's last line of defence, and say so in a suppression)");
+              "recover (keep -1000 for the host's last line of defence, and say so in a "
+              "suppression)");
     if (policy && policy->value == "continue") {
       const auto* tasks = u.get("TasksMax");
       const auto* svc_type = u.get("Type");
@@ -113,8 +113,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
         add("oom-policy-continue", locate(*policy),
             "OOMPolicy=continue on " + unit.name + evidence +
                 ": if it runs more than one process, after one is killed the unit stays active "
-                "with part of "
-                "its work gone (half-alive); use OOMPolicy=kill with Restart=on-failure");
+                "with part of its work gone (half-alive); use OOMPolicy=kill with "
+                "Restart=on-failure");
       }
     }
     const bool restart_unset = !restart || restart->value == "no";
@@ -131,8 +131,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
           "OOMScoreAdjust=" + std::to_string(*adj) + " makes " + unit.name +
               " easy to kill and nothing brings it back (Restart= " +
               (restart ? "is no" : "unset") + ", no " + stem +
-              ".timer in the set): set Restart=on-failure, or say in a suppression how the "
-              "work is retried");
+              ".timer in the set): set Restart=on-failure, or say in a suppression how the work is "
+              "retried");
   }
   if (const auto* high = u.get("MemoryHigh");
       high && high->value != "infinity" && valueProblem(*high).empty()) {
@@ -141,8 +141,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
       add("memory-high-without-max", locate(*high),
           "MemoryHigh=" + printable(high->value) + " without MemoryMax= on " + unit.name +
               ": without swap a leak held at MemoryHigh stalls instead of being killed (neither "
-              "killed nor "
-              "working); lint cannot see the host's swap; add MemoryMax= above MemoryHigh=");
+              "killed nor working); lint cannot see the host's swap; add MemoryMax= above "
+              "MemoryHigh=");
   }
 }
 
@@ -192,74 +192,61 @@ const std::vector<LintRule>& lintRules() {
   using S = LintSeverity;
   static const std::vector<LintRule> rules = {
       {"invalid-value", S::error, "systemd refuses this value",
-       "systemd logs the line and ignores it, so the unit runs with the default instead of the "
-       "policy you wrote. "
-       "OOMScoreAdjust= takes -1000..1000; OOMPolicy= continue, stop or kill; Restart= no, "
-       "on-success, on-failure, "
-       "on-abnormal, on-watchdog, on-abort or always; Memory*= a 1024-based size (K, M, G, T), a "
-       "percentage or infinity."},
+       "systemd logs the line and ignores it, so the unit runs with the earlier value or the "
+       "default instead of the policy you wrote. OOMScoreAdjust= takes -1000..1000; OOMPolicy= "
+       "continue, stop or kill; "
+       "Restart= no, on-success, on-failure, on-abnormal, on-watchdog, on-abort or always; "
+       "Memory*= a 1024-based size (K, M, G, T), a percentage or infinity."},
       {"wrong-section", S::error, "an OOM directive in a section that does not take it",
        "systemd ignores a directive in the wrong section ([Unit], [Install], or a section of "
-       "another unit type): "
-       "the setting never applies."},
+       "another unit type): the setting never applies."},
       {"unit-syntax", S::error, "a line systemd cannot parse",
        "A line without '=', a broken [Section] header or an assignment before any section is "
-       "logged and "
-       "ignored by systemd."},
+       "logged and ignored by systemd."},
       {"oom-score-adjust-min", S::warning, "OOMScoreAdjust=-1000 on a service",
        "The kernel can never choose the service. If it is the one leaking, everything else dies "
-       "first and the "
-       "machine has no way to recover. Keep -1000 for the host's last line of defence and record "
-       "that in a "
-       "suppression; elsewhere a moderate negative value (-300) protects without that risk."},
+       "first and the machine has no way to recover. Keep -1000 for the host's last line of "
+       "defence and record that in a suppression; elsewhere a moderate negative value (-300) "
+       "protects without that risk."},
       {"oom-policy-continue", S::warning,
        "OOMPolicy=continue on a service that may run several processes",
        "After one process is OOM-killed the unit stays active with part of its work gone "
-       "(half-alive), and a "
-       "health check on the port still passes. OOMPolicy=kill with Restart=on-failure turns it "
-       "into a visible "
-       "failure and a clean restart. A unit file cannot show how many processes a service runs: "
-       "silence the rule "
-       "with a reason for a single-process service."},
+       "(half-alive), and a health check on the port still passes. OOMPolicy=kill with "
+       "Restart=on-failure turns it into a visible failure and a clean restart. A unit file cannot "
+       "show how many processes a service runs: silence the rule with a reason for a "
+       "single-process service."},
       {"restart-ignores-oom-kill", S::warning,
        "a likely OOM victim whose Restart= does not cover an OOM kill",
        "A positive OOMScoreAdjust= expects the service to be killed, but Restart=on-abort, "
-       "on-success or "
-       "on-watchdog does not restart after Result=oom-kill: the service stays dead."},
+       "on-success or on-watchdog does not restart after Result=oom-kill: the service stays dead."},
       {"positive-adjust-no-restart", S::warning,
        "a positive OOMScoreAdjust= and nothing brings the service back",
        "If you make a service easy to kill, killing it must be acceptable: a restart "
-       "(Restart=on-failure), a "
-       "timer that runs it again, a queue that retries, a checkpoint. Silence with the reason when "
-       "the retry is "
-       "outside the unit."},
+       "(Restart=on-failure), a timer that runs it again, a queue that retries, a checkpoint. "
+       "Silence with the reason when the retry is outside the unit."},
       {"memory-high-without-max", S::warning, "MemoryHigh= without MemoryMax=",
        "MemoryHigh= throttles instead of killing. Without swap a leak held there gets stuck: "
-       "neither killed nor "
-       "working. MemoryMax= above it turns the leak into an OOM kill confined to the unit. lint "
-       "cannot see whether "
-       "the host has swap."},
+       "neither killed nor working. MemoryMax= above it turns the leak into an OOM kill confined "
+       "to the unit. lint cannot see whether the host has swap."},
       {"all-services-protected", S::warning,
        "every service in the set has a negative OOMScoreAdjust=",
        "Protection is relative: when everything is protected the kernel still has to kill, the "
-       "order you meant is "
-       "lost, and the biggest dies. Protect a few services; make disposable work easy to kill."},
+       "order you meant is lost, and the biggest dies. Protect a few services; make disposable "
+       "work easy to kill."},
       {"drop-in-overrides-drop-in", S::warning,
        "a drop-in replaces an OOM setting another drop-in made",
        "Two drop-ins set the same OOM setting and only the lexical order of their file names "
-       "decides which one "
-       "applies; a rename changes the policy. Keep each OOM setting in one drop-in."},
+       "decides which one applies; a rename changes the policy. Keep each OOM setting in one "
+       "drop-in."},
       {"drop-in-overrides-unit", S::note, "a drop-in replaces an OOM setting of the unit file",
        "The usual way to change a packaged unit; reported so that the value that applies, and the "
-       "one it "
-       "replaced, are both in view."},
+       "one it replaced, are both in view."},
       {"scenario-invalid", S::error, "the scenario file is not valid",
        "oomharness check would refuse it; run would not start."},
       {"result-signal-after-restart", S::note,
        "a kill after a restart may end with Result=signal on systemd 252",
        "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "
-       "Result check "
-       "accepts it and says so."},
+       "Result check accepts it and says so."},
       {"suppression-without-reason", S::warning, "a lint suppression without a reason",
        "A silenced rule must say why the configuration is intended, for the next reader during an "
        "incident."},
@@ -297,13 +284,13 @@ std::vector<LintFinding> lintUnits(const std::vector<UnitSources>& units) {
     for (std::size_t i = 1; i < services.size(); ++i)
       related.push_back(locate(*services[i]->get("OOMScoreAdjust"),
                                services[i]->unit->name + " is protected too"));
-    out.push_back(LintFinding{
-        "all-services-protected", LintSeverity::warning,
-        locate(*services[0]->get("OOMScoreAdjust")),
-        "all " + std::to_string(services.size()) +
-            " services have a negative OOMScoreAdjust=: protecting everything gives the "
-            "kernel no useful choice, and the biggest dies; pick priorities",
-        std::move(related), std::nullopt});
+    out.push_back(
+        LintFinding{"all-services-protected", LintSeverity::warning,
+                    locate(*services[0]->get("OOMScoreAdjust")),
+                    "all " + std::to_string(services.size()) +
+                        " services have a negative OOMScoreAdjust=: protecting everything gives "
+                        "the kernel no useful choice, and the biggest dies; pick priorities",
+                    std::move(related), std::nullopt});
   }
   // Suppressions, from the file the finding points into.
   std::map<std::string, const UnitFileText*> by_path;
