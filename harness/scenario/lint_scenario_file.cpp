@@ -89,6 +89,7 @@ std::vector<std::string> pathSteps(std::string_view path) {
 unsigned lineOfJsonPath(std::string_view text, std::string_view json_path) {
   JsonCursor c{text};
   for (const auto& step : pathSteps(json_path)) {
+    if (step.empty()) break;  // "$.a..b": an empty key, not followed
     if (step.front() == '[') {
       if (!c.at('[')) break;
       ++c.pos;
