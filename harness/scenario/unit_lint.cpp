@@ -31,9 +31,7 @@ struct UnitFacts {
   }
   std::optional<int> adjust() const {
     const auto* a = get("OOMScoreAdjust");
-    if (!a || !valueProblem(*a).empty()) return std::nullopt;
-    const auto n = parseNumber<int>(a->value.front() == '+' ? a->value.substr(1) : a->value);
-    return n;
+    return a ? parseOomScoreAdjust(a->value) : std::nullopt;
   }
 };
 

@@ -4,6 +4,9 @@
 #include "scenario/unit_values.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <set>
 #include <tuple>
 
@@ -125,8 +128,29 @@ std::string unitSection(std::string_view type) {
 }
 
 // What is wrong with `value` for its directive, or "" (empty values are resets, always fine).
+std::optional<int> parseOomScoreAdjust(std::string_view value) {
+  // safe_atoi(): strtol() with base 0 over the whole text, so "+500", "0x1f4" and "0764" count.
+  const std::string text(value);
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(text.c_str(), &end, 0);
+  if (errno != 0 || end != text.c_str() + text.size() || n < -1000 || n > 1000) return std::nullopt;
+  return static_cast<int>(n);
+}
+
 std::string unitValueProblem(std::string_view key, std::string_view value) {
-  if (value.empty() || !oomUnitDirective(key)) return "";
+  if (!oomUnitDirective(key)) return "";
+  if (value.empty()) {
+    // Enumerations (systemd's DEFINE_CONFIG_PARSE_ENUM) refuse "", where sizes and
+    // OOMScoreAdjust= take it as a reset to the default.
+    static const std::set<std::string_view> enums = {"Restart", "OOMPolicy", "Type", "KillMode"};
+    return enums.count(key)
+               ? "an empty value does not reset " + std::string(key) + "=: systemd cannot parse it"
+               : "";
+  }
+  if (key == "OOMScoreAdjust")
+    return parseOomScoreAdjust(value) ? "" : "expected an integer from -1000 to 1000";
   if (key == "Type") {
     static const std::set<std::string, std::less<>> types = {
         "simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"};

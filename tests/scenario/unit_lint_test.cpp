@@ -215,14 +215,30 @@ TEST(LintReport, SarifUrisArePercentEncoded) {
 }
 
 TEST(UnitValues, AcceptedAndRefusedAsSystemdParsesThem) {
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"OOMScoreAdjust", "-1000"}, {"OOMScoreAdjust", "+1000"}, {"OOMPolicy", "kill"},
-           {"Restart", "on-abnormal"},  {"KillMode", "mixed"},       {"Type", "notify-reload"},
-           {"MemoryMax", "infinity"},   {"MemoryMax", "2G512M"},     {"MemoryMax", "1.5G"},
-           {"MemoryMax", "10.M"},       {"MemoryMax", "1 G"},        {"MemoryMax", "1048576"},
-           {"MemoryMax", "99.99%"},     {"MemoryHigh", "5\u2030"},   {"MemoryHigh", "250\u2031"},
-           {"MemoryLow", "0"},          {"MemorySwapMax", "0%"},     {"MemoryMax", "1B 5"},
-           {"OOMScoreAdjust", ""},      {"ExecStart", "anything"}})
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"OOMScoreAdjust", "-1000"},
+                                                        {"OOMScoreAdjust", "+1000"},
+                                                        {"OOMPolicy", "kill"},
+                                                        {"Restart", "on-abnormal"},
+                                                        {"KillMode", "mixed"},
+                                                        {"Type", "notify-reload"},
+                                                        {"MemoryMax", "infinity"},
+                                                        {"MemoryMax", "2G512M"},
+                                                        {"MemoryMax", "1.5G"},
+                                                        {"MemoryMax", "10.M"},
+                                                        {"MemoryMax", "1 G"},
+                                                        {"MemoryMax", "1048576"},
+                                                        {"MemoryMax", "99.99%"},
+                                                        {"MemoryHigh", "5\u2030"},
+                                                        {"MemoryHigh", "250\u2031"},
+                                                        {"MemoryLow", "0"},
+                                                        {"MemorySwapMax", "0%"},
+                                                        {"MemoryMax", "1B 5"},
+                                                        {"OOMScoreAdjust", ""},
+                                                        {"ExecStart", "anything"},
+                                                        {"OOMScoreAdjust", "0x10"},
+                                                        {"OOMScoreAdjust", "-0x3e8"},
+                                                        {"MemoryMax", ""}})
     EXPECT_EQ(unitValueProblem(key, value), "") << key << "=" << value;
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, std::string>>{{"OOMScoreAdjust", "1001"},
@@ -243,6 +259,10 @@ TEST(UnitValues, AcceptedAndRefusedAsSystemdParsesThem) {
                                                         {"MemoryHigh", "0%"},
                                                         {"MemoryHigh", "1.25\u2030"},
                                                         {"MemoryMax", "1 2"},
-                                                        {"MemoryMax", "20000000E"}})
+                                                        {"MemoryMax", "20000000E"},
+                                                        {"Restart", ""},
+                                                        {"OOMPolicy", ""},
+                                                        {"OOMScoreAdjust", "0x3e9"},
+                                                        {"OOMScoreAdjust", " 5"}})
     EXPECT_NE(unitValueProblem(key, value), "") << key << "=" << value;
 }
