@@ -10,6 +10,7 @@ void addVmCommands(CLI::App& app, int& status);        // vm build, vm run (cmd_
 void addRunCommand(CLI::App& app, int& status);        // run            (cmd_run.cpp)
 void addDiffCommand(CLI::App& app, int& status);       // diff           (cmd_diff.cpp)
 void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
+void addLintCommand(CLI::App& app, int& status);       // lint           (cmd_lint.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
 std::string versionText();                             // what --version prints
 }  // namespace oom

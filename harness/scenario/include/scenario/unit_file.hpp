@@ -1,0 +1,95 @@
+#pragma once
+// systemd unit files and their drop-ins, read as systemd reads them, without a
+// running systemd: the syntax of systemd.syntax(7) and the drop-in order of
+// systemd.unit(5) (docs/lint-rules.md#how-files-are-read). Used by `oomharness lint`.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oom/expected.hpp"
+
+namespace oom {
+
+// One "Key=value" line. `line` is where it starts (a continued line spans more).
+struct UnitAssignment {
+  std::string section;  // "Service"
+  std::string key;      // "OOMScoreAdjust"
+  std::string value;    // whitespace around it removed; continuations joined with a space
+  std::string file;
+  unsigned line = 0;
+};
+
+// "# oomharness-lint: disable=rule-a,rule-b reason..." in a unit file. Before the
+// first section header it covers the whole file; elsewhere the next assignment.
+struct LintSuppression {
+  std::vector<std::string> rules;
+  std::string reason;       // empty: a finding of its own (suppression-without-reason)
+  unsigned line = 0;        // where the comment is
+  unsigned applies_to = 0;  // the assignment's line; 0 = the whole file
+};
+
+// A line systemd would log and ignore ("Missing '='", "Invalid section header").
+struct UnitSyntaxProblem {
+  unsigned line = 0;
+  std::string message;
+};
+
+struct UnitFileText {
+  std::string path;
+  std::vector<UnitAssignment> assignments;  // in file order
+  std::vector<LintSuppression> suppressions;
+  std::vector<UnitSyntaxProblem> problems;
+};
+
+// Parses the text of one unit file or drop-in; `path` names it in every location.
+UnitFileText parseUnitFile(std::string_view text, const std::string& path);
+
+// A unit as systemd loads it: its own file (if given), then its drop-ins
+// ("NAME.d/*.conf") in lexical order of their file names.
+struct UnitSources {
+  std::string name;  // "api.service"
+  std::optional<UnitFileText> unit_file;
+  std::vector<UnitFileText> drop_ins;  // sorted by file name, as systemd applies them
+
+  // The files in the order systemd applies them.
+  std::vector<const UnitFileText*> files() const;
+  // "service", "slice", "scope", ... (the name's suffix).
+  std::string type() const;
+};
+
+// The value a single-value directive ends up with, and every assignment that led there.
+struct EffectiveSetting {
+  const UnitAssignment* winner = nullptr;      // nullptr: reset by an empty assignment
+  std::vector<const UnitAssignment*> history;  // in the order applied
+};
+
+// Single-value directives: the last assignment wins; an empty value resets to the default.
+// Key = "Section.Key" ("Service.OOMScoreAdjust"). Assignments `accepted` refuses are skipped,
+// as systemd skips a value it cannot parse (the earlier value stays).
+std::map<std::string, EffectiveSetting> effectiveSettings(
+    const UnitSources& unit, const std::function<bool(const UnitAssignment&)>& accepted = {});
+
+// What `oomharness lint PATH...` was given, read and grouped.
+struct LintInputs {
+  std::vector<UnitSources> units;                // by name
+  std::vector<std::filesystem::path> scenarios;  // *.json
+  std::vector<Error> unreadable;                 // each names the file; exit 2
+};
+
+// True for the suffixes systemd gives unit files ("api.service", "user.slice").
+bool isUnitFileName(std::string_view name);
+
+// Unit files, drop-in files, NAME.d folders, scenario files, and folders laid out as
+// /etc/systemd/system (unit files at the top, drop-ins in NAME.d/; *.wants and
+// *.requires folders and links to /dev/null are skipped). A folder with nothing to
+// lint, a missing file, a file that is not text or is over 1 MiB is `unreadable`.
+LintInputs collectLintInputs(const std::vector<std::string>& paths);
+
+inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
+
+}  // namespace oom
