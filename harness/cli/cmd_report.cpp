@@ -11,24 +11,22 @@
 #include "report/report.hpp"
 #include "run/exit_status.hpp"
 #include "suite/index.hpp"
+#include "suite/suite_html.hpp"
 
 namespace oom {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The run folder's report, or exit 2 with a message naming the file and what was expected.
-Expected<RunReport> readRun(const fs::path& dir) {
+// A suite folder: index.json and no result.json (suite/suite_html.hpp).
+bool isSuiteFolder(const fs::path& dir) {
   std::error_code ec;
-  if (fs::is_directory(dir, ec) && !fs::exists(dir / "result.json", ec) && fs::exists(dir / kSuiteIndexFile, ec))
-    return fail("", dir.string() + " is a suite folder (" + kSuiteIndexFile +
-                        ", no result.json): expected a run folder; give one of its cells' folders (suite reports "
-                        "are not supported yet)");
-  return readRunFolder(dir);
+  return fs::is_directory(dir, ec) && !fs::exists(dir / "result.json", ec) && fs::exists(dir / kSuiteIndexFile, ec);
 }
 
 int regenerate(const fs::path& dir) {
-  auto report = readRun(dir);
+  if (isSuiteFolder(dir)) return rewriteSuiteReports(dir);
+  auto report = readRunFolder(dir);
   if (!report) {
     std::fprintf(stderr, "oomharness: %s\n", printable(report.error().str()).c_str());
     return exitStatusFor(report.error());
@@ -44,7 +42,8 @@ int regenerate(const fs::path& dir) {
 }
 
 int show(const fs::path& dir) {
-  auto report = readRun(dir);
+  if (isSuiteFolder(dir)) return showSuite(dir);
+  auto report = readRunFolder(dir);
   if (!report) {
     std::fprintf(stderr, "oomharness: %s\n", printable(report.error().str()).c_str());
     return exitStatusFor(report.error());
@@ -58,13 +57,14 @@ int show(const fs::path& dir) {
 void addReportCommands(CLI::App& app, int& status) {
   auto dir = std::make_shared<std::string>();
   auto* report = app.add_subcommand(
-      "report", "Write report.html, summary.txt and junit.xml of a run folder again, from its result.json");
-  report->add_option("dir", *dir, "Run folder (holds result.json)")->required();
+      "report", "Write report.html, summary.txt and junit.xml of a run folder again, from its result.json; "
+                "for a suite folder, each cell's and the suite's index.html, junit.xml and summary.txt");
+  report->add_option("dir", *dir, "Run folder (holds result.json) or suite folder (holds index.json)")->required();
   report->callback([dir, &status] { status = regenerate(*dir); });
 
   auto shown = std::make_shared<std::string>();
-  auto* show_cmd = app.add_subcommand("show", "Print the summary of a run folder, from its result.json");
-  show_cmd->add_option("dir", *shown, "Run folder (holds result.json)")->required();
+  auto* show_cmd = app.add_subcommand("show", "Print the summary of a run or suite folder");
+  show_cmd->add_option("dir", *shown, "Run folder (holds result.json) or suite folder (holds index.json)")->required();
   show_cmd->callback([shown, &status] { status = show(*shown); });
 }
 

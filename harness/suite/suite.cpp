@@ -24,6 +24,7 @@
 #include "run/exit_status.hpp"
 #include "suite/admission.hpp"
 #include "suite/matrix.hpp"
+#include "suite/suite_html.hpp"
 #include "suite/suite_report.hpp"
 #include "vm/process.hpp"
 #include "vm/reservations.hpp"
@@ -366,24 +367,7 @@ void SuiteRun::stopAll() {
 
 // index.json, junit.xml and summary.txt as they stand: every finished cell in them.
 void SuiteRun::write() {
-  index_.groups.clear();
-  for (const auto& cell : index_.cells) {
-    const bool known = std::any_of(index_.groups.begin(), index_.groups.end(), [&](const SuiteGroup& g) {
-      return g.scenario == cell.scenario && g.release == cell.release;
-    });
-    if (known) continue;
-    std::vector<FinishedRun> runs;
-    for (const auto& c : index_.cells)
-      if (c.scenario == cell.scenario && c.release == cell.release)
-        if (const auto it = finished_.find(c.folder); it != finished_.end()) runs.push_back(it->second);
-    index_.groups.push_back(agreeAcrossRepeats(cell.scenario, cell.release, runs));
-    // A cell that ended without a result still decides its group: it did not pass.
-    auto& group = index_.groups.back();
-    for (const auto& c : index_.cells)
-      if (c.scenario == cell.scenario && c.release == cell.release && c.status == CellStatus::done &&
-          !finished_.count(c.folder) && group.verdict != "fail" && group.verdict != "flaky")
-        group.verdict = "inconclusive";
-  }
+  index_.groups = suiteGroups(index_, finished_);
   const bool all_done = std::all_of(index_.cells.begin(), index_.cells.end(),
                                     [](const SuiteCell& c) { return c.status == CellStatus::done; });
   index_.complete = all_done;
@@ -391,7 +375,8 @@ void SuiteRun::write() {
   for (const auto& [file, text] :
        {std::pair<const char*, std::string>{kSuiteIndexFile, nlohmann::json(index_).dump(2) + "\n"},
         {"junit.xml", suiteJunitXml(index_, finished_)},
-        {"summary.txt", suiteSummary(index_)}})
+        {"summary.txt", suiteSummary(index_)},
+        {"index.html", suiteIndexHtml(index_)}})
     if (auto written = writeFileAtomically(dir_ / file, text); !written) failures.push_back(written.error().str());
   write_failures_ = failures;
 }

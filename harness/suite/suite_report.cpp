@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/xml_text.hpp"
 
@@ -63,6 +64,27 @@ SuiteGroup agreeAcrossRepeats(const std::string& scenario, const std::string& re
                                           [&](const FinishedRun& r) { return r.verdict == runs.front().verdict; });
   group.verdict = flaky || !verdicts_agree ? "flaky" : runs.front().verdict;
   return group;
+}
+
+std::vector<SuiteGroup> suiteGroups(const SuiteIndex& index, const std::map<std::string, FinishedRun>& runs) {
+  std::vector<SuiteGroup> groups;
+  for (const auto& cell : index.cells) {
+    const bool known = std::any_of(groups.begin(), groups.end(), [&](const SuiteGroup& g) {
+      return g.scenario == cell.scenario && g.release == cell.release;
+    });
+    if (known) continue;
+    std::vector<FinishedRun> finished;
+    for (const auto& c : index.cells)
+      if (c.scenario == cell.scenario && c.release == cell.release)
+        if (const auto it = runs.find(c.folder); it != runs.end()) finished.push_back(it->second);
+    groups.push_back(agreeAcrossRepeats(cell.scenario, cell.release, finished));
+    auto& group = groups.back();
+    for (const auto& c : index.cells)
+      if (c.scenario == cell.scenario && c.release == cell.release && c.status == CellStatus::done &&
+          !runs.count(c.folder) && group.verdict != "fail" && group.verdict != "flaky")
+        group.verdict = "inconclusive";
+  }
+  return groups;
 }
 
 SuiteOutcome suiteOutcome(const SuiteIndex& index, bool interrupted) {
@@ -182,8 +204,9 @@ std::string suiteSummary(const SuiteIndex& index) {
     for (const auto* c : cells)
       verdicts += (verdicts.empty() ? "" : ",") +
                   (c->status == CellStatus::done ? c->verdict : nlohmann::json(c->status).get<std::string>());
-    std::snprintf(line, sizeof line, "  %-12s %-28s %-9s %s", g.verdict.empty() ? "not run" : g.verdict.c_str(),
-                  g.scenario.c_str(), g.release.c_str(), formatTenths(seconds).c_str());
+    std::snprintf(line, sizeof line, "  %-12s %-28s %-9s %s",
+                  g.verdict.empty() ? "not run" : printable(g.verdict).c_str(), printable(g.scenario).c_str(),
+                  printable(g.release).c_str(), formatTenths(seconds).c_str());
     text += line;
     if (cells.size() > 1) text += "  runs: " + verdicts;
     text += "  " + (cells.size() == 1 ? cells.front()->folder : cells.front()->folder + " ...") + "\n";

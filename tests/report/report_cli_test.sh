@@ -43,8 +43,21 @@ mkdir "$tmp/garbage" && echo '{"format":' > "$tmp/garbage/result.json"
 check "not JSON" 2 "$tmp/garbage/result.json: expected JSON" -- "$bin" report "$tmp/garbage"
 mkdir "$tmp/other" && echo '{"format": "something/2"}' > "$tmp/other/result.json"
 check "another format" 2 "expected \"oomharness-result/1\"" -- "$bin" report "$tmp/other"
-mkdir "$tmp/suite" && echo '{"format": "oomharness-suite/1"}' > "$tmp/suite/index.json"
-check "a suite folder" 2 "$tmp/suite is a suite folder" -- "$bin" report "$tmp/suite"
+# A suite folder: each cell's reports, then the suite's index.html, junit.xml, summary.
+mkdir "$tmp/suite" && cp -r "$run" "$tmp/suite/three-services-bookworm"
+echo '{"format": "oomharness-suite/1", "verdict": "pass", "exit_status": 0, "cells": [{"scenario":
+  "three-services", "release": "bookworm", "folder": "three-services-bookworm", "status": "done",
+  "verdict": "pass", "exit_status": 0}]}' > "$tmp/suite/index.json"
+rm "$tmp/suite/three-services-bookworm/report.html"
+check "a suite folder" 0 "suite of 1 cell(s), verdict pass" -- "$bin" report "$tmp/suite"
+for f in index.html junit.xml summary.txt three-services-bookworm/report.html; do
+  [[ -s $tmp/suite/$f ]] || { echo "FAIL suite report: no $f"; failures=$((failures + 1)); }
+done
+grep -q 'href="three-services-bookworm/report.html"' "$tmp/suite/index.html" ||
+  { echo "FAIL index.html does not link the cell's report"; failures=$((failures + 1)); }
+check "show a suite" 0 "three-services" -- "$bin" show "$tmp/suite"
+mkdir "$tmp/badsuite" && echo '{"format": "oomharness-suite/9"}' > "$tmp/badsuite/index.json"
+check "a suite folder of another format" 2 "oomharness-suite/1" -- "$bin" report "$tmp/badsuite"
 check "a file, not a folder" 2 "not a folder" -- "$bin" show "$tmp/summary.orig"
 
 if ((failures)); then

@@ -27,6 +27,11 @@ struct FinishedRun {
 SuiteGroup agreeAcrossRepeats(const std::string& scenario, const std::string& release,
                               const std::vector<FinishedRun>& runs);
 
+// Every scenario x release of the index, in matrix order, agreed across its
+// finished runs (keyed by cell folder); a cell that ended without a result makes
+// its group inconclusive unless it already failed or is flaky.
+std::vector<SuiteGroup> suiteGroups(const SuiteIndex& index, const std::map<std::string, FinishedRun>& runs);
+
 // Suite verdict and exit status: 130 when interrupted; else fail (1) when any
 // group failed or is flaky; else inconclusive (3) when any group was
 // inconclusive or any cell did not finish; else pass (0). `reason`: one sentence.
