@@ -148,6 +148,11 @@ TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
   ASSERT_NE(wrong_suite, std::string::npos) << xml;
   EXPECT_EQ(xml.find("<failure"), xml.find("<failure", wrong_suite)) << "the only failures are the failing cell's";
   EXPECT_NE(run.output.find("suite: fail (exit 1)"), std::string::npos) << run.output;
+  // index.html links each cell's report.html.
+  std::ifstream html_in(suite / "index.html");
+  const std::string html((std::istreambuf_iterator<char>(html_in)), std::istreambuf_iterator<char>());
+  for (const auto& cell : index["cells"])
+    EXPECT_NE(html.find("href=\"" + cell["folder"].get<std::string>() + "/report.html\""), std::string::npos) << html;
 }
 
 TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {
