@@ -238,3 +238,21 @@ TEST(HtmlReport, HostileNumbersNeitherHangNorOverflow) {
     EXPECT_LE(cand.oom_score, 2000);
   }
 }
+
+// A run whose guest never started (the host could not set it up): no record at all.
+TEST(HtmlReport, ARunWithoutAnyRecordStillReads) {
+  RunReport r = recordedRun("three-services.json", "recorded-three-services-bookworm.jsonl");
+  r.timeline = Timeline{};
+  r.verdict = evaluate(r.scenario, r.timeline);
+  r.verdict.reason = "the guest could not be set up: no KVM and no TCG";
+  const std::string html = htmlReport(r);
+  EXPECT_TRUE(has(html, "<svg id=\"timeline-chart\""));
+  EXPECT_TRUE(has(html, "No kernel OOM kill."));
+  EXPECT_TRUE(has(html, "the guest could not be set up"));
+  EXPECT_TRUE(has(html, "not reported"));  // settings requested, none applied
+}
+
+TEST(HtmlReport, SettingsThatWereNotAppliedAreShown) {
+  const std::string html = htmlReport(recordedRun("three-services.json", "synthetic-setup-mismatch.jsonl"));
+  EXPECT_TRUE(has(html, "<p class=\"warn\">not applied: ")) << html.substr(0, 200);
+}
