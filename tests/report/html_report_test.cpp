@@ -198,7 +198,10 @@ TEST(HtmlReport, SizeStaysBoundedForATenMinuteRunOfTwentyUnits) {
   std::printf("[size] 10 min x 20 units: report.html %zu bytes (chart %zu), built in %.2f s\n", html.size(), svg.size(),
               took);
   // To look at it: OOM_REPORT_SAMPLE_DIR=/tmp build/tests/report/report_tests --gtest_filter='*Bounded*'
-  if (const char* dir = std::getenv("OOM_REPORT_SAMPLE_DIR")) std::ofstream(std::string(dir) + "/ten-minutes-twenty-units.html") << html;
+  if (const char* dir = std::getenv("OOM_REPORT_SAMPLE_DIR")) {
+    std::ofstream(std::string(dir) + "/ten-minutes-twenty-units.html") << html;
+    EXPECT_TRUE(writeRunReports(std::string(dir) + "/ten-minutes-twenty-units", r).empty());  // a run folder
+  }
   EXPECT_LT(svg.size(), 600u * 1024) << "the chart";
   EXPECT_LT(html.size(), 2u * 1024 * 1024) << "the page";
   EXPECT_EQ(occurrences(html, "class=\"kill-marker"), tl.kills.size());
