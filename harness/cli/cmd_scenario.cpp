@@ -14,6 +14,7 @@
 #include "plan/planner.hpp"
 #include "report/report.hpp"
 #include "run/recorded_timeline.hpp"
+#include "suite/matrix.hpp"
 
 namespace oom {
 namespace {
@@ -31,8 +32,24 @@ void printErrorCount(const std::string& file, const ScenarioCheck& check) {
 }
 
 // Each file is reported, whatever happens to the others; exit 2 if any failed.
-int checkFiles(const std::vector<std::string>& files) {
+int checkFiles(const std::vector<std::string>& inputs) {
   int status = kExitPass;
+  // A folder stands for its *.json files, as for `run`.
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(input, ec)) {
+      files.push_back(input);
+      continue;
+    }
+    const auto found = expandScenarioInputs({input});
+    if (!found) {
+      std::printf("  error: %s\n", printable(found.error().str()).c_str());
+      status = kExitBadInput;
+      continue;
+    }
+    for (const auto& f : *found) files.push_back(f.string());
+  }
   for (const auto& file : files) {
     ScenarioCheck check;
     try {
@@ -128,7 +145,7 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
 void addScenarioCommands(CLI::App& app, int& status) {
   auto* check = app.add_subcommand("check", "Validate scenario files (exit 0 when all are valid, 2 otherwise)");
   auto files = std::make_shared<std::vector<std::string>>();
-  check->add_option("files", *files, "Scenario files")->required();
+  check->add_option("files", *files, "Scenario files, or folders of them")->required();
   check->callback([files, &status] { status = checkFiles(*files); });
 
   auto* plan = app.add_subcommand("plan", "Print the memory budget and the systemd-run line of each unit, without booting");

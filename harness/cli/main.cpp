@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   oom::addVmCommands(app, status);
   oom::addRunCommand(app, status);
   oom::addReportCommands(app, status);
+  oom::addDiffCommand(app, status);
   oom::addVersionFlag(app);
   app.parse_complete_callback([&] {
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);

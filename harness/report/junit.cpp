@@ -4,9 +4,9 @@
 
 #include "oom/text.hpp"
 #include "report/report.hpp"
+#include "report/xml_text.hpp"
 
 namespace oom {
-namespace {
 
 // XML 1.0 allows only tab, newline, CR, U+0020..U+D7FF, U+E000..U+FFFD and
 // U+10000 up, as valid UTF-8, even escaped; the guest may send any bytes. So
@@ -46,7 +46,7 @@ std::string xmlLines(std::string_view text) {
 }
 
 // One line per field, each field printable() so that its own newlines stay escaped.
-std::string evidenceText(const CheckResult& c) {
+std::string checkEvidenceText(const CheckResult& c) {
   std::string text = "expected: " + printable(c.expected) + "\nobserved: " + printable(c.observed) + "\n";
   if (!c.why.empty()) text += "why: " + printable(c.why) + "\n";
   for (const auto& e : c.evidence) {
@@ -56,8 +56,6 @@ std::string evidenceText(const CheckResult& c) {
   }
   return text;
 }
-
-}  // namespace
 
 std::string junitXml(const RunReport& r) {
   const auto& checks = r.verdict.checks;
@@ -79,7 +77,7 @@ std::string junitXml(const RunReport& r) {
   for (const auto& c : checks) {
     const std::string classname = suite + "." + xmlText(c.unit.empty() ? "scenario" : c.unit);
     xml += "    <testcase classname=\"" + classname + "\" name=\"" + xmlText(c.name) + "\">\n";
-    const std::string body = xmlLines(evidenceText(c));
+    const std::string body = xmlLines(checkEvidenceText(c));
     if (c.outcome == CheckOutcome::fail)
       xml += "      <failure message=\"" + xmlText(c.observed) + "\" type=\"fail\">" + body + "</failure>\n";
     else if (c.outcome == CheckOutcome::inconclusive)

@@ -54,6 +54,16 @@ Expected<fs::path> createResultsDirectory(const fs::path& root, const std::strin
   return failSetup((root / base).string(), "1000 runs of this scenario started in the same second");
 }
 
+Expected<fs::path> useRunDirectory(const fs::path& run_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec))
+    return fail(run_dir.string(), "--run-dir: expected an existing folder; it is not one");
+  for (const char* file : {"plan.json", "result.json"})
+    if (fs::exists(run_dir / file, ec))
+      return fail(run_dir.string(), std::string("--run-dir: expected a folder without a run in it; it has ") + file);
+  return run_dir;
+}
+
 namespace {
 
 // The verdict is reached: say it before anything else can fail, then write the reports.
@@ -107,8 +117,10 @@ int runScenario(const RunOptions& options) {
     return kExitBadInput;
   }
 
-  const auto created = createResultsDirectory(options.results_root, scenario.name, scenario.guest.release,
-                                              utcNow(kCompactUtc));
+  const auto created = !options.run_dir.empty()
+                           ? useRunDirectory(options.run_dir)
+                           : createResultsDirectory(options.results_root, scenario.name, scenario.guest.release,
+                                                    utcNow(kCompactUtc));
   if (!created) {
     std::fprintf(stderr, "oomharness: %s\n", created.error().str().c_str());
     return exitStatusFor(created.error());

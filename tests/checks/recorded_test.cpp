@@ -451,3 +451,25 @@ TEST(Recorded, AJournalEntryReadTwiceIsOneMessage) {
   EXPECT_EQ(outcome(v, "witnesses"), CheckOutcome::pass) << find(v, "witnesses")->observed;
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
 }
+
+// memorymax-contained on bookworm (systemd 252), recorded 2026-11-29 by
+// bench/suite/bench_suite.sh: five memcg kills of a restarting unit. systemd
+// logged "killed by the OOM killer" twice, 15 ms apart, for the first kill (a
+// memory.oom.group kill raises oom_kill twice) and nothing for the third and the
+// fifth (Result=signal). Before one kill's two messages counted as one, this run
+// was inconclusive ("kill not in the kernel log").
+TEST(Recorded, Systemd252TwoMessagesForOneGroupKillAndMissedKillsAreANoteNotABlindSpot) {
+  const Timeline t = timeline("recorded-memorymax-contained-bookworm.jsonl");
+  ASSERT_EQ(t.kills.size(), 5u);
+  const Verdict v = evaluate(scenario("memorymax-contained.json"), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+  const auto* w = find(v, "witnesses");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->outcome, CheckOutcome::note) << w->observed;
+  EXPECT_TRUE(has(w->why, "systemd 252")) << w->why;
+  EXPECT_FALSE(has(w->observed, "not in the kernel log")) << w->observed;
+  // The kills systemd did not report are named, with the kernel's line.
+  EXPECT_TRUE(has(w->observed, "the kernel killed 1 time(s), systemd reported 0")) << w->observed;
+  EXPECT_TRUE(std::any_of(w->evidence.begin(), w->evidence.end(),
+                          [](const Evidence& e) { return e.source == "kernel" && has(e.text, "Killed process 217"); }));
+}

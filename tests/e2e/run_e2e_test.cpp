@@ -100,18 +100,54 @@ TEST(RunE2E, ThreeServicesPassesWithEvidenceFromTheKernelAndSystemd) {
   }
 }
 
-TEST(RunE2E, WrongExpectationsFailWithExitOneAndSayWhy) {
-  const auto run = runScenario("scenarios/examples/wrong-expectations.json", E2E_RESULTS "/wrong");
-  ASSERT_EQ(run.status, 1) << run.output;
-  ASSERT_TRUE(run.result.is_object());
-  EXPECT_EQ(run.result["verdict"], "fail");
-  const auto* first = check(run.result, "first_killed");
+// A suite of two scenarios in two guests at once, one failing: the suite exits 1,
+// each cell's folder is a complete run, and one junit.xml holds both.
+TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
+  const std::string results = E2E_RESULTS "/suite";
+  fs::remove_all(results);
+  const RunResult run = oomharness("run --results " + results + " -j 2 --oversubscribe " + SOURCE_DIR +
+                                   "/tests/fault/quick-kill.json " + SOURCE_DIR +
+                                   "/scenarios/examples/wrong-expectations.json");
+  EXPECT_EQ(run.status, 1) << run.output;
+  fs::path suite;
+  for (const auto& e : fs::directory_iterator(results)) suite = e.path();
+  std::ifstream in(suite / "index.json");
+  const auto index = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(index.is_object()) << "no index.json in " << suite << "\n" << run.output;
+  EXPECT_EQ(index["format"], "oomharness-suite/1");
+  EXPECT_EQ(index["complete"], true);
+  EXPECT_EQ(index["verdict"], "fail");
+  EXPECT_EQ(index["exit_status"], 1);
+  ASSERT_EQ(index["cells"].size(), 2u);
+  const auto& quick = index["cells"][0];
+  const auto& wrong = index["cells"][1];
+  EXPECT_EQ(quick["scenario"], "quick-kill");
+  EXPECT_EQ(quick["verdict"], "pass") << quick;
+  EXPECT_EQ(wrong["scenario"], "wrong-expectations");
+  EXPECT_EQ(wrong["verdict"], "fail") << wrong;
+  // Two guests at once: the second started before the first ended.
+  EXPECT_LE(wrong["started_at"].get<std::string>(), quick["finished_at"].get<std::string>());
+  for (const auto& cell : index["cells"]) {
+    const fs::path dir = suite / cell["folder"].get<std::string>();
+    for (const char* file : {"result.json", "junit.xml", "summary.txt", "results.jsonl", "oomharness.log"})
+      EXPECT_TRUE(fs::exists(dir / file)) << dir / file;
+    EXPECT_GT(cell["harness_peak_rss_bytes"].get<std::uint64_t>(), 0u);
+  }
+  // The failing cell says why, as a single run does.
+  std::ifstream result_in(suite / wrong["folder"].get<std::string>() / "result.json");
+  const auto result = nlohmann::json::parse(result_in, nullptr, false);
+  const auto* first = check(result, "first_killed");
   ASSERT_NE(first, nullptr);
   EXPECT_EQ((*first)["outcome"], "fail");
   EXPECT_NE((*first)["observed"].get<std::string>().find("report-worker"), std::string::npos);
-  std::ifstream junit(run.dir / "junit.xml");
+  // One junit.xml: one testsuite per scenario x release, the failure in the second.
+  std::ifstream junit(suite / "junit.xml");
   const std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
-  EXPECT_NE(xml.find("<failure"), std::string::npos);
+  EXPECT_NE(xml.find("<testsuite name=\"quick-kill@bookworm\""), std::string::npos) << xml;
+  const auto wrong_suite = xml.find("<testsuite name=\"wrong-expectations@bookworm\"");
+  ASSERT_NE(wrong_suite, std::string::npos) << xml;
+  EXPECT_EQ(xml.find("<failure"), xml.find("<failure", wrong_suite)) << "the only failures are the failing cell's";
+  EXPECT_NE(run.output.find("suite: fail (exit 1)"), std::string::npos) << run.output;
 }
 
 TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {

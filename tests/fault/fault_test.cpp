@@ -527,3 +527,43 @@ TEST(Fault, AHostTooSmallForTheGuestIsRefusedBeforeBooting) {
   EXPECT_FALSE(fs::exists(s.run() / "console.log")) << "a guest was booted";
   EXPECT_EQ(joined(s.leftovers()), "");
 }
+
+// Ctrl-C while a suite runs its second of three cells: the suite stops that run
+// cleanly (its result.json written, exit 130), starts nothing more, and exits
+// 130; the finished cell stays intact and index.json says which cell never ran.
+TEST(Fault, CtrlCDuringASuiteKeepsFinishedCellsAndNamesTheOnesNeverRun) {
+  Scratch s("suite-sigint");
+  Harness h({"run", "--quiet", "--repeat", "3", "-j", "1", "--results", s.results().string(), kQuickKill},
+            {tmpEnv(s)}, s.dir / "log");
+  fs::path suite;
+  nlohmann::json index;
+  // Wait until the first cell is done and the second's guest is streaming records.
+  ASSERT_TRUE(waitFor([&] {
+    suite = s.runFolder();
+    if (suite.empty()) return false;
+    index = nlohmann::json::parse(readAll(suite / "index.json"), nullptr, false);
+    return index.is_object() && index["cells"].size() == 3 && index["cells"][0]["status"] == "done" &&
+           !readAll(suite / "quick-kill-bookworm-r2" / "results.jsonl").empty();
+  }, 2 * kBootMargin + 60s)) << h.output();
+  const pid_t qemu = Scratch::qemuOf(suite / "quick-kill-bookworm-r2");
+  ASSERT_GT(qemu, 0) << "the second cell's guest is not running";
+  ::kill(-h.pid, SIGINT);
+  ASSERT_TRUE(h.wait(kStopMargin)) << h.output();
+  EXPECT_EQ(h.status, 130) << h.output();
+  index = nlohmann::json::parse(readAll(suite / "index.json"), nullptr, false);
+  ASSERT_TRUE(index.is_object()) << "no index.json";
+  EXPECT_EQ(index["exit_status"], 130);
+  EXPECT_EQ(index["complete"], false);
+  const auto& cells = index["cells"];
+  EXPECT_EQ(cells[0]["status"], "done");
+  EXPECT_EQ(cells[0]["verdict"], "pass") << cells[0];
+  EXPECT_TRUE(fs::exists(suite / "quick-kill-bookworm-r1" / "result.json"));
+  EXPECT_EQ(cells[1]["status"], "done");
+  EXPECT_EQ(cells[1]["exit_status"], 130) << cells[1];
+  EXPECT_EQ(nlohmann::json::parse(readAll(suite / "quick-kill-bookworm-r2" / "result.json"))["exit_status"], 130);
+  EXPECT_EQ(cells[2]["status"], "not_run") << cells[2];
+  EXPECT_FALSE(fs::exists(suite / "quick-kill-bookworm-r3")) << "nothing starts after the signal";
+  const std::string junit = readAll(suite / "junit.xml");
+  EXPECT_NE(junit.find("quick-kill-bookworm-r3: never ran (not_run)"), std::string::npos) << junit;
+  expectCleanEnd(s, suite / "quick-kill-bookworm-r2");
+}

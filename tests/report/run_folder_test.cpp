@@ -54,7 +54,7 @@ TEST(RunFolder, ReportWritesTheSameSummaryJunitAndHtmlAsTheRun) {
   }
 }
 
-// kMaxResultFileBytes rests on this ratio (report.hpp).
+// kMaxResultFileBytes (report.hpp) counts on result.json being about twice its timeline.
 TEST(RunFolder, ResultJsonIsAFewTimesItsTimeline) {
   for (const auto& rec : killRecordings()) {
     TempDir dir;

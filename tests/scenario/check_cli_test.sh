@@ -40,7 +40,8 @@ hostile)
   has "error: $work/deep.json: \$.a.a.a"
   has "nested deeper than 64 levels"
   has "error: $work/fifo.json: expected a regular file; got a FIFO"
-  has "error: $work/folder.json: expected a regular file; got a directory"
+  # A folder stands for its *.json files (as for run); this one has none.
+  has "error: $work/folder.json: expected a folder with scenario files (*.json directly in it); found none"
   has "error: /dev/null: expected a regular file; got a character device"
   has "error: $esc: \$.description: control character U+001B"
   has "$good: OK (3 services)"

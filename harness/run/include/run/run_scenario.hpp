@@ -13,6 +13,9 @@ namespace oom {
 struct RunOptions {
   std::filesystem::path scenario;
   std::filesystem::path results_root = "results";
+  // The run's folder itself instead of a new one under results_root: an existing
+  // folder that holds no run yet (a suite creates each cell's, with its log).
+  std::filesystem::path run_dir;
   std::string accelerator = "auto";       // auto, kvm, tcg
   std::string release;                    // overrides the scenario's guest.release when set
   std::optional<double> boot_allowance_sec;  // added to the scenario's time limit for the watchdog
@@ -22,6 +25,10 @@ struct RunOptions {
 // Returns the exit status: 0 pass, 1 an expectation failed, 2 bad input, 3 inconclusive,
 // 130 interrupted by SIGINT/SIGTERM (result.json still written, verdict inconclusive).
 int runScenario(const RunOptions& options);
+
+// run_dir when it is a folder without a run in it (no plan.json or result.json):
+// an input error otherwise, naming it.
+Expected<std::filesystem::path> useRunDirectory(const std::filesystem::path& run_dir);
 
 // Creates root/<utc>-<scenario>-<release>/ exclusively (mkdir, never an existing
 // folder), or -2, -3 ... when a parallel run took the name in the same second.

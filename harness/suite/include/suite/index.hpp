@@ -4,6 +4,7 @@
 // and folder. Rewritten (atomically) whenever a cell starts or ends, so a suite
 // that is killed leaves an index that says which cells finished, which were
 // running and which never ran.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -38,10 +39,12 @@ struct SuiteCell {
   std::string reason;       // the verdict's one sentence
   double duration_sec = 0;  // host wall time of the cell
   std::string started_at, finished_at;  // ISO 8601 UTC
+  std::uint64_t harness_peak_rss_bytes = 0;  // the cell's oomharness (not qemu): its peak RSS (VmHWM)
+  bool operator==(const SuiteCell&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SuiteCell, scenario, file, release, repeat, folder, status,
                                                 verdict, exit_status, reason, duration_sec, started_at,
-                                                finished_at)
+                                                finished_at, harness_peak_rss_bytes)
 
 // A check across the repeats of one scenario x release: how many runs agreed.
 struct CheckAgreement {
