@@ -15,6 +15,10 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
   CheckResult c{"setup", "", CheckOutcome::pass, "every unit started with the settings the scenario asked for", "", {}, ""};
   std::size_t verified = 0;
   for (const auto& u : index.timeline().setup) {
+    if (u.killed_before_check > 0)
+      c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0,
+                                    std::to_string(u.killed_before_check) + " process(es) already OOM-killed when " +
+                                        "checked; their oom_score_adj taken from the kernel's kill lines"});
     if (u.mismatches.empty()) { ++verified; continue; }
     c.outcome = CheckOutcome::inconclusive;
     for (const auto& m : u.mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});

@@ -8,8 +8,8 @@ namespace oom {
 void addScenarioCommands(CLI::App& app, int& status);  // check, plan    (cmd_scenario.cpp)
 void addVmCommands(CLI::App& app, int& status);        // vm build, vm run (cmd_vm.cpp)
 void addRunCommand(CLI::App& app, int& status);        // run            (cmd_run.cpp)
-void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addDiffCommand(CLI::App& app, int& status);       // diff           (cmd_diff.cpp)
+void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
 std::string versionText();                             // what --version prints
 }  // namespace oom

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   oom::addScenarioCommands(app, status);
   oom::addVmCommands(app, status);
   oom::addRunCommand(app, status);
-  oom::addReportCommands(app, status);
   oom::addDiffCommand(app, status);
+  oom::addReportCommands(app, status);
   oom::addVersionFlag(app);
   app.parse_complete_callback([&] {
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);

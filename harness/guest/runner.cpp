@@ -86,12 +86,26 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     setup.applied[wanted->name] = actual ? formatDbusValue(*actual) : "";
     if (auto mismatch = settingMismatch(asked, *wanted, actual)) setup.mismatches.push_back(*mismatch);
   }
-  // Every process, the stressor's children too, must carry the adjustment.
+  // Every process, the stressor's children too, must carry the adjustment. A unit
+  // that leaks from READY=1 on may already be losing processes to the kernel:
+  // those count, with the adjustment their kill lines show (burst-many-small).
   const unsigned want = std::max(planned.processes, 1u);
-  observer.runUntil([&] { return processSettings(fs, setup.control_group).size() >= want; },
-                    monotonicSeconds() + kProcessWaitSec);
-  setup.processes = processSettings(fs, setup.control_group, &setup.mismatches);
-  for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), want, setup.control_group))
+  observer.runUntil(
+      [&] {
+        return processSettings(fs, setup.control_group).size() + observer.killedAdjustments(planned.unit).size() >=
+               want;
+      },
+      monotonicSeconds() + kProcessWaitSec);
+  std::vector<std::string> problems;
+  setup.processes = processSettings(fs, setup.control_group, &problems);
+  const std::vector<int> killed = observer.killedAdjustments(planned.unit);
+  setup.killed_before_check = static_cast<unsigned>(killed.size());
+  // Its cgroup gone with the unit (OOMPolicy stopped it after the kernel's kills) is
+  // not a setting that failed to apply.
+  if (killed.empty() || !setup.processes.empty())
+    setup.mismatches.insert(setup.mismatches.end(), problems.begin(), problems.end());
+  for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), want, setup.control_group,
+                                   killed))
     setup.mismatches.push_back(std::move(m));
   setup.t = monotonicSeconds();
   return setup;

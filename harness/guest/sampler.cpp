@@ -321,8 +321,18 @@ void Sampler::emitKills(std::vector<KernelOomKill> kills) {
       ++chosen_kills_;
     }
     last_kill_.store(kill.seen_t);
+    if (!kill.unit.empty()) {
+      std::lock_guard lock(units_mutex_);
+      killed_adjustments_[kill.unit].push_back(kill.oom_score_adj);
+    }
     sink_.emit(kRecordOomKill, kill);
   }
+}
+
+std::vector<int> Sampler::killedAdjustments(const std::string& unit) {
+  std::lock_guard lock(units_mutex_);
+  const auto it = killed_adjustments_.find(unit);
+  return it == killed_adjustments_.end() ? std::vector<int>{} : it->second;
 }
 
 void Sampler::endHard(double now) {

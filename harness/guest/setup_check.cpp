@@ -24,11 +24,21 @@ std::optional<std::string> settingMismatch(const UnitProperty& asked, const Dbus
 }
 
 std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
-                                           unsigned expected_count, const std::string& control_group) {
+                                           unsigned expected_count, const std::string& control_group,
+                                           const std::vector<int>& killed_adjustments) {
   std::vector<std::string> out;
-  if (processes.size() < expected_count)
+  if (processes.size() + killed_adjustments.size() < expected_count)
     out.push_back(std::to_string(expected_count) + " process(es) expected in " + control_group + ", found " +
-                  std::to_string(processes.size()));
+                  std::to_string(processes.size()) +
+                  (killed_adjustments.empty() ? ""
+                                              : " and " + std::to_string(killed_adjustments.size()) +
+                                                    " already OOM-killed"));
+  for (const int adj : killed_adjustments)
+    if (adj != expected_adj) {
+      out.push_back("a process OOM-killed in " + control_group + " before the check had oom_score_adj " +
+                    std::to_string(adj) + " (its kill line), expected " + std::to_string(expected_adj));
+      break;
+    }
   for (const auto& p : processes)
     if (p.oom_score_adj != expected_adj)
       out.push_back("pid " + std::to_string(p.pid) + " (" + p.comm + ") has oom_score_adj " +

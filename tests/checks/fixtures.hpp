@@ -106,6 +106,8 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"},
       {"recorded-image-worker-trixie.jsonl", "image-worker.json"},  // a group kill on 6.12
       // systemd 257 reports every kill of the loop as oom-kill (252 does not: below).
+      // Recorded with StartLimitIntervalSec=60s (the scenario then; now 300s: the checks read the
+      // guest's own setup record, which says 60s, so the verdict is the same).
       {"recorded-restart-loop-trixie.jsonl", "restart-loop.json"},
       // Run with MemoryMax=160M and start_after 15s (the scenario then): 12 kills in
       // 1.4 s, the last 2 printed without a report (rate-limited), attributed by pid.

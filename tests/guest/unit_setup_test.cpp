@@ -229,5 +229,20 @@ TEST(UnitState, InvocationIdBytesAsHex) {
   EXPECT_EQ(hexBytes(id, 0), "");
 }
 
+// burst-many-small on bookworm, 2026-11-29: the shards leak from READY=1 on and
+// the kernel had killed some before the check looked (once all of them, and the
+// unit was gone). Processes the kernel killed count, with their kill lines' adj.
+TEST(UnitSetup, ProcessesTheKernelKilledBeforeTheCheckCountWithTheirKillLinesAdjustment) {
+  const std::string cg = "/system.slice/shards.service";
+  EXPECT_TRUE(processMismatches({{330, "oomstress", 200}}, 200, 4, cg, {200, 200, 200}).empty());
+  EXPECT_TRUE(processMismatches({}, 200, 4, cg, {200, 200, 200, 200}).empty());
+  const auto short_by_one = processMismatches({}, 200, 4, cg, {200, 200, 200});
+  ASSERT_EQ(short_by_one.size(), 1u);
+  EXPECT_NE(short_by_one[0].find("found 0 and 3 already OOM-killed"), std::string::npos) << short_by_one[0];
+  const auto wrong_adj = processMismatches({{330, "oomstress", 200}}, 200, 2, cg, {0});
+  ASSERT_EQ(wrong_adj.size(), 1u);
+  EXPECT_NE(wrong_adj[0].find("oom_score_adj 0 (its kill line), expected 200"), std::string::npos) << wrong_adj[0];
+}
+
 }  // namespace
 }  // namespace oom

@@ -54,7 +54,7 @@ TEST(RunFolder, ReportWritesTheSameSummaryJunitAndHtmlAsTheRun) {
   }
 }
 
-// kMaxResultFileBytes (report.hpp) counts on result.json being about twice its timeline.
+// kMaxResultFileBytes rests on this ratio (report.hpp).
 TEST(RunFolder, ResultJsonIsAFewTimesItsTimeline) {
   for (const auto& rec : killRecordings()) {
     TempDir dir;

@@ -64,6 +64,7 @@ class Observer {
 
   // Distinct victims the kernel chose (group-kill members not counted).
   unsigned chosenKills() const { return sampler_.chosenKills(); }
+  std::vector<int> killedAdjustments(const std::string& unit) { return sampler_.killedAdjustments(unit); }
   // Last unit state change or kernel kill: the run has settled when this is old.
   double lastActivity() const { return std::max(last_state_change_, sampler_.lastKill()); }
 

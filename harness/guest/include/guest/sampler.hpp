@@ -94,6 +94,10 @@ class Sampler {
   // Distinct victims the kernel chose (group-kill members not counted).
   unsigned chosenKills() const { return chosen_kills_.load(); }
   double lastKill() const { return last_kill_.load(); }
+  // The oom_score_adj of each process the kernel has OOM-killed in `unit` so far
+  // (group-kill members too), as its kill lines said: the setup check's witness for
+  // processes that died before it could look (a unit that leaks from READY on).
+  std::vector<int> killedAdjustments(const std::string& unit);
 
  private:
   void run();
@@ -115,6 +119,7 @@ class Sampler {
 
   std::mutex units_mutex_;
   std::map<std::string, std::string> control_groups_;  // unit -> cgroup, guarded
+  std::map<std::string, std::vector<int>> killed_adjustments_;  // unit -> adj per kill, guarded
 
   std::atomic<double> heartbeat_{0};
   std::atomic<double> hard_end_{0};

@@ -19,9 +19,12 @@ std::optional<std::string> settingMismatch(const UnitProperty& asked, const Dbus
                                            const std::optional<DbusValue>& actual);
 
 // Every process must carry the unit's OOMScoreAdjust (0 when the plan sets none),
-// and there must be as many as the stressor was told to run.
+// and there must be as many as the stressor was told to run. Processes the kernel
+// OOM-killed before the check (a unit that leaks from READY=1 on) count, with the
+// oom_score_adj their kill lines gave: `killed_adjustments`.
 std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
-                                           unsigned expected_count, const std::string& control_group);
+                                           unsigned expected_count, const std::string& control_group,
+                                           const std::vector<int>& killed_adjustments = {});
 
 // The plan's OOMScoreAdjust for the unit, or 0 (inherited from PID 1).
 int expectedOomScoreAdjust(const PlannedUnit& unit);

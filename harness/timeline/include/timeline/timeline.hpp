@@ -70,9 +70,12 @@ struct UnitSetup {
   std::vector<ProcessSetting> processes;      // every pid in the unit's cgroup
   std::vector<std::string> mismatches;        // human sentences; empty when all applied
   std::string control_group;                  // "/system.slice/api.service"
+  // Processes the kernel had OOM-killed in the unit before the check (counted
+  // towards the processes expected, their adjustment taken from the kill lines).
+  unsigned killed_before_check = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitSetup, t, unit, systemd_run, applied, processes,
-                                                mismatches, control_group)
+                                                mismatches, control_group, killed_before_check)
 
 // "type": "oom_kill" — one victim chosen or group-killed by the kernel (deduplicated by pid).
 struct KernelOomKill {
