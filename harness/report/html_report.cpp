@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "chart_units.hpp"
 #include "checks/timeline_index.hpp"
 #include "kill_lines.hpp"
 #include "oom/text.hpp"
@@ -89,16 +90,7 @@ std::string header(const RunReport& r) {
 }
 
 std::string legend(const RunReport& r, const TimelineIndex& index) {
-  static const char* const palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2",
-                                        "#edc948", "#9c755f", "#ff9da7", "#17becf", "#8c564b"};
-  std::vector<std::string> units;
-  auto add = [&](const std::string& u) {
-    if (!u.empty() && std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
-  };
-  for (const auto& u : r.plan.units) add(u.unit);
-  for (const auto& s : r.scenario.services) add(unitName(s.name));
-  for (const auto& s : r.timeline.samples) add(s.unit);
-  for (const auto& s : r.timeline.states) add(s.unit);
+  const std::vector<std::string> units = chartUnits(r);
   std::string out = "<table class=\"legend\">\n" +
                     row({"unit", "memory.current peak", "MemoryHigh / MemoryMax", "OOM kills", "NRestarts", "at the end"},
                         "th");
@@ -121,8 +113,8 @@ std::string legend(const RunReport& r, const TimelineIndex& index) {
     const UnitStateChange* last = index.lastState(u);
     std::string end = last ? htmlText(last->ActiveState) + "/" + htmlText(last->SubState) : "—";
     if (last && !last->Result.empty() && last->Result != "success") end += " Result=" + htmlText(last->Result);
-    out += row({"<span class=\"sw\" style=\"background:" + std::string(palette[i % 10]) + "\"></span> " +
-                    htmlText(u) + (i >= 10 ? " (dashed)" : ""),
+    out += row({"<span class=\"sw\" style=\"background:" + std::string(chartUnitColour(i)) + "\"></span> " +
+                    htmlText(u) + (chartUnitDashed(i) ? " (dashed)" : ""),
                 peak ? formatSize(peak) : "—", limits.empty() ? "—" : limits,
                 std::to_string(index.eventsIn(u).size()), std::to_string(restarts), end});
   }
@@ -310,18 +302,28 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
     const UnitSetup* setup = index.setupOf(unit);
     std::map<std::string, std::string> applied = setup ? setup->applied : std::map<std::string, std::string>{};
     out += "<table class=\"settings\">" + row({"directive", "requested", "applied (systemd)"}, "th");
-    for (const auto& d : svc.unit) {
+    // What the guest asked systemd for: the plan's properties (Type= included), else the scenario's.
+    const std::vector<UnitProperty>* requested = &svc.unit;
+    for (const auto& u : r.plan.units)
+      if (u.unit == unit && !u.properties.empty()) requested = &u.properties;
+    for (const auto& d : *requested) {
       std::string key = d.name;
       if (!applied.count(key) && key.size() > 3 && key.compare(key.size() - 3, 3, "Sec") == 0)
         key = key.substr(0, key.size() - 3) + "USec";  // RestartSec= is shown as RestartUSec
       std::string shown = "<span class=\"muted\">not reported</span>";
       if (const auto a = applied.find(key); a != applied.end()) {
-        shown = htmlText(a->second) + (key != d.name ? " <span class=\"muted\">(" + htmlText(key) + ")</span>" : "");
+        std::string value = htmlText(a->second);
+        if (key != d.name)  // systemd shows RestartSec= as RestartUSec, in microseconds
+          if (const auto us = parseNumber<std::uint64_t>(a->second))
+            value = formatDuration(Seconds(static_cast<double>(*us) / 1e6)) + " <span class=\"muted\">(" +
+                    htmlText(key) + "=" + htmlText(a->second) + ")</span>";
+        shown = value;
         applied.erase(a);
       }
       out += row({htmlText(d.name), htmlText(d.value), shown});
     }
-    for (const auto& [key, value] : applied) out += row({htmlText(key), "<span class=\"muted\">(default)</span>", htmlText(value)});
+    for (const auto& [key, value] : applied)
+      out += row({htmlText(key), "<span class=\"muted\">(not requested)</span>", htmlText(value)});
     out += "</table>\n";
     if (setup)
       for (const auto& m : setup->mismatches) out += "<p class=\"warn\">not applied: " + htmlText(m) + "</p>\n";

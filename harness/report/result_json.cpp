@@ -109,15 +109,24 @@ Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
                                    "), written by `oomharness run` or `evaluate --out`; there is none");
   auto bytes = readRegularFile(file, kMaxResultFileBytes, std::string("run result (") + kResultFormat + ")");
   if (!bytes) return tl::unexpected(bytes.error());
-  const auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded())
-    return fail(file.string(), std::string("expected JSON (") + kResultFormat + "); it does not parse");
-  auto report = fromResultJson(json, file.string());
-  if (!report) return report;
+  Expected<RunReport> report = fail(file.string(), "");
+  {
+    const auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded())
+      return fail(file.string(), std::string("expected JSON (") + kResultFormat + "); it does not parse");
+    report = fromResultJson(json, file.string());
+    if (!report) return report;
+  }
   // The scenario once more in its file's key order (a plain json sorts keys), so
   // the services' directives read as they were written and a regenerated report
-  // is the same as the run's.
-  const auto ordered = nlohmann::ordered_json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  // is the same as the run's. Only the scenario is kept: the timeline is not built twice.
+  using Ordered = nlohmann::ordered_json;
+  const auto ordered = Ordered::parse(
+      *bytes,
+      [](int depth, Ordered::parse_event_t event, Ordered& parsed) {
+        return !(depth == 1 && event == Ordered::parse_event_t::key && parsed != "scenario");
+      },
+      /*allow_exceptions=*/false);
   if (ordered.is_object() && ordered.contains("scenario")) {
     auto check = parseScenario(ordered["scenario"].dump(), report->scenario.source);
     if (check.ok()) report->scenario = std::move(*check.scenario);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 
+#include "chart_units.hpp"
 #include "checks/timeline_index.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
@@ -110,19 +111,6 @@ std::optional<std::uint64_t> limitBytes(const RunReport& r, const std::string& u
   return std::nullopt;
 }
 
-// Units in plan order, then any other unit the guest reported.
-std::vector<std::string> unitsOf(const RunReport& r) {
-  std::vector<std::string> units;
-  auto add = [&](const std::string& u) {
-    if (!u.empty() && std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
-  };
-  for (const auto& u : r.plan.units) add(u.unit);
-  for (const auto& s : r.scenario.services) add(unitName(s.name));
-  for (const auto& s : r.timeline.samples) add(s.unit);
-  for (const auto& s : r.timeline.states) add(s.unit);
-  return units;
-}
-
 // "cache-loader.service" -> "cache-loader", cut to fit the right margin's labels.
 std::string stem(const std::string& unit) {
   std::string s = unit.size() > 8 && unit.compare(unit.size() - 8, 8, ".service") == 0 ? unit.substr(0, unit.size() - 8) : unit;
@@ -158,12 +146,27 @@ std::string labels(std::vector<Label> ls) {
 
 }  // namespace
 
+std::vector<std::string> chartUnits(const RunReport& r) {
+  std::vector<std::string> units;
+  auto add = [&](const std::string& u) {
+    if (!u.empty() && std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+  };
+  for (const auto& u : r.plan.units) add(u.unit);
+  for (const auto& s : r.scenario.services) add(unitName(s.name));
+  for (const auto& s : r.timeline.samples) add(s.unit);
+  for (const auto& s : r.timeline.states) add(s.unit);
+  return units;
+}
+
+const char* chartUnitColour(std::size_t index) { return kPalette[index % kPaletteSize]; }
+bool chartUnitDashed(std::size_t index) { return index >= kPaletteSize; }
+
 std::string timelineChartSvg(const RunReport& r) {
   const Timeline& tl = r.timeline;
   const TimelineIndex index(tl);
   Frame f;
   f.p0 = r.verdict.pressure_t;
-  const std::vector<std::string> units = unitsOf(r);
+  const std::vector<std::string> units = chartUnits(r);
 
   // Time range: the first record to the last, with the time limit when it is near.
   double t0 = 1e300, t1 = -1e300;
@@ -282,8 +285,8 @@ std::string timelineChartSvg(const RunReport& r) {
 
   // Each unit's limits and memory.current.
   for (std::size_t u = 0; u < units.size(); ++u) {
-    const std::string colour = kPalette[u % kPaletteSize];
-    const bool dashed_series = u >= kPaletteSize;  // the palette's second round
+    const std::string colour = chartUnitColour(u);
+    const bool dashed_series = chartUnitDashed(u);
     for (const auto& l : limits) {
       if (l.unit != units[u]) continue;
       const double y = f.y(static_cast<double>(l.bytes));
@@ -346,7 +349,7 @@ std::string timelineChartSvg(const RunReport& r) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     const double y = f.laneTop + static_cast<double>(u) * kLaneH;
     svg += "<g class=\"lane\" data-unit=\"" + htmlText(units[u]) + "\"><text x=\"" + num(kLeft - 6) + "\" y=\"" +
-           num(y + 10.5) + "\" text-anchor=\"end\" fill=\"" + kPalette[u % kPaletteSize] + "\">" +
+           num(y + 10.5) + "\" text-anchor=\"end\" fill=\"" + chartUnitColour(u) + "\">" +
            htmlText(units[u].size() > 22 ? units[u].substr(0, 21) + "…" : units[u]) + "</text>\n";
     std::vector<const UnitStateChange*> states;
     for (const auto& s : tl.states)

@@ -27,13 +27,14 @@ import urllib.request
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
-# recording, scenario: a global kill on both releases, a group kill, memcg kills,
+# recording, scenario: a global kill on both releases, a group kill, memcg kills on both,
 # and a burst with kills the kernel printed without a report.
 RECORDINGS = [
     ("recorded-three-services-bookworm.jsonl", "three-services.json"),
     ("recorded-three-services-trixie.jsonl", "three-services.json"),
     ("recorded-image-worker-trixie.jsonl", "image-worker.json"),
     ("recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"),
+    ("recorded-memorymax-contained-bookworm.jsonl", "memorymax-contained.json"),
     ("recorded-burst-many-small-bookworm.jsonl", "burst-many-small.json"),
 ]
 

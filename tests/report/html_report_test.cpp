@@ -198,7 +198,10 @@ TEST(HtmlReport, SizeStaysBoundedForATenMinuteRunOfTwentyUnits) {
   std::printf("[size] 10 min x 20 units: report.html %zu bytes (chart %zu), built in %.2f s\n", html.size(), svg.size(),
               took);
   // To look at it: OOM_REPORT_SAMPLE_DIR=/tmp build/tests/report/report_tests --gtest_filter='*Bounded*'
-  if (const char* dir = std::getenv("OOM_REPORT_SAMPLE_DIR")) std::ofstream(std::string(dir) + "/ten-minutes-twenty-units.html") << html;
+  if (const char* dir = std::getenv("OOM_REPORT_SAMPLE_DIR")) {
+    std::ofstream(std::string(dir) + "/ten-minutes-twenty-units.html") << html;
+    EXPECT_TRUE(writeRunReports(std::string(dir) + "/ten-minutes-twenty-units", r).empty());  // a run folder
+  }
   EXPECT_LT(svg.size(), 600u * 1024) << "the chart";
   EXPECT_LT(html.size(), 2u * 1024 * 1024) << "the page";
   EXPECT_EQ(occurrences(html, "class=\"kill-marker"), tl.kills.size());
@@ -237,4 +240,22 @@ TEST(HtmlReport, HostileNumbersNeitherHangNorOverflow) {
     EXPECT_LE(cand.oom_score_adj, 1000);
     EXPECT_LE(cand.oom_score, 2000);
   }
+}
+
+// A run whose guest never started (the host could not set it up): no record at all.
+TEST(HtmlReport, ARunWithoutAnyRecordStillReads) {
+  RunReport r = recordedRun("three-services.json", "recorded-three-services-bookworm.jsonl");
+  r.timeline = Timeline{};
+  r.verdict = evaluate(r.scenario, r.timeline);
+  r.verdict.reason = "the guest could not be set up: no KVM and no TCG";
+  const std::string html = htmlReport(r);
+  EXPECT_TRUE(has(html, "<svg id=\"timeline-chart\""));
+  EXPECT_TRUE(has(html, "No kernel OOM kill."));
+  EXPECT_TRUE(has(html, "the guest could not be set up"));
+  EXPECT_TRUE(has(html, "not reported"));  // settings requested, none applied
+}
+
+TEST(HtmlReport, SettingsThatWereNotAppliedAreShown) {
+  const std::string html = htmlReport(recordedRun("three-services.json", "synthetic-setup-mismatch.jsonl"));
+  EXPECT_TRUE(has(html, "<p class=\"warn\">not applied: ")) << html.substr(0, 200);
 }

@@ -55,6 +55,7 @@ inline const std::vector<Recording>& killRecordings() {
       {"recorded-thrash-no-swap-bookworm.jsonl", "thrash-no-swap.json"},
       {"recorded-thrash-no-swap-trixie.jsonl", "thrash-no-swap.json"},
       {"recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"},
+      {"recorded-memorymax-contained-bookworm.jsonl", "memorymax-contained.json"},
       {"recorded-restart-loop-bookworm.jsonl", "restart-loop.json"},
       {"recorded-restart-loop-trixie.jsonl", "restart-loop.json"},
       {"recorded-burst-many-small-bookworm.jsonl", "burst-many-small.json"},

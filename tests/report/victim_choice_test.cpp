@@ -72,6 +72,7 @@ TEST(VictimChoice, GlobalKillRanksTheKernelsTaskDumpOnBothReleases) {
 // never a bystander outside it with a higher score.
 TEST(VictimChoice, MemcgKillListsOnlyTheTasksOfThatCgroupOnBothReleases) {
   const std::vector<Recording> memcg = {{"recorded-memorymax-contained-trixie.jsonl", "memorymax-contained.json"},
+                                        {"recorded-memorymax-contained-bookworm.jsonl", "memorymax-contained.json"},
                                         {"recorded-burst-many-small-bookworm.jsonl", "burst-many-small.json"},
                                         {"recorded-burst-many-small-trixie.jsonl", "burst-many-small.json"}};
   for (const auto& rec : memcg) {
@@ -102,7 +103,7 @@ TEST(VictimChoice, MemcgKillListsOnlyTheTasksOfThatCgroupOnBothReleases) {
 }
 
 TEST(VictimChoice, SummaryNamesNoBystanderOutsideTheMemcg) {
-  for (const char* fixture : {"recorded-memorymax-contained-trixie.jsonl"}) {
+  for (const char* fixture : {"recorded-memorymax-contained-trixie.jsonl", "recorded-memorymax-contained-bookworm.jsonl"}) {
     const std::string s = summarize(recordedRun("memorymax-contained.json", fixture));
     std::istringstream lines(s);
     std::size_t why_lines = 0;
