@@ -11,6 +11,7 @@
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/html_report.hpp"
+#include "report/xml_text.hpp"
 #include "report/victim_choice.hpp"
 
 namespace oom {
@@ -391,29 +392,8 @@ std::string observerSection(const RunReport& r) {
 
 }  // namespace
 
-std::string htmlText(std::string_view text) {
-  const std::string safe = printable(text);
-  std::string out;
-  out.reserve(safe.size() + safe.size() / 8);
-  for (std::size_t i = 0; i < safe.size(); ++i) {
-    const char c = safe[i];
-    // U+FFFE and U+FFFF (EF BF BE / EF BF BF), noncharacters printable() keeps: shown like junit.xml shows them.
-    if (c == '\xef' && i + 2 < safe.size() && safe[i + 1] == '\xbf' && (safe[i + 2] == '\xbe' || safe[i + 2] == '\xbf')) {
-      out += safe[i + 2] == '\xbe' ? "\\u{fffe}" : "\\u{ffff}";
-      i += 2;
-      continue;
-    }
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// The same escaping as junit.xml's (&apos; is an HTML5 character reference too).
+std::string htmlText(std::string_view text) { return xmlText(text); }
 
 std::string htmlReport(const RunReport& r) {
   const TimelineIndex index(r.timeline);

@@ -24,17 +24,6 @@ long long pagesOf(std::uint64_t v) { return static_cast<long long>(std::min(v, k
 
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-std::vector<std::string_view> words(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && s[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < s.size() && s[i] != ' ') ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
-}
 
 bool isInteger(std::string_view w) {
   return !w.empty() && w.find_first_not_of("-0123456789") == std::string_view::npos &&

@@ -48,7 +48,7 @@ std::size_t firstBadByte(const std::string& s) {
 }  // namespace
 
 TEST(HtmlText, EscapesMarkupQuotesControlsAndBytesThatAreNotUtf8) {
-  EXPECT_EQ(htmlText("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+  EXPECT_EQ(htmlText("<script>alert('x')</script>"), "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;");
   EXPECT_EQ(htmlText("a\" onmouseover=\"x"), "a&quot; onmouseover=&quot;x");
   EXPECT_EQ(htmlText("R&D"), "R&amp;D");
   EXPECT_EQ(htmlText(std::string("nul\0esc\x1b[2J", 11)), "nul\\x00esc\\x1b[2J");
@@ -89,7 +89,7 @@ TEST(HtmlReport, HostileGuestAndScenarioTextIsEscapedEverywhere) {
   EXPECT_FALSE(has(html, "alert(2)>")) << "no tag the guest closed";
   const std::size_t bad = firstBadByte(html);
   EXPECT_EQ(bad, std::string::npos) << html.substr(bad == std::string::npos ? 0 : bad, 60);
-  EXPECT_TRUE(has(html, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;\\x1b[2J\\xff&quot;&#39;&amp;"));
+  EXPECT_TRUE(has(html, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;\\x1b[2J\\xff&quot;&apos;&amp;"));
   // Every place it went in shows it escaped.
   EXPECT_GE(occurrences(html, "&lt;script&gt;alert(1)"), 10u);
 }

@@ -31,6 +31,9 @@ std::string_view skipBlanks(std::string_view text);
 
 // The lines of `text`, without their '\n'; no empty last line for a final '\n'.
 std::vector<std::string_view> splitLines(std::string_view text);
+// The space-separated words of `text` (runs of spaces skipped), as views into it:
+// how the kernel's log lines are read.
+std::vector<std::string_view> words(std::string_view text);
 
 // "Key:   value kB" lines, as in /proc/meminfo and /proc/PID/status: key -> value,
 // in bytes where the line says kB (a count such as HugePages_Total stays a count).
