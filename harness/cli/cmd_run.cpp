@@ -36,8 +36,10 @@ void addRunCommand(CLI::App& app, int& status) {
   run->add_option("--release", flags->suite.releases,
                   "Guest release(s) instead of each scenario's guest.release: one of " + supportedReleasesText() +
                       ", a comma-separated list, or all (a matrix)");
-  run->add_option("--repeat", flags->suite.repeat, "Run each scenario x release K times; report agreement");
-  run->add_option("-j,--jobs", flags->jobs, "Guests at once (default: as many as the host's CPUs hold)");
+  run->add_option("--repeat", flags->suite.repeat, "Run each scenario x release K times; report agreement")
+      ->check(CLI::Range(1, 100));
+  run->add_option("-j,--jobs", flags->jobs, "Guests at once (default: as many as the host's CPUs hold)")
+      ->check(CLI::Range(1, 64));
   run->add_option("--shard", flags->suite.shard,
                   "Run shard I of N (1-based) of the matrix; default from CI_NODE_INDEX/CI_NODE_TOTAL and the like");
   run->add_flag("--oversubscribe", flags->suite.oversubscribe, "Let guests' vCPUs exceed the host's CPUs");

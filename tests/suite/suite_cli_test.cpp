@@ -107,3 +107,11 @@ TEST(SuiteCli, GitLabsParallelVariablesPickTheShard) {
   EXPECT_EQ(bad.status, 2) << bad.output;
   EXPECT_NE(bad.output.find("CI_NODE_INDEX"), std::string::npos) << bad.output;
 }
+
+TEST(SuiteCli, RepeatAndJobsOutOfRangeAreRefusedEvenForOneScenario) {
+  for (const std::string flags : {"--repeat 0", "--repeat 101", "-j 0", "-j 65"}) {
+    const Ran ran = oomharness("run " + kScenarios + "/three-services.json " + flags, kNoShardEnv);
+    EXPECT_EQ(ran.status, 2) << flags << "\n" << ran.output;
+    EXPECT_NE(ran.output.find("not in range"), std::string::npos) << ran.output;
+  }
+}
