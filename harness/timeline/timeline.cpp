@@ -1,5 +1,7 @@
 #include "timeline/timeline.hpp"
 
+#include <cmath>
+
 namespace oom {
 
 void to_json(nlohmann::json& j, const MemorySample& s) {
@@ -58,12 +60,29 @@ bool notUnderstood(Timeline& timeline, const std::string& line, const nlohmann::
   return false;
 }
 
+// nlohmann converts a JSON float into an integer field with a plain cast, which
+// is undefined for a value the field cannot hold (the fuzzer sent memory_current
+// as 1.6e82, read as a float). Every float the guest writes is a time, a length
+// or a PSI percentage: non-negative and far below 2^31. A record with any other
+// float is not folded.
+bool floatsFitAnyField(const nlohmann::json& value) {
+  if (value.is_number_float()) {
+    const double x = value.get<double>();
+    return std::isfinite(x) && x >= 0 && x < 2147483648.0;
+  }
+  if (value.is_structured())
+    for (const auto& item : value)
+      if (!floatsFitAnyField(item)) return false;
+  return true;
+}
+
 }  // namespace
 
 bool applyStreamLine(Timeline& timeline, const std::string& line) {
   const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!record.is_object() || !record.contains("type") || !record["type"].is_string())
     return notUnderstood(timeline, line, record, "unparsable_line");
+  if (!floatsFitAnyField(record)) return notUnderstood(timeline, line, record, "unparsable_line");
   const std::string type = record["type"];
   try {
     if (type == kRecordGuest) timeline.guest = record.get<GuestInfo>();

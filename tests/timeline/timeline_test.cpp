@@ -96,3 +96,21 @@ TEST(MessageIds, AreSystemdsOwnAndEachIsKept) {
   }
   EXPECT_EQ(distinct.size(), kUnitMessageIds.size());
 }
+
+// Found by scripts/ci-fuzz (UBSan): memory_current as 1.6e82 reached an integer
+// field as a float. A float no field can hold makes the record a channel loss.
+TEST(TimelineStream, AFloatNoFieldCanHoldIsALossNotAConversion) {
+  Timeline t;
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"sample","t":26.0,"unit":"api.service","memory_current":1.5e82})"));
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"oom_kill","t":3.0,"pid":-5.0,"anon_rss_kb":-2.5})"));
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"phase","t":1e300,"name":"pressure"})"));
+  EXPECT_TRUE(t.samples.empty());
+  EXPECT_TRUE(t.kills.empty());
+  EXPECT_TRUE(t.phases.empty());
+  ASSERT_FALSE(t.losses.empty());
+  EXPECT_EQ(t.losses[0].what, "unparsable_line");
+  // Times, lengths and PSI percentages still fold.
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"sample","t":26.5,"unit":"api.service","memory_current":159383552,"pressure_some_avg10":12.5})"));
+  ASSERT_EQ(t.samples.size(), 1u);
+  EXPECT_EQ(t.samples[0].memory_current, 159383552u);
+}
