@@ -140,9 +140,10 @@ CellOutcome readCellOutcome(const fs::path& dir, int wait_status) {
 // started and ended.
 class SuiteDisplay {
  public:
-  SuiteDisplay(bool quiet, std::size_t cells)
+  SuiteDisplay(bool quiet, std::size_t cells, int repeats)
       : quiet_(quiet), live_(!quiet && ::isatty(STDOUT_FILENO) && !envIs("CI", "true")),
-        colour_(live_ && !std::getenv("NO_COLOR")), width_(std::to_string(cells).size()), cells_(cells) {}
+        colour_(live_ && !std::getenv("NO_COLOR")), width_(std::to_string(cells).size()), cells_(cells),
+        repeats_(repeats) {}
 
   void started(std::size_t n, const SuiteCell& cell) {
     if (quiet_ || live_) return;
@@ -192,13 +193,15 @@ class SuiteDisplay {
 
   bool live() const { return live_; }
 
-  static std::string repeatText(const SuiteCell& cell) {
-    return cell.repeat > 1 || cell.folder.find("-r1") != std::string::npos ? " r" + std::to_string(cell.repeat) : "";
+  // " r2" when the suite repeats its cells, "" otherwise.
+  std::string repeatText(const SuiteCell& cell) const {
+    return repeats_ > 1 ? " r" + std::to_string(cell.repeat) : "";
   }
 
  private:
   bool quiet_, live_, colour_;
   std::size_t width_, cells_, drawn_ = 0;
+  int repeats_;
   Clock::time_point last_;
 };
 
@@ -242,7 +245,7 @@ class SuiteRun {
   SuiteRun(const SuiteOptions& options, fs::path dir, SuiteIndex index, std::map<std::string, GuestDemand> demand,
            int jobs)
       : options_(options), dir_(std::move(dir)), index_(std::move(index)), demand_(std::move(demand)),
-        jobs_(jobs), display_(options.quiet, index_.cells.size()) {}
+        jobs_(jobs), display_(options.quiet, index_.cells.size(), index_.repeat) {}
 
   int run();
 
@@ -391,7 +394,7 @@ void SuiteRun::showLive() {
   for (const auto& c : running_) {
     const auto& cell = index_.cells[c.cell];
     const double t = std::chrono::duration<double>(Clock::now() - c.start).count();
-    std::string line = cell.scenario + " on " + cell.release + SuiteDisplay::repeatText(cell) + "  " +
+    std::string line = cell.scenario + " on " + cell.release + display_.repeatText(cell) + "  " +
                        formatTenths(t) + "  " + lastLine(dir_ / cell.folder / kCellLogFile);
     if (line.size() > 150) line = line.substr(0, 147) + "...";
     lines.push_back(line);
