@@ -45,6 +45,9 @@ void addRunCommand(CLI::App& app, int& status) {
   run->add_flag("--oversubscribe", flags->suite.oversubscribe, "Let guests' vCPUs exceed the host's CPUs");
   run->add_flag("--list", flags->suite.list, "Print the cells (scenario, release, repeat) this shard runs; boot nothing");
   run->add_option("--run-dir", flags->run.run_dir, "Existing empty folder for this run's results (one scenario)");
+  run->add_option("--units", flags->run.units_dir,
+                  "Take each service's unit file and drop-ins from DIR (laid out as /etc/systemd/system: "
+                  "NAME.service, NAME.service.d/*.conf) instead of the scenario's unit_file and drop_ins");
   run->add_flag("--quiet", [flags](std::int64_t) { flags->run.live_progress = false; flags->suite.quiet = true; },
                 "No live progress");
   run->callback([&status, flags] {
@@ -54,6 +57,7 @@ void addRunCommand(CLI::App& app, int& status) {
     suite.accelerator = flags->run.accelerator;
     if (flags->jobs != 0) suite.jobs = flags->jobs;
     suite.self = selfPath();
+    suite.units_dir = flags->run.units_dir;
     if ((isSuite(suite) || suite.list) && flags->run.run_dir.empty()) {
       status = runSuite(suite);
       return;

@@ -32,7 +32,7 @@ void printErrorCount(const std::string& file, const ScenarioCheck& check) {
 }
 
 // Each file is reported, whatever happens to the others; exit 2 if any failed.
-int checkFiles(const std::vector<std::string>& inputs) {
+int checkFiles(const std::vector<std::string>& inputs, const std::optional<std::filesystem::path>& units_dir) {
   int status = kExitPass;
   // A folder stands for its *.json files, as for `run`.
   std::vector<std::string> files;
@@ -53,7 +53,7 @@ int checkFiles(const std::vector<std::string>& inputs) {
   for (const auto& file : files) {
     ScenarioCheck check;
     try {
-      check = loadScenarioFile(file);
+      check = loadScenarioFile(file, units_dir);
     } catch (const std::exception& e) {  // loadScenarioFile reports, not throws; in case
       check.errors.push_back(Error{file, std::string("could not be checked: ") + e.what()});
     }
@@ -70,8 +70,30 @@ int checkFiles(const std::vector<std::string>& inputs) {
   return status;
 }
 
-int printPlan(const std::string& file, bool as_json) {
-  const ScenarioCheck check = loadScenarioFile(file);
+// A unit from real files: what goes into the guest, and where each setting comes from.
+void printUnitFiles(const PlannedUnit& u) {
+  std::printf("  files, applied in this order:\n");
+  for (const auto& f : u.files.files)
+    std::printf("    %s  (from %s)\n", printable(f.guest_path).c_str(), printable(f.source).c_str());
+  std::printf("  effective settings:\n");
+  for (const auto& o : u.files.effective)
+    std::printf("    %s=%s  (%s)\n", printable(o.directive).c_str(), printable(o.value).c_str(),
+                printable(o.where).c_str());
+  for (const auto& o : u.files.overridden)
+    std::printf("    overridden: %s=%s  (%s)\n", printable(o.directive).c_str(), printable(o.value).c_str(),
+                printable(o.where).c_str());
+  for (const auto& o : u.files.neutralized)
+    std::printf("    replaced by the harness drop-in: %s=%s  (%s)\n", printable(o.directive).c_str(),
+                printable(o.value).c_str(), printable(o.where).c_str());
+  for (const auto& o : u.files.passed_through)
+    std::printf("    left to systemd: %s=%s  (%s)\n", printable(o.directive).c_str(), printable(o.value).c_str(),
+                printable(o.where).c_str());
+  for (const auto& d : u.files.hard_dependencies)
+    std::printf("    hard dependency %s: a stand-in is written if the guest lacks it\n", printable(d).c_str());
+}
+
+int printPlan(const std::string& file, bool as_json, const std::optional<std::filesystem::path>& units_dir) {
+  const ScenarioCheck check = loadScenarioFile(file, units_dir);
   if (!check.ok()) {
     printErrorCount(file, check);
     printDiagnostics(check);
@@ -94,8 +116,10 @@ int printPlan(const std::string& file, bool as_json) {
   std::printf("memory budget:\n%s\n", computeBudget(s).table().c_str());
   std::printf("units (started in this order):\n");
   for (const auto& u : plan->units) {
-    std::printf("  # %s: %s\n  %s\n\n", printable(u.unit).c_str(), printable(u.why).c_str(),
+    std::printf("  # %s: %s\n  %s\n", printable(u.unit).c_str(), printable(u.why).c_str(),
                 printable(u.systemd_run).c_str());
+    if (u.installed()) printUnitFiles(u);
+    std::printf("\n");
   }
   std::printf("run: time limit %s; ends early after %u decisive kill%s and %s quiet%s\n",
               formatDuration(Seconds(plan->time_limit_sec)).c_str(), plan->decisive_kills,
@@ -145,15 +169,19 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
 void addScenarioCommands(CLI::App& app, int& status) {
   auto* check = app.add_subcommand("check", "Validate scenario files (exit 0 when all are valid, 2 otherwise)");
   auto files = std::make_shared<std::vector<std::string>>();
+  auto units = std::make_shared<std::optional<std::filesystem::path>>();
+  const std::string units_help = "Take each service's unit file and drop-ins from DIR (laid out as /etc/systemd/system)";
   check->add_option("files", *files, "Scenario files, or folders of them")->required();
-  check->callback([files, &status] { status = checkFiles(*files); });
+  check->add_option("--units", *units, units_help);
+  check->callback([files, units, &status] { status = checkFiles(*files, *units); });
 
   auto* plan = app.add_subcommand("plan", "Print the memory budget and the systemd-run line of each unit, without booting");
   auto file = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   plan->add_option("file", *file, "Scenario file")->required();
   plan->add_flag("--json", *as_json, "Print the GuestPlan handed to the guest, as JSON");
-  plan->callback([file, as_json, &status] { status = printPlan(*file, *as_json); });
+  plan->add_option("--units", *units, units_help);
+  plan->callback([file, as_json, units, &status] { status = printPlan(*file, *as_json, *units); });
 
   auto* eval = app.add_subcommand("evaluate", "Judge a recorded timeline (JSON lines from the observer) against a scenario, without booting");
   auto scenario = std::make_shared<std::string>();

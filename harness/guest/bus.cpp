@@ -139,6 +139,39 @@ Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
   return job_path;
 }
 
+Expected<void> Bus::reload() {
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  sd_bus_message* reply = nullptr;
+  // A reload of a loaded system can take a while under emulation: no D-Bus timeout (0
+  // would mean sd-bus's default of 25 s).
+  sd_bus_message* m = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &m, kDest, kManagerPath, kManager, "Reload");
+  if (r >= 0) r = sd_bus_call(bus_, m, 120ull * 1000 * 1000, &error, &reply);
+  sd_bus_message_unref(m);
+  sd_bus_message_unref(reply);
+  std::string msg = r < 0 ? busError("Reload (daemon-reload)", r, &error) : "";
+  sd_bus_error_free(&error);
+  if (r < 0) return fail("dbus", msg);
+  return {};
+}
+
+Expected<std::string> Bus::startUnit(const std::string& unit) {
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  sd_bus_message* reply = nullptr;
+  const int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "StartUnit", &error, &reply, "ss",
+                                   unit.c_str(), "fail");
+  if (r < 0) {
+    std::string msg = busError("StartUnit", r, &error);
+    sd_bus_error_free(&error);
+    return fail(unit, msg);
+  }
+  const char* job = nullptr;
+  const int rr = sd_bus_message_read(reply, "o", &job);
+  std::string job_path = rr >= 0 && job ? job : "";
+  sd_bus_message_unref(reply);
+  return job_path;
+}
+
 std::optional<DbusValue> readVariant(sd_bus_message* m) {
   char type = 0;
   const char* contents = nullptr;

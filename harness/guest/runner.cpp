@@ -2,11 +2,14 @@
 
 #include <sys/utsname.h>
 
+#include <ctime>
+
 #include <algorithm>
 #include <cstdio>
 
 #include "guest/observer.hpp"
 #include "guest/setup_check.hpp"
+#include "guest/unit_install.hpp"
 #include "oom/clock.hpp"
 #include "oom/text.hpp"
 
@@ -70,10 +73,20 @@ std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& 
 }
 
 // Compares what the plan asked with what systemd and /proc say, before pressure.
-UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer) {
+UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer,
+                     const std::vector<std::string>& stubs, std::uint64_t installed_at_usec) {
   UnitSetup setup;
   setup.unit = planned.unit;
   setup.systemd_run = planned.systemd_run;
+  if (planned.installed()) {
+    describeUnitFiles(planned, setup);
+    setup.stubs = stubs;
+    std::vector<std::string> paths;
+    for (const auto& f : planned.files.files) paths.push_back(f.guest_path);
+    // Nothing in the files may be ignored: a line systemd skipped is a setting not applied.
+    setup.systemd_warnings = unitFileWarnings(paths, installed_at_usec);
+    for (const auto& w : setup.systemd_warnings) setup.mismatches.push_back("systemd: " + w);
+  }
   setup.control_group = observer.controlGroup(planned.unit);
   if (setup.control_group.empty()) setup.mismatches.push_back("systemd reports no ControlGroup for " + planned.unit);
   for (const auto& asked : planned.properties) {
@@ -131,11 +144,34 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
 
   const double deadline = monotonicSeconds() + plan.time_limit_sec;
   observer.setHardEnd(deadline + kHardEndGraceSec, kGuestObserved);
+  // Units from real files: installed where systemd reads them, then one daemon-reload.
+  std::map<std::string, std::vector<std::string>> stubs;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::uint64_t installed_at_usec =
+      static_cast<std::uint64_t>(now.tv_sec) * 1000000u + static_cast<std::uint64_t>(now.tv_nsec) / 1000u;
+  bool any_installed = false;
+  for (const auto& u : plan.units) {
+    if (!u.installed()) continue;
+    auto written = installUnitFiles(fs, u);
+    if (!written) return setupFailed(u.unit + ": " + written.error().str());
+    stubs[u.unit] = *written;
+    any_installed = true;
+  }
+  if (any_installed) {
+    if (auto reloaded = bus.reload(); !reloaded) return setupFailed(reloaded.error().str());
+    phase(sink, kPhaseUnitsInstalled);
+  }
   std::vector<std::pair<std::string, std::string>> jobs;  // unit, job path
   for (const auto& u : plan.units) {
-    auto spec = transientUnitSpec(u);
-    if (!spec) return setupFailed(spec.error().str());
-    auto job = bus.startTransientUnit(*spec);
+    Expected<std::string> job = std::string();
+    if (u.installed()) {
+      job = bus.startUnit(u.unit);
+    } else {
+      auto spec = transientUnitSpec(u);
+      if (!spec) return setupFailed(spec.error().str());
+      job = bus.startTransientUnit(*spec);
+    }
     if (!job) return setupFailed(job.error().str());
     jobs.emplace_back(u.unit, *job);
   }
@@ -158,7 +194,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
 
   bool setup_ok = true;
   for (const auto& u : plan.units) {
-    const UnitSetup setup = verifyUnit(u, bus, fs, observer);
+    const UnitSetup setup = verifyUnit(u, bus, fs, observer, stubs[u.unit], installed_at_usec);
     setup_ok = setup_ok && setup.mismatches.empty();
     sink.emit(kRecordUnitSetup, setup);
   }

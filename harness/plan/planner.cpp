@@ -94,7 +94,17 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
                     d.error().message);
       u.properties.push_back(p);
     }
-    u.systemd_run = systemdRunLine(u);
+    if (svc.files) {
+      u.files = *svc.files;
+      const std::string type = svc.directive("Type").value_or("notify");
+      u.files.files.push_back(InstalledFile{"oomharness",
+                                            std::string(kGuestUnitDir) + "/" + u.unit + ".d/" + kHarnessDropInName,
+                                            harnessDropIn(u.files, svc.inline_unit, u.exec_start, type)});
+      u.systemd_run = "install " + std::to_string(u.files.files.size()) +
+                      " file(s) (unit_setup.files), then: systemctl daemon-reload && systemctl start " + u.unit;
+    } else {
+      u.systemd_run = systemdRunLine(u);
+    }
     u.baseline_bytes = svc.load.baseline_bytes;
     u.processes = svc.load.processes;
     plan.units.push_back(std::move(u));

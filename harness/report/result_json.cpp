@@ -32,13 +32,33 @@ nlohmann::ordered_json toResultJson(const RunReport& r) {
   return j;
 }
 
+// A scenario re-read from a result file: its unit files are the ones the run's plan
+// installed (the files on disk may have changed since, or be elsewhere).
+ScenarioCheck scenarioOfResult(const std::string& document, const std::string& source, const GuestPlan& plan) {
+  ScenarioSources sources;
+  sources.read_unit_files = false;
+  auto check = parseScenario(document, source, sources);
+  if (!check.ok()) return check;
+  for (auto& svc : check.scenario->services)
+    for (const auto& u : plan.units) {
+      if (u.service != svc.name || !u.installed()) continue;
+      // The planner's own Type=notify comes first when the scenario sets no Type.
+      const bool planner_type = !svc.directive("Type");  // svc.unit is the inline `unit` still
+      svc.files = u.files;
+      svc.unit = u.properties;
+      if (planner_type && !svc.unit.empty() && svc.unit.front().name == "Type") svc.unit.erase(svc.unit.begin());
+    }
+  return check;
+}
+
 Expected<RunReport> fromResultJson(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object() || j.value("format", "") != kResultFormat)
     return fail(source + ": $.format", std::string("expected \"") + kResultFormat + "\"");
   RunReport r;
   try {
     const std::string file = j.value("scenario_file", source);
-    auto check = parseScenario(j.at("scenario").dump(), file);
+    r.plan = j.at("plan").get<GuestPlan>();
+    auto check = scenarioOfResult(j.at("scenario").dump(), file, r.plan);
     if (!check.ok()) return fail(source + ": $.scenario", check.errors.front().str());
     r.scenario = std::move(*check.scenario);
     r.tool_version = j.value("tool_version", "");
@@ -47,7 +67,6 @@ Expected<RunReport> fromResultJson(const nlohmann::json& j, const std::string& s
     r.started_at = timing.value("started_at", "");
     r.wall_sec = timing.value("wall_sec", 0.0);
     r.vm = j.at("vm").get<VmFacts>();
-    r.plan = j.at("plan").get<GuestPlan>();
     r.timeline = j.at("timeline").get<Timeline>();
     r.verdict.verdict = j.at("verdict").get<VerdictKind>();
     r.verdict.reason = j.value("reason", "");
@@ -128,7 +147,7 @@ Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
       },
       /*allow_exceptions=*/false);
   if (ordered.is_object() && ordered.contains("scenario")) {
-    auto check = parseScenario(ordered["scenario"].dump(), report->scenario.source);
+    auto check = scenarioOfResult(ordered["scenario"].dump(), report->scenario.source, report->plan);
     if (check.ok()) report->scenario = std::move(*check.scenario);
   }
   return report;

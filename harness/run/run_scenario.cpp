@@ -88,7 +88,7 @@ int runScenario(const RunOptions& options) {
   // From here on SIGINT/SIGTERM stop whichever stage runs, cleanly: qemu and host
   // tools stopped, temporary files removed, result.json written, exit 130.
   installInterruptHandlers();
-  const ScenarioCheck check = loadScenarioFile(options.scenario);
+  const ScenarioCheck check = loadScenarioFile(options.scenario, options.units_dir);
   for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
   if (!check.ok()) {
     for (const auto& e : check.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());

@@ -3,10 +3,12 @@
 // and src/shared/bus-unit-util.c, which is what `systemd-run -p` uses).
 #include "scenario/directives.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "oom/text.hpp"
@@ -77,11 +79,51 @@ bool parseInteger(std::string_view text, long long& out) {
   return n.has_value();
 }
 
+// A slice unit name: letters, digits and :_.-\ then ".slice"; dashes separate the
+// levels of the tree, so none at either end and never two in a row (unit_name_is_valid
+// and slice_name_is_valid in systemd).
+bool validSliceName(std::string_view name) {
+  constexpr std::string_view suffix = ".slice";
+  if (name.size() <= suffix.size() || name.size() > 255 || name.substr(name.size() - suffix.size()) != suffix)
+    return false;
+  const std::string_view stem = name.substr(0, name.size() - suffix.size());
+  for (char c : stem)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_' ||
+          c == '.' || c == '-' || c == '\\'))
+      return false;
+  if (stem == "-") return true;  // the root slice
+  return stem.front() != '-' && stem.back() != '-' && stem.find("--") == std::string_view::npos;
+}
+
+// "60%" or "12.25%" (at most two decimals) as parts per ten thousand, at most 10000:
+// systemd's parse_permyriad() for the percent form.
+std::optional<unsigned> parsePermyriad(std::string_view value) {
+  if (value.size() < 2 || value.back() != '%') return std::nullopt;
+  value.remove_suffix(1);
+  const auto dot = value.find('.');
+  const std::string_view whole = value.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : value.substr(dot + 1);
+  auto digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 3 || !digits(whole) || frac.size() > 2 || !digits(frac) ||
+      (dot != std::string_view::npos && frac.empty()))
+    return std::nullopt;
+  unsigned n = 0;
+  for (char c : whole) n = n * 10 + static_cast<unsigned>(c - '0');
+  n *= 100;
+  if (!frac.empty()) n += static_cast<unsigned>(frac[0] - '0') * 10;
+  if (frac.size() == 2) n += static_cast<unsigned>(frac[1] - '0');
+  if (n > 10000) return std::nullopt;
+  return n;
+}
+
 const std::vector<Directive>& table() {
   static const std::vector<Directive> directives = [] {
     std::vector<Directive> d;
-    auto add = [&](std::string_view name, std::string_view accepts, Converter c) {
-      d.push_back(Directive{DirectiveInfo{name, accepts}, std::move(c)});
+    auto add = [&](std::string_view name, std::string_view accepts, Converter c,
+                   std::string_view section = "Service") {
+      d.push_back(Directive{DirectiveInfo{name, accepts, section}, std::move(c)});
     };
     add("Type", "one of simple, exec, notify, forking, oneshot",
         oneOf("Type", "Type", {"simple", "exec", "notify", "forking", "oneshot"},
@@ -109,10 +151,12 @@ const std::vector<Directive>& table() {
           if (!parseInteger(value, n) || n < 0 || n > std::numeric_limits<std::uint32_t>::max())
             return bad("StartLimitBurst", "a non-negative integer", value);
           return DbusProperty{"StartLimitBurst", 'u', static_cast<std::uint32_t>(n)};
-        });
+        },
+        "Unit");
     add("StartLimitIntervalSec", "a time span such as 10s or 1min, or infinity",
         timespan("StartLimitIntervalSec", "StartLimitIntervalUSec", true,
-                 "a time span such as 10s or 1min, or infinity"));
+                 "a time span such as 10s or 1min, or infinity"),
+        "Unit");
     add("TimeoutStopSec", "a time span such as 5s or 1min, or infinity",
         timespan("TimeoutStopSec", "TimeoutStopUSec", true,
                  "a time span such as 5s or 1min, or infinity"));
@@ -122,12 +166,45 @@ const std::vector<Directive>& table() {
     constexpr std::string_view sizes = "a size such as 256M or 1G (K, M, G = 1024-based), or infinity";
     for (std::string_view mem : {"MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax"})
       add(mem, sizes, size(mem, sizes));
+    constexpr std::string_view slice = "a slice unit name such as batch.slice or app-web.slice";
+    add("Slice", slice, [=](std::string_view value) -> Expected<DbusProperty> {
+      if (!validSliceName(value)) return bad("Slice", slice, value);
+      return DbusProperty{"Slice", 's', std::string(value)};
+    });
+    constexpr std::string_view boolean = "a boolean: yes, no, true, false, on, off, 1 or 0";
+    add("Delegate", boolean, [=](std::string_view value) -> Expected<DbusProperty> {
+      for (std::string_view yes : {"yes", "true", "on", "1", "y", "t"})
+        if (value == yes) return DbusProperty{"Delegate", 'b', true};
+      for (std::string_view no : {"no", "false", "off", "0", "n", "f"})
+        if (value == no) return DbusProperty{"Delegate", 'b', false};
+      return bad("Delegate", std::string(boolean) + " (a list of controllers is not supported)", value);
+    });
+    for (std::string_view mode : {"ManagedOOMSwap", "ManagedOOMMemoryPressure"})
+      add(mode, "one of auto, kill", oneOf(mode, mode, {"auto", "kill"}, "one of auto, kill"));
+    constexpr std::string_view share = "a percentage from 0% to 100% such as 60% or 12.5%";
+    add("ManagedOOMMemoryPressureLimit", share, [=](std::string_view value) -> Expected<DbusProperty> {
+      const auto permyriad = parsePermyriad(value);
+      if (!permyriad) return bad("ManagedOOMMemoryPressureLimit", share, value);
+      // systemd's UINT32_SCALE_FROM_PERMYRIAD: 100% is 2^32-1, rounded to nearest.
+      const std::uint64_t scaled =
+          (static_cast<std::uint64_t>(*permyriad) * std::numeric_limits<std::uint32_t>::max() + 5000) / 10000;
+      return DbusProperty{"ManagedOOMMemoryPressureLimit", 'u', static_cast<std::uint32_t>(scaled)};
+    });
+    add("ManagedOOMPreference", "one of none, avoid, omit",
+        oneOf("ManagedOOMPreference", "ManagedOOMPreference", {"none", "avoid", "omit"},
+              "one of none, avoid, omit"));
     return d;
   }();
   return directives;
 }
 
 }  // namespace
+
+const DirectiveInfo* supportedDirective(std::string_view directive) {
+  for (const auto& d : supportedDirectives())
+    if (d.directive == directive) return &d;
+  return nullptr;
+}
 
 const std::vector<DirectiveInfo>& supportedDirectives() {
   static const std::vector<DirectiveInfo> infos = [] {

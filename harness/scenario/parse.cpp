@@ -12,6 +12,7 @@
 #include "scenario/budget.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/lint.hpp"
+#include "scenario/unit_sources.hpp"
 
 namespace oom {
 namespace {
@@ -23,7 +24,7 @@ const std::vector<ObjectKeys> kKeys = {
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap"}, {}},
-    {"service", {"name", "why", "unit", "load"}, {"name", "why", "load"}},
+    {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint"},
@@ -375,7 +376,43 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
     r.error(path + ".sawtooth", "a sawtooth needs a rate or a leak to grow with");
 }
 
-void readServices(Reader& r, const Json& v, Scenario& s) {
+// unit_file and drop_ins, or the --units tree: the unit's real files, merged with
+// the inline `unit` (which overrides them). Every problem names the file and line.
+void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
+                   ServiceSpec& service) {
+  std::optional<ServiceFileRefs> refs;
+  if (sv.contains("unit_file") || sv.contains("drop_ins")) {
+    refs.emplace();
+    refs->base = sources.base_dir;
+    if (sv.contains("unit_file"))
+      if (auto f = r.string(sv["unit_file"], at + ".unit_file")) {
+        if (f->empty()) r.error(at + ".unit_file", "expected the path of a unit file; got \"\"");
+        else refs->unit_file = *f;
+      }
+    if (sv.contains("drop_ins")) {
+      const Json& d = sv["drop_ins"];
+      if (!d.is_array() || d.empty() || d.size() > limits::kMaxDropIns) {
+        r.error(at + ".drop_ins", "expected an array of 1 to " + std::to_string(limits::kMaxDropIns) +
+                                      " paths (NAME.service.d folders or *.conf files); got " + shown(d));
+      } else {
+        for (std::size_t i = 0; i < d.size(); ++i)
+          if (auto p = r.string(d[i], Reader::index(at + ".drop_ins", i))) refs->drop_ins.emplace_back(*p);
+      }
+    }
+    if (refs->unit_file) refs->slice_dirs.push_back(refs->unit_file->parent_path());
+  }
+  if (!sources.read_unit_files) return;
+  if (sources.units_dir && !service.name.empty())
+    if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) refs = tree;
+  if (!refs || (!refs->unit_file && refs->drop_ins.empty())) return;
+  auto result = readServiceFiles(service.name, *refs, service.inline_unit, at);
+  for (const auto& e : result.errors) r.error(at, e.where + ": " + e.message);
+  if (!result.errors.empty()) return;
+  service.unit = std::move(result.unit);
+  service.files = std::move(result.files);
+}
+
+void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
   const std::string path = "$.services";
   if (!v.is_array() || v.empty()) {
     r.error(path, "expected a non-empty array of services; got " + shown(v));
@@ -406,6 +443,8 @@ void readServices(Reader& r, const Json& v, Scenario& s) {
     if (sv.contains("why"))
       if (auto why = r.text(sv["why"], at + ".why")) service.why = *why;
     if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
+    service.inline_unit = service.unit;
+    readUnitFiles(r, sv, at, sources, service);
     if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, service.load);
     if (auto max = service.directive("MemoryMax"); max && *max != "infinity") {
       auto limit = parseSize(*max);
@@ -532,7 +571,7 @@ std::string fileTooLarge(std::uint64_t bytes) {
          std::to_string(limits::kMaxFileBytes) + " bytes); got " + std::to_string(bytes) + " bytes";
 }
 
-ScenarioCheck checkScenario(std::string_view text, const std::string& source) {
+ScenarioCheck checkScenario(std::string_view text, const std::string& source, const ScenarioSources& sources) {
   ScenarioCheck out;
   if (text.size() > limits::kMaxFileBytes) {
     out.errors.push_back(Error{source, fileTooLarge(text.size())});
@@ -569,7 +608,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source) {
       r.error("$.settle", "settle (" + formatDuration(Seconds(s.settle_sec)) +
                               ") must be shorter than time_limit (" +
                               formatDuration(Seconds(s.time_limit_sec)) + ")");
-    if (doc.contains("services")) readServices(r, doc["services"], s);
+    if (doc.contains("services")) readServices(r, doc["services"], s, sources);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }
   out.errors = r.takeErrors();
@@ -589,10 +628,10 @@ Expected<std::string> readScenarioBytes(const std::filesystem::path& file) {
 
 }  // namespace
 
-ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
+ScenarioCheck parseScenario(std::string_view text, const std::string& source, const ScenarioSources& sources) {
   // Whatever the text, an answer: an unexpected exception is reported, not thrown.
   try {
-    return checkScenario(text, source);
+    return checkScenario(text, source, sources);
   } catch (const std::exception& e) {
     ScenarioCheck out;
     out.errors.push_back(Error{source, std::string("could not be checked: ") + printable(e.what())});
@@ -600,14 +639,37 @@ ScenarioCheck parseScenario(std::string_view text, const std::string& source) {
   }
 }
 
-ScenarioCheck loadScenarioFile(const std::filesystem::path& file) {
+ScenarioCheck loadScenarioFile(const std::filesystem::path& file,
+                               const std::optional<std::filesystem::path>& units_dir) {
   auto bytes = readScenarioBytes(file);
   if (!bytes) {
     ScenarioCheck out;
     out.errors.push_back(bytes.error());
     return out;
   }
-  return parseScenario(*bytes, file.string());
+  ScenarioSources sources{file.parent_path(), units_dir};
+  if (units_dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*units_dir, ec)) {
+      ScenarioCheck out;
+      out.errors.push_back(Error{units_dir->string(), "--units: expected a folder laid out as /etc/systemd/system"});
+      return out;
+    }
+  }
+  auto check = parseScenario(*bytes, file.string(), sources);
+  if (check.ok() && units_dir) {
+    bool any = false;
+    std::string names;
+    for (const auto& svc : check.scenario->services) {
+      any = any || unitsTreeRefs(*units_dir, svc.name).has_value();
+      names += (names.empty() ? "" : ", ") + svc.name + ".service";
+    }
+    if (!any)
+      check.errors.push_back(Error{units_dir->string(), "--units: no unit file or drop-in folder for any of the "
+                                                        "scenario's services (" + names + ")"});
+    if (!any) check.scenario.reset();
+  }
+  return check;
 }
 
 }  // namespace oom

@@ -68,11 +68,12 @@ Expected<std::vector<std::string>> parseReleaseList(const std::string& text) {
   return releases;
 }
 
-SuiteInput loadSuiteScenarios(const std::vector<fs::path>& files, const std::vector<std::string>& releases) {
+SuiteInput loadSuiteScenarios(const std::vector<fs::path>& files, const std::vector<std::string>& releases,
+                              const std::optional<fs::path>& units_dir) {
   SuiteInput input;
   std::map<std::string, fs::path> by_name;
   for (const auto& file : files) {
-    const ScenarioCheck check = loadScenarioFile(file);
+    const ScenarioCheck check = loadScenarioFile(file, units_dir);
     input.warnings.insert(input.warnings.end(), check.warnings.begin(), check.warnings.end());
     input.errors.insert(input.errors.end(), check.errors.begin(), check.errors.end());
     if (!check.ok()) continue;

@@ -306,6 +306,7 @@ void SuiteRun::launchNext() {
   const fs::path folder = dir_ / cell.folder;
   std::vector<std::string> argv{options_.self.string(), "run", cell.file, "--release", cell.release,
                                 "--accel", options_.accelerator, "--run-dir", folder.string()};
+  if (options_.units_dir) argv.insert(argv.end(), {"--units", options_.units_dir->string()});
   auto pid = ::mkdir(folder.c_str(), 0755) == 0
                  ? startChild(argv, folder / kCellLogFile)
                  : Expected<int>(failSetup(folder.string(), std::string("cannot create the cell's folder: ") +
@@ -458,7 +459,7 @@ int runSuite(const SuiteOptions& options) {
     if (!from_env) return bad(from_env.error().str());
     if (*from_env) shard = **from_env;
   }
-  const SuiteInput input = loadSuiteScenarios(*files, *releases);
+  const SuiteInput input = loadSuiteScenarios(*files, *releases, options.units_dir);
   if (!input.ok()) {
     for (const auto& w : input.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
     for (const auto& e : input.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());

@@ -60,6 +60,10 @@ class Bus {
 
   Expected<void> subscribe();                                   // Manager.Subscribe
   Expected<std::string> startTransientUnit(const TransientUnitSpec& spec);  // returns the job path
+  // Manager.Reload (daemon-reload): returns once systemd has read the unit files again.
+  Expected<void> reload();
+  // Manager.StartUnit(unit, "fail"): returns the job path.
+  Expected<std::string> startUnit(const std::string& unit);
   // Reads one property; tries the Service interface, then Unit. nullopt if neither has it.
   std::optional<DbusValue> property(const std::string& unit, const std::string& name);
   // All properties of one interface ("org.freedesktop.systemd1.Unit"); empty if

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenario/directives.hpp"
+#include "scenario/unit_sources.hpp"
 
 namespace oom {
 
@@ -23,9 +24,15 @@ struct PlannedUnit {
   // Processes the stressor runs (its --processes), all of which must carry the
   // unit's OOMScoreAdjust before pressure. Absent in older plan.json: 1.
   unsigned processes = 1;
+  // A unit from real files (files.files not empty): the guest installs them, the
+  // harness drop-in last, reloads systemd and starts the unit by name. `properties`
+  // are then the merged values systemd must show. Empty: a transient unit.
+  ServiceFiles files;
+
+  bool installed() const { return !files.files.empty(); }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
-                                                properties, systemd_run, baseline_bytes, processes)
+                                                properties, systemd_run, baseline_bytes, processes, files)
 
 struct GuestPlan {
   int version = 1;

@@ -18,6 +18,9 @@ struct RunOptions {
   std::filesystem::path run_dir;
   std::string accelerator = "auto";       // auto, kvm, tcg
   std::string release;                    // overrides the scenario's guest.release when set
+  // --units DIR: the services' unit files and drop-ins from this tree (laid out as
+  // /etc/systemd/system) instead of the scenario's unit_file and drop_ins.
+  std::optional<std::filesystem::path> units_dir;
   std::optional<double> boot_allowance_sec;  // added to the scenario's time limit for the watchdog
   bool live_progress = true;              // one line per event on stdout as it happens
 };

@@ -34,6 +34,9 @@ struct DbusProperty {
 struct DirectiveInfo {
   std::string_view directive;  // "RestartSec"
   std::string_view accepts;    // human description used in errors: "a time span such as 5s"
+  // The section of a service's unit file it belongs in: "Service", or "Unit" for
+  // the start-rate limits (StartLimitBurst=, StartLimitIntervalSec=).
+  std::string_view section = "Service";
 };
 
 // RestartSec= when a unit does not set it: systemd's default, 100ms.
@@ -41,13 +44,18 @@ inline constexpr double kDefaultRestartSec = 0.1;
 
 // Every directive a scenario may use, in a stable order (for docs and errors).
 const std::vector<DirectiveInfo>& supportedDirectives();
+// The entry for `directive`, or nullptr when a scenario may not set it.
+const DirectiveInfo* supportedDirective(std::string_view directive);
 
 // Converts "MemoryMax" = "256M" into {"MemoryMax", 't', 268435456}. Errors name
 // the directive and what it accepts; `where` is left empty for the caller to fill.
 // Values follow systemd: MemoryMax/MemoryHigh/MemorySwapMax accept sizes and
 // "infinity"; RestartSec and StartLimitIntervalSec accept time spans; OOMPolicy
 // continue|stop|kill; OOMScoreAdjust -1000..1000; Restart no|on-success|
-// on-failure|on-abnormal|on-watchdog|on-abort|always; Type simple|exec|notify|forking|oneshot.
+// on-failure|on-abnormal|on-watchdog|on-abort|always; Type simple|exec|notify|forking|oneshot;
+// Slice a slice name; Delegate a boolean; ManagedOOMSwap and ManagedOOMMemoryPressure
+// auto|kill; ManagedOOMMemoryPressureLimit a percentage (D-Bus: scaled to 2^32-1 = 100%,
+// as systemd passes it); ManagedOOMPreference none|avoid|omit.
 Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_view value);
 
 }  // namespace oom

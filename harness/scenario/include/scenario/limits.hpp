@@ -31,6 +31,8 @@ constexpr unsigned kMaxGuestCpus = 64;
 // services: each becomes a unit in one small VM.
 constexpr std::size_t kMaxServices = 64;
 constexpr unsigned kMaxProcessesPerService = 64;
+// Entries of a service's drop_ins (folders or files).
+constexpr std::size_t kMaxDropIns = 64;
 
 // Loads: a baseline is at most guest.memory (the budget then checks the sum), a
 // spike at most guest.memory + guest.swap; rates (rate, leak) at most this.

@@ -22,9 +22,21 @@ struct ScenarioCheck {
   bool ok() const { return errors.empty(); }
 };
 
+// Where a scenario's unit files are: `unit_file` and `drop_ins` are relative to
+// base_dir (the scenario's folder); units_dir (`--units DIR`, laid out as
+// /etc/systemd/system) replaces them for every service it has files for.
+struct ScenarioSources {
+  std::filesystem::path base_dir;
+  std::optional<std::filesystem::path> units_dir;
+  // false: unit_file and drop_ins are checked as JSON but not read (a result file
+  // re-read later: the run's plan holds the files as they were).
+  bool read_unit_files = true;
+};
+
 // `source` names the file in messages.
-ScenarioCheck parseScenario(std::string_view text, const std::string& source);
-ScenarioCheck loadScenarioFile(const std::filesystem::path& file);
+ScenarioCheck parseScenario(std::string_view text, const std::string& source, const ScenarioSources& sources = {});
+ScenarioCheck loadScenarioFile(const std::filesystem::path& file,
+                               const std::optional<std::filesystem::path>& units_dir = std::nullopt);
 
 // The keys each object accepts, as the parser implements them, named after the
 // schema's $defs ("scenario" is the top level). Tests compare this with the schema.

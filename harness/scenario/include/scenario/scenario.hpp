@@ -13,6 +13,7 @@
 #include "oom/releases.hpp"
 #include "oom/units.hpp"
 #include "scenario/directives.hpp"
+#include "scenario/unit_sources.hpp"
 
 namespace oom {
 
@@ -42,7 +43,11 @@ struct Load {
 struct ServiceSpec {
   std::string name;                     // unit name stem: "report-worker"
   std::string why;
-  std::vector<UnitProperty> unit;       // systemd directives, in file order, values as strings
+  // systemd directives of the directive table as they take effect, values as strings:
+  // the unit files' merged settings (if any), then the scenario's inline `unit`.
+  std::vector<UnitProperty> unit;
+  std::vector<UnitProperty> inline_unit;  // the scenario's own `unit`, in file order
+  std::optional<ServiceFiles> files;      // set when the unit comes from real unit files
   Load load;
 
   // The directive's value as written, if set.

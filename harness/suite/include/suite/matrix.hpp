@@ -42,7 +42,8 @@ struct SuiteInput {
   bool ok() const { return errors.empty(); }
 };
 SuiteInput loadSuiteScenarios(const std::vector<std::filesystem::path>& files,
-                              const std::vector<std::string>& releases);
+                              const std::vector<std::string>& releases,
+                              const std::optional<std::filesystem::path>& units_dir = std::nullopt);
 
 // Every cell, in order: scenario (file order) x release (as given, or the
 // scenario's own) x repeat 1..K. Folder names: <scenario>-<release>, with

@@ -32,6 +32,7 @@ struct SuiteOptions {
   bool quiet = false;                        // only the final summary
   bool list = false;                         // print this shard's cells and exit; nothing boots
   std::filesystem::path self;                // the oomharness binary each cell runs
+  std::optional<std::filesystem::path> units_dir;  // --units DIR, for every cell
 };
 
 // True when the options ask for more than one run: several inputs, a folder,

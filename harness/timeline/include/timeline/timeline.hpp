@@ -33,6 +33,7 @@ inline constexpr const char* kRecordLoss = "loss";                // Loss
 inline constexpr const char* kRecordEnd = "end";
 
 // The runner's milestones, a Phase's name, in the order they happen.
+inline constexpr const char* kPhaseUnitsInstalled = "units_installed";      // unit files written, systemd reloaded
 inline constexpr const char* kPhaseUnitsStarted = "units_started";          // every start job done
 inline constexpr const char* kPhaseSettingsVerified = "settings_verified";  // every unit_setup without mismatches
 inline constexpr const char* kPhasePressure = "pressure";                   // observation of the pressure begins
@@ -73,9 +74,20 @@ struct UnitSetup {
   // Processes the kernel had OOM-killed in the unit before the check (counted
   // towards the processes expected, their adjustment taken from the kill lines).
   unsigned killed_before_check = 0;
+  // A unit from real unit files (empty for a transient unit), each line citing its
+  // file and line (docs/unit-files.md):
+  std::vector<std::string> unit_files;      // "/etc/systemd/system/api.service (from units/api.service)"
+  std::vector<std::string> effective;       // "OOMScoreAdjust=600 (units/api.service.d/20-oom.conf:2)"
+  std::vector<std::string> overridden;      // assignments a later one replaced, same form
+  std::vector<std::string> neutralized;     // set in the files, replaced or reset by the harness drop-in
+  std::vector<std::string> passed_through;  // outside the directive table, left to systemd
+  std::vector<std::string> stubs;           // stand-ins written for hard dependencies the guest lacks
+  std::vector<std::string> systemd_warnings;// what systemd logged about the files ("file:line: message")
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitSetup, t, unit, systemd_run, applied, processes,
-                                                mismatches, control_group, killed_before_check)
+                                                mismatches, control_group, killed_before_check, unit_files,
+                                                effective, overridden, neutralized, passed_through, stubs,
+                                                systemd_warnings)
 
 // "type": "oom_kill" — one victim chosen or group-killed by the kernel (deduplicated by pid).
 struct KernelOomKill {
