@@ -19,6 +19,13 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
       c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0,
                                     std::to_string(u.killed_before_check) + " process(es) already OOM-killed when " +
                                         "checked; their oom_score_adj taken from the kernel's kill lines"});
+    // A unit from real files: the merged values systemd confirmed, each with its file and line.
+    if (!u.effective.empty()) {
+      std::string merged;
+      for (const auto& e : u.effective) merged += (merged.empty() ? "" : "; ") + e;
+      c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, "from unit files, as merged: " + merged});
+    }
+    for (const auto& stub : u.stubs) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, stub});
     if (u.mismatches.empty()) { ++verified; continue; }
     c.outcome = CheckOutcome::inconclusive;
     for (const auto& m : u.mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});

@@ -288,6 +288,32 @@ std::string loadText(const Load& l) {
   return s;
 }
 
+// A unit from real files: each file as installed, and what the merge and the harness
+// drop-in did, every line citing its file and line.
+std::string unitFilesHtml(const ServiceFiles& files, const UnitSetup* setup) {
+  std::string out = "<p>Unit files, in the order systemd applied them:</p>\n<ul>\n";
+  for (const auto& f : files.files)
+    out += "<li><details><summary><code>" + htmlText(f.guest_path) + "</code> from <code>" + htmlText(f.source) +
+           "</code></summary><pre>" + htmlText(f.text) + "</pre></details></li>\n";
+  out += "</ul>\n";
+  auto list = [&](const char* title, const std::vector<SettingOrigin>& items) {
+    if (items.empty()) return;
+    out += "<p>" + std::string(title) + ":</p>\n<ul>\n";
+    for (const auto& o : items)
+      out += "<li><code>" + htmlText(o.directive + "=" + o.value) + "</code> " + htmlText(o.where) + "</li>\n";
+    out += "</ul>\n";
+  };
+  list("Overridden by a later file or the scenario", files.overridden);
+  list("Replaced or reset by the harness drop-in", files.neutralized);
+  list("Left to systemd (outside the directive table)", files.passed_through);
+  if (setup) {
+    for (const auto& stub : setup->stubs) out += "<p class=\"muted\">" + htmlText(stub) + "</p>\n";
+    for (const auto& w : setup->systemd_warnings)
+      out += "<p class=\"warn\">systemd about these files: " + htmlText(w) + "</p>\n";
+  }
+  return out;
+}
+
 std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
   const Scenario& s = r.scenario;
   std::string out = "<section id=\"scenario\"><h2>Scenario</h2>\n<p><code>" + htmlText(s.source) + "</code>: guest " +
@@ -302,7 +328,17 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
     out += "<p>Load: " + loadText(svc.load) + ".</p>\n";
     const UnitSetup* setup = index.setupOf(unit);
     std::map<std::string, std::string> applied = setup ? setup->applied : std::map<std::string, std::string>{};
-    out += "<table class=\"settings\">" + row({"directive", "requested", "applied (systemd)"}, "th");
+    const bool from_files = svc.files.has_value();
+    // Where each requested value came from: a file and line, the scenario, or oomharness.
+    auto originOf = [&](const std::string& directive) -> std::string {
+      if (!from_files) return "";
+      for (const auto& o : svc.files->effective)
+        if (o.directive == directive) return htmlText(o.where);
+      return "<span class=\"muted\">oomharness drop-in</span>";
+    };
+    out += "<table class=\"settings\">" +
+           (from_files ? row({"directive", "requested", "applied (systemd)", "from"}, "th")
+                       : row({"directive", "requested", "applied (systemd)"}, "th"));
     // What the guest asked systemd for: the plan's properties (Type= included), else the scenario's.
     const std::vector<UnitProperty>* requested = &svc.unit;
     for (const auto& u : r.plan.units)
@@ -321,13 +357,15 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
         shown = value;
         applied.erase(a);
       }
-      out += row({htmlText(d.name), htmlText(d.value), shown});
+      if (from_files) out += row({htmlText(d.name), htmlText(d.value), shown, originOf(d.name)});
+      else out += row({htmlText(d.name), htmlText(d.value), shown});
     }
     for (const auto& [key, value] : applied)
       out += row({htmlText(key), "<span class=\"muted\">(not requested)</span>", htmlText(value)});
     out += "</table>\n";
     if (setup)
       for (const auto& m : setup->mismatches) out += "<p class=\"warn\">not applied: " + htmlText(m) + "</p>\n";
+    if (from_files) out += unitFilesHtml(*svc.files, setup);
     for (const auto& u : r.plan.units)
       if (u.unit == unit && !u.systemd_run.empty())
         out += "<p>Reproduce by hand:</p><pre>" + htmlText(u.systemd_run) + "</pre>\n";
