@@ -171,6 +171,11 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   if (sources.unit_file)
     out.files.files.push_back(
         installed(*sources.unit_file, std::string(kGuestUnitDir) + "/" + unit_name, texts[sources.unit_file->path]));
+  else  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
+    out.files.files.push_back(InstalledFile{"oomharness (no unit_file given)",
+                                            std::string(kGuestUnitDir) + "/" + unit_name,
+                                            "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
+                                            "Description=" + unit_name + " (drop-ins under test)\n"});
   for (const auto& d : sources.drop_ins)
     out.files.files.push_back(
         installed(d, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]));

@@ -165,3 +165,52 @@ TEST(RunE2E, BadScenarioStartsNothingAndExitsTwo) {
   EXPECT_NE(run.output.find(bad), std::string::npos) << run.output;
   EXPECT_FALSE(fs::exists(E2E_RESULTS "/bad-run")) << "nothing may be started for a bad scenario";
 }
+
+// A unit from real files: the unit file sets OOMScoreAdjust=-500, drop-in
+// 10-oom.conf 200, 20-oom.conf 700. systemd in the guest must show the merged
+// 700, the evidence must cite 20-oom.conf's line, and the kernel's kill line must
+// carry 700: the file under review, not a copy of its values, was tested.
+TEST(RunE2E, RealUnitFilesTheMergedDropInValueIsTheOneTheKernelSaw) {
+  const auto run = runScenario("scenarios/rollout/api-rollout.json", E2E_RESULTS "/api-rollout");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const nlohmann::json* api_setup = nullptr;
+  for (const auto& s : run.result["timeline"]["setup"])
+    if (s["unit"] == "api.service") api_setup = &s;
+  ASSERT_NE(api_setup, nullptr);
+  EXPECT_EQ((*api_setup)["applied"]["OOMScoreAdjust"], "700");
+  EXPECT_EQ((*api_setup)["applied"]["OOMPolicy"], "stop");  // the scenario's inline override
+  EXPECT_EQ((*api_setup)["applied"]["Restart"], "on-failure");
+  bool cited = false;
+  for (const auto& e : (*api_setup)["effective"])
+    cited = cited || e.get<std::string>() == "OOMScoreAdjust=700 (" SOURCE_DIR "/scenarios/rollout/units/api.service.d/20-oom.conf:3)";
+  EXPECT_TRUE(cited) << api_setup->dump(2);
+  ASSERT_EQ((*api_setup)["stubs"].size(), 1u);  // Requires=postgresql.service
+  EXPECT_TRUE((*api_setup)["systemd_warnings"].empty());
+  bool kernel_700 = false;
+  for (const auto& k : run.result["timeline"]["kills"])
+    kernel_700 = kernel_700 || (k["unit"] == "api.service" && k.value("oom_score_adj", 0) == 700);
+  EXPECT_TRUE(kernel_700) << run.result["timeline"]["kills"].dump(2);
+  // `report` re-reads the run with the files as the plan installed them.
+  const auto again = oomharness("report " + run.dir.string());
+  EXPECT_EQ(again.status, 0) << again.output;
+  std::ifstream html(run.dir / "report.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("20-oom.conf:3"), std::string::npos);
+}
+
+// A misspelt key in a drop-in: systemd skips the line, so the run must not judge
+// the policy; it stops at the setup check with systemd's own words, file and line.
+TEST(RunE2E, ATypoInADropInIsCaughtBySystemdAndTheRunIsInconclusive) {
+  const auto run = runScenario("tests/e2e/typo/typo-in-drop-in.json", E2E_RESULTS "/typo");
+  EXPECT_EQ(run.status, 3) << run.output;
+  const auto* setup = check(run.result, "setup");
+  ASSERT_NE(setup, nullptr);
+  EXPECT_EQ((*setup)["outcome"], "inconclusive");
+  bool systemd_said = false;
+  for (const auto& e : (*setup)["evidence"]) {
+    const std::string text = e.value("text", "");
+    systemd_said = systemd_said || (text.find("10-oom.conf:3") != std::string::npos &&
+                                    text.find("OOMScoreAdjsut") != std::string::npos);
+  }
+  EXPECT_TRUE(systemd_said) << setup->dump(2);
+}
