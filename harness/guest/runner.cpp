@@ -85,6 +85,12 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     for (const auto& f : planned.files.files) paths.push_back(f.guest_path);
     // Nothing in the files may be ignored: a line systemd skipped is a setting not applied.
     setup.systemd_warnings = unitFileWarnings(paths, installed_at_usec);
+    for (auto& w : setup.systemd_warnings)  // name the user's file too, not only where it was put
+      for (const auto& f : planned.files.files)
+        if (w.rfind(f.guest_path + ":", 0) == 0) {
+          w += " [" + f.source + "]";
+          break;
+        }
     for (const auto& w : setup.systemd_warnings) setup.mismatches.push_back("systemd: " + w);
   }
   setup.control_group = observer.controlGroup(planned.unit);
