@@ -9,6 +9,7 @@ void addScenarioCommands(CLI::App& app, int& status);  // check, plan    (cmd_sc
 void addVmCommands(CLI::App& app, int& status);        // vm build, vm run (cmd_vm.cpp)
 void addRunCommand(CLI::App& app, int& status);        // run            (cmd_run.cpp)
 void addDiffCommand(CLI::App& app, int& status);       // diff           (cmd_diff.cpp)
+void addCompareCommand(CLI::App& app, int& status);    // compare        (cmd_compare.cpp)
 void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addLintCommand(CLI::App& app, int& status);       // lint           (cmd_lint.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   oom::addVmCommands(app, status);
   oom::addRunCommand(app, status);
   oom::addDiffCommand(app, status);
+  oom::addCompareCommand(app, status);
   oom::addReportCommands(app, status);
   oom::addLintCommand(app, status);
   oom::addVersionFlag(app);
