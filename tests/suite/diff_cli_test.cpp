@@ -78,3 +78,22 @@ TEST(DiffCli, ExitsZeroOneOrTwo) {
     EXPECT_TRUE(has(o.err, said)) << args << "\n" << o.err;
   }
 }
+
+// `compare` validates the scenario with both trees before anything boots: a
+// refused value in the proposed tree is exit 2 naming the file and line, and no
+// results folder is created.
+TEST(CompareCli, ABadProposedTreeIsExitTwoWithFileAndLineAndNothingStarts) {
+  const auto dir = scratch("compare-cli");
+  const fs::path source = OOM_SOURCE_DIR;
+  fs::create_directories(dir.path() / "proposed/api.service.d");
+  std::ofstream(dir.path() / "proposed/api.service.d/30-oom.conf") << "[Service]\nOOMScoreAdjust=-2000\n";
+  const auto results = dir.path() / "results";
+  const auto o = oomharness("compare " + (source / "scenarios/rollout/api-rollout.json").string() + " --current " +
+                                (source / "scenarios/rollout/units").string() + " --proposed " +
+                                (dir.path() / "proposed").string() + " --results " + results.string(),
+                            dir.path());
+  EXPECT_EQ(o.status, 2) << o.out << o.err;
+  EXPECT_TRUE(has(o.err, "30-oom.conf:2: OOMScoreAdjust=-2000: systemd refuses it")) << o.err;
+  EXPECT_TRUE(has(o.err, "nothing was started")) << o.err;
+  EXPECT_FALSE(fs::exists(results));
+}
