@@ -266,3 +266,18 @@ TEST(UnitValues, AcceptedAndRefusedAsSystemdParsesThem) {
                                                         {"OOMScoreAdjust", " 5"}})
     EXPECT_NE(unitValueProblem(key, value), "") << key << "=" << value;
 }
+
+// A scenario that takes real unit files: lint reads those files, so each finding
+// names the file and line the value came from, not the scenario's JSON.
+TEST(UnitLint, AScenarioOnRealUnitFilesIsLintedAtTheFilesLines) {
+  const auto findings = lintScenarioAt(fs::path(OOM_SOURCE_DIR) / "scenarios/rollout/api-rollout.json");
+  bool drop_in_over_drop_in = false, any_json = false;
+  for (const auto& f : findings) {
+    drop_in_over_drop_in = drop_in_over_drop_in || (f.rule == "drop-in-overrides-drop-in" &&
+                                                    f.at.file.find("api.service.d/20-oom.conf") != std::string::npos &&
+                                                    f.at.line == 3);
+    any_json = any_json || f.at.file.find(".json") != std::string::npos;
+  }
+  EXPECT_TRUE(drop_in_over_drop_in);
+  EXPECT_FALSE(any_json);  // every value of this scenario comes from a file, or is not flagged
+}
