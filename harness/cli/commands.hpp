@@ -11,6 +11,7 @@ void addRunCommand(CLI::App& app, int& status);        // run            (cmd_ru
 void addDiffCommand(CLI::App& app, int& status);       // diff           (cmd_diff.cpp)
 void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addLintCommand(CLI::App& app, int& status);       // lint           (cmd_lint.cpp)
+void addCaptureCommand(CLI::App& app, int& status);    // capture        (cmd_capture.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
 std::string versionText();                             // what --version prints
 }  // namespace oom
