@@ -1,4 +1,5 @@
 // The capture as a table for a terminal: host, services, likeliest victims, kills.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -43,10 +44,14 @@ std::string captureTable(const HostCapture& c, std::size_t top) {
          "), swap " + formatSize(c.swap_total_bytes) + "; captured " + utcText(c.captured_at) + "\n\n";
 
   out += "services (effective settings from systemd; memory is MemoryCurrent)\n";
-  out += line("  %-32s %-16s %10s %5s %6s %-9s %-12s %-9s %-10s %-10s\n", "unit", "state", "memory", "procs", "adjust",
-              "OOMPolicy", "Restart", "RestartSec", "MemoryHigh", "MemoryMax");
+  // The unit column is as wide as the longest name (systemd-tmpfiles-setup-dev.service), within reason.
+  int width = 24;
+  for (const auto& s : c.services) width = std::max(width, std::min(64, static_cast<int>(printable(s.unit).size())));
+  for (const auto& p : c.victims) width = std::max(width, std::min(64, static_cast<int>(printable(p.unit).size())));
+  out += line("  %-*s %-16s %10s %5s %6s %-9s %-12s %-10s %-10s %s\n", width, "unit", "state", "memory", "procs",
+              "adjust", "OOMPolicy", "Restart", "RestartSec", "MemoryHigh", "MemoryMax");
   for (const auto& s : c.services) {
-    out += line("  %-32s %-16s %10s %5u %6s %-9s %-12s %-9s %-10s %-10s\n", printable(s.unit).c_str(),
+    out += line("  %-*s %-16s %10s %5u %6s %-9s %-12s %-10s %-10s %s\n", width, printable(s.unit).c_str(),
                 printable(s.active_state + "/" + s.sub_state).c_str(),
                 s.memory_current ? formatSize(*s.memory_current).c_str() : "?", s.processes,
                 orDash(s.setting("OOMScoreAdjust")).c_str(), orDash(s.setting("OOMPolicy")).c_str(),
@@ -62,14 +67,14 @@ std::string captureTable(const HostCapture& c, std::size_t top) {
   if (c.services.empty()) out += "  (none)\n";
 
   out += "\nlikely victim order now (the kernel's oom_score, highest first; oom_score_adj -1000: never)\n";
-  out += line("  %4s %8s %-16s %-32s %9s %13s %10s\n", "rank", "pid", "comm", "unit", "oom_score", "oom_score_adj",
-              "rss");
+  out += line("  %5s %8s %-16s %-*s %9s %13s %10s\n", "rank", "pid", "comm", width, "unit", "oom_score",
+              "oom_score_adj", "rss");
   std::size_t shown = 0;
   for (const auto& p : c.victims) {
     if (top && shown == top) break;
     const bool never = p.oom_score_adj == -1000;
-    out += line("  %4s %8d %-16s %-32s %9d %13d %10s\n", never ? "never" : std::to_string(shown + 1).c_str(), p.pid,
-                printable(p.comm).c_str(), printable(p.unit.empty() ? p.cgroup : p.unit).c_str(), p.oom_score,
+    out += line("  %5s %8d %-16s %-*s %9d %13d %10s\n", never ? "never" : std::to_string(shown + 1).c_str(), p.pid,
+                printable(p.comm).c_str(), width, printable(p.unit.empty() ? p.cgroup : p.unit).c_str(), p.oom_score,
                 p.oom_score_adj, formatSize(p.rss_bytes).c_str());
     ++shown;
   }
