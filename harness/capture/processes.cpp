@@ -10,9 +10,14 @@
 namespace oom {
 
 std::string cgroupV2Path(std::string_view proc_cgroup) {
-  for (auto line : splitLines(proc_cgroup))
+  std::string legacy;
+  for (auto line : splitLines(proc_cgroup)) {
     if (line.substr(0, 3) == "0::") return std::string(trim(line.substr(3)));
-  return "";
+    // A host without the unified hierarchy: systemd's own named hierarchy has the same path.
+    if (const auto at = line.find(":name=systemd:"); at != std::string_view::npos)
+      legacy = std::string(trim(line.substr(at + 14)));
+  }
+  return legacy;
 }
 
 void rankVictims(std::vector<CapturedProcess>& processes) {

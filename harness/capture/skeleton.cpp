@@ -112,10 +112,15 @@ Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
     std::string stem = stemFor(s->unit);
     for (int n = 2; !stems.insert(stem).second; ++n) stem = stemFor(s->unit) + "-" + std::to_string(n);
     stem_of[s->unit] = stem;
-    std::uint64_t baseline = baselineFor(s->memory_current.value_or(0));
-    std::string why = "captured: " + s->unit + " " + s->active_state + "/" + s->sub_state + ", MemoryCurrent " +
-                      (s->memory_current ? formatSize(*s->memory_current) : "unknown (baseline 1M)") + ", " +
-                      std::to_string(s->processes) + " process" + (s->processes == 1 ? "" : "es");
+    // Without memory accounting systemd has no MemoryCurrent: its processes' rss stands in.
+    std::uint64_t rss = 0;
+    for (const auto& p : c.victims)
+      if (p.unit == s->unit) rss = saturatingAdd(rss, p.rss_bytes);
+    std::uint64_t baseline = baselineFor(s->memory_current.value_or(rss));
+    std::string why = "captured: " + s->unit + " " + s->active_state + "/" + s->sub_state + ", " +
+                      (s->memory_current ? "MemoryCurrent " + formatSize(*s->memory_current)
+                                         : "MemoryCurrent unknown, its processes' rss " + formatSize(rss)) +
+                      ", " + std::to_string(s->processes) + " process" + (s->processes == 1 ? "" : "es");
     if (stem + kUnitSuffix != s->unit) why += "; renamed from " + s->unit + " (a scenario service name has no @)";
     // A baseline at or over MemoryMax would be OOM-killed before it is ready (check refuses it).
     if (auto max = s->setting("MemoryMax"))

@@ -46,10 +46,11 @@ TEST(CaptureVictims, RankedByTheKernelsOomScoreAndMinusThousandLast) {
   EXPECT_EQ(ranked[5].unit, "init.scope");  // PID 1's own scope: a unit too
 }
 
-TEST(CaptureVictims, CgroupV2LineOfAHybridHost) {
+TEST(CaptureVictims, UnitCgroupOfHybridAndLegacyHosts) {
   EXPECT_EQ(cgroupV2Path("12:memory:/system.slice/a.service\n1:name=systemd:/x\n0::/system.slice/a.service\n"),
             "/system.slice/a.service");
   EXPECT_EQ(cgroupV2Path("12:memory:/x\n"), "");
+  EXPECT_EQ(cgroupV2Path("12:memory:/x\n1:name=systemd:/system.slice/b.service\n"), "/system.slice/b.service");
 }
 
 TEST(CaptureKills, KernelKillsFromARecordedKernelLog) {

@@ -108,6 +108,17 @@ TEST(CaptureSkeleton, TemplateInstancesRenamedAndBaselinesKeptUnderMemoryMax) {
   EXPECT_EQ(check.scenario->expect.first_killed, "worker-1");
 }
 
+TEST(CaptureSkeleton, NoMemoryCurrentFallsBackOnTheProcessesRss) {
+  HostCapture c = recordedCapture();
+  c.services[1].memory_current.reset();  // worker: MemoryAccounting=no
+  c.victims.push_back({331, "worker", 700, 600, 30 * MiB, "/system.slice/worker.service", "worker.service"});
+  const auto check = parsed(*scenarioSkeleton(c));
+  ASSERT_TRUE(check.ok());
+  const ServiceSpec* w = check.scenario->service("worker");
+  EXPECT_EQ(w->load.baseline_bytes, 110 * MiB);  // 80M + 30M
+  EXPECT_NE(w->why.find("MemoryCurrent unknown, its processes' rss 110MiB"), std::string::npos) << w->why;
+}
+
 TEST(CaptureSkeleton, OnlyExemptServicesStillNameAnExpectation) {
   HostCapture c = recordedCapture();
   c.services.erase(c.services.begin() + 1);  // the worker

@@ -20,7 +20,8 @@ namespace oom {
 std::vector<CapturedProcess> readProcesses(const SysFs& fs, std::vector<std::string>& notes);
 
 // "0::/system.slice/api.service\n" (the cgroup v2 line of proc/PID/cgroup) ->
-// "/system.slice/api.service"; "" when the process has no v2 line.
+// "/system.slice/api.service"; on a cgroup v1 host, the "name=systemd" line's
+// path; "" when the process has neither.
 std::string cgroupV2Path(std::string_view proc_cgroup);
 
 // Kernel OOM kills in /dev/kmsg records ("pri,seq,usec,flags;text"), oldest first.
