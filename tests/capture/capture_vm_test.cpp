@@ -1,6 +1,7 @@
 // `capture` on a real guest (label vm): two transient units started with known
-// OOM settings and baselines, then `oomharness-guest capture` in the guest; the
-// host compares what was captured with what was set. One boot.
+// OOM settings and baselines, a runtime drop-in on one, a third unit OOM-killed at
+// its MemoryMax, then `oomharness-guest capture` in the guest; the host compares
+// what was captured with what was set. One boot. (Pressure only inside the guest.)
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +49,7 @@ std::string readAll(const fs::path& file) {
 }
 
 // What the guest script sets: the runner's way (systemd-run -p, oomstress as the load).
-constexpr const char* kGuestScript = R"(B=/opt/oomharness/bin
+constexpr const char* kGuestScript = R"sh(B=/opt/oomharness/bin
 systemd-run --unit=capt-victim -p OOMScoreAdjust=700 -p OOMPolicy=kill -p Restart=on-failure -p RestartSec=3s \
   -p MemoryMax=300M $B/oomstress --target 64M --report-interval 5s
 systemd-run --unit=capt-guarded -p OOMScoreAdjust=-500 -p OOMPolicy=continue -p MemoryHigh=200M -p MemoryMax=250M \
@@ -60,12 +61,22 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 echo "held: $a $b"
+# A drop-in made the way an operator would, live: it must show in the settings and in DropInPaths.
+systemctl set-property --runtime capt-victim.service MemoryHigh=280M
+# A MemoryMax kill inside the guest, for the kernel log and the journal to report.
+systemd-run --unit=capt-oom -p MemoryMax=24M $B/oomstress --target 64M --report-interval 5s
+for i in $(seq 1 120); do
+  journalctl -q -o cat MESSAGE_ID=fe6faa94e7774663a0da52717891d8ef | grep -q capt-oom && break
+  sleep 0.5
+done
+echo "capt-oom: $(systemctl show -P Result capt-oom.service)"
 $B/oomharness-guest capture --json > "$OOMHARNESS_RESULTS" || echo "capture --json failed: $?"
 $B/oomharness-guest capture --scenario /tmp/captured.json --units /tmp/units || echo "capture --scenario failed: $?"
 $B/oomharness-guest capture --top 8 || echo "capture table failed: $?"
 echo ---scenario---; cat /tmp/captured.json; echo ---end---
 echo ---unit---; cat /tmp/units/capt-victim.service; echo ---end---
-)";
+echo ---dropin---; cat /tmp/units/capt-victim.service.d/50-MemoryHigh.conf; echo ---end---
+)sh";
 
 }  // namespace
 
@@ -107,6 +118,7 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
                                                                   {"RestartSec", "3s"},
                                                                   {"StartLimitBurst", "5"},
                                                                   {"StartLimitIntervalSec", "10s"},
+                                                                  {"MemoryHigh", "280M"},
                                                                   {"MemoryMax", "300M"}}));
   EXPECT_EQ(settings(guarded), (std::map<std::string, std::string>{{"OOMScoreAdjust", "-500"},
                                                                    {"OOMPolicy", "continue"},
@@ -118,6 +130,9 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
   EXPECT_EQ(victim["processes"], 1);
   EXPECT_EQ(guarded["processes"], 2);
   EXPECT_EQ(victim["fragment_path"], "/run/systemd/transient/capt-victim.service");
+  EXPECT_EQ(victim["drop_in_paths"],
+            nlohmann::json::array({"/run/systemd/transient/capt-victim.service.d/50-MemoryHigh.conf"}));  // transient: not system.control
+  EXPECT_TRUE(service("capt-oom.service").is_null()) << "a failed unit is not running: listed only with --all";
 
   // The victim order: the +700 unit's process first; every capt-guarded process after it.
   ASSERT_FALSE(capture["victims"].empty());
@@ -131,7 +146,19 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
       EXPECT_LT(p["oom_score"].get<int>(), capture["victims"][0]["oom_score"].get<int>());
     }
   EXPECT_EQ(guarded_seen, 2);
-  EXPECT_TRUE(capture["kills"].empty()) << capture["kills"].dump(1);  // no pressure, no kill
+  // The MemoryMax kill, from both sides: the kernel's report and systemd's journal entry.
+  bool kernel_kill = false, journal_kill = false;
+  for (const auto& k : capture["kills"]) {
+    if (k["unit"] != "capt-oom.service") continue;
+    if (k["source"] == "kernel") {
+      kernel_kill = true;
+      EXPECT_EQ(k["constraint"], "CONSTRAINT_MEMCG") << k.dump();
+      EXPECT_EQ(k["comm"], "oomstress") << k.dump();
+    }
+    if (k["source"] == "journal") journal_kill = true;
+  }
+  EXPECT_TRUE(kernel_kill) << capture["kills"].dump(1);
+  EXPECT_TRUE(journal_kill) << capture["kills"].dump(1);
 
   // The table shows the same, with the +700 unit ranked 1.
   EXPECT_TRUE(std::regex_search(run.output, std::regex(R"(\n +1 +\d+ oomstress +capt-victim\.service +\d+ +700 )")))
@@ -155,10 +182,13 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
       EXPECT_EQ(s["load"]["baseline"].get<std::string>().back(), 'M');
     }
   EXPECT_TRUE(found) << scenario;
+  EXPECT_EQ(doc["services"].size(), 2u) << scenario;  // the two running units; capt-oom failed
   for (const auto& s : doc["services"]) EXPECT_NE(s["name"].get<std::string>().rfind("systemd-", 0), 0u) << scenario;
 
   // --units copied the file systemd named for the transient unit.
   EXPECT_NE(between(run.output, "---unit---\n", "---end---").find("OOMScoreAdjust=700"), std::string::npos)
+      << run.output;
+  EXPECT_NE(between(run.output, "---dropin---\n", "---end---").find("MemoryHigh=293601280"), std::string::npos)
       << run.output;
   fs::remove_all(dir);
 }
