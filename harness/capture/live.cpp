@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "capture/host_reader.hpp"
+#include "oom/guest_paths.hpp"
 #include "oom/text.hpp"
 #include "timeline/message_ids.hpp"
 
@@ -177,7 +178,7 @@ std::string whyNotSystemd(const SysFs& fs) {
   if (name != "systemd")
     return "PID 1 is \"" + printable(name) + "\", not systemd: capture reads systemd's units, so it needs a host "
            "booted with systemd (to look at a guest, run it there: oomharness vm run -- " +
-           "/opt/oomharness/bin/oomharness-guest capture)";
+           guest::kAgentPath + " capture)";
   return "";
 }
 
