@@ -12,6 +12,7 @@ void addDiffCommand(CLI::App& app, int& status);       // diff           (cmd_di
 void addCompareCommand(CLI::App& app, int& status);    // compare        (cmd_compare.cpp)
 void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addLintCommand(CLI::App& app, int& status);       // lint           (cmd_lint.cpp)
+void addCaptureCommand(CLI::App& app, int& status);    // capture        (cmd_capture.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
 std::string versionText();                             // what --version prints
 }  // namespace oom

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   oom::addCompareCommand(app, status);
   oom::addReportCommands(app, status);
   oom::addLintCommand(app, status);
+  oom::addCaptureCommand(app, status);
   oom::addVersionFlag(app);
   app.parse_complete_callback([&] {
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);

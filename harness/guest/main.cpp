@@ -9,7 +9,9 @@
 #include <exception>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "capture/command.hpp"
 #include "guest/bus.hpp"
 #include "oom/clock.hpp"
 #include "guest/record_sink.hpp"
@@ -21,6 +23,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: oomharness-guest --plan FILE [--results PATH] [--stressor PATH]\n"
+    "       oomharness-guest capture [--scenario FILE] [--units DIR] [--json] [--all] [--top N]\n"
     "  --plan FILE       GuestPlan JSON written by the host\n"
     "  --results PATH    where JSON lines go (a virtio port or a file); default $OOMHARNESS_RESULTS\n"
     "  --stressor PATH   run this stressor binary instead of the plan's argv[0]\n";
@@ -61,6 +64,15 @@ int failEarly(oom::RecordSink& sink, int status, const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `capture`: the host command's read-only capture, for a guest (docs/capture.md).
+  if (argc > 1 && std::strcmp(argv[1], "capture") == 0) {
+    auto options = oom::parseCaptureArgs(std::vector<std::string>(argv + 2, argv + argc));
+    if (!options) {
+      std::fprintf(stderr, "oomharness-guest capture: %s\n%s", options.error().str().c_str(), oom::kCaptureUsage);
+      return oom::kCaptureBadInput;
+    }
+    return oom::runCapture(*options, stdout, stderr);
+  }
   std::string plan_file, results, stressor;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
