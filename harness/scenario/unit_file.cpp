@@ -90,6 +90,20 @@ bool isMaskedOrAlias(const fs::path& p) {
   return target == "/dev/null" || target.parent_path() == fs::canonical(p.parent_path(), ec);
 }
 
+// "service.d", "slice.d": drop-ins for every unit of that type.
+bool isTypeDropInFolder(const std::string& name) {
+  for (std::string_view type : {"service", "socket", "mount", "swap", "scope", "slice", "target", "timer", "path"})
+    if (name == std::string(type) + ".d") return true;
+  return false;
+}
+
+// The owner of a type-wide or prefix drop-in folder: "service", "api-.service".
+bool isSharedDropInOwner(const std::string& name) {
+  if (isTypeDropInFolder(name + ".d")) return true;
+  const auto dot = name.rfind('.');
+  return dot != std::string::npos && dot > 1 && name[dot - 1] == '-';
+}
+
 }  // namespace
 
 bool isUnitFileName(std::string_view name) {
@@ -166,6 +180,25 @@ UnitFileText parseUnitFile(std::string_view text, const std::string& path) {
   // unset only when it sat before the first section (whole file).
   for (auto p : pending) out.suppressions[p].applies_to = out.suppressions[p].line;
   return out;
+}
+
+std::vector<std::string> dropInFolderNames(const std::string& unit) {
+  const auto dot = unit.rfind('.');
+  if (dot == std::string::npos || dot == 0) return {unit + ".d"};
+  const std::string stem = unit.substr(0, dot), type = unit.substr(dot + 1);
+  std::vector<std::string> out{type + ".d"};
+  // A template instance ("a@1.service") has its own rules; the root slice "-.slice" has no prefixes.
+  if (stem.find('@') == std::string::npos && stem != "-")
+    for (std::size_t i = stem.find('-'); i != std::string::npos && i + 1 < stem.size(); i = stem.find('-', i + 1))
+      if (i > 0) out.push_back(stem.substr(0, i + 1) + "." + type + ".d");
+  out.push_back(unit + ".d");
+  return out;
+}
+
+int dropInSpecificity(const std::string& unit, const std::string& folder) {
+  const auto names = dropInFolderNames(unit);
+  const auto it = std::find(names.begin(), names.end(), folder);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
 }
 
 std::vector<const UnitFileText*> UnitSources::files() const {
@@ -273,6 +306,7 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
         std::error_code entry_ec;
         if (fs::is_directory(e, entry_ec)) {
           if (const auto owner = dropInOwner(e); !owner.empty()) found += addDropInFolder(e, owner);
+          else if (isTypeDropInFolder(entry)) found += addDropInFolder(e, entry.substr(0, entry.size() - 2));
         } else if (isUnitFileName(entry)) {
           if (isMaskedOrAlias(e)) continue;
           addUnitFile(e);
@@ -300,6 +334,24 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
                     "(NAME.service.d/*.conf) or a scenario (*.json)");
     }
   }
+  // Type-wide ("service.d") and prefix ("api-.service.d") drop-ins reach every unit of
+  // the tree they match; of two with one file name the more specific folder's wins.
+  std::set<std::string> applied;
+  for (auto& [name, unit] : units) {
+    if (isSharedDropInOwner(name)) continue;
+    const auto folders = dropInFolderNames(name);
+    std::map<std::string, int> level;  // drop-in file name -> specificity of the one kept
+    for (const auto& d : unit.drop_ins) level[fs::path(d.path).filename().string()] = static_cast<int>(folders.size()) - 1;
+    for (int i = static_cast<int>(folders.size()) - 2; i >= 0; --i) {
+      const std::string owner = folders[static_cast<std::size_t>(i)].substr(0, folders[static_cast<std::size_t>(i)].size() - 2);
+      const auto shared = units.find(owner);
+      if (shared == units.end()) continue;
+      applied.insert(owner);
+      for (const auto& d : shared->second.drop_ins)
+        if (level.emplace(fs::path(d.path).filename().string(), i).second) unit.drop_ins.push_back(d);
+    }
+  }
+  for (const auto& owner : applied) units.erase(owner);  // linted with the units they reach
   for (auto& [name, unit] : units) {
     // systemd applies drop-ins in the lexical order of their file names, wherever they are.
     std::stable_sort(unit.drop_ins.begin(), unit.drop_ins.end(), [](const auto& a, const auto& b) {

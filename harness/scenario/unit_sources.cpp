@@ -107,7 +107,9 @@ std::optional<ServiceFileRefs> unitsTreeRefs(const fs::path& dir, const std::str
   std::error_code ec;
   const std::string unit = service + ".service";
   if (fs::is_regular_file(dir / unit, ec)) refs.unit_file = unit;
-  if (fs::is_directory(dir / (unit + ".d"), ec)) refs.drop_ins.push_back(unit + ".d");
+  // The type's, the prefixes' and the unit's own drop-in folders (dropInFolderNames).
+  for (const auto& folder : dropInFolderNames(unit))
+    if (fs::is_directory(dir / folder, ec)) refs.drop_ins.push_back(folder);
   if (!refs.unit_file && refs.drop_ins.empty()) return std::nullopt;
   return refs;
 }
@@ -132,7 +134,10 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
     return f;
   };
   if (refs.unit_file) sources.unit_file = read((refs.base / *refs.unit_file).lexically_normal());
-  std::map<std::string, std::string> drop_in_names;  // file name -> where it came from
+  // File name -> (folder specificity, index in sources.drop_ins): of two drop-ins with
+  // the same name, the one in the more specific folder is the one systemd reads.
+  std::map<std::string, std::pair<int, std::size_t>> drop_in_names;
+  const int own = static_cast<int>(dropInFolderNames(unit_name).size()) - 1;
   for (const auto& d : refs.drop_ins) {
     const fs::path full = (refs.base / d).lexically_normal();
     std::error_code ec;
@@ -149,18 +154,33 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
     }
     for (const auto& c : confs) {
       const std::string name = c.filename().string();
-      if (auto [it, fresh] = drop_in_names.emplace(name, c.string()); !fresh) {
-        errors.push_back(Error{c.string(), "a drop-in named " + name + " is also given as " + it->second +
-                                               "; the guest has one " + unit_name + ".d folder"});
-        continue;
-      }
       if (name >= kHarnessDropInName) {
         errors.push_back(Error{c.string(), "sorts after oomharness's own drop-in " +
                                                std::string(kHarnessDropInName) +
                                                ", which must be applied last; rename it"});
         continue;
       }
-      if (auto f = read(c.lexically_normal())) sources.drop_ins.push_back(std::move(*f));
+      // "service.d", "api-.service.d": less specific than the unit's own folder; any
+      // other folder (or a file given alone) counts as the unit's own.
+      int specificity = dropInSpecificity(unit_name, c.parent_path().filename().string());
+      if (specificity < 0) specificity = own;
+      const auto seen = drop_in_names.find(name);
+      if (seen != drop_in_names.end() && seen->second.first == specificity) {
+        errors.push_back(Error{c.string(), "a drop-in named " + name + " is also given as " +
+                                               sources.drop_ins[seen->second.second].path +
+                                               "; the guest has one " + unit_name + ".d folder"});
+        continue;
+      }
+      if (seen != drop_in_names.end() && seen->second.first > specificity) continue;  // shadowed
+      auto f = read(c.lexically_normal());
+      if (!f) continue;
+      if (seen != drop_in_names.end()) {  // shadows the less specific one
+        sources.drop_ins[seen->second.second] = std::move(*f);
+        seen->second.first = specificity;
+      } else {
+        drop_in_names[name] = {specificity, sources.drop_ins.size()};
+        sources.drop_ins.push_back(std::move(*f));
+      }
     }
   }
   std::stable_sort(sources.drop_ins.begin(), sources.drop_ins.end(), [](const auto& a, const auto& b) {

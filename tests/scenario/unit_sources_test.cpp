@@ -243,6 +243,46 @@ TEST_F(UnitSources, AUnitsTreeReplacesTheScenariosFilesForTheServicesItHas) {
   EXPECT_NE(none.errors.front().message.find("no unit file or drop-in folder"), std::string::npos);
 }
 
+// A tree laid out as /etc/systemd/system with type-wide (service.d) and prefix
+// (api-.service.d) drop-ins: they reach the unit, and of two with one file name
+// the more specific folder's wins, as systemd reads them.
+TEST_F(UnitSources, TypeWideAndPrefixDropInsReachTheUnitAndTheMoreSpecificNameWins) {
+  write("tree/api-web.service", "[Service]\nExecStart=/usr/bin/web\nOOMScoreAdjust=-100\n");
+  write("tree/service.d/10-defaults.conf", "[Service]\nOOMScoreAdjust=100\n");
+  write("tree/service.d/05-base.conf", "[Service]\nMemoryHigh=300M\n");
+  write("tree/api-.service.d/10-defaults.conf", "[Service]\nOOMScoreAdjust=300\n");
+  write("tree/other-.service.d/20-other.conf", "[Service]\nOOMScoreAdjust=999\n");
+  const auto refs = unitsTreeRefs(dir_ / "tree", "api-web");
+  ASSERT_TRUE(refs.has_value());
+  EXPECT_EQ(refs->drop_ins, (std::vector<fs::path>{"service.d", "api-.service.d"}));
+  const auto r = readServiceFiles("api-web", *refs, {}, "s.json: $.services[0]");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().str();
+  EXPECT_EQ(value(r, "OOMScoreAdjust"), "300");
+  EXPECT_EQ(value(r, "MemoryHigh"), "300M");
+  std::vector<std::string> installed;
+  for (const auto& f : r.files.files) installed.push_back(f.guest_path);
+  // Into the unit's own folder: a type-wide drop-in must not reach the guest's own units.
+  EXPECT_EQ(installed, (std::vector<std::string>{"/etc/systemd/system/api-web.service",
+                                                 "/etc/systemd/system/api-web.service.d/05-base.conf",
+                                                 "/etc/systemd/system/api-web.service.d/10-defaults.conf"}));
+  EXPECT_NE(r.files.files[2].source.find("api-.service.d/10-defaults.conf"), std::string::npos);
+  EXPECT_EQ(dropInFolderNames("a-b-c.service"),
+            (std::vector<std::string>{"service.d", "a-.service.d", "a-b-.service.d", "a-b-c.service.d"}));
+  EXPECT_EQ(dropInFolderNames("-.slice"), (std::vector<std::string>{"slice.d", "-.slice.d"}));
+}
+
+TEST_F(UnitSources, LintReadsTypeWideAndPrefixDropInsWithTheUnitsTheyReach) {
+  write("tree/api-web.service", "[Service]\nExecStart=/usr/bin/web\nOOMScoreAdjust=-100\n");
+  write("tree/service.d/10-defaults.conf", "[Service]\nOOMScoreAdjust=100\n");
+  write("tree/api-.service.d/10-defaults.conf", "[Service]\nOOMScoreAdjust=300\n");
+  const auto in = collectLintInputs({(dir_ / "tree").string()});
+  ASSERT_TRUE(in.unreadable.empty());
+  ASSERT_EQ(in.units.size(), 1u);  // the shared folders are not units of their own
+  EXPECT_EQ(in.units[0].name, "api-web.service");
+  ASSERT_EQ(in.units[0].drop_ins.size(), 1u);  // one 10-defaults.conf: the prefix folder's
+  EXPECT_NE(in.units[0].drop_ins[0].path.find("api-.service.d"), std::string::npos);
+}
+
 TEST_F(UnitSources, MissingFilesAreErrorsThatNameTheScenarioAndTheFile) {
   write("s.json", kScenario);
   const auto check = loadScenarioFile(dir_ / "s.json");

@@ -84,6 +84,15 @@ struct LintInputs {
 // True for the suffixes systemd gives unit files ("api.service", "user.slice").
 bool isUnitFileName(std::string_view name);
 
+// The drop-in folders systemd reads for `unit`, least specific first: the type's
+// ("service.d"), each dash prefix ("a-.service.d", "a-b-.service.d"), then the
+// unit's own ("a-b-c.service.d"). Drop-ins from all of them are applied together in
+// file-name order; of two with the same file name, the more specific folder's wins
+// (systemd.unit(5); TEST-15-DROPIN's hierarchical drop-ins).
+std::vector<std::string> dropInFolderNames(const std::string& unit);
+// Its position in dropInFolderNames(unit), or -1 if `folder` is none of them.
+int dropInSpecificity(const std::string& unit, const std::string& folder);
+
 // Unit files, drop-in files, NAME.d folders, scenario files, and folders laid out as
 // /etc/systemd/system (unit files at the top, drop-ins in NAME.d/; *.wants and
 // *.requires folders and links to /dev/null are skipped). A folder with nothing to
