@@ -148,7 +148,6 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
   for (const auto& e : check.errors) add(e, "scenario-invalid");
   // A service that takes real unit files: those files are linted as files, so each
   // finding names the file and line the value came from (docs/unit-files.md).
-  std::vector<std::string> file_paths;  // "$.services[i].unit.X" of values from files
   if (check.ok()) {
     std::vector<UnitSources> units;
     const auto& services = check.scenario->services;
@@ -165,20 +164,14 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
         else u.drop_ins.push_back(std::move(text));
       }
       units.push_back(std::move(u));
-      for (const auto& p : svc.unit)
-        if (std::none_of(svc.inline_unit.begin(), svc.inline_unit.end(),
-                         [&](const UnitProperty& q) { return q.name == p.name; }))
-          file_paths.push_back("$.services[" + std::to_string(i) + "].unit." + p.name);
     }
     for (auto& f : lintUnits(units)) out.push_back(std::move(f));
   }
   for (const auto& w : check.warnings) {
     const auto& where = w.where;
-    // Said already, with its file and line, by the unit-file rules above.
-    if (std::any_of(file_paths.begin(), file_paths.end(), [&](const std::string& p) {
-          return where.size() >= p.size() && where.compare(where.size() - p.size(), p.size(), p) == 0;
-        }))
-      continue;
+    // About a value from a unit file (where = its file:line): said already, with that
+    // file and line, by the unit-file rules above.
+    if (where.rfind(source, 0) != 0) continue;
     auto ends = [&](std::string_view s) {
       return where.size() >= s.size() && where.compare(where.size() - s.size(), s.size(), s) == 0;
     };
