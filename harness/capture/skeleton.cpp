@@ -16,6 +16,8 @@ constexpr std::size_t kMaxServices = limits::kMaxServices;
 constexpr unsigned kMaxProcesses = limits::kMaxProcessesPerService;
 constexpr std::uint64_t kMinGuestMemory = 512 * MiB;  // the smallest guest the shipped scenarios use
 constexpr std::uint64_t kMaxGuestMemory = limits::kMaxGuestMemoryBytes;
+constexpr std::uint64_t kPressureBaseline = 16 * MiB;  // the added pressure service's, before it grows
+constexpr std::uint64_t kPressureFillSec = 45;         // it fills the guest's room in about this long
 
 bool startsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -146,11 +148,29 @@ Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
   const std::string release =
       std::count(supportedReleases().begin(), supportedReleases().end(), c.os_codename) ? c.os_codename
                                                                                        : std::string(kDefaultRelease);
-  // Room for the baselines, the guest's own use, the margin, and as much again
-  // as the baselines (at least 128M) for the pressure the user adds.
+  // Room for the baselines (the pressure service's too), the guest's own use, the
+  // margin, and as much again as the baselines (at least 128M) for the pressure.
+  baselines = saturatingAdd(baselines, kPressureBaseline);
   const std::uint64_t needed = saturatingAdd(saturatingAdd(baselines, guestOverheadBytes(release)), kBudgetSafetyMarginBytes);
   const std::uint64_t memory =
       std::max(kMinGuestMemory, roundUp(saturatingAdd(needed, std::max<std::uint64_t>(baselines, 128 * MiB)), 128 * MiB));
+  // The pressure: one more service that grows until the kernel must choose, kept out
+  // of the choice (OOMScoreAdjust=-900), so a run tests the expectations as written.
+  // It fills the room left in about kPressureFillSec.
+  std::string pressure = "oomharness-pressure";
+  while (!stems.insert(pressure).second) pressure += "-2";
+  const std::uint64_t room = memory > needed ? memory - needed : 128 * MiB;
+  const std::uint64_t leak = std::max<std::uint64_t>(16 * MiB, roundUp(room / kPressureFillSec, MiB));
+  nlohmann::ordered_json grow;
+  grow["name"] = pressure;
+  grow["why"] = "added by capture: grows by " + formatSizeExact(leak) + "/s from 5s on until the kernel must pick a "
+                "victim among the captured services; OOMScoreAdjust=-900 keeps it out of that choice. Replace it "
+                "with the growth you want to test";
+  grow["unit"] = {{"OOMScoreAdjust", -900}};
+  grow["load"] = {{"baseline", formatSizeExact(kPressureBaseline)},
+                  {"leak", formatSizeExact(leak) + "/s"},
+                  {"start_after", "5s"}};
+  services.push_back(std::move(grow));
   if (needed > kMaxGuestMemory)
     return fail("capture --scenario", "the captured services hold " + formatSize(baselines) +
                                           ", more than a guest can have (64G with the guest's own use)");
@@ -161,8 +181,9 @@ Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
       "Captured by oomharness capture from " + (c.hostname.empty() ? std::string("a host") : c.hostname) + " (" +
       c.os + ", systemd " + c.systemd_version + ", " + formatSize(c.mem_total_bytes) + " memory, " +
       formatSize(c.swap_total_bytes) + " swap): each running service with its effective OOM settings and its "
-      "memory at capture time as the baseline. No service grows yet: add a leak or spike where the pressure "
-      "should come from. The expectations are what the kernel would do now; edit them to the policy you mean.");
+      "memory at capture time as the baseline, and one added service (oomharness-pressure) that grows until the "
+      "kernel must choose a victim. The expectations are what the kernel would do now; edit them to the policy "
+      "you mean.");
   doc["guest"] = {{"release", release},
                   {"memory", formatSizeExact(std::min(memory, kMaxGuestMemory))},
                   {"cpus", 2},

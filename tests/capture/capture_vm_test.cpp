@@ -1,7 +1,8 @@
 // `capture` on a real guest (label vm): two transient units started with known
 // OOM settings and baselines, a runtime drop-in on one, a third unit OOM-killed at
 // its MemoryMax, then `oomharness-guest capture` in the guest; the host compares
-// what was captured with what was set. One boot. (Pressure only inside the guest.)
+// what was captured with what was set. Then the captured scenario is run as written
+// in a second guest. (Pressure only inside the guests.)
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,7 +81,7 @@ echo ---dropin---; cat /tmp/units/capt-victim.service.d/50-MemoryHigh.conf; echo
 
 }  // namespace
 
-TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
+TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonRunsAsPredicted) {
   const fs::path dir = fs::temp_directory_path() / ("oomharness-capture-vm-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir / "payload");
@@ -182,7 +183,7 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
       EXPECT_EQ(s["load"]["baseline"].get<std::string>().back(), 'M');
     }
   EXPECT_TRUE(found) << scenario;
-  EXPECT_EQ(doc["services"].size(), 2u) << scenario;  // the two running units; capt-oom failed
+  EXPECT_EQ(doc["services"].size(), 3u) << scenario;  // the two running units (capt-oom failed), the pressure
   for (const auto& s : doc["services"]) EXPECT_NE(s["name"].get<std::string>().rfind("systemd-", 0), 0u) << scenario;
 
   // --units copied the file systemd named for the transient unit.
@@ -190,5 +191,13 @@ TEST(CaptureVm, CapturedValuesAreWhatWasSetAndTheSkeletonPassesCheck) {
       << run.output;
   EXPECT_NE(between(run.output, "---dropin---\n", "---end---").find("MemoryHigh=293601280"), std::string::npos)
       << run.output;
+
+  // The skeleton runs as written, in a second guest: its added pressure service grows
+  // until the kernel chooses, and the kernel chooses what capture predicted.
+  const auto replay = sh(std::string(OOMHARNESS_BIN) + " run --quiet --results " + (dir / "results").string() + " " +
+                         (dir / "captured.json").string());
+  EXPECT_EQ(replay.status, 0) << replay.output;
+  EXPECT_NE(replay.output.find("PASS first_killed: first victim: capt-victim.service"), std::string::npos)
+      << replay.output;
   fs::remove_all(dir);
 }

@@ -33,7 +33,7 @@ TEST(CaptureSkeleton, ServicesCarryTheirSettingsAndMemory) {
   const auto check = parsed(*scenarioSkeleton(recordedCapture()));
   ASSERT_TRUE(check.ok());
   const Scenario& s = *check.scenario;
-  ASSERT_EQ(s.services.size(), 2u);
+  ASSERT_EQ(s.services.size(), 3u);  // two captured, one added for the pressure
   const ServiceSpec* worker = s.service("worker");
   ASSERT_TRUE(worker);
   EXPECT_EQ(worker->oomScoreAdjust(), 600);
@@ -82,7 +82,7 @@ TEST(CaptureSkeleton, GuestUnitsAndIdleServicesLeftOutAndNamed) {
   ASSERT_TRUE(skeleton);
   const auto check = parsed(*skeleton);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check.scenario->services.size(), 2u);
+  EXPECT_EQ(check.scenario->services.size(), 3u);
   const std::vector<std::string> expected{
       "systemd-journald.service: a unit of every guest (its memory is in the guest overhead)",
       "serial-getty@ttyS0.service: a unit of every guest (its memory is in the guest overhead)",
@@ -143,6 +143,25 @@ TEST(CaptureSkeleton, TrixieHostGivesATrixieGuest) {
   EXPECT_EQ(scenarioSkeleton(c)->scenario["guest"]["release"], "trixie");
   c.os_codename = "jammy";  // not a guest release oomharness has: the default
   EXPECT_EQ(scenarioSkeleton(c)->scenario["guest"]["release"], "bookworm");
+}
+
+
+// The skeleton runs as written: one added service grows until the kernel must choose,
+// kept out of the choice, within the guest's room and the time limit.
+TEST(CaptureSkeleton, AnAddedPressureServiceGrowsUntilTheKernelMustChoose) {
+  const auto check = parsed(*oom::scenarioSkeleton(oom::test::recordedCapture()));
+  ASSERT_TRUE(check.ok());
+  const oom::Scenario& s = *check.scenario;
+  const oom::ServiceSpec* pressure = s.service("oomharness-pressure");
+  ASSERT_TRUE(pressure);
+  EXPECT_EQ(pressure->oomScoreAdjust(), -900);
+  ASSERT_GT(pressure->load.leak_bytes_per_sec, 0u);
+  const oom::Budget budget = oom::computeBudget(s);
+  // It fills the room left within the time limit, with time to spare for the kill.
+  EXPECT_LT(static_cast<double>(budget.headroomBytes()) / static_cast<double>(pressure->load.leak_bytes_per_sec),
+            s.time_limit_sec / 2);
+  EXPECT_TRUE(s.expect.first_killed.has_value());
+  EXPECT_NE(*s.expect.first_killed, "oomharness-pressure");
 }
 
 }  // namespace
