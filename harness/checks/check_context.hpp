@@ -69,6 +69,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out);
 void checkNeverKilled(const CheckContext& ctx, Checks& out);
 void checkOomKills(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkConstraint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
+void checkKilledBy(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkCollateral(const CheckContext& ctx, Checks& out);
 void noteUnexpectedKills(const CheckContext& ctx, Checks& out);
 

@@ -99,6 +99,7 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   for (const auto& [svc, e] : scenario.expect.units) {
     checkOomKills(ctx, svc, e, checks);
     checkConstraint(ctx, svc, e, checks);
+    checkKilledBy(ctx, svc, e, checks);
     checkResult(ctx, svc, e, checks);
     checkRestarts(ctx, svc, e, checks);
     checkCleanRestart(ctx, svc, e, checks);

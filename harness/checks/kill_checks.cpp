@@ -32,23 +32,53 @@ std::string chosenInstead(const CheckContext& ctx) {
   return s + " instead";
 }
 
+// A kill by the kernel (a chosen victim) or by systemd-oomd, in one time order.
+struct AnyKill {
+  double t = 0;
+  std::string unit;
+  const OomEvent* kernel = nullptr;
+  const OomdKill* oomd = nullptr;
+};
+
+std::vector<AnyKill> allKills(const CheckContext& ctx) {
+  std::vector<AnyKill> kills;
+  for (const auto& e : ctx.index.events()) kills.push_back(AnyKill{e.t, e.unit, &e, nullptr});
+  for (const auto& k : ctx.index.oomdKills()) kills.push_back(AnyKill{k.t, k.unit, nullptr, &k});
+  std::stable_sort(kills.begin(), kills.end(), [](const AnyKill& a, const AnyKill& b) { return a.t < b.t; });
+  return kills;
+}
+
+Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel->victim) : oomdKillEvidence(*k.oomd); }
+
+std::string describe(const AnyKill& k) {
+  return k.kernel ? describe(*k.kernel) : k.unit + " (killed by systemd-oomd)";
+}
+
+// Why a kill came first: the kernel's ranking, or oomd's own reason.
+std::string explainKill(const CheckContext& ctx, const AnyKill& k, const std::string& wanted) {
+  if (k.kernel) return explainVictimChoice(ctx, *k.kernel, wanted);
+  return "systemd-oomd acted before the kernel: " +
+         (k.oomd->reason ? k.oomd->reason->MESSAGE : std::string("(its reason was not in the journal)"));
+}
+
 }  // namespace
 
 void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
-  CheckResult c{"first_killed", *want, CheckOutcome::pass, *want + " is the first unit the kernel kills", "", {}, ""};
-  const auto& events = ctx.index.events();
-  if (events.empty()) {
+  CheckResult c{"first_killed", *want, CheckOutcome::pass,
+                *want + " is the first unit killed (by the kernel, or by systemd-oomd)", "", {}, ""};
+  const auto kills = allKills(ctx);
+  if (kills.empty()) {
     c.outcome = ctx.missingKill();
     c.observed = "no OOM kill at all" + ctx.notWithinTimeLimit();
   } else {
-    const OomEvent& first = events.front();
-    c.evidence.push_back(killEvidence(*first.victim));
+    const AnyKill& first = kills.front();
+    c.evidence.push_back(evidenceOf(first));
     c.observed = "first victim: " + describe(first);
     if (serviceOf(ctx, first.unit) != *want) {
       c.outcome = CheckOutcome::fail;
-      c.why = explainVictimChoice(ctx, first, *want);
+      c.why = explainKill(ctx, first, *want);
     }
   }
   out.push_back(std::move(c));
@@ -61,14 +91,15 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   for (const auto& s : want) expected += (expected.empty() ? "" : " then ") + s;
   CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}, ""};
   std::vector<std::string> seen;  // listed services in order of their first kill
-  std::vector<const OomEvent*> firsts;
-  for (const auto& e : ctx.index.events()) {
-    const std::string svc = serviceOf(ctx, e.unit);
+  const auto kills = allKills(ctx);
+  std::vector<const AnyKill*> firsts;
+  for (const auto& k : kills) {
+    const std::string svc = serviceOf(ctx, k.unit);
     if (std::find(want.begin(), want.end(), svc) == want.end()) continue;
     if (std::find(seen.begin(), seen.end(), svc) != seen.end()) continue;
     seen.push_back(svc);
-    firsts.push_back(&e);
-    c.evidence.push_back(killEvidence(*e.victim));
+    firsts.push_back(&k);
+    c.evidence.push_back(evidenceOf(k));
   }
   for (const auto& s : seen) c.observed += (c.observed.empty() ? "" : " then ") + s;
   if (seen.empty()) c.observed = "none of them was killed" + ctx.notWithinTimeLimit();
@@ -77,7 +108,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
     c.outcome = seen.empty() ? ctx.missingKill() : CheckOutcome::fail;
     for (std::size_t i = 0; i < seen.size() && i < want.size(); ++i)
       if (seen[i] != want[i]) {
-        c.why = explainVictimChoice(ctx, *firsts[i], want[i]);
+        c.why = explainKill(ctx, *firsts[i], want[i]);
         break;
       }
   }
@@ -93,8 +124,14 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out) {
                   svc + " is never OOM-killed (by the kernel log, memory.events and systemd alike)", "", {}, ""};
     const auto kills = ctx.index.killsIn(unit);
     for (const auto* k : kills) c.evidence.push_back(killEvidence(*k));
+    const auto oomd = ctx.index.oomdKillsIn(unit);
+    for (const auto* k : oomd) c.evidence.push_back(oomdKillEvidence(*k));
     const WitnessCounts w = witnessesOf(ctx, unit);
-    if (!kills.empty()) {
+    if (kills.empty() && !oomd.empty()) {
+      c.outcome = CheckOutcome::fail;
+      c.observed = "systemd-oomd killed " + unit + " " + std::to_string(oomd.size()) + " time(s)";
+      c.why = oomd.front()->reason ? "systemd-oomd: " + oomd.front()->reason->MESSAGE : "";
+    } else if (!kills.empty()) {
       c.outcome = CheckOutcome::fail;
       c.observed = std::to_string(kills.size()) + " process(es) of " + unit + " killed, first pid " +
                    std::to_string(kills.front()->pid) + " (" + kills.front()->comm + ")";
@@ -149,6 +186,35 @@ void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitEx
   out.push_back(std::move(c));
 }
 
+// Who killed the unit: the kernel (its kill lines), systemd-oomd (systemd's
+// UNIT_OOMD_KILL with oomd's reason), or either; at least one kill.
+void checkKilledBy(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
+  if (!e.killed_by) return;
+  const std::string unit = unitName(svc);
+  const std::string& want = *e.killed_by;
+  CheckResult c{svc + ".killed_by", svc, CheckOutcome::pass,
+                want == "any" ? unit + " is killed (by the kernel or systemd-oomd)"
+                              : "every kill of " + unit + " is " + (want == "kernel" ? "the kernel's" : "systemd-oomd's"),
+                "", {}, ""};
+  const auto kernel = ctx.index.eventsIn(unit);
+  const auto oomd = ctx.index.oomdKillsIn(unit);
+  for (const auto* k : kernel) c.evidence.push_back(killEvidence(*k->victim));
+  for (const auto* k : oomd) c.evidence.push_back(oomdKillEvidence(*k));
+  c.observed = std::to_string(kernel.size()) + " kill(s) by the kernel, " + std::to_string(oomd.size()) +
+               " by systemd-oomd";
+  if (kernel.empty() && oomd.empty()) {
+    c.outcome = ctx.missingKill();
+    c.observed += ctx.notWithinTimeLimit();
+  } else if (want == "kernel" && !oomd.empty()) {
+    c.outcome = CheckOutcome::fail;
+    c.why = oomd.front()->reason ? "systemd-oomd acted first: " + oomd.front()->reason->MESSAGE : "";
+  } else if (want == "systemd-oomd" && !kernel.empty()) {
+    c.outcome = CheckOutcome::fail;
+    c.why = "the kernel ran out of memory before systemd-oomd's limits were crossed for long enough";
+  }
+  out.push_back(std::move(c));
+}
+
 void checkConstraint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.constraint) return;
   CheckResult c{svc + ".constraint", svc, CheckOutcome::pass,
@@ -188,6 +254,24 @@ void checkCollateral(const CheckContext& ctx, Checks& out) {
   for (const auto& e : ctx.index.events()) {
     if (ctx.scenario.serviceForUnit(e.unit)) continue;
     (e.victim->attribution == kAttributionUnknown ? unknown : outside).push_back(&e);
+  }
+  // systemd-oomd's kills outside the scenario's units: its own "Killed <cgroup>" lines.
+  std::vector<const JournalRecord*> oomd_outside;
+  for (const auto& j : ctx.index.timeline().journal) {
+    const auto source = j.fields.find("SOURCE");
+    if (source != j.fields.end() && source->second == kOomdUnit && !ctx.scenario.serviceForUnit(j.unit))
+      oomd_outside.push_back(&j);
+  }
+  if (!oomd_outside.empty()) {
+    for (const auto* j : oomd_outside) c.evidence.push_back(journalEvidence(*j));
+    c.observed = std::to_string(oomd_outside.size()) + " systemd-oomd kill(s) outside the scenario's units, first " +
+                 oomd_outside.front()->unit + (allowed ? " (allowed)" : "");
+    if (!allowed) {
+      c.outcome = CheckOutcome::fail;
+      c.why = "systemd-oomd: " + oomd_outside.front()->MESSAGE;
+    }
+    out.push_back(std::move(c));
+    return;
   }
   if (outside.empty() && !unknown.empty() && !allowed) {
     // The kernel printed the kill without its report and the observer never saw

@@ -43,10 +43,16 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
   PressureProof proof;
   auto& ev = proof.evidence;
 
-  // 1. The kernel's OOM killer acted after the phase.
+  // 1. The kernel's OOM killer acted after the phase; or systemd-oomd did, on the
+  //    pressure or swap figure its own line gives.
   for (const auto& e : index.events())
     if (e.t >= p0) {
       ev.push_back(killEvidence(*e.victim));
+      break;
+    }
+  for (const auto& k : index.oomdKills())
+    if (k.t >= p0) {
+      ev.push_back(oomdKillEvidence(k));
       break;
     }
 
@@ -140,7 +146,7 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
     proof.observed = "proven by " + ev.front().text;
     if (ev.size() > 1) proof.observed += " (and " + std::to_string(ev.size() - 1) + " more)";
   } else {
-    proof.observed = "no evidence of pressure after the pressure phase: no kernel OOM kill, no memory.events "
+    proof.observed = "no evidence of pressure after the pressure phase: no kernel or systemd-oomd kill, no memory.events "
                      "max/oom/oom_kill rise, ";
     proof.observed += t.guest_samples.empty()
                           ? "no growth above the planned baselines that exhausted memory (no guest samples)"
@@ -153,6 +159,7 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
 CheckResult pressureCheck(const CheckContext& ctx) {
   CheckResult c{"pressure", "", ctx.pressure.proven ? CheckOutcome::pass : CheckOutcome::inconclusive,
                 "evidence that the scenario's pressure happened after the pressure phase: a kernel OOM kill, "
+                "a systemd-oomd kill, "
                 "memory.events max/oom/oom_kill, MemAvailable near zero or PSI full (or, without guest samples, "
                 "growth above the planned baselines that exhausted memory)",
                 ctx.pressure.observed, ctx.pressure.evidence, ""};

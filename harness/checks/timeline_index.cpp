@@ -1,6 +1,7 @@
 #include "checks/timeline_index.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -14,7 +15,41 @@ bool isStopped(const std::string& active_state) {
 }
 }  // namespace
 
+namespace {
+// oomd's own line and PID 1's message about one kill are logged within this of each other.
+constexpr double kOomdReasonWindowSec = 5.0;
+}  // namespace
+
+std::vector<const OomdKill*> TimelineIndex::oomdKillsIn(const std::string& unit) const {
+  std::vector<const OomdKill*> out;
+  for (const auto& k : oomd_kills_)
+    if (k.unit == unit) out.push_back(&k);
+  return out;
+}
+
+Evidence oomdKillEvidence(const OomdKill& k) {
+  Evidence e = journalEvidence(*k.message);
+  if (k.reason) e.text += " | systemd-oomd: " + k.reason->MESSAGE;
+  return e;
+}
+
 TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
+  for (const auto& j : timeline.journal) {
+    if (j.MESSAGE_ID != kMsgUnitOomdKill) continue;
+    const bool again = std::any_of(oomd_kills_.begin(), oomd_kills_.end(), [&](const OomdKill& k) {
+      return k.t == j.t && k.unit == j.unit && k.message->MESSAGE == j.MESSAGE;
+    });
+    if (again) continue;
+    OomdKill k{j.t, j.unit, j.INVOCATION_ID, &j, nullptr};
+    for (const auto& r : timeline.journal) {
+      const auto source = r.fields.find("SOURCE");
+      if (source == r.fields.end() || source->second != kOomdUnit || r.unit != j.unit) continue;
+      if (std::abs(r.t - j.t) <= kOomdReasonWindowSec && (!k.reason || std::abs(r.t - j.t) < std::abs(k.reason->t - j.t)))
+        k.reason = &r;
+    }
+    oomd_kills_.push_back(k);
+  }
+  std::stable_sort(oomd_kills_.begin(), oomd_kills_.end(), [](const OomdKill& a, const OomdKill& b) { return a.t < b.t; });
   // Invocations from state changes.
   std::vector<const UnitStateChange*> states;
   for (const auto& s : timeline.states) states.push_back(&s);

@@ -45,19 +45,25 @@ const Invocation* nextInvocation(const CheckContext& ctx, const std::string& uni
 }
 
 // systemd's Result for the invocation an event hit, with the record that says so.
-std::pair<std::string, std::optional<Evidence>> resultOf(const CheckContext& ctx, const OomEvent& e) {
-  if (const Invocation* inv = ctx.index.invocation(e.unit, e.InvocationID)) {
+// The Result systemd gave the invocation a kill (the kernel's or systemd-oomd's) hit.
+std::pair<std::string, std::optional<Evidence>> resultOf(const CheckContext& ctx, const std::string& unit,
+                                                         const std::string& invocation_id, double t) {
+  if (const Invocation* inv = ctx.index.invocation(unit, invocation_id)) {
     // The first verdict systemd gave after the kill (a later start-limit-hit is another story).
     for (const auto* s : inv->states)
-      if (s->t >= e.t - 0.5 && !s->Result.empty() && s->Result != "success") return {s->Result, stateEvidence(*s)};
+      if (s->t >= t - 0.5 && !s->Result.empty() && s->Result != "success") return {s->Result, stateEvidence(*s)};
   }
-  for (const auto* j : ctx.index.journalFor(e.unit, kMsgUnitFailureResult)) {
-    const bool same = !e.InvocationID.empty() && j->INVOCATION_ID == e.InvocationID;
-    const bool near = j->INVOCATION_ID.empty() && j->t >= e.t && j->t <= e.t + 30;
+  for (const auto* j : ctx.index.journalFor(unit, kMsgUnitFailureResult)) {
+    const bool same = !invocation_id.empty() && j->INVOCATION_ID == invocation_id;
+    const bool near = j->INVOCATION_ID.empty() && j->t >= t && j->t <= t + 30;
     auto r = j->fields.find("UNIT_RESULT");
     if ((same || near) && r != j->fields.end()) return {r->second, journalEvidence(*j)};
   }
   return {"", std::nullopt};
+}
+
+std::pair<std::string, std::optional<Evidence>> resultOf(const CheckContext& ctx, const OomEvent& e) {
+  return resultOf(ctx, e.unit, e.InvocationID, e.t);
 }
 
 bool startLimitHit(const CheckContext& ctx, const std::string& unit, std::vector<Evidence>& evidence) {
@@ -141,7 +147,17 @@ void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpe
       c.why = "systemd saw the kill in the cgroup's memory.events (OOMPolicy=" + policy +
               ") and ended the invocation with Result=oom-kill (docs/kernel-and-systemd.md#oompolicy)";
   }
-  if (events.empty()) {
+  // systemd-oomd's kills end their invocation too (systemd reports Result=oom-kill).
+  const auto oomd = ctx.index.oomdKillsIn(unit);
+  for (const auto* k : oomd) {
+    auto [result, evidence] = resultOf(ctx, unit, k->InvocationID, k->t);
+    c.evidence.push_back(oomdKillEvidence(*k));
+    if (evidence) c.evidence.push_back(*evidence);
+    results.push_back("invocation " + k->InvocationID.substr(0, 8) + " " +
+                      (result.empty() ? "(none reported)" : result) + " (systemd-oomd)");
+    if (result != *e.Result) c.outcome = CheckOutcome::fail;
+  }
+  if (events.empty() && oomd.empty()) {
     c.outcome = ctx.missingKill();
     c.observed = "no OOM kill in " + unit + ctx.notWithinTimeLimit();
   } else {

@@ -44,6 +44,7 @@ std::string shortId(const std::string& id) { return id.empty() ? "(unknown)" : i
 
 struct PerInvocation {
   std::size_t kernel = 0, cgroup = 0, systemd = 0;
+  std::size_t oomd = 0;  // systemd-oomd's kills: systemd's Result=oom-kill, no kernel line (expected)
   bool cgroup_sampled = false;  // a sample of the cgroup followed every kernel kill closely enough
   std::vector<Evidence> kernel_ev, cgroup_ev, systemd_ev;
 };
@@ -110,8 +111,10 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
     if (!group || last == last_message_t.end() || j->t - last->second > kSystemdMessageMergeSec) ++w.systemd;
     last_message_t[j->INVOCATION_ID] = j->t;
   }
+  for (const auto* k : ctx.index.oomdKillsIn(unit)) ++m[k->InvocationID].oomd;
   for (const auto* inv : ctx.index.invocationsOf(unit)) {
-    if (inv->result != "oom-kill" || messages[inv->InvocationID] > 0) continue;
+    // Result=oom-kill from a systemd-oomd kill is oomd's witness, not the kernel's.
+    if (inv->result != "oom-kill" || messages[inv->InvocationID] > 0 || m[inv->InvocationID].oomd > 0) continue;
     auto& w = m[inv->InvocationID];
     ++w.systemd;
     for (const auto* s : inv->states)
@@ -147,7 +150,10 @@ void checkWitnesses(const CheckContext& ctx, Checks& out) {
   std::vector<std::string> unaccounted, missed, agreed;
   for (const auto& unit : units) {
     for (const auto& [id, w] : byInvocation(ctx, unit)) {
-      if (w.kernel == 0 && w.cgroup == 0 && w.systemd == 0) continue;
+      if (w.kernel == 0 && w.cgroup == 0 && w.systemd == 0) {
+        if (w.oomd > 0) agreed.push_back(unit + " " + std::to_string(w.oomd) + "x by systemd-oomd");
+        continue;
+      }
       const std::string who = unit + " invocation " + shortId(id);
       auto cite = [&](const std::vector<Evidence>& ev) { c.evidence.insert(c.evidence.end(), ev.begin(), ev.end()); };
       if (w.cgroup > w.kernel || w.systemd > w.kernel) {

@@ -53,6 +53,21 @@ std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const
       if (auto it = fields.find(name); it != fields.end()) r.fields[name] = it->second;
     return r;
   }
+  // systemd-oomd's own account of a kill, with the figure that triggered it: "Killed
+  // /system.slice/x.service due to memory pressure for /system.slice being 71.20% >
+  // 50.00% for > 20s with reclaim activity" (or "due to memory used ... and swap used").
+  if (field(fields, "_SYSTEMD_UNIT") == kOomdUnit && field(fields, "MESSAGE").rfind("Killed ", 0) == 0) {
+    const std::string message = field(fields, "MESSAGE");
+    const auto end = message.find(' ', 7);
+    const std::string cgroup = message.substr(7, end == std::string::npos ? std::string::npos : end - 7);
+    const std::string last = cgroup.substr(cgroup.rfind('/') + 1);
+    JournalRecord r;
+    r.t = monotonicOf(fields);
+    r.unit = units.count(last) ? last : cgroup;
+    r.MESSAGE = message;
+    r.fields["SOURCE"] = kOomdUnit;
+    return r;
+  }
   // The stressor's own JSON events (a child exited, resumed from a checkpoint) are
   // evidence too: they prove a batch job resumed rather than started over.
   const std::string source_unit = field(fields, "_SYSTEMD_UNIT");

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "guest/journal_filter.hpp"
+#include "timeline/message_ids.hpp"
 #include "guest/unit_state.hpp"
 #include "oom/text.hpp"
 
@@ -219,6 +220,11 @@ void Observer::readJournal() {
       std::string key = fields["__MONOTONIC_TIMESTAMP"] + '\n' + record->MESSAGE_ID + '\n' + record->INVOCATION_ID +
                         '\n' + record->MESSAGE;
       if (!journal_seen_.insert(std::move(key)).second) continue;
+      // A systemd-oomd kill is a decisive kill too (the run may settle after it).
+      if (record->MESSAGE_ID == kMsgUnitOomdKill) {
+        ++oomd_kills_;
+        last_oomd_kill_ = record->t;
+      }
       sink_.emit(kRecordJournal, *record);
     }
   }

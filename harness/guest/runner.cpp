@@ -8,6 +8,8 @@
 #include <cstdio>
 
 #include "guest/observer.hpp"
+#include "guest/oomd.hpp"
+#include "timeline/message_ids.hpp"
 #include "guest/setup_check.hpp"
 #include "guest/unit_install.hpp"
 #include "oom/clock.hpp"
@@ -130,6 +132,30 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   return setup;
 }
 
+// What systemd-oomd monitors, checked against the units that ask it to act: each
+// with ManagedOOMMemoryPressure=kill must be in its pressure list, each with
+// ManagedOOMSwap=kill in its swap list. Read again for up to kOomdWaitSec: oomd
+// learns of a unit from systemd shortly after it starts.
+constexpr double kOomdWaitSec = 3.0;
+
+std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<std::pair<const PlannedUnit*, std::string>>& units) {
+  std::vector<std::string> out;
+  auto listed = [](const std::vector<std::string>& list, const std::string& cgroup) {
+    return std::find(list.begin(), list.end(), cgroup) != list.end();
+  };
+  for (const auto& [u, cgroup] : units)
+    for (const auto& p : u->properties) {
+      if (p.value != "kill") continue;
+      if (p.name == "ManagedOOMMemoryPressure" && !listed(s.pressure_cgroups, cgroup))
+        out.push_back("systemd-oomd does not monitor " + cgroup + " for memory pressure (" + u->unit +
+                      " sets ManagedOOMMemoryPressure=kill; see the oomd record)");
+      if (p.name == "ManagedOOMSwap" && !listed(s.swap_cgroups, cgroup))
+        out.push_back("systemd-oomd does not monitor " + cgroup + " for swap (" + u->unit +
+                      " sets ManagedOOMSwap=kill; see the oomd record)");
+    }
+  return out;
+}
+
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
@@ -157,6 +183,8 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   const std::uint64_t installed_at_usec =
       static_cast<std::uint64_t>(now.tv_sec) * 1000000u + static_cast<std::uint64_t>(now.tv_nsec) / 1000u;
   bool any_installed = false;
+  if (plan.oomd)
+    if (auto prepared = prepareOomd(fs, plan.oomd_conf); !prepared) return setupFailed(prepared.error().str());
   for (const auto& u : plan.units) {
     if (!u.installed()) continue;
     auto written = installUnitFiles(fs, u);
@@ -164,9 +192,18 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
     stubs[u.unit] = *written;
     any_installed = true;
   }
-  if (any_installed) {
+  if (any_installed || plan.oomd) {
     if (auto reloaded = bus.reload(); !reloaded) return setupFailed(reloaded.error().str());
     phase(sink, kPhaseUnitsInstalled);
+  }
+  if (plan.oomd) {
+    auto job = bus.startUnit(kOomdUnit);
+    if (!job) return setupFailed(job.error().str());
+    observer.runUntil([&] { return observer.jobResult(*job).has_value(); }, deadline);
+    const auto result = observer.jobResult(*job);
+    if (!result || *result != "done")
+      return setupFailed(std::string(kOomdUnit) + ": start job " +
+                         (result ? "ended with result '" + *result + "'" : "did not finish before the time limit"));
   }
   std::vector<std::pair<std::string, std::string>> jobs;  // unit, job path
   for (const auto& u : plan.units) {
@@ -199,12 +236,39 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   phase(sink, kPhaseUnitsStarted);
 
   bool setup_ok = true;
+  std::vector<std::pair<const PlannedUnit*, std::string>> cgroups;  // unit, its control group
   for (const auto& u : plan.units) {
     const UnitSetup setup = verifyUnit(u, bus, fs, observer, stubs[u.unit], installed_at_usec);
     setup_ok = setup_ok && setup.mismatches.empty();
+    cgroups.emplace_back(&u, setup.control_group);
     sink.emit(kRecordUnitSetup, setup);
   }
   if (!setup_ok) return setupFailed("settings not applied as asked (see unit_setup)");
+  if (plan.oomd) {
+    OomdStatus status;
+    std::vector<std::string> problems;
+    const double until = monotonicSeconds() + kOomdWaitSec;
+    observer.runUntil(
+        [&] {
+          auto text = runOomctl();
+          if (!text) {
+            problems = {text.error().str()};
+            return false;
+          }
+          status = parseOomctl(*text);
+          problems = oomdMismatches(status, cgroups);
+          return problems.empty();
+        },
+        until);
+    status.t = monotonicSeconds();
+    status.when = "before_pressure";
+    sink.emit(kRecordOomd, status);
+    if (!problems.empty()) {
+      std::string why;
+      for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+      return setupFailed(why);
+    }
+  }
   phase(sink, kPhaseSettingsVerified);
   phase(sink, kPhasePressure);
 
@@ -216,8 +280,16 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
       deadline);
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
   observer.finish();
+  if (plan.oomd)
+    if (auto text = runOomctl()) {
+      OomdStatus status = parseOomctl(*text);
+      status.t = monotonicSeconds();
+      status.when = "end";
+      sink.emit(kRecordOomd, status);
+    }
   phase(sink, settled ? kPhaseSettled : kPhaseTimeLimit,
-        std::to_string(observer.chosenKills()) + " victim(s) chosen by the kernel OOM killer");
+        std::to_string(observer.chosenKills()) +
+            (plan.oomd ? " kill(s) by the kernel OOM killer or systemd-oomd" : " victim(s) chosen by the kernel OOM killer"));
   // The units are left running: the guest powers off after us.
   return endWith(sink, kGuestObserved);
 }

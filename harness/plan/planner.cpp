@@ -79,6 +79,10 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
   plan.settle_sec = effectiveSettleSec(s);
   plan.sample_interval_sec = options.sample_interval_sec;
   plan.decisive_kills = decisiveKills(s);
+  if (s.oomd) {
+    plan.oomd = true;
+    plan.oomd_conf = s.oomd->confText();
+  }
   for (std::size_t i = 0; i < s.services.size(); ++i) {
     const ServiceSpec& svc = s.services[i];
     PlannedUnit u;

@@ -182,9 +182,15 @@ static std::string summarizeFields(const RunReport& r) {
            "; console-boot-1.log)\n";
   out += runLines(r, index);
   const auto& events = index.events();
-  if (events.empty()) {
+  if (events.empty() && index.oomdKills().empty()) {
     out += "\nNo OOM kill.\n";
-  } else {
+  } else if (!index.oomdKills().empty()) {
+    out += "\nsystemd-oomd kills (seconds since pressure began):\n";
+    for (const auto& k : index.oomdKills())
+      out += "  " + since(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
+             (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) + "\n";
+  }
+  if (!events.empty()) {
     out += "\nOOM kills (seconds since pressure began):\n";
     for (std::size_t i = 0; i < events.size() && i < kMaxKillsListed; ++i) {
       const OomEvent& e = events[i];

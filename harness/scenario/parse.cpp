@@ -21,7 +21,7 @@ using Json = ScenarioJson;
 
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
-     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "expect"},
+     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
@@ -35,9 +35,10 @@ const std::vector<ObjectKeys> kKeys = {
      {}},
     {"unitExpectation",
      {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
-      "constraint", "resumes_from_checkpoint"},
+      "constraint", "resumes_from_checkpoint", "killed_by"},
      {}},
     {"countRange", {"min", "max"}, {}},
+    {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
 
 const ObjectKeys& keysOf(std::string_view def) {
@@ -412,6 +413,31 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
   service.files = std::move(result.files);
 }
 
+// "systemd_oomd": {"SwapUsedLimit": "80%", ...}: oomd.conf's [OOM] settings, as oomd
+// reads them (percentages with at most two decimals, a duration).
+void readOomd(Reader& r, const Json& v, Scenario& s) {
+  const std::string path = "$.systemd_oomd";
+  if (!r.object(v, path, "systemdOomd")) return;
+  OomdSpec oomd;
+  for (const char* key : {"SwapUsedLimit", "DefaultMemoryPressureLimit"}) {
+    if (!v.contains(key)) continue;
+    const std::string at = path + "." + key;
+    if (auto p = r.string(v[key], at)) {
+      // The same percentage systemd's ManagedOOMMemoryPressureLimit= takes.
+      if (!toDbusProperty("ManagedOOMMemoryPressureLimit", *p))
+        r.error(at, "expected a percentage from 0% to 100% such as 60% or 12.5%; got " + quotedText(*p));
+      else if (std::string(key) == "SwapUsedLimit") oomd.SwapUsedLimit = *p;
+      else oomd.DefaultMemoryPressureLimit = *p;
+    }
+  }
+  if (v.contains("DefaultMemoryPressureDurationSec"))
+    if (auto d = r.duration(v["DefaultMemoryPressureDurationSec"], path + ".DefaultMemoryPressureDurationSec")) {
+      if (*d < 1) r.error(path + ".DefaultMemoryPressureDurationSec", "expected at least 1s (systemd-oomd's minimum)");
+      else oomd.DefaultMemoryPressureDurationSec = formatDurationExact(Seconds(*d));
+    }
+  s.oomd = oomd;
+}
+
 void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
   const std::string path = "$.services";
   if (!v.is_array() || v.empty()) {
@@ -536,6 +562,15 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
                 "expected only for a service whose load has \"checkpoint\": true; " + name +
                     " keeps no checkpoint");
     }
+    if (uv.contains("killed_by")) {
+      if (auto k = r.string(uv["killed_by"], at + ".killed_by")) {
+        if (*k != "kernel" && *k != "systemd-oomd" && *k != "any")
+          r.error(at + ".killed_by", "expected one of kernel, systemd-oomd, any; got " + quotedText(*k));
+        else if (*k == "systemd-oomd" && !s.oomd)
+          r.error(at + ".killed_by", "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
+        else u.killed_by = *k;
+      }
+    }
     if (uv.contains("constraint")) {
       if (auto c = r.string(uv["constraint"], at + ".constraint")) {
         if (*c != "CONSTRAINT_NONE" && *c != "CONSTRAINT_MEMCG")
@@ -554,7 +589,7 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
     if (!u.namesAnExpectation())
       r.error(at, "expected at least one expectation for " + quotedText(name) +
                       " (oom_kills, Result, restarts, clean_restart, active_at_end, half_alive, "
-                      "constraint or resumes_from_checkpoint)");
+                      "constraint, resumes_from_checkpoint or killed_by)");
     e.units.emplace_back(name, std::move(u));
   }
   requireAnExpectation();
@@ -608,6 +643,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
       r.error("$.settle", "settle (" + formatDuration(Seconds(s.settle_sec)) +
                               ") must be shorter than time_limit (" +
                               formatDuration(Seconds(s.time_limit_sec)) + ")");
+    if (doc.contains("systemd_oomd")) readOomd(r, doc["systemd_oomd"], s);
     if (doc.contains("services")) readServices(r, doc["services"], s, sources);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }

@@ -53,4 +53,13 @@ const ServiceSpec* Scenario::serviceForUnit(const std::string& unit) const {
   return service(unit.substr(0, unit.size() - suffix.size()));
 }
 
+std::string OomdSpec::confText() const {
+  std::string text = "[OOM]\n";
+  if (SwapUsedLimit) text += "SwapUsedLimit=" + *SwapUsedLimit + "\n";
+  if (DefaultMemoryPressureLimit) text += "DefaultMemoryPressureLimit=" + *DefaultMemoryPressureLimit + "\n";
+  if (DefaultMemoryPressureDurationSec)
+    text += "DefaultMemoryPressureDurationSec=" + *DefaultMemoryPressureDurationSec + "\n";
+  return text;
+}
+
 }  // namespace oom

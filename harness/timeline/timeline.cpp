@@ -96,6 +96,7 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
     else if (type == kRecordGuestSample) timeline.guest_samples.push_back(record.get<GuestSample>());
     else if (type == kRecordObserverGap) timeline.gaps.push_back(record.get<ObserverGap>());
     else if (type == kRecordLoss) timeline.losses.push_back(record.get<Loss>());
+    else if (type == kRecordOomd) timeline.oomd.push_back(record.get<OomdStatus>());
     else if (type == kRecordEnd) {
       timeline.complete = true;
       timeline.guest_status = record.value("status", -1);

@@ -23,6 +23,17 @@ struct OomEvent {
   std::string InvocationID;                // the invocation the victim belonged to, if known
 };
 
+// One systemd-oomd kill of a unit: systemd's UNIT_OOMD_KILL message ("systemd-oomd
+// killed N process(es) in this unit"), with oomd's own "Killed <cgroup> due to ..."
+// line when the journal had it (the pressure or swap figure that triggered it).
+struct OomdKill {
+  double t = 0;
+  std::string unit;
+  std::string InvocationID;
+  const JournalRecord* message = nullptr;  // PID 1's UNIT_OOMD_KILL
+  const JournalRecord* reason = nullptr;   // systemd-oomd's, or nullptr
+};
+
 // One run of a unit between starts: systemd's InvocationID.
 struct Invocation {
   std::string unit;
@@ -50,6 +61,8 @@ class TimelineIndex {
   const UnitStateChange* lastState(const std::string& unit) const;
   std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
   const UnitSetup* setupOf(const std::string& unit) const;
+  const std::vector<OomdKill>& oomdKills() const { return oomd_kills_; }  // in time order
+  std::vector<const OomdKill*> oomdKillsIn(const std::string& unit) const;
   // Per unit, the last sample at or before t and at most max_age older (for the
   // scores just before a kill; older samples may describe processes long gone).
   std::vector<const MemorySample*> samplesBefore(double t, double max_age = 5.0) const;
@@ -65,11 +78,14 @@ class TimelineIndex {
   const Timeline& timeline_;
   std::vector<OomEvent> events_;
   std::vector<Invocation> invocations_;
+  std::vector<OomdKill> oomd_kills_;
 };
 
 // Evidence builders: one line a reader can match against the raw logs.
 Evidence killEvidence(const KernelOomKill& k);
 Evidence stateEvidence(const UnitStateChange& s);
 Evidence journalEvidence(const JournalRecord& j);
+// PID 1's message, then oomd's reason when known, as one line.
+Evidence oomdKillEvidence(const OomdKill& k);
 
 }  // namespace oom

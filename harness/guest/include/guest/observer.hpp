@@ -63,10 +63,11 @@ class Observer {
   std::string controlGroup(const std::string& unit);
 
   // Distinct victims the kernel chose (group-kill members not counted).
-  unsigned chosenKills() const { return sampler_.chosenKills(); }
+  // Victims the kernel chose, and units systemd-oomd killed (UNIT_OOMD_KILL).
+  unsigned chosenKills() const { return sampler_.chosenKills() + oomd_kills_; }
   std::vector<int> killedAdjustments(const std::string& unit) { return sampler_.killedAdjustments(unit); }
   // Last unit state change or kernel kill: the run has settled when this is old.
-  double lastActivity() const { return std::max(last_state_change_, sampler_.lastKill()); }
+  double lastActivity() const { return std::max({last_state_change_, sampler_.lastKill(), last_oomd_kill_}); }
 
  private:
   struct UnitWatch {
@@ -97,6 +98,8 @@ class Observer {
   std::set<std::string> unit_names_;
   std::map<std::string, UnitWatch> units_;
   std::map<std::string, std::string> job_results_;
+  unsigned oomd_kills_ = 0;
+  double last_oomd_kill_ = 0;
   std::set<std::string> journal_seen_;  // entries kept, by time, ID, invocation and text
   double last_state_change_ = 0;
 };

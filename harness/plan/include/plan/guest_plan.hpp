@@ -44,8 +44,11 @@ struct GuestPlan {
   // The run may end early once this many distinct kernel OOM kills were seen and
   // the units have been quiet (no state change) for settle_sec. 0: run to the limit.
   unsigned decisive_kills = 0;
+  // systemd-oomd: started before the units, with this oomd.conf drop-in, when set.
+  bool oomd = false;
+  std::string oomd_conf;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
-                                                settle_sec, sample_interval_sec, decisive_kills)
+                                                settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf)
 
 }  // namespace oom

@@ -74,10 +74,13 @@ struct UnitExpectation {
   // After each kill, the next invocation resumes from its checkpoint (oomstress
   // reports resumed_from > 0) instead of starting over.
   std::optional<bool> resumes_from_checkpoint;
+  // Who killed the unit: "kernel" (every kill is the kernel's), "systemd-oomd" (every
+  // kill is oomd's), "any"; at least one kill either way.
+  std::optional<std::string> killed_by;
 
   bool namesAnExpectation() const {
     return oom_kills || Result || restarts || clean_restart || active_at_end || half_alive || constraint ||
-           resumes_from_checkpoint;
+           resumes_from_checkpoint || killed_by;
   }
 };
 
@@ -104,6 +107,16 @@ struct Expectations {
   const UnitExpectation* unit(const std::string& service) const;
 };
 
+// systemd-oomd in the guest: the scenario's "systemd_oomd" object, whose presence
+// enables it. Unset values keep oomd's defaults (docs/kernel-and-systemd.md#systemd-oomd).
+struct OomdSpec {
+  std::optional<std::string> SwapUsedLimit;                     // "90%"
+  std::optional<std::string> DefaultMemoryPressureLimit;        // "60%"
+  std::optional<std::string> DefaultMemoryPressureDurationSec;  // "30s"
+  // The oomd.conf drop-in the guest writes: "[OOM]\nSwapUsedLimit=...\n".
+  std::string confText() const;
+};
+
 struct Scenario {
   std::string source;                   // file name as given, for messages
   std::string name;
@@ -112,6 +125,7 @@ struct Scenario {
   double time_limit_sec = 120;
   double settle_sec = 10;
   std::vector<ServiceSpec> services;
+  std::optional<OomdSpec> oomd;         // systemd-oomd enabled in the guest when set
   Expectations expect;
   nlohmann::ordered_json document;      // the file as parsed (for result.json)
 

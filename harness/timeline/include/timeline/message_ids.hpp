@@ -30,6 +30,9 @@ inline constexpr const char* kMsgSpawnFailed = "641257651c1b4ec9a8624d7a40a9e1e7
 inline constexpr const char* kMsgUnitOomdKill = "d989611b15e44c9dbf31e3c81256e4ed";
 
 // Every ID above: the entries the guest keeps as evidence.
+// systemd-oomd's own unit: its "Killed <cgroup> due to ..." messages say why it killed.
+inline constexpr const char* kOomdUnit = "systemd-oomd.service";
+
 inline constexpr std::array<const char*, 10> kUnitMessageIds = {
     kMsgUnitOutOfMemory, kMsgUnitFailureResult, kMsgUnitRestartScheduled, kMsgUnitProcessExit,
     kMsgUnitStarted,     kMsgUnitFailed,        kMsgUnitStopped,          kMsgUnitSuccess,

@@ -29,6 +29,7 @@ inline constexpr const char* kRecordKmsg = "kmsg";              // {"t", "line"}
 inline constexpr const char* kRecordGuestSample = "guest_sample"; // GuestSample
 inline constexpr const char* kRecordObserverGap = "observer_gap"; // ObserverGap
 inline constexpr const char* kRecordLoss = "loss";                // Loss
+inline constexpr const char* kRecordOomd = "oomd";                // OomdStatus: `oomctl` before pressure and at the end
 // {"type":"end","status":N}, last. Its absence means the guest died.
 inline constexpr const char* kRecordEnd = "end";
 
@@ -241,6 +242,17 @@ struct Loss {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Loss, t, source, what, count, detail)
 
+// "type": "oomd" — what systemd-oomd monitors (its `oomctl` dump), read before the
+// pressure (when = "before_pressure") and at the end (when = "end").
+struct OomdStatus {
+  double t = 0;
+  std::string when;
+  std::string text;                           // oomctl's output as printed
+  std::vector<std::string> pressure_cgroups;  // "Memory Pressure Monitored CGroups": their Path: lines
+  std::vector<std::string> swap_cgroups;      // "Swap Monitored CGroups"
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OomdStatus, t, when, text, pressure_cgroups, swap_cgroups)
+
 struct Timeline {
   int version = 1;
   GuestInfo guest;                       // "type": "guest"
@@ -254,12 +266,13 @@ struct Timeline {
   std::vector<GuestSample> guest_samples;
   std::vector<ObserverGap> gaps;
   std::vector<Loss> losses;
+  std::vector<OomdStatus> oomd;          // empty unless the scenario enables systemd-oomd
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
-                                                guest_samples, gaps, losses, complete, guest_status)
+                                                guest_samples, gaps, losses, oomd, complete, guest_status)
 
 // One streamed line -> record. Each record serialises as its struct plus "type".
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);
