@@ -124,5 +124,26 @@ TEST(JournalFilter, StressorEventsFromInsideAPlannedUnit) {
   EXPECT_FALSE(journalRecordFor(entry, kUnits));
 }
 
+
+// systemd-oomd's own line says why it killed: kept, attributed to the unit its
+// cgroup path ends in (bookworm's wording, 2026-11-29).
+TEST(JournalFilter, SystemdOomdsKillLineIsKeptAndAttributedToTheUnit) {
+  JournalFields oomd = {{"MESSAGE", "Killed /system.slice/worker.service due to memory used (746897408) / total "
+                                    "(754962432) and swap used (437452800) / total (536866816) being more than 80.00%"},
+                        {"_SYSTEMD_UNIT", "systemd-oomd.service"},
+                        {"__MONOTONIC_TIMESTAMP", "52000000"}};
+  auto r = journalRecordFor(oomd, kUnits);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->unit, "worker.service");
+  EXPECT_EQ(r->fields.at("SOURCE"), "systemd-oomd.service");
+  EXPECT_DOUBLE_EQ(r->t, 52.0);
+  // Outside the scenario: kept under its cgroup path (the collateral check reads it).
+  oomd["MESSAGE"] = "Killed /system.slice/cron.service due to memory pressure for / being 71.20% > 50.00%";
+  EXPECT_EQ(journalRecordFor(oomd, kUnits)->unit, "/system.slice/cron.service");
+  // Its other lines (the dump before a kill) are not evidence.
+  oomd["MESSAGE"] = "Considered 3 cgroups for killing, top candidates were:";
+  EXPECT_FALSE(journalRecordFor(oomd, kUnits).has_value());
+}
+
 }  // namespace
 }  // namespace oom

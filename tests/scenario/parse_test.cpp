@@ -118,3 +118,33 @@ TEST(ScenarioParse, MissingFileIsAnError) {
   ASSERT_EQ(c.errors.size(), 1u);
   EXPECT_NE(c.errors[0].str().find("cannot read"), std::string::npos);
 }
+
+TEST(ScenarioParse, SystemdOomdSettingsAreCheckedAndBecomeItsConfiguration) {
+  auto with = [](const std::string& oomd, const std::string& expect = R"({"never_killed": ["w"]})") {
+    return parseScenario(R"({"name": "o", "description": "d", "systemd_oomd": )" + oomd +
+                             R"(, "services": [{"name": "w", "why": "y", "load": {"baseline": "10M"}}], "expect": )" +
+                             expect + "}",
+                         "o.json");
+  };
+  const auto ok = with(R"({"SwapUsedLimit": "80%", "DefaultMemoryPressureLimit": "12.5%",
+                          "DefaultMemoryPressureDurationSec": "20s"})");
+  ASSERT_TRUE(ok.ok()) << errorsOf(ok);
+  ASSERT_TRUE(ok.scenario->oomd.has_value());
+  EXPECT_EQ(ok.scenario->oomd->confText(),
+            "[OOM]\nSwapUsedLimit=80%\nDefaultMemoryPressureLimit=12.5%\nDefaultMemoryPressureDurationSec=20s\n");
+  EXPECT_TRUE(with("{}").ok());  // enabled with oomd's defaults
+  const auto bad = with(R"({"SwapUsedLimit": "120%", "DefaultMemoryPressureDurationSec": "500ms", "Nope": 1})");
+  ASSERT_EQ(bad.errors.size(), 3u) << errorsOf(bad);
+  EXPECT_NE(errorsOf(bad).find("$.systemd_oomd.SwapUsedLimit: expected a percentage"), std::string::npos);
+  EXPECT_NE(errorsOf(bad).find("$.systemd_oomd.DefaultMemoryPressureDurationSec: expected at least 1s"),
+            std::string::npos);
+  // killed_by systemd-oomd needs oomd enabled.
+  const auto no_oomd = parseScenario(
+      R"({"name": "o", "description": "d", "services": [{"name": "w", "why": "y", "load": {"baseline": "10M"}}],
+          "expect": {"units": {"w": {"killed_by": "systemd-oomd"}}}})",
+      "o.json");
+  ASSERT_FALSE(no_oomd.ok());
+  EXPECT_NE(errorsOf(no_oomd).find("$.expect.units.w.killed_by: expects systemd-oomd, which this scenario does not enable"),
+            std::string::npos)
+      << errorsOf(no_oomd);
+}
