@@ -121,6 +121,10 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
     if (u.installed()) printUnitFiles(u);
     std::printf("\n");
   }
+  if (plan->oomd) {
+    std::printf("systemd-oomd: started before the units, with oomd.conf.d/oomharness.conf:\n");
+    for (const auto& line : splitLines(plan->oomd_conf)) std::printf("  %s\n", printable(std::string(line)).c_str());
+  }
   std::printf("run: time limit %s; ends early after %u decisive kill%s and %s quiet%s\n",
               formatDuration(Seconds(plan->time_limit_sec)).c_str(), plan->decisive_kills,
               plan->decisive_kills == 1 ? "" : "s", formatDuration(Seconds(plan->settle_sec)).c_str(),

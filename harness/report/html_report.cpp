@@ -227,6 +227,17 @@ std::string killSection(const RunReport& r, const TimelineIndex& index, const Oo
 std::string killsSection(const RunReport& r, const TimelineIndex& index) {
   const auto& events = index.events();
   std::string out = "<section id=\"kills\"><h2>OOM kills</h2>\n";
+  // systemd-oomd's kills: systemd's message and oomd's own reason, with its figures.
+  if (!index.oomdKills().empty()) {
+    out += "<h3>By systemd-oomd</h3>\n<table>" + row({"time", "unit", "systemd", "systemd-oomd's reason"}, "th");
+    for (const auto& k : index.oomdKills())
+      out += row({since(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
+                  k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>"});
+    out += "</table>\n";
+  }
+  for (const auto& s : r.timeline.oomd)
+    out += "<details><summary>oomctl " + htmlText(s.when == "end" ? "at the end" : "before the pressure") +
+           "</summary><pre>" + htmlText(s.text) + "</pre></details>\n";
   if (events.empty()) return out + "<p>No kernel OOM kill.</p></section>\n";
   out += "<p>" + std::to_string(events.size()) + " kernel OOM decision(s), " + std::to_string(r.timeline.kills.size()) +
          " process(es) killed. Times are seconds since pressure began.</p>\n";
