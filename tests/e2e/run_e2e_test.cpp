@@ -214,3 +214,24 @@ TEST(RunE2E, ATypoInADropInIsCaughtBySystemdAndTheRunIsInconclusive) {
   }
   EXPECT_TRUE(systemd_said) << setup->dump(2);
 }
+
+// systemd-oomd in a real guest: enabled from the scenario, what it monitors read from
+// oomctl before the pressure, its kill attributed to the unit with its own reason.
+TEST(RunE2E, SystemdOomdKillsOnSwapAndTheVerdictCitesItsReason) {
+  const auto run = runScenario("scenarios/oomd-swap.json", E2E_RESULTS "/oomd-swap");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const auto* by = check(run.result, "leaker.killed_by");
+  ASSERT_NE(by, nullptr);
+  EXPECT_EQ((*by)["outcome"], "pass");
+  bool reason = false;
+  for (const auto& e : (*by)["evidence"])
+    reason = reason || e.value("text", "").find("being more than 80.00%") != std::string::npos;
+  EXPECT_TRUE(reason) << by->dump(2);
+  const auto& oomd = run.result["timeline"]["oomd"];
+  ASSERT_FALSE(oomd.empty());
+  EXPECT_EQ(oomd[0]["when"], "before_pressure");
+  bool monitored = false;
+  for (const auto& p : oomd[0]["swap_cgroups"]) monitored = monitored || p == "/system.slice/leaker.service";
+  EXPECT_TRUE(monitored) << oomd[0].dump(2);
+  EXPECT_TRUE(run.result["timeline"]["kills"].empty());  // oomd acted before the kernel
+}
