@@ -70,6 +70,12 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out);
 void checkOomKills(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkConstraint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
 void checkKilledBy(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
+
+// stall_checks.cpp: how long the guest was unusable, and how long until a kill.
+void checkMaxStall(const CheckContext& ctx, Checks& out);
+void checkTimeToKill(const CheckContext& ctx, Checks& out);
+void checkThrottledNotKilled(const CheckContext& ctx, const std::string& service, const UnitExpectation& e,
+                             Checks& out);
 void checkCollateral(const CheckContext& ctx, Checks& out);
 void noteUnexpectedKills(const CheckContext& ctx, Checks& out);
 
@@ -96,6 +102,9 @@ void checkWitnesses(const CheckContext& ctx, Checks& out);
 PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index);
 // MemAvailable at or below this is "near zero" for a guest of mem_total bytes.
 std::uint64_t nearZeroAvailableBytes(std::uint64_t mem_total);
+// Memory PSI `full` avg10 at or above this (%): every task stalled on memory (the
+// pressure proof, and a stalled moment for max_stall).
+inline constexpr double kStallPsiFullPercent = 10.0;
 CheckResult pressureCheck(const CheckContext& ctx);
 LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
 CheckResult loadFidelityCheck(const CheckContext& ctx);

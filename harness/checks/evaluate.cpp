@@ -96,10 +96,13 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   checkFirstKilled(ctx, checks);
   checkKillOrder(ctx, checks);
   checkNeverKilled(ctx, checks);
+  checkMaxStall(ctx, checks);
+  checkTimeToKill(ctx, checks);
   for (const auto& [svc, e] : scenario.expect.units) {
     checkOomKills(ctx, svc, e, checks);
     checkConstraint(ctx, svc, e, checks);
     checkKilledBy(ctx, svc, e, checks);
+    checkThrottledNotKilled(ctx, svc, e, checks);
     checkResult(ctx, svc, e, checks);
     checkRestarts(ctx, svc, e, checks);
     checkCleanRestart(ctx, svc, e, checks);

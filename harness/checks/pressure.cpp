@@ -17,8 +17,7 @@ namespace {
 // with 20..50 MiB available.
 constexpr double kNearZeroShare = 0.05;
 constexpr std::uint64_t kNearZeroFloorBytes = 16 * MiB;
-// Memory PSI `full` avg10 at or above this (%): every task stalled on memory.
-constexpr double kPsiFullPercent = 10.0;
+constexpr double kPsiFullPercent = kStallPsiFullPercent;
 // Recordings without guest samples: the units held this much above their planned
 // baselines, and what was available at the start, less what the units held, left
 // at most this share of MemTotal.

@@ -30,12 +30,13 @@ const std::vector<ObjectKeys> kKeys = {
       "checkpoint"},
      {"baseline"}},
     {"expect",
-     {"first_killed", "kill_order", "never_killed", "units", "restart_grace", "half_alive_grace",
+     {"first_killed", "kill_order", "never_killed", "units", "max_stall", "time_to_kill", "restart_grace",
+      "half_alive_grace",
       "allow_collateral"},
      {}},
     {"unitExpectation",
      {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
-      "constraint", "resumes_from_checkpoint", "killed_by"},
+      "constraint", "resumes_from_checkpoint", "killed_by", "throttled_not_killed"},
      {}},
     {"countRange", {"min", "max"}, {}},
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
@@ -524,6 +525,13 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
         r.error(at, "\"" + name + "\" is expected to be killed (first_killed/kill_order) and never killed");
     }
   }
+  for (const char* key : {"max_stall", "time_to_kill"})
+    if (v.contains(key))
+      if (auto d = r.duration(v[key], path + "." + key)) {
+        if (*d <= 0) r.error(path + "." + key, "expected a duration greater than 0");
+        else if (std::string(key) == "max_stall") e.max_stall_sec = *d;
+        else e.time_to_kill_sec = *d;
+      }
   if (v.contains("restart_grace"))
     if (auto d = r.duration(v["restart_grace"], path + ".restart_grace")) e.restart_grace_sec = *d;
   if (v.contains("half_alive_grace"))
@@ -533,7 +541,8 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
   // A scenario with nothing that can fail would pass whatever the guest did.
   const auto requireAnExpectation = [&] {
     if (!e.namesAnExpectation())
-      r.error(path, "expected at least one expectation (first_killed, kill_order, never_killed, or one "
+      r.error(path, "expected at least one expectation (first_killed, kill_order, never_killed, max_stall, "
+                    "time_to_kill, or one "
                     "under units such as oom_kills); a scenario that expects nothing passes whatever happens");
   };
   if (!v.contains("units")) return requireAnExpectation();
@@ -562,6 +571,14 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
                 "expected only for a service whose load has \"checkpoint\": true; " + name +
                     " keeps no checkpoint");
     }
+    if (uv.contains("throttled_not_killed"))
+      if (auto d = r.duration(uv["throttled_not_killed"], at + ".throttled_not_killed")) {
+        const ServiceSpec* svc = s.service(name);
+        if (svc && !svc->directive("MemoryHigh"))
+          r.error(at + ".throttled_not_killed", "expects throttling at MemoryHigh=, which " + quotedText(name) +
+                                                    " does not set");
+        else u.throttled_not_killed_sec = *d;
+      }
     if (uv.contains("killed_by")) {
       if (auto k = r.string(uv["killed_by"], at + ".killed_by")) {
         if (*k != "kernel" && *k != "systemd-oomd" && *k != "any")
@@ -589,7 +606,7 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
     if (!u.namesAnExpectation())
       r.error(at, "expected at least one expectation for " + quotedText(name) +
                       " (oom_kills, Result, restarts, clean_restart, active_at_end, half_alive, "
-                      "constraint, resumes_from_checkpoint or killed_by)");
+                      "constraint, resumes_from_checkpoint, killed_by or throttled_not_killed)");
     e.units.emplace_back(name, std::move(u));
   }
   requireAnExpectation();

@@ -77,10 +77,13 @@ struct UnitExpectation {
   // Who killed the unit: "kernel" (every kill is the kernel's), "systemd-oomd" (every
   // kill is oomd's), "any"; at least one kill either way.
   std::optional<std::string> killed_by;
+  // The longest the unit may be held at its MemoryHigh= (memory.events high rising,
+  // its memory not growing) without being killed: the MemoryHigh-without-swap livelock.
+  std::optional<double> throttled_not_killed_sec;
 
   bool namesAnExpectation() const {
     return oom_kills || Result || restarts || clean_restart || active_at_end || half_alive || constraint ||
-           resumes_from_checkpoint || killed_by;
+           resumes_from_checkpoint || killed_by || throttled_not_killed_sec;
   }
 };
 
@@ -94,11 +97,16 @@ struct Expectations {
   // A kernel OOM kill outside the scenario's units (journald, sshd, ...) fails the
   // `collateral` check unless the scenario allows it.
   bool allow_collateral = false;
+  // The longest stretch the guest may be unusable (MemAvailable near zero, memory PSI
+  // full at or above 10%, or the observer unable to sample), and the longest from the
+  // start of that stretch to the first kill (the kernel's or systemd-oomd's).
+  std::optional<double> max_stall_sec;
+  std::optional<double> time_to_kill_sec;
 
   // True when the file names at least one expectation (a check that can fail);
   // the grace periods and allow_collateral only qualify expectations.
   bool namesAnExpectation() const {
-    if (first_killed || !kill_order.empty() || !never_killed.empty()) return true;
+    if (first_killed || !kill_order.empty() || !never_killed.empty() || max_stall_sec || time_to_kill_sec) return true;
     for (const auto& [name, u] : units)
       if (u.namesAnExpectation()) return true;
     return false;

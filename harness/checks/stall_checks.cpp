@@ -1,0 +1,233 @@
+// How long the guest was unusable before the OOM policy acted (max_stall,
+// time_to_kill), and a unit held at MemoryHigh= without being killed
+// (throttled_not_killed). The worst outcome of a bad policy is often not a kill
+// but a host that stays alive and unusable: thrash-no-swap's guest had MemAvailable
+// near zero for 84-96 s before the kernel killed anything (README, findings).
+#include <algorithm>
+#include <cstdio>
+
+#include "check_context.hpp"
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+// A unit "not growing" while throttled: less than this (bytes per second).
+constexpr double kNoProgressBytesPerSec = 1.0 * MiB;
+// Intervals this close together are one stretch (a sample interval is 0.5 s).
+constexpr double kJoinSec = 0.05;
+
+struct Interval {
+  double start = 0, end = 0;
+  std::vector<Evidence> evidence;  // what made it count
+};
+
+// Sorted, touching intervals merged; each keeps its first and last reasons.
+std::vector<Interval> merge(std::vector<Interval> in) {
+  std::sort(in.begin(), in.end(), [](const Interval& a, const Interval& b) { return a.start < b.start; });
+  std::vector<Interval> out;
+  for (auto& i : in) {
+    if (!out.empty() && i.start <= out.back().end + kJoinSec) {
+      out.back().end = std::max(out.back().end, i.end);
+      if (out.back().evidence.size() < 2 && !i.evidence.empty()) out.back().evidence.push_back(i.evidence.back());
+      else if (!i.evidence.empty()) out.back().evidence.back() = i.evidence.back();
+    } else {
+      out.push_back(std::move(i));
+    }
+  }
+  return out;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", s);
+  return buf;
+}
+
+std::string percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", v);
+  return buf;
+}
+
+// Every stretch after the pressure phase in which the guest was unusable: a guest
+// sample with MemAvailable near zero or memory PSI full at kStallPsiFullPercent or
+// more (until the next sample), or a stretch the sampler could not measure at all.
+std::vector<Interval> stalls(const CheckContext& ctx) {
+  const Timeline& t = ctx.index.timeline();
+  const double p0 = ctx.index.pressureT();
+  std::vector<const GuestSample*> gs;
+  for (const auto& g : t.guest_samples) gs.push_back(&g);
+  std::stable_sort(gs.begin(), gs.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  const std::uint64_t near_zero = nearZeroAvailableBytes(t.guest.mem_total_bytes);
+  std::vector<Interval> in;
+  for (std::size_t i = 0; i + 1 < gs.size(); ++i) {
+    const GuestSample& g = *gs[i];
+    if (g.t < p0) continue;
+    const bool low = t.guest.mem_total_bytes > 0 && g.mem_available_bytes <= near_zero;
+    const bool psi = g.pressure_full_avg10 >= kStallPsiFullPercent;
+    if (!low && !psi) continue;
+    in.push_back(Interval{g.t, gs[i + 1]->t,
+                          {Evidence{g.t, kRecordGuestSample, "", "", 0,
+                                    "MemAvailable " + formatSize(g.mem_available_bytes) +
+                                        (low ? " (near zero: at most " + formatSize(near_zero) + ")" : "") +
+                                        ", memory PSI full avg10 " + percent(g.pressure_full_avg10)}}});
+  }
+  for (const auto& gap : t.gaps)
+    if (gap.t + gap.length_sec > p0 && gap.cause.rfind(kGapSampler, 0) == 0)
+      in.push_back(Interval{std::max(gap.t, p0), gap.t + gap.length_sec,
+                            {Evidence{gap.t, kRecordObserverGap, "", "", 0,
+                                      "no guest sample for " + seconds(gap.length_sec) + " (" + gap.cause + ")"}}});
+  return merge(std::move(in));
+}
+
+double firstKillT(const CheckContext& ctx, Evidence& evidence) {
+  const double p0 = ctx.index.pressureT();
+  double t = -1;
+  for (const auto& e : ctx.index.events())
+    if (e.t >= p0) {
+      t = e.t;
+      evidence = killEvidence(*e.victim);
+      break;
+    }
+  for (const auto& k : ctx.index.oomdKills())
+    if (k.t >= p0 && (t < 0 || k.t < t)) {
+      t = k.t;
+      evidence = oomdKillEvidence(k);
+      break;
+    }
+  return t;
+}
+
+}  // namespace
+
+void checkMaxStall(const CheckContext& ctx, Checks& out) {
+  const auto& limit = ctx.scenario.expect.max_stall_sec;
+  if (!limit) return;
+  CheckResult c{"max_stall", "", CheckOutcome::pass,
+                "the guest is never unusable (MemAvailable near zero, memory PSI full avg10 at " +
+                    percent(kStallPsiFullPercent) + " or more, or no guest sample) for more than " + seconds(*limit),
+                "", {}, ""};
+  if (ctx.index.timeline().guest_samples.empty()) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = "no guest samples: this recording cannot say how long the guest was unusable";
+    out.push_back(std::move(c));
+    return;
+  }
+  const auto all = stalls(ctx);
+  const auto longest = std::max_element(all.begin(), all.end(), [](const Interval& a, const Interval& b) {
+    return a.end - a.start < b.end - b.start;
+  });
+  if (longest == all.end()) {
+    c.observed = "never unusable after the pressure phase";
+  } else {
+    const double length = longest->end - longest->start;
+    c.observed = "longest stall " + seconds(length) + ", from " + ctx.since(longest->start) + " to " +
+                 ctx.since(longest->end) + " (" + std::to_string(all.size()) + " stall(s) in all)";
+    c.evidence = longest->evidence;
+    if (length > *limit) {
+      c.outcome = CheckOutcome::fail;
+      Evidence kill;
+      const double k = firstKillT(ctx, kill);
+      c.why = k >= longest->start && k <= longest->end + 1
+                  ? "the OOM policy acted only at " + ctx.since(k) + ", after the guest had been unusable for " +
+                        seconds(k - longest->start)
+                  : "nothing was killed to end it: the guest stayed unusable until it recovered on its own or the run ended";
+    }
+  }
+  out.push_back(std::move(c));
+}
+
+void checkTimeToKill(const CheckContext& ctx, Checks& out) {
+  const auto& limit = ctx.scenario.expect.time_to_kill_sec;
+  if (!limit) return;
+  CheckResult c{"time_to_kill", "", CheckOutcome::pass,
+                "the first kill comes within " + seconds(*limit) + " of the guest becoming unusable", "", {}, ""};
+  if (ctx.index.timeline().guest_samples.empty()) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = "no guest samples: this recording cannot say when the guest became unusable";
+    out.push_back(std::move(c));
+    return;
+  }
+  Evidence kill;
+  const double k = firstKillT(ctx, kill);
+  const auto all = stalls(ctx);
+  if (k < 0) {
+    c.outcome = ctx.missingKill();
+    c.observed = "no kill at all" + ctx.notWithinTimeLimit();
+    if (!all.empty()) {
+      c.evidence.push_back(all.front().evidence.front());
+      c.observed += "; the guest was first unusable at " + ctx.since(all.front().start);
+    }
+    out.push_back(std::move(c));
+    return;
+  }
+  c.evidence.push_back(kill);
+  // The stall the kill ended (or that ran up to it).
+  const Interval* before = nullptr;
+  for (const auto& i : all)
+    if (i.start <= k && i.end >= k - 1) before = &i;
+  if (!before) {
+    c.observed = "first kill at " + ctx.since(k) + ", with no stall before it";
+  } else {
+    const double wait = k - before->start;
+    c.evidence.insert(c.evidence.begin(), before->evidence.front());
+    c.observed = seconds(wait) + " from the stall at " + ctx.since(before->start) + " to the first kill at " +
+                 ctx.since(k);
+    if (wait > *limit) c.outcome = CheckOutcome::fail;
+  }
+  out.push_back(std::move(c));
+}
+
+void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e,
+                             Checks& out) {
+  if (!e.throttled_not_killed_sec) return;
+  const std::string unit = unitName(svc);
+  const ServiceSpec* spec = ctx.scenario.service(svc);
+  const std::string high = spec ? spec->directive("MemoryHigh").value_or("") : "";
+  CheckResult c{svc + ".throttled_not_killed", svc, CheckOutcome::pass,
+                unit + " is not held at MemoryHigh=" + high + " (memory.events high rising, growing under 1 MiB/s) "
+                       "without being killed for more than " + seconds(*e.throttled_not_killed_sec),
+                "", {}, ""};
+  const auto samples = ctx.index.samplesOf(unit);
+  std::vector<double> kills;
+  for (const auto* k : ctx.index.killsIn(unit)) kills.push_back(k->t);
+  for (const auto* k : ctx.index.oomdKillsIn(unit)) kills.push_back(k->t);
+  std::vector<Interval> in;
+  for (std::size_t i = 1; i < samples.size(); ++i) {
+    const MemorySample& a = *samples[i - 1];
+    const MemorySample& b = *samples[i];
+    const auto ha = a.memory_events.find("high"), hb = b.memory_events.find("high");
+    if (ha == a.memory_events.end() || hb == b.memory_events.end() || hb->second <= ha->second) continue;
+    const double dt = b.t - a.t;
+    const double growth = dt > 0 ? (static_cast<double>(b.memory_current) - static_cast<double>(a.memory_current)) / dt : 0;
+    const bool killed = std::any_of(kills.begin(), kills.end(), [&](double k) { return k > a.t && k <= b.t; });
+    if (growth >= kNoProgressBytesPerSec || killed) continue;
+    in.push_back(Interval{a.t, b.t,
+                          {Evidence{b.t, kRecordSample, unit, "", 0,
+                                    unit + " memory.current " + formatSize(b.memory_current) + ", memory.events high " +
+                                        std::to_string(ha->second) + " -> " + std::to_string(hb->second) + " in " +
+                                        seconds(dt)}}});
+  }
+  const auto all = merge(std::move(in));
+  const auto longest = std::max_element(all.begin(), all.end(), [](const Interval& x, const Interval& y) {
+    return x.end - x.start < y.end - y.start;
+  });
+  if (longest == all.end()) {
+    c.observed = samples.empty() ? "no sample of " + unit : "never throttled without progress";
+    if (samples.empty()) c.outcome = CheckOutcome::inconclusive;
+  } else {
+    const double length = longest->end - longest->start;
+    c.observed = "held at MemoryHigh for " + seconds(length) + ", from " + ctx.since(longest->start) + " to " +
+                 ctx.since(longest->end);
+    c.evidence = longest->evidence;
+    if (length > *e.throttled_not_killed_sec) {
+      c.outcome = CheckOutcome::fail;
+      c.why = "MemoryHigh= throttles instead of killing: without swap to reclaim into, the unit crawls at its "
+              "limit, alive and useless (docs/kernel-and-systemd.md#memoryhigh-without-swap)";
+    }
+  }
+  out.push_back(std::move(c));
+}
+
+}  // namespace oom
