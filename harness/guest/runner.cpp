@@ -55,6 +55,7 @@ GuestInfo guestInfo(Bus& bus, const SysFs& fs) {
   g.mem_total_bytes = get("MemTotal");
   g.swap_total_bytes = get("SwapTotal");
   g.mem_available_at_start_bytes = get("MemAvailable");
+  if (auto s = fs.readFile("proc/sys/vm/swappiness")) g.swappiness = leadingNumber<int>(trim(*s)).value_or(-1);
   return g;
 }
 
@@ -159,7 +160,16 @@ std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<s
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
-  sink.emit(kRecordGuest, guestInfo(bus, fs));
+  // vm.swappiness before anything runs, so the guest record shows the value in force.
+  const bool swappiness_set =
+      plan.swappiness < 0 || fs.writeFile("proc/sys/vm/swappiness", std::to_string(plan.swappiness));
+  const GuestInfo info = guestInfo(bus, fs);
+  sink.emit(kRecordGuest, info);
+  if (!swappiness_set || (plan.swappiness >= 0 && info.swappiness != plan.swappiness)) {
+    phase(sink, kPhaseSetupFailed, "vm.swappiness: asked " + std::to_string(plan.swappiness) + ", the kernel shows " +
+                                       std::to_string(info.swappiness));
+    return endWith(sink, kGuestSetupFailed);
+  }
   Observer observer(bus, sink, plan, fs);
   if (auto started = observer.start(); !started) {
     phase(sink, kPhaseSetupFailed, started.error().str());

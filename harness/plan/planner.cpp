@@ -79,6 +79,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
   plan.settle_sec = effectiveSettleSec(s);
   plan.sample_interval_sec = options.sample_interval_sec;
   plan.decisive_kills = decisiveKills(s);
+  plan.swappiness = s.guest.swappiness.value_or(-1);
   if (s.oomd) {
     plan.oomd = true;
     plan.oomd_conf = s.oomd->confText();

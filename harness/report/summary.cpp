@@ -168,8 +168,12 @@ static std::string summarizeFields(const RunReport& r) {
   std::string out = p(r.scenario.name) + ": " + upper(toString(r.verdict.verdict)) + " (" +
                     p(r.verdict.reason) + ")\n";
   const auto& g = r.timeline.guest;
-  if (!g.kernel.empty())
-    out += "guest: " + p(g.os_release) + ", kernel " + p(g.kernel) + ", systemd " + p(g.systemd_version) + "\n";
+  if (!g.kernel.empty()) {
+    out += "guest: " + p(g.os_release) + ", kernel " + p(g.kernel) + ", systemd " + p(g.systemd_version);
+    if (g.swap_total_bytes > 0) out += ", swap " + formatSize(g.swap_total_bytes);
+    if (g.swappiness >= 0 && r.plan.swappiness >= 0) out += ", vm.swappiness " + std::to_string(g.swappiness);
+    out += "\n";
+  }
   if (!r.vm.accelerator.empty()) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "vm: %s, boot %.1fs, run %.1fs%s\n", r.vm.accelerator.c_str(),

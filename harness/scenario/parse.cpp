@@ -23,7 +23,7 @@ const std::vector<ObjectKeys> kKeys = {
     {"scenario",
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
      {"name", "description", "services", "expect"}},
-    {"guest", {"release", "memory", "cpus", "swap"}, {}},
+    {"guest", {"release", "memory", "cpus", "swap", "swappiness"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
@@ -288,6 +288,9 @@ void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
     if (auto b = r.size(v["swap"], path + ".swap", 0, limits::kMaxGuestSwapBytes,
                         "of at most " + formatSize(limits::kMaxGuestSwapBytes)))
       guest.swap_bytes = *b;
+  // vm.swappiness: 0 to 200 since Linux 5.8 (both guest kernels).
+  if (v.contains("swappiness"))
+    if (auto n = r.count(v["swappiness"], path + ".swappiness", 0, 200)) guest.swappiness = static_cast<int>(*n);
 }
 
 void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& service) {

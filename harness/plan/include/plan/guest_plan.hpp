@@ -47,8 +47,10 @@ struct GuestPlan {
   // systemd-oomd: started before the units, with this oomd.conf drop-in, when set.
   bool oomd = false;
   std::string oomd_conf;
+  int swappiness = -1;  // vm.swappiness to set before the units; -1: leave the kernel's
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
-                                                settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf)
+                                                settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf,
+                                                swappiness)
 
 }  // namespace oom

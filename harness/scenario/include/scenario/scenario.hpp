@@ -22,6 +22,7 @@ struct GuestSpec {
   std::uint64_t memory_bytes = 1024ull * 1024 * 1024;
   unsigned cpus = 2;
   std::uint64_t swap_bytes = 0;
+  std::optional<int> swappiness;  // vm.swappiness, 0-200; unset: the guest kernel's (60)
 };
 
 // One sudden allocation on top of the baseline: "200M@30s" (oom/units.hpp).

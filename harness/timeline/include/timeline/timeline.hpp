@@ -50,10 +50,11 @@ struct GuestInfo {
   std::uint64_t mem_total_bytes = 0;
   std::uint64_t swap_total_bytes = 0;
   std::uint64_t mem_available_at_start_bytes = 0;  // before any unit started
+  int swappiness = -1;                             // /proc/sys/vm/swappiness once set up; -1 unread
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestInfo, os_release, kernel, systemd_version,
                                                 cgroup_controllers, mem_total_bytes,
-                                                swap_total_bytes, mem_available_at_start_bytes)
+                                                swap_total_bytes, mem_available_at_start_bytes, swappiness)
 
 // A process seen in a unit's cgroup while verifying settings before pressure.
 struct ProcessSetting {
