@@ -105,6 +105,8 @@ std::uint64_t nearZeroAvailableBytes(std::uint64_t mem_total);
 // Memory PSI `full` avg10 at or above this (%): every task stalled on memory (the
 // pressure proof, and a stalled moment for max_stall).
 inline constexpr double kStallPsiFullPercent = 10.0;
+// "12.3%": a PSI figure as the checks quote it.
+std::string percentText(double v);
 CheckResult pressureCheck(const CheckContext& ctx);
 LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
 CheckResult loadFidelityCheck(const CheckContext& ctx);

@@ -24,13 +24,14 @@ constexpr double kPsiFullPercent = kStallPsiFullPercent;
 constexpr std::uint64_t kGrowthAboveBaselineBytes = 32 * MiB;
 constexpr double kEstimatedNearZeroShare = 0.10;
 
-std::string percent(double v) {
+
+}  // namespace
+
+std::string percentText(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", v);
   return buf;
 }
-
-}  // namespace
 
 std::uint64_t nearZeroAvailableBytes(std::uint64_t mem_total) {
   return std::max<std::uint64_t>(kNearZeroFloorBytes, static_cast<std::uint64_t>(kNearZeroShare * mem_total));
@@ -83,8 +84,8 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
       if (!psi && g->pressure_full_avg10 >= kPsiFullPercent) {
         psi = true;
         ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
-                              "/proc/pressure/memory full avg10=" + percent(g->pressure_full_avg10) +
-                                  " (at least " + percent(kPsiFullPercent) + ": every task stalled on memory)"});
+                              "/proc/pressure/memory full avg10=" + percentText(g->pressure_full_avg10) +
+                                  " (at least " + percentText(kPsiFullPercent) + ": every task stalled on memory)"});
       }
     }
   }

@@ -38,17 +38,7 @@ std::vector<Interval> merge(std::vector<Interval> in) {
   return out;
 }
 
-std::string seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", s);
-  return buf;
-}
-
-std::string percent(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", v);
-  return buf;
-}
+std::string seconds(double s) { return formatTenths(s); }
 
 // Every stretch after the pressure phase in which the guest was unusable: a guest
 // sample with MemAvailable near zero or memory PSI full at kStallPsiFullPercent or
@@ -71,7 +61,7 @@ std::vector<Interval> stalls(const CheckContext& ctx) {
                           {Evidence{g.t, kRecordGuestSample, "", "", 0,
                                     "MemAvailable " + formatSize(g.mem_available_bytes) +
                                         (low ? " (near zero: at most " + formatSize(near_zero) + ")" : "") +
-                                        ", memory PSI full avg10 " + percent(g.pressure_full_avg10)}}});
+                                        ", memory PSI full avg10 " + percentText(g.pressure_full_avg10)}}});
   }
   for (const auto& gap : t.gaps)
     if (gap.t + gap.length_sec > p0 && gap.cause.rfind(kGapSampler, 0) == 0)
@@ -106,7 +96,7 @@ void checkMaxStall(const CheckContext& ctx, Checks& out) {
   if (!limit) return;
   CheckResult c{"max_stall", "", CheckOutcome::pass,
                 "the guest is never unusable (MemAvailable near zero, memory PSI full avg10 at " +
-                    percent(kStallPsiFullPercent) + " or more, or no guest sample) for more than " + seconds(*limit),
+                    percentText(kStallPsiFullPercent) + " or more, or no guest sample) for more than " + seconds(*limit),
                 "", {}, ""};
   if (ctx.index.timeline().guest_samples.empty()) {
     c.outcome = CheckOutcome::inconclusive;

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,13 +30,8 @@ struct Run {
 };
 
 Run sh(const std::string& command) {
-  Run run;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) run.output += buf.data();
-  const int raw = ::pclose(p);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return run;
+  const auto r = oomtest::runCommand(command);
+  return Run{r.status, r.output};
 }
 
 std::string between(const std::string& text, const std::string& begin, const std::string& end) {

@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -25,11 +27,9 @@ struct RunResult {
 // Runs `oomharness ARGS`; fills status and output (stdout and stderr).
 RunResult oomharness(const std::string& args) {
   RunResult run;
-  FILE* p = ::popen((std::string(OOMHARNESS_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) run.output += buf.data();
-  const int raw = ::pclose(p);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  const auto r = oomtest::runCommand(std::string(OOMHARNESS_BIN) + " " + args);
+  run.status = r.status;
+  run.output = r.output;
   return run;
 }
 

@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -53,14 +55,7 @@ std::string readAll(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string shell(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-  ::pclose(p);
-  return out;
-}
+std::string shell(const std::string& command) { return oomtest::runCommand(command).output; }
 
 bool waitFor(const std::function<bool()>& ready, std::chrono::seconds limit) {
   for (auto end = Clock::now() + limit; Clock::now() < end; std::this_thread::sleep_for(200ms))

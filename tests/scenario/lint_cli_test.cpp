@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -37,16 +39,10 @@ Output lint(const std::string& args) {
   Output o;
   const auto err_dir = scratch("stderr");
   const auto err_file = err_dir / "stderr.txt";
-  FILE* p = ::popen(
-      (std::string(OOMHARNESS_BIN) + " lint " + args + " 2>" + err_file.string()).c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-  const int raw = ::pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file);
-  std::stringstream err;
-  err << in.rdbuf();
-  o.err = err.str();
+  const auto ran = oomtest::runCommand(std::string(OOMHARNESS_BIN) + " lint " + args, err_file.string());
+  o.status = ran.status;
+  o.out = ran.output;
+  o.err = ran.error;
   fs::remove_all(err_dir);
   return o;
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "diff_folders.hpp"
+#include "command.hpp"
 
 using namespace oomtest;
 
@@ -20,18 +21,8 @@ struct Output {
 };
 
 Output oomharness(const std::string& args, const fs::path& scratch_dir) {
-  Output o;
-  const auto err_file = scratch_dir / "stderr.txt";
-  FILE* p = ::popen((std::string(OOMHARNESS_BIN) + " " + args + " 2>" + err_file.string()).c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) o.out += buf.data();
-  const int raw = ::pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file);
-  std::stringstream err;
-  err << in.rdbuf();
-  o.err = err.str();
-  return o;
+  const auto r = oomtest::runCommand(std::string(OOMHARNESS_BIN) + " " + args, (scratch_dir / "stderr.txt").string());
+  return Output{r.status, r.output, r.error};
 }
 
 }  // namespace

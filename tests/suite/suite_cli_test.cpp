@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -23,13 +25,8 @@ struct Ran {
 };
 
 Ran oomharness(const std::string& args, const std::string& env = "") {
-  Ran ran;
-  FILE* p = ::popen(("env " + env + " " + OOMHARNESS_BIN + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) ran.output += buf.data();
-  const int raw = ::pclose(p);
-  ran.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return ran;
+  const auto r = oomtest::runCommand("env " + env + " " + OOMHARNESS_BIN + " " + args);
+  return Ran{r.status, r.output};
 }
 
 // The cell lines of --list output (comment lines dropped).
