@@ -114,6 +114,9 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-burst-many-small-trixie.jsonl", "burst-many-small.json"},
       // Run with start_after 8s (the scenario then): 13 kills, 3 without a report (6.1's rate limit), attributed by pid.
       {"recorded-burst-many-small-bookworm.jsonl", "burst-many-small.json"},
+      // The oomd-swap leak with swap but no systemd-oomd: the kernel kills it (vm.swappiness 100).
+      {"recorded-swap-no-oomd-bookworm.jsonl", "swap-no-oomd.json"},
+      {"recorded-swap-no-oomd-trixie.jsonl", "swap-no-oomd.json"},
   };
   return all;
 }
