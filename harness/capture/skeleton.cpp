@@ -19,7 +19,6 @@ constexpr std::uint64_t kMaxGuestMemory = limits::kMaxGuestMemoryBytes;
 constexpr std::uint64_t kPressureBaseline = 16 * MiB;  // the added pressure service's, before it grows
 constexpr std::uint64_t kPressureFillSec = 45;         // it fills the guest's room in about this long
 
-bool startsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
 // A unit name stem the scenario accepts (letters, digits, :_.-\): "getty@tty1" -> "getty-tty1".
 std::string stemFor(const std::string& unit) {

@@ -8,6 +8,7 @@
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
+#include "oom/text.hpp"
 
 namespace oom {
 namespace {
@@ -22,9 +23,6 @@ constexpr double kLossAfterSec = 1.0;
 // sources is only as good as their timestamps).
 constexpr double kMarginSec = 1.0;
 
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Checks whose FAIL may come from a record a loss removed (systemd's side of a
 // restart, a state): a blind spot turns those inconclusive too. A kill that was

@@ -7,7 +7,6 @@
 namespace oom {
 namespace {
 
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 // "key=value" from the comma-separated oom-kill summary; "" when absent.

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "timeline/timeline.hpp"
+#include "oom/text.hpp"
 
 namespace oom {
 namespace fs = std::filesystem;
@@ -16,9 +17,6 @@ namespace {
 constexpr const char* kUnitDirs[] = {"etc/systemd/system", "run/systemd/system", "lib/systemd/system",
                                      "usr/lib/systemd/system"};
 
-bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Expected<void> writeText(const fs::path& path, const std::string& text) {
   std::error_code ec;

@@ -22,7 +22,6 @@ constexpr std::uint64_t kMaxPages = std::uint64_t{1} << 40;
 
 long long pagesOf(std::uint64_t v) { return static_cast<long long>(std::min(v, kMaxPages)); }
 
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 
 bool isInteger(std::string_view w) {

@@ -14,9 +14,6 @@ namespace oom {
 namespace fs = std::filesystem;
 namespace {
 
-bool endsWith(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
 
 bool isComment(std::string_view stripped) {
   return !stripped.empty() && (stripped.front() == '#' || stripped.front() == ';');

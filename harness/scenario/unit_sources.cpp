@@ -57,7 +57,6 @@ const Neutral* serviceReset(std::string_view key) {
   return nullptr;
 }
 
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Directives whose empty assignment systemd takes as "back to the default".
 bool emptyResets(std::string_view key) {

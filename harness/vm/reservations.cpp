@@ -24,9 +24,6 @@ namespace {
 constexpr std::string_view kSuffix = ".reservation";
 constexpr std::string_view kUnfinishedPrefix = ".new-";  // written and locked, not yet renamed into place
 
-bool endsWith(std::string_view s, std::string_view end) {
-  return s.size() >= end.size() && s.substr(s.size() - end.size()) == end;
-}
 
 std::string readText(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -107,3 +107,12 @@ TEST(ParseMeminfo, KeysToBytesWhereTheLineSaysKb) {
   EXPECT_EQ(m.count("Name"), 0u);  // not a number
   EXPECT_EQ(m.count("Huge"), 0u);  // would not fit in bytes
 }
+
+TEST(Text, StartsWithAndEndsWith) {
+  EXPECT_TRUE(oom::startsWith("ConditionPathExists", "Condition"));
+  EXPECT_FALSE(oom::startsWith("Cond", "Condition"));
+  EXPECT_TRUE(oom::startsWith("x", ""));
+  EXPECT_TRUE(oom::endsWith("api.service", ".service"));
+  EXPECT_FALSE(oom::endsWith("service", ".service"));
+  EXPECT_TRUE(oom::endsWith("", ""));
+}

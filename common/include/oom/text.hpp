@@ -26,6 +26,10 @@ namespace oom {
 // Without leading and trailing whitespace (space, \t, \n, \v, \f, \r).
 std::string_view trim(std::string_view text);
 
+// Whether `text` begins with `prefix`, or ends with `suffix`.
+bool startsWith(std::string_view text, std::string_view prefix);
+bool endsWith(std::string_view text, std::string_view suffix);
+
 // Without leading spaces and tabs (a number's position in /proc and kernel-log text).
 std::string_view skipBlanks(std::string_view text);
 
