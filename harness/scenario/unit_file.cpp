@@ -67,13 +67,9 @@ std::string dropInOwner(const fs::path& folder) {
 }
 
 std::optional<UnitFileText> readUnitFile(LintInputs& in, const fs::path& p) {
-  auto text = readRegularFile(p, kMaxUnitFileBytes, "unit file");
+  auto text = readUnitFileBytes(p);
   if (!text) {
     in.unreadable.push_back(text.error());
-    return std::nullopt;
-  }
-  if (text->find('\0') != std::string::npos) {
-    addUnreadable(in, p, "not a text file (it contains NUL bytes)");
     return std::nullopt;
   }
   return parseUnitFile(*text, p.string());
@@ -102,6 +98,13 @@ bool isSharedDropInOwner(const std::string& name) {
 }
 
 }  // namespace
+
+Expected<std::string> readUnitFileBytes(const fs::path& file) {
+  auto text = readRegularFile(file, kMaxUnitFileBytes, "unit file");
+  if (text && text->find('\0') != std::string::npos)
+    return fail(file.string(), "not a text file (it contains NUL bytes)");
+  return text;
+}
 
 bool isUnitFileName(std::string_view name) {
   static const std::vector<std::string_view> suffixes = {

@@ -7,7 +7,6 @@
 #include <map>
 #include <set>
 
-#include "oom/files.hpp"
 #include "oom/text.hpp"
 #include "scenario/unit_file.hpp"
 #include "scenario/unit_values.hpp"
@@ -67,17 +66,20 @@ std::string at(const UnitAssignment& a) {
   return a.file + ":" + std::to_string(a.line);
 }
 
-std::optional<UnitFileText> readOne(const fs::path& p, std::vector<Error>& errors) {
-  auto text = readRegularFile(p, kMaxUnitFileBytes, "unit file");
+// One file, read once: as parsed, and its bytes as the guest gets them.
+struct ReadFile {
+  UnitFileText parsed;
+  std::string text;
+};
+
+std::optional<ReadFile> readOne(const fs::path& p, std::vector<Error>& errors) {
+  auto text = readUnitFileBytes(p);
   if (!text) {
     errors.push_back(text.error());
     return std::nullopt;
   }
-  if (text->find('\0') != std::string::npos) {
-    errors.push_back(Error{p.string(), "not a text file (it contains NUL bytes)"});
-    return std::nullopt;
-  }
-  return parseUnitFile(*text, p.lexically_normal().string());
+  UnitFileText parsed = parseUnitFile(*text, p.lexically_normal().string());
+  return ReadFile{std::move(parsed), std::move(*text)};
 }
 
 // *.conf in a NAME.d folder, in name order.
@@ -93,8 +95,8 @@ std::vector<fs::path> confsIn(const fs::path& dir, std::vector<Error>& errors) {
   return out;
 }
 
-InstalledFile installed(const UnitFileText& f, const std::string& guest_path, std::string text) {
-  return InstalledFile{f.path, guest_path, std::move(text)};
+InstalledFile installed(ReadFile f, const std::string& guest_path) {
+  return InstalledFile{f.parsed.path, guest_path, std::move(f.text)};
 }
 
 }  // namespace
@@ -126,11 +128,9 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   std::map<std::string, std::string> texts;  // parsed path -> bytes
   auto read = [&](const fs::path& full) -> std::optional<UnitFileText> {
     auto f = readOne(full, errors);
-    if (f) {
-      auto bytes = readRegularFile(full, kMaxUnitFileBytes, "unit file");
-      texts[f->path] = bytes ? *bytes : "";
-    }
-    return f;
+    if (!f) return std::nullopt;
+    texts[f->parsed.path] = std::move(f->text);
+    return std::move(f->parsed);
   };
   if (refs.unit_file) sources.unit_file = read((refs.base / *refs.unit_file).lexically_normal());
   // File name -> (folder specificity, index in sources.drop_ins): of two drop-ins with
@@ -188,16 +188,15 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   if (!sources.unit_file && sources.drop_ins.empty()) return out;
 
   if (sources.unit_file)
-    out.files.files.push_back(
-        installed(*sources.unit_file, std::string(kGuestUnitDir) + "/" + unit_name, texts[sources.unit_file->path]));
+    out.files.files.push_back(InstalledFile{sources.unit_file->path, std::string(kGuestUnitDir) + "/" + unit_name,
+                                            texts[sources.unit_file->path]});
   else  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
     out.files.files.push_back(InstalledFile{"oomharness (no unit_file given)",
                                             std::string(kGuestUnitDir) + "/" + unit_name,
                                             "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
                                             "Description=" + unit_name + " (drop-ins under test)\n"});
   for (const auto& d : sources.drop_ins)
-    out.files.files.push_back(
-        installed(d, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]));
+    out.files.files.push_back(InstalledFile{d.path, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]});
 
   // Syntax systemd would ignore, and table directives: each value checked where it is.
   std::set<std::string> unit_resets;
@@ -265,12 +264,9 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
       if (h != setting.winner) out.files.overridden.push_back(SettingOrigin{h->key, h->value, at(*h)});
     if (setting.winner) winners.emplace_back(setting.winner, key);
   }
-  auto fileOrder = [&](const UnitAssignment* a) {
-    const auto files = sources.files();
-    for (std::size_t i = 0; i < files.size(); ++i)
-      if (a->file == files[i]->path) return i * 100000 + a->line;
-    return std::size_t{0};
-  };
+  std::map<std::string, std::size_t> file_index;  // path -> position in the order applied
+  for (const auto* f : sources.files()) file_index.emplace(f->path, file_index.size());
+  auto fileOrder = [&](const UnitAssignment* a) { return std::make_pair(file_index[a->file], a->line); };
   std::sort(winners.begin(), winners.end(),
             [&](const auto& x, const auto& y) { return fileOrder(x.first) < fileOrder(y.first); });
   for (const auto& [a, key] : winners) {
@@ -300,15 +296,12 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
       std::error_code ec;
       if (fs::is_regular_file(full / p.value, ec))
         if (auto f = readOne(full / p.value, errors))
-          out.files.files.push_back(
-              installed(*f, std::string(kGuestUnitDir) + "/" + p.value,
-                        readRegularFile(full / p.value, kMaxUnitFileBytes, "unit file").value_or("")));
+          out.files.files.push_back(installed(std::move(*f), std::string(kGuestUnitDir) + "/" + p.value));
       if (fs::is_directory(full / (p.value + ".d"), ec))
         for (const auto& c : confsIn(full / (p.value + ".d"), errors))
           if (auto f = readOne(c, errors))
-            out.files.files.push_back(installed(
-                *f, std::string(kGuestUnitDir) + "/" + p.value + ".d/" + c.filename().string(),
-                readRegularFile(c, kMaxUnitFileBytes, "unit file").value_or("")));
+            out.files.files.push_back(
+                installed(std::move(*f), std::string(kGuestUnitDir) + "/" + p.value + ".d/" + c.filename().string()));
       break;
     }
   }

@@ -101,4 +101,8 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths);
 
 inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
 
+// A unit file's bytes: a regular text file (no NUL byte) of at most kMaxUnitFileBytes;
+// the error names the file and what is wrong.
+Expected<std::string> readUnitFileBytes(const std::filesystem::path& file);
+
 }  // namespace oom
