@@ -43,10 +43,7 @@ OomdStatus parseOomctl(std::string_view text) {
   OomdStatus s;
   s.text = std::string(text);
   std::vector<std::string>* list = nullptr;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  for (const std::string_view line : splitLines(text)) {
     const std::string_view t = trim(line);
     if (t.rfind("Swap Monitored CGroups", 0) == 0) list = &s.swap_cgroups;
     else if (t.rfind("Memory Pressure Monitored CGroups", 0) == 0) list = &s.pressure_cgroups;
