@@ -63,6 +63,18 @@ struct CheckContext {
 
 using Checks = std::vector<CheckResult>;
 
+// A kill by the kernel (a chosen victim) or by systemd-oomd.
+struct AnyKill {
+  double t = 0;
+  std::string unit;
+  const OomEvent* kernel = nullptr;
+  const OomdKill* oomd = nullptr;
+};
+// Both kinds of kill in one time order (kill_checks.cpp).
+std::vector<AnyKill> allKills(const TimelineIndex& index);
+// The kernel's kill line, or systemd's message with oomd's reason.
+Evidence evidenceOf(const AnyKill& k);
+
 // kill_checks.cpp: who the kernel killed.
 void checkFirstKilled(const CheckContext& ctx, Checks& out);
 void checkKillOrder(const CheckContext& ctx, Checks& out);

@@ -32,24 +32,6 @@ std::string chosenInstead(const CheckContext& ctx) {
   return s + " instead";
 }
 
-// A kill by the kernel (a chosen victim) or by systemd-oomd, in one time order.
-struct AnyKill {
-  double t = 0;
-  std::string unit;
-  const OomEvent* kernel = nullptr;
-  const OomdKill* oomd = nullptr;
-};
-
-std::vector<AnyKill> allKills(const CheckContext& ctx) {
-  std::vector<AnyKill> kills;
-  for (const auto& e : ctx.index.events()) kills.push_back(AnyKill{e.t, e.unit, &e, nullptr});
-  for (const auto& k : ctx.index.oomdKills()) kills.push_back(AnyKill{k.t, k.unit, nullptr, &k});
-  std::stable_sort(kills.begin(), kills.end(), [](const AnyKill& a, const AnyKill& b) { return a.t < b.t; });
-  return kills;
-}
-
-Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel->victim) : oomdKillEvidence(*k.oomd); }
-
 std::string describe(const AnyKill& k) {
   return k.kernel ? describe(*k.kernel) : k.unit + " (killed by systemd-oomd)";
 }
@@ -63,12 +45,22 @@ std::string explainKill(const CheckContext& ctx, const AnyKill& k, const std::st
 
 }  // namespace
 
+std::vector<AnyKill> allKills(const TimelineIndex& index) {
+  std::vector<AnyKill> kills;
+  for (const auto& e : index.events()) kills.push_back(AnyKill{e.t, e.unit, &e, nullptr});
+  for (const auto& k : index.oomdKills()) kills.push_back(AnyKill{k.t, k.unit, nullptr, &k});
+  std::stable_sort(kills.begin(), kills.end(), [](const AnyKill& a, const AnyKill& b) { return a.t < b.t; });
+  return kills;
+}
+
+Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel->victim) : oomdKillEvidence(*k.oomd); }
+
 void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
   CheckResult c{"first_killed", *want, CheckOutcome::pass,
                 *want + " is the first unit killed (by the kernel, or by systemd-oomd)", "", {}, ""};
-  const auto kills = allKills(ctx);
+  const auto kills = allKills(ctx.index);
   if (kills.empty()) {
     c.outcome = ctx.missingKill();
     c.observed = "no OOM kill at all" + ctx.notWithinTimeLimit();
@@ -91,7 +83,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   for (const auto& s : want) expected += (expected.empty() ? "" : " then ") + s;
   CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}, ""};
   std::vector<std::string> seen;  // listed services in order of their first kill
-  const auto kills = allKills(ctx);
+  const auto kills = allKills(ctx.index);
   std::vector<const AnyKill*> firsts;
   for (const auto& k : kills) {
     const std::string svc = serviceOf(ctx, k.unit);

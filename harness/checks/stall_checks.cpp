@@ -71,22 +71,15 @@ std::vector<Interval> stalls(const CheckContext& ctx) {
   return merge(std::move(in));
 }
 
+// The first kill (the kernel's or systemd-oomd's) after the pressure phase; -1 if none.
 double firstKillT(const CheckContext& ctx, Evidence& evidence) {
   const double p0 = ctx.index.pressureT();
-  double t = -1;
-  for (const auto& e : ctx.index.events())
-    if (e.t >= p0) {
-      t = e.t;
-      evidence = killEvidence(*e.victim);
-      break;
+  for (const AnyKill& k : allKills(ctx.index))
+    if (k.t >= p0) {
+      evidence = evidenceOf(k);
+      return k.t;
     }
-  for (const auto& k : ctx.index.oomdKills())
-    if (k.t >= p0 && (t < 0 || k.t < t)) {
-      t = k.t;
-      evidence = oomdKillEvidence(k);
-      break;
-    }
-  return t;
+  return -1;
 }
 
 }  // namespace
