@@ -132,6 +132,12 @@ std::string formatDuration(Seconds d) {
   return buf;
 }
 
+std::string formatSince(double t, double origin) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.1fs", t - origin);
+  return buf;
+}
+
 std::string formatTenths(double seconds) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1fs", seconds);

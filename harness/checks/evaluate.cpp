@@ -79,11 +79,7 @@ std::string CheckContext::notWithinTimeLimit() const {
          since(*time_limit_t) + ")";
 }
 
-std::string CheckContext::since(double t) const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1fs", t - index.pressureT());
-  return buf;
-}
+std::string CheckContext::since(double t) const { return formatSince(t, index.pressureT()); }
 
 Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   const TimelineIndex index(timeline);

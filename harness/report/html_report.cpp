@@ -42,12 +42,7 @@ svg .gap-marker{fill:#6d6d6d;fill-opacity:.22}svg .loss-marker{fill:#e67e22}
 svg .phase-marker line{stroke:#888;stroke-dasharray:2 2}svg .time-limit-marker line{stroke:#111;stroke-width:1.6;stroke-dasharray:7 3}
 )";
 
-std::string since(double t, double p0) {
-  if (t < 0) return "untimed";
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.1fs", t - p0);
-  return b;
-}
+std::string since(double t, double p0) { return t < 0 ? "untimed" : formatSince(t, p0); }
 
 std::string fixed(double v, const char* format = "%.1f") {
   char b[48];

@@ -38,11 +38,7 @@ std::string printableLines(const std::string& text) {
 }
 constexpr std::size_t kMaxCandidates = 3;
 
-std::string since(double t, double pressure_t) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1fs", t - pressure_t);
-  return buf;
-}
+std::string since(double t, double pressure_t) { return formatSince(t, pressure_t); }
 
 std::string upper(const char* s) {
   std::string out(s);

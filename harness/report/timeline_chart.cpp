@@ -34,11 +34,7 @@ std::string num(double v) {
   return s == "-0" ? "0" : s;
 }
 
-std::string since(double t, double p0) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.1fs", t - p0);
-  return b;
-}
+std::string since(double t, double p0) { return formatSince(t, p0); }
 
 struct Point {
   double t = 0, v = 0;

@@ -20,15 +20,9 @@ namespace oom {
 namespace fs = std::filesystem;
 namespace {
 
-std::string since(double t, double pressure_t) {
+std::string percent1(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1fs", t - pressure_t);
-  return buf;
-}
-
-std::string fixed1(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::snprintf(buf, sizeof buf, "%.1f%%", v);
   return buf;
 }
 
@@ -64,15 +58,15 @@ SideFacts factsOf(const RunReport& r) {
   f.put("run", "verdict", toString(r.verdict.verdict) + std::string(r.verdict.reason.empty() ? "" : ": ") +
                               r.verdict.reason);
   f.put("run", "first victim",
-        run.first_kill ? run.first_kill->unit + " at " + since(run.first_kill->t, p0) : "(none)");
+        run.first_kill ? run.first_kill->unit + " at " + formatSince(run.first_kill->t, p0) : "(none)");
   std::vector<std::pair<double, std::string>> order;
   for (const auto& [unit, kill] : run.killed) order.emplace_back(kill.t, unit);
   std::sort(order.begin(), order.end());
   std::string killed;
   for (const auto& [t, unit] : order) killed += (killed.empty() ? "" : ", ") + unit;
   f.put("run", "killed, in order", killed.empty() ? "(nothing)" : killed);
-  f.put("run", "stall: PSI full avg10 peak", fixed1(run.stats.peak_psi_full) + "%");
-  f.put("run", "stall: MemAvailable near zero", fixed1(run.stats.near_zero_sec) + "s");
+  f.put("run", "stall: PSI full avg10 peak", percent1(run.stats.peak_psi_full));
+  f.put("run", "stall: MemAvailable near zero", formatTenths(run.stats.near_zero_sec));
   for (const auto& u : r.plan.units) {
     settingsOf(u, f);
     const std::string section = "unit " + u.unit;

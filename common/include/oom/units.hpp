@@ -38,6 +38,7 @@ Expected<SizeAt> parseSizeAt(std::string_view text);
 std::string formatSize(std::uint64_t bytes);  // "512MiB", "1.5GiB", "4096B"
 std::string formatDuration(Seconds d);        // "250ms", "1.5s", "2min"
 std::string formatTenths(double seconds);     // a measured length: "2.1s", "0.0s"
+std::string formatSince(double t, double origin);  // t relative to origin: "+12.3s", "-0.4s"
 
 // For command lines: what parseSize / parseDuration / parseSizeAt read back
 // exactly (sizes to the byte, durations to the millisecond).
