@@ -130,5 +130,8 @@ void applyBlindness(const CheckContext& ctx, Checks& checks);
 // explain.cpp: why reality differed, for a failed check's `why`.
 std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& victim, const std::string& expected_service);
 std::string explainNoRestart(const CheckContext& ctx, const std::string& service, const std::string& result);
+// Why systemd-oomd chose k's cgroup: its ranking, where wanted_unit stood in it (when
+// given), and the victim's own ManagedOOMPreference. "" or "; ..." to append.
+std::string explainOomdChoice(const CheckContext& ctx, const OomdKill& k, const std::string& wanted_unit);
 
 }  // namespace oom

@@ -64,6 +64,31 @@ std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& ev, con
          expected_service + " was not the larger by badness" + rule;
 }
 
+std::string explainOomdChoice(const CheckContext& ctx, const OomdKill& k, const std::string& wanted_unit) {
+  std::string out;
+  if (k.ranking) {
+    out += "; " + oomdRankingText(k);
+    if (!wanted_unit.empty() && wanted_unit != k.unit) {
+      const auto& listed = k.ranking->candidates;
+      const auto it = std::find_if(listed.begin(), listed.end(), [&](const OomdCandidate& c) { return c.unit == wanted_unit; });
+      out += it == listed.end()
+                 ? "; " + wanted_unit + " was not among the " + std::to_string(listed.size()) + " it listed"
+                 : "; " + wanted_unit + " was listed at #" + std::to_string(it - listed.begin() + 1) + " of " +
+                       std::to_string(listed.size());
+    }
+  }
+  // oomd reads the preference of the candidate's own cgroup only.
+  if (const ServiceSpec* s = ctx.scenario.serviceForUnit(k.unit)) {
+    const std::string pref = s->directive("ManagedOOMPreference").value_or("none");
+    out += "; " + k.unit + " has ManagedOOMPreference=" + pref + " on its own cgroup";
+    if (pref == "none")
+      if (const auto slice = s->directive("Slice"))
+        out += ", and systemd-oomd does not read " + *slice +
+               "'s preference for the units in it (docs/kernel-and-systemd.md#how-systemd-oomd-chooses)";
+  }
+  return out;
+}
+
 std::string explainNoRestart(const CheckContext& ctx, const std::string& service, const std::string& result) {
   const ServiceSpec* svc = ctx.scenario.service(service);
   if (!svc || result.empty()) return "";

@@ -40,7 +40,8 @@ std::string describe(const AnyKill& k) {
 std::string explainKill(const CheckContext& ctx, const AnyKill& k, const std::string& wanted) {
   if (k.kernel) return explainVictimChoice(ctx, *k.kernel, wanted);
   return "systemd-oomd acted before the kernel: " +
-         (k.oomd->reason ? k.oomd->reason->MESSAGE : std::string("(its reason was not in the journal)"));
+         (k.oomd->reason ? k.oomd->reason->MESSAGE : std::string("(its reason was not in the journal)")) +
+         explainOomdChoice(ctx, *k.oomd, unitName(wanted));
 }
 
 }  // namespace
@@ -122,7 +123,8 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out) {
     if (kills.empty() && !oomd.empty()) {
       c.outcome = CheckOutcome::fail;
       c.observed = "systemd-oomd killed " + unit + " " + std::to_string(oomd.size()) + " time(s)";
-      c.why = oomd.front()->reason ? "systemd-oomd: " + oomd.front()->reason->MESSAGE : "";
+      c.why = (oomd.front()->reason ? "systemd-oomd: " + oomd.front()->reason->MESSAGE : "") +
+              explainOomdChoice(ctx, *oomd.front(), "");
     } else if (!kills.empty()) {
       c.outcome = CheckOutcome::fail;
       c.observed = std::to_string(kills.size()) + " process(es) of " + unit + " killed, first pid " +
@@ -250,9 +252,7 @@ void checkCollateral(const CheckContext& ctx, Checks& out) {
   // systemd-oomd's kills outside the scenario's units: its own "Killed <cgroup>" lines.
   std::vector<const JournalRecord*> oomd_outside;
   for (const auto& j : ctx.index.timeline().journal) {
-    const auto source = j.fields.find("SOURCE");
-    if (source != j.fields.end() && source->second == kOomdUnit && !ctx.scenario.serviceForUnit(j.unit))
-      oomd_outside.push_back(&j);
+    if (isOomdKillRecord(j) && !ctx.scenario.serviceForUnit(j.unit)) oomd_outside.push_back(&j);
   }
   if (!oomd_outside.empty()) {
     for (const auto* j : oomd_outside) c.evidence.push_back(journalEvidence(*j));

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "oom/text.hpp"
+
 namespace oom {
 namespace {
 // Group-kill lines follow their victim's within this window (same OOM invocation).
@@ -33,7 +35,74 @@ Evidence oomdKillEvidence(const OomdKill& k) {
   return e;
 }
 
+bool isOomdKillRecord(const JournalRecord& j) {
+  const auto source = j.fields.find("SOURCE");
+  return source != j.fields.end() && source->second == kOomdUnit && isOomdKillLine(j.MESSAGE);
+}
+
+const OomdCandidate* OomdRanking::find(const std::string& unit) const {
+  for (const auto& c : candidates)
+    if (c.unit == unit) return &c;
+  return nullptr;
+}
+
+std::string oomdRankingText(const OomdKill& k, std::size_t shown) {
+  if (!k.ranking) return "";
+  const OomdRanking& r = *k.ranking;
+  std::string out = "systemd-oomd weighed " + std::to_string(r.considered) + " cgroup(s)";
+  if (r.candidates.empty()) return out;
+  out += "; listed first: ";
+  for (std::size_t i = 0; i < r.candidates.size() && i < shown; ++i) {
+    const OomdCandidate& c = r.candidates[i];
+    std::string figures;
+    for (const auto& [name, value] : c.figures) figures += (figures.empty() ? "" : ", ") + name + " " + value;
+    out += (i ? ", " : "") + c.cgroup + (figures.empty() ? "" : " (" + figures + ")");
+  }
+  if (r.candidates.size() > shown) out += ", and " + std::to_string(r.candidates.size() - shown) + " more listed";
+  return out;
+}
+
+namespace {
+// systemd-oomd's rankings from its journal lines, in order: a header starts one, a
+// "Path:" line starts a candidate, any other indented "Name: value" line is a figure.
+std::vector<OomdRanking> oomdRankingsOf(const Timeline& timeline) {
+  std::vector<const JournalRecord*> lines;
+  for (const auto& j : timeline.journal) {
+    const auto source = j.fields.find("SOURCE");
+    if (source != j.fields.end() && source->second == kOomdUnit && isOomdRankingLine(j.MESSAGE)) lines.push_back(&j);
+  }
+  std::stable_sort(lines.begin(), lines.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  std::vector<OomdRanking> out;
+  for (const JournalRecord* j : lines) {
+    const std::string& m = j->MESSAGE;
+    if (m.rfind(kOomdRankingPrefix.data(), 0, kOomdRankingPrefix.size()) == 0) {
+      OomdRanking r;
+      r.t = j->t;
+      r.header = j;
+      r.considered = leadingNumber<std::size_t>(m.substr(kOomdRankingPrefix.size())).value_or(0);
+      out.push_back(std::move(r));
+      continue;
+    }
+    if (out.empty()) continue;  // a candidate line whose header the journal did not keep
+    const auto start = m.find_first_not_of(" \t");
+    const auto colon = m.find(':', start);
+    if (start == std::string::npos || colon == std::string::npos) continue;
+    const std::string name = m.substr(start, colon - start);
+    const auto value_at = m.find_first_not_of(' ', colon + 1);
+    const std::string value = value_at == std::string::npos ? "" : m.substr(value_at);
+    OomdRanking& r = out.back();
+    if (name == "Path") {
+      r.candidates.push_back(OomdCandidate{value, value.substr(value.rfind('/') + 1), {}});
+    } else if (!r.candidates.empty()) {
+      r.candidates.back().figures.emplace_back(name, value);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
+  oomd_rankings_ = oomdRankingsOf(timeline);
   for (const auto& j : timeline.journal) {
     if (j.MESSAGE_ID != kMsgUnitOomdKill) continue;
     const bool again = std::any_of(oomd_kills_.begin(), oomd_kills_.end(), [&](const OomdKill& k) {
@@ -42,11 +111,14 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
     if (again) continue;
     OomdKill k{j.t, j.unit, j.INVOCATION_ID, &j, nullptr};
     for (const auto& r : timeline.journal) {
-      const auto source = r.fields.find("SOURCE");
-      if (source == r.fields.end() || source->second != kOomdUnit || r.unit != j.unit) continue;
+      if (!isOomdKillRecord(r) || r.unit != j.unit) continue;
       if (std::abs(r.t - j.t) <= kOomdReasonWindowSec && (!k.reason || std::abs(r.t - j.t) < std::abs(k.reason->t - j.t)))
         k.reason = &r;
     }
+    // The ranking is logged just before oomd's own line: the last one begun by then.
+    const double decided = k.reason ? k.reason->t : j.t;
+    for (const auto& r : oomd_rankings_)
+      if (r.t <= decided && decided - r.t <= kOomdReasonWindowSec) k.ranking = &r;
     oomd_kills_.push_back(k);
   }
   std::stable_sort(oomd_kills_.begin(), oomd_kills_.end(), [](const OomdKill& a, const OomdKill& b) { return a.t < b.t; });

@@ -56,15 +56,27 @@ std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const
   // systemd-oomd's own account of a kill, with the figure that triggered it: "Killed
   // /system.slice/x.service due to memory pressure for /system.slice being 71.20% >
   // 50.00% for > 20s with reclaim activity" (or "due to memory used ... and swap used").
-  if (field(fields, "_SYSTEMD_UNIT") == kOomdUnit && field(fields, "MESSAGE").rfind("Killed ", 0) == 0) {
+  const std::size_t kill_prefix = kOomdKillPrefix.size();
+  if (field(fields, "_SYSTEMD_UNIT") == kOomdUnit && isOomdKillLine(field(fields, "MESSAGE"))) {
     const std::string message = field(fields, "MESSAGE");
-    const auto end = message.find(' ', 7);
-    const std::string cgroup = message.substr(7, end == std::string::npos ? std::string::npos : end - 7);
+    const auto end = message.find(' ', kill_prefix);
+    const std::string cgroup =
+        message.substr(kill_prefix, end == std::string::npos ? std::string::npos : end - kill_prefix);
     const std::string last = cgroup.substr(cgroup.rfind('/') + 1);
     JournalRecord r;
     r.t = monotonicOf(fields);
     r.unit = units.count(last) ? last : cgroup;
     r.MESSAGE = message;
+    r.fields["SOURCE"] = kOomdUnit;
+    return r;
+  }
+  // systemd-oomd's ranking of the candidates it weighed, logged just before it kills:
+  // the header line, then one entry per indented line (a candidate's path, its figures).
+  if (field(fields, "_SYSTEMD_UNIT") == kOomdUnit && isOomdRankingLine(field(fields, "MESSAGE"))) {
+    JournalRecord r;
+    r.t = monotonicOf(fields);
+    r.unit = kOomdUnit;
+    r.MESSAGE = field(fields, "MESSAGE");
     r.fields["SOURCE"] = kOomdUnit;
     return r;
   }

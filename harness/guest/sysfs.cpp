@@ -227,6 +227,8 @@ std::optional<MemorySample> SysFs::sample(const std::string& unit, std::string_v
   else note(kCgroupMemoryCurrent, current.error());
   if (auto peak = cgroupUint(control_group, kCgroupMemoryPeak)) s.memory_peak = *peak;
   else note(kCgroupMemoryPeak, peak.error());
+  if (auto swap = cgroupUint(control_group, kCgroupMemorySwapCurrent)) s.memory_swap_current = *swap;
+  else note(kCgroupMemorySwapCurrent, swap.error());
   if (auto events = memoryEvents(control_group)) s.memory_events = std::move(*events);
   else note(kCgroupMemoryEvents, events.error());
   if (auto pressure = pressureAvg10(control_group))

@@ -224,10 +224,12 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
   std::string out = "<section id=\"kills\"><h2>OOM kills</h2>\n";
   // systemd-oomd's kills: systemd's message and oomd's own reason, with its figures.
   if (!index.oomdKills().empty()) {
-    out += "<h3>By systemd-oomd</h3>\n<table>" + row({"time", "unit", "systemd", "systemd-oomd's reason"}, "th");
+    out += "<h3>By systemd-oomd</h3>\n<table>" +
+           row({"time", "unit", "systemd", "systemd-oomd's reason", "its ranking"}, "th");
     for (const auto& k : index.oomdKills())
       out += row({since(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
-                  k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>"});
+                  k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>",
+                  k.ranking ? htmlText(oomdRankingText(k, 10)) : "<span class=\"muted\">not in the journal</span>"});
     out += "</table>\n";
   }
   for (const auto& s : r.timeline.oomd)

@@ -188,7 +188,8 @@ static std::string summarizeFields(const RunReport& r) {
     out += "\nsystemd-oomd kills (seconds since pressure began):\n";
     for (const auto& k : index.oomdKills())
       out += "  " + since(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
-             (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) + "\n";
+             (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) +
+             (k.ranking ? "\n    ranking: " + p(oomdRankingText(k)) : std::string()) + "\n";
   }
   if (!events.empty()) {
     out += "\nOOM kills (seconds since pressure began):\n";

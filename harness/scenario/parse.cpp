@@ -404,7 +404,16 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
           if (auto p = r.string(d[i], Reader::index(at + ".drop_ins", i))) refs->drop_ins.emplace_back(*p);
       }
     }
+    // A slice's file is looked for next to the unit file and next to each NAME.service.d.
     if (refs->unit_file) refs->slice_dirs.push_back(refs->unit_file->parent_path());
+    for (const auto& d : refs->drop_ins) {
+      std::filesystem::path folder = d.lexically_normal();
+      if (folder.filename().empty()) folder = folder.parent_path();  // "units/api.service.d/"
+      if (folder.extension() == ".conf") folder = folder.parent_path();
+      const std::filesystem::path beside = folder.parent_path();
+      if (std::find(refs->slice_dirs.begin(), refs->slice_dirs.end(), beside) == refs->slice_dirs.end())
+        refs->slice_dirs.push_back(beside);
+    }
   }
   if (!sources.read_unit_files) return;
   if (sources.units_dir && !service.name.empty())

@@ -8,6 +8,7 @@ void to_json(nlohmann::json& j, const MemorySample& s) {
   j = nlohmann::json{{"t", s.t}, {"unit", s.unit}};
   if (s.isAvailable(kCgroupMemoryCurrent)) j["memory_current"] = s.memory_current;
   if (s.isAvailable(kCgroupMemoryPeak)) j["memory_peak"] = s.memory_peak;
+  if (s.memory_swap_current) j["memory_swap_current"] = *s.memory_swap_current;
   if (s.isAvailable(kCgroupMemoryEvents)) j["memory_events"] = s.memory_events;
   if (s.isAvailable(kCgroupMemoryPressure)) {
     j["pressure_some_avg10"] = s.pressure_some_avg10;
@@ -23,6 +24,7 @@ void from_json(const nlohmann::json& j, MemorySample& s) {
   s.unit = j.value("unit", d.unit);
   s.memory_current = j.value("memory_current", d.memory_current);
   s.memory_peak = j.value("memory_peak", d.memory_peak);
+  if (j.contains("memory_swap_current")) s.memory_swap_current = j.at("memory_swap_current").get<std::uint64_t>();
   s.memory_events = j.value("memory_events", d.memory_events);
   s.pressure_some_avg10 = j.value("pressure_some_avg10", d.pressure_some_avg10);
   s.pressure_full_avg10 = j.value("pressure_full_avg10", d.pressure_full_avg10);

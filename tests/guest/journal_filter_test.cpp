@@ -140,9 +140,26 @@ TEST(JournalFilter, SystemdOomdsKillLineIsKeptAndAttributedToTheUnit) {
   // Outside the scenario: kept under its cgroup path (the collateral check reads it).
   oomd["MESSAGE"] = "Killed /system.slice/cron.service due to memory pressure for / being 71.20% > 50.00%";
   EXPECT_EQ(journalRecordFor(oomd, kUnits)->unit, "/system.slice/cron.service");
-  // Its other lines (the dump before a kill) are not evidence.
-  oomd["MESSAGE"] = "Considered 3 cgroups for killing, top candidates were:";
+  // Its other lines are not evidence.
+  oomd["MESSAGE"] = "Swap used (437452800) / total (536866816) is more than 80%";
   EXPECT_FALSE(journalRecordFor(oomd, kUnits).has_value());
+}
+
+// The ranking systemd-oomd logs before a kill, one journal entry per line (systemd
+// 252 and 257): kept under systemd-oomd.service, never as a kill of its own.
+TEST(JournalFilter, SystemdOomdsRankingLinesAreKeptAsItsOwn) {
+  for (const char* line : {"Considered 11 cgroups for killing, top candidates were:",
+                           "\tPath: /batch.slice/batch.service", "\t\tSwap Usage: 170.8M"}) {
+    const JournalFields f = {{"MESSAGE", line}, {"_SYSTEMD_UNIT", "systemd-oomd.service"}, {"__MONOTONIC_TIMESTAMP", "47837801"}};
+    auto r = journalRecordFor(f, kUnits);
+    ASSERT_TRUE(r.has_value()) << line;
+    EXPECT_EQ(r->unit, "systemd-oomd.service");
+    EXPECT_EQ(r->MESSAGE, line);
+    EXPECT_EQ(r->fields.at("SOURCE"), "systemd-oomd.service");
+  }
+  // The same words from another unit are not oomd's.
+  const JournalFields other = {{"MESSAGE", "\tPath: /batch.slice/batch.service"}, {"_SYSTEMD_UNIT", "cron.service"}};
+  EXPECT_FALSE(journalRecordFor(other, kUnits).has_value());
 }
 
 }  // namespace

@@ -82,6 +82,8 @@ TEST(SysFs, SampleReadsCgroupFilesAndProcesses) {
   EXPECT_EQ(s.unit, "api.service");
   EXPECT_EQ(s.memory_current, 211812352u);
   EXPECT_EQ(s.memory_peak, 230686720u);
+  EXPECT_EQ(s.memory_swap_current, std::optional<std::uint64_t>(4096u));
+  EXPECT_EQ(nlohmann::json(s)["memory_swap_current"], 4096u);
   EXPECT_EQ(s.memory_events.at("high"), 12u);
   EXPECT_EQ(s.memory_events.at("max"), 3u);
   EXPECT_EQ(s.memory_events.at("oom_kill"), 1u);
@@ -207,11 +209,13 @@ TEST_F(BrokenTree, ASampleMarksWhatItCouldNotReadAndLeavesItOut) {
   EXPECT_EQ(s->memory_events.at("high"), 2u);
   EXPECT_EQ(s->unavailable, (std::map<std::string, std::string>{{"memory.pressure", std::strerror(EISDIR)},
                                                                  {"memory.peak", std::strerror(EINVAL)},
+                                                                 {"memory.swap.current", "absent"},
                                                                  {"proc/500/oom_score", std::strerror(EISDIR)}}));
   EXPECT_TRUE(s->processes.empty());  // 500 could not be read, 501 exited
   // The record has no made-up values: the fields those files feed are not in it.
   const nlohmann::json record = *s;
-  for (const char* field : {"memory_peak", "pressure_some_avg10", "pressure_full_avg10"})
+  EXPECT_FALSE(s->memory_swap_current);  // no swap accounting here: absent, not 0
+  for (const char* field : {"memory_peak", "memory_swap_current", "pressure_some_avg10", "pressure_full_avg10"})
     EXPECT_FALSE(record.contains(field)) << field;
   EXPECT_EQ(record["memory_current"], 1048576u);
   const auto back = record.get<MemorySample>();
@@ -236,6 +240,7 @@ TEST(MemorySampleRecord, OlderRecordsWithoutUnavailableReadAsBefore) {
   EXPECT_TRUE(s.unavailable.empty());
   EXPECT_TRUE(s.isAvailable(kCgroupMemoryPeak));
   EXPECT_EQ(s.memory_current, 10u);
+  EXPECT_FALSE(s.memory_swap_current);
   EXPECT_DOUBLE_EQ(s.pressure_full_avg10, 0.25);
   EXPECT_EQ(nlohmann::json(s), old);  // written back unchanged
 }

@@ -23,6 +23,29 @@ struct OomEvent {
   std::string InvocationID;                // the invocation the victim belonged to, if known
 };
 
+// One candidate in systemd-oomd's ranking: its cgroup and the figures oomd printed
+// for it, in its order ("Swap Usage" = "170.8M"; for pressure kills "Pressure",
+// "Current Memory Usage", "Pgscan" and the like).
+struct OomdCandidate {
+  std::string cgroup;                                        // "/batch.slice/batch.service"
+  std::string unit;                                          // "batch.service" (its last component)
+  std::vector<std::pair<std::string, std::string>> figures;  // in oomd's order
+};
+
+// The ranking systemd-oomd logs before it acts: "Considered N cgroups for killing,
+// top candidates were:" and the first candidates in its order (at most 10 are
+// listed; a cgroup marked ManagedOOMPreference=avoid is ranked after all others).
+struct OomdRanking {
+  double t = 0;
+  std::size_t considered = 0;                 // N of the header
+  const JournalRecord* header = nullptr;
+  std::vector<OomdCandidate> candidates;      // as listed, first = oomd's first choice
+  const OomdCandidate* find(const std::string& unit) const;
+};
+
+// True for systemd-oomd's "Killed <cgroup> due to ..." record (not a ranking line).
+bool isOomdKillRecord(const JournalRecord& j);
+
 // One systemd-oomd kill of a unit: systemd's UNIT_OOMD_KILL message ("systemd-oomd
 // killed N process(es) in this unit"), with oomd's own "Killed <cgroup> due to ..."
 // line when the journal had it (the pressure or swap figure that triggered it).
@@ -32,6 +55,7 @@ struct OomdKill {
   std::string InvocationID;
   const JournalRecord* message = nullptr;  // PID 1's UNIT_OOMD_KILL
   const JournalRecord* reason = nullptr;   // systemd-oomd's, or nullptr
+  const OomdRanking* ranking = nullptr;    // the ranking logged just before, or nullptr
 };
 
 // One run of a unit between starts: systemd's InvocationID.
@@ -62,6 +86,7 @@ class TimelineIndex {
   std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
   const UnitSetup* setupOf(const std::string& unit) const;
   const std::vector<OomdKill>& oomdKills() const { return oomd_kills_; }  // in time order
+  const std::vector<OomdRanking>& oomdRankings() const { return oomd_rankings_; }  // in time order
   std::vector<const OomdKill*> oomdKillsIn(const std::string& unit) const;
   // Per unit, the last sample at or before t and at most max_age older (for the
   // scores just before a kill; older samples may describe processes long gone).
@@ -78,6 +103,7 @@ class TimelineIndex {
   const Timeline& timeline_;
   std::vector<OomEvent> events_;
   std::vector<Invocation> invocations_;
+  std::vector<OomdRanking> oomd_rankings_;  // filled before oomd_kills_ points into it
   std::vector<OomdKill> oomd_kills_;
 };
 
@@ -87,5 +113,8 @@ Evidence stateEvidence(const UnitStateChange& s);
 Evidence journalEvidence(const JournalRecord& j);
 // PID 1's message, then oomd's reason when known, as one line.
 Evidence oomdKillEvidence(const OomdKill& k);
+// "systemd-oomd weighed 11 cgroup(s); listed first: /batch.slice/batch.service (Swap
+// Usage 170.8M), ..." with at most `shown` candidates; "" without a ranking.
+std::string oomdRankingText(const OomdKill& k, std::size_t shown = 3);
 
 }  // namespace oom

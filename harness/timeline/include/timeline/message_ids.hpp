@@ -5,6 +5,7 @@
 // src/systemd/sd-messages.h (SD_MESSAGE_*), the same in systemd 252..257; the
 // catalog text and fields are in docs/kernel-and-systemd.md.
 #include <array>
+#include <string_view>
 
 namespace oom {
 
@@ -30,8 +31,23 @@ inline constexpr const char* kMsgSpawnFailed = "641257651c1b4ec9a8624d7a40a9e1e7
 inline constexpr const char* kMsgUnitOomdKill = "d989611b15e44c9dbf31e3c81256e4ed";
 
 // Every ID above: the entries the guest keeps as evidence.
-// systemd-oomd's own unit: its "Killed <cgroup> due to ..." messages say why it killed.
+// systemd-oomd's own unit: its "Killed <cgroup> due to ..." messages say why it killed,
+// and the ranking it logs just before ("Considered 11 cgroups for killing, top
+// candidates were:", then one entry per line: "\tPath: /x.slice/y.service",
+// "\t\tSwap Usage: 170.8M") says whom it weighed. Journal records of both carry
+// SOURCE=systemd-oomd.service.
 inline constexpr const char* kOomdUnit = "systemd-oomd.service";
+inline constexpr std::string_view kOomdKillPrefix = "Killed ";
+inline constexpr std::string_view kOomdRankingPrefix = "Considered ";
+
+// systemd-oomd's "Killed /x.slice/y.service due to ..." line.
+inline bool isOomdKillLine(std::string_view message) { return message.substr(0, kOomdKillPrefix.size()) == kOomdKillPrefix; }
+// A line of systemd-oomd's ranking: its header, or an indented candidate line.
+inline bool isOomdRankingLine(std::string_view message) {
+  if (message.substr(0, kOomdRankingPrefix.size()) == kOomdRankingPrefix)
+    return message.find(" cgroups for killing") != std::string_view::npos;
+  return !message.empty() && (message.front() == '\t' || message.front() == ' ');
+}
 
 inline constexpr std::array<const char*, 10> kUnitMessageIds = {
     kMsgUnitOutOfMemory, kMsgUnitFailureResult, kMsgUnitRestartScheduled, kMsgUnitProcessExit,

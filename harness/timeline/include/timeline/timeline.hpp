@@ -163,6 +163,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSample, pid, comm, oom_sc
 // The cgroup files a "sample" reads, as named in its `unavailable`.
 inline constexpr const char* kCgroupMemoryCurrent = "memory.current";    // -> memory_current
 inline constexpr const char* kCgroupMemoryPeak = "memory.peak";          // -> memory_peak
+inline constexpr const char* kCgroupMemorySwapCurrent = "memory.swap.current";  // -> memory_swap_current
 inline constexpr const char* kCgroupMemoryEvents = "memory.events";      // -> memory_events
 inline constexpr const char* kCgroupMemoryPressure = "memory.pressure";  // -> pressure_*_avg10
 inline constexpr const char* kCgroupProcs = "cgroup.procs";              // -> processes
@@ -179,6 +180,9 @@ struct MemorySample {
   std::string unit;
   std::uint64_t memory_current = 0;
   std::uint64_t memory_peak = 0;
+  // Swap the cgroup holds: what systemd-oomd ranks candidates by for ManagedOOMSwap=.
+  // Unset in records from before it was read, or when the file gave no value.
+  std::optional<std::uint64_t> memory_swap_current;
   std::map<std::string, std::uint64_t> memory_events;   // low high max oom oom_kill oom_group_kill
   double pressure_some_avg10 = 0, pressure_full_avg10 = 0;
   std::vector<ProcessSample> processes;
