@@ -77,6 +77,8 @@ std::string explainOomdChoice(const CheckContext& ctx, const OomdKill& k, const 
                        std::to_string(listed.size());
     }
   }
+  if (const std::string swap = oomdSwapBefore(ctx.index, ctx.scenario, k); !swap.empty())
+    out += "; just before, the observer read " + swap;
   // oomd reads the preference of the candidate's own cgroup only.
   if (const ServiceSpec* s = ctx.scenario.serviceForUnit(k.unit)) {
     const std::string pref = s->directive("ManagedOOMPreference").value_or("none");

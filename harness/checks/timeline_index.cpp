@@ -6,6 +6,7 @@
 #include <map>
 
 #include "oom/text.hpp"
+#include "oom/units.hpp"
 
 namespace oom {
 namespace {
@@ -59,6 +60,21 @@ std::string oomdRankingText(const OomdKill& k, std::size_t shown) {
     out += (i ? ", " : "") + c.cgroup + (figures.empty() ? "" : " (" + figures + ")");
   }
   if (r.candidates.size() > shown) out += ", and " + std::to_string(r.candidates.size() - shown) + " more listed";
+  return out;
+}
+
+std::string oomdSwapBefore(const TimelineIndex& index, const Scenario& scenario, const OomdKill& k) {
+  std::vector<std::pair<std::uint64_t, std::string>> units;
+  for (const MemorySample* s : index.samplesBefore(k.reason ? k.reason->t : k.t)) {
+    const ServiceSpec* svc = scenario.serviceForUnit(s->unit);
+    if (!svc || !s->memory_swap_current) continue;
+    units.emplace_back(*s->memory_swap_current, s->unit + " " + formatSize(*s->memory_swap_current) +
+                                                    " swap (ManagedOOMPreference=" +
+                                                    svc->directive("ManagedOOMPreference").value_or("none") + ")");
+  }
+  std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out;
+  for (const auto& u : units) out += (out.empty() ? "" : ", ") + u.second;
   return out;
 }
 

@@ -229,7 +229,10 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
     for (const auto& k : index.oomdKills())
       out += row({since(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
                   k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>",
-                  k.ranking ? htmlText(oomdRankingText(k, 10)) : "<span class=\"muted\">not in the journal</span>"});
+                  (k.ranking ? htmlText(oomdRankingText(k, 10)) : "<span class=\"muted\">not in the journal</span>") +
+                      (oomdSwapBefore(index, r.scenario, k).empty()
+                           ? std::string()
+                           : "<br>just before (observer): " + htmlText(oomdSwapBefore(index, r.scenario, k)))});
     out += "</table>\n";
   }
   for (const auto& s : r.timeline.oomd)

@@ -189,7 +189,11 @@ static std::string summarizeFields(const RunReport& r) {
     for (const auto& k : index.oomdKills())
       out += "  " + since(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
              (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) +
-             (k.ranking ? "\n    ranking: " + p(oomdRankingText(k)) : std::string()) + "\n";
+             (k.ranking ? "\n    ranking: " + p(oomdRankingText(k)) : std::string()) +
+             (oomdSwapBefore(index, r.scenario, k).empty()
+                  ? std::string()
+                  : "\n    just before (observer): " + p(oomdSwapBefore(index, r.scenario, k))) +
+             "\n";
   }
   if (!events.empty()) {
     out += "\nOOM kills (seconds since pressure began):\n";

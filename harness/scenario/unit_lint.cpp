@@ -39,8 +39,14 @@ bool isDropIn(const UnitSources& unit, const std::string& file) {
   return !unit.unit_file || unit.unit_file->path != file;
 }
 
+// The slice a unit runs in, as its files set it ("" when they do not).
+std::string sliceOf(const UnitFacts& u) {
+  const auto* slice = u.get("Slice");
+  return slice ? slice->value : "";
+}
+
 void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
-                 std::vector<LintFinding>& out) {
+                 const std::vector<UnitFacts>& all, std::vector<LintFinding>& out) {
   const UnitSources& unit = *u.unit;
   auto add = [&](std::string rule, LintLocation at, std::string message,
                  std::vector<LintLocation> related = {}) {
@@ -131,6 +137,25 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
               (restart ? "is no" : "unset") + ", no " + stem +
               ".timer in the set): set Restart=on-failure, or say in a suppression how the work is "
               "retried");
+  }
+  // systemd-oomd weighs leaf cgroups (and those with memory.oom.group=1) and reads the
+  // preference of the one it weighs, never of its parents: a slice's is read for nothing.
+  if (const auto* pref = u.get("ManagedOOMPreference");
+      type == "slice" && pref && (pref->value == "avoid" || pref->value == "omit")) {
+    std::vector<LintLocation> related;
+    for (const auto& other : all) {
+      if (other.unit->type() == "slice" || sliceOf(other) != unit.name) continue;
+      const auto* own = other.get("ManagedOOMPreference");
+      if (!own || own->value == "none")
+        related.push_back(locate(*other.get("Slice"), other.unit->name + " runs in " + unit.name +
+                                                          " with no ManagedOOMPreference= of its own"));
+    }
+    add("oomd-preference-on-slice", locate(*pref),
+        "ManagedOOMPreference=" + pref->value + " on " + unit.name +
+            ": systemd-oomd chooses among the units in it and reads each one's own preference, "
+            "not the slice's, so this protects none of them; set ManagedOOMPreference=" +
+            pref->value + " on the units themselves",
+        std::move(related));
   }
   if (const auto* high = u.get("MemoryHigh");
       high && high->value != "infinity" && valueProblem(*high).empty()) {
@@ -226,6 +251,13 @@ const std::vector<LintRule>& lintRules() {
        "MemoryHigh= throttles instead of killing. Without swap a leak held there gets stuck: "
        "neither killed nor working. MemoryMax= above it turns the leak into an OOM kill confined "
        "to the unit. lint cannot see whether the host has swap."},
+      {"oomd-preference-on-slice", S::warning,
+       "ManagedOOMPreference=avoid or omit on a slice",
+       "systemd-oomd picks its victim among leaf cgroups and cgroups with memory.oom.group=1 (a "
+       "service with OOMPolicy=kill), and reads the user.oomd_avoid/user.oomd_omit mark of that "
+       "cgroup only. A slice is neither, so its mark is read for nothing and the services in it "
+       "stay ordinary candidates: seen on systemd 252 and 257 (scenarios/examples/"
+       "oomd-slice-avoid-only.json). Set the preference on each service instead."},
       {"all-services-protected", S::warning,
        "every service in the set has a negative OOMScoreAdjust=",
        "Protection is relative: when everything is protected the kernel still has to kill, the "
@@ -268,7 +300,7 @@ std::vector<LintFinding> lintUnits(const std::vector<UnitSources>& units) {
   for (const auto& u : units)
     facts.push_back(UnitFacts{
         &u, effectiveSettings(u, [](const UnitAssignment& a) { return valueProblem(a).empty(); })});
-  for (const auto& f : facts) lintOneUnit(f, names, out);
+  for (const auto& f : facts) lintOneUnit(f, names, facts, out);
   // Every service protected: only said of a set of more than one service.
   std::vector<const UnitFacts*> services;
   for (const auto& f : facts)

@@ -27,6 +27,7 @@ const std::vector<UnitDirectiveInfo>& directives() {
         {"Restart", {"service"}},
         {"Type", {"service"}},
         {"KillMode", {"service", "socket", "mount", "swap", "scope"}},
+        {"ManagedOOMPreference", {"service", "socket", "mount", "swap", "scope", "slice"}},
     };
     for (auto m : kMemoryDirectives)
       k.push_back({m, {"service", "socket", "mount", "swap", "scope", "slice"}});
@@ -144,7 +145,8 @@ std::string unitValueProblem(std::string_view key, std::string_view value) {
   if (value.empty()) {
     // Enumerations (systemd's DEFINE_CONFIG_PARSE_ENUM) refuse "", where sizes and
     // OOMScoreAdjust= take it as a reset to the default.
-    static const std::set<std::string_view> enums = {"Restart", "OOMPolicy", "Type", "KillMode"};
+    static const std::set<std::string_view> enums = {"Restart", "OOMPolicy", "Type", "KillMode",
+                                                     "ManagedOOMPreference"};
     return enums.count(key)
                ? "an empty value does not reset " + std::string(key) + "=: systemd cannot parse it"
                : "";

@@ -3,6 +3,9 @@
 // leaking unit on swap use before the kernel ran out, and the kernel killed nothing.
 #include "guest/oomd.hpp"
 
+#include <algorithm>
+
+#include "checks/timeline_index.hpp"
 #include "fixtures.hpp"
 
 using namespace oom;
@@ -72,6 +75,87 @@ TEST(Oomd, OomctlsMonitoredCgroupsAreParsedFromItsRecordedOutput) {
   EXPECT_EQ(again.swap_cgroups, (std::vector<std::string>{"/", "/system.slice/leaker.service"}));
   EXPECT_TRUE(again.pressure_cgroups.empty());
   EXPECT_EQ(again.swap_cgroups, t.oomd[0].swap_cgroups);
+}
+
+// scenarios/oomd-protected-slice: the cache (400M, idle, ManagedOOMPreference=avoid on
+// its own cgroup) holds most of the swap, yet systemd-oomd kills the leaking batch job.
+// Recorded on bookworm (252: 11 cgroups weighed, the top 10 listed, the avoided cache
+// not among them) and trixie (257: only the slices' units weighed, the list stops at
+// the one it killed).
+TEST(Oomd, AnAvoidedUnitWithTheMostSwapIsPassedOverAndTheRankingShowsIt) {
+  struct Case {
+    const char* file;
+    std::size_t considered, listed;
+  };
+  for (const Case& rc : {Case{"recorded-oomd-protected-slice-bookworm.jsonl", 11, 10},
+                         Case{"recorded-oomd-protected-slice-trixie.jsonl", 2, 1}}) {
+    SCOPED_TRACE(rc.file);
+    const Timeline t = timeline(rc.file);
+    const Scenario sc = scenario("oomd-protected-slice/oomd-protected-slice.json");
+    const Verdict v = evaluate(sc, t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    EXPECT_TRUE(t.kills.empty());
+    const TimelineIndex index(t);
+    ASSERT_EQ(index.oomdKills().size(), 1u);
+    const OomdKill& k = index.oomdKills()[0];
+    EXPECT_EQ(k.unit, "batch.service");
+    ASSERT_NE(k.ranking, nullptr);
+    EXPECT_EQ(k.ranking->considered, rc.considered);
+    ASSERT_EQ(k.ranking->candidates.size(), rc.listed);
+    EXPECT_EQ(k.ranking->candidates[0].cgroup, "/batch.slice/batch.service");
+    EXPECT_EQ(k.ranking->candidates[0].figures.at(0).first, "Swap Usage");
+    EXPECT_EQ(k.ranking->find("cache.service"), nullptr);  // avoided: ranked after every other
+    // The observer's own reading: the cache held more swap than the unit oomd killed.
+    const MemorySample* cache = nullptr;
+    const MemorySample* batch = nullptr;
+    for (const auto* s : index.samplesBefore(k.reason->t)) {
+      if (s->unit == "cache.service") cache = s;
+      if (s->unit == "batch.service") batch = s;
+    }
+    ASSERT_TRUE(cache && batch);
+    ASSERT_TRUE(cache->memory_swap_current && batch->memory_swap_current);
+    EXPECT_GT(*cache->memory_swap_current, *batch->memory_swap_current);
+    const std::string before = oomdSwapBefore(index, sc, k);
+    EXPECT_TRUE(has(before, "cache.service ") && has(before, "(ManagedOOMPreference=avoid), batch.service")) << before;
+  }
+}
+
+// examples/oomd-slice-avoid-only: the same run with avoid on critical.slice alone.
+// systemd-oomd reads no parent's mark, so it kills the cache; the failed checks say
+// whom it ranked first and why the slice's mark did not count.
+TEST(Oomd, APreferenceOnTheSliceAloneDoesNotProtectTheUnitInIt) {
+  for (const char* file : {"recorded-oomd-slice-avoid-only-bookworm.jsonl", "recorded-oomd-slice-avoid-only-trixie.jsonl"}) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    const Verdict v = evaluate(scenario("examples/oomd-slice-avoid-only.json"), t);
+    EXPECT_EQ(v.verdict, VerdictKind::fail) << dump(v);
+    const auto* first = find(v, "first_killed");
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->observed, "first victim: cache.service (killed by systemd-oomd)");
+    EXPECT_TRUE(has(first->why, "listed first: /critical.slice/cache.service (Swap Usage ")) << first->why;
+    EXPECT_TRUE(has(first->why, "cache.service has ManagedOOMPreference=none on its own cgroup, and systemd-oomd "
+                                "does not read critical.slice's preference"))
+        << first->why;
+    EXPECT_TRUE(has(first->why, "just before, the observer read cache.service ")) << first->why;
+    EXPECT_EQ(outcome(v, "never_killed", "cache"), CheckOutcome::fail);
+    EXPECT_EQ(outcome(v, "collateral"), CheckOutcome::pass);  // ranking lines are not kills
+  }
+}
+
+// A ranking line that arrives without its header (the journal lost it) is dropped,
+// not glued to an earlier ranking.
+TEST(Oomd, RankingLinesWithoutTheirHeaderAreNotAttachedToAKill) {
+  Records recs = records("recorded-oomd-protected-slice-trixie.jsonl");
+  recs.erase(std::remove_if(recs.begin(), recs.end(),
+                            [](const nlohmann::json& r) {
+                              return r["type"] == "journal" && r["MESSAGE"].get<std::string>().rfind("Considered ", 0) == 0;
+                            }),
+             recs.end());
+  const Timeline t = fold(recs);
+  const TimelineIndex index(t);
+  ASSERT_EQ(index.oomdKills().size(), 1u);
+  EXPECT_EQ(index.oomdKills()[0].ranking, nullptr);
+  EXPECT_TRUE(index.oomdRankings().empty());
 }
 
 }  // namespace

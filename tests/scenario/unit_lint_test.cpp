@@ -281,3 +281,17 @@ TEST(UnitLint, AScenarioOnRealUnitFilesIsLintedAtTheFilesLines) {
   EXPECT_TRUE(drop_in_over_drop_in);
   EXPECT_FALSE(any_json);  // every value of this scenario comes from a file, or is not flagged
 }
+
+TEST(UnitLint, APreferenceOnASliceNamesTheUnitsItLeavesUnprotected) {
+  const fs::path dir = kCorpus / "oomd-slice-preference";
+  const auto findings = lintUnits(collectLintInputs({dir.string()}).units);
+  const LintFinding* f = nullptr;
+  for (const auto& x : findings)
+    if (x.rule == "oomd-preference-on-slice" && fs::path(x.at.file).filename() == "critical.slice") f = &x;
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->message.find("ManagedOOMPreference=avoid on critical.slice"), std::string::npos) << f->message;
+  // cache.service relies on the slice; api.service carries its own mark and is not named.
+  ASSERT_EQ(f->related.size(), 1u);
+  EXPECT_EQ(fs::path(f->related[0].file).filename(), "cache.service");
+  EXPECT_EQ(f->related[0].line, 3);
+}

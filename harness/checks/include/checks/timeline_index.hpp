@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "checks/verdict.hpp"
+#include "scenario/scenario.hpp"
 #include "timeline/message_ids.hpp"
 #include "timeline/timeline.hpp"
 
@@ -116,5 +117,10 @@ Evidence oomdKillEvidence(const OomdKill& k);
 // "systemd-oomd weighed 11 cgroup(s); listed first: /batch.slice/batch.service (Swap
 // Usage 170.8M), ..." with at most `shown` candidates; "" without a ranking.
 std::string oomdRankingText(const OomdKill& k, std::size_t shown = 3);
+// What systemd-oomd weighed, from the observer's own samples: each scenario unit's
+// swap in the last sample before the kill and its ManagedOOMPreference, the unit with
+// the most swap first: "cache.service 372.1MiB swap (ManagedOOMPreference=avoid),
+// batch.service 45.1MiB swap (none)". "" when no sample read memory.swap.current.
+std::string oomdSwapBefore(const TimelineIndex& index, const Scenario& scenario, const OomdKill& k);
 
 }  // namespace oom
