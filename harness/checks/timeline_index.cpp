@@ -73,6 +73,7 @@ std::string oomdSwapBefore(const TimelineIndex& index, const Scenario& scenario,
                                                     svc->directive("ManagedOOMPreference").value_or("none") + ")");
   }
   std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (units.empty() || units.front().first == 0) return "";  // no swap in use: nothing it could weigh
   std::string out;
   for (const auto& u : units) out += (out.empty() ? "" : ", ") + u.second;
   return out;

@@ -158,4 +158,35 @@ TEST(Oomd, RankingLinesWithoutTheirHeaderAreNotAttachedToAKill) {
   EXPECT_TRUE(index.oomdRankings().empty());
 }
 
+// scenarios/oomd-memory-pressure: capped.slice asks for pressure kills (limit 30%); the
+// cache held at MemoryHigh without swap drives the slice's PSI full past it, and
+// systemd-oomd kills it on pressure, with its reclaim figures in the ranking.
+TEST(Oomd, APressureKillCarriesThePressureFigureAndTheReclaimItWeighed) {
+  for (const char* file : {"recorded-oomd-memory-pressure-bookworm.jsonl", "recorded-oomd-memory-pressure-trixie.jsonl"}) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    const Scenario sc = scenario("oomd-memory-pressure/oomd-memory-pressure.json");
+    const Verdict v = evaluate(sc, t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    const TimelineIndex index(t);
+    ASSERT_EQ(index.oomdKills().size(), 1u);
+    const OomdKill& k = index.oomdKills()[0];
+    ASSERT_NE(k.reason, nullptr);
+    EXPECT_TRUE(has(k.reason->MESSAGE, "due to memory pressure for /capped.slice being ")) << k.reason->MESSAGE;
+    EXPECT_TRUE(has(k.reason->MESSAGE, "> 30.00% for > 10s with reclaim activity")) << k.reason->MESSAGE;
+    ASSERT_NE(k.ranking, nullptr);
+    const OomdCandidate* cache = k.ranking->find("cache.service");
+    ASSERT_NE(cache, nullptr);
+    bool pgscan = false, pressure = false;
+    for (const auto& [name, value] : cache->figures) {
+      pgscan = pgscan || name == "Pgscan";
+      pressure = pressure || (name == "Pressure" && has(value, "Avg10: "));
+    }
+    EXPECT_TRUE(pgscan && pressure) << oomdRankingText(k);
+    EXPECT_EQ(oomdSwapBefore(index, sc, k), "");  // no swap in this guest: nothing to show
+    EXPECT_TRUE(t.kills.empty());  // the kernel never acted
+  }
+}
+
 }  // namespace
+

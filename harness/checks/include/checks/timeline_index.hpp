@@ -120,7 +120,8 @@ std::string oomdRankingText(const OomdKill& k, std::size_t shown = 3);
 // What systemd-oomd weighed, from the observer's own samples: each scenario unit's
 // swap in the last sample before the kill and its ManagedOOMPreference, the unit with
 // the most swap first: "cache.service 372.1MiB swap (ManagedOOMPreference=avoid),
-// batch.service 45.1MiB swap (none)". "" when no sample read memory.swap.current.
+// batch.service 45.1MiB swap (none)". "" when no sample read memory.swap.current, or
+// none of the units held any swap.
 std::string oomdSwapBefore(const TimelineIndex& index, const Scenario& scenario, const OomdKill& k);
 
 }  // namespace oom
