@@ -110,8 +110,9 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
     return kExitPass;
   }
   std::printf("scenario %s: %s\n\n", printable(s.name).c_str(), printable(s.description).c_str());
-  std::printf("guest: %s, memory %s, swap %s, %u cpus\n\n", printable(s.guest.release).c_str(),
+  std::printf("guest: %s, memory %s, swap %s%s, %u cpus\n\n", printable(s.guest.release).c_str(),
               formatSize(s.guest.memory_bytes).c_str(), formatSize(s.guest.swap_bytes).c_str(),
+              s.guest.swap_kind == kSwapZram ? " (zram: compressed, in the guest's memory; set up by the agent first)" : "",
               s.guest.cpus);
   std::printf("memory budget:\n%s\n", computeBudget(s).table().c_str());
   std::printf("units (started in this order):\n");

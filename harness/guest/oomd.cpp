@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "guest/command.hpp"
 #include "oom/text.hpp"
 #include "timeline/message_ids.hpp"
 
@@ -27,17 +28,7 @@ Expected<void> prepareOomd(const SysFs& sys, const std::string& conf) {
   return {};
 }
 
-Expected<std::string> runOomctl() {
-  FILE* p = ::popen("oomctl 2>&1", "r");
-  if (!p) return fail("oomctl", "cannot run it");
-  std::string text;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0 && text.size() < 256 * 1024) text.append(buf, n);
-  const int status = ::pclose(p);
-  if (status != 0) return fail("oomctl", "exited with status " + std::to_string(status) + ": " + printable(text));
-  return text;
-}
+Expected<std::string> runOomctl() { return runGuestCommand("oomctl", "oomctl"); }
 
 OomdStatus parseOomctl(std::string_view text) {
   OomdStatus s;

@@ -9,6 +9,8 @@
 
 #include "guest/observer.hpp"
 #include "guest/oomd.hpp"
+#include "guest/zram.hpp"
+#include "oom/units.hpp"
 #include "timeline/message_ids.hpp"
 #include "guest/setup_check.hpp"
 #include "guest/unit_install.hpp"
@@ -56,6 +58,7 @@ GuestInfo guestInfo(Bus& bus, const SysFs& fs) {
   g.swap_total_bytes = get("SwapTotal");
   g.mem_available_at_start_bytes = get("MemAvailable");
   if (auto s = fs.readFile("proc/sys/vm/swappiness")) g.swappiness = leadingNumber<int>(trim(*s)).value_or(-1);
+  if (auto swaps = fs.readFile("proc/swaps")) g.swap_areas = swapAreas(*swaps);
   return g;
 }
 
@@ -160,11 +163,17 @@ std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<s
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
+  // zram swap first, so that the guest record shows it.
+  const auto zram = plan.zram_bytes > 0 ? setUpZram(fs, plan.zram_bytes) : Expected<void>{};
   // vm.swappiness before anything runs, so the guest record shows the value in force.
   const bool swappiness_set =
       plan.swappiness < 0 || fs.writeFile("proc/sys/vm/swappiness", std::to_string(plan.swappiness));
   const GuestInfo info = guestInfo(bus, fs);
   sink.emit(kRecordGuest, info);
+  if (!zram) {
+    phase(sink, kPhaseSetupFailed, "zram swap of " + formatSize(plan.zram_bytes) + ": " + zram.error().str());
+    return endWith(sink, kGuestSetupFailed);
+  }
   if (!swappiness_set || (plan.swappiness >= 0 && info.swappiness != plan.swappiness)) {
     phase(sink, kPhaseSetupFailed, "vm.swappiness: asked " + std::to_string(plan.swappiness) + ", the kernel shows " +
                                        std::to_string(info.swappiness));

@@ -25,6 +25,7 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
     argv.insert(argv.end(), {"--start-after", formatDurationExact(Seconds(l.start_after_sec))});
   if (l.spike) argv.insert(argv.end(), {"--spike", formatSizeAt(*l.spike)});
   if (l.sawtooth) argv.push_back("--sawtooth");
+  if (l.compress_ratio > 1) argv.insert(argv.end(), {"--compress-ratio", std::to_string(l.compress_ratio)});
   if (l.checkpoint)
     argv.insert(argv.end(),
                 {"--checkpoint", std::string(guest::kCheckpointDir) + "/" + service.name + ".ckpt"});
@@ -80,6 +81,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
   plan.sample_interval_sec = options.sample_interval_sec;
   plan.decisive_kills = decisiveKills(s);
   plan.swappiness = s.guest.swappiness.value_or(-1);
+  if (s.guest.swap_kind == kSwapZram) plan.zram_bytes = s.guest.swap_bytes;
   if (s.oomd) {
     plan.oomd = true;
     plan.oomd_conf = s.oomd->confText();

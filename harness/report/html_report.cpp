@@ -329,7 +329,8 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
   const Scenario& s = r.scenario;
   std::string out = "<section id=\"scenario\"><h2>Scenario</h2>\n<p><code>" + htmlText(s.source) + "</code>: guest " +
                     htmlText(s.guest.release) + ", memory " + formatSize(s.guest.memory_bytes) + ", swap " +
-                    formatSize(s.guest.swap_bytes) + ", " + std::to_string(s.guest.cpus) + " CPU(s); time limit " +
+                    formatSize(s.guest.swap_bytes) + (s.guest.swap_kind == kSwapZram ? " (zram)" : "") + ", " +
+                    std::to_string(s.guest.cpus) + " CPU(s); time limit " +
                     formatDuration(Seconds(s.time_limit_sec)) + ", settle " + formatDuration(Seconds(s.settle_sec)) +
                     ".</p>\n";
   for (const auto& svc : s.services) {
@@ -397,6 +398,7 @@ std::string guestSection(const RunReport& r) {
   fact("systemd", htmlText(g.systemd_version));
   fact("cgroup controllers", htmlText(g.cgroup_controllers));
   fact("memory", "MemTotal " + formatSize(g.mem_total_bytes) + ", swap " + formatSize(g.swap_total_bytes) +
+                     (g.swap_areas.empty() ? "" : " on " + htmlText(g.swap_areas)) +
                      ", MemAvailable before the units " + formatSize(g.mem_available_at_start_bytes));
   fact("accelerator", htmlText(vm.accelerator.empty() ? "(no guest ran)" : vm.accelerator) +
                           (vm.qemu_version.empty() ? "" : ", qemu " + htmlText(vm.qemu_version)));

@@ -166,7 +166,8 @@ static std::string summarizeFields(const RunReport& r) {
   const auto& g = r.timeline.guest;
   if (!g.kernel.empty()) {
     out += "guest: " + p(g.os_release) + ", kernel " + p(g.kernel) + ", systemd " + p(g.systemd_version);
-    if (g.swap_total_bytes > 0) out += ", swap " + formatSize(g.swap_total_bytes);
+    if (g.swap_total_bytes > 0)
+      out += ", swap " + formatSize(g.swap_total_bytes) + (g.swap_areas.empty() ? "" : " on " + p(g.swap_areas));
     if (g.swappiness >= 0 && r.plan.swappiness >= 0) out += ", vm.swappiness " + std::to_string(g.swappiness);
     out += "\n";
   }

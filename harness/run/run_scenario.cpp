@@ -144,7 +144,8 @@ int runScenario(const RunOptions& options) {
   request.accelerator = options.accelerator;
   request.memory_bytes = scenario.guest.memory_bytes;
   request.cpus = scenario.guest.cpus;
-  request.swap_bytes = scenario.guest.swap_bytes;
+  // zram lives in the guest's memory: no swap disk (the guest agent sets it up).
+  request.swap_bytes = scenario.guest.swap_kind == kSwapDisk ? scenario.guest.swap_bytes : 0;
   request.timeout = Seconds(plan->time_limit_sec +
                             options.boot_allowance_sec.value_or(kDefaultBootAllowanceSec));
   request.payload_files = {{dir / "plan.json", guest::kPlanPayloadName}};

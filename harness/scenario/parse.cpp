@@ -23,11 +23,11 @@ const std::vector<ObjectKeys> kKeys = {
     {"scenario",
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
      {"name", "description", "services", "expect"}},
-    {"guest", {"release", "memory", "cpus", "swap", "swappiness"}, {}},
+    {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
-      "checkpoint"},
+      "checkpoint", "compress_ratio"},
      {"baseline"}},
     {"expect",
      {"first_killed", "kill_order", "never_killed", "units", "max_stall", "time_to_kill", "restart_grace",
@@ -288,6 +288,16 @@ void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
     if (auto b = r.size(v["swap"], path + ".swap", 0, limits::kMaxGuestSwapBytes,
                         "of at most " + formatSize(limits::kMaxGuestSwapBytes)))
       guest.swap_bytes = *b;
+  if (v.contains("swap_kind"))
+    if (auto k = r.string(v["swap_kind"], path + ".swap_kind")) {
+      if (*k != kSwapDisk && *k != kSwapZram)
+        r.error(path + ".swap_kind", std::string("expected \"") + kSwapDisk + "\" or \"" + kSwapZram + "\"; got \"" +
+                                         *k + "\"");
+      else if (*k == kSwapZram && guest.swap_bytes == 0)
+        r.error(path + ".swap_kind", "zram needs a size: set guest.swap above 0");
+      else
+        guest.swap_kind = *k;
+    }
   // vm.swappiness: 0 to 200 since Linux 5.8 (both guest kernels).
   if (v.contains("swappiness"))
     if (auto n = r.count(v["swappiness"], path + ".swappiness", 0, 200)) guest.swappiness = static_cast<int>(*n);
@@ -373,6 +383,9 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
     if (auto b = r.boolean(v["sawtooth"], path + ".sawtooth")) load.sawtooth = *b;
   if (v.contains("checkpoint"))
     if (auto b = r.boolean(v["checkpoint"], path + ".checkpoint")) load.checkpoint = *b;
+  if (v.contains("compress_ratio"))
+    if (auto n = r.count(v["compress_ratio"], path + ".compress_ratio", 1, 16))
+      load.compress_ratio = static_cast<unsigned>(*n);
   // oomstress has one --rate: it is the leak rate when leaking, else the ramp rate.
   if (load.rate_bytes_per_sec > 0 && load.leak_bytes_per_sec > 0)
     r.error(path, "rate and leak are both set; the stressor has one --rate, used as the leak rate "

@@ -471,7 +471,9 @@ int runSuite(const SuiteOptions& options) {
   unsigned largest_cpus = 1;
   for (const auto& s : input.scenarios) {
     time_limits[s.scenario.name] = s.scenario.time_limit_sec;
-    demand[s.scenario.name] = {s.scenario.guest.memory_bytes, s.scenario.guest.swap_bytes, s.scenario.guest.cpus};
+    demand[s.scenario.name] = {s.scenario.guest.memory_bytes,
+                               s.scenario.guest.swap_kind == kSwapDisk ? s.scenario.guest.swap_bytes : 0,
+                               s.scenario.guest.cpus};
     largest_cpus = std::max(largest_cpus, s.scenario.guest.cpus);
   }
   SuiteIndex index;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -10,7 +11,7 @@
 
 namespace oom::stress {
 
-void fillPage(std::uint64_t* page, std::uint64_t seed) {
+void fillPage(std::uint64_t* page, std::uint64_t seed, unsigned compress_ratio) {
   // A Weyl sequence: seed*K, seed*K+K, ... with K odd. Every word of every page
   // differs and no byte pattern repeats, so KSM cannot merge it and LZ-style
   // compressors (zswap, zram) gain little; unlike a PRNG it vectorises, so the
@@ -22,11 +23,15 @@ void fillPage(std::uint64_t* page, std::uint64_t seed) {
   v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
   v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
   v ^= v >> 31;
-  for (std::size_t i = 0; i < kPageSize / sizeof(std::uint64_t); ++i, v += K) page[i] = v | 1;
+  constexpr std::size_t kWords = kPageSize / sizeof(std::uint64_t);
+  const std::size_t unique = compress_ratio <= 1 ? kWords : std::max<std::size_t>(1, kWords / compress_ratio);
+  for (std::size_t i = 0; i < unique; ++i, v += K) page[i] = v | 1;
+  if (unique < kWords) std::memset(page + unique, 0, (kWords - unique) * sizeof(std::uint64_t));
   page[0] = seed | (1ull << 62);  // the first word names the page: unique, non-zero
 }
 
-Arena::Arena(bool thp, bool lock) : thp_(thp), lock_(lock), pid_(::getpid()) {
+Arena::Arena(bool thp, bool lock, unsigned compress_ratio)
+    : thp_(thp), lock_(lock), compress_ratio_(compress_ratio), pid_(::getpid()) {
   chunks_.reserve(4096);
 }
 
@@ -62,7 +67,7 @@ std::size_t Arena::grow(std::size_t bytes) {
   const std::uint64_t chunk_id = (static_cast<std::uint64_t>(pid_) << 40) ^ (counter_++ << 20);
   auto* p = static_cast<std::uint8_t*>(base);
   for (std::size_t off = 0; off < want; off += kPageSize)
-    fillPage(reinterpret_cast<std::uint64_t*>(p + off), chunk_id + off / kPageSize + 1);
+    fillPage(reinterpret_cast<std::uint64_t*>(p + off), chunk_id + off / kPageSize + 1, compress_ratio_);
   if (lock_ && ::mlock(base, want) != 0) noteError(4, "--mlock: mlock (see RLIMIT_MEMLOCK, LimitMEMLOCK=)");
   chunks_.push_back({base, want, want});
   total_ += want;

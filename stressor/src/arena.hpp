@@ -1,7 +1,8 @@
 #pragma once
 // Memory the stressor really holds: mmap'd chunks whose every page is filled
 // with data unique to that page and never zero (a Weyl sequence seeded by
-// pid, chunk and page), so neither KSM, the zero page nor zswap/zram can shrink it.
+// pid, chunk and page), so neither KSM, the zero page nor zswap/zram can shrink it
+// (unless --compress-ratio asks for data a compressor shrinks that many times).
 #include <sys/types.h>
 
 #include <cstddef>
@@ -19,12 +20,16 @@ constexpr std::size_t kHugePageSize = 2 * 1024 * 1024;
 // one huge page.
 constexpr std::size_t kStepSize = 1024 * 1024;
 
-// Fills one page; `seed` must differ per page. Exposed for tests.
-void fillPage(std::uint64_t* page, std::uint64_t seed);
+// Fills one page; `seed` must differ per page. Exposed for tests. With
+// compress_ratio R > 1 only the first 1/R of the page holds the sequence and the
+// rest is zero, so a compressor (zram, zswap) shrinks it about R times, as it
+// would real data of that kind; the first word still names the page.
+void fillPage(std::uint64_t* page, std::uint64_t seed, unsigned compress_ratio = 1);
+constexpr unsigned kMaxCompressRatio = 16;
 
 class Arena {
  public:
-  Arena(bool thp, bool lock);
+  Arena(bool thp, bool lock, unsigned compress_ratio = 1);
   ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
@@ -52,6 +57,7 @@ class Arena {
   unsigned reported_ = 0, pending_ = 0;  // bit per kind
   std::string pending_text_;
   bool thp_, lock_;
+  unsigned compress_ratio_;
   pid_t pid_;
 };
 

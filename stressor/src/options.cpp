@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "arena.hpp"
+
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 
@@ -28,6 +30,8 @@ and reports what it achieved: one JSON line per report interval on stdout.
                           A child that dies is not replaced (Restart= is under test).
   --thp                   madvise(MADV_HUGEPAGE) on allocations
   --mlock                 mlock allocations
+  --compress-ratio N      fill pages so that a compressor (zram, zswap) shrinks them
+                          about N times (1 to 16; default 1: incompressible)
   --report-interval D     JSON report period (default 1s)
   --checkpoint FILE       batch mode: a job whose work is the bytes it allocates along
                           its schedule (ramp to --target at --rate; with --leak, every
@@ -132,6 +136,13 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       const auto n = parseNumber<unsigned>(*v);
       if (!n || *n < 1 || *n > 64) return tl::unexpected(flagError(flag, accepted, *v));
       o.processes = *n;
+    } else if (flag == "--compress-ratio") {
+      const char* accepted = "a whole number from 1 to 16";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      const auto n = parseNumber<unsigned>(*v);
+      if (!n || *n < 1 || *n > kMaxCompressRatio) return tl::unexpected(flagError(flag, accepted, *v));
+      o.compress_ratio = *n;
     } else if (flag == "--checkpoint") {
       auto v = value("a file path");
       if (!v) return tl::unexpected(v.error());

@@ -25,6 +25,7 @@ struct Options {
   unsigned processes = 1;
   bool thp = false;
   bool mlock = false;
+  unsigned compress_ratio = 1;     // 1: data no compressor can shrink
   double report_interval_sec = 1.0;
   std::string checkpoint;          // file; empty: none
   bool target_from_checkpoint = false;  // --target omitted: resume the checkpoint's

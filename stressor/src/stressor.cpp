@@ -66,7 +66,7 @@ class Worker {
   // a child, which writes one byte there once it holds its share.
   Worker(const Options& share, std::uint64_t job_target, unsigned index, Family* family, int ready_fd)
       : o_(share), job_target_(job_target), index_(index), family_(family), ready_fd_(ready_fd),
-        arena_(share.thp, share.mlock) {}
+        arena_(share.thp, share.mlock, share.compress_ratio) {}
 
   int work();
 

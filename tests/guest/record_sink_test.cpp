@@ -29,7 +29,7 @@ TEST(RecordSink, EveryRecordTypeFoldsBackIntoATimeline) {
   {
     RecordSink sink(path);
     ASSERT_TRUE(sink.ok());
-    sink.emit("guest", GuestInfo{"Debian GNU/Linux 13 (trixie)", "6.12.12-cloud-amd64", "257", "memory", 1, 0, 1});
+    sink.emit("guest", GuestInfo{"Debian GNU/Linux 13 (trixie)", "6.12.12-cloud-amd64", "257", "memory", 1, 0, 1, -1, ""});
     KernelOomKill kill;
     kill.t = 41.2;
     kill.pid = 331;

@@ -40,6 +40,26 @@ TEST(PageFill, NoByteValueDominatesAPage) {
   EXPECT_LT(*std::max_element(count.begin(), count.end()), 64) << "uniform would be 16 each";
 }
 
+// --compress-ratio 4: the first quarter is the page's own sequence, the rest zero, so
+// zram stores it in about a quarter of the space; still unique and never all zero.
+TEST(PageFill, ACompressRatioLeavesThatShareOfThePageUnique) {
+  std::vector<std::uint64_t> a(kPageSize / 8, 0xFF), b(kPageSize / 8, 0xFF);
+  fillPage(a.data(), 5, 4);
+  fillPage(b.data(), 6, 4);
+  const std::size_t quarter = a.size() / 4;
+  const std::set<std::uint64_t> head(a.begin(), a.begin() + static_cast<long>(quarter));
+  EXPECT_EQ(head.size(), quarter);
+  EXPECT_EQ(head.count(0), 0u);
+  EXPECT_TRUE(std::all_of(a.begin() + static_cast<long>(quarter), a.end(), [](std::uint64_t w) { return w == 0; }));
+  EXPECT_NE(std::memcmp(a.data(), b.data(), kPageSize), 0);
+  std::vector<std::uint64_t> one(kPageSize / 8), plain(kPageSize / 8);
+  fillPage(one.data(), 9, 1);
+  fillPage(plain.data(), 9);
+  EXPECT_EQ(one, plain);  // ratio 1 is the default fill
+  fillPage(one.data(), 9, kMaxCompressRatio);
+  EXPECT_NE(one[0], 0u);
+}
+
 TEST(Arena, GrowsByChunksAndShrinksWithoutGoingBelowTheAskedSize) {
   Arena arena(false, false);
   std::size_t held = 0;

@@ -36,6 +36,10 @@ TEST(OomstressOptions, ErrorsNameTheFlagAndTheAcceptedForm) {
   for (const char* n : {"65", "2x", " 2", "+2", "-1", ""})
     EXPECT_EQ(parseOptions({"--target", "1G", "--processes", n}).error().where, "--processes") << n;
   EXPECT_EQ(parseOptions({"--target", "1G", "--spike", "200M"}).error().where, "--spike");
+  for (const char* n : {"0", "17", "2.5", ""})
+    EXPECT_EQ(parseOptions({"--target", "1G", "--compress-ratio", n}).error().where, "--compress-ratio") << n;
+  EXPECT_EQ(parseOptions({"--target", "1G", "--compress-ratio", "3"})->compress_ratio, 3u);
+  EXPECT_EQ(parseOptions({"--target", "1G"})->compress_ratio, 1u);
   EXPECT_EQ(parseOptions({"--target", "1G", "--bogus"}).error().where, "--bogus");
   EXPECT_EQ(parseOptions({"--target"}).error().where, "--target");
 }

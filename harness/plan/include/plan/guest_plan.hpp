@@ -48,9 +48,10 @@ struct GuestPlan {
   bool oomd = false;
   std::string oomd_conf;
   int swappiness = -1;  // vm.swappiness to set before the units; -1: leave the kernel's
+  std::uint64_t zram_bytes = 0;  // a zram swap device of this size, set up first; 0: none
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
                                                 settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf,
-                                                swappiness)
+                                                swappiness, zram_bytes)
 
 }  // namespace oom

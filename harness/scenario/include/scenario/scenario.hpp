@@ -17,11 +17,16 @@
 
 namespace oom {
 
+// guest.swap_kind: a swap disk backed by a host file, or zram in the guest's memory.
+inline constexpr const char* kSwapDisk = "disk";
+inline constexpr const char* kSwapZram = "zram";
+
 struct GuestSpec {
   std::string release = kDefaultRelease;
   std::uint64_t memory_bytes = 1024ull * 1024 * 1024;
   unsigned cpus = 2;
   std::uint64_t swap_bytes = 0;
+  std::string swap_kind = kSwapDisk;  // kSwapDisk or kSwapZram
   std::optional<int> swappiness;  // vm.swappiness, 0-200; unset: the guest kernel's (60)
 };
 
@@ -39,6 +44,7 @@ struct Load {
   double start_after_sec = 0;
   bool sawtooth = false;
   bool checkpoint = false;
+  unsigned compress_ratio = 1;        // how much zram/zswap can shrink its pages (1: not at all)
 };
 
 struct ServiceSpec {

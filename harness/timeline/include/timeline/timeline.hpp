@@ -51,10 +51,12 @@ struct GuestInfo {
   std::uint64_t swap_total_bytes = 0;
   std::uint64_t mem_available_at_start_bytes = 0;  // before any unit started
   int swappiness = -1;                             // /proc/sys/vm/swappiness once set up; -1 unread
+  std::string swap_areas;  // /proc/swaps: "/dev/zram0 (partition, 512MiB)"; "" without swap or in older records
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestInfo, os_release, kernel, systemd_version,
                                                 cgroup_controllers, mem_total_bytes,
-                                                swap_total_bytes, mem_available_at_start_bytes, swappiness)
+                                                swap_total_bytes, mem_available_at_start_bytes, swappiness,
+                                                swap_areas)
 
 // A process seen in a unit's cgroup while verifying settings before pressure.
 struct ProcessSetting {
