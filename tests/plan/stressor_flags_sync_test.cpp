@@ -47,6 +47,7 @@ void expectStressorDoesWhatTheLoadSays(const ServiceSpec& service, const Planned
   }
   EXPECT_NEAR(o.start_after_sec, l.start_after_sec, 1e-9);
   EXPECT_EQ(o.sawtooth, l.sawtooth);
+  EXPECT_EQ(o.compress_ratio, l.compress_ratio);
   EXPECT_EQ(!o.checkpoint.empty(), l.checkpoint);
   if (l.checkpoint) {
     EXPECT_EQ(fs::path(o.checkpoint).parent_path(), fs::path(guest::kCheckpointDir));
@@ -103,6 +104,7 @@ TEST(StressorFlagsSync, EveryLoadFieldAndOddValuesSurviveTheTrip) {
   leak.leak_bytes_per_sec = 20 * MiB;
   leak.spike = SizeAt{700 * MiB, 20.125};
   leak.checkpoint = true;
+  leak.compress_ratio = 16;
   service("leak", leak);
   Load plain;
   plain.baseline_bytes = 4095;

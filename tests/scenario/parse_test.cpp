@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <tuple>
 
 using namespace oom;
 namespace fs = std::filesystem;
@@ -67,6 +68,29 @@ TEST(ScenarioParse, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(c.scenario->settle_sec, 10);
   EXPECT_EQ(c.scenario->services[0].load.processes, 1u);
   EXPECT_DOUBLE_EQ(c.scenario->services[0].restartSec(), 0.1);  // systemd's RestartSec= default
+}
+
+TEST(ScenarioParse, ZramSwapAndCompressibleLoadsAreReadAndPlanned) {
+  auto c = loadScenarioFile(kSource / "scenarios/zram-compressible.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_EQ(c.scenario->guest.swap_kind, "zram");
+  EXPECT_EQ(c.scenario->services[0].load.compress_ratio, 3u);
+  EXPECT_EQ(c.scenario->services[1].load.compress_ratio, 1u);  // the default: incompressible
+  auto plain = parseScenario(kMinimal, "mini.json");
+  EXPECT_EQ(plain.scenario->guest.swap_kind, "disk");
+  // zram with no size, an unknown kind, a ratio out of range: errors naming the field.
+  for (const auto& [guest, load, field] :
+       {std::tuple{R"({"swap_kind": "zram"})", R"({"baseline": "10M"})", "$.guest.swap_kind"},
+        std::tuple{R"({"swap": "256M", "swap_kind": "zswap"})", R"({"baseline": "10M"})", "$.guest.swap_kind"},
+        std::tuple{R"({})", R"({"baseline": "10M", "compress_ratio": 0})", "$.services[0].load.compress_ratio"},
+        std::tuple{R"({})", R"({"baseline": "10M", "compress_ratio": 17})", "$.services[0].load.compress_ratio"}}) {
+    const std::string doc = std::string(R"({"name": "z", "description": "d", "guest": )") + guest +
+                            R"(, "services": [{"name": "w", "why": "y", "load": )" + load +
+                            R"(}], "expect": {"never_killed": ["w"]}})";
+    auto bad = parseScenario(doc, "z.json");
+    ASSERT_FALSE(bad.ok()) << doc;
+    EXPECT_NE(bad.errors.front().str().find(field), std::string::npos) << errorsOf(bad);
+  }
 }
 
 TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
