@@ -117,6 +117,9 @@ inline const std::vector<Recording>& recordings() {
       // The oomd-swap leak with swap but no systemd-oomd: the kernel kills it (vm.swappiness 100).
       {"recorded-swap-no-oomd-bookworm.jsonl", "swap-no-oomd.json"},
       {"recorded-swap-no-oomd-trixie.jsonl", "swap-no-oomd.json"},
+      // The same leak with 512M of zram: data that compresses 3 times, and data that does not.
+      {"recorded-zram-compressible-bookworm.jsonl", "zram-compressible.json"},
+      {"recorded-zram-incompressible-bookworm.jsonl", "zram-incompressible.json"},
   };
   return all;
 }
