@@ -120,6 +120,8 @@ inline const std::vector<Recording>& recordings() {
       // The same leak with 512M of zram: data that compresses 3 times, and data that does not.
       {"recorded-zram-compressible-bookworm.jsonl", "zram-compressible.json"},
       {"recorded-zram-incompressible-bookworm.jsonl", "zram-incompressible.json"},
+      {"recorded-zram-compressible-trixie.jsonl", "zram-compressible.json"},
+      {"recorded-zram-incompressible-trixie.jsonl", "zram-incompressible.json"},
   };
   return all;
 }

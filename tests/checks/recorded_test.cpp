@@ -479,8 +479,10 @@ TEST(Recorded, Systemd252TwoMessagesForOneGroupKillAndMissedKillsAreANoteNotABli
 // with data that does not, to about 515 MiB, hardly more than without swap. The guest
 // record names the zram device the agent set up.
 TEST(Recorded, ZramGivesRoomOnlyForDataItCanCompress) {
-  const Timeline compressible = timeline("recorded-zram-compressible-bookworm.jsonl");
-  const Timeline incompressible = timeline("recorded-zram-incompressible-bookworm.jsonl");
+  for (const std::string release : {"bookworm", "trixie"}) {
+  SCOPED_TRACE(release);
+  const Timeline compressible = timeline("recorded-zram-compressible-" + release + ".jsonl");
+  const Timeline incompressible = timeline("recorded-zram-incompressible-" + release + ".jsonl");
   for (const Timeline* t : {&compressible, &incompressible}) {
     ASSERT_FALSE(t->kills.empty());
     EXPECT_EQ(t->guest.swap_areas, "/dev/zram0 (partition, 512.0MiB)");
@@ -489,5 +491,6 @@ TEST(Recorded, ZramGivesRoomOnlyForDataItCanCompress) {
       << compressible.kills[0].total_vm_kb << " vs " << incompressible.kills[0].total_vm_kb;
   // What zram could not shrink stayed out of RAM only by taking the same RAM back.
   EXPECT_LT(incompressible.kills[0].anon_rss_kb, compressible.kills[0].anon_rss_kb / 2);
+  }
 }
 
