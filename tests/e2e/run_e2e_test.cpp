@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -215,23 +216,37 @@ TEST(RunE2E, ATypoInADropInIsCaughtBySystemdAndTheRunIsInconclusive) {
   EXPECT_TRUE(systemd_said) << setup->dump(2);
 }
 
-// systemd-oomd in a real guest: enabled from the scenario, what it monitors read from
-// oomctl before the pressure, its kill attributed to the unit with its own reason.
-TEST(RunE2E, SystemdOomdKillsOnSwapAndTheVerdictCitesItsReason) {
-  const auto run = runScenario("scenarios/oomd-swap.json", E2E_RESULTS "/oomd-swap");
+// systemd-oomd and zram in one real guest (tests/e2e/oomd-zram): the agent sets up
+// /dev/zram0, oomd is enabled from the scenario and reads the slices' ManagedOOMSwap= (oomctl
+// before the pressure), passes over the cache marked avoid although it holds more swap,
+// and kills the batch job; the verdict cites oomd's reason and its ranking.
+TEST(RunE2E, SystemdOomdPassesOverTheAvoidedUnitOnZramAndTheVerdictCitesItsRanking) {
+  const auto run = runScenario("tests/e2e/oomd-zram/oomd-protected-slice-zram.json", E2E_RESULTS "/oomd-zram");
   ASSERT_EQ(run.status, 0) << run.output;
-  const auto* by = check(run.result, "leaker.killed_by");
+  const auto& timeline = run.result["timeline"];
+  EXPECT_EQ(timeline["guest"]["swap_areas"].get<std::string>().rfind("/dev/zram0 (partition, 512.0MiB)", 0), 0u)
+      << timeline["guest"].dump(2);
+  const auto* by = check(run.result, "batch.killed_by");
   ASSERT_NE(by, nullptr);
   EXPECT_EQ((*by)["outcome"], "pass");
   bool reason = false;
   for (const auto& e : (*by)["evidence"])
-    reason = reason || e.value("text", "").find("being more than 80.00%") != std::string::npos;
+    reason = reason || e.value("text", "").find("Killed /batch.slice/batch.service due to") != std::string::npos;
   EXPECT_TRUE(reason) << by->dump(2);
-  const auto& oomd = run.result["timeline"]["oomd"];
+  const auto& oomd = timeline["oomd"];
   ASSERT_FALSE(oomd.empty());
   EXPECT_EQ(oomd[0]["when"], "before_pressure");
-  bool monitored = false;
-  for (const auto& p : oomd[0]["swap_cgroups"]) monitored = monitored || p == "/system.slice/leaker.service";
-  EXPECT_TRUE(monitored) << oomd[0].dump(2);
-  EXPECT_TRUE(run.result["timeline"]["kills"].empty());  // oomd acted before the kernel
+  bool critical = false;
+  for (const auto& p : oomd[0]["swap_cgroups"]) critical = critical || p == "/critical.slice";
+  EXPECT_TRUE(critical) << oomd[0].dump(2);
+  // oomd's ranking reached the timeline, and the observer read the cache's swap.
+  bool ranking = false;
+  for (const auto& j : timeline["journal"])
+    ranking = ranking || j.value("MESSAGE", "").rfind("Considered ", 0) == 0;
+  EXPECT_TRUE(ranking);
+  std::uint64_t cache_swap = 0;
+  for (const auto& s : timeline["samples"])
+    if (s["unit"] == "cache.service") cache_swap = std::max(cache_swap, s.value("memory_swap_current", std::uint64_t{0}));
+  EXPECT_GT(cache_swap, 0u);
+  EXPECT_TRUE(timeline["kills"].empty());  // oomd acted before the kernel
 }
