@@ -22,6 +22,7 @@ Budget computeBudget(const Scenario& scenario) {
   b.margin_bytes = kBudgetSafetyMarginBytes;
   b.guest_memory_bytes = scenario.guest.memory_bytes;
   b.swap_bytes = scenario.guest.swap_bytes;
+  b.zram = scenario.guest.swap_kind == kSwapZram;
   return b;
 }
 
@@ -59,8 +60,11 @@ std::string Budget::table() const {
   row("safety margin", margin_bytes);
   row("needed", neededBytes());
   row("guest memory", guest_memory_bytes);
-  if (swap_bytes) row("guest swap", swap_bytes);
+  if (swap_bytes) row(zram ? "guest swap (zram)" : "guest swap", swap_bytes);
   out += "  " + explain() + "\n";
+  if (zram)
+    out += "  zram keeps swapped pages in guest memory, compressed: a page that compresses N times "
+           "(load.compress_ratio) frees (N-1)/N of its memory, one that does not (1, the default) frees nothing\n";
   return out;
 }
 

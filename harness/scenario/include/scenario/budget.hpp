@@ -54,6 +54,7 @@ struct Budget {
   std::uint64_t margin_bytes = 0;
   std::uint64_t guest_memory_bytes = 0;
   std::uint64_t swap_bytes = 0;
+  bool zram = false;  // the swap is zram: what it stores stays in guest memory, compressed
 
   std::uint64_t neededBytes() const {
     return saturatingAdd(saturatingAdd(baselines_bytes, overhead_bytes), margin_bytes);
