@@ -91,7 +91,7 @@ TEST(Oomd, AnAvoidedUnitWithTheMostSwapIsPassedOverAndTheRankingShowsIt) {
                          Case{"recorded-oomd-protected-slice-trixie.jsonl", 2, 1}}) {
     SCOPED_TRACE(rc.file);
     const Timeline t = timeline(rc.file);
-    const Scenario sc = scenario("oomd-protected-slice/oomd-protected-slice.json");
+    const Scenario sc = scenario("oomd-protected-slice.json");
     const Verdict v = evaluate(sc, t);
     EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
     EXPECT_TRUE(t.kills.empty());
@@ -165,7 +165,7 @@ TEST(Oomd, APressureKillCarriesThePressureFigureAndTheReclaimItWeighed) {
   for (const char* file : {"recorded-oomd-memory-pressure-bookworm.jsonl", "recorded-oomd-memory-pressure-trixie.jsonl"}) {
     SCOPED_TRACE(file);
     const Timeline t = timeline(file);
-    const Scenario sc = scenario("oomd-memory-pressure/oomd-memory-pressure.json");
+    const Scenario sc = scenario("oomd-memory-pressure.json");
     const Verdict v = evaluate(sc, t);
     EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
     const TimelineIndex index(t);
