@@ -106,6 +106,19 @@ Expected<std::string> readUnitFileBytes(const fs::path& file) {
   return text;
 }
 
+std::vector<fs::path> dropInConfs(const fs::path& folder, std::error_code& ec) {
+  std::vector<fs::path> confs;
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= 5 || !endsWith(name, ".conf")) continue;
+    std::error_code link;
+    if (fs::is_symlink(e.path(), link) && fs::canonical(e.path(), link) == "/dev/null") continue;
+    confs.push_back(e.path());
+  }
+  std::sort(confs.begin(), confs.end());
+  return confs;
+}
+
 bool isUnitFileName(std::string_view name) {
   static const std::vector<std::string_view> suffixes = {
       ".service", ".socket", ".device", ".mount", ".automount", ".swap",
@@ -268,12 +281,8 @@ LintInputs collectLintInputs(const std::vector<std::string>& paths) {
       in.scenarios.push_back(p);
   };
   auto addDropInFolder = [&](const fs::path& folder, const std::string& owner) {
-    std::vector<fs::path> confs;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(folder, ec))
-      if (endsWith(e.path().filename().string(), ".conf") && !isMaskedOrAlias(e.path()))
-        confs.push_back(e.path());
-    std::sort(confs.begin(), confs.end());
+    const auto confs = dropInConfs(folder, ec);
     for (const auto& c : confs) addDropIn(c, owner);
     return confs.size();
   };

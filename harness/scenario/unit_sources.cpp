@@ -82,16 +82,11 @@ std::optional<ReadFile> readOne(const fs::path& p, std::vector<Error>& errors) {
   return ReadFile{std::move(parsed), std::move(*text)};
 }
 
-// *.conf in a NAME.d folder, in name order.
+// The drop-ins systemd reads in a NAME.d folder (dropInConfs), or an error.
 std::vector<fs::path> confsIn(const fs::path& dir, std::vector<Error>& errors) {
-  std::vector<fs::path> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 5 && name.substr(name.size() - 5) == ".conf") out.push_back(e.path());
-  }
+  auto out = dropInConfs(dir, ec);
   if (ec) errors.push_back(Error{dir.string(), "cannot list the drop-in folder: " + ec.message()});
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -185,6 +186,27 @@ TEST_F(UnitSources, ASliceFileNextToTheUnitIsInstalledWithIt) {
   EXPECT_EQ(r.files.files[1].guest_path, "/etc/systemd/system/apps.slice");
   EXPECT_EQ(r.files.files[2].guest_path, "/etc/systemd/system/apps.slice.d/10.conf");
   EXPECT_EQ(value(r, "Slice"), "apps.slice");
+}
+
+// A scenario that gives only drop-ins finds the slice's file beside the NAME.service.d
+// folder (a tree laid out as /etc/systemd/system); a masked drop-in (a link to
+// /dev/null) is skipped, as systemd and lint skip it.
+TEST_F(UnitSources, ADropInsOnlyServiceFindsItsSliceBesideTheFolderAndSkipsMaskedDropIns) {
+  write("units/api.service.d/10-slice.conf", "[Service]\nSlice=critical.slice\nManagedOOMPreference=avoid\n");
+  write("units/critical.slice", "[Slice]\nManagedOOMSwap=kill\n");
+  fs::create_symlink("/dev/null", dir_ / "units/api.service.d/20-masked.conf");
+  write("s.json", R"({"name": "d", "description": "d",
+    "services": [{"name": "api", "why": "w", "drop_ins": ["units/api.service.d/"], "load": {"baseline": "10M"}}],
+    "expect": {"never_killed": ["api"]}})");
+  const auto check = loadScenarioFile(dir_ / "s.json");
+  ASSERT_TRUE(check.ok()) << check.errors.front().str();
+  const ServiceSpec& api = check.scenario->services[0];
+  ASSERT_TRUE(api.files.has_value());
+  EXPECT_EQ(api.directive("ManagedOOMPreference"), "avoid");
+  std::vector<std::string> guest_paths;
+  for (const auto& f : api.files->files) guest_paths.push_back(f.guest_path);
+  EXPECT_NE(std::find(guest_paths.begin(), guest_paths.end(), "/etc/systemd/system/critical.slice"), guest_paths.end());
+  for (const auto& p : guest_paths) EXPECT_EQ(p.find("20-masked"), std::string::npos) << p;
 }
 
 const char* kScenario = R"({

@@ -105,4 +105,8 @@ inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
 // the error names the file and what is wrong.
 Expected<std::string> readUnitFileBytes(const std::filesystem::path& file);
 
+// The drop-ins of a NAME.d folder systemd reads: its *.conf in file-name order, less the
+// masked ones (a link to /dev/null, which systemd skips). `ec` says why it could not be listed.
+std::vector<std::filesystem::path> dropInConfs(const std::filesystem::path& folder, std::error_code& ec);
+
 }  // namespace oom
