@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include <algorithm>
+#include <map>
+#include <variant>
 #include <cstdio>
 
 #include "guest/observer.hpp"
@@ -136,27 +138,60 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   return setup;
 }
 
-// What systemd-oomd monitors, checked against the units that ask it to act: each
-// with ManagedOOMMemoryPressure=kill must be in its pressure list, each with
-// ManagedOOMSwap=kill in its swap list. Read again for up to kOomdWaitSec: oomd
+// What systemd-oomd monitors, checked against the units and slices that ask it to
+// act: each with ManagedOOMMemoryPressure=kill must be in its pressure list, each
+// with ManagedOOMSwap=kill in its swap list. Read again for up to kOomdWaitSec: oomd
 // learns of a unit from systemd shortly after it starts.
 constexpr double kOomdWaitSec = 3.0;
+constexpr double kOomdReadEverySec = 0.25;
 
-std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<std::pair<const PlannedUnit*, std::string>>& units) {
-  std::vector<std::string> out;
-  auto listed = [](const std::vector<std::string>& list, const std::string& cgroup) {
-    return std::find(list.begin(), list.end(), cgroup) != list.end();
+// A cgroup systemd-oomd must monitor: a unit's own (its planned ManagedOOM*=kill) or a
+// slice above it (what systemd shows for the slice, from its files or the distribution's).
+struct OomdWatch {
+  std::string cgroup;  // "/critical.slice", "/" for -.slice
+  bool pressure;       // ManagedOOMMemoryPressure=kill; else ManagedOOMSwap=kill
+  std::string why;     // "cache.service sets ManagedOOMSwap=kill"
+};
+
+std::vector<OomdWatch> oomdWatches(Bus& bus, const std::vector<std::pair<const PlannedUnit*, std::string>>& units) {
+  std::vector<OomdWatch> out;
+  auto add = [&](const std::string& cgroup, const std::string& directive, const std::string& who) {
+    const bool pressure = directive == "ManagedOOMMemoryPressure";
+    for (const auto& w : out)
+      if (w.cgroup == cgroup && w.pressure == pressure) return;
+    out.push_back(OomdWatch{cgroup, pressure, who + " sets " + directive + "=kill"});
   };
-  for (const auto& [u, cgroup] : units)
-    for (const auto& p : u->properties) {
-      if (p.value != "kill") continue;
-      if (p.name == "ManagedOOMMemoryPressure" && !listed(s.pressure_cgroups, cgroup))
-        out.push_back("systemd-oomd does not monitor " + cgroup + " for memory pressure (" + u->unit +
-                      " sets ManagedOOMMemoryPressure=kill; see the oomd record)");
-      if (p.name == "ManagedOOMSwap" && !listed(s.swap_cgroups, cgroup))
-        out.push_back("systemd-oomd does not monitor " + cgroup + " for swap (" + u->unit +
-                      " sets ManagedOOMSwap=kill; see the oomd record)");
+  std::map<std::string, std::map<std::string, DbusValue>> slices;  // read once each
+  for (const auto& [u, cgroup] : units) {
+    for (const auto& p : u->properties)
+      if (p.value == "kill" && (p.name == "ManagedOOMMemoryPressure" || p.name == "ManagedOOMSwap"))
+        add(cgroup, p.name, u->unit);
+    // The slices above it, innermost first: "/a.slice/a-b.slice/x.service" -> a-b.slice, a.slice, -.slice.
+    for (std::string path = cgroup; !path.empty() && path != "/";) {
+      path = path.substr(0, path.rfind('/'));
+      const std::string slice = path.empty() ? "-.slice" : path.substr(path.rfind('/') + 1);
+      if (!endsWith(slice, ".slice")) continue;
+      auto [it, fresh] = slices.try_emplace(slice);
+      if (fresh) it->second = bus.allProperties(slice, "org.freedesktop.systemd1.Slice");
+      for (const char* directive : {"ManagedOOMSwap", "ManagedOOMMemoryPressure"}) {
+        const auto v = it->second.find(directive);
+        if (v != it->second.end() && std::holds_alternative<std::string>(v->second) &&
+            std::get<std::string>(v->second) == "kill")
+          add(path.empty() ? "/" : path, directive, slice);
+      }
     }
+  }
+  return out;
+}
+
+std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<OomdWatch>& watches) {
+  std::vector<std::string> out;
+  for (const auto& w : watches) {
+    const auto& list = w.pressure ? s.pressure_cgroups : s.swap_cgroups;
+    if (std::find(list.begin(), list.end(), w.cgroup) == list.end())
+      out.push_back("systemd-oomd does not monitor " + w.cgroup + " for " + (w.pressure ? "memory pressure" : "swap") +
+                    " (" + w.why + "; see the oomd record)");
+  }
   return out;
 }
 
@@ -266,16 +301,21 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   if (plan.oomd) {
     OomdStatus status;
     std::vector<std::string> problems;
+    const auto watches = oomdWatches(bus, cgroups);
     const double until = monotonicSeconds() + kOomdWaitSec;
+    double last_read = -1;
     observer.runUntil(
         [&] {
+          // oomctl at most every kOomdReadEverySec, however often the event loop wakes.
+          if (last_read >= 0 && monotonicSeconds() - last_read < kOomdReadEverySec) return false;
+          last_read = monotonicSeconds();
           auto text = runOomctl();
           if (!text) {
             problems = {text.error().str()};
             return false;
           }
           status = parseOomctl(*text);
-          problems = oomdMismatches(status, cgroups);
+          problems = oomdMismatches(status, watches);
           return problems.empty();
         },
         until);
