@@ -5,9 +5,9 @@
 #include <ctime>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <variant>
-#include <cstdio>
 
 #include "guest/observer.hpp"
 #include "guest/oomd.hpp"

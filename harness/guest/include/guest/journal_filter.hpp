@@ -1,8 +1,9 @@
 #pragma once
 // Which journal entries become "journal" records: systemd's own messages about a
-// planned unit (by MESSAGE_ID, see sd-messages.h and the catalog), and the
-// stressor's JSON events logged from inside a planned unit. A pure function on
-// the entry's fields, so it is tested without a journal.
+// planned unit (by MESSAGE_ID, see sd-messages.h and the catalog), systemd-oomd's
+// "Killed ..." lines and the ranking it logs before a kill (timeline/message_ids.hpp),
+// and the stressor's JSON events logged from inside a planned unit. A pure function
+// on the entry's fields, so it is tested without a journal.
 #include <map>
 #include <optional>
 #include <set>
