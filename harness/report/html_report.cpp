@@ -226,13 +226,13 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
   if (!index.oomdKills().empty()) {
     out += "<h3>By systemd-oomd</h3>\n<table>" +
            row({"time", "unit", "systemd", "systemd-oomd's reason", "its ranking"}, "th");
-    for (const auto& k : index.oomdKills())
+    for (const auto& k : index.oomdKills()) {
+      const std::string swap = oomdSwapBefore(index, r.scenario, k);
       out += row({since(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
                   k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>",
                   (k.ranking ? htmlText(oomdRankingText(k, 10)) : "<span class=\"muted\">not in the journal</span>") +
-                      (oomdSwapBefore(index, r.scenario, k).empty()
-                           ? std::string()
-                           : "<br>just before (observer): " + htmlText(oomdSwapBefore(index, r.scenario, k)))});
+                      (swap.empty() ? std::string() : "<br>just before (observer): " + htmlText(swap))});
+    }
     out += "</table>\n";
   }
   for (const auto& s : r.timeline.oomd)

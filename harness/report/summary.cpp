@@ -187,14 +187,13 @@ static std::string summarizeFields(const RunReport& r) {
     out += "\nNo OOM kill.\n";
   } else if (!index.oomdKills().empty()) {
     out += "\nsystemd-oomd kills (seconds since pressure began):\n";
-    for (const auto& k : index.oomdKills())
+    for (const auto& k : index.oomdKills()) {
+      const std::string swap = oomdSwapBefore(index, r.scenario, k);
       out += "  " + since(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
              (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) +
              (k.ranking ? "\n    ranking: " + p(oomdRankingText(k)) : std::string()) +
-             (oomdSwapBefore(index, r.scenario, k).empty()
-                  ? std::string()
-                  : "\n    just before (observer): " + p(oomdSwapBefore(index, r.scenario, k))) +
-             "\n";
+             (swap.empty() ? std::string() : "\n    just before (observer): " + p(swap)) + "\n";
+    }
   }
   if (!events.empty()) {
     out += "\nOOM kills (seconds since pressure began):\n";

@@ -75,12 +75,18 @@ std::optional<UnitFileText> readUnitFile(LintInputs& in, const fs::path& p) {
   return parseUnitFile(*text, p.string());
 }
 
+// A link to /dev/null: systemd skips the unit or drop-in.
+bool isMasked(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_symlink(p, ec) && fs::canonical(p, ec) == "/dev/null";
+}
+
 bool isMaskedOrAlias(const fs::path& p) {
   std::error_code ec;
   if (!fs::is_symlink(p, ec)) return false;
   const auto target = fs::canonical(p, ec);
   if (ec) return false;  // a dangling link: reading it reports the problem
-  return target == "/dev/null" || target.parent_path() == fs::canonical(p.parent_path(), ec);
+  return isMasked(p) || target.parent_path() == fs::canonical(p.parent_path(), ec);
 }
 
 // "service.d", "slice.d": drop-ins for every unit of that type.
@@ -110,10 +116,7 @@ std::vector<fs::path> dropInConfs(const fs::path& folder, std::error_code& ec) {
   std::vector<fs::path> confs;
   for (const auto& e : fs::directory_iterator(folder, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.size() <= 5 || !endsWith(name, ".conf")) continue;
-    std::error_code link;
-    if (fs::is_symlink(e.path(), link) && fs::canonical(e.path(), link) == "/dev/null") continue;
-    confs.push_back(e.path());
+    if (name.size() > 5 && endsWith(name, ".conf") && !isMasked(e.path())) confs.push_back(e.path());
   }
   std::sort(confs.begin(), confs.end());
   return confs;
