@@ -19,7 +19,7 @@ std::string versionText() {
   std::error_code ec;
   const bool found = std::filesystem::is_directory(recipe, ec);
   for (const auto& release : supportedReleases()) {
-    text += "\nguest recipe " + release + (found ? "-" + recipeHash(recipe, release) : ": missing");
+    text += "\nguest recipe " + (found ? recipeName(release, recipeHash(recipe, release)) : release + ": missing");
     text += " (" + recipe.string() + ")";
   }
   return text;

@@ -402,7 +402,9 @@ std::string guestSection(const RunReport& r) {
                      ", MemAvailable before the units " + formatSize(g.mem_available_at_start_bytes));
   fact("accelerator", htmlText(vm.accelerator.empty() ? "(no guest ran)" : vm.accelerator) +
                           (vm.qemu_version.empty() ? "" : ", qemu " + htmlText(vm.qemu_version)));
-  fact("image", htmlText(vm.image));
+  fact("image", vm.image_recipe.empty() ? htmlText(vm.image)
+                                        : htmlText(vm.image_recipe) + ", built " + htmlText(vm.image_built_at) +
+                                              " (" + htmlText(vm.image) + ")");
   fact("started", htmlText(r.started_at));
   fact("timings", "boot " + fixed(vm.boot_sec) + " s, guest run " + fixed(vm.run_sec) + " s, whole command " +
                       fixed(r.wall_sec) + " s" + (vm.timed_out ? " (the host's watchdog fired)" : ""));

@@ -174,6 +174,8 @@ int runScenario(const RunOptions& options) {
   report.vm.accelerator = vm->accelerator;
   report.vm.qemu_version = vm->qemu_version;
   report.vm.image = vm->image.dir.string();
+  report.vm.image_recipe = vm->image.recipeName();
+  report.vm.image_built_at = vm->image.built_at;
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
   report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;

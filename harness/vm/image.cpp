@@ -205,7 +205,7 @@ std::string recipeHash(const fs::path& recipe_dir, const std::string& release) {
 }
 
 fs::path imageDir(const ImageRequest& r) {
-  return r.cache_root / "images" / (r.release + "-" + recipeHash(r.recipe_dir, r.release));
+  return r.cache_root / "images" / recipeName(r.release, recipeHash(r.recipe_dir, r.release));
 }
 
 Expected<GuestImage> readImageJson(const fs::path& dir) {

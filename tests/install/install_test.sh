@@ -135,7 +135,10 @@ case $mode in
     [ -n "$result" ] || fail "no result.json under $work/results"
     echo "result: $result"
     grep -q '"verdict": "pass"' "$result" || fail "$result: verdict is not pass"
-    grep -q "\"image\": \".*/$image\"" "$result" || fail "$result: guest image is not $image"
+    # The image's own record, not the cache's folder layout: result.json names the
+    # recipe the guest image was built from, and which build of it.
+    grep -q "\"image_recipe\": \"$image\"" "$result" || fail "$result: vm.image_recipe is not $image (--version's recipe)"
+    grep -q '"image_built_at": "[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T' "$result" || fail "$result: vm.image_built_at is not a time"
     ;;
 
   *)

@@ -36,7 +36,9 @@ RunReport makeReport(const std::string& scenario, const std::string& fixture, co
   r.verdict = evaluate(r.scenario, r.timeline);
   r.vm.accelerator = "tcg";
   r.vm.qemu_version = "7.2.11";
-  r.vm.image = "bookworm-cloud.qcow2";
+  r.vm.image = "/cache/images/bookworm-24eda432bf28.v20261204T212012Z-19331";
+  r.vm.image_recipe = "bookworm-24eda432bf28";
+  r.vm.image_built_at = "2026-12-04T21:20:12Z";
   r.vm.boot_sec = 13.4;
   r.vm.run_sec = 71.9;
   r.started_at = "2025-01-01T00:00:00Z";
@@ -176,6 +178,9 @@ TEST(ResultJson, RoundTripsEveryField) {
   ASSERT_EQ(back->timeline.losses.size(), 1u);
   EXPECT_EQ(back->timeline.losses[0].count, 7u);
   EXPECT_EQ(j["settings_applied"]["report-worker.service"]["OOMScoreAdjust"], "600");
+  // Which recipe and which build of it, in fields of their own (not read off a path).
+  EXPECT_EQ(j["vm"]["image_recipe"], "bookworm-24eda432bf28");
+  EXPECT_EQ(back->vm.image_built_at, "2026-12-04T21:20:12Z");
   bool why = false;
   for (const auto& c : j["checks"]) why = why || !c["why"].get<std::string>().empty();
   EXPECT_TRUE(why) << "the blind checks say why";

@@ -27,7 +27,9 @@ constexpr const char* kResultFormat = "oomharness-result/1";
 struct VmFacts {
   std::string accelerator;       // "kvm" or "tcg"
   std::string qemu_version;
-  std::string image;             // image file or cache key
+  std::string image;             // the image version's folder the guest booted from
+  std::string image_recipe;      // "<release>-<recipe hash>": the recipe it was built from (as --version names it)
+  std::string image_built_at;    // when that build of it was made (ISO 8601 UTC, from its image.json)
   double boot_sec = 0;           // power-on to the guest's first record
   double run_sec = 0;            // power-on to qemu exit
   bool timed_out = false;        // the host-side timeout fired
@@ -39,7 +41,8 @@ struct VmFacts {
   std::string output_losses;                      // which channel lost what; "" when none did
   std::string earlier_boot_failure;               // a first boot that died before the job: why ("" if none)
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image, image_recipe,
+                                                image_built_at,
                                                 boot_sec, run_sec, timed_out,
                                                 host_memory_reserved_bytes, host_memory_available_bytes,
                                                 swap_reserved_bytes, output_lines_cut,

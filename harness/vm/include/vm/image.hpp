@@ -26,6 +26,11 @@
 
 namespace oom {
 
+// The name of the image a recipe builds for a release: "<release>-<recipe hash>".
+inline std::string recipeName(const std::string& release, const std::string& recipe_hash) {
+  return release + "-" + recipe_hash;
+}
+
 struct GuestImage {
   std::string release;
   std::string systemd_version;  // dpkg version of the guest's systemd, e.g. "252.39-1~deb12u1"
@@ -34,6 +39,8 @@ struct GuestImage {
   std::string built_at;         // ISO 8601 UTC
   double build_sec = 0;
   std::filesystem::path dir;    // not serialised
+  // "<release>-<recipe hash>": what `--version` prints and the cache's name for it.
+  std::string recipeName() const { return oom::recipeName(release, recipe_hash); }
   std::filesystem::path rootfs() const { return dir / "rootfs.img"; }
   std::filesystem::path kernel() const { return dir / "vmlinuz"; }
 };
