@@ -6,7 +6,7 @@
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
-#include "scenario/restart_rules.hpp"
+#include "systemd/restart_rules.hpp"
 
 namespace oom {
 namespace {
@@ -163,23 +163,45 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   return v;
 }
 
-const char* toString(CheckOutcome o) {
-  switch (o) {
-    case CheckOutcome::pass: return "PASS";
-    case CheckOutcome::fail: return "FAIL";
-    case CheckOutcome::inconclusive: return "INCONCLUSIVE";
-    case CheckOutcome::note: return "NOTE";
-  }
+namespace {
+
+const CheckOutcomeName& entryOf(CheckOutcome o) {
+  for (const auto& e : kCheckOutcomeNames)
+    if (e.outcome == o) return e;
+  return kCheckOutcomeNames.front();  // unreachable: the table lists every enumerator
+}
+
+}  // namespace
+
+const char* outcomeName(CheckOutcome o) { return entryOf(o).name; }
+const char* toString(CheckOutcome o) { return entryOf(o).label; }
+
+const char* toString(VerdictKind v) {
+  for (const auto& [kind, name] : kVerdictNames)
+    if (kind == v) return name;
   return "?";
 }
 
-const char* toString(VerdictKind v) {
-  switch (v) {
-    case VerdictKind::pass: return "pass";
-    case VerdictKind::fail: return "fail";
-    case VerdictKind::inconclusive: return "inconclusive";
-  }
-  return "?";
+void to_json(nlohmann::json& j, CheckOutcome o) { j = outcomeName(o); }
+void from_json(const nlohmann::json& j, CheckOutcome& o) {
+  for (const auto& e : kCheckOutcomeNames)
+    if (j == e.name) {
+      o = e.outcome;
+      return;
+    }
+  throw nlohmann::json::other_error::create(
+      501, "outcome " + j.dump() + ": expected \"pass\", \"fail\", \"inconclusive\" or \"note\"", &j);
+}
+
+void to_json(nlohmann::json& j, VerdictKind v) { j = toString(v); }
+void from_json(const nlohmann::json& j, VerdictKind& v) {
+  for (const auto& [kind, name] : kVerdictNames)
+    if (j == name) {
+      v = kind;
+      return;
+    }
+  throw nlohmann::json::other_error::create(
+      501, "verdict " + j.dump() + ": expected \"pass\", \"fail\" or \"inconclusive\"", &j);
 }
 
 }  // namespace oom

@@ -50,16 +50,6 @@ std::string fixed(double v, const char* format = "%.1f") {
   return b;
 }
 
-const char* outcomeClass(CheckOutcome o) {
-  switch (o) {
-    case CheckOutcome::pass: return "pass";
-    case CheckOutcome::fail: return "fail";
-    case CheckOutcome::inconclusive: return "inconclusive";
-    case CheckOutcome::note: return "note";
-  }
-  return "note";
-}
-
 std::string badge(const char* cls, const std::string& text) {
   return std::string("<span class=\"badge ") + cls + "\">" + htmlText(text) + "</span>";
 }
@@ -263,7 +253,7 @@ std::string checksSection(const RunReport& r) {
   std::string out = "<section id=\"checks\"><h2>Checks</h2>\n<table class=\"checks\">\n" +
                     row({"outcome", "check", "expected", "observed, evidence and why"}, "th");
   for (const auto& c : r.verdict.checks) {
-    const char* cls = outcomeClass(c.outcome);
+    const char* cls = outcomeName(c.outcome);
     const std::string name =
         c.name == "never_killed" || c.name.rfind("note.", 0) == 0 ? c.name + (c.unit.empty() ? "" : " " + c.unit) : c.name;
     std::string cell = htmlText(c.observed);

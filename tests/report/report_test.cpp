@@ -190,6 +190,21 @@ TEST(ResultJson, RejectsOtherFormats) {
   EXPECT_FALSE(fromResultJson(nlohmann::json{{"format", "something/2"}}, "x.json"));
 }
 
+// An outcome name outside the one table is an error naming the file, never a pass.
+TEST(ResultJson, AnUnknownVerdictOrOutcomeIsAnErrorNotAPass) {
+  const auto j = toResultJson(makeReport("three-services.json", "recorded-three-services-bookworm.jsonl"));
+  auto verdict = j;
+  verdict["verdict"] = "PASSED";
+  auto back = fromResultJson(verdict, "result.json");
+  ASSERT_FALSE(back);
+  EXPECT_NE(back.error().str().find("result.json"), std::string::npos) << back.error().str();
+  EXPECT_NE(back.error().str().find("\"PASSED\""), std::string::npos) << back.error().str();
+  auto outcome = j;
+  outcome["checks"][0]["outcome"] = "ok";
+  EXPECT_FALSE(fromResultJson(outcome, "result.json"));
+  EXPECT_TRUE(fromResultJson(j, "result.json"));
+}
+
 TEST(Summary, NamesTheVictimItsScoreTheInvocationAndTheOtherCandidates) {
   const std::string s = summarize(makeReport("three-services.json", "recorded-three-services-bookworm.jsonl"));
   EXPECT_NE(s.find("three-services: PASS"), std::string::npos) << s;

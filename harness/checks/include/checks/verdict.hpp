@@ -2,7 +2,9 @@
 // Expectations + timeline -> verdict. The checks never talk to systemd: they
 // read a Timeline (recorded live, or from a file) and cite the records that
 // decided each outcome, so a reader can verify the verdict without re-running.
+#include <array>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,10 +27,34 @@ struct Evidence {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Evidence, t, source, unit, InvocationID, pid, text)
 
 enum class CheckOutcome { pass, fail, inconclusive, note };
-NLOHMANN_JSON_SERIALIZE_ENUM(CheckOutcome, {{CheckOutcome::pass, "pass"},
-                                       {CheckOutcome::fail, "fail"},
-                                       {CheckOutcome::inconclusive, "inconclusive"},
-                                       {CheckOutcome::note, "note"}})
+enum class VerdictKind { pass, fail, inconclusive };
+
+// The one table of outcome names: result.json's words, which report.html also uses
+// as CSS classes, and the label the summary and the report print. A name outside it
+// is an error when read back (never taken for a pass).
+struct CheckOutcomeName {
+  CheckOutcome outcome;
+  const char* name;   // "pass"
+  const char* label;  // "PASS"
+};
+inline constexpr std::array<CheckOutcomeName, 4> kCheckOutcomeNames{{
+    {CheckOutcome::pass, "pass", "PASS"},
+    {CheckOutcome::fail, "fail", "FAIL"},
+    {CheckOutcome::inconclusive, "inconclusive", "INCONCLUSIVE"},
+    {CheckOutcome::note, "note", "NOTE"},
+}};
+inline constexpr std::array<std::pair<VerdictKind, const char*>, 3> kVerdictNames{{
+    {VerdictKind::pass, "pass"},
+    {VerdictKind::fail, "fail"},
+    {VerdictKind::inconclusive, "inconclusive"},
+}};
+const char* outcomeName(CheckOutcome outcome);  // "pass", "fail", "inconclusive", "note"
+const char* toString(CheckOutcome outcome);     // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
+const char* toString(VerdictKind verdict);      // "pass", "fail", "inconclusive"
+void to_json(nlohmann::json& j, CheckOutcome outcome);
+void from_json(const nlohmann::json& j, CheckOutcome& outcome);
+void to_json(nlohmann::json& j, VerdictKind verdict);
+void from_json(const nlohmann::json& j, VerdictKind& verdict);
 
 struct CheckResult {
   std::string name;            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
@@ -44,10 +70,6 @@ struct CheckResult {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CheckResult, name, unit, outcome, expected,
                                                 observed, evidence, why)
 
-enum class VerdictKind { pass, fail, inconclusive };
-NLOHMANN_JSON_SERIALIZE_ENUM(VerdictKind, {{VerdictKind::pass, "pass"},
-                                           {VerdictKind::fail, "fail"},
-                                           {VerdictKind::inconclusive, "inconclusive"}})
 
 struct Verdict {
   VerdictKind verdict = VerdictKind::inconclusive;
@@ -73,8 +95,5 @@ struct ObserverStats {
   std::uint64_t near_zero_bytes = 0;       // the threshold used (checks' pressure rule)
 };
 ObserverStats observerStats(const Timeline& timeline);
-
-const char* toString(CheckOutcome outcome);       // "PASS", "FAIL", "INCONCLUSIVE", "NOTE"
-const char* toString(VerdictKind verdict);   // "pass", "fail", "inconclusive"
 
 }  // namespace oom
