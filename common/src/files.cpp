@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "oom/units.hpp"
 
@@ -88,6 +89,21 @@ Expected<std::string> readRegularFile(const std::filesystem::path& file, std::ui
   if (done > max_bytes) return too_large(done);
   bytes.resize(done);
   return bytes;
+}
+
+Expected<std::filesystem::path> createUniqueDirectory(const std::filesystem::path& root, const std::string& base,
+                                                      std::string_view what) {
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return failSetup(root.string(), "cannot create the results folder: " + ec.message());
+  for (int n = 1; n <= 1000; ++n) {
+    const std::filesystem::path dir = root / (n == 1 ? base : base + "-" + std::to_string(n));
+    if (::mkdir(dir.c_str(), 0755) == 0) return dir;
+    if (errno != EEXIST)
+      return failSetup(dir.string(), "cannot create " + std::string(what) + ": " + std::strerror(errno));
+  }
+  return failSetup((root / base).string(), "cannot create " + std::string(what) + ": " + base + " and " + base +
+                                                "-2 ... -1000 all exist (1000 started in the same second)");
 }
 
 }  // namespace oom

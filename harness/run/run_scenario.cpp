@@ -40,18 +40,7 @@ constexpr double kDefaultBootAllowanceSec = 120;
 
 Expected<fs::path> createResultsDirectory(const fs::path& root, const std::string& scenario,
                                           const std::string& release, const std::string& utc) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return failSetup(root.string(), "cannot create the results folder: " + ec.message());
-  const std::string base = utc + "-" + scenario + "-" + release;
-  // mkdir(2) either creates the folder or fails: two runs never share one.
-  for (int n = 1; n <= 1000; ++n) {
-    const fs::path dir = root / (n == 1 ? base : base + "-" + std::to_string(n));
-    if (::mkdir(dir.c_str(), 0755) == 0) return dir;
-    if (errno != EEXIST)
-      return failSetup(dir.string(), std::string("cannot create the run's folder: ") + std::strerror(errno));
-  }
-  return failSetup((root / base).string(), "1000 runs of this scenario started in the same second");
+  return createUniqueDirectory(root, utc + "-" + scenario + "-" + release, "the run's folder");
 }
 
 Expected<fs::path> useRunDirectory(const fs::path& run_dir) {

@@ -58,17 +58,7 @@ bool envIs(const char* name, const char* value) {
 }
 
 Expected<fs::path> createSuiteDirectory(const fs::path& root, const std::string& utc) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return failSetup(root.string(), "cannot create the results folder: " + ec.message());
-  const std::string base = utc + "-suite";
-  for (int n = 1; n <= 1000; ++n) {
-    const fs::path dir = root / (n == 1 ? base : base + "-" + std::to_string(n));
-    if (::mkdir(dir.c_str(), 0755) == 0) return dir;
-    if (errno != EEXIST)
-      return failSetup(dir.string(), std::string("cannot create the suite's folder: ") + std::strerror(errno));
-  }
-  return failSetup((root / base).string(), "1000 suites started in the same second");
+  return createUniqueDirectory(root, utc + "-suite", "the suite's folder");
 }
 
 // Peak resident memory of a live process (VmHWM), 0 when it cannot be read.

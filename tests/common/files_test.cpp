@@ -45,3 +45,23 @@ TEST(WriteFileAtomically, AFolderThatCannotHoldTheFileIsASetupErrorNamingIt) {
   EXPECT_EQ(written.error().where, file.string());
   EXPECT_NE(written.error().message.find("Not a directory"), std::string::npos) << written.error().message;
 }
+
+TEST(CreateUniqueDirectory, EachCallGetsAFolderOfItsOwnNumberedAfterTheFirst) {
+  TempDir dir;
+  const fs::path root = dir.path / "results";  // created on the way
+  auto first = createUniqueDirectory(root, "20261204T230000Z-suite", "the suite's folder");
+  auto second = createUniqueDirectory(root, "20261204T230000Z-suite", "the suite's folder");
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(*first, root / "20261204T230000Z-suite");
+  EXPECT_EQ(*second, root / "20261204T230000Z-suite-2");
+  EXPECT_TRUE(fs::is_directory(*second));
+}
+
+TEST(CreateUniqueDirectory, ARootThatIsAFileIsASetupErrorNamingIt) {
+  TempDir dir;
+  std::ofstream(dir.path / "file") << "x";
+  auto made = createUniqueDirectory(dir.path / "file", "run", "the run's folder");
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().kind, ErrorKind::setup);
+  EXPECT_EQ(made.error().where, (dir.path / "file").string());
+}

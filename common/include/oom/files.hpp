@@ -24,4 +24,10 @@ Expected<void> writeFileAtomically(const std::filesystem::path& file, std::strin
 Expected<std::string> readRegularFile(const std::filesystem::path& file, std::uint64_t max_bytes,
                                       std::string_view what);
 
+// A new folder root/base, or root/base-2 ... base-1000 when taken (root is created
+// first). mkdir(2) either creates the folder or fails, so two callers never share
+// one. `what` names it in errors ("the run's folder"); errors are ErrorKind::setup.
+Expected<std::filesystem::path> createUniqueDirectory(const std::filesystem::path& root, const std::string& base,
+                                                      std::string_view what);
+
 }  // namespace oom
