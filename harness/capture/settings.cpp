@@ -1,5 +1,5 @@
 // D-Bus properties -> the scenario's directives: the same vocabulary from unit
-// file to `systemctl show` to scenario (scenario/directives.hpp), read backwards.
+// file to `systemctl show` to scenario (systemd/directives.hpp), read backwards.
 #include <algorithm>
 #include <limits>
 

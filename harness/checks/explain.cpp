@@ -5,7 +5,7 @@
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
-#include "scenario/restart_rules.hpp"
+#include "systemd/restart_rules.hpp"
 
 namespace oom {
 namespace {

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "check_context.hpp"
-#include "scenario/restart_rules.hpp"
+#include "systemd/restart_rules.hpp"
 
 namespace oom {
 namespace {

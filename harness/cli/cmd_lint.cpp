@@ -11,7 +11,8 @@
 #include "oom/text.hpp"
 #include "run/exit_status.hpp"
 #include "scenario/lint_report.hpp"
-#include "scenario/unit_file.hpp"
+#include "scenario/lint_inputs.hpp"
+#include "systemd/unit_file.hpp"
 #include "scenario/unit_lint.hpp"
 
 namespace oom {

@@ -5,7 +5,7 @@
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 
 namespace oom {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "scenario/restart_rules.hpp"
+#include "systemd/restart_rules.hpp"
 
 namespace oom {
 

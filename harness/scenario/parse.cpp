@@ -8,7 +8,7 @@
 #include "oom/files.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/lint.hpp"

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "oom/text.hpp"
-#include "scenario/restart_rules.hpp"
-#include "scenario/unit_values.hpp"
+#include "systemd/restart_rules.hpp"
+#include "systemd/unit_values.hpp"
 
 namespace oom {
 namespace {

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "oom/text.hpp"
-#include "scenario/unit_file.hpp"
-#include "scenario/unit_values.hpp"
+#include "systemd/unit_file.hpp"
+#include "systemd/unit_values.hpp"
 
 namespace oom {
 namespace fs = std::filesystem;

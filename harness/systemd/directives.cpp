@@ -1,7 +1,7 @@
 // The directive table: scenario key -> D-Bus property of StartTransientUnit,
 // with the value rules systemd itself applies (systemd 252, src/core/dbus-*.c
 // and src/shared/bus-unit-util.c, which is what `systemd-run -p` uses).
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 
 #include <algorithm>
 #include <cmath>

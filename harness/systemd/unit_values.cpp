@@ -1,7 +1,7 @@
 // Values of the OOM-relevant directives as systemd parses them: OOMScoreAdjust,
 // OOMPolicy, Restart and KillMode through the scenario's directive table (the same
 // rules), Type and the Memory*= sizes here.
-#include "scenario/unit_values.hpp"
+#include "systemd/unit_values.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "oom/text.hpp"
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 
 namespace oom {
 namespace {

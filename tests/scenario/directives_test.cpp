@@ -1,4 +1,4 @@
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 
 #include <gtest/gtest.h>
 

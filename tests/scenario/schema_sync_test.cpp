@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/parse.hpp"
 

@@ -11,8 +11,9 @@
 #include <sstream>
 
 #include "scenario/lint_report.hpp"
-#include "scenario/unit_file.hpp"
-#include "scenario/unit_values.hpp"
+#include "scenario/lint_inputs.hpp"
+#include "systemd/unit_file.hpp"
+#include "systemd/unit_values.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;

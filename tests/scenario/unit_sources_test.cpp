@@ -13,7 +13,8 @@
 
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
-#include "scenario/unit_file.hpp"
+#include "scenario/lint_inputs.hpp"
+#include "systemd/unit_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;

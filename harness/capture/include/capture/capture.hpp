@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scenario/directives.hpp"  // UnitProperty, DbusValue
+#include "systemd/directives.hpp"  // UnitProperty, DbusValue
 
 namespace oom {
 

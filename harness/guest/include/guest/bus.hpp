@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "oom/expected.hpp"
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "plan/guest_plan.hpp"
 
 namespace oom {

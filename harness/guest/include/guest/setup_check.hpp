@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "plan/guest_plan.hpp"
 #include "timeline/timeline.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scenario/directives.hpp"
-#include "scenario/unit_sources.hpp"
+#include "systemd/directives.hpp"
+#include "systemd/service_files.hpp"
 
 namespace oom {
 

@@ -12,7 +12,7 @@
 
 #include "oom/releases.hpp"
 #include "oom/units.hpp"
-#include "scenario/directives.hpp"
+#include "systemd/directives.hpp"
 #include "scenario/unit_sources.hpp"
 
 namespace oom {

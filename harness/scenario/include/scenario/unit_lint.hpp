@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "scenario/unit_file.hpp"
+#include "systemd/unit_file.hpp"
 
 namespace oom {
 

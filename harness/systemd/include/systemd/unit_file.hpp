@@ -1,7 +1,8 @@
 #pragma once
 // systemd unit files and their drop-ins, read as systemd reads them, without a
 // running systemd: the syntax of systemd.syntax(7) and the drop-in order of
-// systemd.unit(5) (docs/lint-rules.md#how-files-are-read). Used by `oomharness lint`.
+// systemd.unit(5) (docs/lint-rules.md#how-files-are-read). Used by `oomharness lint` and by
+// scenarios that take real unit files.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -74,13 +75,6 @@ struct EffectiveSetting {
 std::map<std::string, EffectiveSetting> effectiveSettings(
     const UnitSources& unit, const std::function<bool(const UnitAssignment&)>& accepted = {});
 
-// What `oomharness lint PATH...` was given, read and grouped.
-struct LintInputs {
-  std::vector<UnitSources> units;                // by name
-  std::vector<std::filesystem::path> scenarios;  // *.json
-  std::vector<Error> unreadable;                 // each names the file; exit 2
-};
-
 // True for the suffixes systemd gives unit files ("api.service", "user.slice").
 bool isUnitFileName(std::string_view name);
 
@@ -93,13 +87,10 @@ std::vector<std::string> dropInFolderNames(const std::string& unit);
 // Its position in dropInFolderNames(unit), or -1 if `folder` is none of them.
 int dropInSpecificity(const std::string& unit, const std::string& folder);
 
-// Unit files, drop-in files, NAME.d folders, scenario files, and folders laid out as
-// /etc/systemd/system (unit files at the top, drop-ins in NAME.d/; *.wants and
-// *.requires folders and links to /dev/null are skipped). A folder with nothing to
-// lint, a missing file, a file that is not text or is over 1 MiB is `unreadable`.
-LintInputs collectLintInputs(const std::vector<std::string>& paths);
-
 inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
+
+// A link to /dev/null: systemd skips the unit or drop-in (it is masked).
+bool isMasked(const std::filesystem::path& p);
 
 // A unit file's bytes: a regular text file (no NUL byte) of at most kMaxUnitFileBytes;
 // the error names the file and what is wrong.

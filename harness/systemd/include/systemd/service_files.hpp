@@ -1,0 +1,49 @@
+#pragma once
+// A service's real unit files as they go into the guest, and where each merged
+// setting came from: what the plan carries to the guest (and the report shows) for
+// a unit installed from files. The host reads and merges them (scenario/unit_sources.hpp).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace oom {
+
+// The folder systemd reads administrator units from; files are installed here.
+inline constexpr const char* kGuestUnitDir = "/etc/systemd/system";
+// The harness's own drop-in, in NAME.service.d/. Its name must sort after every
+// drop-in of the user's (systemd applies drop-ins in file-name order).
+inline constexpr const char* kHarnessDropInName = "zz-oomharness.conf";
+
+// One file put into the guest.
+struct InstalledFile {
+  std::string source;      // where it came from, as the scenario names it ("units/api.service")
+  std::string guest_path;  // "/etc/systemd/system/api.service.d/10-oom.conf"
+  std::string text;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstalledFile, source, guest_path, text)
+
+// A directive the merge decided, and where it came from.
+struct SettingOrigin {
+  std::string directive;  // "OOMScoreAdjust"
+  std::string value;      // "" for an empty assignment (a reset to systemd's default)
+  std::string where;      // "units/api.service.d/20-oom.conf:3", or "scenario $.services[0].unit"
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SettingOrigin, directive, value, where)
+
+// What the files give one service, and what the harness drop-in changes.
+struct ServiceFiles {
+  std::vector<InstalledFile> files;     // unit file, then drop-ins in the order applied, then slices
+  std::vector<SettingOrigin> effective; // the directive table's settings as merged: the last assignment
+  std::vector<SettingOrigin> overridden;// earlier assignments a later file or the scenario replaced
+  std::vector<SettingOrigin> neutralized;  // set by the files, reset by the harness drop-in
+  std::vector<SettingOrigin> passed_through;  // outside the table: left to systemd, which validates them
+  std::vector<std::string> reset_lines; // "[Service]" lines of the harness drop-in, one per neutralized key
+  std::vector<std::string> unit_reset_lines;  // the same for "[Unit]" (conditions, asserts)
+  std::vector<std::string> hard_dependencies;  // Requires=, Requisite=, BindsTo= units (stubbed if absent)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceFiles, files, effective, overridden, neutralized,
+                                                passed_through, reset_lines, unit_reset_lines,
+                                                hard_dependencies)
+
+}  // namespace oom
