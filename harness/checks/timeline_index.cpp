@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <map>
 
@@ -285,9 +286,13 @@ const Invocation* TimelineIndex::invocationAt(const std::string& unit, double t,
   return best;
 }
 
-double TimelineIndex::endT() const {
-  double end = 0;
-  auto see = [&](double t) { end = std::max(end, t); };
+TimelineIndex::Span TimelineIndex::span() const {
+  double first = std::numeric_limits<double>::infinity(), last = -std::numeric_limits<double>::infinity();
+  auto see = [&](double t) {
+    if (!std::isfinite(t) || t < 0) return;
+    first = std::min(first, t);
+    last = std::max(last, t);
+  };
   for (const auto& x : timeline_.kills) see(x.t);
   for (const auto& x : timeline_.states) see(x.t);
   for (const auto& x : timeline_.journal) see(x.t);
@@ -297,7 +302,13 @@ double TimelineIndex::endT() const {
   for (const auto& x : timeline_.guest_samples) see(x.t);
   for (const auto& x : timeline_.gaps) see(x.t + x.length_sec);
   for (const auto& x : timeline_.losses) see(x.t);
-  return end;
+  if (first > last) return Span{};
+  return Span{first, last};
+}
+
+double TimelineIndex::endT() const {
+  const Span s = span();
+  return s.empty() ? 0 : s.last;
 }
 
 std::optional<double> TimelineIndex::phaseT(const std::string& name) const {

@@ -165,20 +165,8 @@ std::string timelineChartSvg(const RunReport& r) {
   const std::vector<std::string> units = chartUnits(r);
 
   // Time range: the first record to the last, with the time limit when it is near.
-  double t0 = 1e300, t1 = -1e300;
-  auto see = [&](double t) {
-    if (!std::isfinite(t) || t < 0) return;
-    t0 = std::min(t0, t);
-    t1 = std::max(t1, t);
-  };
-  for (const auto& s : tl.setup) see(s.t);
-  for (const auto& s : tl.states) see(s.t);
-  for (const auto& s : tl.samples) see(s.t);
-  for (const auto& s : tl.guest_samples) see(s.t);
-  for (const auto& k : tl.kills) see(k.t);
-  for (const auto& p : tl.phases) see(p.t);
-  for (const auto& g : tl.gaps) see(g.t + g.length_sec);
-  if (t0 > t1) t0 = f.p0, t1 = f.p0 + 1;
+  const TimelineIndex::Span records = index.span();
+  double t0 = records.empty() ? f.p0 : records.first, t1 = records.empty() ? f.p0 + 1 : records.last;
   std::optional<double> limit_t;
   bool limit_reached = false;
   for (const auto& p : tl.phases)

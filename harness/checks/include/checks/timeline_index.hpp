@@ -96,7 +96,14 @@ class TimelineIndex {
   // its pids, else the unit's latest invocation begun by then).
   std::vector<const MemorySample*> samplesOf(const std::string& unit) const;
   const Invocation* invocationAt(const std::string& unit, double t, const std::vector<int>& pids = {}) const;
-  double endT() const;            // last timestamp seen anywhere
+  // The first and last guest timestamps of any record (a gap counts to its end);
+  // times that are negative or not finite are no time. Empty: first > last.
+  struct Span {
+    double first = 0, last = -1;
+    bool empty() const { return first > last; }
+  };
+  Span span() const;
+  double endT() const;            // span().last, or 0 for a timeline without a time
   double pressureT() const;       // phase "pressure", else the first setup/state record
   std::optional<double> phaseT(const std::string& name) const;  // first phase of that name
 
