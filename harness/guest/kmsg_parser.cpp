@@ -76,31 +76,6 @@ std::string unescapeKmsgText(std::string_view text) {
   return out;
 }
 
-std::optional<OomTaskRow> parseTaskRow(std::string_view line) {
-  if (!startsWith(line, "[")) return std::nullopt;
-  const auto close = line.find(']');
-  if (close == std::string_view::npos) return std::nullopt;
-  OomTaskRow row;
-  auto pid = leadingNumber<int>(line.substr(1, close - 1));
-  if (!pid) return std::nullopt;
-  row.pid = *pid;
-  const auto rest = line.substr(close + 1);
-  const auto w = words(rest);
-  // uid tgid total_vm rss [rss_anon rss_file rss_shmem] pgtables swapents oom_score_adj name
-  std::size_t numeric = 0;
-  while (numeric < w.size() && leadingNumber<std::int64_t>(w[numeric]) &&
-         w[numeric].find_first_not_of("-0123456789") == std::string_view::npos)
-    ++numeric;
-  if ((numeric != 7 && numeric != 10) || numeric == w.size()) return std::nullopt;
-  row.uid = static_cast<int>(*leadingNumber<std::int64_t>(w[0]));
-  row.total_vm_pages = *leadingNumber<std::uint64_t>(w[2]);
-  row.rss_pages = *leadingNumber<std::uint64_t>(w[3]);
-  row.oom_score_adj = static_cast<int>(*leadingNumber<std::int64_t>(w[numeric - 1]));
-  // The name is the rest of the line (a comm may contain spaces).
-  row.name = std::string(rest.substr(static_cast<std::size_t>(w[numeric].data() - rest.data())));
-  return row;
-}
-
 std::string unitFromCgroup(std::string_view cgroup) {
   std::string unit;
   std::size_t pos = 0;
@@ -124,7 +99,7 @@ bool isOomRelated(std::string_view text) {
          startsWith(text, "memory: usage ") || startsWith(text, "swap: usage ") ||
          startsWith(text, "memory+swap: usage ") || contains(text, "Memory cgroup stats for ") ||
          contains(text, "Out of memory") || contains(text, "out of memory") || contains(text, "oom-kill") ||
-         contains(text, "is already exiting. Skip") || parseTaskRow(text).has_value();
+         contains(text, "is already exiting. Skip") || parseTaskDumpRow(text).has_value();
 }
 
 KernelOomKill* OomKillParser::pendingKill(int pid) {
@@ -208,7 +183,7 @@ OomKillParser::Fed OomKillParser::feed(const KmsgRecord& record) {
     return fed;
   }
   if (report_.in_task_table && startsWith(text, "[")) {
-    auto row = parseTaskRow(text);
+    auto row = parseTaskDumpRow(text);
     if (row || startsWith(text, "[  pid  ]")) {
       report_.task_table.push_back(record.text);
       if (row) report_.candidates.push_back(std::move(*row));

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view raw = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     (void)oom::isOomRelated(raw);
-    (void)oom::parseTaskRow(raw);
+    (void)oom::parseTaskDumpRow(raw);
     (void)oom::unitFromCgroup(raw);
     if (auto record = oom::parseKmsgRecord(raw)) {
       (void)parser.feed(*record);

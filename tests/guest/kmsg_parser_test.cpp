@@ -349,22 +349,35 @@ TEST(KmsgParser, CommWithSpacesAndParentheses) {
 }
 
 TEST(TaskRow, Parses61And612Shapes) {
-  auto old_row = parseTaskRow("[    331]     0   331    68301    63201   548864        0           500 oomstress");
+  auto old_row = parseTaskDumpRow("[    331]     0   331    68301    63201   548864        0           500 oomstress");
   ASSERT_TRUE(old_row);
   EXPECT_EQ(old_row->pid, 331);
   EXPECT_EQ(old_row->total_vm_pages, 68301u);
   EXPECT_EQ(old_row->rss_pages, 63201u);
   EXPECT_EQ(old_row->oom_score_adj, 500);
   EXPECT_EQ(old_row->name, "oomstress");
-  auto new_row = parseTaskRow(
+  auto new_row = parseTaskDumpRow(
       "[    412]     0   412    35104    16610    16251      359         0   176128        0         -1000 oomharness-gues");
   ASSERT_TRUE(new_row);
   EXPECT_EQ(new_row->pid, 412);
   EXPECT_EQ(new_row->rss_pages, 16610u);
   EXPECT_EQ(new_row->oom_score_adj, -1000);
   EXPECT_EQ(new_row->name, "oomharness-gues");
-  EXPECT_FALSE(parseTaskRow("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name"));
-  EXPECT_FALSE(parseTaskRow("[    1] garbage"));
+  EXPECT_FALSE(parseTaskDumpRow("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name"));
+  EXPECT_FALSE(parseTaskDumpRow("[    1] garbage"));
+}
+
+// The guest keeps a row of a task whose name is all digits: the observer and the
+// report read rows with one parser (the guest's own used to drop such a row, so the
+// report never saw that task among the candidates).
+TEST(TaskRow, ARowWhoseNameIsDigitsIsKeptAndRead) {
+  const std::string line = "[    331]     0   331    68301    63201   548864        0           500 1234";
+  EXPECT_TRUE(isOomRelated(line));
+  const auto row = parseTaskDumpRow(line);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->name, "1234");
+  EXPECT_EQ(row->oom_score_adj, 500);
+  EXPECT_EQ(row->uid, 0);
 }
 
 }  // namespace

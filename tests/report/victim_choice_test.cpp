@@ -8,6 +8,7 @@
 #include "checks/timeline_index.hpp"
 #include "recorded_run.hpp"
 #include "report/victim_choice.hpp"
+#include "timeline/task_dump.hpp"
 
 using namespace oom;
 using namespace oomtest;

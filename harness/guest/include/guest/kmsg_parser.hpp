@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "timeline/task_dump.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {
@@ -39,18 +40,6 @@ std::optional<KmsgRecord> parseKmsgRecord(std::string_view raw);
 // "\x5c" -> a backslash, "\x1b" -> ESC: undoes the escaping /dev/kmsg applies to text.
 std::string unescapeKmsgText(std::string_view text);
 
-// A row of the "Tasks state" table: every candidate the kernel weighed.
-// 6.1:  [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
-// 6.12: [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name
-struct OomTaskRow {
-  int pid = 0;
-  int uid = 0;
-  std::uint64_t total_vm_pages = 0;
-  std::uint64_t rss_pages = 0;
-  int oom_score_adj = 0;
-  std::string name;
-};
-std::optional<OomTaskRow> parseTaskRow(std::string_view line);
 
 // "/system.slice/api.service" -> "api.service"; "" when no .service/.scope component.
 std::string unitFromCgroup(std::string_view cgroup);
@@ -74,7 +63,7 @@ class OomKillParser {
   bool hasPending() const { return !pending_.empty(); }
   // The "Tasks state" table of the current (or, until the next "invoked
   // oom-killer", the last) report: every candidate the kernel weighed.
-  const std::vector<OomTaskRow>& candidates() const { return report_.candidates; }
+  const std::vector<TaskDumpRow>& candidates() const { return report_.candidates; }
 
  private:
   struct Report {
@@ -87,7 +76,7 @@ class OomKillParser {
     bool in_task_table = false;
     std::vector<std::string> lines;        // invoked, memcg usage, oom-kill summary
     std::vector<std::string> task_table;   // "Tasks state" header and rows
-    std::vector<OomTaskRow> candidates;    // the rows, parsed
+    std::vector<TaskDumpRow> candidates;    // the rows, parsed
     std::set<int> killed;                  // pids with a record in this report
   };
   KernelOomKill& newKill(const KmsgRecord& record, std::string_view prefix);

@@ -13,19 +13,6 @@
 
 namespace oom {
 
-// One row of the kernel's "Tasks state (memory values in pages)" table, as kept
-// in KernelOomKill::lines. Memory in pages, as the kernel prints it:
-// 6.1:  [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
-// 6.12: [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name
-struct TaskDumpRow {
-  int pid = 0;
-  std::uint64_t rss_pages = 0;
-  std::uint64_t pgtables_bytes = 0;
-  std::uint64_t swapents = 0;
-  int oom_score_adj = 0;
-  std::string name;  // comm, at most 15 characters
-};
-std::optional<TaskDumpRow> parseTaskDumpRow(std::string_view line);
 
 struct VictimCandidate {
   int pid = 0;
