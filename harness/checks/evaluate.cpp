@@ -12,7 +12,9 @@ namespace oom {
 namespace {
 
 CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
-  CheckResult c{"setup", "", CheckOutcome::pass, "every unit started with the settings the scenario asked for", "", {}, ""};
+  CheckResult c{.name = "setup",
+                .outcome = CheckOutcome::pass,
+                .expected = "every unit started with the settings the scenario asked for"};
   std::size_t verified = 0;
   for (const auto& u : index.timeline().setup) {
     if (u.killed_before_check > 0)
@@ -52,8 +54,9 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
 
 CheckResult checkComplete(const CheckContext& ctx) {
   const Timeline& t = ctx.index.timeline();
-  CheckResult c{"timeline_complete", "", CheckOutcome::pass,
-                "the guest sent its end record (after the settled or time_limit phase)", "", {}, ""};
+  CheckResult c{.name = "timeline_complete",
+                .outcome = CheckOutcome::pass,
+                .expected = "the guest sent its end record (after the settled or time_limit phase)"};
   if (!t.complete) {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "no end record: the guest died or hung; the timeline stops at " + ctx.since(ctx.index.endT());

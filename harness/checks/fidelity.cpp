@@ -137,10 +137,11 @@ LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
 
 CheckResult loadFidelityCheck(const CheckContext& ctx) {
   const LoadFidelity& f = ctx.load;
-  CheckResult c{"load_fidelity", "", CheckOutcome::pass,
-                "each load as the scenario asked: baseline held (90 %), leak at half its rate or more, spike "
-                "delivered (half its size or more)",
-                "", f.evidence, ""};
+  CheckResult c{.name = "load_fidelity",
+                .outcome = CheckOutcome::pass,
+                .expected = "each load as the scenario asked: baseline held (90 %), leak at half its rate or more, spike "
+                    "delivered (half its size or more)",
+                .evidence = f.evidence};
   for (const auto& line : f.lines) c.evidence.push_back(Evidence{-1, kRecordSample, "", "", 0, line});
   if (f.shortfalls.empty()) {
     c.observed = "every measured load delivered";

@@ -59,8 +59,10 @@ Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel
 void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
-  CheckResult c{"first_killed", *want, CheckOutcome::pass,
-                *want + " is the first unit killed (by the kernel, or by systemd-oomd)", "", {}, ""};
+  CheckResult c{.name = "first_killed",
+                .unit = *want,
+                .outcome = CheckOutcome::pass,
+                .expected = *want + " is the first unit killed (by the kernel, or by systemd-oomd)"};
   const auto kills = allKills(ctx.index);
   if (kills.empty()) {
     c.outcome = ctx.missingKill();
@@ -82,7 +84,9 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
   if (want.empty()) return;
   std::string expected;
   for (const auto& s : want) expected += (expected.empty() ? "" : " then ") + s;
-  CheckResult c{"kill_order", "", CheckOutcome::pass, "first kills in order: " + expected, "", {}, ""};
+  CheckResult c{.name = "kill_order",
+                .outcome = CheckOutcome::pass,
+                .expected = "first kills in order: " + expected};
   std::vector<std::string> seen;  // listed services in order of their first kill
   const auto kills = allKills(ctx.index);
   std::vector<const AnyKill*> firsts;
@@ -113,8 +117,10 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
 void checkNeverKilled(const CheckContext& ctx, Checks& out) {
   for (const auto& svc : ctx.scenario.expect.never_killed) {
     const std::string unit = unitName(svc);
-    CheckResult c{"never_killed", svc, CheckOutcome::pass,
-                  svc + " is never OOM-killed (by the kernel log, memory.events and systemd alike)", "", {}, ""};
+    CheckResult c{.name = "never_killed",
+                  .unit = svc,
+                  .outcome = CheckOutcome::pass,
+                  .expected = svc + " is never OOM-killed (by the kernel log, memory.events and systemd alike)"};
     const auto kills = ctx.index.killsIn(unit);
     for (const auto* k : kills) c.evidence.push_back(killEvidence(*k));
     const auto oomd = ctx.index.oomdKillsIn(unit);
@@ -162,8 +168,10 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out) {
 void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.oom_kills) return;
   const auto events = ctx.index.eventsIn(unitName(svc));
-  CheckResult c{svc + ".oom_kills", svc, CheckOutcome::pass,
-                "OOM kills in " + unitName(svc) + ": " + e.oom_kills->str(), "", {}, ""};
+  CheckResult c{.name = svc + ".oom_kills",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "OOM kills in " + unitName(svc) + ": " + e.oom_kills->str()};
   std::size_t records = 0;
   for (const auto* ev : events) {
     records += ev->members.size();
@@ -186,10 +194,11 @@ void checkKilledBy(const CheckContext& ctx, const std::string& svc, const UnitEx
   if (!e.killed_by) return;
   const std::string unit = unitName(svc);
   const std::string& want = *e.killed_by;
-  CheckResult c{svc + ".killed_by", svc, CheckOutcome::pass,
-                want == "any" ? unit + " is killed (by the kernel or systemd-oomd)"
-                              : "every kill of " + unit + " is " + (want == "kernel" ? "the kernel's" : "systemd-oomd's"),
-                "", {}, ""};
+  CheckResult c{.name = svc + ".killed_by",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = want == "any" ? unit + " is killed (by the kernel or systemd-oomd)"
+                    : "every kill of " + unit + " is " + (want == "kernel" ? "the kernel's" : "systemd-oomd's")};
   const auto kernel = ctx.index.eventsIn(unit);
   const auto oomd = ctx.index.oomdKillsIn(unit);
   for (const auto* k : kernel) c.evidence.push_back(killEvidence(*k->victim));
@@ -211,8 +220,10 @@ void checkKilledBy(const CheckContext& ctx, const std::string& svc, const UnitEx
 
 void checkConstraint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.constraint) return;
-  CheckResult c{svc + ".constraint", svc, CheckOutcome::pass,
-                "every kill in " + unitName(svc) + " has " + *e.constraint, "", {}, ""};
+  CheckResult c{.name = svc + ".constraint",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "every kill in " + unitName(svc) + " has " + *e.constraint};
   std::set<std::string> seen;
   const auto events = ctx.index.eventsIn(unitName(svc));
   for (const auto* ev : events) {
@@ -240,10 +251,10 @@ void checkConstraint(const CheckContext& ctx, const std::string& svc, const Unit
 // is an incident of its own, bigger than the scenario's: it fails unless allowed.
 void checkCollateral(const CheckContext& ctx, Checks& out) {
   const bool allowed = ctx.scenario.expect.allow_collateral;
-  CheckResult c{"collateral", "", CheckOutcome::pass,
-                allowed ? "kills outside the scenario's units are allowed (expect.allow_collateral)"
-                        : "the kernel kills nothing outside the scenario's units",
-                "", {}, ""};
+  CheckResult c{.name = "collateral",
+                .outcome = CheckOutcome::pass,
+                .expected = allowed ? "kills outside the scenario's units are allowed (expect.allow_collateral)"
+                    : "the kernel kills nothing outside the scenario's units"};
   std::vector<const OomEvent*> outside, unknown;
   for (const auto& e : ctx.index.events()) {
     if (ctx.scenario.serviceForUnit(e.unit)) continue;
@@ -309,7 +320,10 @@ void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
     const std::string svc = spec->name;
     if (mentioned.count(svc) || noted.count(svc)) continue;
     noted.insert(svc);
-    CheckResult c{"note.unexpected_kill", svc, CheckOutcome::note, "no expectation about " + svc, "", {}, ""};
+    CheckResult c{.name = "note.unexpected_kill",
+                  .unit = svc,
+                  .outcome = CheckOutcome::note,
+                  .expected = "no expectation about " + svc};
     std::size_t n = 0;
     for (const auto& other : ctx.index.events())
       if (other.unit == e.unit) {

@@ -171,9 +171,9 @@ ObserverStats observerStats(const Timeline& t) {
 }
 
 CheckResult observationCheck(const CheckContext& ctx) {
-  CheckResult c{"observation", "", CheckOutcome::pass,
-                "the observer saw the whole run: no observer gap, no kernel log, journal, D-Bus or channel record lost",
-                "", {}, ""};
+  CheckResult c{.name = "observation",
+                .outcome = CheckOutcome::pass,
+                .expected = "the observer saw the whole run: no observer gap, no kernel log, journal, D-Bus or channel record lost"};
   const Timeline& t = ctx.index.timeline();
   if (ctx.blind.empty()) {
     c.observed = "no observer gap, no loss";

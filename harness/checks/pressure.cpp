@@ -157,12 +157,14 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
 }
 
 CheckResult pressureCheck(const CheckContext& ctx) {
-  CheckResult c{"pressure", "", ctx.pressure.proven ? CheckOutcome::pass : CheckOutcome::inconclusive,
-                "evidence that the scenario's pressure happened after the pressure phase: a kernel OOM kill, "
-                "a systemd-oomd kill, "
-                "memory.events max/oom/oom_kill, MemAvailable near zero or PSI full (or, without guest samples, "
-                "growth above the planned baselines that exhausted memory)",
-                ctx.pressure.observed, ctx.pressure.evidence, ""};
+  CheckResult c{.name = "pressure",
+                .outcome = ctx.pressure.proven ? CheckOutcome::pass : CheckOutcome::inconclusive,
+                .expected = "evidence that the scenario's pressure happened after the pressure phase: a kernel OOM kill, "
+                    "a systemd-oomd kill, "
+                    "memory.events max/oom/oom_kill, MemAvailable near zero or PSI full (or, without guest samples, "
+                    "growth above the planned baselines that exhausted memory)",
+                .observed = ctx.pressure.observed,
+                .evidence = ctx.pressure.evidence};
   if (!ctx.pressure.proven)
     c.why = "without pressure the expectations were not put to the test: a negative expectation "
             "(never_killed, oom_kills 0, active_at_end) holds trivially";

@@ -87,10 +87,10 @@ double firstKillT(const CheckContext& ctx, Evidence& evidence) {
 void checkMaxStall(const CheckContext& ctx, Checks& out) {
   const auto& limit = ctx.scenario.expect.max_stall_sec;
   if (!limit) return;
-  CheckResult c{"max_stall", "", CheckOutcome::pass,
-                "the guest is never unusable (MemAvailable near zero, memory PSI full avg10 at " +
-                    percentText(kStallPsiFullPercent) + " or more, or no guest sample) for more than " + seconds(*limit),
-                "", {}, ""};
+  CheckResult c{.name = "max_stall",
+                .outcome = CheckOutcome::pass,
+                .expected = "the guest is never unusable (MemAvailable near zero, memory PSI full avg10 at " +
+                    percentText(kStallPsiFullPercent) + " or more, or no guest sample) for more than " + seconds(*limit)};
   if (ctx.index.timeline().guest_samples.empty()) {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "no guest samples: this recording cannot say how long the guest was unusable";
@@ -124,8 +124,9 @@ void checkMaxStall(const CheckContext& ctx, Checks& out) {
 void checkTimeToKill(const CheckContext& ctx, Checks& out) {
   const auto& limit = ctx.scenario.expect.time_to_kill_sec;
   if (!limit) return;
-  CheckResult c{"time_to_kill", "", CheckOutcome::pass,
-                "the first kill comes within " + seconds(*limit) + " of the guest becoming unusable", "", {}, ""};
+  CheckResult c{.name = "time_to_kill",
+                .outcome = CheckOutcome::pass,
+                .expected = "the first kill comes within " + seconds(*limit) + " of the guest becoming unusable"};
   if (ctx.index.timeline().guest_samples.empty()) {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "no guest samples: this recording cannot say when the guest became unusable";
@@ -168,10 +169,11 @@ void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, co
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
   const std::string high = spec ? spec->directive("MemoryHigh").value_or("") : "";
-  CheckResult c{svc + ".throttled_not_killed", svc, CheckOutcome::pass,
-                unit + " is not held at MemoryHigh=" + high + " (memory.events high rising, growing under 1 MiB/s) "
-                       "without being killed for more than " + seconds(*e.throttled_not_killed_sec),
-                "", {}, ""};
+  CheckResult c{.name = svc + ".throttled_not_killed",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = unit + " is not held at MemoryHigh=" + high + " (memory.events high rising, growing under 1 MiB/s) "
+                    "without being killed for more than " + seconds(*e.throttled_not_killed_sec)};
   const auto samples = ctx.index.samplesOf(unit);
   std::vector<double> kills;
   for (const auto* k : ctx.index.killsIn(unit)) kills.push_back(k->t);

@@ -112,8 +112,10 @@ std::vector<int> pidsOf(const MemorySample& s) {
 void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.Result) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".Result", svc, CheckOutcome::pass,
-                "each OOM-killed invocation of " + unit + " ends with Result=" + *e.Result, "", {}, ""};
+  CheckResult c{.name = svc + ".Result",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "each OOM-killed invocation of " + unit + " ends with Result=" + *e.Result};
   const auto events = eventsPerInvocation(ctx, unit);
   const bool lenient = reportsLaterOomKillsAsSignal(ctx.systemd_major);
   std::vector<std::string> results;
@@ -170,7 +172,10 @@ void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpe
 void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.restarts) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".restarts", svc, CheckOutcome::pass, "NRestarts of " + unit + ": " + e.restarts->str(), "", {}, ""};
+  CheckResult c{.name = svc + ".restarts",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "NRestarts of " + unit + ": " + e.restarts->str()};
   std::uint64_t n = 0;
   const UnitStateChange* top = nullptr;
   for (const auto& s : ctx.index.timeline().states)
@@ -208,13 +213,14 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
   const double grace = ctx.scenario.expect.restart_grace_sec;
   const double restart_sec = restartSecOf(ctx, svc);
   const std::string type = scenarioType(ctx, svc);
-  CheckResult c{svc + ".clean_restart", svc, CheckOutcome::pass,
-                std::string(*e.clean_restart ? "" : "not ") +
+  CheckResult c{.name = svc + ".clean_restart",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = std::string(*e.clean_restart ? "" : "not ") +
                     "a clean restart after each kill: old processes gone, new InvocationID and MainPID, active "
                     "again (READY=1) within RestartSec " + formatDuration(Seconds(restart_sec)) + " + " +
                     formatDuration(Seconds(grace)) + ", still active " + formatDuration(Seconds(kStaysUpSec)) +
-                    " later, no start-limit-hit",
-                "", {}, ""};
+                    " later, no start-limit-hit"};
   std::vector<std::string> problems;
   if (startLimitHit(ctx, unit, c.evidence)) {
     problems.push_back("start limit hit (Result=start-limit-hit)");
@@ -309,8 +315,10 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
 void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
   if (!e.active_at_end) return;
   const std::string unit = unitName(svc);
-  CheckResult c{svc + ".active_at_end", svc, CheckOutcome::pass,
-                unit + (*e.active_at_end ? " is" : " is not") + " active at the end", "", {}, ""};
+  CheckResult c{.name = svc + ".active_at_end",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = unit + (*e.active_at_end ? " is" : " is not") + " active at the end"};
   bool active = false;
   const UnitStateChange* last = ctx.index.lastState(unit);
   if (last) {
@@ -347,11 +355,12 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
   if (!e.half_alive) return;
   const std::string unit = unitName(svc);
   const double grace = ctx.scenario.expect.half_alive_grace_sec;
-  CheckResult c{svc + ".half_alive", svc, CheckOutcome::pass,
-                std::string(*e.half_alive ? "" : "never ") + "half-alive: after a kill " + unit +
+  CheckResult c{.name = svc + ".half_alive",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = std::string(*e.half_alive ? "" : "never ") + "half-alive: after a kill " + unit +
                     " is still active " + formatDuration(Seconds(grace)) +
-                    " later with fewer processes than before the kill",
-                "", {}, ""};
+                    " later with fewer processes than before the kill"};
   const auto events = eventsPerInvocation(ctx, unit);
   const auto samples = ctx.index.samplesOf(unit);
   const double end = ctx.index.endT();
@@ -439,11 +448,12 @@ void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
   const unsigned processes = spec ? spec->load.processes : 1;
-  CheckResult c{svc + ".resumes_from_checkpoint", svc, CheckOutcome::pass,
-                std::string("after each kill every process of the next invocation ") +
+  CheckResult c{.name = svc + ".resumes_from_checkpoint",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = std::string("after each kill every process of the next invocation ") +
                     (*e.resumes_from_checkpoint ? "resumes from" : "does not resume from") +
-                    " its checkpoint, with at least the progress saved before the kill",
-                "", {}, ""};
+                    " its checkpoint, with at least the progress saved before the kill"};
   const auto events = eventsPerInvocation(ctx, unit);
   const auto samples = ctx.index.samplesOf(unit);
   std::size_t resumed = 0, judged = 0;

@@ -141,10 +141,10 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
 }
 
 void checkWitnesses(const CheckContext& ctx, Checks& out) {
-  CheckResult c{"witnesses", "", CheckOutcome::pass,
-                "for each unit and invocation, the kernel log, the cgroup's memory.events and systemd "
-                "agree on the OOM kills",
-                "", {}, ""};
+  CheckResult c{.name = "witnesses",
+                .outcome = CheckOutcome::pass,
+                .expected = "for each unit and invocation, the kernel log, the cgroup's memory.events and systemd "
+                    "agree on the OOM kills"};
   std::set<std::string> units;
   for (const auto& svc : ctx.scenario.services) units.insert(unitName(svc.name));
   std::vector<std::string> unaccounted, missed, agreed;

@@ -56,16 +56,18 @@ void from_json(const nlohmann::json& j, CheckOutcome& outcome);
 void to_json(nlohmann::json& j, VerdictKind verdict);
 void from_json(const nlohmann::json& j, VerdictKind& verdict);
 
+// Built with designated initializers (.name = ..., .outcome = ...); every member has a
+// default, so a check names only what it sets.
 struct CheckResult {
-  std::string name;            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
-  std::string unit;            // service name; "" for scenario-wide checks
+  std::string name{};            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
+  std::string unit{};            // service name; "" for scenario-wide checks
   CheckOutcome outcome = CheckOutcome::pass;
-  std::string expected;        // one line: what the scenario said
-  std::string observed;        // one line: what the timeline shows
-  std::vector<Evidence> evidence;
+  std::string expected{};        // one line: what the scenario said
+  std::string observed{};        // one line: what the timeline shows
+  std::vector<Evidence> evidence{};
   // For a failed or inconclusive check: why reality differed, in systemd's and
   // the kernel's terms (a Restart= rule, the victim's badness); "" when not known.
-  std::string why;
+  std::string why{};
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CheckResult, name, unit, outcome, expected,
                                                 observed, evidence, why)
