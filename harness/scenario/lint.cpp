@@ -6,39 +6,52 @@
 
 namespace oom {
 
-std::vector<Error> lintScenario(const Scenario& s) {
-  std::vector<Error> warnings;
-  auto at = [&](std::size_t i, const std::string& directive) {
-    return s.source + ": $.services[" + std::to_string(i) + "].unit" +
-           (directive.empty() ? "" : "." + directive);
+std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
+  std::vector<ScenarioWarning> warnings;
+  // A warning about service i's directive, under `rule`.
+  auto about = [&](std::size_t i, const std::string& directive, const char* rule, std::string message) {
+    ScenarioWarning w;
+    w.where = s.source + ": $.services[" + std::to_string(i) + "].unit." + directive;
+    w.message = std::move(message);
+    w.rule = rule;
+    w.service = i;
+    w.directive = directive;
+    return w;
+  };
+  auto scenarioWide = [&](std::string where, const char* rule, std::string message) {
+    ScenarioWarning w;
+    w.where = std::move(where);
+    w.message = std::move(message);
+    w.rule = rule;
+    return w;
   };
   const bool all_protected =
       s.services.size() > 1 && std::all_of(s.services.begin(), s.services.end(), [](const auto& svc) {
         return svc.oomScoreAdjust() < 0;
       });
   if (all_protected)
-    warnings.push_back(Error{s.source + ": $.services",
+    warnings.push_back(scenarioWide(s.source + ": $.services", "all-services-protected",
                              "every service has a negative OOMScoreAdjust: protecting everything "
-                             "gives the kernel fewer useful choices; pick priorities"});
+                             "gives the kernel fewer useful choices; pick priorities"));
   for (std::size_t i = 0; i < s.services.size(); ++i) {
     const auto& svc = s.services[i];
     const auto policy = svc.directive("OOMPolicy");
     const auto restart = svc.directive("Restart");
     if (policy == "continue" && svc.load.processes > 1)
-      warnings.push_back(Error{at(i, "OOMPolicy"),
+      warnings.push_back(about(i, "OOMPolicy", "oom-policy-continue",
                                "OOMPolicy=continue on a service with " +
                                    std::to_string(svc.load.processes) +
                                    " processes: after one is killed the unit can stay active with "
-                                   "part of its workload gone (half-alive); consider OOMPolicy=kill"});
+                                   "part of its workload gone (half-alive); consider OOMPolicy=kill"));
     if (svc.oomScoreAdjust() > 0 && (!restart || *restart == "no") && !svc.load.checkpoint)
-      warnings.push_back(Error{at(i, "OOMScoreAdjust"),
+      warnings.push_back(about(i, "OOMScoreAdjust", "positive-adjust-no-restart",
                                "positive OOMScoreAdjust=" + std::to_string(svc.oomScoreAdjust()) +
                                    " without Restart= (or a checkpoint): the service is easy to "
-                                   "kill and nothing brings it back"});
+                                   "kill and nothing brings it back"));
     if (svc.oomScoreAdjust() == -1000)
-      warnings.push_back(Error{at(i, "OOMScoreAdjust"),
+      warnings.push_back(about(i, "OOMScoreAdjust", "oom-score-adjust-min",
                                "OOMScoreAdjust=-1000 makes the kernel never choose this service: "
-                               "if it is the one leaking, the machine has no way to recover"});
+                               "if it is the one leaking, the machine has no way to recover"));
   }
   // systemd 252 (bookworm) may end a restarted unit's later OOM kills with
   // Result=signal: when the scenario expects such a kill, the Result check
@@ -48,11 +61,11 @@ std::vector<Error> lintScenario(const Scenario& s) {
     if (!svc || u.Result != "oom-kill" || s.guest.release != "bookworm") continue;
     if (!restartsAfter(svc->directive("Restart").value_or(""), "oom-kill")) continue;
     if (!u.oom_kills || u.oom_kills->min.value_or(0) < 2) continue;  // no kill after a restart is expected
-    warnings.push_back(Error{s.source + ": $.expect.units." + name + ".Result",
+    warnings.push_back(scenarioWide(s.source + ": $.expect.units." + name + ".Result", "result-signal-after-restart",
                              "Result \"oom-kill\" on bookworm (systemd 252): after " + name +
                                  " has been restarted, a later OOM kill may end with Result=signal and no "
                                  "OOM message (docs/kernel-and-systemd.md#result-signal-after-a-restart); "
-                                 "the check accepts signal for kills after the first restart and says so"});
+                                 "the check accepts signal for kills after the first restart and says so"));
   }
   return warnings;
 }

@@ -172,20 +172,7 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
     // About a value from a unit file (where = its file:line): said already, with that
     // file and line, by the unit-file rules above.
     if (where.rfind(source, 0) != 0) continue;
-    auto ends = [&](std::string_view s) {
-      return where.size() >= s.size() && where.compare(where.size() - s.size(), s.size(), s) == 0;
-    };
-    std::string rule = "scenario-invalid";
-    if (ends("$.services"))
-      rule = "all-services-protected";
-    else if (ends(".unit.OOMPolicy"))
-      rule = "oom-policy-continue";
-    else if (ends(".unit.OOMScoreAdjust") && w.message.rfind("positive", 0) == 0)
-      rule = "positive-adjust-no-restart";
-    else if (ends(".unit.OOMScoreAdjust") && w.message.rfind("OOMScoreAdjust=-1000", 0) == 0)
-      rule = "oom-score-adjust-min";
-    else if (ends(".Result"))
-      rule = "result-signal-after-restart";
+    const std::string rule = w.rule.empty() ? "scenario-invalid" : w.rule;
     add(w, rule);
     // A warning lint.cpp gained without a rule id here stays visible, as a warning.
     if (rule == "scenario-invalid") out.back().severity = LintSeverity::warning;

@@ -693,15 +693,11 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
   if (!out.errors.empty()) return out;
   out.warnings = lintScenario(s);
   // A warning about a value that came from a unit file names that file and line.
-  for (auto& w : out.warnings)
-    for (std::size_t i = 0; i < s.services.size(); ++i) {
-      const auto& files = s.services[i].files;
-      const std::string prefix = source + ": $.services[" + std::to_string(i) + "].unit.";
-      if (!files || w.where.rfind(prefix, 0) != 0) continue;
-      const std::string directive = w.where.substr(prefix.size());
-      for (const auto& o : files->effective)
-        if (o.directive == directive && o.where.rfind("scenario ", 0) != 0) w.where = o.where;
-    }
+  for (auto& w : out.warnings) {
+    if (!w.service || *w.service >= s.services.size() || !s.services[*w.service].files) continue;
+    for (const auto& o : s.services[*w.service].files->effective)
+      if (o.directive == w.directive && o.where.rfind("scenario ", 0) != 0) w.where = o.where;
+  }
   const Budget budget = computeBudget(s);
   if (!budget.fits()) out.errors.push_back(Error{source + ": $.services", budget.explain()});
   s.document = std::move(doc);

@@ -2,6 +2,9 @@
 // Static warnings for the common bad configurations (docs/oom-policy.md#common-bad-configurations) that can be seen
 // in a scenario file without running it. Warnings, not errors: a scenario may
 // exist precisely to show what a bad configuration does.
+#include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "oom/expected.hpp"
@@ -9,7 +12,14 @@
 
 namespace oom {
 
-// Each warning: where = "file: $.services[i].unit.Directive", message = the risk.
-std::vector<Error> lintScenario(const Scenario& scenario);
+// One warning: where = "file: $.services[i].unit.Directive", message = the risk, and
+// as fields of their own, the lint rule it is and the service directive it is about
+// (so `lint` and a unit file's file:line need not be read back out of the text).
+struct ScenarioWarning : Error {
+  std::string rule;                    // lint rule id (docs/lint-rules.md), e.g. "oom-policy-continue"
+  std::optional<std::size_t> service;  // index in Scenario::services, for a service's directive
+  std::string directive;               // "OOMPolicy"; "" when about no one directive
+};
+std::vector<ScenarioWarning> lintScenario(const Scenario& scenario);
 
 }  // namespace oom

@@ -11,6 +11,7 @@
 
 #include "oom/expected.hpp"
 #include "oom/releases.hpp"  // supportedReleases(), which the parser checks guest.release against
+#include "scenario/lint.hpp"
 #include "scenario/scenario.hpp"
 
 namespace oom {
@@ -18,7 +19,7 @@ namespace oom {
 struct ScenarioCheck {
   std::optional<Scenario> scenario;  // set when there are no errors
   std::vector<Error> errors;         // each: where = "file: $.json.path", message = what was expected
-  std::vector<Error> warnings;       // valid but a known-bad configuration (see lint.hpp)
+  std::vector<ScenarioWarning> warnings;  // valid but a known-bad configuration (see lint.hpp)
   bool ok() const { return errors.empty(); }
 };
 
