@@ -174,6 +174,15 @@ const CheckOutcomeName& entryOf(CheckOutcome o) {
   return kCheckOutcomeNames.front();  // unreachable: the table lists every enumerator
 }
 
+// `what` j: expected "a", "b" or "c", the names listed from the table itself.
+[[noreturn]] void throwUnknownName(const nlohmann::json& j, const char* what,
+                                   const std::vector<const char*>& names) {
+  std::string expected;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    expected += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + "\"" + names[i] + "\"";
+  throw nlohmann::json::other_error::create(501, std::string(what) + " " + j.dump() + ": expected " + expected, &j);
+}
+
 }  // namespace
 
 const char* outcomeName(CheckOutcome o) { return entryOf(o).name; }
@@ -192,8 +201,9 @@ void from_json(const nlohmann::json& j, CheckOutcome& o) {
       o = e.outcome;
       return;
     }
-  throw nlohmann::json::other_error::create(
-      501, "outcome " + j.dump() + ": expected \"pass\", \"fail\", \"inconclusive\" or \"note\"", &j);
+  std::vector<const char*> names;
+  for (const auto& e : kCheckOutcomeNames) names.push_back(e.name);
+  throwUnknownName(j, "outcome", names);
 }
 
 void to_json(nlohmann::json& j, VerdictKind v) { j = toString(v); }
@@ -203,8 +213,9 @@ void from_json(const nlohmann::json& j, VerdictKind& v) {
       v = kind;
       return;
     }
-  throw nlohmann::json::other_error::create(
-      501, "verdict " + j.dump() + ": expected \"pass\", \"fail\" or \"inconclusive\"", &j);
+  std::vector<const char*> names;
+  for (const auto& [kind, name] : kVerdictNames) names.push_back(name);
+  throwUnknownName(j, "verdict", names);
 }
 
 }  // namespace oom

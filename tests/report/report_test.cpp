@@ -199,9 +199,14 @@ TEST(ResultJson, AnUnknownVerdictOrOutcomeIsAnErrorNotAPass) {
   ASSERT_FALSE(back);
   EXPECT_NE(back.error().str().find("result.json"), std::string::npos) << back.error().str();
   EXPECT_NE(back.error().str().find("\"PASSED\""), std::string::npos) << back.error().str();
+  EXPECT_NE(back.error().str().find(R"(expected "pass", "fail" or "inconclusive")"), std::string::npos)
+      << back.error().str();
   auto outcome = j;
   outcome["checks"][0]["outcome"] = "ok";
-  EXPECT_FALSE(fromResultJson(outcome, "result.json"));
+  back = fromResultJson(outcome, "result.json");
+  ASSERT_FALSE(back);
+  EXPECT_NE(back.error().str().find(R"(expected "pass", "fail", "inconclusive" or "note")"), std::string::npos)
+      << back.error().str();
   EXPECT_TRUE(fromResultJson(j, "result.json"));
 }
 

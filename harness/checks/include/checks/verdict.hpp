@@ -59,11 +59,11 @@ void from_json(const nlohmann::json& j, VerdictKind& verdict);
 // Built with designated initializers (.name = ..., .outcome = ...); every member has a
 // default, so a check names only what it sets.
 struct CheckResult {
-  std::string name{};            // "first_killed", "report-worker.restarts", "note.unexpected_kill"
-  std::string unit{};            // service name; "" for scenario-wide checks
+  std::string name{};         // "first_killed", "report-worker.restarts", "note.unexpected_kill"
+  std::string unit{};         // service name; "" for scenario-wide checks
   CheckOutcome outcome = CheckOutcome::pass;
-  std::string expected{};        // one line: what the scenario said
-  std::string observed{};        // one line: what the timeline shows
+  std::string expected{};     // one line: what the scenario said
+  std::string observed{};     // one line: what the timeline shows
   std::vector<Evidence> evidence{};
   // For a failed or inconclusive check: why reality differed, in systemd's and
   // the kernel's terms (a Restart= rule, the victim's badness); "" when not known.
