@@ -85,7 +85,7 @@ double firstKillT(const CheckContext& ctx, Evidence& evidence) {
 }  // namespace
 
 void checkMaxStall(const CheckContext& ctx, Checks& out) {
-  const auto& limit = ctx.scenario.expect.max_stall_sec;
+  const auto& limit = ctx.scenario.expect.max_stall;
   if (!limit) return;
   CheckResult c{.name = "max_stall",
                 .outcome = CheckOutcome::pass,
@@ -122,7 +122,7 @@ void checkMaxStall(const CheckContext& ctx, Checks& out) {
 }
 
 void checkTimeToKill(const CheckContext& ctx, Checks& out) {
-  const auto& limit = ctx.scenario.expect.time_to_kill_sec;
+  const auto& limit = ctx.scenario.expect.time_to_kill;
   if (!limit) return;
   CheckResult c{.name = "time_to_kill",
                 .outcome = CheckOutcome::pass,
@@ -165,7 +165,7 @@ void checkTimeToKill(const CheckContext& ctx, Checks& out) {
 
 void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e,
                              Checks& out) {
-  if (!e.throttled_not_killed_sec) return;
+  if (!e.throttled_not_killed) return;
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
   const std::string high = spec ? spec->directive("MemoryHigh").value_or("") : "";
@@ -173,7 +173,7 @@ void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, co
                 .unit = svc,
                 .outcome = CheckOutcome::pass,
                 .expected = unit + " is not held at MemoryHigh=" + high + " (memory.events high rising, growing under 1 MiB/s) "
-                    "without being killed for more than " + seconds(*e.throttled_not_killed_sec)};
+                    "without being killed for more than " + seconds(*e.throttled_not_killed)};
   const auto samples = ctx.index.samplesOf(unit);
   std::vector<double> kills;
   for (const auto* k : ctx.index.killsIn(unit)) kills.push_back(k->t);
@@ -206,7 +206,7 @@ void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, co
     c.observed = "held at MemoryHigh for " + seconds(length) + ", from " + ctx.since(longest->start) + " to " +
                  ctx.since(longest->end);
     c.evidence = longest->evidence;
-    if (length > *e.throttled_not_killed_sec) {
+    if (length > *e.throttled_not_killed) {
       c.outcome = CheckOutcome::fail;
       c.why = "MemoryHigh= throttles instead of killing: without swap to reclaim into, the unit crawls at its "
               "limit, alive and useless (docs/kernel-and-systemd.md#memoryhigh-without-swap)";

@@ -56,7 +56,9 @@ unsigned decisiveKills(const Scenario& s) {
     std::uint64_t n = u.oom_kills ? u.oom_kills->min.value_or(0) : 0;
     // Every restart of an OOM-killed unit needs a kill before it.
     if (u.restarts && u.Result == "oom-kill") n = std::max(n, u.restarts->min.value_or(0));
-    if (u.half_alive == true) n = std::max<std::uint64_t>(n, 1);
+    for (const auto& k : kExpectationKeys)
+      if ((k.plan & kPlanKill) && k.scope == ExpectationScope::unit && u.asks(k.key))
+        n = std::max<std::uint64_t>(n, 1);
     per_unit += n;
   }
   return static_cast<unsigned>(std::max(needed, per_unit));
@@ -65,10 +67,13 @@ unsigned decisiveKills(const Scenario& s) {
 double effectiveSettleSec(const Scenario& s) {
   double settle = s.settle_sec;
   for (const auto& [name, u] : s.expect.units) {
-    if (!u.restarts && !u.clean_restart && !u.active_at_end) continue;
     const ServiceSpec* svc = s.service(name);
     const double restart_sec = svc ? svc->restartSec() : kDefaultRestartSec;
-    settle = std::max(settle, restart_sec + s.expect.restart_grace_sec);
+    for (const auto& k : kExpectationKeys) {
+      if (k.scope != ExpectationScope::unit || !u.names(k.key)) continue;
+      if (k.plan & kPlanRestart) settle = std::max(settle, restart_sec + s.expect.restart_grace_sec);
+      if (k.plan & kPlanWindow) settle = std::max(settle, u.seconds(k.key).value_or(0));
+    }
   }
   return std::min(settle, s.time_limit_sec);
 }

@@ -19,6 +19,13 @@ namespace {
 
 using Json = ScenarioJson;
 
+// An object's keys: the expectations of its scope (expectations.def), then its own.
+std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector<std::string> own) {
+  auto keys = expectationKeys(scope);
+  keys.insert(keys.end(), own.begin(), own.end());
+  return keys;
+}
+
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
@@ -29,15 +36,10 @@ const std::vector<ObjectKeys> kKeys = {
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint", "compress_ratio"},
      {"baseline"}},
-    {"expect",
-     {"first_killed", "kill_order", "never_killed", "units", "max_stall", "time_to_kill", "restart_grace",
-      "half_alive_grace",
-      "allow_collateral"},
+    {"expect", withExpectationKeys(ExpectationScope::scenario, {"units", "restart_grace", "half_alive_grace",
+                                                                 "allow_collateral"}),
      {}},
-    {"unitExpectation",
-     {"oom_kills", "Result", "restarts", "clean_restart", "active_at_end", "half_alive",
-      "constraint", "resumes_from_checkpoint", "killed_by", "throttled_not_killed"},
-     {}},
+    {"unitExpectation", withExpectationKeys(ExpectationScope::unit, {}), {}},
     {"countRange", {"min", "max"}, {}},
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
@@ -517,46 +519,110 @@ void requireService(Reader& r, const Scenario& s, const std::string& name, const
   r.error(path, "no service named " + quotedText(name) + "; services are " + join(names));
 }
 
+// One expectation's value, read by its kind (expectations.def).
+template <ExpectationKind K>
+void readExpectation(Reader& r, const Scenario& s, const Json& v, const std::string& at,
+                     typename ExpectationValue<K>::type& out) {
+  if constexpr (K == ExpectationKind::service) {
+    if (auto name = r.string(v, at)) {
+      requireService(r, s, *name, at);
+      out = *name;
+    }
+  } else if constexpr (K == ExpectationKind::services) {
+    out = r.names(v, at);
+    for (std::size_t i = 0; i < out.size(); ++i) requireService(r, s, out[i], Reader::index(at, i));
+  } else if constexpr (K == ExpectationKind::count) {
+    out = r.range(v, at);
+  } else if constexpr (K == ExpectationKind::flag) {
+    out = r.boolean(v, at);
+  } else if constexpr (K == ExpectationKind::duration) {
+    out = r.duration(v, at);
+  } else if constexpr (K == ExpectationKind::positive_duration) {
+    if (auto d = r.duration(v, at)) {
+      if (*d <= 0) r.error(at, "expected a duration greater than 0");
+      else out = *d;
+    }
+  } else {
+    out = r.string(v, at);
+  }
+}
+
+// "a, b, c or d": a scope's keys, for the messages that list them.
+std::string keyList(ExpectationScope scope) {
+  const auto keys = expectationKeys(scope);
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == keys.size() ? " or " : ", ") + keys[i];
+  return out;
+}
+
+// What a schema cannot say about the scenario-wide expectations: how they agree.
+void checkScenarioExpectations(Reader& r, const std::string& path, const Expectations& e) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < e.kill_order.size(); ++i)
+    if (!seen.insert(e.kill_order[i]).second)
+      r.error(Reader::index(path + ".kill_order", i),
+              "\"" + e.kill_order[i] + "\" appears twice; kill_order lists each unit's first kill");
+  if (e.first_killed && !e.kill_order.empty() && e.kill_order.front() != *e.first_killed)
+    r.error(path + ".kill_order", "starts with \"" + e.kill_order.front() + "\" but first_killed is \"" +
+                                      *e.first_killed + "\"");
+  for (std::size_t i = 0; i < e.never_killed.size(); ++i) {
+    const auto& name = e.never_killed[i];
+    if (e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name))
+      r.error(Reader::index(path + ".never_killed", i),
+              "\"" + name + "\" is expected to be killed (first_killed/kill_order) and never killed");
+  }
+}
+
+// ... and about one unit's: what its service must have for the expectation to mean
+// anything, the values a text key accepts, and agreement with the scenario-wide ones.
+void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, const std::string& name,
+                           UnitExpectation& u) {
+  const ServiceSpec* svc = s.service(name);
+  if (u.resumes_from_checkpoint && svc && !svc->load.checkpoint)
+    r.error(at + ".resumes_from_checkpoint",
+            "expected only for a service whose load has \"checkpoint\": true; " + name + " keeps no checkpoint");
+  if (u.throttled_not_killed && svc && !svc->directive("MemoryHigh")) {
+    r.error(at + ".throttled_not_killed",
+            "expects throttling at MemoryHigh=, which " + quotedText(name) + " does not set");
+    u.throttled_not_killed.reset();
+  }
+  if (u.killed_by) {
+    if (*u.killed_by != "kernel" && *u.killed_by != "systemd-oomd" && *u.killed_by != "any")
+      r.error(at + ".killed_by", "expected one of kernel, systemd-oomd, any; got " + quotedText(*u.killed_by));
+    else if (*u.killed_by == "systemd-oomd" && !s.oomd)
+      r.error(at + ".killed_by",
+              "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
+  }
+  if (u.constraint && *u.constraint != "CONSTRAINT_NONE" && *u.constraint != "CONSTRAINT_MEMCG")
+    r.error(at + ".constraint", "expected one of CONSTRAINT_NONE (global OOM), CONSTRAINT_MEMCG "
+                                "(a MemoryMax= limit was hit); got \"" + *u.constraint + "\"");
+  const Expectations& e = s.expect;
+  const bool never = std::count(e.never_killed.begin(), e.never_killed.end(), name) > 0;
+  const bool killed = e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name) > 0;
+  if (u.oom_kills && never && u.oom_kills->min.value_or(0) > 0)
+    r.error(at + ".oom_kills", "expects kills but \"" + name + "\" is in never_killed");
+  if (u.oom_kills && killed && u.oom_kills->max == 0u)
+    r.error(at + ".oom_kills", "expects no kills but \"" + name + "\" is in first_killed/kill_order");
+  if (!u.namesAnExpectation())
+    r.error(at, "expected at least one expectation for " + quotedText(name) + " (" +
+                    keyList(ExpectationScope::unit) + ")");
+}
+
+#define OOM_EXPECTATION_READ(key, kind, json, at, field) \
+  if ((json).contains(#key)) readExpectation<ExpectationKind::kind>(r, s, (json)[#key], (at) + "." #key, (field).key);
+
 void readExpect(Reader& r, const Json& v, Scenario& s) {
   const std::string path = "$.expect";
   if (!r.object(v, path, "expect")) return;
   Expectations& e = s.expect;
-  if (v.contains("first_killed")) {
-    if (auto name = r.string(v["first_killed"], path + ".first_killed")) {
-      requireService(r, s, *name, path + ".first_killed");
-      e.first_killed = *name;
-    }
-  }
-  if (v.contains("kill_order")) {
-    e.kill_order = r.names(v["kill_order"], path + ".kill_order");
-    std::set<std::string> seen;
-    for (std::size_t i = 0; i < e.kill_order.size(); ++i) {
-      requireService(r, s, e.kill_order[i], Reader::index(path + ".kill_order", i));
-      if (!seen.insert(e.kill_order[i]).second)
-        r.error(Reader::index(path + ".kill_order", i),
-                "\"" + e.kill_order[i] + "\" appears twice; kill_order lists each unit's first kill");
-    }
-    if (e.first_killed && !e.kill_order.empty() && e.kill_order.front() != *e.first_killed)
-      r.error(path + ".kill_order", "starts with \"" + e.kill_order.front() +
-                                        "\" but first_killed is \"" + *e.first_killed + "\"");
-  }
-  if (v.contains("never_killed")) {
-    e.never_killed = r.names(v["never_killed"], path + ".never_killed");
-    for (std::size_t i = 0; i < e.never_killed.size(); ++i) {
-      const auto& name = e.never_killed[i];
-      const std::string at = Reader::index(path + ".never_killed", i);
-      requireService(r, s, name, at);
-      if (e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name))
-        r.error(at, "\"" + name + "\" is expected to be killed (first_killed/kill_order) and never killed");
-    }
-  }
-  for (const char* key : {"max_stall", "time_to_kill"})
-    if (v.contains(key))
-      if (auto d = r.duration(v[key], path + "." + key)) {
-        if (*d <= 0) r.error(path + "." + key, "expected a duration greater than 0");
-        else if (std::string(key) == "max_stall") e.max_stall_sec = *d;
-        else e.time_to_kill_sec = *d;
-      }
+#define OOM_EXPECTATION_scenario(key, kind) OOM_EXPECTATION_READ(key, kind, v, path, e)
+#define OOM_EXPECTATION_unit(key, kind)
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_##scope(key, kind)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION_scenario
+#undef OOM_EXPECTATION_unit
+  checkScenarioExpectations(r, path, e);
   if (v.contains("restart_grace"))
     if (auto d = r.duration(v["restart_grace"], path + ".restart_grace")) e.restart_grace_sec = *d;
   if (v.contains("half_alive_grace"))
@@ -566,9 +632,9 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
   // A scenario with nothing that can fail would pass whatever the guest did.
   const auto requireAnExpectation = [&] {
     if (!e.namesAnExpectation())
-      r.error(path, "expected at least one expectation (first_killed, kill_order, never_killed, max_stall, "
-                    "time_to_kill, or one "
-                    "under units such as oom_kills); a scenario that expects nothing passes whatever happens");
+      r.error(path, "expected at least one expectation (" + keyList(ExpectationScope::scenario) +
+                        ", or one under units such as oom_kills); a scenario that expects nothing passes "
+                        "whatever happens");
   };
   if (!v.contains("units")) return requireAnExpectation();
   const Json& units = v["units"];
@@ -581,61 +647,18 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
     requireService(r, s, name, at);
     if (!r.object(uv, at, "unitExpectation")) continue;
     UnitExpectation u;
-    if (uv.contains("oom_kills")) u.oom_kills = r.range(uv["oom_kills"], at + ".oom_kills");
-    if (uv.contains("Result")) u.Result = r.string(uv["Result"], at + ".Result");
-    if (uv.contains("restarts")) u.restarts = r.range(uv["restarts"], at + ".restarts");
-    if (uv.contains("clean_restart")) u.clean_restart = r.boolean(uv["clean_restart"], at + ".clean_restart");
-    if (uv.contains("active_at_end")) u.active_at_end = r.boolean(uv["active_at_end"], at + ".active_at_end");
-    if (uv.contains("half_alive")) u.half_alive = r.boolean(uv["half_alive"], at + ".half_alive");
-    if (uv.contains("resumes_from_checkpoint")) {
-      u.resumes_from_checkpoint =
-          r.boolean(uv["resumes_from_checkpoint"], at + ".resumes_from_checkpoint");
-      const ServiceSpec* svc = s.service(name);
-      if (svc && !svc->load.checkpoint)
-        r.error(at + ".resumes_from_checkpoint",
-                "expected only for a service whose load has \"checkpoint\": true; " + name +
-                    " keeps no checkpoint");
-    }
-    if (uv.contains("throttled_not_killed"))
-      if (auto d = r.duration(uv["throttled_not_killed"], at + ".throttled_not_killed")) {
-        const ServiceSpec* svc = s.service(name);
-        if (svc && !svc->directive("MemoryHigh"))
-          r.error(at + ".throttled_not_killed", "expects throttling at MemoryHigh=, which " + quotedText(name) +
-                                                    " does not set");
-        else u.throttled_not_killed_sec = *d;
-      }
-    if (uv.contains("killed_by")) {
-      if (auto k = r.string(uv["killed_by"], at + ".killed_by")) {
-        if (*k != "kernel" && *k != "systemd-oomd" && *k != "any")
-          r.error(at + ".killed_by", "expected one of kernel, systemd-oomd, any; got " + quotedText(*k));
-        else if (*k == "systemd-oomd" && !s.oomd)
-          r.error(at + ".killed_by", "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
-        else u.killed_by = *k;
-      }
-    }
-    if (uv.contains("constraint")) {
-      if (auto c = r.string(uv["constraint"], at + ".constraint")) {
-        if (*c != "CONSTRAINT_NONE" && *c != "CONSTRAINT_MEMCG")
-          r.error(at + ".constraint", "expected one of CONSTRAINT_NONE (global OOM), CONSTRAINT_MEMCG "
-                                      "(a MemoryMax= limit was hit); got \"" + *c + "\"");
-        else u.constraint = *c;
-      }
-    }
-    const bool never = std::count(e.never_killed.begin(), e.never_killed.end(), name) > 0;
-    const bool killed = e.first_killed == name ||
-                        std::count(e.kill_order.begin(), e.kill_order.end(), name) > 0;
-    if (u.oom_kills && never && u.oom_kills->min.value_or(0) > 0)
-      r.error(at + ".oom_kills", "expects kills but \"" + name + "\" is in never_killed");
-    if (u.oom_kills && killed && u.oom_kills->max == 0u)
-      r.error(at + ".oom_kills", "expects no kills but \"" + name + "\" is in first_killed/kill_order");
-    if (!u.namesAnExpectation())
-      r.error(at, "expected at least one expectation for " + quotedText(name) +
-                      " (oom_kills, Result, restarts, clean_restart, active_at_end, half_alive, "
-                      "constraint, resumes_from_checkpoint, killed_by or throttled_not_killed)");
+#define OOM_EXPECTATION_scenario(key, kind)
+#define OOM_EXPECTATION_unit(key, kind) OOM_EXPECTATION_READ(key, kind, uv, at, u)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION_scenario
+#undef OOM_EXPECTATION_unit
+    checkUnitExpectations(r, s, at, name, u);
     e.units.emplace_back(name, std::move(u));
   }
   requireAnExpectation();
 }
+#undef OOM_EXPECTATION
+#undef OOM_EXPECTATION_READ
 
 }  // namespace
 

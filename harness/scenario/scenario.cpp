@@ -40,6 +40,74 @@ const UnitExpectation* Expectations::unit(const std::string& service) const {
   return nullptr;
 }
 
+namespace {
+bool isSet(const std::optional<std::string>& v) { return v.has_value(); }
+bool isSet(const std::optional<CountRange>& v) { return v.has_value(); }
+bool isSet(const std::optional<bool>& v) { return v.has_value(); }
+bool isSet(const std::optional<double>& v) { return v.has_value(); }
+bool isSet(const std::vector<std::string>& v) { return !v.empty(); }
+bool isAsked(const std::optional<bool>& v) { return v.value_or(false); }
+template <typename T> bool isAsked(const T& v) { return isSet(v); }
+std::optional<double> secondsOf(const std::optional<double>& v) { return v; }
+template <typename T> std::optional<double> secondsOf(const T&) { return std::nullopt; }
+}  // namespace
+
+std::vector<std::string> expectationKeys(ExpectationScope scope) {
+  std::vector<std::string> keys;
+  for (const auto& k : kExpectationKeys)
+    if (k.scope == scope) keys.emplace_back(k.key);
+  return keys;
+}
+
+#define OOM_EXPECTATION_IF_unit(key) \
+  if (name == #key) return isSet(key);
+#define OOM_EXPECTATION_IF_scenario(key)
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_IF_##scope(key)
+bool UnitExpectation::names(std::string_view name) const {
+#include "scenario/expectations.def"
+  return false;
+}
+#undef OOM_EXPECTATION_IF_unit
+#define OOM_EXPECTATION_IF_unit(key) \
+  if (name == #key) return isAsked(key);
+bool UnitExpectation::asks(std::string_view name) const {
+#include "scenario/expectations.def"
+  return false;
+}
+#undef OOM_EXPECTATION_IF_unit
+#define OOM_EXPECTATION_IF_unit(key) \
+  if (name == #key) return secondsOf(key);
+std::optional<double> UnitExpectation::seconds(std::string_view name) const {
+#include "scenario/expectations.def"
+  return std::nullopt;
+}
+#undef OOM_EXPECTATION_IF_unit
+#undef OOM_EXPECTATION_IF_scenario
+#define OOM_EXPECTATION_IF_unit(key)
+#define OOM_EXPECTATION_IF_scenario(key) \
+  if (name == #key) return isSet(key);
+bool Expectations::names(std::string_view name) const {
+#include "scenario/expectations.def"
+  return false;
+}
+#undef OOM_EXPECTATION_IF_unit
+#undef OOM_EXPECTATION_IF_scenario
+#undef OOM_EXPECTATION
+
+bool UnitExpectation::namesAnExpectation() const {
+  for (const auto& k : kExpectationKeys)
+    if (k.scope == ExpectationScope::unit && names(k.key)) return true;
+  return false;
+}
+
+bool Expectations::namesAnExpectation() const {
+  for (const auto& k : kExpectationKeys)
+    if (k.scope == ExpectationScope::scenario && names(k.key)) return true;
+  for (const auto& [name, u] : units)
+    if (u.namesAnExpectation()) return true;
+  return false;
+}
+
 const ServiceSpec* Scenario::service(const std::string& name) const {
   for (const auto& s : services)
     if (s.name == name) return &s;

@@ -13,6 +13,7 @@
 #include "oom/releases.hpp"
 #include "oom/units.hpp"
 #include "systemd/directives.hpp"
+#include "scenario/expectations.hpp"
 #include "scenario/unit_sources.hpp"
 
 namespace oom {
@@ -63,64 +64,48 @@ struct ServiceSpec {
   double restartSec() const;            // RestartSec= in seconds; kDefaultRestartSec when unset
 };
 
-// An exact count (min == max) or a range; either bound may be open.
-struct CountRange {
-  std::optional<std::uint64_t> min, max;
-  bool contains(std::uint64_t n) const { return (!min || n >= *min) && (!max || n <= *max); }
-  std::string str() const;              // "0", "at least 1", "1 to 5"
-};
+// One field per key of expectations.def, named after it and typed by its kind.
+#define OOM_EXPECTATION_FIELD(key, kind) ExpectationValue<ExpectationKind::kind>::type key{};
+#define OOM_EXPECTATION_FIELD_unit(key, kind) OOM_EXPECTATION_FIELD(key, kind)
+#define OOM_EXPECTATION_FIELD_scenario(key, kind)
 
+// What the scenario expects of one unit (`expect.units.<service>`).
 struct UnitExpectation {
-  std::optional<CountRange> oom_kills;
-  std::optional<std::string> Result;    // systemd's Result of each OOM-killed invocation
-  std::optional<CountRange> restarts;   // NRestarts at the end
-  std::optional<bool> clean_restart;
-  std::optional<bool> active_at_end;
-  std::optional<bool> half_alive;
-  std::optional<std::string> constraint; // every kill's constraint: CONSTRAINT_NONE or CONSTRAINT_MEMCG
-  // After each kill, the next invocation resumes from its checkpoint (oomstress
-  // reports resumed_from > 0) instead of starting over.
-  std::optional<bool> resumes_from_checkpoint;
-  // Who killed the unit: "kernel" (every kill is the kernel's), "systemd-oomd" (every
-  // kill is oomd's), "any"; at least one kill either way.
-  std::optional<std::string> killed_by;
-  // The longest the unit may be held at its MemoryHigh= (memory.events high rising,
-  // its memory not growing) without being killed: the MemoryHigh-without-swap livelock.
-  std::optional<double> throttled_not_killed_sec;
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_FIELD_##scope(key, kind)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION
 
-  bool namesAnExpectation() const {
-    return oom_kills || Result || restarts || clean_restart || active_at_end || half_alive || constraint ||
-           resumes_from_checkpoint || killed_by || throttled_not_killed_sec;
-  }
+  bool names(std::string_view key) const;           // the file sets this unit-scope key
+  bool asks(std::string_view key) const;            // ... to anything but false
+  std::optional<double> seconds(std::string_view key) const;  // a duration key's value
+  bool namesAnExpectation() const;
 };
+#undef OOM_EXPECTATION_FIELD_unit
+#undef OOM_EXPECTATION_FIELD_scenario
+#define OOM_EXPECTATION_FIELD_unit(key, kind)
+#define OOM_EXPECTATION_FIELD_scenario(key, kind) OOM_EXPECTATION_FIELD(key, kind)
 
 struct Expectations {
-  std::optional<std::string> first_killed;
-  std::vector<std::string> kill_order;
-  std::vector<std::string> never_killed;
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_FIELD_##scope(key, kind)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION
   std::vector<std::pair<std::string, UnitExpectation>> units;  // in file order
   double restart_grace_sec = 10;        // clean_restart: active again within RestartSec + this
   double half_alive_grace_sec = 3;      // half_alive: how long a unit may run short of processes
   // A kernel OOM kill outside the scenario's units (journald, sshd, ...) fails the
   // `collateral` check unless the scenario allows it.
   bool allow_collateral = false;
-  // The longest stretch the guest may be unusable (MemAvailable near zero, memory PSI
-  // full at or above 10%, or the observer unable to sample), and the longest from the
-  // start of that stretch to the first kill (the kernel's or systemd-oomd's).
-  std::optional<double> max_stall_sec;
-  std::optional<double> time_to_kill_sec;
 
+  bool names(std::string_view key) const;  // the file sets this scenario-scope key
   // True when the file names at least one expectation (a check that can fail);
   // the grace periods and allow_collateral only qualify expectations.
-  bool namesAnExpectation() const {
-    if (first_killed || !kill_order.empty() || !never_killed.empty() || max_stall_sec || time_to_kill_sec) return true;
-    for (const auto& [name, u] : units)
-      if (u.namesAnExpectation()) return true;
-    return false;
-  }
+  bool namesAnExpectation() const;
 
   const UnitExpectation* unit(const std::string& service) const;
 };
+#undef OOM_EXPECTATION_FIELD_unit
+#undef OOM_EXPECTATION_FIELD_scenario
+#undef OOM_EXPECTATION_FIELD
 
 // systemd-oomd in the guest: the scenario's "systemd_oomd" object, whose presence
 // enables it. Unset values keep oomd's defaults (docs/kernel-and-systemd.md#systemd-oomd).
