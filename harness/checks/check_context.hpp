@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "checks/registry.hpp"
 #include "checks/timeline_index.hpp"
 #include "checks/verdict.hpp"
 
@@ -46,6 +47,10 @@ struct CheckContext {
   int systemd_major = 0;                // the guest's systemd (252 on bookworm, 257 on trixie)
   std::vector<BlindSpot> blind;
 
+  // What the scenario expects of a unit it names under expect.units (evaluate()
+  // judges a per-unit check only for those).
+  const UnitExpectation& expected(const std::string& service) const { return *scenario.expect.unit(service); }
+
   // An expected event that did not come: a failure once pressure was proven or
   // the run used its whole time_limit with the load delivered; otherwise the run
   // cannot tell (inconclusive).
@@ -61,7 +66,6 @@ struct CheckContext {
   std::string since(double t) const;
 };
 
-using Checks = std::vector<CheckResult>;
 
 // A kill by the kernel (a chosen victim) or by systemd-oomd.
 struct AnyKill {
@@ -75,30 +79,6 @@ std::vector<AnyKill> allKills(const TimelineIndex& index);
 // The kernel's kill line, or systemd's message with oomd's reason.
 Evidence evidenceOf(const AnyKill& k);
 
-// kill_checks.cpp: who the kernel killed.
-void checkFirstKilled(const CheckContext& ctx, Checks& out);
-void checkKillOrder(const CheckContext& ctx, Checks& out);
-void checkNeverKilled(const CheckContext& ctx, Checks& out);
-void checkOomKills(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkConstraint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkKilledBy(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-
-// stall_checks.cpp: how long the guest was unusable, and how long until a kill.
-void checkMaxStall(const CheckContext& ctx, Checks& out);
-void checkTimeToKill(const CheckContext& ctx, Checks& out);
-void checkThrottledNotKilled(const CheckContext& ctx, const std::string& service, const UnitExpectation& e,
-                             Checks& out);
-void checkCollateral(const CheckContext& ctx, Checks& out);
-void noteUnexpectedKills(const CheckContext& ctx, Checks& out);
-
-// unit_checks.cpp: how systemd reacted.
-void checkResult(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkRestarts(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkCleanRestart(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkActiveAtEnd(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkHalfAlive(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& service, const UnitExpectation& e, Checks& out);
-
 // witnesses.cpp: per unit, the kernel's kills, the cgroup's memory.events and
 // systemd's view, invocation by invocation.
 struct WitnessCounts {
@@ -108,7 +88,6 @@ struct WitnessCounts {
   std::vector<Evidence> cgroup_evidence, systemd_evidence;
 };
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit);
-void checkWitnesses(const CheckContext& ctx, Checks& out);
 
 // pressure.cpp, fidelity.cpp, observation.cpp
 PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index);

@@ -92,43 +92,35 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
                    index.phaseT(kPhaseTimeLimit), systemdMajor(timeline.guest.systemd_version), blindSpots(index)};
 
   Checks& checks = v.checks;
-  checkFirstKilled(ctx, checks);
-  checkKillOrder(ctx, checks);
-  checkNeverKilled(ctx, checks);
-  checkMaxStall(ctx, checks);
-  checkTimeToKill(ctx, checks);
-  for (const auto& [svc, e] : scenario.expect.units) {
-    checkOomKills(ctx, svc, e, checks);
-    checkConstraint(ctx, svc, e, checks);
-    checkKilledBy(ctx, svc, e, checks);
-    checkThrottledNotKilled(ctx, svc, e, checks);
-    checkResult(ctx, svc, e, checks);
-    checkRestarts(ctx, svc, e, checks);
-    checkCleanRestart(ctx, svc, e, checks);
-    checkActiveAtEnd(ctx, svc, e, checks);
-    checkResumesFromCheckpoint(ctx, svc, e, checks);
-    checkHalfAlive(ctx, svc, e, checks);
-  }
+  const auto judgeAll = [&](CheckKind kind) {
+    for (const CheckDef* d : checkRegistry())
+      if (d->kind == kind && d->naming != CheckNaming::service_prefix &&
+          (kind != CheckKind::expectation || scenario.expect.names(d->name)))
+        d->judge(ctx, "", checks);
+  };
+  judgeAll(CheckKind::expectation);
+  for (const auto& [svc, e] : scenario.expect.units)
+    for (const CheckDef* d : checkRegistry())
+      if (d->naming == CheckNaming::service_prefix && e.names(d->name)) d->judge(ctx, svc, checks);
   const std::size_t expectations = checks.size();
-  checkCollateral(ctx, checks);
+  judgeAll(CheckKind::safeguard);
   applyBlindness(ctx, checks);
+  judgeAll(CheckKind::run);
+  judgeAll(CheckKind::note);
 
-  const CheckResult setup = checkSetup(scenario, index);
-  checks.push_back(setup);
-  const CheckResult complete = checkComplete(ctx);
-  checks.push_back(complete);
-  const CheckResult pressure = pressureCheck(ctx);
-  checks.push_back(pressure);
-  checks.push_back(observationCheck(ctx));
-  checkWitnesses(ctx, checks);
-  const CheckResult load = loadFidelityCheck(ctx);
-  checks.push_back(load);
-  noteUnexpectedKills(ctx, checks);
+  // The run's own checks the verdict turns on; each is in the registry, so present.
+  const auto result = [&](std::string_view name) -> const CheckResult& {
+    return *std::find_if(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.name == name; });
+  };
+  const CheckResult& setup = result("setup");
+  const CheckResult& complete = result("timeline_complete");
+  const CheckResult& pressure = result("pressure");
+  const CheckResult& load = result("load_fidelity");
 
   auto named = [&](CheckOutcome o) {
     std::vector<std::string> names;
     for (const auto& c : checks)
-      if (c.outcome == o) names.push_back(c.name + (c.name == "never_killed" ? " " + c.unit : ""));
+      if (c.outcome == o) names.push_back(displayName(c));
     return names;
   };
   auto list = [](const std::vector<std::string>& names) {
@@ -217,5 +209,26 @@ void from_json(const nlohmann::json& j, VerdictKind& v) {
   for (const auto& [kind, name] : kVerdictNames) names.push_back(name);
   throwUnknownName(j, "verdict", names);
 }
+
+extern const CheckDef kCheck_setup{
+    .name = "setup",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "every unit started with the settings asked for (else the run did not test the scenario: "
+                   "inconclusive)",
+    .evidence = "the guest's setup record per unit: the values systemd confirmed, from unit files with file and line",
+    .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(checkSetup(ctx.scenario, ctx.index)); },
+};
+
+extern const CheckDef kCheck_timeline_complete{
+    .name = "timeline_complete",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "the guest sent its end record; it says whether the run settled or reached its `time_limit`",
+    .evidence = "the `settled` or `time_limit` phase",
+    .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(checkComplete(ctx)); },
+};
 
 }  // namespace oom

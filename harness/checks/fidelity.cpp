@@ -158,4 +158,17 @@ CheckResult loadFidelityCheck(const CheckContext& ctx) {
   return c;
 }
 
+extern const CheckDef kCheck_load_fidelity{
+    .name = "load_fidelity",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "each unit held 90 % of its baseline, leaked at ≥ half its rate (best 3 s window) and its spike "
+                   "reached half its size, measured from the unit's samples (process RSS) before its first kill. A "
+                   "shortfall is a note; inconclusive when a unit named in a kill expectation stayed below its baseline "
+                   "(the kernel chooses by size) or no pressure was proven",
+    .evidence = "the unit's samples",
+    .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(loadFidelityCheck(ctx)); },
+};
+
 }  // namespace oom

@@ -56,7 +56,7 @@ std::vector<AnyKill> allKills(const TimelineIndex& index) {
 
 Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel->victim) : oomdKillEvidence(*k.oomd); }
 
-void checkFirstKilled(const CheckContext& ctx, Checks& out) {
+static void checkFirstKilled(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const auto& want = ctx.scenario.expect.first_killed;
   if (!want) return;
   CheckResult c{.name = "first_killed",
@@ -79,7 +79,7 @@ void checkFirstKilled(const CheckContext& ctx, Checks& out) {
   out.push_back(std::move(c));
 }
 
-void checkKillOrder(const CheckContext& ctx, Checks& out) {
+static void checkKillOrder(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const auto& want = ctx.scenario.expect.kill_order;
   if (want.empty()) return;
   std::string expected;
@@ -114,7 +114,7 @@ void checkKillOrder(const CheckContext& ctx, Checks& out) {
 
 // Fails if any of the three witnesses saw a kill in the unit: the kernel log, the
 // cgroup's memory.events, systemd's OOM message or Result=oom-kill.
-void checkNeverKilled(const CheckContext& ctx, Checks& out) {
+static void checkNeverKilled(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   for (const auto& svc : ctx.scenario.expect.never_killed) {
     const std::string unit = unitName(svc);
     CheckResult c{.name = "never_killed",
@@ -165,8 +165,8 @@ void checkNeverKilled(const CheckContext& ctx, Checks& out) {
   }
 }
 
-void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.oom_kills) return;
+static void checkOomKills(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const auto events = ctx.index.eventsIn(unitName(svc));
   CheckResult c{.name = svc + ".oom_kills",
                 .unit = svc,
@@ -190,8 +190,8 @@ void checkOomKills(const CheckContext& ctx, const std::string& svc, const UnitEx
 
 // Who killed the unit: the kernel (its kill lines), systemd-oomd (systemd's
 // UNIT_OOMD_KILL with oomd's reason), or either; at least one kill.
-void checkKilledBy(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.killed_by) return;
+static void checkKilledBy(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const std::string& want = *e.killed_by;
   CheckResult c{.name = svc + ".killed_by",
@@ -218,8 +218,8 @@ void checkKilledBy(const CheckContext& ctx, const std::string& svc, const UnitEx
   out.push_back(std::move(c));
 }
 
-void checkConstraint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.constraint) return;
+static void checkConstraint(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   CheckResult c{.name = svc + ".constraint",
                 .unit = svc,
                 .outcome = CheckOutcome::pass,
@@ -249,7 +249,7 @@ void checkConstraint(const CheckContext& ctx, const std::string& svc, const Unit
 
 // A kill outside the scenario's units (journald, sshd, the observer's neighbours)
 // is an incident of its own, bigger than the scenario's: it fails unless allowed.
-void checkCollateral(const CheckContext& ctx, Checks& out) {
+static void checkCollateral(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const bool allowed = ctx.scenario.expect.allow_collateral;
   CheckResult c{.name = "collateral",
                 .outcome = CheckOutcome::pass,
@@ -306,7 +306,7 @@ void checkCollateral(const CheckContext& ctx, Checks& out) {
 }
 
 // Kills of scenario units the expectations never mention: news, not failures.
-void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
+static void noteUnexpectedKills(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const Expectations& x = ctx.scenario.expect;
   std::set<std::string> mentioned(x.kill_order.begin(), x.kill_order.end());
   mentioned.insert(x.never_killed.begin(), x.never_killed.end());
@@ -334,5 +334,93 @@ void noteUnexpectedKills(const CheckContext& ctx, Checks& out) {
     out.push_back(std::move(c));
   }
 }
+
+extern const CheckDef kCheck_first_killed{
+    .name = "first_killed",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindNoEarlierKill,
+    .passes_when = "the first chosen victim after setup is in that unit",
+    .evidence = "the kernel's `Killed process` line; on failure `why` compares the victim's and the expected "
+                "unit's `oom_score`, `oom_score_adj` and RSS (badness = RSS + swap + page tables + adj × "
+                "(RAM+swap)/1000), or names the memcg a `CONSTRAINT_MEMCG` OOM was confined to",
+    .judge = checkFirstKilled,
+};
+
+extern const CheckDef kCheck_kill_order{
+    .name = "kill_order",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindNoEarlierKill,
+    .passes_when = "the listed units' first kills come in that order",
+    .evidence = "one kernel line per unit",
+    .judge = checkKillOrder,
+};
+
+extern const CheckDef kCheck_never_killed{
+    .name = "never_killed",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::unit_after,
+    .blind = kBlindNoKillInUnit,
+    .passes_when = "no witness saw a kill in the unit: not the kernel log, not the cgroup's `memory.events` "
+                   "(`oom_group_kill`, else `oom_kill`), not systemd (`UNIT_OUT_OF_MEMORY` or `Result=oom-kill` "
+                   "of any invocation); systemd-oomd's kills count too",
+    .evidence = "the witness that saw it",
+    .judge = checkNeverKilled,
+};
+
+extern const CheckDef kCheck_oom_kills{
+    .name = "oom_kills",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindNoKillInUnit,
+    .passes_when = "kernel OOM events in the unit (a victim and its group-killed members count once) within "
+                   "the range",
+    .evidence = "every kill line",
+    .judge = checkOomKills,
+};
+
+extern const CheckDef kCheck_constraint{
+    .name = "constraint",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "every kill in the unit has that constraint (`CONSTRAINT_NONE`: the whole guest ran out; "
+                   "`CONSTRAINT_MEMCG`: a `MemoryMax=` was hit)",
+    .evidence = "kill lines (`oom_memcg`)",
+    .judge = checkConstraint,
+};
+
+extern const CheckDef kCheck_killed_by{
+    .name = "killed_by",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "the unit is killed at least once, and every kill is the kernel's (`kernel`), systemd-oomd's "
+                   "(`systemd-oomd`) or either (`any`)",
+    .evidence = "the kernel's kill lines and systemd's `UNIT_OOMD_KILL` entries with oomd's reason",
+    .judge = checkKilledBy,
+};
+
+extern const CheckDef kCheck_collateral{
+    .name = "collateral",
+    .kind = CheckKind::safeguard,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindNoKillAnywhere,
+    .passes_when = "no kernel or systemd-oomd kill outside the scenario's units (a dead journald or sshd is the "
+                   "bigger incident), unless `expect.allow_collateral`",
+    .evidence = "the kill line; `why` names the process and its adj",
+    .judge = checkCollateral,
+};
+
+extern const CheckDef kCheck_unexpected_kill{
+    .name = "note.unexpected_kill",
+    .kind = CheckKind::note,
+    .naming = CheckNaming::unit_after,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "(a note) a scenario unit no expectation mentions was OOM-killed",
+    .evidence = "its kill lines",
+    .judge = noteUnexpectedKills,
+};
 
 }  // namespace oom

@@ -24,22 +24,11 @@ constexpr double kLossAfterSec = 1.0;
 constexpr double kMarginSec = 1.0;
 
 
-// Checks whose FAIL may come from a record a loss removed (systemd's side of a
-// restart, a state): a blind spot turns those inconclusive too. A kill that was
-// seen stays a fact, so kill-based failures stand.
-bool failureMayBeALoss(const CheckResult& c) {
-  for (const char* s : {".Result", ".restarts", ".clean_restart", ".active_at_end", ".half_alive",
-                        ".resumes_from_checkpoint"})
-    if (endsWith(c.name, s)) return true;
-  return false;
+unsigned blindnessOf(const CheckResult& c) {
+  const CheckDef* d = checkDefOf(c);
+  return d ? d->blind : kBlindRecordsOnly;
 }
-
-// Checks that claim something did not happen (or happened first), and so rely on
-// the kernel log being complete.
-bool reliesOnEveryKill(const CheckResult& c) {
-  return c.name == "never_killed" || c.name == "collateral" || c.name == "first_killed" || c.name == "kill_order" ||
-         endsWith(c.name, ".oom_kills");
-}
+constexpr unsigned kBlindClaimsNoKill = kBlindNoKillInUnit | kBlindNoKillAnywhere | kBlindNoEarlierKill;
 
 bool blinds(const BlindSpot& b, const std::string& source) {
   if (source == "kernel") return b.stalled || b.kernel;
@@ -48,11 +37,10 @@ bool blinds(const BlindSpot& b, const std::string& source) {
   return false;  // setup records, phases: before the pressure, or the runner's own
 }
 
+// Expectations (and safeguards) are what a blind spot can undo; the run's checks say so themselves.
 bool isExpectation(const CheckResult& c) {
-  static const char* const infra[] = {"setup", "timeline_complete", "pressure", "observation", "witnesses",
-                                      "load_fidelity"};
-  if (c.name.rfind("note.", 0) == 0) return false;
-  return std::none_of(std::begin(infra), std::end(infra), [&](const char* n) { return c.name == n; });
+  const CheckDef* d = checkDefOf(c);
+  return d && (d->kind == CheckKind::expectation || d->kind == CheckKind::safeguard);
 }
 
 std::uint64_t cgroupKills(const MemorySample& s) {
@@ -196,7 +184,10 @@ void applyBlindness(const CheckContext& ctx, Checks& checks) {
   const double p0 = ctx.index.pressureT();
   for (auto& c : checks) {
     if (!isExpectation(c)) continue;
-    if (c.outcome != CheckOutcome::pass && !(c.outcome == CheckOutcome::fail && failureMayBeALoss(c))) continue;
+    const unsigned blind = blindnessOf(c);
+    if (c.outcome != CheckOutcome::pass &&
+        !(c.outcome == CheckOutcome::fail && (blind & kBlindFailureMayBeALoss)))
+      continue;
     std::string reason;
     const BlindSpot* hit = nullptr;
     // A decisive moment (the records this check cites) inside a blind spot of the
@@ -212,15 +203,15 @@ void applyBlindness(const CheckContext& ctx, Checks& checks) {
       if (hit) break;
     }
     // A claim that no kill (or no earlier kill) happened, while the kernel log was incomplete.
-    if (!hit && c.outcome == CheckOutcome::pass && reliesOnEveryKill(c)) {
+    if (!hit && c.outcome == CheckOutcome::pass && (blind & kBlindClaimsNoKill)) {
       double until = std::numeric_limits<double>::infinity();
-      if (c.name == "first_killed" || c.name == "kill_order")
+      if (blind & kBlindNoEarlierKill)
         for (const auto& e : c.evidence)
           if (e.source == "kernel") until = std::min(until, e.t);
       const std::string unit = c.unit.empty() ? "" : unitName(c.unit);
       for (const auto& b : ctx.blind) {
         if (!b.kernel || b.to < p0 || b.from > until) continue;
-        if (noKillHidden(ctx, b, c.name == "never_killed" || c.name.find(".oom_kills") != std::string::npos ? unit : ""))
+        if (noKillHidden(ctx, b, (blind & kBlindNoKillInUnit) ? unit : ""))
           continue;
         hit = &b;
         reason = b.what + ": a kill then would be missing from the kernel log, and neither /proc/vmstat oom_kill "
@@ -235,5 +226,18 @@ void applyBlindness(const CheckContext& ctx, Checks& checks) {
     c.evidence.push_back(hit->evidence);
   }
 }
+
+extern const CheckDef kCheck_observation{
+    .name = "observation",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "no observer gap and no loss. Otherwise a note listing each; the checks a blind spot touches turn "
+                   "inconclusive (see Blind spots). Whatever the outcome, the summary's `observer:` line gives the "
+                   "longest interval between guest samples and how long the slowest kill took from the kernel's line to "
+                   "the timeline, and its `stall:` line the peak memory PSI and how long MemAvailable was near zero",
+    .evidence = "each `observer_gap` and `loss` record",
+    .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(observationCheck(ctx)); },
+};
 
 }  // namespace oom

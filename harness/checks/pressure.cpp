@@ -171,4 +171,19 @@ CheckResult pressureCheck(const CheckContext& ctx) {
   return c;
 }
 
+extern const CheckDef kCheck_pressure{
+    .name = "pressure",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "evidence after the `pressure` phase: a kernel OOM kill; `/proc/vmstat oom_kill` rising, "
+                   "`MemAvailable` at most 5 % of MemTotal, or memory PSI `full` avg10 ≥ 10 % (guest samples); a unit's "
+                   "`memory.events` `max`/`oom`/`oom_kill` rising. Recordings without guest samples may instead show the "
+                   "units grown ≥ 32 MiB above their *planned baselines* until, by their size, at most 10 % of MemTotal "
+                   "was left of what was available at the start. The baseline ramp never counts. Without it: "
+                   "inconclusive",
+    .evidence = "the strongest proof first: the kill line, the guest or unit sample",
+    .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(pressureCheck(ctx)); },
+};
+
 }  // namespace oom

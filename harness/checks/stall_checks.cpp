@@ -84,7 +84,7 @@ double firstKillT(const CheckContext& ctx, Evidence& evidence) {
 
 }  // namespace
 
-void checkMaxStall(const CheckContext& ctx, Checks& out) {
+static void checkMaxStall(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const auto& limit = ctx.scenario.expect.max_stall;
   if (!limit) return;
   CheckResult c{.name = "max_stall",
@@ -121,7 +121,7 @@ void checkMaxStall(const CheckContext& ctx, Checks& out) {
   out.push_back(std::move(c));
 }
 
-void checkTimeToKill(const CheckContext& ctx, Checks& out) {
+static void checkTimeToKill(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   const auto& limit = ctx.scenario.expect.time_to_kill;
   if (!limit) return;
   CheckResult c{.name = "time_to_kill",
@@ -163,9 +163,9 @@ void checkTimeToKill(const CheckContext& ctx, Checks& out) {
   out.push_back(std::move(c));
 }
 
-void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e,
+static void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc,
                              Checks& out) {
-  if (!e.throttled_not_killed) return;
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
   const std::string high = spec ? spec->directive("MemoryHigh").value_or("") : "";
@@ -214,5 +214,38 @@ void checkThrottledNotKilled(const CheckContext& ctx, const std::string& svc, co
   }
   out.push_back(std::move(c));
 }
+
+extern const CheckDef kCheck_max_stall{
+    .name = "max_stall",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "the guest is never unusable for longer than this: MemAvailable near zero, memory PSI `full` "
+                   "avg10 at 10 % or more, or no guest sample",
+    .evidence = "the first and last guest sample (or sampler gap) of the longest stall",
+    .judge = checkMaxStall,
+};
+
+extern const CheckDef kCheck_time_to_kill{
+    .name = "time_to_kill",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "from the start of a stall to the first kill (the kernel's or systemd-oomd's) takes at most "
+                   "this long",
+    .evidence = "the stall's first guest sample and the first kill",
+    .judge = checkTimeToKill,
+};
+
+extern const CheckDef kCheck_throttled_not_killed{
+    .name = "throttled_not_killed",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "the unit is never held at its `MemoryHigh=` (memory.events `high` rising, its memory not "
+                   "growing) without a kill for longer than this: the MemoryHigh-without-swap livelock",
+    .evidence = "the unit's samples at the start and end of the longest throttled stretch",
+    .judge = checkThrottledNotKilled,
+};
 
 }  // namespace oom

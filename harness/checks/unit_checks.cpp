@@ -109,8 +109,8 @@ std::vector<int> pidsOf(const MemorySample& s) {
 
 }  // namespace
 
-void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.Result) return;
+static void checkResult(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   CheckResult c{.name = svc + ".Result",
                 .unit = svc,
@@ -169,8 +169,8 @@ void checkResult(const CheckContext& ctx, const std::string& svc, const UnitExpe
   out.push_back(std::move(c));
 }
 
-void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.restarts) return;
+static void checkRestarts(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   CheckResult c{.name = svc + ".restarts",
                 .unit = svc,
@@ -207,8 +207,8 @@ void checkRestarts(const CheckContext& ctx, const std::string& svc, const UnitEx
 // A clean restart proves itself: the killed invocation's processes are gone, a
 // new InvocationID with a new MainPID, active again (READY=1 for Type=notify, the
 // default) within RestartSec + restart_grace, and still active kStaysUpSec later.
-void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.clean_restart) return;
+static void checkCleanRestart(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const double grace = ctx.scenario.expect.restart_grace_sec;
   const double restart_sec = restartSecOf(ctx, svc);
@@ -312,8 +312,8 @@ void checkCleanRestart(const CheckContext& ctx, const std::string& svc, const Un
   out.push_back(std::move(c));
 }
 
-void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.active_at_end) return;
+static void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   CheckResult c{.name = svc + ".active_at_end",
                 .unit = svc,
@@ -351,8 +351,8 @@ void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, const Uni
 // Half-alive: after a kill, the invocation is still `active` once the grace has
 // passed (systemd's last word by then), with fewer processes than before the kill
 // (the cgroup's, sampled after the grace).
-void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e, Checks& out) {
-  if (!e.half_alive) return;
+static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const double grace = ctx.scenario.expect.half_alive_grace_sec;
   CheckResult c{.name = svc + ".half_alive",
@@ -442,9 +442,9 @@ void checkHalfAlive(const CheckContext& ctx, const std::string& svc, const UnitE
 // every process of it logs {"event":"resumed","process":I,"resumed_from":N} under
 // that invocation's ID, and N is at least the work it had saved before the kill
 // (its RSS one checkpoint interval before the kill, less what is not work).
-void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc, const UnitExpectation& e,
+static void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
                                 Checks& out) {
-  if (!e.resumes_from_checkpoint) return;
+  const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
   const unsigned processes = spec ? spec->load.processes : 1;
@@ -536,5 +536,75 @@ void checkResumesFromCheckpoint(const CheckContext& ctx, const std::string& svc,
   }
   out.push_back(std::move(c));
 }
+
+extern const CheckDef kCheck_Result{
+    .name = "Result",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "each killed invocation (by InvocationID) ends with that Result. On systemd ≤ 252 a kill "
+                   "*after a restart* reported as `signal` is accepted for `oom-kill` and says so; `check` warns "
+                   "when a scenario expects such kills",
+    .evidence = "the state or `UNIT_FAILURE_RESULT` entry per invocation",
+    .judge = checkResult,
+};
+
+extern const CheckDef kCheck_restarts{
+    .name = "restarts",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "the highest NRestarts (states, `N_RESTARTS`) is in range; when too few, `why` quotes the "
+                   "Restart= rule (e.g. `Restart=on-abort` does not restart after `oom-kill`) or start-limit-hit",
+    .evidence = "state / journal",
+    .judge = checkRestarts,
+};
+
+extern const CheckDef kCheck_clean_restart{
+    .name = "clean_restart",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "after each kill: a new InvocationID whose MainPID is new, none of the killed invocation's "
+                   "pids in it, `active` (READY=1 for `Type=notify`, the default; with another `Type=` the check "
+                   "says it cannot prove the baseline) within RestartSec + `restart_grace`, still active 5 s "
+                   "later, no `start-limit-hit`",
+    .evidence = "kill, the new invocation's first and active states",
+    .judge = checkCleanRestart,
+};
+
+extern const CheckDef kCheck_active_at_end{
+    .name = "active_at_end",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "the unit's last state is (not) `active`",
+    .evidence = "last state",
+    .judge = checkActiveAtEnd,
+};
+
+extern const CheckDef kCheck_resumes_from_checkpoint{
+    .name = "resumes_from_checkpoint",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "after each kill the *next* invocation (its InvocationID) logs `resumed` for every process "
+                   "(0..N-1), each with `resumed_from` at least what that process held one checkpoint interval "
+                   "(1 s) before the kill, less 8 MiB that is not work",
+    .evidence = "oomstress's journal lines",
+    .judge = checkResumesFromCheckpoint,
+};
+
+extern const CheckDef kCheck_half_alive{
+    .name = "half_alive",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindFailureMayBeALoss,
+    .passes_when = "after a kill, systemd's last state by kill + `half_alive_grace` is `active` for the killed "
+                   "invocation, and a sample after the grace shows fewer processes than the last sample before "
+                   "the kill",
+    .evidence = "kill, that state, both samples",
+    .judge = checkHalfAlive,
+};
 
 }  // namespace oom

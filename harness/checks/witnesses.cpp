@@ -140,7 +140,7 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
   return c;
 }
 
-void checkWitnesses(const CheckContext& ctx, Checks& out) {
+static void checkWitnesses(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
   CheckResult c{.name = "witnesses",
                 .outcome = CheckOutcome::pass,
                 .expected = "for each unit and invocation, the kernel log, the cgroup's memory.events and systemd "
@@ -210,5 +210,17 @@ void checkWitnesses(const CheckContext& ctx, Checks& out) {
   }
   out.push_back(std::move(c));
 }
+
+extern const CheckDef kCheck_witnesses{
+    .name = "witnesses",
+    .kind = CheckKind::run,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "per unit and invocation, kernel log, `memory.events` and systemd agree. systemd missing a kill: a "
+                   "note with both sides (systemd 252 does this after restarts); a kill the cgroup or systemd saw but "
+                   "the kernel log lacks: inconclusive",
+    .evidence = "each witness's count per invocation",
+    .judge = checkWitnesses,
+};
 
 }  // namespace oom

@@ -13,6 +13,7 @@ void addCompareCommand(CLI::App& app, int& status);    // compare        (cmd_co
 void addReportCommands(CLI::App& app, int& status);    // report, show   (cmd_report.cpp)
 void addLintCommand(CLI::App& app, int& status);       // lint           (cmd_lint.cpp)
 void addCaptureCommand(CLI::App& app, int& status);    // capture        (cmd_capture.cpp)
+void addChecksCommand(CLI::App& app, int& status);     // checks         (cmd_checks.cpp)
 void addVersionFlag(CLI::App& app);                    // --version      (cmd_version.cpp)
 std::string versionText();                             // what --version prints
 }  // namespace oom

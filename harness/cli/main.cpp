@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   oom::addReportCommands(app, status);
   oom::addLintCommand(app, status);
   oom::addCaptureCommand(app, status);
+  oom::addChecksCommand(app, status);
   oom::addVersionFlag(app);
   app.parse_complete_callback([&] {
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "chart_units.hpp"
+#include "checks/registry.hpp"
 #include "checks/timeline_index.hpp"
 #include "kill_lines.hpp"
 #include "oom/text.hpp"
@@ -254,8 +255,7 @@ std::string checksSection(const RunReport& r) {
                     row({"outcome", "check", "expected", "observed, evidence and why"}, "th");
   for (const auto& c : r.verdict.checks) {
     const char* cls = outcomeName(c.outcome);
-    const std::string name =
-        c.name == "never_killed" || c.name.rfind("note.", 0) == 0 ? c.name + (c.unit.empty() ? "" : " " + c.unit) : c.name;
+    const std::string name = displayName(c);
     std::string cell = htmlText(c.observed);
     if (!c.why.empty()) cell += "<br><strong>why:</strong> " + htmlText(c.why);
     if (!c.evidence.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "checks/registry.hpp"
 #include "checks/timeline_index.hpp"
 #include "kill_lines.hpp"
 #include "oom/text.hpp"
@@ -214,9 +215,7 @@ static std::string summarizeFields(const RunReport& r) {
   }
   out += "\nChecks:\n";
   for (const auto& c : r.verdict.checks) {
-    const std::string name = c.name == "never_killed" || c.name.rfind("note.", 0) == 0
-                                 ? c.name + (c.unit.empty() ? "" : " " + c.unit)
-                                 : c.name;
+    const std::string name = displayName(c);
     out += "  " + std::string(toString(c.outcome)) + " " + p(name) + ": " + p(c.observed) + "\n";
     if (!c.why.empty() && c.outcome != CheckOutcome::pass) out += "      why: " + p(c.why) + "\n";
   }
