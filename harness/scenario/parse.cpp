@@ -4,7 +4,6 @@
 #include <cmath>
 #include <set>
 
-#include "json_reader.hpp"
 #include "oom/files.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
@@ -13,11 +12,11 @@
 #include "scenario/limits.hpp"
 #include "scenario/lint.hpp"
 #include "scenario/unit_sources.hpp"
+#include "value_reader.hpp"
 
 namespace oom {
+namespace detail {
 namespace {
-
-using Json = ScenarioJson;
 
 // An object's keys: the expectations of its scope (expectations.def), then its own.
 std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector<std::string> own) {
@@ -44,220 +43,17 @@ const std::vector<ObjectKeys> kKeys = {
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
 
+}  // namespace
+
 const ObjectKeys& keysOf(std::string_view def) {
   for (const auto& k : kKeys)
     if (k.def == def) return k;
   throw std::logic_error("no key table for " + std::string(def));
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
-}
-
-std::string shown(const Json& v) {
-  std::string s = printable(v.dump(-1, ' ', false, Json::error_handler_t::replace));
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
-// User text inside a message: quoted, escaped, at most 60 bytes.
-std::string quotedText(const std::string& text) { return shown(Json(text)); }
-
-std::string durationLimit() {
-  const auto seconds = static_cast<long long>(limits::kMaxDurationSec);
-  return std::to_string(seconds / 3600) + "h (" + std::to_string(seconds) + "s)";
-}
-
-
-// Walks the document, keeping the JSON path and every error found.
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  // Messages quote the file's text; whatever slipped through is escaped and cut
-  // here, so no error can carry a control character or a megabyte to the terminal.
-  void error(const std::string& path, const std::string& message) {
-    std::string m = printable(message);
-    if (m.size() > kMaxMessageBytes) m = m.substr(0, kMaxMessageBytes) + "...";
-    errors_.add(Error{source_ + ": " + path, std::move(m)});
-  }
-  std::vector<Error> takeErrors() { return errors_.take(source_); }
-  const std::string& source() const { return source_; }
-
-  static std::string key(const std::string& path, const std::string& k) { return jsonPathKey(path, k); }
-  static std::string index(const std::string& path, std::size_t i) { return jsonPathIndex(path, i); }
-
-  // Free text (description, why): non-empty and at most limits::kMaxTextBytes.
-  std::optional<std::string> text(const Json& v, const std::string& path) {
-    auto s = string(v, path);
-    if (s && s->size() > limits::kMaxTextBytes) {
-      error(path, "expected at most " + std::to_string(limits::kMaxTextBytes) + " bytes of text; got " +
-                      std::to_string(s->size()));
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  // A size from lo to hi; `range` says so in words ("from 256MiB to 64GiB").
-  std::optional<std::uint64_t> size(const Json& v, const std::string& path, std::uint64_t lo,
-                                    std::uint64_t hi, const std::string& range) {
-    auto bytes = size(v, path);
-    if (bytes && (*bytes < lo || *bytes > hi)) {
-      error(path, "expected a size " + range + "; got " + shown(v) + " (" + formatSize(*bytes) + ")");
-      return std::nullopt;
-    }
-    return bytes;
-  }
-
-  // Checks object-ness, unknown and missing keys. Returns false if not an object.
-  bool object(const Json& v, const std::string& path, std::string_view def) {
-    if (!v.is_object()) {
-      error(path, "expected an object; got " + shown(v));
-      return false;
-    }
-    const auto& keys = keysOf(def);
-    for (const auto& [k, _] : v.items()) {
-      if (std::find(keys.properties.begin(), keys.properties.end(), k) == keys.properties.end())
-        error(key(path, k), "unknown key; expected one of " + join(keys.properties));
-    }
-    for (const auto& r : keys.required)
-      if (!v.contains(r)) error(key(path, r), "missing; this key is required");
-    return true;
-  }
-
-  std::optional<std::string> string(const Json& v, const std::string& path, bool non_empty = true) {
-    if (!v.is_string()) {
-      error(path, "expected a string; got " + shown(v));
-      return std::nullopt;
-    }
-    auto s = v.get<std::string>();
-    if (non_empty && s.empty()) {
-      error(path, "expected a non-empty string");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<bool> boolean(const Json& v, const std::string& path) {
-    if (!v.is_boolean()) {
-      error(path, "expected true or false; got " + shown(v));
-      return std::nullopt;
-    }
-    return v.get<bool>();
-  }
-
-  std::optional<std::uint64_t> count(const Json& v, const std::string& path, std::uint64_t lo,
-                                     std::uint64_t hi) {
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi) {
-      error(path, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                      "; got " + shown(v));
-      return std::nullopt;
-    }
-    return v.get<std::uint64_t>();
-  }
-
-  // A size: a string such as "512M" or a number of bytes.
-  std::optional<std::uint64_t> size(const Json& v, const std::string& path) {
-    const std::string expected = "expected a size such as \"512M\", \"1G\", \"0\" or a number of bytes";
-    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-    if (!v.is_string()) {
-      error(path, expected + "; got " + shown(v));
-      return std::nullopt;
-    }
-    auto bytes = parseSize(v.get<std::string>());
-    if (!bytes) error(path, expected + "; got " + shown(v));
-    return bytes ? std::optional(*bytes) : std::nullopt;
-  }
-
-  // A rate of at most limits::kMaxRateBytesPerSec.
-  std::optional<std::uint64_t> rate(const Json& v, const std::string& path) {
-    const std::string expected = "expected a rate such as \"20M/s\" or \"0\"";
-    std::optional<std::uint64_t> r;
-    if (v.is_number_unsigned()) {
-      r = v.get<std::uint64_t>();
-    } else if (v.is_string()) {
-      if (auto parsed = parseRate(v.get<std::string>())) r = *parsed;
-    }
-    if (!r) {
-      error(path, expected + "; got " + shown(v));
-      return std::nullopt;
-    }
-    if (*r > limits::kMaxRateBytesPerSec) {
-      error(path, "expected a rate of at most " + formatSize(limits::kMaxRateBytesPerSec) + "/s; got " +
-                      shown(v) + " (" + formatSize(*r) + "/s)");
-      return std::nullopt;
-    }
-    return r;
-  }
-
-  // A duration: a string such as "30s" or a number of seconds, from 0 to
-  // limits::kMaxDurationSec (so never infinite: "1000...0s" with 400 digits is refused).
-  std::optional<double> duration(const Json& v, const std::string& path) {
-    const std::string expected = "expected a duration such as \"30s\", \"500ms\" or \"2min\"";
-    std::optional<double> seconds;
-    if (v.is_number()) {
-      seconds = v.get<double>();
-    } else if (v.is_string()) {
-      if (auto d = parseDuration(v.get<std::string>())) seconds = d->count();
-    }
-    if (!seconds || std::isnan(*seconds) || *seconds < 0) {
-      error(path, expected + "; got " + shown(v));
-      return std::nullopt;
-    }
-    if (!withinDurationLimit(*seconds, path, shown(v))) return std::nullopt;
-    return seconds;
-  }
-
-  // Any duration the file gives (also the TIME of a spike) is finite and at most the limit.
-  bool withinDurationLimit(double seconds, const std::string& path, const std::string& as_written) {
-    if (std::isfinite(seconds) && seconds <= limits::kMaxDurationSec) return true;
-    error(path, "expected a duration of at most " + durationLimit() + "; got " + as_written);
-    return false;
-  }
-
-  // An exact count or {"min": a, "max": b}.
-  std::optional<CountRange> range(const Json& v, const std::string& path) {
-    if (v.is_number_unsigned()) return CountRange{v.get<std::uint64_t>(), v.get<std::uint64_t>()};
-    if (!v.is_object()) {
-      error(path, "expected a count (e.g. 0) or a range {\"min\": 1, \"max\": 5}; got " + shown(v));
-      return std::nullopt;
-    }
-    if (!object(v, path, "countRange")) return std::nullopt;
-    CountRange r;
-    const auto limit = std::numeric_limits<std::uint32_t>::max();
-    if (v.contains("min")) r.min = count(v["min"], key(path, "min"), 0, limit);
-    if (v.contains("max")) r.max = count(v["max"], key(path, "max"), 0, limit);
-    if (!v.contains("min") && !v.contains("max"))
-      error(path, "expected at least one of min, max");
-    if (r.min && r.max && *r.min > *r.max)
-      error(path, "min " + std::to_string(*r.min) + " is greater than max " + std::to_string(*r.max));
-    return r;
-  }
-
-  std::vector<std::string> names(const Json& v, const std::string& path) {
-    std::vector<std::string> out;
-    if (!v.is_array()) {
-      error(path, "expected an array of service names; got " + shown(v));
-      return out;
-    }
-    if (v.size() > limits::kMaxServices) {
-      error(path, "expected at most " + std::to_string(limits::kMaxServices) +
-                      " service names (there are at most that many services); got " +
-                      std::to_string(v.size()));
-      return out;
-    }
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (auto s = string(v[i], index(path, i))) out.push_back(*s);
-    return out;
-  }
-
- private:
-  static constexpr std::size_t kMaxMessageBytes = 400;
-  std::string source_;
-  ErrorList errors_;
-};
+}  // namespace detail
+namespace {
+using namespace detail;
 
 bool validUnitStem(const std::string& name) {
   return !name.empty() && name.size() <= 200 &&
@@ -511,158 +307,9 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
   }
 }
 
-void requireService(Reader& r, const Scenario& s, const std::string& name, const std::string& path) {
-  if (s.service(name)) return;
-  std::vector<std::string> names;
-  for (const auto& svc : s.services)
-    if (!svc.name.empty()) names.push_back(svc.name);
-  r.error(path, "no service named " + quotedText(name) + "; services are " + join(names));
-}
-
-// One expectation's value, read by its kind (expectations.def).
-template <ExpectationKind K>
-void readExpectation(Reader& r, const Scenario& s, const Json& v, const std::string& at,
-                     typename ExpectationValue<K>::type& out) {
-  if constexpr (K == ExpectationKind::service) {
-    if (auto name = r.string(v, at)) {
-      requireService(r, s, *name, at);
-      out = *name;
-    }
-  } else if constexpr (K == ExpectationKind::services) {
-    out = r.names(v, at);
-    for (std::size_t i = 0; i < out.size(); ++i) requireService(r, s, out[i], Reader::index(at, i));
-  } else if constexpr (K == ExpectationKind::count) {
-    out = r.range(v, at);
-  } else if constexpr (K == ExpectationKind::flag) {
-    out = r.boolean(v, at);
-  } else if constexpr (K == ExpectationKind::duration) {
-    out = r.duration(v, at);
-  } else if constexpr (K == ExpectationKind::positive_duration) {
-    if (auto d = r.duration(v, at)) {
-      if (*d <= 0) r.error(at, "expected a duration greater than 0");
-      else out = *d;
-    }
-  } else {
-    out = r.string(v, at);
-  }
-}
-
-// "a, b, c or d": a scope's keys, for the messages that list them.
-std::string keyList(ExpectationScope scope) {
-  const auto keys = expectationKeys(scope);
-  std::string out;
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == keys.size() ? " or " : ", ") + keys[i];
-  return out;
-}
-
-// What a schema cannot say about the scenario-wide expectations: how they agree.
-void checkScenarioExpectations(Reader& r, const std::string& path, const Expectations& e) {
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < e.kill_order.size(); ++i)
-    if (!seen.insert(e.kill_order[i]).second)
-      r.error(Reader::index(path + ".kill_order", i),
-              "\"" + e.kill_order[i] + "\" appears twice; kill_order lists each unit's first kill");
-  if (e.first_killed && !e.kill_order.empty() && e.kill_order.front() != *e.first_killed)
-    r.error(path + ".kill_order", "starts with \"" + e.kill_order.front() + "\" but first_killed is \"" +
-                                      *e.first_killed + "\"");
-  for (std::size_t i = 0; i < e.never_killed.size(); ++i) {
-    const auto& name = e.never_killed[i];
-    if (e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name))
-      r.error(Reader::index(path + ".never_killed", i),
-              "\"" + name + "\" is expected to be killed (first_killed/kill_order) and never killed");
-  }
-}
-
-// ... and about one unit's: what its service must have for the expectation to mean
-// anything, the values a text key accepts, and agreement with the scenario-wide ones.
-void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, const std::string& name,
-                           UnitExpectation& u) {
-  const ServiceSpec* svc = s.service(name);
-  if (u.resumes_from_checkpoint && svc && !svc->load.checkpoint)
-    r.error(at + ".resumes_from_checkpoint",
-            "expected only for a service whose load has \"checkpoint\": true; " + name + " keeps no checkpoint");
-  if (u.throttled_not_killed && svc && !svc->directive("MemoryHigh")) {
-    r.error(at + ".throttled_not_killed",
-            "expects throttling at MemoryHigh=, which " + quotedText(name) + " does not set");
-    u.throttled_not_killed.reset();
-  }
-  if (u.killed_by) {
-    if (*u.killed_by != "kernel" && *u.killed_by != "systemd-oomd" && *u.killed_by != "any")
-      r.error(at + ".killed_by", "expected one of kernel, systemd-oomd, any; got " + quotedText(*u.killed_by));
-    else if (*u.killed_by == "systemd-oomd" && !s.oomd)
-      r.error(at + ".killed_by",
-              "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
-  }
-  if (u.constraint && *u.constraint != "CONSTRAINT_NONE" && *u.constraint != "CONSTRAINT_MEMCG")
-    r.error(at + ".constraint", "expected one of CONSTRAINT_NONE (global OOM), CONSTRAINT_MEMCG "
-                                "(a MemoryMax= limit was hit); got \"" + *u.constraint + "\"");
-  const Expectations& e = s.expect;
-  const bool never = std::count(e.never_killed.begin(), e.never_killed.end(), name) > 0;
-  const bool killed = e.first_killed == name || std::count(e.kill_order.begin(), e.kill_order.end(), name) > 0;
-  if (u.oom_kills && never && u.oom_kills->min.value_or(0) > 0)
-    r.error(at + ".oom_kills", "expects kills but \"" + name + "\" is in never_killed");
-  if (u.oom_kills && killed && u.oom_kills->max == 0u)
-    r.error(at + ".oom_kills", "expects no kills but \"" + name + "\" is in first_killed/kill_order");
-  if (!u.namesAnExpectation())
-    r.error(at, "expected at least one expectation for " + quotedText(name) + " (" +
-                    keyList(ExpectationScope::unit) + ")");
-}
-
-#define OOM_EXPECTATION_READ(key, kind, json, at, field) \
-  if ((json).contains(#key)) readExpectation<ExpectationKind::kind>(r, s, (json)[#key], (at) + "." #key, (field).key);
-
-void readExpect(Reader& r, const Json& v, Scenario& s) {
-  const std::string path = "$.expect";
-  if (!r.object(v, path, "expect")) return;
-  Expectations& e = s.expect;
-#define OOM_EXPECTATION_scenario(key, kind) OOM_EXPECTATION_READ(key, kind, v, path, e)
-#define OOM_EXPECTATION_unit(key, kind)
-#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_##scope(key, kind)
-#include "scenario/expectations.def"
-#undef OOM_EXPECTATION_scenario
-#undef OOM_EXPECTATION_unit
-  checkScenarioExpectations(r, path, e);
-  if (v.contains("restart_grace"))
-    if (auto d = r.duration(v["restart_grace"], path + ".restart_grace")) e.restart_grace_sec = *d;
-  if (v.contains("half_alive_grace"))
-    if (auto d = r.duration(v["half_alive_grace"], path + ".half_alive_grace")) e.half_alive_grace_sec = *d;
-  if (v.contains("allow_collateral"))
-    if (auto b = r.boolean(v["allow_collateral"], path + ".allow_collateral")) e.allow_collateral = *b;
-  // A scenario with nothing that can fail would pass whatever the guest did.
-  const auto requireAnExpectation = [&] {
-    if (!e.namesAnExpectation())
-      r.error(path, "expected at least one expectation (" + keyList(ExpectationScope::scenario) +
-                        ", or one under units such as oom_kills); a scenario that expects nothing passes "
-                        "whatever happens");
-  };
-  if (!v.contains("units")) return requireAnExpectation();
-  const Json& units = v["units"];
-  if (!units.is_object()) {
-    r.error(path + ".units", "expected an object keyed by service name; got " + shown(units));
-    return;
-  }
-  for (const auto& [name, uv] : units.items()) {
-    const std::string at = Reader::key(path + ".units", name);
-    requireService(r, s, name, at);
-    if (!r.object(uv, at, "unitExpectation")) continue;
-    UnitExpectation u;
-#define OOM_EXPECTATION_scenario(key, kind)
-#define OOM_EXPECTATION_unit(key, kind) OOM_EXPECTATION_READ(key, kind, uv, at, u)
-#include "scenario/expectations.def"
-#undef OOM_EXPECTATION_scenario
-#undef OOM_EXPECTATION_unit
-    checkUnitExpectations(r, s, at, name, u);
-    e.units.emplace_back(name, std::move(u));
-  }
-  requireAnExpectation();
-}
-#undef OOM_EXPECTATION
-#undef OOM_EXPECTATION_READ
-
 }  // namespace
 
-const std::vector<ObjectKeys>& scenarioObjectKeys() { return kKeys; }
+const std::vector<ObjectKeys>& scenarioObjectKeys() { return detail::kKeys; }
 
 namespace {
 
