@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
     const auto json = nlohmann::json::parse(in, nullptr, false);
     if (json.is_discarded()) return failEarly(sink, oom::kGuestUsage, plan_file + ": not JSON");
     auto plan = json.get<oom::GuestPlan>();
+    if (!(plan.time_limit_sec > 0))
+      return failEarly(sink, oom::kGuestUsage, plan_file + ": expected time_limit_sec greater than 0");
     if (!stressor.empty())
       for (auto& u : plan.units)
         if (!u.exec_start.empty()) u.exec_start.front() = stressor;

@@ -171,12 +171,12 @@ std::string timelineChartSvg(const RunReport& r) {
   bool limit_reached = false;
   for (const auto& p : tl.phases)
     if (p.name == kPhaseTimeLimit) limit_t = p.t, limit_reached = true;
-  if (!limit_t && r.plan.time_limit_sec > 0) {
+  if (!limit_t && r.scenario.time_limit_sec > 0) {
     // The guest counts the limit from just before it starts the first unit.
     double start = 1e300;
     for (const auto& s : tl.states) start = std::min(start, s.t);
     for (const auto& s : tl.setup) start = std::min(start, s.t);
-    if (start < 1e300) limit_t = start + r.plan.time_limit_sec;
+    if (start < 1e300) limit_t = start + r.scenario.time_limit_sec;
   }
   const bool limit_in_view = limit_t && *limit_t <= t1 + 0.15 * (t1 - t0);
   if (limit_in_view) t1 = std::max(t1, *limit_t);
@@ -399,7 +399,7 @@ std::string timelineChartSvg(const RunReport& r) {
            (l.detail.empty() ? "" : " (" + htmlText(l.detail) + ")") + "</title></rect>\n";
   }
   if (limit_t) {
-    const std::string title = std::string("time limit ") + formatDuration(Seconds(r.plan.time_limit_sec)) +
+    const std::string title = std::string("time limit ") + formatDuration(Seconds(r.scenario.time_limit_sec)) +
                               (limit_reached ? ", reached at " : ", at about ") + since(*limit_t, f.p0);
     if (limit_in_view) {
       const double x = f.x(*limit_t);

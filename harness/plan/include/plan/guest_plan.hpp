@@ -38,7 +38,9 @@ struct GuestPlan {
   int version = 1;
   std::string scenario;                 // scenario name, for logs
   std::vector<PlannedUnit> units;       // started in this order
-  double time_limit_sec = 120;          // hard end of the observation, from the first unit start
+  // Hard end of the observation, from the first unit start: the scenario's time_limit,
+  // which the planner always writes (its default is the scenario's; the guest refuses 0).
+  double time_limit_sec = 0;
   double settle_sec = 10;               // quiet time required after the decisive events
   double sample_interval_sec = 0.5;     // cgroup/proc sampling period
   // The run may end early once this many distinct kernel OOM kills were seen and
