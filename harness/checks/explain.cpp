@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "check_context.hpp"
+#include "checks/victim_choice.hpp"
 #include "oom/units.hpp"
 #include "systemd/restart_rules.hpp"
 
@@ -44,6 +45,32 @@ std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& ev, con
            " (its memory.max, MemoryMax=, was hit): the kernel chose only among that cgroup's tasks, so " +
            expected_service + " was no candidate (docs/kernel-and-systemd.md#global-and-memcg-oom-constraints)";
   const std::string expected_unit = unitName(expected_service);
+  const std::string rule = "; badness = RSS + swap + page tables + oom_score_adj x (RAM + swap) / 1000 "
+                           "(docs/kernel-and-systemd.md#how-the-kernel-picks-a-victim)";
+  const auto compare = [&](const std::string& v_desc, int v_adj, const std::string& e_desc, int e_adj) {
+    if (v_adj < e_adj)
+      return "the kernel chose " + v_desc + " over " + e_desc + ": its RSS gave it the higher badness despite a " +
+             "lower oom_score_adj" + rule;
+    return "the kernel chose " + v_desc + " over " + e_desc + ": with an oom_score_adj at least as high, " +
+           expected_service + " was not the larger by badness" + rule;
+  };
+  // The kernel's own table of the tasks it weighed, ranked as the report ranks them.
+  const VictimChoice choice = explainVictim(ctx.index, ev);
+  if (choice.source == VictimChoice::Source::task_dump) {
+    const auto& cs = choice.candidates;
+    const auto chosen = std::find_if(cs.begin(), cs.end(), [](const VictimCandidate& c) { return c.victim; });
+    const auto wanted = std::find_if(cs.begin(), cs.end(), [&](const VictimCandidate& c) { return c.unit == expected_unit; });
+    if (wanted == cs.end())
+      return expected_unit + " had no task the kernel could choose in its task dump (not running, or oom_score_adj "
+                             "-1000); it chose " + victim;
+    if (chosen != cs.end())
+      return compare(victim + " (" + describeCandidate(*chosen, choice.source) + ")", chosen->oom_score_adj,
+                     expected_unit + " pid " + std::to_string(wanted->pid) + " (" +
+                         describeCandidate(*wanted, choice.source) + ")",
+                     wanted->oom_score_adj) +
+             "; from the kernel's task dump";
+  }
+  // No task dump: the observer's last samples before the kill.
   const Sampled e = topProcess(ctx, expected_unit, ev.t);
   if (!e.p)
     return expected_unit + " had no process sampled in the 5s before the kill (not running, or not sampled), so " +
@@ -55,13 +82,7 @@ std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& ev, con
   const std::string e_desc = expected_unit + " pid " + std::to_string(e.p->pid) + " (oom_score " +
                              std::to_string(e.p->oom_score) + ", oom_score_adj " + std::to_string(e.p->oom_score_adj) +
                              ", RSS " + formatSize(e.p->rss_bytes) + " at " + ctx.since(e.t) + ")";
-  const std::string rule = "; badness = RSS + swap + page tables + oom_score_adj x (RAM + swap) / 1000 "
-                           "(docs/kernel-and-systemd.md#how-the-kernel-picks-a-victim)";
-  if (v.oom_score_adj < e.p->oom_score_adj)
-    return "the kernel chose " + v_desc + " over " + e_desc + ": its RSS gave it the higher badness despite a " +
-           "lower oom_score_adj" + rule;
-  return "the kernel chose " + v_desc + " over " + e_desc + ": with an oom_score_adj at least as high, " +
-         expected_service + " was not the larger by badness" + rule;
+  return compare(v_desc, v.oom_score_adj, e_desc, e.p->oom_score_adj);
 }
 
 std::string explainOomdChoice(const CheckContext& ctx, const OomdKill& k, const std::string& wanted_unit) {

@@ -13,7 +13,7 @@
 #include "oom/units.hpp"
 #include "report/html_report.hpp"
 #include "report/xml_text.hpp"
-#include "report/victim_choice.hpp"
+#include "checks/victim_choice.hpp"
 
 namespace oom {
 namespace {

@@ -9,7 +9,7 @@
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/report.hpp"
-#include "report/victim_choice.hpp"
+#include "checks/victim_choice.hpp"
 
 namespace oom {
 namespace {

@@ -13,7 +13,7 @@
 #include "checks/timeline_index.hpp"
 #include "recorded_run.hpp"
 #include "report/html_report.hpp"
-#include "report/victim_choice.hpp"
+#include "checks/victim_choice.hpp"
 
 using namespace oom;
 using namespace oomtest;

@@ -7,7 +7,7 @@
 
 #include "checks/timeline_index.hpp"
 #include "recorded_run.hpp"
-#include "report/victim_choice.hpp"
+#include "checks/victim_choice.hpp"
 #include "timeline/task_dump.hpp"
 
 using namespace oom;

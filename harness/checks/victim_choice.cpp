@@ -3,7 +3,7 @@
 //   points = rss + swapents + pgtables_bytes / PAGE_SIZE + oom_score_adj * (totalpages / 1000)
 // over the rows of its task dump, oom_score_adj -1000 never chosen, and among
 // equal points the later row wins (the scan replaces on >=).
-#include "report/victim_choice.hpp"
+#include "checks/victim_choice.hpp"
 
 #include <algorithm>
 #include <map>
@@ -78,6 +78,15 @@ std::string scoreOf(const VictimCandidate& c, VictimChoice::Source source) {
   if (source == VictimChoice::Source::task_dump && c.oom_score < 0) return std::to_string(c.badness) + " points";
   return std::to_string(c.oom_score);
 }
+
+}  // namespace
+
+std::string describeCandidate(const VictimCandidate& c, VictimChoice::Source source) {
+  return "score " + scoreOf(c, source) + ", " + (c.swap_bytes ? "RSS + swap " : "RSS ") + formatSize(footprint(c)) +
+         ", oom_score_adj " + std::to_string(c.oom_score_adj);
+}
+
+namespace {
 
 // One plain sentence: why the first candidate beat the second (or why it had no rival).
 std::string sentenceFor(const VictimChoice& choice, const KernelOomKill& k) {

@@ -42,4 +42,8 @@ struct VictimChoice {
 
 VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event);
 
+// "score 1419, RSS 516.9MiB, oom_score_adj 600": a candidate as the report's sentence
+// and the checks' `why` quote it (the score is oom_score, or the kernel's points).
+std::string describeCandidate(const VictimCandidate& candidate, VictimChoice::Source source);
+
 }  // namespace oom
