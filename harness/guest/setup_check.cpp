@@ -46,13 +46,6 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
   return out;
 }
 
-int expectedOomScoreAdjust(const PlannedUnit& unit) {
-  int adj = 0;
-  for (const auto& p : unit.properties)
-    if (p.name == "OOMScoreAdjust")
-      if (auto d = toDbusProperty(p.name, p.value); d && std::holds_alternative<std::int32_t>(d->value))
-        adj = std::get<std::int32_t>(d->value);
-  return adj;
-}
+int expectedOomScoreAdjust(const PlannedUnit& unit) { return oomScoreAdjustOf(unit.properties); }
 
 }  // namespace oom

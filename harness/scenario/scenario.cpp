@@ -12,13 +12,7 @@ std::optional<std::string> ServiceSpec::directive(const std::string& name) const
   return std::nullopt;
 }
 
-int ServiceSpec::oomScoreAdjust() const {
-  // Read by the directive table's own rule, as the guest reads the plan.
-  if (auto v = directive("OOMScoreAdjust"))
-    if (auto d = toDbusProperty("OOMScoreAdjust", *v); d && std::holds_alternative<std::int32_t>(d->value))
-      return std::get<std::int32_t>(d->value);
-  return 0;
-}
+int ServiceSpec::oomScoreAdjust() const { return oomScoreAdjustOf(unit); }
 
 double ServiceSpec::restartSec() const {
   if (auto v = directive("RestartSec"))

@@ -13,6 +13,7 @@
 
 #include "oom/text.hpp"
 #include "oom/units.hpp"
+#include "systemd/unit_values.hpp"
 
 namespace oom {
 namespace {
@@ -130,10 +131,10 @@ const std::vector<Directive>& table() {
               "one of simple, exec, notify, forking, oneshot"));
     add("OOMScoreAdjust", "an integer from -1000 to 1000",
         [](std::string_view value) -> Expected<DbusProperty> {
-          long long n = 0;
-          if (!parseInteger(value, n) || n < -1000 || n > 1000)
-            return bad("OOMScoreAdjust", "an integer from -1000 to 1000", value);
-          return DbusProperty{"OOMScoreAdjust", 'i', static_cast<std::int32_t>(n)};
+          // systemd's own grammar (safe_atoi), the one unit files are read with.
+          const auto n = parseOomScoreAdjust(value);
+          if (!n) return bad("OOMScoreAdjust", "an integer from -1000 to 1000", value);
+          return DbusProperty{"OOMScoreAdjust", 'i', static_cast<std::int32_t>(*n)};
         });
     add("OOMPolicy", "one of continue, stop, kill",
         oneOf("OOMPolicy", "OOMPolicy", {"continue", "stop", "kill"}, "one of continue, stop, kill"));
@@ -221,6 +222,14 @@ Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_vi
   std::string names;
   for (const auto& d : table()) names += (names.empty() ? "" : ", ") + std::string(d.info.directive);
   return fail("", "unknown directive \"" + std::string(directive) + "\"; supported: " + names);
+}
+
+int oomScoreAdjustOf(const std::vector<UnitProperty>& properties) {
+  int adj = 0;
+  for (const auto& p : properties)
+    if (p.name == "OOMScoreAdjust")
+      if (const auto n = parseOomScoreAdjust(p.value)) adj = *n;
+  return adj;
 }
 
 }  // namespace oom

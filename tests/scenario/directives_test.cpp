@@ -1,4 +1,5 @@
 #include "systemd/directives.hpp"
+#include "systemd/unit_values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,4 +57,25 @@ TEST(Directives, EveryListedDirectiveConverts) {
       EXPECT_EQ(q.error().message.find("unknown directive"), std::string::npos);
     }
   }
+}
+
+// One grammar for OOMScoreAdjust=: a scenario's `unit` value and a unit file's line are
+// read alike (systemd's safe_atoi: a sign, hex and octal count), so the value the guest
+// applies, the one lint judges and the one the checks expect never differ.
+TEST(Directives, OomScoreAdjustReadsAsUnitFilesReadIt) {
+  for (const char* text : {"500", "+500", "-1000", "1000", "0x1f4", "0764", "-0x3e8", "1001", "-1001", " 5", "5 ",
+                           "", "five", "0x", "99999999999999999999"}) {
+    SCOPED_TRACE(text);
+    const auto from_unit_file = parseOomScoreAdjust(text);
+    const auto from_scenario = toDbusProperty("OOMScoreAdjust", text);
+    ASSERT_EQ(from_unit_file.has_value(), bool(from_scenario));
+    if (from_unit_file) {
+      EXPECT_EQ(std::get<std::int32_t>(from_scenario->value), *from_unit_file);
+      EXPECT_EQ(oomScoreAdjustOf({{"OOMScoreAdjust", text}}), *from_unit_file);
+    }
+  }
+  EXPECT_EQ(*parseOomScoreAdjust("0x1f4"), 500);
+  EXPECT_EQ(*parseOomScoreAdjust("0764"), 500);
+  EXPECT_EQ(oomScoreAdjustOf({}), 0);  // systemd's default
+  EXPECT_EQ(oomScoreAdjustOf({{"OOMScoreAdjust", "100"}, {"OOMScoreAdjust", "-200"}}), -200);  // the last one wins
 }

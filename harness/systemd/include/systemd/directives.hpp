@@ -58,4 +58,8 @@ const DirectiveInfo* supportedDirective(std::string_view directive);
 // as systemd passes it); ManagedOOMPreference none|avoid|omit.
 Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_view value);
 
+// The OOMScoreAdjust= these properties set, as systemd reads it (the last one wins);
+// 0, systemd's default, when none does. The one reading the host and the guest share.
+int oomScoreAdjustOf(const std::vector<UnitProperty>& properties);
+
 }  // namespace oom
