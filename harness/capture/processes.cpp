@@ -4,7 +4,7 @@
 #include <tuple>
 
 #include "capture/host_reader.hpp"
-#include "guest/kmsg_parser.hpp"
+#include "live/kmsg_parser.hpp"
 #include "oom/text.hpp"
 
 namespace oom {

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "capture/command.hpp"
-#include "guest/bus.hpp"
+#include "live/bus.hpp"
 #include "oom/clock.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/runner.hpp"
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/guest_paths.hpp"
 
 namespace {

@@ -11,6 +11,7 @@
 
 #include "guest/observer.hpp"
 #include "guest/oomd.hpp"
+#include "guest/transient_unit.hpp"
 #include "guest/zram.hpp"
 #include "oom/units.hpp"
 #include "timeline/message_ids.hpp"

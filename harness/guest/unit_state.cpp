@@ -42,16 +42,5 @@ bool sameUnitState(const UnitStateChange& a, const UnitStateChange& b) {
          a.ExecMainCode == b.ExecMainCode && a.ExecMainStatus == b.ExecMainStatus;
 }
 
-std::string hexBytes(const void* data, std::size_t size) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 0xf];
-  }
-  return out;
-}
 
 }  // namespace oom

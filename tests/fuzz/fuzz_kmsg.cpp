@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "guest/kmsg_parser.hpp"
+#include "live/kmsg_parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view rest(reinterpret_cast<const char*>(data), size);

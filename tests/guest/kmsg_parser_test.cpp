@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "guest/kmsg_parser.hpp"
+#include "live/kmsg_parser.hpp"
 
 namespace oom {
 namespace {

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 
 namespace oom {
 namespace {

@@ -6,7 +6,8 @@
 
 #include <limits>
 
-#include "guest/bus.hpp"
+#include "guest/transient_unit.hpp"
+#include "live/bus.hpp"
 #include "guest/setup_check.hpp"
 #include "guest/unit_state.hpp"
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "capture/capture.hpp"
-#include "guest/bus.hpp"
-#include "guest/sysfs.hpp"
+#include "live/bus.hpp"
+#include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 
 namespace oom {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "capture/capture.hpp"
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 
 namespace oom {

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "guest/bus.hpp"
+#include "live/bus.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/sampler.hpp"
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/clock.hpp"
 #include "plan/guest_plan.hpp"
 #include "timeline/timeline.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 #include "timeline/timeline.hpp"
 

@@ -2,9 +2,9 @@
 // The runner: executes a GuestPlan. Starts every unit as a transient unit,
 // verifies that systemd and the kernel apply the settings, lets pressure happen
 // while the observer records, and decides when the observation is over.
-#include "guest/bus.hpp"
+#include "live/bus.hpp"
 #include "guest/record_sink.hpp"
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "plan/guest_plan.hpp"
 
 namespace oom {

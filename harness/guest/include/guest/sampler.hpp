@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "guest/kmsg_parser.hpp"
+#include "live/kmsg_parser.hpp"
 #include "guest/record_sink.hpp"
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "timeline/timeline.hpp"
 
 namespace oom {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 #include "plan/guest_plan.hpp"
 #include "timeline/timeline.hpp"

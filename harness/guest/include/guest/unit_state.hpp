@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "live/bus.hpp"  // hexBytes
 #include "systemd/directives.hpp"
 #include "timeline/timeline.hpp"
 
@@ -18,6 +19,5 @@ bool applyUnitProperty(UnitStateChange& state, std::string_view name, const Dbus
 // Same ActiveState, SubState, Result, NRestarts, MainPID, InvocationID, ExecMain*.
 bool sameUnitState(const UnitStateChange& a, const UnitStateChange& b);
 
-std::string hexBytes(const void* data, std::size_t size);  // InvocationID ay -> 32 hex digits
 
 }  // namespace oom

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 
 namespace oom {

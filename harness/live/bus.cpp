@@ -1,6 +1,5 @@
-#include "guest/bus.hpp"
+#include "live/bus.hpp"
 
-#include "guest/unit_state.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -39,19 +38,16 @@ int appendBasic(sd_bus_message* m, const DbusValue& v) {
 
 }  // namespace
 
-Expected<TransientUnitSpec> transientUnitSpec(const PlannedUnit& unit) {
-  TransientUnitSpec spec;
-  spec.name = unit.unit;
-  spec.properties.push_back({"Description", 's', "oomharness: " + unit.service +
-                                                    (unit.why.empty() ? "" : " (" + unit.why + ")")});
-  for (const auto& p : unit.properties) {
-    auto converted = toDbusProperty(p.name, p.value);
-    if (!converted) return fail(unit.unit + ": " + p.name, converted.error().message);
-    spec.properties.push_back(*converted);
+std::string hexBytes(const void* data, std::size_t size) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 0xf];
   }
-  if (unit.exec_start.empty()) return fail(unit.unit, "empty exec_start");
-  spec.exec = ExecCommand{unit.exec_start.front(), unit.exec_start, false};
-  return spec;
+  return out;
 }
 
 std::string unitObjectPath(const std::string& unit) {

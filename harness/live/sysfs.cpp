@@ -1,4 +1,4 @@
-#include "guest/sysfs.hpp"
+#include "live/sysfs.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

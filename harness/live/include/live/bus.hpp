@@ -1,7 +1,8 @@
 #pragma once
-// The guest's conversation with systemd over D-Bus (sd-bus): start transient
-// units exactly as systemd-run does, read unit properties, subscribe to changes.
-// Message contents are built from plain structs (transientUnitSpec) so they are
+// A conversation with systemd over D-Bus (sd-bus): start transient units exactly
+// as systemd-run does, read unit properties, subscribe to changes. The guest's
+// runner and observer use it, and capture reads a live host with it. Message
+// contents are built from plain structs (TransientUnitSpec) so they are
 // unit-tested without a bus.
 #include <systemd/sd-bus.h>
 
@@ -13,7 +14,6 @@
 
 #include "oom/expected.hpp"
 #include "systemd/directives.hpp"
-#include "plan/guest_plan.hpp"
 
 namespace oom {
 
@@ -29,7 +29,8 @@ struct TransientUnitSpec {
   std::vector<DbusProperty> properties;    // Description + the plan's directives, converted
   ExecCommand exec;                        // ExecStart, a(sasb)
 };
-Expected<TransientUnitSpec> transientUnitSpec(const PlannedUnit& unit);
+
+std::string hexBytes(const void* data, std::size_t size);  // InvocationID ay -> 32 hex digits
 
 // systemd's object path for a unit: /org/freedesktop/systemd1/unit/<escaped name>.
 std::string unitObjectPath(const std::string& unit);

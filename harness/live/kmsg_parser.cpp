@@ -1,4 +1,4 @@
-#include "guest/kmsg_parser.hpp"
+#include "live/kmsg_parser.hpp"
 
 #include <algorithm>
 
