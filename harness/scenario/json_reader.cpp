@@ -97,16 +97,17 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
       // 406: a number beyond a double's range, such as 1e400 or 400 digits.
       errors_.add(Error{source_ + ": " + valuePath(),
                         "expected a finite number; got " + printable(shortened(last_token, kKeyShown)) +
-                            ", which does not fit in a double"});
+                            ", which does not fit in a double",
+                        ErrorKind::input, valuePath()});
       return false;
     }
     const auto [line, column] = lineColumn(text_, position == 0 ? 0 : position - 1);
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    errors_.add(Error{source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-                          valuePath(),
-                      "invalid JSON: " + printable(what)});
+    errors_.add(Error{source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + valuePath(),
+                      "invalid JSON: " + printable(what), ErrorKind::input, valuePath(),
+                      static_cast<unsigned>(line)});
     return false;
   }
 
@@ -122,7 +123,7 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
 
   void error(const std::string& path, std::string message) {
     failed_ = true;
-    errors_.add(Error{source_ + ": " + path, std::move(message)});
+    errors_.add(Error{source_ + ": " + path, std::move(message), ErrorKind::input, path});
   }
 
   // The path of the value being read: the container's path plus its key or index.

@@ -11,16 +11,18 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
   // A warning about service i's directive, under `rule`.
   auto about = [&](std::size_t i, const std::string& directive, const char* rule, std::string message) {
     ScenarioWarning w;
-    w.where = s.source + ": $.services[" + std::to_string(i) + "].unit." + directive;
+    w.json_path = "$.services[" + std::to_string(i) + "].unit." + directive;
+    w.where = s.source + ": " + w.json_path;
     w.message = std::move(message);
     w.rule = rule;
     w.service = i;
     w.directive = directive;
     return w;
   };
-  auto scenarioWide = [&](std::string where, const char* rule, std::string message) {
+  auto scenarioWide = [&](std::string json_path, const char* rule, std::string message) {
     ScenarioWarning w;
-    w.where = std::move(where);
+    w.where = s.source + ": " + json_path;
+    w.json_path = std::move(json_path);
     w.message = std::move(message);
     w.rule = rule;
     return w;
@@ -30,7 +32,7 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
         return svc.oomScoreAdjust() < 0;
       });
   if (all_protected)
-    warnings.push_back(scenarioWide(s.source + ": $.services", "all-services-protected",
+    warnings.push_back(scenarioWide("$.services", "all-services-protected",
                              "every service has a negative OOMScoreAdjust: protecting everything "
                              "gives the kernel fewer useful choices; pick priorities"));
   for (std::size_t i = 0; i < s.services.size(); ++i) {
@@ -61,7 +63,7 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
     if (!svc || u.Result != "oom-kill" || s.guest.release != "bookworm") continue;
     if (!restartsAfter(svc->directive("Restart").value_or(""), "oom-kill")) continue;
     if (!u.oom_kills || u.oom_kills->min.value_or(0) < 2) continue;  // no kill after a restart is expected
-    warnings.push_back(scenarioWide(s.source + ": $.expect.units." + name + ".Result", "result-signal-after-restart",
+    warnings.push_back(scenarioWide("$.expect.units." + name + ".Result", "result-signal-after-restart",
                              "Result \"oom-kill\" on bookworm (systemd 252): after " + name +
                                  " has been restarted, a later OOM kill may end with Result=signal and no "
                                  "OOM message (docs/kernel-and-systemd.md#result-signal-after-a-restart); "

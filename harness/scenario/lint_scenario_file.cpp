@@ -132,11 +132,9 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
   const ScenarioCheck check = loadScenarioFile(file);
   const auto text = readRegularFile(file, limits::kMaxFileBytes, "scenario file");
   auto add = [&](const Error& e, std::string rule) {
-    // where = "file: $.path" (or just "file"): the path picks the line.
-    std::string path;
-    if (e.where.size() > source.size() + 2 && e.where.compare(0, source.size(), source) == 0)
-      path = e.where.substr(source.size() + 2);
-    const unsigned line = text && !path.empty() ? lineOfJsonPath(*text, path) : 1;
+    // The error's JSON path picks the line (a file that is not JSON says its own).
+    const std::string& path = e.json_path;
+    const unsigned line = e.line ? e.line : text && !path.empty() ? lineOfJsonPath(*text, path) : 1;
     const auto* r = findLintRule(rule);
     out.push_back(LintFinding{std::move(rule),
                               r->severity,
@@ -168,10 +166,9 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
     for (auto& f : lintUnits(units)) out.push_back(std::move(f));
   }
   for (const auto& w : check.warnings) {
-    const auto& where = w.where;
-    // About a value from a unit file (where = its file:line): said already, with that
-    // file and line, by the unit-file rules above.
-    if (where.rfind(source, 0) != 0) continue;
+    // About a value from a unit file (no place in the scenario file): said already, with
+    // that file and line, by the unit-file rules above.
+    if (w.json_path.empty()) continue;
     const std::string rule = w.rule.empty() ? "scenario-invalid" : w.rule;
     add(w, rule);
     // A warning lint.cpp gained without a rule id here stays visible, as a warning.

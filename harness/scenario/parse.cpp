@@ -127,11 +127,7 @@ void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& se
     }
     auto prop = toDbusProperty(directive, text);
     if (!prop) {
-      // toDbusProperty names the directive; the path already does.
-      std::string message = prop.error().message;
-      const std::string prefix = directive + ": ";
-      if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
-      r.error(where, message);
+      r.error(where, prop.error().message);  // the path names the directive
       continue;
     }
     service.unit.push_back(UnitProperty{directive, text});
@@ -366,10 +362,13 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
   for (auto& w : out.warnings) {
     if (!w.service || *w.service >= s.services.size() || !s.services[*w.service].files) continue;
     for (const auto& o : s.services[*w.service].files->effective)
-      if (o.directive == w.directive && o.where.rfind("scenario ", 0) != 0) w.where = o.where;
+      if (o.directive == w.directive && o.where.rfind("scenario ", 0) != 0) {
+        w.where = o.where;  // "units/api.service.d/20-oom.conf:3": not a place in the scenario file
+        w.json_path.clear();
+      }
   }
   const Budget budget = computeBudget(s);
-  if (!budget.fits()) out.errors.push_back(Error{source + ": $.services", budget.explain()});
+  if (!budget.fits()) out.errors.push_back(Error{source + ": $.services", budget.explain(), ErrorKind::input, "$.services"});
   s.document = std::move(doc);
   if (out.errors.empty()) out.scenario = std::move(s);
   return out;

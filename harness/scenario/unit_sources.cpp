@@ -214,7 +214,7 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
           errors.push_back(Error{at(a), a.key + "=" + a.value + ": " +
                                             (systemd.empty() ? "systemd accepts it, oomharness does not yet: "
                                                              : "systemd refuses it (" + systemd + "): ") +
-                                            d.error().message.substr(a.key.size() + 2)});
+                                            d.error().message});
         }
         continue;
       }

@@ -53,7 +53,7 @@ class Reader {
   void error(const std::string& path, const std::string& message) {
     std::string m = printable(message);
     if (m.size() > kMaxMessageBytes) m = m.substr(0, kMaxMessageBytes) + "...";
-    errors_.add(Error{source_ + ": " + path, std::move(m)});
+    errors_.add(Error{source_ + ": " + path, std::move(m), ErrorKind::input, path});
   }
   std::vector<Error> takeErrors() { return errors_.take(source_); }
   const std::string& source() const { return source_; }

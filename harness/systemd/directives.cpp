@@ -29,8 +29,8 @@ constexpr std::uint64_t kInfinity = std::numeric_limits<std::uint64_t>::max();
 
 Expected<DbusProperty> bad(std::string_view directive, std::string_view accepts,
                            std::string_view value) {
-  return fail("", std::string(directive) + ": expected " + std::string(accepts) + "; got \"" +
-                      std::string(value) + "\"");
+  // The directive is the place; the caller adds the file and path it was read from.
+  return fail(std::string(directive), "expected " + std::string(accepts) + "; got \"" + std::string(value) + "\"");
 }
 
 Converter oneOf(std::string_view directive, std::string_view dbus_name,

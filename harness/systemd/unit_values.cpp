@@ -164,9 +164,7 @@ std::string unitValueProblem(std::string_view key, std::string_view value) {
     return memoryValueProblem(key, value);
   auto converted = toDbusProperty(key, value);
   if (converted) return "";
-  std::string message = converted.error().message;  // "OOMPolicy: expected ...; got \"x\""
-  const auto colon = message.find(": ");
-  if (colon != std::string::npos) message = message.substr(colon + 2);
+  const std::string& message = converted.error().message;  // "expected ...; got \"x\""
   const auto got = message.rfind("; got ");  // the value is already shown
   return got == std::string::npos ? message : message.substr(0, got);
 }

@@ -296,3 +296,13 @@ TEST(UnitLint, APreferenceOnASliceNamesTheUnitsItLeavesUnprotected) {
   EXPECT_EQ(fs::path(f->related[0].file).filename(), "cache.service");
   EXPECT_EQ(f->related[0].line, 3);
 }
+
+// The place of an error travels as fields (Error::json_path, Error::line), so lint puts a
+// file that is not JSON at the line the parser stopped at, with nothing cut out of the text.
+TEST(ScenarioLint, InvalidJsonIsReportedAtTheLineTheParserStopped) {
+  const auto findings = lintScenarioAt(fs::path(OOM_SOURCE_DIR) / "tests/scenario/bad/syntax-error.json");
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].rule, "scenario-invalid");
+  EXPECT_EQ(findings[0].at.line, 4u);
+  EXPECT_EQ(findings[0].message.rfind("$: invalid JSON: ", 0), 0u) << findings[0].message;
+}

@@ -15,6 +15,11 @@ struct Error {
   std::string where;    // file, "file:$.services[0].load" or "--rate"
   std::string message;  // what was wrong and what was expected
   ErrorKind kind = ErrorKind::input;
+  // Inside the file `where` names, when known: the JSON path ("$.services[0].load")
+  // and the line (for text that is not JSON yet). The same place as `where` says,
+  // as fields, so no reader has to cut it back out of the text.
+  std::string json_path{};
+  unsigned line = 0;
 
   std::string str() const { return where.empty() ? message : where + ": " + message; }
 };

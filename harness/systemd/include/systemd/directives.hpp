@@ -47,8 +47,8 @@ const std::vector<DirectiveInfo>& supportedDirectives();
 // The entry for `directive`, or nullptr when a scenario may not set it.
 const DirectiveInfo* supportedDirective(std::string_view directive);
 
-// Converts "MemoryMax" = "256M" into {"MemoryMax", 't', 268435456}. Errors name
-// the directive and what it accepts; `where` is left empty for the caller to fill.
+// Converts "MemoryMax" = "256M" into {"MemoryMax", 't', 268435456}. An error's
+// `where` is the directive and its message what it accepts and what it got.
 // Values follow systemd: MemoryMax/MemoryHigh/MemorySwapMax accept sizes and
 // "infinity"; RestartSec and StartLimitIntervalSec accept time spans; OOMPolicy
 // continue|stop|kill; OOMScoreAdjust -1000..1000; Restart no|on-success|
