@@ -157,18 +157,36 @@ std::vector<std::string> chartUnits(const RunReport& r) {
 const char* chartUnitColour(std::size_t index) { return kPalette[index % kPaletteSize]; }
 bool chartUnitDashed(std::size_t index) { return index >= kPaletteSize; }
 
-std::string timelineChartSvg(const RunReport& r) {
-  const Timeline& tl = r.timeline;
-  const TimelineIndex index(tl);
-  Frame f;
-  f.p0 = r.verdict.pressure_t;
-  const std::vector<std::string> units = chartUnits(r);
+namespace {
 
+// What every part of the chart is drawn against: its frame (time and memory scales,
+// where the lanes go), the units in lane order, their limit lines and the time limit.
+struct Layout {
+  Frame f;
+  std::vector<std::string> units;
+  double mem_total = 0;
+  struct Limit {
+    std::string unit;
+    const char* directive;
+    std::uint64_t bytes;
+  };
+  std::vector<Limit> limits;
+  std::optional<double> limit_t;
+  bool limit_reached = false, limit_in_view = false;
+};
+
+Layout layoutOf(const RunReport& r, const TimelineIndex& index) {
+  const Timeline& tl = r.timeline;
+  Layout l;
+  Frame& f = l.f;
+  f.p0 = r.verdict.pressure_t;
+  l.units = chartUnits(r);
+  const std::vector<std::string>& units = l.units;
+  std::optional<double>& limit_t = l.limit_t;
+  bool& limit_reached = l.limit_reached;
   // Time range: the first record to the last, with the time limit when it is near.
   const TimelineIndex::Span records = index.span();
   double t0 = records.empty() ? f.p0 : records.first, t1 = records.empty() ? f.p0 + 1 : records.last;
-  std::optional<double> limit_t;
-  bool limit_reached = false;
   for (const auto& p : tl.phases)
     if (p.name == kPhaseTimeLimit) limit_t = p.t, limit_reached = true;
   if (!limit_t && r.scenario.time_limit_sec > 0) {
@@ -178,27 +196,21 @@ std::string timelineChartSvg(const RunReport& r) {
     for (const auto& s : tl.setup) start = std::min(start, s.t);
     if (start < 1e300) limit_t = start + r.scenario.time_limit_sec;
   }
-  const bool limit_in_view = limit_t && *limit_t <= t1 + 0.15 * (t1 - t0);
-  if (limit_in_view) t1 = std::max(t1, *limit_t);
+  l.limit_in_view = limit_t && *limit_t <= t1 + 0.15 * (t1 - t0);
+  if (l.limit_in_view) t1 = std::max(t1, *limit_t);
   if (t1 - t0 < 1) t1 = t0 + 1;
   f.t0 = t0;
   f.t1 = t1 + (t1 - t0) * 0.01;
 
   // Memory scale: the guest's MemTotal, or whatever went above it.
-  const double mem_total = static_cast<double>(tl.guest.mem_total_bytes);
+  const double mem_total = l.mem_total = static_cast<double>(tl.guest.mem_total_bytes);
   double vmax = mem_total;
   for (const auto& s : tl.samples)
     if (s.isAvailable(kCgroupMemoryCurrent)) vmax = std::max(vmax, static_cast<double>(s.memory_current));
-  struct Limit {
-    std::string unit;
-    const char* directive;
-    std::uint64_t bytes;
-  };
-  std::vector<Limit> limits;
   for (const auto& u : units)
     for (const char* d : {"MemoryHigh", "MemoryMax"})
       if (const auto b = limitBytes(r, u, d); b && (mem_total == 0 || static_cast<double>(*b) <= mem_total * 1.5)) {
-        limits.push_back({u, d, *b});
+        l.limits.push_back({u, d, *b});
         vmax = std::max(vmax, static_cast<double>(*b));
       }
   if (vmax <= 0) vmax = static_cast<double>(GiB);
@@ -206,11 +218,11 @@ std::string timelineChartSvg(const RunReport& r) {
   f.laneTop = f.markerBottom() + kLaneGap;
   f.bottom = f.laneTop + static_cast<double>(units.size()) * kLaneH + kAxisH;
 
-  std::string svg = "<svg id=\"timeline-chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(kWidth) +
-                    " " + num(f.bottom) + "\" role=\"img\" aria-labelledby=\"timeline-chart-title\">\n";
-  svg += "<title id=\"timeline-chart-title\">Memory, pressure, systemd states and OOM kills over time (seconds "
-         "since pressure began)</title>\n";
+  return l;
+}
 
+std::string axes(const Frame& f) {
+  std::string svg;
   // Grid and axes.
   const double span = f.t1 - f.t0;
   const double xstep = niceStep(span, 12, {1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600});
@@ -241,7 +253,11 @@ std::string timelineChartSvg(const RunReport& r) {
   svg += "<rect class=\"frame\" x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(f.plotW()) +
          "\" height=\"" + num(kPlotH) + "\"/>\n</g>\n";
 
-  // Observer gaps, under everything else.
+  return svg;
+}
+
+std::string gapMarkers(const Timeline& tl, const Frame& f) {
+  std::string svg;
   for (const auto& g : tl.gaps) {
     const double x = f.x(g.t), w = std::max(1.5, f.x(g.t + g.length_sec) - x);
     svg += "<rect class=\"gap-marker\" x=\"" + num(x) + "\" y=\"" + num(kTop) + "\" width=\"" + num(w) +
@@ -250,6 +266,17 @@ std::string timelineChartSvg(const RunReport& r) {
            "</title></rect>\n";
   }
 
+  return svg;
+}
+
+// The guest's MemTotal and memory in use, each unit's memory.current and limits, and
+// their labels in the right margin.
+std::string memoryLines(const RunReport& r, const TimelineIndex& index, const Layout& l) {
+  const Timeline& tl = r.timeline;
+  const Frame& f = l.f;
+  const std::vector<std::string>& units = l.units;
+  const double mem_total = l.mem_total;
+  std::string svg;
   std::vector<Label> right;
   // The guest: MemTotal, and what was in use (MemTotal - MemAvailable).
   if (mem_total > 0) {
@@ -268,17 +295,17 @@ std::string timelineChartSvg(const RunReport& r) {
   }
 
   // Each unit's limits and memory.current.
-  for (std::size_t u = 0; u < units.size(); ++u) {
+  for (std::size_t u = 0; u < l.units.size(); ++u) {
     const std::string colour = chartUnitColour(u);
     const bool dashed_series = chartUnitDashed(u);
-    for (const auto& l : limits) {
-      if (l.unit != units[u]) continue;
-      const double y = f.y(static_cast<double>(l.bytes));
-      const std::string text = stem(units[u]) + " " + l.directive + "=" + formatSize(l.bytes);
-      svg += "<line class=\"limit-line\" data-unit=\"" + htmlText(units[u]) + "\" data-directive=\"" + l.directive +
+    for (const auto& lim : l.limits) {
+      if (lim.unit != units[u]) continue;
+      const double y = f.y(static_cast<double>(lim.bytes));
+      const std::string text = stem(units[u]) + " " + lim.directive + "=" + formatSize(lim.bytes);
+      svg += "<line class=\"limit-line\" data-unit=\"" + htmlText(units[u]) + "\" data-directive=\"" + lim.directive +
              "\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kWidth - kRight) + "\" y1=\"" + num(y) + "\" y2=\"" + num(y) +
              "\" stroke=\"" + colour + "\" stroke-dasharray=\"" +
-             (std::string(l.directive) == "MemoryMax" ? "8 4" : "2 4") + "\"><title>" + htmlText(text) +
+             (std::string(lim.directive) == "MemoryMax" ? "8 4" : "2 4") + "\"><title>" + htmlText(text) +
              "</title></line>\n";
       right.push_back({y, text, colour});
     }
@@ -292,6 +319,12 @@ std::string timelineChartSvg(const RunReport& r) {
   }
   svg += labels(right);
 
+  return svg;
+}
+
+std::string psiBand(const RunReport& r, const Frame& f) {
+  const Timeline& tl = r.timeline;
+  std::string svg;
   // Memory PSI (guest-wide avg10, %) as a band: some, and full inside it.
   {
     std::vector<Point> some, full;
@@ -329,6 +362,15 @@ std::string timelineChartSvg(const RunReport& r) {
            num(kWidth - kRight + 40) + "\" y=\"" + num(top + 22) + "\" fill=\"#a61b1b\">full</text></g>\n";
   }
 
+  return svg;
+}
+
+std::string stateLanes(const RunReport& r, const TimelineIndex& index, const Layout& l) {
+  const Timeline& tl = r.timeline;
+  const Frame& f = l.f;
+  const std::vector<std::string>& units = l.units;
+  const double span = f.t1 - f.t0;
+  std::string svg;
   // One lane per unit: its systemd ActiveState over time, and its restarts.
   for (std::size_t u = 0; u < units.size(); ++u) {
     const double y = f.laneTop + static_cast<double>(u) * kLaneH;
@@ -373,6 +415,15 @@ std::string timelineChartSvg(const RunReport& r) {
     svg += "</g>\n";
   }
 
+  return svg;
+}
+
+std::string markers(const RunReport& r, const TimelineIndex& index, const Layout& l) {
+  const Timeline& tl = r.timeline;
+  const Frame& f = l.f;
+  const std::optional<double>& limit_t = l.limit_t;
+  const bool limit_reached = l.limit_reached, limit_in_view = l.limit_in_view;
+  std::string svg;
   // Phases, losses, the time limit, and every kernel OOM kill. Labels above the
   // plot that would overlap the previous one go one row higher.
   double row_end[2] = {-1e9, -1e9};
@@ -431,6 +482,26 @@ std::string timelineChartSvg(const RunReport& r) {
            formatSize(k.anon_rss_kb * KiB) + ", oom_score_adj " + std::to_string(k.oom_score_adj) +
            "</title></g></a>\n";
   }
+  return svg;
+}
+
+}  // namespace
+
+std::string timelineChartSvg(const RunReport& r) {
+  const TimelineIndex index(r.timeline);
+  const Layout l = layoutOf(r, index);
+  const Frame& f = l.f;
+  std::string svg = "<svg id=\"timeline-chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + num(kWidth) +
+                    " " + num(f.bottom) + "\" role=\"img\" aria-labelledby=\"timeline-chart-title\">\n";
+  svg += "<title id=\"timeline-chart-title\">Memory, pressure, systemd states and OOM kills over time (seconds "
+         "since pressure began)</title>\n";
+
+  svg += axes(f);
+  svg += gapMarkers(r.timeline, f);
+  svg += memoryLines(r, index, l);
+  svg += psiBand(r, f);
+  svg += stateLanes(r, index, l);
+  svg += markers(r, index, l);
   svg += "</svg>\n";
   return svg;
 }
