@@ -110,17 +110,15 @@ std::optional<ServiceFileRefs> unitsTreeRefs(const fs::path& dir, const std::str
   return refs;
 }
 
-ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
-                                    const std::vector<UnitProperty>& inline_unit, const std::string& where) {
-  ServiceFilesResult out;
-  auto& errors = out.errors;
-  const std::string unit_name = service + ".service";
-  const std::string drop_in_dir = std::string(kGuestUnitDir) + "/" + unit_name + ".d/";
+namespace {
 
-  // Read every file; the texts go to the guest exactly as read.
+// A service's unit file and drop-ins as systemd would read them: of two drop-ins of one
+// name, the one in the more specific folder; in file-name order. `texts` keeps each
+// file's bytes by its parsed path: they go to the guest exactly as read.
+UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& refs, const std::string& where,
+                        std::map<std::string, std::string>& texts, std::vector<Error>& errors) {
   UnitSources sources;
   sources.name = unit_name;
-  std::map<std::string, std::string> texts;  // parsed path -> bytes
   auto read = [&](const fs::path& full) -> std::optional<UnitFileText> {
     auto f = readOne(full, errors);
     if (!f) return std::nullopt;
@@ -180,20 +178,13 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   std::stable_sort(sources.drop_ins.begin(), sources.drop_ins.end(), [](const auto& a, const auto& b) {
     return fs::path(a.path).filename() < fs::path(b.path).filename();
   });
-  if (!sources.unit_file && sources.drop_ins.empty()) return out;
+  return sources;
+}
 
-  if (sources.unit_file)
-    out.files.files.push_back(InstalledFile{sources.unit_file->path, std::string(kGuestUnitDir) + "/" + unit_name,
-                                            texts[sources.unit_file->path]});
-  else  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
-    out.files.files.push_back(InstalledFile{"oomharness (no unit_file given)",
-                                            std::string(kGuestUnitDir) + "/" + unit_name,
-                                            "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
-                                            "Description=" + unit_name + " (drop-ins under test)\n"});
-  for (const auto& d : sources.drop_ins)
-    out.files.files.push_back(InstalledFile{d.path, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]});
-
-  // Syntax systemd would ignore, and table directives: each value checked where it is.
+// Syntax systemd would ignore, and each table directive's value checked where it is;
+// what the harness drop-in resets (neutralized) and what is left to systemd.
+void classifyAssignments(const UnitSources& sources, ServiceFilesResult& out) {
+  auto& errors = out.errors;
   std::set<std::string> unit_resets;
   for (const auto* file : sources.files()) {
     for (const auto& p : file->problems)
@@ -247,7 +238,12 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   }
   out.files.unit_reset_lines.assign(unit_resets.begin(), unit_resets.end());
 
-  // The merge: per table directive, the last assignment in its section wins.
+}
+
+// The merge: per table directive, the last assignment in its section wins; the
+// scenario's inline settings come last (the harness drop-in), so they win over all.
+void mergeSettings(const UnitSources& sources, const std::vector<UnitProperty>& inline_unit, const std::string& where,
+                   ServiceFilesResult& out) {
   const auto merged = effectiveSettings(sources, [](const UnitAssignment& a) {
     const DirectiveInfo* info = supportedDirective(a.key);
     return info && a.key != "Type" && a.section == info->section &&
@@ -283,7 +279,11 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
     }
   }
 
-  // The slice the unit runs in, if its file is in the tree: installed as it is.
+}
+
+// The slice the unit runs in, if its file is in the tree: installed as it is.
+void addSliceFiles(const ServiceFileRefs& refs, ServiceFilesResult& out) {
+  auto& errors = out.errors;
   for (const auto& p : out.unit) {
     if (p.name != "Slice") continue;
     for (const auto& dir : refs.slice_dirs) {
@@ -300,6 +300,33 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
       break;
     }
   }
+}
+
+}  // namespace
+
+ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
+                                    const std::vector<UnitProperty>& inline_unit, const std::string& where) {
+  ServiceFilesResult out;
+  const std::string unit_name = service + ".service";
+  const std::string drop_in_dir = std::string(kGuestUnitDir) + "/" + unit_name + ".d/";
+  std::map<std::string, std::string> texts;  // parsed path -> bytes
+  const UnitSources sources = readSources(unit_name, refs, where, texts, out.errors);
+  if (!sources.unit_file && sources.drop_ins.empty()) return out;
+
+  if (sources.unit_file)
+    out.files.files.push_back(InstalledFile{sources.unit_file->path, std::string(kGuestUnitDir) + "/" + unit_name,
+                                            texts[sources.unit_file->path]});
+  else  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
+    out.files.files.push_back(InstalledFile{"oomharness (no unit_file given)",
+                                            std::string(kGuestUnitDir) + "/" + unit_name,
+                                            "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
+                                            "Description=" + unit_name + " (drop-ins under test)\n"});
+  for (const auto& d : sources.drop_ins)
+    out.files.files.push_back(InstalledFile{d.path, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]});
+
+  classifyAssignments(sources, out);
+  mergeSettings(sources, inline_unit, where, out);
+  addSliceFiles(refs, out);
   return out;
 }
 
