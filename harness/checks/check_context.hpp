@@ -76,6 +76,8 @@ struct AnyKill {
 };
 // Both kinds of kill in one time order (kill_checks.cpp).
 std::vector<AnyKill> allKills(const TimelineIndex& index);
+// ... only those at or after the pressure phase: what first_killed and kill_order judge.
+std::vector<AnyKill> killsUnderPressure(const TimelineIndex& index);
 // The kernel's kill line, or systemd's message with oomd's reason.
 Evidence evidenceOf(const AnyKill& k);
 

@@ -6,16 +6,44 @@
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
+#include "plan/planner.hpp"
 #include "systemd/restart_rules.hpp"
 
 namespace oom {
 namespace {
+
+// The host's own comparison of what the plan asked with what the guest read back (each
+// D-Bus value, each process's oom_score_adj): a guest that reports no mismatch is not
+// taken at its word.
+std::vector<std::string> hostMismatches(const PlannedUnit& planned, const UnitSetup& u) {
+  std::vector<std::string> out;
+  for (const auto& p : planned.properties) {
+    const auto want = toDbusProperty(p.name, p.value);
+    if (!want) continue;  // the plan refuses such a value before anything starts
+    const std::string wanted = formatDbusValue(want->value);
+    const auto got = u.applied.find(want->name);
+    if (got == u.applied.end() || got->second.empty())
+      out.push_back(p.name + "=" + p.value + " asked (" + want->name + "=" + wanted +
+                    "), but the guest's setup record has no " + want->name + " read back");
+    else if (got->second != wanted)
+      out.push_back(p.name + "=" + p.value + " asked (" + want->name + "=" + wanted + "), the guest read back " +
+                    want->name + "=" + got->second);
+  }
+  const int adj = oomScoreAdjustOf(planned.properties);
+  for (const auto& proc : u.processes)
+    if (proc.oom_score_adj != adj)
+      out.push_back("pid " + std::to_string(proc.pid) + " (" + proc.comm + ") has oom_score_adj " +
+                    std::to_string(proc.oom_score_adj) + ", the plan asks " + std::to_string(adj));
+  return out;
+}
 
 CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
   CheckResult c{.name = "setup",
                 .outcome = CheckOutcome::pass,
                 .expected = "every unit started with the settings the scenario asked for"};
   std::size_t verified = 0;
+  std::optional<Evidence> first_problem;  // what the observed line quotes
+  const auto plan = makeGuestPlan(s);
   for (const auto& u : index.timeline().setup) {
     if (u.killed_before_check > 0)
       c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0,
@@ -28,21 +56,30 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
       c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, "from unit files, as merged: " + merged});
     }
     for (const auto& stub : u.stubs) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, stub});
-    if (u.mismatches.empty()) { ++verified; continue; }
+    std::vector<std::string> mismatches = u.mismatches;
+    if (mismatches.empty() && plan)
+      for (const auto& planned : plan->units)
+        if (planned.unit == u.unit)
+          for (auto& m : hostMismatches(planned, u)) mismatches.push_back("the host finds " + std::move(m));
+    if (mismatches.empty()) { ++verified; continue; }
     c.outcome = CheckOutcome::inconclusive;
-    for (const auto& m : u.mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
+    for (const auto& m : mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
+    if (!first_problem) first_problem = Evidence{u.t, "setup", u.unit, "", 0, mismatches.front()};
   }
   for (const auto& p : index.timeline().phases)
     if (p.name == kPhaseSetupFailed) {
       c.outcome = CheckOutcome::inconclusive;
       c.evidence.push_back(Evidence{p.t, kRecordPhase, "", "", 0, std::string(kPhaseSetupFailed) + ": " + p.detail});
+      if (!first_problem) first_problem = c.evidence.back();
     }
   std::vector<std::string> missing;
   for (const auto& svc : s.services)
     if (!index.setupOf(unitName(svc.name))) missing.push_back(unitName(svc.name));
   if (c.outcome == CheckOutcome::inconclusive) {
     c.observed = "settings not applied as written: the run did not test this scenario";
-  } else if (!missing.empty() && !index.timeline().setup.empty()) {
+    if (first_problem)  // so the line itself says what
+      c.observed += " (" + (first_problem->unit.empty() ? "" : first_problem->unit + ": ") + first_problem->text + ")";
+  } else if (!missing.empty()) {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "no setup record for";
     for (const auto& m : missing) c.observed += " " + m;
@@ -215,8 +252,10 @@ extern const CheckDef kCheck_setup{
     .kind = CheckKind::run,
     .naming = CheckNaming::scenario,
     .blind = kBlindRecordsOnly,
-    .passes_when = "every unit started with the settings asked for (else the run did not test the scenario: "
-                   "inconclusive)",
+    .passes_when = "every scenario unit has its setup record; the host compares each value the plan asked for "
+                   "with what the guest read back over D-Bus, and each process's oom_score_adj with the plan's, "
+                   "besides the guest's own findings. Otherwise the run did not test the scenario: inconclusive, "
+                   "quoting the first difference",
     .evidence = "the guest's setup record per unit: the values systemd confirmed, from unit files with file and line",
     .judge = [](const CheckContext& ctx, const std::string&, Checks& out) { out.push_back(checkSetup(ctx.scenario, ctx.index)); },
 };

@@ -54,6 +54,13 @@ std::vector<AnyKill> allKills(const TimelineIndex& index) {
   return kills;
 }
 
+std::vector<AnyKill> killsUnderPressure(const TimelineIndex& index) {
+  std::vector<AnyKill> kills = allKills(index);
+  const double p0 = index.pressureT();
+  std::erase_if(kills, [&](const AnyKill& k) { return k.t < p0; });
+  return kills;
+}
+
 Evidence evidenceOf(const AnyKill& k) { return k.kernel ? killEvidence(*k.kernel->victim) : oomdKillEvidence(*k.oomd); }
 
 static void checkFirstKilled(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
@@ -63,7 +70,7 @@ static void checkFirstKilled(const CheckContext& ctx, const std::string& /*scena
                 .unit = *want,
                 .outcome = CheckOutcome::pass,
                 .expected = *want + " is the first unit killed (by the kernel, or by systemd-oomd)"};
-  const auto kills = allKills(ctx.index);
+  const auto kills = killsUnderPressure(ctx.index);
   if (kills.empty()) {
     c.outcome = ctx.missingKill();
     c.observed = "no OOM kill at all" + ctx.notWithinTimeLimit();
@@ -88,7 +95,7 @@ static void checkKillOrder(const CheckContext& ctx, const std::string& /*scenari
                 .outcome = CheckOutcome::pass,
                 .expected = "first kills in order: " + expected};
   std::vector<std::string> seen;  // listed services in order of their first kill
-  const auto kills = allKills(ctx.index);
+  const auto kills = killsUnderPressure(ctx.index);
   std::vector<const AnyKill*> firsts;
   for (const auto& k : kills) {
     const std::string svc = serviceOf(ctx, k.unit);
@@ -334,6 +341,34 @@ static void noteUnexpectedKills(const CheckContext& ctx, const std::string& /*sc
     out.push_back(std::move(c));
   }
 }
+
+// Kills before the pressure phase (a baseline that did not fit, a unit that failed to
+// start): reported, never deciding first_killed or kill_order.
+static void noteKillsBeforePressure(const CheckContext& ctx, const std::string& /*scenario-wide*/, Checks& out) {
+  const double p0 = ctx.index.pressureT();
+  std::vector<AnyKill> early;
+  for (const AnyKill& k : allKills(ctx.index))
+    if (k.t < p0) early.push_back(k);
+  if (early.empty()) return;
+  CheckResult c{.name = "note.kill_before_pressure",
+                .outcome = CheckOutcome::note,
+                .expected = "no kill before the pressure phase"};
+  for (const auto& k : early) c.evidence.push_back(evidenceOf(k));
+  c.observed = std::to_string(early.size()) + " kill(s) before the pressure phase, first " + describe(early.front()) +
+               " at " + ctx.since(early.front().t) + ": not counted for first_killed or kill_order";
+  out.push_back(std::move(c));
+}
+
+extern const CheckDef kCheck_kill_before_pressure{
+    .name = "note.kill_before_pressure",
+    .kind = CheckKind::note,
+    .naming = CheckNaming::scenario,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "(a note) a kill came before the pressure phase (while the units started or ramped to their "
+                   "baselines); first_killed and kill_order judge only the kills after it",
+    .evidence = "each such kill",
+    .judge = noteKillsBeforePressure,
+};
 
 extern const CheckDef kCheck_first_killed{
     .name = "first_killed",

@@ -12,7 +12,7 @@ namespace oom {
 #include "scenario/expectations.def"
 #undef OOM_EXPECTATION
 extern const CheckDef kCheck_collateral, kCheck_setup, kCheck_timeline_complete, kCheck_pressure,
-    kCheck_observation, kCheck_witnesses, kCheck_load_fidelity, kCheck_unexpected_kill;
+    kCheck_observation, kCheck_witnesses, kCheck_load_fidelity, kCheck_unexpected_kill, kCheck_kill_before_pressure;
 
 const std::vector<const CheckDef*>& checkRegistry() {
   static const std::vector<const CheckDef*> all = {
@@ -27,6 +27,7 @@ const std::vector<const CheckDef*>& checkRegistry() {
       &kCheck_witnesses,
       &kCheck_load_fidelity,
       &kCheck_unexpected_kill,
+      &kCheck_kill_before_pressure,
   };
   return all;
 }

@@ -1,6 +1,7 @@
 #include "checks/timeline_index.hpp"
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <limits>
 #include <cstdio>
@@ -172,6 +173,15 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
   for (const auto& k : timeline.kills) kills.push_back(&k);
   std::stable_sort(kills.begin(), kills.end(), [](auto* a, auto* b) { return a->t < b->t; });
   for (const KernelOomKill* k : kills) {
+    // The same process's line relayed twice: one kill (a process dies once).
+    const bool again = std::any_of(events_.rbegin(), events_.rend(), [&](const OomEvent& e) {
+      return e.unit == k->unit && std::abs(k->t - e.t) <= kGroupWindowSec &&
+             std::any_of(e.members.begin(), e.members.end(), [&](const KernelOomKill* m) { return m->pid == k->pid; });
+    });
+    if (again) {
+      ++duplicate_kills_;
+      continue;
+    }
     if (k->group_kill) {
       auto owner = std::find_if(events_.rbegin(), events_.rend(), [&](const OomEvent& e) {
         return e.unit == k->unit && k->t - e.t <= kGroupWindowSec;
@@ -195,6 +205,19 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
       if (inv.unit == e.unit && inv.first_t <= e.t && (!best || inv.first_t > best->first_t)) best = &inv;
     if (best) e.InvocationID = best->InvocationID;
   }
+  // A process dies once: a second record of a victim already killed in the same
+  // invocation (a line relayed twice) is the same kill, not another one.
+  std::set<std::pair<int, std::string>> killed;  // (pid, unit + InvocationID)
+  std::vector<OomEvent> unique;
+  for (auto& e : events_) {
+    if (!killed.insert({e.victim->pid, e.unit + "/" + e.InvocationID}).second) {
+      ++duplicate_kills_;
+      continue;
+    }
+    for (const auto* m : e.members) killed.insert({m->pid, e.unit + "/" + e.InvocationID});
+    unique.push_back(std::move(e));
+  }
+  events_ = std::move(unique);
   for (const auto& e : events_)
     for (auto& inv : invocations_)
       if (inv.unit == e.unit && inv.InvocationID == e.InvocationID)

@@ -141,8 +141,9 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
 }
 
 // Re-judges a recorded timeline (observer JSON lines) against a scenario, offline.
-int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir) {
-  const ScenarioCheck check = loadScenarioFile(file);
+int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir,
+                     const std::optional<std::filesystem::path>& units_dir) {
+  const ScenarioCheck check = loadScenarioFile(file, units_dir);
   if (!check.ok()) {
     printErrorCount(file, check);
     printDiagnostics(check);
@@ -197,7 +198,13 @@ void addScenarioCommands(CLI::App& app, int& status) {
                    "Timeline file (.jsonl): a regular file of at most " + formatSize(kMaxTimelineFileBytes))
       ->required();
   eval->add_option("--out", *out, "Also write result.json, junit.xml and summary.txt here");
-  eval->callback([scenario, timeline, out, &status] { status = evaluateRecorded(*scenario, *timeline, *out); });
+  // The unit tree the run took its files from: the host compares the settings the guest
+  // read back with the plan, so a run is judged against the files it ran with.
+  auto eval_units = std::make_shared<std::optional<std::filesystem::path>>();
+  eval->add_option("--units", *eval_units, units_help + ", as the recorded run did");
+  eval->callback([scenario, timeline, out, eval_units, &status] {
+    status = evaluateRecorded(*scenario, *timeline, *out, *eval_units);
+  });
 }
 
 }  // namespace oom

@@ -1,19 +1,6 @@
 #include "guest/setup_check.hpp"
 
-#include <type_traits>
-
 namespace oom {
-
-std::string formatDbusValue(const DbusValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, bool>) return x ? "yes" : "no";
-        else if constexpr (std::is_same_v<T, std::string>) return x;
-        else return std::to_string(x);
-      },
-      v);
-}
 
 std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
                                            const std::optional<DbusValue>& actual) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "oom/text.hpp"
 #include "oom/units.hpp"
@@ -230,6 +231,17 @@ int oomScoreAdjustOf(const std::vector<UnitProperty>& properties) {
     if (p.name == "OOMScoreAdjust")
       if (const auto n = parseOomScoreAdjust(p.value)) adj = *n;
   return adj;
+}
+
+std::string formatDbusValue(const DbusValue& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, bool>) return x ? "yes" : "no";
+        else if constexpr (std::is_same_v<T, std::string>) return x;
+        else return std::to_string(x);
+      },
+      v);
 }
 
 }  // namespace oom

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "checks/timeline_index.hpp"
 #include "fixtures.hpp"
 
 using namespace oom;
@@ -107,6 +108,44 @@ const std::vector<Mutation>& mutations() {
                                                     {"what", "unattributed_kill"}, {"count", 1},
                                                     {"detail", "pid 99999 (oomstress)"}});
        }},
+      {"drop_setup", "one unit's setup record is missing: nothing shows its settings were applied",
+       VerdictKind::inconclusive, "setup", CheckOutcome::inconclusive,
+       [](const Records& recs, const Scenario&) {
+         Records out;
+         bool dropped = false;
+         for (const auto& r : recs) {
+           if (!dropped && r["type"] == "unit_setup") {
+             dropped = true;
+             continue;
+           }
+           out.push_back(r);
+         }
+         return out;
+       }},
+      {"setup_drift", "a unit's processes run with an oom_score_adj other than the plan's, and the guest reported "
+                      "no mismatch", VerdictKind::inconclusive, "setup", CheckOutcome::inconclusive,
+       [](const Records& recs, const Scenario&) {
+         Records out = recs;
+         for (auto& r : out)
+           if (r["type"] == "unit_setup" && !r["processes"].empty()) {
+             for (auto& p : r["processes"]) p["oom_score_adj"] = p["oom_score_adj"].get<int>() + 1;
+             r["mismatches"] = nlohmann::json::array();
+             break;
+           }
+         return out;
+       }},
+      {"setup_value_drift", "a value the plan asked for was read back different, and the guest reported no mismatch",
+       VerdictKind::inconclusive, "setup", CheckOutcome::inconclusive,
+       [](const Records& recs, const Scenario&) {
+         Records out = recs;
+         for (auto& r : out)
+           if (r["type"] == "unit_setup" && r["applied"].contains("Type")) {
+             r["applied"]["Type"] = r["applied"]["Type"] == "notify" ? "simple" : "notify";
+             r["mismatches"] = nlohmann::json::array();
+             break;
+           }
+         return out;
+       }},
       {"garble_line", "one results line is not valid JSON (time unknown)", VerdictKind::inconclusive, "first_killed",
        CheckOutcome::inconclusive,
        [](const Records& recs, const Scenario&) {
@@ -130,7 +169,7 @@ TEST(Mutations, EveryMutationOfEveryRecordingTurnsPassIntoFailOrInconclusive) {
   std::string table = "\nrecording | mutation | verdict | caught by\n";
   for (const auto& rec : recordings()) {
     const Records original = records(rec.file);
-    const Scenario s = scenario(rec.scenario);
+    const Scenario s = scenarioOf(rec);
     ASSERT_EQ(evaluate(s, foldRaw(original)).verdict, VerdictKind::pass) << rec.file;
     for (const auto& m : mutations()) {
       SCOPED_TRACE(std::string(rec.file) + " / " + m.name + ": " + m.what);
@@ -184,4 +223,48 @@ TEST(Mutations, ALossTheOomKillCounterRulesOutLeavesThePassStanding) {
     EXPECT_EQ(outcome(v, "never_killed", "api"), CheckOutcome::pass);
     EXPECT_EQ(outcome(v, "observation"), CheckOutcome::note);
   }
+}
+
+// A kill record relayed twice is one kill: the counts, the order and the verdict stay.
+TEST(Mutations, AKillRecordedTwiceIsOneKill) {
+  for (const auto& rec : recordings()) {
+    SCOPED_TRACE(rec.file);
+    Records recs = records(rec.file);
+    const auto first = std::find_if(recs.begin(), recs.end(), [](const auto& r) { return r["type"] == "oom_kill"; });
+    ASSERT_NE(first, recs.end());
+    const nlohmann::json copy = *first;
+    recs.insert(first + 1, copy);
+    const Scenario s = scenarioOf(rec);
+    const Verdict once = evaluate(s, foldRaw(records(rec.file)));
+    const Verdict twice = evaluate(s, foldRaw(recs));
+    EXPECT_EQ(twice.verdict, VerdictKind::pass) << twice.reason;
+    ASSERT_EQ(twice.checks.size(), once.checks.size());
+    for (std::size_t i = 0; i < once.checks.size(); ++i)
+      if (once.checks[i].name.find("oom_kills") != std::string::npos) {
+        EXPECT_EQ(twice.checks[i].observed, once.checks[i].observed);
+      }
+    EXPECT_EQ(TimelineIndex(foldRaw(recs)).duplicateKills(), 1u);
+  }
+}
+
+// A kill before the pressure phase (a unit that did not fit its baseline) is reported
+// and does not decide first_killed or kill_order.
+TEST(Mutations, AKillBeforePressureDecidesNoOrder) {
+  Records recs = records("recorded-three-services-bookworm.jsonl");
+  const double p0 = phaseT(recs, "pressure");
+  nlohmann::json early = *std::find_if(recs.begin(), recs.end(), [](const auto& r) { return r["type"] == "oom_kill"; });
+  early["t"] = p0 - 2;
+  early["unit"] = "redis.service";
+  early["task_memcg"] = "/system.slice/redis.service";
+  early["pid"] = 204;
+  recs.insert(recs.end() - 1, early);
+  const Verdict v = evaluate(scenario("three-services.json"), foldRaw(recs));
+  EXPECT_EQ(outcome(v, "first_killed"), CheckOutcome::pass) << find(v, "first_killed")->observed;
+  EXPECT_EQ(outcome(v, "kill_order"), CheckOutcome::pass);
+  const auto* note = find(v, "note.kill_before_pressure");
+  ASSERT_NE(note, nullptr);
+  EXPECT_NE(note->observed.find("1 kill(s) before the pressure phase, first redis.service pid 204"), std::string::npos)
+      << note->observed;
+  // ... while never_killed still counts it: redis was killed.
+  EXPECT_EQ(outcome(v, "never_killed", "redis"), CheckOutcome::fail);
 }

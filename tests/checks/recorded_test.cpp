@@ -31,7 +31,7 @@ TEST(Recorded, EachRecordingPassesItsShippedScenario) {
     const Timeline t = timeline(rec.file);
     ASSERT_TRUE(t.complete);
     ASSERT_FALSE(t.kills.empty());
-    const Verdict v = evaluate(scenario(rec.scenario), t);
+    const Verdict v = evaluate(scenarioOf(rec), t);
     EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
     EXPECT_EQ(outcome(v, "pressure"), CheckOutcome::pass);
     EXPECT_EQ(outcome(v, "witnesses"), CheckOutcome::pass);
@@ -398,7 +398,7 @@ TEST(Recorded, AResumeLineWithFieldsOfTheWrongTypeIsNoResumeNotACrash) {
 // read within a second of the kill.
 TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSaySo) {
   const Timeline t = timeline("recorded-restart-loop-bookworm.jsonl");
-  const Verdict v = evaluate(scenario("restart-loop.json"), t);
+  const Verdict v = evaluate(scenario("restart-loop.json", "", restartLoopAsRun), t);
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
   EXPECT_EQ(find(v, "exporter.oom_kills")->observed.substr(0, 10), "3 kill(s) ");
   const auto* w = find(v, "witnesses");
@@ -408,14 +408,16 @@ TEST(Recorded, RestartLoopOnSystemd252ReportsLaterKillsAsSignalAndTheWitnessesSa
   // The next invocation's fresh cgroup (oom_kill 0) is not read as the killed one's.
   EXPECT_FALSE(has(w->observed, "memory.events shows 0")) << w->observed;
 
-  const Verdict strict = evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})"), t);
+  const Verdict strict =
+      evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})", restartLoopAsRun), t);
   const auto* r = find(strict, "exporter.Result");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->outcome, CheckOutcome::pass) << r->observed;
   EXPECT_TRUE(has(r->observed, "signal (accepted: systemd 252 after a restart)")) << r->observed;
 
   // The same loop on trixie: systemd 257 reports every kill, and every witness agrees.
-  const Verdict t257 = evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})"),
+  const Verdict t257 = evaluate(scenario("restart-loop.json", R"({"units": {"exporter": {"Result": "oom-kill"}}})",
+                                         restartLoopAsRun),
                                 timeline("recorded-restart-loop-trixie.jsonl"));
   EXPECT_EQ(t257.verdict, VerdictKind::pass) << dump(t257);
   EXPECT_EQ(outcome(t257, "witnesses"), CheckOutcome::pass) << find(t257, "witnesses")->observed;
@@ -450,7 +452,8 @@ TEST(Recorded, KillsPrintedWithoutAReportAreAttributedByPid) {
   }
   EXPECT_EQ(by_report, 10u);
   EXPECT_EQ(by_pid, 2u);
-  const Verdict v = evaluate(scenario("burst-many-small.json"), t);
+  ASSERT_STREQ(recordings()[9].file, "recorded-burst-many-small-trixie.jsonl");
+  const Verdict v = evaluate(scenarioOf(recordings()[9]), t);
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
   EXPECT_EQ(find(v, "shards.oom_kills")->observed.substr(0, 11), "12 kill(s) ");
 }

@@ -42,7 +42,7 @@ TEST(Registry, NamesAreUniqueAndEveryCheckIsDocumented) {
 TEST(Registry, EveryResultOfEveryRecordingComesFromARegisteredCheck) {
   for (const auto& rec : recordings()) {
     SCOPED_TRACE(rec.file);
-    const Verdict v = evaluate(scenario(rec.scenario), timeline(rec.file));
+    const Verdict v = evaluate(scenarioOf(rec), timeline(rec.file));
     std::set<std::string_view> run_checks;
     for (const auto& c : v.checks) {
       const CheckDef* d = checkDefOf(c);

@@ -83,11 +83,12 @@ TEST(RestartsWithin, AUnitThatIsNeverKilledFailsOncePressureIsProven) {
 
 TEST(RestartsWithin, EachKillOfARestartLoopIsJudgedAndOneSystemdGaveUpOnFailsWhateverTheWindow) {
   const Records recs = records("recorded-restart-loop-trixie.jsonl");
-  const auto base = scenario("restart-loop.json");
+  const auto base = scenario("restart-loop.json", "", restartLoopAsRun);
   ASSERT_FALSE(base.expect.units.empty());
   const std::string svc = base.expect.units.front().first;
   const Verdict v = evaluate(
-      scenario("restart-loop.json", R"({"units": {")" + svc + R"(": {"restarts_within": "1h"}}})"), fold(recs));
+      scenario("restart-loop.json", R"({"units": {")" + svc + R"(": {"restarts_within": "1h"}}})", restartLoopAsRun),
+      fold(recs));
   const CheckResult* c = find(v, svc + ".restarts_within");
   ASSERT_NE(c, nullptr);
   std::size_t kills = 0, restarts = 0;

@@ -78,7 +78,9 @@ class TimelineIndex {
   explicit TimelineIndex(const Timeline& timeline);
 
   const Timeline& timeline() const { return timeline_; }
-  const std::vector<OomEvent>& events() const { return events_; }  // in time order
+  // In time order; a victim recorded twice in one invocation is one event.
+  const std::vector<OomEvent>& events() const { return events_; }
+  std::size_t duplicateKills() const { return duplicate_kills_; }  // the records folded so
   std::vector<const OomEvent*> eventsIn(const std::string& unit) const;
   std::vector<const KernelOomKill*> killsIn(const std::string& unit) const;  // every record
   std::vector<const Invocation*> invocationsOf(const std::string& unit) const;  // by first_t
@@ -110,6 +112,7 @@ class TimelineIndex {
  private:
   const Timeline& timeline_;
   std::vector<OomEvent> events_;
+  std::size_t duplicate_kills_ = 0;
   std::vector<Invocation> invocations_;
   std::vector<OomdRanking> oomd_rankings_;  // filled before oomd_kills_ points into it
   std::vector<OomdKill> oomd_kills_;

@@ -12,7 +12,6 @@
 
 namespace oom {
 
-std::string formatDbusValue(const DbusValue& value);  // "600", "kill", "yes", "18446744073709551615"
 
 // "MemoryMax=256M asked, systemd reports MemoryMax=(not reported)"; nullopt when equal.
 std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,

@@ -58,6 +58,9 @@ const DirectiveInfo* supportedDirective(std::string_view directive);
 // as systemd passes it); ManagedOOMPreference none|avoid|omit.
 Expected<DbusProperty> toDbusProperty(std::string_view directive, std::string_view value);
 
+// A D-Bus value as systemd's setup record shows it: "600", "kill", "yes", "18446744073709551615".
+std::string formatDbusValue(const DbusValue& value);
+
 // The OOMScoreAdjust= these properties set, as systemd reads it (the last one wins);
 // 0, systemd's default, when none does. The one reading the host and the guest share.
 int oomScoreAdjustOf(const std::vector<UnitProperty>& properties);
