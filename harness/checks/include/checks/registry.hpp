@@ -2,12 +2,13 @@
 // Every check a verdict is built from, in one table (registry.cpp): what each is
 // called, what kind of check it is, what it reads and what it takes to pass, how a
 // blind spot of the observer touches it, and the judge that decides it. evaluate()
-// runs the table in order; the summary, report.html, junit.xml and docs/checks.md
-// read it; nothing else lists the checks.
+// runs the table in order; the summary and report.html name results through it;
+// docs/checks.md and `oomharness checks` are generated from it; nothing else lists
+// the checks.
 //
 // A check that judges an expectation key is named after it and registered by the
-// key's line in scenario/expectations.def; its CheckDef `<key>Check` lives in its own
-// file in this folder.
+// key's line in scenario/expectations.def; its CheckDef `kCheck_<key>` is defined in
+// a file of this folder (a new check: a file of its own).
 #include <string>
 #include <string_view>
 #include <vector>
