@@ -43,12 +43,7 @@ void checkRestartsWithin(const CheckContext& ctx, const std::string& svc, Checks
     if (!id.empty() && !killed.insert(id).second) continue;
     c.evidence.push_back(evidenceOf(k));
     const std::string at = "kill at " + ctx.since(k.t);
-    const Invocation* next = nullptr;
-    for (const auto* inv : ctx.index.invocationsOf(unit))
-      if (inv->first_t > k.t && inv->InvocationID != id) {
-        next = inv;
-        break;
-      }
+    const Invocation* next = ctx.index.nextInvocation(unit, k.t, id);
     const UnitStateChange* active = nullptr;
     if (next)
       for (const auto* s : next->states)

@@ -246,6 +246,12 @@ std::vector<const Invocation*> TimelineIndex::invocationsOf(const std::string& u
   return out;
 }
 
+const Invocation* TimelineIndex::nextInvocation(const std::string& unit, double t, const std::string& killed_id) const {
+  for (const auto* inv : invocationsOf(unit))
+    if (inv->first_t > t && inv->InvocationID != killed_id) return inv;
+  return nullptr;
+}
+
 const Invocation* TimelineIndex::invocation(const std::string& unit, const std::string& id) const {
   for (const auto& inv : invocations_)
     if (inv.unit == unit && inv.InvocationID == id) return &inv;

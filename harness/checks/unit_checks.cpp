@@ -37,13 +37,6 @@ std::vector<const OomEvent*> eventsPerInvocation(const CheckContext& ctx, const 
   return out;
 }
 
-// The invocation systemd started after the one a kill hit.
-const Invocation* nextInvocation(const CheckContext& ctx, const std::string& unit, const OomEvent& ev) {
-  for (const auto* inv : ctx.index.invocationsOf(unit))
-    if (inv->first_t > ev.t && inv->InvocationID != ev.InvocationID) return inv;
-  return nullptr;
-}
-
 // systemd's Result for the invocation an event hit, with the record that says so.
 // The Result systemd gave the invocation a kill (the kernel's or systemd-oomd's) hit.
 std::pair<std::string, std::optional<Evidence>> resultOf(const CheckContext& ctx, const std::string& unit,
@@ -232,7 +225,7 @@ static void checkCleanRestart(const CheckContext& ctx, const std::string& svc, C
   std::string unjudged;  // a restart the end of the run cut short
   for (const auto* ev : events) {
     const double deadline = ev->t + restart_sec + grace;
-    const Invocation* next = nextInvocation(ctx, unit, *ev);
+    const Invocation* next = ctx.index.nextInvocation(unit, ev->t, ev->InvocationID);
     const std::string at = "kill at " + ctx.since(ev->t) + ": ";
     if (!next) {
       if (deadline > end && !ctx.time_limit_t) continue;  // the run ended first: cannot judge
@@ -459,7 +452,7 @@ static void checkResumesFromCheckpoint(const CheckContext& ctx, const std::strin
   std::size_t resumed = 0, judged = 0;
   std::vector<std::string> problems;
   for (const auto* ev : events) {
-    const Invocation* next = nextInvocation(ctx, unit, *ev);
+    const Invocation* next = ctx.index.nextInvocation(unit, ev->t, ev->InvocationID);
     const std::string at = "kill at " + ctx.since(ev->t) + ": ";
     if (!next) {
       if (!ctx.time_limit_t) continue;  // the run ended before a new invocation: nothing to judge

@@ -85,6 +85,8 @@ class TimelineIndex {
   std::vector<const KernelOomKill*> killsIn(const std::string& unit) const;  // every record
   std::vector<const Invocation*> invocationsOf(const std::string& unit) const;  // by first_t
   const Invocation* invocation(const std::string& unit, const std::string& id) const;
+  // The invocation systemd started after the one a kill at t hit (killed_id; "" if unknown).
+  const Invocation* nextInvocation(const std::string& unit, double t, const std::string& killed_id) const;
   const UnitStateChange* lastState(const std::string& unit) const;
   std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
   const UnitSetup* setupOf(const std::string& unit) const;
