@@ -6,6 +6,7 @@
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
+#include "guest/setup_check.hpp"
 #include "plan/planner.hpp"
 #include "systemd/restart_rules.hpp"
 
@@ -13,27 +14,20 @@ namespace oom {
 namespace {
 
 // The host's own comparison of what the plan asked with what the guest read back (each
-// D-Bus value, each process's oom_score_adj): a guest that reports no mismatch is not
-// taken at its word.
+// D-Bus value, each process's oom_score_adj), by the guest's own rules: a guest that
+// reports no mismatch is not taken at its word.
 std::vector<std::string> hostMismatches(const PlannedUnit& planned, const UnitSetup& u) {
   std::vector<std::string> out;
   for (const auto& p : planned.properties) {
     const auto want = toDbusProperty(p.name, p.value);
     if (!want) continue;  // the plan refuses such a value before anything starts
-    const std::string wanted = formatDbusValue(want->value);
     const auto got = u.applied.find(want->name);
-    if (got == u.applied.end() || got->second.empty())
-      out.push_back(p.name + "=" + p.value + " asked (" + want->name + "=" + wanted +
-                    "), but the guest's setup record has no " + want->name + " read back");
-    else if (got->second != wanted)
-      out.push_back(p.name + "=" + p.value + " asked (" + want->name + "=" + wanted + "), the guest read back " +
-                    want->name + "=" + got->second);
+    if (auto m = recordedSettingMismatch(p, *want, got == u.applied.end() ? std::nullopt : std::optional(got->second)))
+      out.push_back(std::move(*m));
   }
-  const int adj = oomScoreAdjustOf(planned.properties);
-  for (const auto& proc : u.processes)
-    if (proc.oom_score_adj != adj)
-      out.push_back("pid " + std::to_string(proc.pid) + " (" + proc.comm + ") has oom_score_adj " +
-                    std::to_string(proc.oom_score_adj) + ", the plan asks " + std::to_string(adj));
+  // The process count is the guest's to judge (it saw the kills before its check).
+  for (auto& m : processMismatches(u.processes, expectedOomScoreAdjust(planned), 0, u.control_group, {}))
+    out.push_back(std::move(m));
   return out;
 }
 

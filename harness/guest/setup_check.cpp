@@ -2,12 +2,24 @@
 
 namespace oom {
 
+namespace {
+std::string mismatchText(const UnitProperty& asked, const DbusProperty& wanted, const std::string& reported) {
+  return asked.name + "=" + asked.value + " asked (" + wanted.name + "=" + formatDbusValue(wanted.value) +
+         "), systemd reports " + wanted.name + "=" + reported;
+}
+}  // namespace
+
 std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
                                            const std::optional<DbusValue>& actual) {
-  if (actual && *actual == wanted.value) return std::nullopt;
-  const std::string shown = actual ? formatDbusValue(*actual) : "(not reported)";
-  return asked.name + "=" + asked.value + " asked (" + wanted.name + "=" + formatDbusValue(wanted.value) +
-         "), systemd reports " + wanted.name + "=" + shown;
+  if (actual && *actual == wanted.value) return std::nullopt;  // the D-Bus type counts too
+  return mismatchText(asked, wanted, actual ? formatDbusValue(*actual) : "(not reported)");
+}
+
+std::optional<std::string> recordedSettingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
+                                                   const std::optional<std::string>& read_back) {
+  const bool reported = read_back && !read_back->empty();
+  if (reported && *read_back == formatDbusValue(wanted.value)) return std::nullopt;
+  return mismatchText(asked, wanted, reported ? *read_back : "(not reported)");
 }
 
 std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,

@@ -16,6 +16,10 @@ namespace oom {
 // "MemoryMax=256M asked, systemd reports MemoryMax=(not reported)"; nullopt when equal.
 std::optional<std::string> settingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
                                            const std::optional<DbusValue>& actual);
+// The same, from a setup record's `applied` text (the host judging a recorded run): ""
+// or absent is not reported.
+std::optional<std::string> recordedSettingMismatch(const UnitProperty& asked, const DbusProperty& wanted,
+                                                   const std::optional<std::string>& read_back);
 
 // Every process must carry the unit's OOMScoreAdjust (0 when the plan sets none),
 // and there must be as many as the stressor was told to run. Processes the kernel
