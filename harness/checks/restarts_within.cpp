@@ -12,10 +12,8 @@ namespace {
 // The unit's last state after t, when it is a stop systemd will not undo by itself:
 // failed or inactive, not waiting to restart (SubState auto-restart*).
 const UnitStateChange* finalStop(const CheckContext& ctx, const std::string& unit, double t) {
-  const UnitStateChange* last = nullptr;
-  for (const auto& s : ctx.index.timeline().states)
-    if (s.unit == unit && s.t > t && (!last || s.t >= last->t)) last = &s;
-  if (!last || (last->ActiveState != "failed" && last->ActiveState != "inactive")) return nullptr;
+  const UnitStateChange* last = ctx.index.lastState(unit);
+  if (!last || last->t <= t || (last->ActiveState != "failed" && last->ActiveState != "inactive")) return nullptr;
   return last->SubState.rfind("auto-restart", 0) == 0 ? nullptr : last;
 }
 
