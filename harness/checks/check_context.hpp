@@ -34,6 +34,10 @@ struct BlindSpot {
   bool kernel = false;             // kernel log records may be missing (a kill could be unseen)
   bool systemd = false;            // journal or D-Bus records may be missing
   bool samples = false;            // cgroup/process samples may be missing
+  // One file the samples could not read (kGuest*, or kCgroup* of `unit`): its values in
+  // that stretch are no evidence. Empty for the kinds above.
+  std::string file;
+  std::string unit;
   std::string what;                // "observer gap of 4.2s (sampler late)", "kmsg sequence_gap x7"
   Evidence evidence;
 };
@@ -59,6 +63,11 @@ struct CheckContext {
     if (time_limit_t && load.delivered) return CheckOutcome::fail;
     return CheckOutcome::inconclusive;
   }
+  // The same for an expected kill of `unit` ("" any scenario unit) that the kernel log
+  // does not show: when memory.events or systemd saw one, the kernel log is what is
+  // missing, so the check is inconclusive; c's observed, why and evidence say what the
+  // other witnesses saw (witnesses.cpp).
+  CheckOutcome missingKillIn(const std::string& unit, CheckResult& c) const;
   // " (not within time_limit 2min: the run reached it at +95.3s)" when the run
   // reached its limit, else "": appended to what did not happen.
   std::string notWithinTimeLimit() const;
@@ -104,6 +113,10 @@ CheckResult pressureCheck(const CheckContext& ctx);
 LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
 CheckResult loadFidelityCheck(const CheckContext& ctx);
 std::vector<BlindSpot> blindSpots(const TimelineIndex& index);
+// The first blind spot in which `file` (kGuest*, or kCgroup* of `unit`) was not seen
+// between from and to: a stall of the whole observer, a hole in the samples, or the
+// file itself unreadable. Every check that reads sampled values asks this.
+const BlindSpot* unseen(const CheckContext& ctx, const char* file, const std::string& unit, double from, double to);
 CheckResult observationCheck(const CheckContext& ctx);
 // Turns the expectation checks a blind spot touches inconclusive, saying which.
 void applyBlindness(const CheckContext& ctx, Checks& checks);

@@ -72,8 +72,8 @@ static void checkFirstKilled(const CheckContext& ctx, const std::string& /*scena
                 .expected = *want + " is the first unit killed (by the kernel, or by systemd-oomd)"};
   const auto kills = killsUnderPressure(ctx.index);
   if (kills.empty()) {
-    c.outcome = ctx.missingKill();
     c.observed = "no OOM kill at all" + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn("", c);
   } else {
     const AnyKill& first = kills.front();
     c.evidence.push_back(evidenceOf(first));
@@ -109,7 +109,7 @@ static void checkKillOrder(const CheckContext& ctx, const std::string& /*scenari
   if (seen.empty()) c.observed = "none of them was killed" + ctx.notWithinTimeLimit();
   else if (seen.size() < want.size()) c.observed += " (the rest never killed" + ctx.notWithinTimeLimit() + ")";
   if (seen != want) {
-    c.outcome = seen.empty() ? ctx.missingKill() : CheckOutcome::fail;
+    c.outcome = seen.empty() ? ctx.missingKillIn("", c) : CheckOutcome::fail;
     for (std::size_t i = 0; i < seen.size() && i < want.size(); ++i)
       if (seen[i] != want[i]) {
         c.why = explainKill(ctx, *firsts[i], want[i]);
@@ -189,7 +189,7 @@ static void checkOomKills(const CheckContext& ctx, const std::string& svc, Check
   if (!e.oom_kills->contains(events.size())) {
     const bool too_few = events.size() < e.oom_kills->min.value_or(0);
     if (too_few) c.observed += ctx.notWithinTimeLimit();
-    c.outcome = too_few && events.empty() ? ctx.missingKill() : CheckOutcome::fail;
+    c.outcome = too_few && events.empty() ? ctx.missingKillIn(unitName(svc), c) : CheckOutcome::fail;
     if (too_few && c.outcome == CheckOutcome::fail) c.why = chosenInstead(ctx);
   }
   out.push_back(std::move(c));
@@ -212,9 +212,17 @@ static void checkKilledBy(const CheckContext& ctx, const std::string& svc, Check
   for (const auto* k : oomd) c.evidence.push_back(oomdKillEvidence(*k));
   c.observed = std::to_string(kernel.size()) + " kill(s) by the kernel, " + std::to_string(oomd.size()) +
                " by systemd-oomd";
-  if (kernel.empty() && oomd.empty()) {
-    c.outcome = ctx.missingKill();
+  // systemd-oomd can only be judged where it ran: the guest reads `oomctl` before the
+  // pressure in every run that starts it.
+  const bool oomd_ran = std::any_of(ctx.index.timeline().oomd.begin(), ctx.index.timeline().oomd.end(),
+                                    [](const OomdStatus& o) { return o.when == "before_pressure"; });
+  if (want == "systemd-oomd" && !oomd_ran && oomd.empty()) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed += "; systemd-oomd did not run in this run (no oomctl record before the pressure)";
+    c.why = "an expectation about systemd-oomd needs it running: the scenario's `systemd_oomd` starts it (README, systemd-oomd)";
+  } else if (kernel.empty() && oomd.empty()) {
     c.observed += ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unit, c);
   } else if (want == "kernel" && !oomd.empty()) {
     c.outcome = CheckOutcome::fail;
     c.why = oomd.front()->reason ? "systemd-oomd acted first: " + oomd.front()->reason->MESSAGE : "";
@@ -239,8 +247,8 @@ static void checkConstraint(const CheckContext& ctx, const std::string& svc, Che
     if (ev->victim->constraint != *e.constraint) c.outcome = CheckOutcome::fail;
   }
   if (events.empty()) {
-    c.outcome = ctx.missingKill();
     c.observed = "no kill in " + unitName(svc) + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unitName(svc), c);
   } else {
     for (const auto& s : seen) c.observed += (c.observed.empty() ? "" : ", ") + (s.empty() ? "(none)" : s);
     const auto& memcg = events.front()->victim->oom_memcg;

@@ -4,7 +4,9 @@
 // overlaps a decisive moment makes the checks that moment decided inconclusive.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
@@ -31,6 +33,7 @@ unsigned blindnessOf(const CheckResult& c) {
 constexpr unsigned kBlindClaimsNoKill = kBlindNoKillInUnit | kBlindNoKillAnywhere | kBlindNoEarlierKill;
 
 bool blinds(const BlindSpot& b, const std::string& source) {
+  if (!b.file.empty()) return false;  // an unreadable file: the checks that read it leave its values out
   if (source == "kernel") return b.stalled || b.kernel;
   if (source == kRecordUnitState || source == kRecordJournal) return b.stalled || b.systemd;
   if (source == kRecordSample) return b.stalled || b.samples;
@@ -58,6 +61,7 @@ bool noKillHidden(const CheckContext& ctx, const BlindSpot& b, const std::string
   const Timeline& t = ctx.index.timeline();
   const GuestSample *before = nullptr, *after = nullptr;
   for (const auto& g : t.guest_samples) {
+    if (!g.isAvailable(kGuestVmstat)) continue;  // its counter is no evidence
     if (g.t <= b.from && (!before || g.t > before->t)) before = &g;
     if (g.t >= b.to && (!after || g.t < after->t)) after = &g;
   }
@@ -65,7 +69,7 @@ bool noKillHidden(const CheckContext& ctx, const BlindSpot& b, const std::string
   if (unit.empty()) return false;
   const MemorySample *s_before = nullptr, *s_after = nullptr;
   for (const auto* s : ctx.index.samplesOf(unit)) {
-    if (s->memory_events.empty()) continue;
+    if (!s->isAvailable(kCgroupMemoryEvents) || s->memory_events.empty()) continue;
     if (s->t <= b.from) s_before = s;
     if (s->t >= b.to && !s_after) s_after = s;
   }
@@ -80,12 +84,66 @@ bool noKillHidden(const CheckContext& ctx, const BlindSpot& b, const std::string
   return a && a == z && cgroupKills(*s_before) == cgroupKills(*s_after);
 }
 
+// Files whose values the checks read; any other file a sample names as unavailable
+// (memory.peak absent on an older kernel, a process gone mid-read) decides nothing.
+constexpr const char* kGuestFilesRead[] = {kGuestMeminfo, kGuestVmstat, kGuestPressure};
+constexpr const char* kCgroupFilesRead[] = {kCgroupMemoryCurrent, kCgroupMemoryEvents, kCgroupMemoryPressure,
+                                            kCgroupProcs};
+
+// One stretch of consecutive samples in which a file could not be read: from the last
+// sample that read it (or the first that did not) to the next that did (or the last).
+template <typename Sample, typename Unreadable>
+void unreadableStretches(const std::vector<const Sample*>& samples, const char* file, const std::string& unit,
+                         Unreadable isUnreadable, const std::function<std::string(double)>& since,
+                         std::vector<BlindSpot>& out) {
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (!isUnreadable(*samples[i])) continue;
+    std::size_t j = i;
+    while (j + 1 < samples.size() && isUnreadable(*samples[j + 1])) ++j;
+    BlindSpot b;
+    b.from = i > 0 ? samples[i - 1]->t : samples[i]->t;
+    b.to = j + 1 < samples.size() ? samples[j + 1]->t : samples[j]->t;
+    b.file = file;
+    b.unit = unit;
+    b.what = (unit.empty() ? "" : unit + " ") + file + " unreadable in " + std::to_string(j - i + 1) +
+             " sample(s) from " + since(samples[i]->t) + " to " + since(samples[j]->t);
+    b.evidence = Evidence{samples[i]->t, unit.empty() ? kRecordGuestSample : kRecordSample, unit, "", 0, b.what};
+    out.push_back(std::move(b));
+    i = j;
+  }
+}
+
+void unreadable(const Timeline& t, const std::function<std::string(double)>& since, std::vector<BlindSpot>& out) {
+  std::vector<const GuestSample*> gs;
+  for (const auto& g : t.guest_samples) gs.push_back(&g);
+  std::stable_sort(gs.begin(), gs.end(), [](auto* a, auto* b) { return a->t < b->t; });
+  for (const char* file : kGuestFilesRead)
+    unreadableStretches(gs, file, "", [&](const GuestSample& g) { return !g.isAvailable(file); }, since, out);
+  std::map<std::string, std::vector<const MemorySample*>> per_unit;
+  for (const auto& s : t.samples) per_unit[s.unit].push_back(&s);
+  for (auto& [unit, samples] : per_unit) {
+    std::stable_sort(samples.begin(), samples.end(), [](auto* a, auto* b) { return a->t < b->t; });
+    for (const char* file : kCgroupFilesRead)
+      unreadableStretches(samples, file, unit, [&](const MemorySample& s) { return !s.isAvailable(file); }, since,
+                          out);
+  }
+}
+
 }  // namespace
+
+const BlindSpot* unseen(const CheckContext& ctx, const char* file, const std::string& unit, double from, double to) {
+  for (const auto& b : ctx.blind) {
+    if (b.to < from || b.from > to) continue;
+    if (b.stalled && b.samples) return &b;  // the sampler did not run, or its records are missing
+    if (!b.file.empty() && b.file == file && b.unit == unit) return &b;
+  }
+  return nullptr;
+}
 
 std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
   const Timeline& t = index.timeline();
   const double p0 = index.pressureT();
-  auto since = [&](double x) {
+  const std::function<std::string(double)> since = [&](double x) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%+.1fs", x - p0);
     return std::string(buf);
@@ -107,6 +165,16 @@ std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {
     b.evidence = Evidence{g.t, kRecordObserverGap, "", "", 0, b.what};
     out.push_back(std::move(b));
   }
+  for (const auto& h : index.sampleHoles()) {
+    BlindSpot b;
+    b.from = h.t;
+    b.to = h.t + h.length_sec;
+    b.stalled = b.samples = true;
+    b.what = "no samples for " + formatTenths(h.length_sec) + " from " + since(h.t) + " (" + h.cause + ")";
+    b.evidence = Evidence{h.t, kRecordGuestSample, "", "", 0, b.what};
+    out.push_back(std::move(b));
+  }
+  unreadable(t, since, out);
   for (const auto& l : t.losses) {
     BlindSpot b;
     const bool timed = l.t > 0;
@@ -145,8 +213,7 @@ ObserverStats observerStats(const Timeline& t) {
       s.longest_sample_interval_sec = g.t - prev.t;
       s.longest_sample_interval_at = prev.t;
     }
-    const bool meminfo = std::find(prev.unavailable.begin(), prev.unavailable.end(), "proc/meminfo") ==
-                         prev.unavailable.end();
+    const bool meminfo = prev.isAvailable(kGuestMeminfo);
     if (meminfo && t.guest.mem_total_bytes > 0 && prev.mem_available_bytes <= s.near_zero_bytes)
       s.near_zero_sec += g.t - prev.t;
   }
@@ -161,7 +228,8 @@ ObserverStats observerStats(const Timeline& t) {
 CheckResult observationCheck(const CheckContext& ctx) {
   CheckResult c{.name = "observation",
                 .outcome = CheckOutcome::pass,
-                .expected = "the observer saw the whole run: no observer gap, no kernel log, journal, D-Bus or channel record lost"};
+                .expected = "the observer saw the whole run: no observer gap, no hole in the samples, no file "
+                            "unreadable, no kernel log, journal, D-Bus or channel record lost"};
   const Timeline& t = ctx.index.timeline();
   if (ctx.blind.empty()) {
     c.observed = "no observer gap, no loss";
@@ -172,9 +240,14 @@ CheckResult observationCheck(const CheckContext& ctx) {
   for (const auto& g : t.gaps) longest = std::max(longest, g.length_sec);
   std::uint64_t lost = 0;
   for (const auto& l : t.losses) lost += l.count;
+  std::size_t unreadable = 0;
+  for (const auto& b : ctx.blind) unreadable += b.file.empty() ? 0 : 1;
+  const auto& holes = ctx.index.sampleHoles();
   c.observed = std::to_string(t.gaps.size()) + " observer gap(s)" +
                (t.gaps.empty() ? "" : " (longest " + formatTenths(longest) + ")") + ", " +
                std::to_string(t.losses.size()) + " loss record(s) (" + std::to_string(lost) + " item(s) lost)";
+  if (!holes.empty()) c.observed += ", " + std::to_string(holes.size()) + " stretch(es) with no sample and no gap record";
+  if (unreadable > 0) c.observed += ", " + std::to_string(unreadable) + " stretch(es) with a file unreadable";
   for (const auto& b : ctx.blind) c.evidence.push_back(b.evidence);
   return c;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "check_context.hpp"
@@ -24,6 +25,29 @@ constexpr double kPsiFullPercent = kStallPsiFullPercent;
 constexpr std::uint64_t kGrowthAboveBaselineBytes = 32 * MiB;
 constexpr double kEstimatedNearZeroShare = 0.10;
 
+
+// A guest-wide signal proves pressure only when it holds in this many consecutive
+// readable guest samples spanning at least this long (README: what proves pressure).
+constexpr std::size_t kSustainedSamples = 3;
+constexpr double kSustainedSec = 1.0;
+
+// The first run after p0 of consecutive samples for which holds() is true (a sample
+// whose file was unreadable breaks it), at least kSustainedSamples long over
+// kSustainedSec; its evidence cites the run's first sample.
+template <typename Holds, typename Describe>
+void sustained(const std::vector<const GuestSample*>& gs, double p0, Holds holds, Describe describe,
+               std::vector<Evidence>& ev) {
+  for (std::size_t i = 0; i < gs.size(); ++i) {
+    if (gs[i]->t <= p0 || !holds(*gs[i])) continue;
+    std::size_t j = i;
+    while (j + 1 < gs.size() && holds(*gs[j + 1])) ++j;
+    if (j - i + 1 >= kSustainedSamples && gs[j]->t - gs[i]->t >= kSustainedSec) {
+      ev.push_back(Evidence{gs[i]->t, kRecordGuestSample, "", "", 0, describe(*gs[i], *gs[j], j - i + 1)});
+      return;
+    }
+    i = j;
+  }
+}
 
 }  // namespace
 
@@ -56,46 +80,52 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
       break;
     }
 
-  // 2. The whole guest, where the observer sampled it.
+  // 2. The whole guest, where the observer sampled it: the kernel's kill counter
+  //    rising (a kill is an event: one reading shows it), or a sustained stall
+  //    (one reading of a 10 s average is a moment, not the scenario's pressure).
   if (!t.guest_samples.empty()) {
     std::vector<const GuestSample*> gs;
     for (const auto& g : t.guest_samples) gs.push_back(&g);
     std::stable_sort(gs.begin(), gs.end(), [](auto* a, auto* b) { return a->t < b->t; });
-    std::uint64_t kills_before = gs.front()->oom_kill_total;
+    std::optional<std::uint64_t> kills_before;
     for (const auto* g : gs)
-      if (g->t <= p0) kills_before = g->oom_kill_total;
+      if (g->isAvailable(kGuestVmstat) && (g->t <= p0 || !kills_before)) kills_before = g->oom_kill_total;
     const std::uint64_t mem_total = t.guest.mem_total_bytes;
     const std::uint64_t near_zero = nearZeroAvailableBytes(mem_total);
-    bool counter = false, available = false, psi = false;
-    for (const auto* g : gs) {
-      if (g->t <= p0) continue;
-      if (!counter && g->oom_kill_total > kills_before) {
-        counter = true;
+    for (const auto* g : gs)
+      if (g->t > p0 && kills_before && g->isAvailable(kGuestVmstat) && g->oom_kill_total > *kills_before) {
         ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
-                              "/proc/vmstat oom_kill rose from " + std::to_string(kills_before) + " to " +
+                              "/proc/vmstat oom_kill rose from " + std::to_string(*kills_before) + " to " +
                                   std::to_string(g->oom_kill_total) + " after the pressure phase"});
+        break;
       }
-      if (!available && mem_total > 0 && g->mem_available_bytes <= near_zero) {
-        available = true;
-        ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
-                              "MemAvailable " + formatSize(g->mem_available_bytes) + " of MemTotal " +
-                                  formatSize(mem_total) + " (near zero: at most " + formatSize(near_zero) + ")"});
-      }
-      if (!psi && g->pressure_full_avg10 >= kPsiFullPercent) {
-        psi = true;
-        ev.push_back(Evidence{g->t, kRecordGuestSample, "", "", 0,
-                              "/proc/pressure/memory full avg10=" + percentText(g->pressure_full_avg10) +
-                                  " (at least " + percentText(kPsiFullPercent) + ": every task stalled on memory)"});
-      }
-    }
+    if (mem_total > 0)
+      sustained(gs, p0, [&](const GuestSample& g) { return g.isAvailable(kGuestMeminfo) && g.mem_available_bytes <= near_zero; },
+                [&](const GuestSample& g, const GuestSample& last, std::size_t n) {
+                  return "MemAvailable " + formatSize(g.mem_available_bytes) + " of MemTotal " + formatSize(mem_total) +
+                         " (near zero: at most " + formatSize(near_zero) + ") in " + std::to_string(n) +
+                         " consecutive guest samples over " + formatTenths(last.t - g.t);
+                },
+                ev);
+    sustained(gs, p0, [&](const GuestSample& g) { return g.isAvailable(kGuestPressure) && g.pressure_full_avg10 >= kPsiFullPercent; },
+              [&](const GuestSample& g, const GuestSample& last, std::size_t n) {
+                return "/proc/pressure/memory full avg10=" + percentText(g.pressure_full_avg10) + " (at least " +
+                       percentText(kPsiFullPercent) + ": every task stalled on memory) in " + std::to_string(n) +
+                       " consecutive guest samples over " + formatTenths(last.t - g.t);
+              },
+              ev);
   }
 
-  // 3. A unit's cgroup hit its limit or the OOM killer: memory.events max, oom or
-  //    oom_kill rose after the phase (counters start again with each new cgroup).
+  // 3. One of the scenario's own units hit its limit or the OOM killer: memory.events
+  //    max, oom or oom_kill rose after the phase (counters start again with each new
+  //    cgroup). A cgroup outside the scenario proves nothing about it.
+  std::set<std::string> scenario_units;
+  for (const auto& svc : scenario.services) scenario_units.insert(unitName(svc.name));
   std::map<std::string, std::map<std::string, std::uint64_t>> last;  // unit -> event -> value
   std::set<std::string> proven_units;
   std::vector<const MemorySample*> samples;
-  for (const auto& s : t.samples) samples.push_back(&s);
+  for (const auto& s : t.samples)
+    if (scenario_units.count(s.unit) && s.isAvailable(kCgroupMemoryEvents)) samples.push_back(&s);
   std::stable_sort(samples.begin(), samples.end(), [](auto* a, auto* b) { return a->t < b->t; });
   for (const auto* s : samples) {
     auto& prev = last[s->unit];
@@ -147,10 +177,10 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
     if (ev.size() > 1) proof.observed += " (and " + std::to_string(ev.size() - 1) + " more)";
   } else {
     proof.observed = "no evidence of pressure after the pressure phase: no kernel or systemd-oomd kill, no memory.events "
-                     "max/oom/oom_kill rise, ";
+                     "max/oom/oom_kill rise in a scenario unit, ";
     proof.observed += t.guest_samples.empty()
                           ? "no growth above the planned baselines that exhausted memory (no guest samples)"
-                          : "no MemAvailable near zero, no PSI full, no /proc/vmstat oom_kill rise in " +
+                          : "no MemAvailable near zero or PSI full sustained over 3 readable samples, no /proc/vmstat oom_kill rise in " +
                                 std::to_string(t.guest_samples.size()) + " guest sample(s)";
   }
   return proof;
@@ -161,7 +191,8 @@ CheckResult pressureCheck(const CheckContext& ctx) {
                 .outcome = ctx.pressure.proven ? CheckOutcome::pass : CheckOutcome::inconclusive,
                 .expected = "evidence that the scenario's pressure happened after the pressure phase: a kernel OOM kill, "
                     "a systemd-oomd kill, "
-                    "memory.events max/oom/oom_kill, MemAvailable near zero or PSI full (or, without guest samples, "
+                    "memory.events max/oom/oom_kill in a scenario unit, MemAvailable near zero or PSI full sustained (or, "
+                    "without guest samples, "
                     "growth above the planned baselines that exhausted memory)",
                 .observed = ctx.pressure.observed,
                 .evidence = ctx.pressure.evidence};
@@ -177,8 +208,9 @@ extern const CheckDef kCheck_pressure{
     .naming = CheckNaming::scenario,
     .blind = kBlindRecordsOnly,
     .passes_when = "evidence after the `pressure` phase: a kernel OOM kill; `/proc/vmstat oom_kill` rising, "
-                   "`MemAvailable` at most 5 % of MemTotal, or memory PSI `full` avg10 ≥ 10 % (guest samples); a unit's "
-                   "`memory.events` `max`/`oom`/`oom_kill` rising. Recordings without guest samples may instead show the "
+                   "`MemAvailable` at most 5 % of MemTotal, or memory PSI `full` avg10 ≥ 10 %, each in at least 3 "
+                   "consecutive readable guest samples spanning at least 1 s; a scenario unit's "
+                   "`memory.events` `max`/`oom`/`oom_kill` rising. A value the guest could not read is no evidence. Recordings without guest samples may instead show the "
                    "units grown ≥ 32 MiB above their *planned baselines* until, by their size, at most 10 % of MemTotal "
                    "was left of what was available at the start. The baseline ramp never counts. Without it: "
                    "inconclusive",

@@ -86,8 +86,8 @@ void checkRestartsWithin(const CheckContext& ctx, const std::string& svc, Checks
     }
   }
   if (c.evidence.empty()) {
-    c.outcome = ctx.missingKill();
     c.observed = "no kill in " + unit + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unit, c);
   } else if (!late.empty()) {
     c.outcome = CheckOutcome::fail;
     c.observed = late.front() + (late.size() > 1 ? " (and " + std::to_string(late.size() - 1) + " more)" : "");

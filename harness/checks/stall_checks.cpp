@@ -4,6 +4,7 @@
 // but a host that stays alive and unusable: thrash-no-swap's guest had MemAvailable
 // near zero for 84-96 s before the kernel killed anything (README, findings).
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "check_context.hpp"
@@ -54,8 +55,9 @@ std::vector<Interval> stalls(const CheckContext& ctx) {
   for (std::size_t i = 0; i + 1 < gs.size(); ++i) {
     const GuestSample& g = *gs[i];
     if (g.t < p0) continue;
-    const bool low = t.guest.mem_total_bytes > 0 && g.mem_available_bytes <= near_zero;
-    const bool psi = g.pressure_full_avg10 >= kStallPsiFullPercent;
+    // A file the guest could not read says nothing: the stretch is unknown (unknowns()).
+    const bool low = t.guest.mem_total_bytes > 0 && g.isAvailable(kGuestMeminfo) && g.mem_available_bytes <= near_zero;
+    const bool psi = g.isAvailable(kGuestPressure) && g.pressure_full_avg10 >= kStallPsiFullPercent;
     if (!low && !psi) continue;
     in.push_back(Interval{g.t, gs[i + 1]->t,
                           {Evidence{g.t, kRecordGuestSample, "", "", 0,
@@ -68,6 +70,29 @@ std::vector<Interval> stalls(const CheckContext& ctx) {
       in.push_back(Interval{std::max(gap.t, p0), gap.t + gap.length_sec,
                             {Evidence{gap.t, kRecordObserverGap, "", "", 0,
                                       "no guest sample for " + seconds(gap.length_sec) + " (" + gap.cause + ")"}}});
+  return merge(std::move(in));
+}
+
+// Stretches after the pressure phase in which the observer cannot say whether the guest
+// was usable: holes in the samples, and samples that read neither MemAvailable nor PSI.
+std::vector<Interval> unknowns(const CheckContext& ctx) {
+  const double p0 = ctx.index.pressureT();
+  std::vector<Interval> in;
+  for (const auto& b : ctx.blind) {
+    const bool hole = b.stalled && b.samples && b.file.empty() && b.evidence.source == kRecordGuestSample;
+    const bool blind_guest = b.file == kGuestMeminfo || b.file == kGuestPressure;
+    if ((!hole && !blind_guest) || b.to <= p0) continue;
+    if (blind_guest) {  // unknown only where the other file was unreadable too
+      const char* other = b.file == kGuestMeminfo ? kGuestPressure : kGuestMeminfo;
+      const BlindSpot* both = nullptr;
+      for (const auto& o : ctx.blind)
+        if (o.file == other && o.from < b.to && o.to > b.from) both = &o;
+      if (!both) continue;
+      in.push_back(Interval{std::max({b.from, both->from, p0}), std::min(b.to, both->to), {b.evidence}});
+      continue;
+    }
+    in.push_back(Interval{std::max(b.from, p0), b.to, {b.evidence}});
+  }
   return merge(std::move(in));
 }
 
@@ -101,7 +126,30 @@ static void checkMaxStall(const CheckContext& ctx, const std::string& /*scenario
   const auto longest = std::max_element(all.begin(), all.end(), [](const Interval& a, const Interval& b) {
     return a.end - a.start < b.end - b.start;
   });
-  if (longest == all.end()) {
+  // The longest stretch that may have been a stall: stalls seen and stretches unseen, joined.
+  std::vector<Interval> maybe = all;
+  const auto unseen = unknowns(ctx);
+  maybe.insert(maybe.end(), unseen.begin(), unseen.end());
+  maybe = merge(std::move(maybe));
+  const auto longest_maybe = std::max_element(maybe.begin(), maybe.end(), [](const Interval& a, const Interval& b) {
+    return a.end - a.start < b.end - b.start;
+  });
+  const bool known_over = longest != all.end() && longest->end - longest->start > *limit;
+  const Interval* blind = nullptr;  // the unseen stretch inside the longest possible stall
+  if (longest_maybe != maybe.end())
+    for (const auto& u : unseen)
+      if (u.start <= longest_maybe->end && u.end >= longest_maybe->start && !blind) blind = &u;
+  if (!known_over && blind && longest_maybe->end - longest_maybe->start > *limit) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = (longest == all.end() ? std::string("no stall seen")
+                                       : "longest stall seen " + seconds(longest->end - longest->start)) +
+                 ", but the guest was not observed for " + seconds(blind->end - blind->start) + " from " +
+                 ctx.since(blind->start) + ": the stretch from " + ctx.since(longest_maybe->start) +
+                 " to " + ctx.since(longest_maybe->end) + " (" + seconds(longest_maybe->end - longest_maybe->start) +
+                 ") may have been one stall";
+    c.evidence = blind->evidence;
+    c.why = "a stretch without readable samples can hide a stall: " + blind->evidence.front().text;
+  } else if (longest == all.end()) {
     c.observed = "never unusable after the pressure phase";
   } else {
     const double length = longest->end - longest->start;
@@ -137,8 +185,8 @@ static void checkTimeToKill(const CheckContext& ctx, const std::string& /*scenar
   const double k = firstKillT(ctx, kill);
   const auto all = stalls(ctx);
   if (k < 0) {
-    c.outcome = ctx.missingKill();
     c.observed = "no kill at all" + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn("", c);
     if (!all.empty()) {
       c.evidence.push_back(all.front().evidence.front());
       c.observed += "; the guest was first unusable at " + ctx.since(all.front().start);
@@ -174,6 +222,19 @@ static void checkThrottledNotKilled(const CheckContext& ctx, const std::string& 
                 .outcome = CheckOutcome::pass,
                 .expected = unit + " is not held at MemoryHigh=" + high + " (memory.events high rising, growing under 1 MiB/s) "
                     "without being killed for more than " + seconds(*e.throttled_not_killed)};
+  // MemoryHigh= as the guest read it back: a limit that never reached the unit cannot hold it.
+  const UnitSetup* setup = ctx.index.setupOf(unit);
+  const auto applied = setup ? setup->applied.find("MemoryHigh") : decltype(setup->applied.end()){};
+  if (!setup || applied == setup->applied.end() || applied->second == std::to_string(UINT64_MAX)) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = !setup ? "no setup record of " + unit + ": nothing shows MemoryHigh= was applied"
+                        : "MemoryHigh= did not reach " + unit + " (systemd shows " +
+                              (applied == setup->applied.end() ? std::string("no value") : std::string("infinity")) +
+                              "): nothing could hold it";
+    if (setup) c.evidence.push_back(Evidence{setup->t, "setup", unit, "", 0, c.observed});
+    out.push_back(std::move(c));
+    return;
+  }
   const auto samples = ctx.index.samplesOf(unit);
   std::vector<double> kills;
   for (const auto* k : ctx.index.killsIn(unit)) kills.push_back(k->t);
@@ -182,6 +243,7 @@ static void checkThrottledNotKilled(const CheckContext& ctx, const std::string& 
   for (std::size_t i = 1; i < samples.size(); ++i) {
     const MemorySample& a = *samples[i - 1];
     const MemorySample& b = *samples[i];
+    if (!a.isAvailable(kCgroupMemoryCurrent) || !b.isAvailable(kCgroupMemoryCurrent)) continue;  // unseen (below)
     const auto ha = a.memory_events.find("high"), hb = b.memory_events.find("high");
     if (ha == a.memory_events.end() || hb == b.memory_events.end() || hb->second <= ha->second) continue;
     const double dt = b.t - a.t;
@@ -198,7 +260,17 @@ static void checkThrottledNotKilled(const CheckContext& ctx, const std::string& 
   const auto longest = std::max_element(all.begin(), all.end(), [](const Interval& x, const Interval& y) {
     return x.end - x.start < y.end - y.start;
   });
-  if (longest == all.end()) {
+  // A stretch in which the unit's memory.events or memory.current could not be read
+  // (or no sample was taken) may hide a throttled stretch.
+  const double p0 = ctx.index.pressureT(), end = ctx.index.endT();
+  const BlindSpot* blind = unseen(ctx, kCgroupMemoryEvents, unit, p0, end);
+  if (!blind) blind = unseen(ctx, kCgroupMemoryCurrent, unit, p0, end);
+  const bool held_too_long = longest != all.end() && longest->end - longest->start > *e.throttled_not_killed;
+  if (blind && !held_too_long && blind->to - blind->from > *e.throttled_not_killed) {
+    c.outcome = CheckOutcome::inconclusive;
+    c.observed = "not seen for " + seconds(blind->to - blind->from) + ": " + blind->what;
+    c.evidence.push_back(blind->evidence);
+  } else if (longest == all.end()) {
     c.observed = samples.empty() ? "no sample of " + unit : "never throttled without progress";
     if (samples.empty()) c.outcome = CheckOutcome::inconclusive;
   } else {

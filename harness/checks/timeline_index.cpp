@@ -222,6 +222,36 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
     for (auto& inv : invocations_)
       if (inv.unit == e.unit && inv.InvocationID == e.InvocationID)
         for (const auto* m : e.members) inv.pids.insert(m->pid);
+  findSampleHoles();
+}
+
+// The sampler writes a gap record whenever it goes without a sample for longer than
+// sampleGapAfterSec(its interval); a longer stretch without a guest sample and without
+// such a record means the records themselves are missing. The interval is the
+// recording's own (the median between guest samples); its timestamps are taken to
+// within kHoleMarginSec.
+void TimelineIndex::findSampleHoles() {
+  constexpr double kHoleMarginSec = 1.0;
+  std::vector<double> ts;
+  for (const auto& g : timeline_.guest_samples) ts.push_back(g.t);
+  std::sort(ts.begin(), ts.end());
+  if (ts.size() < 3) return;
+  std::vector<double> steps;
+  for (std::size_t i = 1; i < ts.size(); ++i) steps.push_back(ts[i] - ts[i - 1]);
+  std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2), steps.end());
+  const double interval = steps[steps.size() / 2];
+  const double after = sampleGapAfterSec(interval) + kHoleMarginSec;
+  for (std::size_t i = 1; i < ts.size(); ++i) {
+    const double a = ts[i - 1], b = ts[i];
+    if (b - a <= after) continue;
+    const bool recorded = std::any_of(timeline_.gaps.begin(), timeline_.gaps.end(), [&](const ObserverGap& g) {
+      return g.cause.rfind(kGapSampler, 0) == 0 && g.t <= a + kHoleMarginSec && g.t + g.length_sec >= b - kHoleMarginSec;
+    });
+    if (recorded) continue;
+    sample_holes_.push_back(ObserverGap{a, b - a, std::string(kGapHole) + ": no guest sample for " + formatTenths(b - a) +
+                                                      " (sampled every " + formatTenths(interval) +
+                                                      ") and no observer_gap record for it"});
+  }
 }
 
 std::vector<const OomEvent*> TimelineIndex::eventsIn(const std::string& unit) const {

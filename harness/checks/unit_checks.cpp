@@ -100,6 +100,24 @@ std::vector<int> pidsOf(const MemorySample& s) {
   return pids;
 }
 
+// A timeline that ends before a restart after the unit's last kill was due (RestartSec
+// plus restart_grace) cannot show whether one came: the sentence that says so, or ""
+// when it was due, or systemd had already given up (the unit `failed`).
+std::string restartNotYetDue(const CheckContext& ctx, const std::string& svc) {
+  const std::string unit = unitName(svc);
+  double last = -1;
+  for (const auto* e : ctx.index.eventsIn(unit)) last = std::max(last, e->t);
+  for (const auto* k : ctx.index.oomdKillsIn(unit)) last = std::max(last, k->t);
+  const UnitStateChange* state = ctx.index.lastState(unit);
+  if (last < 0 || (state && state->t >= last && state->ActiveState == "failed")) return "";
+  const double restart_sec = restartSecOf(ctx, svc), grace = ctx.scenario.expect.restart_grace_sec;
+  const double end = ctx.index.endT();
+  if (end >= last + restart_sec + grace) return "";
+  return "the timeline ends " + formatTenths(end - last) + " after the kill at " + ctx.since(last) +
+         ", before a restart was due (RestartSec=" + formatDuration(Seconds(restart_sec)) + " + restart_grace " +
+         formatDuration(Seconds(grace)) + ")";
+}
+
 }  // namespace
 
 static void checkResult(const CheckContext& ctx, const std::string& svc, Checks& out) {
@@ -153,8 +171,8 @@ static void checkResult(const CheckContext& ctx, const std::string& svc, Checks&
     if (result != *e.Result) c.outcome = CheckOutcome::fail;
   }
   if (events.empty() && oomd.empty()) {
-    c.outcome = ctx.missingKill();
     c.observed = "no OOM kill in " + unit + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unit, c);
   } else {
     c.observed = "Result: ";
     for (std::size_t i = 0; i < results.size(); ++i) c.observed += (i ? ", " : "") + results[i];
@@ -191,8 +209,13 @@ static void checkRestarts(const CheckContext& ctx, const std::string& svc, Check
   if (!e.restarts->contains(n)) {
     const bool too_few = n < e.restarts->min.value_or(0);
     if (too_few) c.observed += ctx.notWithinTimeLimit();
-    c.outcome = too_few && ctx.index.eventsIn(unit).empty() ? ctx.missingKill() : CheckOutcome::fail;
+    c.outcome = too_few && ctx.index.eventsIn(unit).empty() ? ctx.missingKillIn(unit, c) : CheckOutcome::fail;
     if (too_few) c.why = explainNoRestart(ctx, svc, lastResult(ctx, unit));
+    if (const auto early = restartNotYetDue(ctx, svc); too_few && !early.empty()) {
+      c.outcome = CheckOutcome::inconclusive;
+      c.observed += "; " + early;
+      c.why = "a timeline cut short after a kill cannot show the restart";
+    }
   }
   out.push_back(std::move(c));
 }
@@ -286,8 +309,8 @@ static void checkCleanRestart(const CheckContext& ctx, const std::string& svc, C
   }
   const bool clean = problems.empty();
   if (events.empty()) {
-    c.outcome = ctx.missingKill();
     c.observed = "no OOM kill in " + unit + ", so no restart to judge" + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unit, c);
   } else if (judged == 0 && problems.empty()) {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "the run ended before a restart could be judged (RestartSec + grace, then " +
@@ -314,14 +337,34 @@ static void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, Ch
                 .expected = unit + (*e.active_at_end ? " is" : " is not") + " active at the end"};
   bool active = false;
   const UnitStateChange* last = ctx.index.lastState(unit);
+  // The state at the end is read at the end: for a unit systemd last reported before the
+  // pressure, its cgroup's last sample shows it still running (a record from before the
+  // pressure, whenever it was read, cannot decide the end).
+  const double p0 = ctx.index.pressureT();
+  const auto samples = ctx.index.samplesOf(unit);
+  const MemorySample* end_sample = nullptr;
+  for (auto it = samples.rbegin(); it != samples.rend() && !end_sample; ++it)
+    if ((*it)->isAvailable(kCgroupProcs)) end_sample = *it;
+  const auto stillRunning = [&](double since_t, const std::string& said) {
+    if (since_t >= p0 || !end_sample || end_sample->t <= p0 || end_sample->processes.empty()) return false;
+    c.evidence.push_back(Evidence{end_sample->t, kRecordSample, unit, "", 0,
+                                  std::to_string(end_sample->processes.size()) + " process(es) in " + unit +
+                                      "'s cgroup at " + ctx.since(end_sample->t) + "; systemd's last word, " + said +
+                                      " at " + ctx.since(since_t) + ", unchanged since"});
+    c.observed += " (unchanged since " + ctx.since(since_t) + "; " + std::to_string(end_sample->processes.size()) +
+                  " process(es) in its cgroup at " + ctx.since(end_sample->t) + ")";
+    return true;
+  };
   if (last) {
     active = last->ActiveState == "active";
-    c.evidence.push_back(stateEvidence(*last));
     c.observed = last->ActiveState + "/" + last->SubState;
+    if (!active || !stillRunning(last->t, last->ActiveState + "/" + last->SubState))
+      c.evidence.push_back(stateEvidence(*last));
   } else if (const UnitSetup* setup = ctx.index.setupOf(unit)) {
     active = true;  // started and verified, and no change was seen afterwards
-    c.evidence.push_back(Evidence{setup->t, "setup", unit, "", 0, "started; no state change afterwards"});
     c.observed = "active (no state change after setup)";
+    if (!stillRunning(setup->t, "started"))
+      c.evidence.push_back(Evidence{setup->t, "setup", unit, "", 0, "started; no state change afterwards"});
   } else {
     c.outcome = CheckOutcome::inconclusive;
     c.observed = "no record of " + unit + " at all";
@@ -331,11 +374,16 @@ static void checkActiveAtEnd(const CheckContext& ctx, const std::string& svc, Ch
   if (active != *e.active_at_end) {
     c.outcome = CheckOutcome::fail;
     if (!active) c.why = explainNoRestart(ctx, svc, lastResult(ctx, unit));
+    if (const auto early = restartNotYetDue(ctx, svc); !active && !early.empty()) {
+      c.outcome = CheckOutcome::inconclusive;
+      c.observed += "; " + early;
+      c.why = "a timeline cut short after a kill cannot show the restart";
+    }
     // Still up when it should have been stopped, and never killed: the kill that
     // would have stopped it is what is missing (inconclusive without pressure).
     if (active && ctx.index.eventsIn(unit).empty()) {
-      c.outcome = ctx.missingKill();
       c.observed += " (no OOM kill in " + unit + ")" + ctx.notWithinTimeLimit();
+      c.outcome = ctx.missingKillIn(unit, c);
     }
   }
   out.push_back(std::move(c));
@@ -418,7 +466,7 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
     for (const auto* ev : events) c.evidence.push_back(killEvidence(*ev->victim));
   }
   if (seen != *e.half_alive) {
-    c.outcome = (events.empty() && *e.half_alive) ? ctx.missingKill() : CheckOutcome::fail;
+    c.outcome = (events.empty() && *e.half_alive) ? ctx.missingKillIn(unit, c) : CheckOutcome::fail;
     const ServiceSpec* spec = ctx.scenario.service(svc);
     const std::string policy = spec ? spec->directive("OOMPolicy").value_or("stop") : "stop";
     if (c.outcome == CheckOutcome::fail)
@@ -518,8 +566,8 @@ static void checkResumesFromCheckpoint(const CheckContext& ctx, const std::strin
     }
   }
   if (judged == 0) {
-    c.outcome = events.empty() ? ctx.missingKill() : CheckOutcome::inconclusive;
     c.observed = events.empty() ? "no OOM kill in " + unit + ctx.notWithinTimeLimit() : "no new invocation after the kill";
+    c.outcome = events.empty() ? ctx.missingKillIn(unit, c) : CheckOutcome::inconclusive;
   } else {
     c.observed = std::to_string(resumed) + " of " + std::to_string(judged) + " killed invocation(s) " +
                  (*e.resumes_from_checkpoint ? "were followed by every process resuming from the checkpoint"

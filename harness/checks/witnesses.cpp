@@ -128,6 +128,31 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
 
 }  // namespace
 
+CheckOutcome CheckContext::missingKillIn(const std::string& unit, CheckResult& c) const {
+  std::vector<std::string> units;
+  if (!unit.empty()) units.push_back(unit);
+  else
+    for (const auto& svc : scenario.services) units.push_back(unitName(svc.name));
+  for (const auto& u : units) {
+    const WitnessCounts w = witnessesOf(*this, u);
+    if (w.kernel > 0 || (w.cgroup == 0 && w.systemd == 0)) continue;
+    std::string saw;
+    if (w.cgroup > 0) saw = "memory.events counted " + std::to_string(w.cgroup);
+    if (w.systemd > 0) saw += (saw.empty() ? "" : " and ") + ("systemd reported " + std::to_string(w.systemd));
+    c.observed += "; but " + saw + " OOM kill(s) in " + u;
+    c.evidence.insert(c.evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
+    c.evidence.insert(c.evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+    std::string losses;
+    for (const auto& b : blind)
+      if (b.kernel) losses += (losses.empty() ? "" : "; ") + b.what;
+    c.why = "the kernel log is missing the kill other witnesses saw" +
+            (losses.empty() ? std::string(" (no loss was recorded)") : " (" + losses + ")") +
+            ": which process died, and when, is unknown";
+    return CheckOutcome::inconclusive;
+  }
+  return missingKill();
+}
+
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
   WitnessCounts c;
   for (const auto& [id, w] : byInvocation(ctx, unit)) {

@@ -191,7 +191,7 @@ void Sampler::sampleNow() {
 }
 
 void Sampler::tick(double now) {
-  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5)) {
+  if (last_tick_ > 0 && now - last_tick_ > sampleGapAfterSec(options_.interval_sec)) {
     // What the sampler knows of where the time went: its own last round (reads,
     // writes) and how late its poll woke; the rest it was not running at all.
     std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(now - last_tick_) + " (planned every " +

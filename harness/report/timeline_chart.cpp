@@ -287,7 +287,7 @@ std::string memoryLines(const RunReport& r, const TimelineIndex& index, const La
     std::vector<Point> used;
     for (const auto& g : tl.guest_samples)
       // MemAvailable 0 is a reading (a thrashing guest), not a gap: only an unread file is left out.
-      if (std::find(g.unavailable.begin(), g.unavailable.end(), "proc/meminfo") == g.unavailable.end())
+      if (g.isAvailable(kGuestMeminfo))
         used.push_back({g.t, mem_total - static_cast<double>(std::min(g.mem_available_bytes, tl.guest.mem_total_bytes))});
     for (const auto& seg : segments(used, kGapFactor * r.plan.sample_interval_sec + 1))
       svg += "<path class=\"guest-line\" d=\"" + pathOf(decimate(seg, f), f) +
@@ -330,7 +330,7 @@ std::string psiBand(const RunReport& r, const Frame& f) {
     std::vector<Point> some, full;
     double peak = 0;
     for (const auto& g : tl.guest_samples) {
-      if (std::find(g.unavailable.begin(), g.unavailable.end(), "proc/pressure/memory") != g.unavailable.end())
+      if (!g.isAvailable(kGuestPressure))
         continue;
       some.push_back({g.t, g.pressure_some_avg10});
       full.push_back({g.t, g.pressure_full_avg10});

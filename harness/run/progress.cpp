@@ -185,7 +185,7 @@ void ProgressPrinter::onRecord(const Timeline& tl) {
   for (; guest_samples_ < tl.guest_samples.size(); ++guest_samples_) {
     const auto& g = tl.guest_samples[guest_samples_];
     seen(g.t, "");
-    if (std::find(g.unavailable.begin(), g.unavailable.end(), "proc/meminfo") == g.unavailable.end() &&
+    if (g.isAvailable(kGuestMeminfo) &&
         tl.guest.mem_total_bytes >= g.mem_available_bytes) {
       guest_used_ = tl.guest.mem_total_bytes - g.mem_available_bytes;
       guest_sampled_ = true;

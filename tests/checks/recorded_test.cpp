@@ -332,15 +332,31 @@ TEST(Recorded, GuestWideExhaustionProvesPressureWithoutAKill) {
     if (!r.contains("t") || r["t"].get<double>() <= p0 + 1) recs.push_back(r);
   const auto negative = R"({"never_killed": ["api", "redis"]})";
   EXPECT_EQ(evaluate(scenario("three-services.json", negative), fold(recs)).verdict, VerdictKind::inconclusive);
-  recs.insert(recs.end() - 1, nlohmann::json{{"type", "guest_sample"}, {"t", p0 + 0.5}, {"mem_available_bytes", 20 << 20},
-                                             {"pressure_full_avg10", 31.5}, {"oom_kill_total", 0}});
+  auto exhausted = [](double t) {
+    return nlohmann::json{{"type", "guest_sample"}, {"t", t}, {"mem_available_bytes", 20 << 20},
+                          {"pressure_full_avg10", 31.5}, {"oom_kill_total", 0}};
+  };
+  // One moment is not the scenario's pressure: a 10 s average can spike once.
+  recs.insert(recs.end() - 1, exhausted(p0 + 0.5));
+  const Verdict once = evaluate(scenario("three-services.json", negative), fold(recs));
+  EXPECT_EQ(once.verdict, VerdictKind::inconclusive) << dump(once);
+  EXPECT_EQ(outcome(once, "pressure"), CheckOutcome::inconclusive);
+  // Sustained over three samples and a second: proven.
+  recs.insert(recs.end() - 1, exhausted(p0 + 1.0));
+  recs.insert(recs.end() - 1, exhausted(p0 + 1.5));
   const Verdict v = evaluate(scenario("three-services.json", negative), fold(recs));
   EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
   const auto* p = find(v, "pressure");
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(has(p->observed, "proven by MemAvailable 20MiB")) << p->observed;
+  EXPECT_TRUE(has(p->observed, "in 3 consecutive guest samples over 1.0s")) << p->observed;
   ASSERT_EQ(p->evidence.size(), 2u);  // MemAvailable and PSI full
   EXPECT_TRUE(has(p->evidence[1].text, "full avg10=31.5%")) << p->evidence[1].text;
+  // The same three samples with MemAvailable and PSI unreadable prove nothing.
+  for (auto& r : recs)
+    if (r["type"] == "guest_sample" && r["t"].get<double>() > p0)
+      r["unavailable"] = {"proc/meminfo", "proc/pressure/memory"};
+  EXPECT_EQ(evaluate(scenario("three-services.json", negative), fold(recs)).verdict, VerdictKind::inconclusive);
 }
 
 TEST(Recorded, ALoadTheGuestCouldNotDeliverIsSaidAndJudged) {

@@ -73,6 +73,9 @@ struct Invocation {
   std::uint32_t nrestarts = 0;                  // NRestarts when it began (the restart that started it)
 };
 
+// The cause of a hole in the samples that no gap record explains (TimelineIndex::sampleHoles).
+inline constexpr const char* kGapHole = "samples missing";
+
 class TimelineIndex {
  public:
   explicit TimelineIndex(const Timeline& timeline);
@@ -109,6 +112,9 @@ class TimelineIndex {
   Span span() const;
   double endT() const;            // span().last, or 0 for a timeline without a time
   double pressureT() const;       // phase "pressure", else the first setup/state record
+  // Stretches without a guest sample that no observer_gap record accounts for (the
+  // records are missing): found by the host, worded as gaps with cause kGapHole.
+  const std::vector<ObserverGap>& sampleHoles() const { return sample_holes_; }
   std::optional<double> phaseT(const std::string& name) const;  // first phase of that name
 
  private:
@@ -118,6 +124,8 @@ class TimelineIndex {
   std::vector<Invocation> invocations_;
   std::vector<OomdRanking> oomd_rankings_;  // filled before oomd_kills_ points into it
   std::vector<OomdKill> oomd_kills_;
+  std::vector<ObserverGap> sample_holes_;
+  void findSampleHoles();
 };
 
 // Evidence builders: one line a reader can match against the raw logs.

@@ -47,7 +47,7 @@ class GuestFiles {
   };
   // Reads one file into buffer_; the text, or nullopt (the file then goes into `unavailable`).
   std::optional<std::string_view> load(File& f);
-  File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"};
+  File meminfo_{kGuestMeminfo}, vmstat_{kGuestVmstat}, pressure_{kGuestPressure};
   char buffer_[16 * 1024];
 };
 

@@ -6,6 +6,7 @@
 //
 // Clock: every `t` is CLOCK_MONOTONIC seconds in the guest (the kernel log's and
 // the journal's monotonic clock), so kernel and systemd events order correctly.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -205,6 +206,11 @@ struct Phase {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Phase, t, name, detail)
 
+// The guest-wide files a "guest_sample" reads, as named in its `unavailable`.
+inline constexpr const char* kGuestMeminfo = "proc/meminfo";          // -> mem_available_bytes, swap_free_bytes
+inline constexpr const char* kGuestVmstat = "proc/vmstat";            // -> oom_kill_total
+inline constexpr const char* kGuestPressure = "proc/pressure/memory"; // -> pressure_*_avg10
+
 // "type": "guest_sample" — the whole guest at time t, sampled with the units: the
 // evidence that pressure happened (or did not) even when nothing was killed.
 struct GuestSample {
@@ -215,6 +221,12 @@ struct GuestSample {
   double pressure_some_avg10 = 0, pressure_full_avg10 = 0;  // /proc/pressure/memory
   // Files that gave no value ("proc/vmstat"): their fields above are not evidence.
   std::vector<std::string> unavailable;
+
+  bool isAvailable(const char* file) const {
+    for (const auto& u : unavailable)
+      if (u == file) return false;
+    return true;
+  }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestSample, t, mem_available_bytes, swap_free_bytes,
                                                 oom_kill_total, pressure_some_avg10,
@@ -227,6 +239,9 @@ struct ObserverGap {
   double length_sec = 0;  // from that sample to the next one
   std::string cause;      // kGapSampler or kGapEventLoop, then what the observer knows
 };
+// How long the sampler may go without a sample before it writes a gap: the guest's
+// rule, and the host's for a hole that has no gap record.
+inline double sampleGapAfterSec(double interval_sec) { return interval_sec + std::max(interval_sec, 0.5); }
 // The sampler (guest-wide and cgroup files) did not run: nothing was measured.
 inline constexpr const char* kGapSampler = "sampler late";
 // The event loop (D-Bus signals, the journal) was blocked: systemd's records of
