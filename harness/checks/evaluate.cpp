@@ -8,6 +8,7 @@
 #include "oom/units.hpp"
 #include "guest/setup_check.hpp"
 #include "plan/planner.hpp"
+#include "scenario/lint.hpp"
 #include "systemd/restart_rules.hpp"
 
 namespace oom {
@@ -29,6 +30,34 @@ std::vector<std::string> hostMismatches(const PlannedUnit& planned, const UnitSe
   for (auto& m : processMismatches(u.processes, expectedOomScoreAdjust(planned), 0, u.control_group, {}))
     out.push_back(std::move(m));
   return out;
+}
+
+// A start job that failed ("<unit>: start job ended with result 'failed'"): the unit never
+// became ready (READY=1 for Type=notify). What the records show of why: a kill while it
+// was starting (systemd-oomd's or the kernel's), and a baseline the scenario put above
+// the unit's own limit. nullopt for any other setup failure.
+std::optional<std::string> neverReady(const Scenario& s, const TimelineIndex& index, const Phase& failed,
+                                      std::vector<Evidence>& evidence) {
+  const auto colon = failed.detail.find(": start job ");
+  if (colon == std::string::npos) return std::nullopt;
+  const std::string unit = failed.detail.substr(0, colon);
+  std::string text = unit + " never became ready (" + failed.detail.substr(colon + 2) + ")";
+  std::vector<Evidence> kills;
+  for (const auto* k : index.oomdKillsIn(unit))
+    if (k->t <= failed.t + 1) kills.push_back(oomdKillEvidence(*k));
+  for (const auto* e : index.eventsIn(unit))
+    if (e->t <= failed.t + 1) kills.push_back(killEvidence(*e->victim));
+  std::sort(kills.begin(), kills.end(), [](const Evidence& a, const Evidence& b) { return a.t < b.t; });
+  if (!kills.empty()) {
+    text += ": killed while starting by " + std::string(kills.front().source == "kernel" ? "the kernel" : "systemd-oomd") +
+            " (" + kills.front().text + ")";
+    evidence.insert(evidence.end(), kills.begin(), kills.end());
+  }
+  for (const auto& svc : s.services)
+    if (unitName(svc.name) == unit)
+      if (const auto over = loadAboveOwnLimit(svc))
+        text += "; its " + over->text + ": it could not reach its baseline there. Start small and leak instead";
+  return text + ". The run did not reach the pressure";
 }
 
 CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
@@ -60,16 +89,20 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
     for (const auto& m : mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
     if (!first_problem) first_problem = Evidence{u.t, "setup", u.unit, "", 0, mismatches.front()};
   }
+  std::optional<std::string> never_ready;  // a unit whose start job failed, and why, as the records show
   for (const auto& p : index.timeline().phases)
     if (p.name == kPhaseSetupFailed) {
       c.outcome = CheckOutcome::inconclusive;
       c.evidence.push_back(Evidence{p.t, kRecordPhase, "", "", 0, std::string(kPhaseSetupFailed) + ": " + p.detail});
       if (!first_problem) first_problem = c.evidence.back();
+      if (!never_ready) never_ready = neverReady(s, index, p, c.evidence);
     }
   std::vector<std::string> missing;
   for (const auto& svc : s.services)
     if (!index.setupOf(unitName(svc.name))) missing.push_back(unitName(svc.name));
-  if (c.outcome == CheckOutcome::inconclusive) {
+  if (never_ready) {
+    c.observed = *never_ready;
+  } else if (c.outcome == CheckOutcome::inconclusive) {
     c.observed = "settings not applied as written: the run did not test this scenario";
     if (first_problem)  // so the line itself says what
       c.observed += " (" + (first_problem->unit.empty() ? "" : first_problem->unit + ": ") + first_problem->text + ")";

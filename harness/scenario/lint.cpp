@@ -2,9 +2,25 @@
 
 #include <algorithm>
 
+#include "oom/units.hpp"
+
 #include "systemd/restart_rules.hpp"
 
 namespace oom {
+
+std::optional<LoadOverLimit> loadAboveOwnLimit(const ServiceSpec& svc) {
+  // (A baseline above MemoryMax= is an error of the parser: OOM-killed before it is ready.)
+  const auto value = svc.directive("MemoryHigh");
+  const auto limit = value ? parseSize(*value) : Expected<std::uint64_t>(0);  // "infinity", "50%": no size
+  if (!value || !limit || *limit == 0) return std::nullopt;
+  const Load& load = svc.load;
+  if (load.baseline_bytes > *limit)
+    return LoadOverLimit{"MemoryHigh", "baseline " + formatSize(load.baseline_bytes) + " is above its own MemoryHigh=" + *value};
+  if (load.spike && load.baseline_bytes + load.spike->bytes > *limit)
+    return LoadOverLimit{"MemoryHigh", "baseline and spike, " + formatSize(load.baseline_bytes + load.spike->bytes) +
+                                           ", are above its own MemoryHigh=" + *value};
+  return std::nullopt;
+}
 
 std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
   std::vector<ScenarioWarning> warnings;
@@ -50,6 +66,11 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
                                "positive OOMScoreAdjust=" + std::to_string(svc.oomScoreAdjust()) +
                                    " without Restart= (or a checkpoint): the service is easy to "
                                    "kill and nothing brings it back"));
+    if (const auto over = loadAboveOwnLimit(svc))
+      warnings.push_back(about(i, over->directive, "load-above-own-limit",
+                               over->text + ": held there, a Type=notify unit never reaches READY=1 and is "
+                                   "killed while starting (by systemd-oomd or the kernel), so the run tests nothing; "
+                                   "start small and leak instead (load.leak)"));
     if (svc.oomScoreAdjust() == -1000)
       warnings.push_back(about(i, "OOMScoreAdjust", "oom-score-adjust-min",
                                "OOMScoreAdjust=-1000 makes the kernel never choose this service: "

@@ -273,6 +273,11 @@ const std::vector<LintRule>& lintRules() {
        "one it replaced, are both in view."},
       {"scenario-invalid", S::error, "the scenario file is not valid",
        "oomharness check would refuse it; run would not start."},
+      {"load-above-own-limit", S::warning,
+       "a scenario load whose baseline (or baseline and spike) is above the unit's own MemoryHigh=",
+       "A Type=notify unit held at its MemoryHigh= below its baseline never reaches READY=1: systemd-oomd "
+       "or the kernel kills it while it is starting, and the run tests nothing. Start small and leak "
+       "instead (load.leak), so the limit is crossed under pressure."},
       {"result-signal-after-restart", S::note,
        "a kill after a restart may end with Result=signal on systemd 252",
        "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "
