@@ -7,6 +7,18 @@
 #include "oom/units.hpp"
 
 namespace oom {
+namespace {
+
+// FNV-1a 64, as 16 hex digits.
+std::string fnv1a64Hex(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
 
 PlanFacts planFacts(const GuestPlan& plan) {
   PlanFacts f;
@@ -28,20 +40,14 @@ PlanFacts planFacts(const GuestPlan& plan) {
     std::string load;
     for (std::size_t i = 1; i < u.exec_start.size(); ++i) load += (i > 1 ? " " : "") + u.exec_start[i];
     f[at + "load"] = load;
-    // Real unit files: each file by where it came from; their content by a fingerprint
-    // (a line systemd passes through is in no directive above).
-    for (const auto& file : u.files.files)
-      f[at + "files." + file.guest_path] = file.source + " (" + planFingerprint({{"", file.text}}) + ")";
+    // Real unit files: each by where the guest installs it, its text by a fingerprint (a
+    // line systemd passes through is in no directive above). Not by its source path, which
+    // depends on where the scenario was run from.
+    for (const auto& file : u.files.files) f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text);
   }
   return f;
 }
 
-std::string planFingerprint(const PlanFacts& facts) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : nlohmann::json(facts).dump()) h = (h ^ c) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string planFingerprint(const PlanFacts& facts) { return fnv1a64Hex(nlohmann::json(facts).dump()); }
 
 }  // namespace oom
