@@ -206,6 +206,33 @@ TEST(Binding, APlanRecordBindsByItsFacts) {
   ASSERT_NE(differenceIn(b, "guest.memory"), nullptr) << listed(b);
 }
 
+// planned-three-services-bookworm.jsonl: scenarios/three-services.json run by this build
+// (2026-12-05, bookworm, TCG), its plan record written by the guest. Not named recorded-*,
+// so the tools that judge every older recording leave it alone.
+TEST(Binding, ARealRunsPlanRecordIsThePlanTheHostMakes) {
+  const Timeline t = timeline("planned-three-services-bookworm.jsonl");
+  ASSERT_FALSE(t.plan.fingerprint.empty());
+  const Scenario own = scenario("three-services.json");
+  EXPECT_EQ(t.plan.facts, planFacts(*makeGuestPlan(own)));
+  const PlanBinding b = bind(own, t);
+  EXPECT_TRUE(b.bound()) << listed(b);
+  const Verdict v = evaluate(own, t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << v.reason;
+  EXPECT_EQ(find(v, "note.rejudged"), nullptr);
+
+  const PlanBinding changed = bind(scenario("three-services.json", "",
+                                            [](auto& doc) {
+                                              doc["guest"]["swap"] = "512M";
+                                              loadOf(doc, "redis")["baseline"] = "250M";
+                                            }),
+                                   t);
+  ASSERT_EQ(changed.differences.size(), 2u) << listed(changed);
+  EXPECT_EQ(changed.differences[0].str(), "guest.swap: the timeline says 0, the scenario says 512M");
+  EXPECT_EQ(changed.differences[1].str(),
+            "services.redis.load: the timeline says --target 200M --report-interval 1s, the scenario says "
+            "--target 250M --report-interval 1s");
+}
+
 TEST(Binding, AnEditedPlanRecordIsNamed) {
   const Scenario own = scenario("three-services.json");
   Records recs = withPlanRecord(records("recorded-three-services-bookworm.jsonl"), own);
