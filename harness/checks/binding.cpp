@@ -12,6 +12,7 @@
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "plan/fingerprint.hpp"
+#include "scenario/scenario.hpp"
 #include "systemd/directives.hpp"
 
 namespace oom {
@@ -203,7 +204,10 @@ class Binder {
       const auto planned = std::find_if(plan_.units.begin(), plan_.units.end(),
                                         [&](const PlannedUnit& p) { return p.unit == u.unit; });
       if (planned == plan_.units.end()) {
-        add({"services." + u.unit, "started as " + u.unit, "(no such service)", "", u.t, kRecordUnitSetup});
+        const std::string_view suffix = kUnitSuffix;
+        const std::string service =
+            u.unit.ends_with(suffix) ? u.unit.substr(0, u.unit.size() - suffix.size()) : u.unit;
+        add({"services." + service, "started as " + u.unit, "(no such service)", "", u.t, kRecordUnitSetup});
         continue;
       }
       // A transient unit's line states every property and oomstress's flags as the plan gave them.
@@ -218,8 +222,8 @@ class Binder {
         for (const auto& field : fields) {
           const auto was = factOf(recorded, field), is = factOf(facts_, field);
           if (was != is)
-            add({field, was.value_or(kNotSet) + " (its systemd-run line)", is.value_or(kNotSet), "", u.t,
-                 kRecordUnitSetup});
+            add({field, was ? *was + " (its systemd-run line)" : "(not set in its systemd-run line)",
+                 is.value_or(kNotSet), "", u.t, kRecordUnitSetup});
         }
       }
       for (auto& d : settingDifferences(*planned, u)) add(std::move(d));

@@ -99,6 +99,19 @@ TEST(Binding, EveryRecordingIsBoundToTheScenarioItRan) {
   }
 }
 
+TEST(Binding, AnotherScenarioWithOtherServicesIsNamedServiceByService) {
+  const PlanBinding b = bind(scenario("three-services.json"), timeline("recorded-oomd-swap-bookworm.jsonl"));
+  ASSERT_NE(differenceIn(b, "services.leaker"), nullptr) << listed(b);
+  EXPECT_EQ(differenceIn(b, "services.leaker")->str(),
+            "services.leaker: the timeline says started as leaker.service, the scenario says (no such service)");
+  EXPECT_EQ(differenceIn(b, "services.redis")->str(),
+            "services.redis: the timeline says (no such unit), the scenario says started as redis.service");
+  EXPECT_EQ(differenceIn(b, "services.api.unit.RestartSec")->str(),
+            "services.api.unit.RestartSec: the timeline says (not set in its systemd-run line), the scenario says 5s");
+  EXPECT_NE(differenceIn(b, "systemd_oomd"), nullptr) << listed(b);
+  EXPECT_NE(differenceIn(b, "guest.swap"), nullptr) << listed(b);
+}
+
 TEST(Binding, ChangedExpectationsAreNoChangedPlan) {
   const Scenario s = scenario("three-services.json", R"({"first_killed": "api"})");
   EXPECT_TRUE(bind(s, timeline("recorded-three-services-bookworm.jsonl")).bound());
