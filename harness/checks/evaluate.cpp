@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "check_context.hpp"
+#include "checks/binding.hpp"
 #include "oom/units.hpp"
 #include "guest/setup_check.hpp"
 #include "plan/planner.hpp"
@@ -13,24 +14,6 @@
 
 namespace oom {
 namespace {
-
-// The host's own comparison of what the plan asked with what the guest read back (each
-// D-Bus value, each process's oom_score_adj), by the guest's own rules: a guest that
-// reports no mismatch is not taken at its word.
-std::vector<std::string> hostMismatches(const PlannedUnit& planned, const UnitSetup& u) {
-  std::vector<std::string> out;
-  for (const auto& p : planned.properties) {
-    const auto want = toDbusProperty(p.name, p.value);
-    if (!want) continue;  // the plan refuses such a value before anything starts
-    const auto got = u.applied.find(want->name);
-    if (auto m = recordedSettingMismatch(p, *want, got == u.applied.end() ? std::nullopt : std::optional(got->second)))
-      out.push_back(std::move(*m));
-  }
-  // The process count is the guest's to judge (it saw the kills before its check).
-  for (auto& m : processMismatches(u.processes, expectedOomScoreAdjust(planned), 0, u.control_group, {}))
-    out.push_back(std::move(m));
-  return out;
-}
 
 // A start job that failed ("<unit>: start job ended with result 'failed'"): the unit never
 // became ready (READY=1 for Type=notify). What the records show of why: a kill while it
@@ -83,7 +66,9 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
     if (mismatches.empty() && plan)
       for (const auto& planned : plan->units)
         if (planned.unit == u.unit)
-          for (auto& m : hostMismatches(planned, u)) mismatches.push_back("the host finds " + std::move(m));
+          // The host's own comparison (each D-Bus value, each process's oom_score_adj), by the
+          // guest's rules: a guest that reports no mismatch is not taken at its word.
+          for (auto& d : settingDifferences(planned, u)) mismatches.push_back("the host finds " + std::move(d.detail));
     if (mismatches.empty()) { ++verified; continue; }
     c.outcome = CheckOutcome::inconclusive;
     for (const auto& m : mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});
@@ -218,6 +203,14 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
     v.verdict = VerdictKind::pass;
     v.reason = "every expectation held, with pressure proven by " +
                (ctx.pressure.evidence.empty() ? std::string("?") : ctx.pressure.evidence.front().source) + " evidence";
+  }
+  // A verdict on a timeline recorded with another plan says so (evaluate --rejudge).
+  if (const auto it = std::find_if(checks.begin(), checks.end(),
+                                   [](const CheckResult& c) { return c.name == "note.rejudged"; });
+      it != checks.end()) {
+    std::string fields;
+    for (const auto& e : it->evidence) fields += (fields.empty() ? "" : ", ") + e.text.substr(0, e.text.find(": the timeline says"));
+    v.reason += "; re-judged against a changed scenario (" + fields + ")";
   }
   return v;
 }

@@ -12,7 +12,8 @@ namespace oom {
 #include "scenario/expectations.def"
 #undef OOM_EXPECTATION
 extern const CheckDef kCheck_collateral, kCheck_setup, kCheck_timeline_complete, kCheck_pressure,
-    kCheck_observation, kCheck_witnesses, kCheck_load_fidelity, kCheck_unexpected_kill, kCheck_kill_before_pressure;
+    kCheck_observation, kCheck_witnesses, kCheck_load_fidelity, kCheck_unexpected_kill, kCheck_kill_before_pressure,
+    kCheck_rejudged;
 
 const std::vector<const CheckDef*>& checkRegistry() {
   static const std::vector<const CheckDef*> all = {
@@ -28,6 +29,7 @@ const std::vector<const CheckDef*>& checkRegistry() {
       &kCheck_load_fidelity,
       &kCheck_unexpected_kill,
       &kCheck_kill_before_pressure,
+      &kCheck_rejudged,
   };
   return all;
 }

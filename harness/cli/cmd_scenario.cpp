@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "checks/binding.hpp"
 #include "checks/verdict.hpp"
 #include "commands.hpp"
 #include "run/exit_status.hpp"
@@ -140,9 +141,10 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
   return kExitPass;
 }
 
-// Re-judges a recorded timeline (observer JSON lines) against a scenario, offline.
+// Re-judges a recorded timeline (observer JSON lines) against a scenario, offline. A
+// timeline recorded with another plan is refused unless `rejudge` (checks/binding.hpp).
 int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir,
-                     const std::optional<std::filesystem::path>& units_dir) {
+                     const std::optional<std::filesystem::path>& units_dir, bool rejudge) {
   const ScenarioCheck check = loadScenarioFile(file, units_dir);
   if (!check.ok()) {
     printErrorCount(file, check);
@@ -158,6 +160,14 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
   report.scenario = *check.scenario;
   if (auto plan = makeGuestPlan(report.scenario)) report.plan = *plan;
   report.timeline = std::move(recorded->timeline);
+  if (const PlanBinding binding = bindTimeline(report.plan, report.timeline); !binding.bound() && !rejudge) {
+    std::printf("error: %s was not recorded with the plan %s gives: %zu difference(s), found by %s\n",
+                printable(timeline_file).c_str(), printable(file).c_str(), binding.differences.size(),
+                printable(binding.by).c_str());
+    for (const auto& d : binding.differences) std::printf("  %s\n", printable(d.str()).c_str());
+    std::printf("judge it against this scenario anyway with --rejudge (the verdict then says so)\n");
+    return kExitBadInput;
+  }
   const std::size_t ignored = recorded->lines_ignored;
   report.verdict = evaluate(report.scenario, report.timeline);
   report.exit_status = exitStatusFor(report.verdict.verdict);
@@ -202,8 +212,12 @@ void addScenarioCommands(CLI::App& app, int& status) {
   // read back with the plan, so a run is judged against the files it ran with.
   auto eval_units = std::make_shared<std::optional<std::filesystem::path>>();
   eval->add_option("--units", *eval_units, units_help + ", as the recorded run did");
-  eval->callback([scenario, timeline, out, eval_units, &status] {
-    status = evaluateRecorded(*scenario, *timeline, *out, *eval_units);
+  auto rejudge = std::make_shared<bool>(false);
+  eval->add_flag("--rejudge", *rejudge,
+                 "Judge a timeline recorded with another plan (other settings, guest, loads or oomd) against this "
+                 "scenario anyway; the verdict says it was re-judged and lists the differences");
+  eval->callback([scenario, timeline, out, eval_units, rejudge, &status] {
+    status = evaluateRecorded(*scenario, *timeline, *out, *eval_units, *rejudge);
   });
 }
 

@@ -13,6 +13,7 @@
 #include "guest/oomd.hpp"
 #include "guest/transient_unit.hpp"
 #include "guest/zram.hpp"
+#include "plan/fingerprint.hpp"
 #include "oom/units.hpp"
 #include "timeline/message_ids.hpp"
 #include "guest/setup_check.hpp"
@@ -206,6 +207,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
       plan.swappiness < 0 || fs.writeFile("proc/sys/vm/swappiness", std::to_string(plan.swappiness));
   const GuestInfo info = guestInfo(bus, fs);
   sink.emit(kRecordGuest, info);
+  sink.emit(kRecordPlan, PlanRecord{monotonicSeconds(), planFingerprint(planFacts(plan)), planFacts(plan)});
   if (!zram) {
     phase(sink, kPhaseSetupFailed, "zram swap of " + formatSize(plan.zram_bytes) + ": " + zram.error().str());
     return endWith(sink, kGuestSetupFailed);

@@ -88,6 +88,7 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
   const std::string type = record["type"];
   try {
     if (type == kRecordGuest) timeline.guest = record.get<GuestInfo>();
+    else if (type == kRecordPlan) timeline.plan = record.get<PlanRecord>();
     else if (type == kRecordUnitSetup) timeline.setup.push_back(record.get<UnitSetup>());
     else if (type == kRecordOomKill) timeline.kills.push_back(record.get<KernelOomKill>());
     else if (type == kRecordUnitState) timeline.states.push_back(record.get<UnitStateChange>());

@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the checks tests: fixture lines (recorded-*.jsonl are real guest runs,
+// planned-*.jsonl real runs that carry the plan record (binding_test.cpp),
 // synthetic-*.jsonl come from fixtures/make_fixtures.py), scenarios, and small
 // edits of a recording as JSON records.
 #include <gtest/gtest.h>

@@ -270,3 +270,60 @@ TEST(Mutations, AKillBeforePressureDecidesNoOrder) {
   // ... while never_killed still counts it: redis was killed.
   EXPECT_EQ(outcome(v, "never_killed", "redis"), CheckOutcome::fail);
 }
+
+// The other way round (issue 22): the recording untouched, the scenario changed in what
+// the run tested. Each change is named, field by field, and the verdict says it was
+// re-judged: a PASS against a scenario the run never tested is not a plain PASS.
+TEST(Mutations, EveryChangeOfPlanOfEveryRecordingIsNamedAsReJudged) {
+  struct PlanMutation {
+    const char* name;
+    std::string (*field)(const nlohmann::ordered_json& doc);  // the field the binding must name
+    void (*apply)(nlohmann::ordered_json& doc);
+  };
+  static const std::vector<PlanMutation> all = {
+      {"double_memory", [](const nlohmann::ordered_json&) { return std::string("guest.memory"); },
+       [](nlohmann::ordered_json& doc) {
+         doc["guest"]["memory"] = formatSizeExact(2 * parseSize(doc["guest"]["memory"].get<std::string>()).value());
+       }},
+      {"add_swap", [](const nlohmann::ordered_json&) { return std::string("guest.swap"); },
+       [](nlohmann::ordered_json& doc) {
+         const auto swap = parseSize(doc["guest"].value("swap", "0")).value();
+         doc["guest"]["swap"] = formatSizeExact(swap + 256 * MiB);
+       }},
+      {"toggle_oomd", [](const nlohmann::ordered_json&) { return std::string("systemd_oomd"); },
+       [](nlohmann::ordered_json& doc) { doc["systemd_oomd"] = nlohmann::ordered_json::object(); }},
+      {"raise_adjust",
+       [](const nlohmann::ordered_json& doc) {
+         return "services." + doc["services"][0]["name"].get<std::string>() + ".unit.OOMScoreAdjust";
+       },
+       [](nlohmann::ordered_json& doc) {
+         auto& unit = doc["services"][0]["unit"];
+         unit["OOMScoreAdjust"] = unit.value("OOMScoreAdjust", 0) + 17;
+       }},
+      {"grow_load",
+       [](const nlohmann::ordered_json& doc) {
+         return "services." + doc["services"][0]["name"].get<std::string>() + ".load";
+       },
+       [](nlohmann::ordered_json& doc) {
+         auto& load = doc["services"][0]["load"];
+         load["baseline"] = formatSizeExact(parseSize(load["baseline"].get<std::string>()).value() + MiB);
+       }},
+  };
+  for (const auto& rec : recordings()) {
+    for (const auto& m : all) {
+      SCOPED_TRACE(std::string(rec.file) + " / " + m.name);
+      std::string field;
+      const Scenario changed = scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) {
+        if (rec.as_run) rec.as_run(doc);
+        m.apply(doc);
+        field = m.field(doc);
+      });
+      const Verdict v = evaluate(changed, timeline(rec.file));
+      const auto* note = find(v, "note.rejudged");
+      ASSERT_NE(note, nullptr) << v.reason;
+      EXPECT_TRUE(has(note->observed, field + ": the timeline says ")) << note->observed;
+      EXPECT_TRUE(has(v.reason, "re-judged against a changed scenario (")) << v.reason;
+      EXPECT_TRUE(has(v.reason, field)) << v.reason;
+    }
+  }
+}

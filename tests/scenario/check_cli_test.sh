@@ -9,6 +9,10 @@
 #   check_cli_test.sh evaluate OOMHARNESS SOURCE_DIR WORK_DIR
 #       evaluate with a timeline that is a folder, a FIFO, /dev/zero or one byte over
 #       32 MiB: exit 2 at once, naming the file and what was expected
+#   check_cli_test.sh rejudge OOMHARNESS SOURCE_DIR WORK_DIR
+#       a real recording judged against its scenario with another guest memory and another
+#       OOMScoreAdjust: exit 2 naming both files and each field; --rejudge judges it and the
+#       verdict says so; the unchanged scenario still judges it (exit 0)
 set -u
 mode=$1 bin=$2 src=$3 work=$4
 good=$src/scenarios/three-services.json
@@ -63,6 +67,26 @@ evaluate)
   out=$("$bin" evaluate "$good" "$work/big.jsonl" 2>&1); rc=$?
   has "error: $work/big.jsonl: expected a timeline file (observer JSON lines) of at most 32MiB (33554432 bytes); got 33554433 bytes"
   ;;
-*) echo "usage: $0 many|hostile|evaluate OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
+rejudge)
+  rec=$src/tests/checks/fixtures/recorded-three-services-bookworm.jsonl
+  changed=$work/changed.json
+  sed 's/"OOMScoreAdjust": 600/"OOMScoreAdjust": 500/; s/"memory": "1G"/"memory": "2G"/' "$good" >"$changed" || exit 1
+  out=$("$bin" evaluate "$changed" "$rec" --out "$work/refused" 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "expected exit 2 for another scenario's timeline"
+  has "error: $rec was not recorded with the plan $changed gives: 2 difference(s), found by its guest, unit_setup and oomd records (it has no plan record)"
+  has "  guest.memory: the timeline says MemTotal 972MiB, the scenario says 2G"
+  has "  services.report-worker.unit.OOMScoreAdjust: the timeline says 600 (its systemd-run line), the scenario says 500"
+  has "judge it against this scenario anyway with --rejudge"
+  [ ! -e "$work/refused" ] || fail "a refused timeline wrote reports"
+  out=$("$bin" evaluate "$changed" "$rec" --rejudge --out "$work/rejudged" 2>&1); rc=$?
+  [ "$rc" -eq 3 ] || fail "expected exit 3 (the settings differ: setup inconclusive) with --rejudge"
+  has "; re-judged against a changed scenario (guest.memory, services.report-worker.unit.OOMScoreAdjust))"
+  grep -F -q '"note.rejudged"' "$work/rejudged/result.json" || fail "no note.rejudged in result.json"
+  grep -F -q 're-judged against a changed scenario' "$work/rejudged/summary.txt" || fail "summary.txt does not say re-judged"
+  out=$("$bin" evaluate "$good" "$rec" 2>&1); rc=$?
+  [ "$rc" -eq 0 ] || fail "expected exit 0 for the scenario the timeline was recorded with"
+  if printf '%s\n' "$out" | grep -F -q 're-judged'; then fail "the own scenario's verdict says re-judged"; fi
+  ;;
+*) echo "usage: $0 many|hostile|evaluate|rejudge OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
 esac
 echo "ok: check $mode"

@@ -59,13 +59,23 @@ TEST(TimelineStream, EveryRecordTypeTheGuestWritesIsRead) {
   Timeline t;
   for (const char* type : {kRecordGuest, kRecordUnitSetup, kRecordOomKill, kRecordUnitState, kRecordJournal,
                            kRecordSample, kRecordPhase, kRecordKmsg, kRecordGuestSample, kRecordObserverGap,
-                           kRecordLoss, kRecordEnd})
+                           kRecordLoss, kRecordOomd, kRecordPlan, kRecordEnd})
     EXPECT_TRUE(applyStreamLine(t, toStreamRecord(type, nlohmann::json::object()).dump())) << type;
   EXPECT_EQ(t.setup.size() + t.kills.size() + t.states.size() + t.journal.size() + t.samples.size() +
                 t.phases.size() + t.raw_kernel_oom_lines.size() + t.guest_samples.size() + t.gaps.size() +
                 t.losses.size(),
             10u);
   EXPECT_TRUE(t.complete);
+}
+
+TEST(TimelineStream, ThePlanRecordKeepsItsFingerprintAndFacts) {
+  Timeline t;
+  EXPECT_TRUE(t.plan.fingerprint.empty());  // a timeline recorded before the plan record
+  const PlanRecord plan{1.25, "0123456789abcdef", {{"guest.memory", "768M"}, {"services.api.unit.OOMScoreAdjust", "500"}}};
+  EXPECT_TRUE(applyStreamLine(t, toStreamRecord(kRecordPlan, plan).dump()));
+  EXPECT_EQ(t.plan.fingerprint, "0123456789abcdef");
+  EXPECT_EQ(t.plan.facts.at("services.api.unit.OOMScoreAdjust"), "500");
+  EXPECT_EQ(t.plan.t, 1.25);
 }
 
 TEST(TimelineStream, LossAndGapRecordsKeepTheirFigures) {

@@ -34,6 +34,17 @@ struct PlannedUnit {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
                                                 properties, systemd_run, baseline_bytes, processes, files)
 
+// The VM the host boots for the plan. The guest does not act on it (qemu already gave
+// it this memory and these cpus): it is part of what the run tested, echoed in the
+// plan record (plan/fingerprint.hpp) so a timeline names the guest it was recorded in.
+struct PlannedGuest {
+  std::uint64_t memory_bytes = 0;
+  unsigned cpus = 0;
+  std::uint64_t swap_bytes = 0;
+  std::string swap_kind;  // "disk" or "zram" (the scenario's guest.swap_kind)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedGuest, memory_bytes, cpus, swap_bytes, swap_kind)
+
 struct GuestPlan {
   int version = 1;
   std::string scenario;                 // scenario name, for logs
@@ -51,9 +62,10 @@ struct GuestPlan {
   std::string oomd_conf;
   int swappiness = -1;  // vm.swappiness to set before the units; -1: leave the kernel's
   std::uint64_t zram_bytes = 0;  // a zram swap device of this size, set up first; 0: none
+  PlannedGuest guest;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
                                                 settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf,
-                                                swappiness, zram_bytes)
+                                                swappiness, zram_bytes, guest)
 
 }  // namespace oom

@@ -20,6 +20,7 @@ namespace oom {
 // Each record's "type": the writer (the guest agent) and the reader
 // (applyStreamLine) both use these, and so does evidence citing a record.
 inline constexpr const char* kRecordGuest = "guest";            // GuestInfo, first
+inline constexpr const char* kRecordPlan = "plan";              // PlanRecord, right after the guest record
 inline constexpr const char* kRecordUnitSetup = "unit_setup";   // UnitSetup
 inline constexpr const char* kRecordOomKill = "oom_kill";       // KernelOomKill
 inline constexpr const char* kRecordUnitState = "unit_state";   // UnitStateChange
@@ -58,6 +59,18 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestInfo, os_release, kernel, s
                                                 cgroup_controllers, mem_total_bytes,
                                                 swap_total_bytes, mem_available_at_start_bytes, swappiness,
                                                 swap_areas)
+
+// "type": "plan" — the GuestPlan the guest executes, as the facts a verdict depends on
+// (plan/fingerprint.hpp: "guest.memory" -> "768M", "services.api.unit.OOMScoreAdjust"
+// -> "500", ...) and their fingerprint, so the host can refuse to judge the timeline
+// against another scenario and say what differs. Timelines recorded before this
+// record existed have none (fingerprint "").
+struct PlanRecord {
+  double t = 0;
+  std::string fingerprint;                   // planFingerprint(facts): 16 hex digits
+  std::map<std::string, std::string> facts;  // field -> value, as the scenario writes it
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlanRecord, t, fingerprint, facts)
 
 // A process seen in a unit's cgroup while verifying settings before pressure.
 struct ProcessSetting {
@@ -278,6 +291,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OomdStatus, t, when, text, press
 struct Timeline {
   int version = 1;
   GuestInfo guest;                       // "type": "guest"
+  PlanRecord plan;                       // "type": "plan"; fingerprint "" when absent
   std::vector<UnitSetup> setup;
   std::vector<KernelOomKill> kills;
   std::vector<UnitStateChange> states;
@@ -292,7 +306,7 @@ struct Timeline {
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, setup, kills, states,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, plan, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
                                                 guest_samples, gaps, losses, oomd, complete, guest_status)
 

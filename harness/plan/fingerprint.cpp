@@ -1,0 +1,53 @@
+#include "plan/fingerprint.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+#include "oom/text.hpp"
+#include "oom/units.hpp"
+
+namespace oom {
+namespace {
+
+// FNV-1a 64, as 16 hex digits.
+std::string fnv1a64Hex(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+PlanFacts planFacts(const GuestPlan& plan) {
+  PlanFacts f;
+  f["guest.memory"] = formatSizeExact(plan.guest.memory_bytes);
+  f["guest.cpus"] = std::to_string(plan.guest.cpus);
+  f["guest.swap"] = formatSizeExact(plan.guest.swap_bytes);
+  f["guest.swap_kind"] = plan.guest.swap_kind;
+  f["guest.swappiness"] = plan.swappiness < 0 ? "(the kernel's)" : std::to_string(plan.swappiness);
+  f["time_limit"] = formatDurationExact(Seconds(plan.time_limit_sec));
+  f["systemd_oomd"] = plan.oomd ? "on" : "off";
+  // oomd.conf's own lines, "[OOM]" aside: one fact per setting.
+  for (const auto& line : splitLines(plan.oomd_conf))
+    if (const auto eq = line.find('='); eq != std::string_view::npos)
+      f["systemd_oomd." + std::string(trim(line.substr(0, eq)))] = std::string(trim(line.substr(eq + 1)));
+  for (const auto& u : plan.units) {
+    const std::string at = "services." + u.service + ".";
+    for (const auto& p : u.properties) f[at + "unit." + p.name] = p.value;
+    // oomstress's flags, its path aside: the load as the guest ran it.
+    std::string load;
+    for (std::size_t i = 1; i < u.exec_start.size(); ++i) load += (i > 1 ? " " : "") + u.exec_start[i];
+    f[at + "load"] = load;
+    // Real unit files: each by where the guest installs it, its text by a fingerprint (a
+    // line systemd passes through is in no directive above). Not by its source path, which
+    // depends on where the scenario was run from.
+    for (const auto& file : u.files.files) f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text);
+  }
+  return f;
+}
+
+std::string planFingerprint(const PlanFacts& facts) { return fnv1a64Hex(nlohmann::json(facts).dump()); }
+
+}  // namespace oom
