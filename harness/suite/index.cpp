@@ -1,9 +1,73 @@
 #include "suite/index.hpp"
 
+#include <algorithm>
+
 #include "oom/files.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
+
+namespace {
+
+// A value this build does not know is an error, never a default: an unknown status
+// would read as "pending", an unknown verdict as whatever the reader assumed. Values
+// are named with their JSON path; what was found is quoted as JSON, so a terminal
+// escape in it is printed escaped.
+constexpr const char* kCellStatuses[] = {"pending", "running", "done", "not_run"};
+constexpr const char* kVerdicts[] = {"pass", "fail", "inconclusive"};
+constexpr const char* kGroupVerdicts[] = {"pass", "fail", "inconclusive", "flaky"};
+constexpr const char* kCheckStatuses[] = {"pass", "fail", "inconclusive", "note", "flaky"};
+
+template <std::size_t N>
+Expected<void> oneOf(const nlohmann::json& value, const char* const (&names)[N], bool empty_ok,
+                     const std::string& where) {
+  if (value.is_string()) {
+    const auto& v = value.get_ref<const std::string&>();
+    if (empty_ok && v.empty()) return {};
+    for (const char* n : names)
+      if (v == n) return {};
+  }
+  std::string expected;
+  for (const char* n : names) expected += std::string(expected.empty() ? "" : ", ") + "\"" + n + "\"";
+  return fail(where, "expected one of " + expected + (empty_ok ? " (or \"\" before it ends)" : "") + "; got " +
+                         value.dump(-1, ' ', true));
+}
+
+Expected<void> checkClosed(const nlohmann::json& json, const SuiteIndex& index, const std::string& file) {
+  const auto at = [&](const std::string& path) { return file + ": " + path; };
+  if (auto r = oneOf(json.value("verdict", nlohmann::json("")), kVerdicts, true, at("$.verdict")); !r) return r;
+  for (std::size_t i = 0; i < index.cells.size(); ++i) {
+    const auto& cell = json["cells"][i];
+    const std::string path = "$.cells[" + std::to_string(i) + "]";
+    if (auto r = oneOf(cell.value("status", nlohmann::json("pending")), kCellStatuses, false, at(path + ".status")); !r)
+      return r;
+    const bool done = index.cells[i].status == CellStatus::done;
+    if (auto r = oneOf(cell.value("verdict", nlohmann::json("")), kVerdicts, !done, at(path + ".verdict")); !r) return r;
+    // A cell's folder lives inside the suite folder: one relative name, no way out of it.
+    const std::string& folder = index.cells[i].folder;
+    const std::filesystem::path p(folder);
+    const bool inside = !folder.empty() && p.is_relative() && p.has_filename() &&
+                        std::none_of(p.begin(), p.end(), [](const auto& part) { return part == ".." || part == "."; }) &&
+                        std::none_of(folder.begin(), folder.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    if (!inside)
+      return fail(at(path + ".folder"), "expected a folder inside the suite folder (a relative path without '..'); got " +
+                                            nlohmann::json(folder).dump(-1, ' ', true));
+  }
+  for (std::size_t i = 0; i < index.groups.size(); ++i) {
+    const auto& group = json["groups"][i];
+    const std::string path = "$.groups[" + std::to_string(i) + "]";
+    if (auto r = oneOf(group.value("verdict", nlohmann::json("")), kGroupVerdicts, true, at(path + ".verdict")); !r)
+      return r;
+    for (std::size_t k = 0; k < index.groups[i].checks.size(); ++k)
+      if (auto r = oneOf(group["checks"][k].value("status", nlohmann::json("")), kCheckStatuses, false,
+                         at(path + ".checks[" + std::to_string(k) + "].status"));
+          !r)
+        return r;
+  }
+  return {};
+}
+
+}  // namespace
 
 Expected<SuiteIndex> readSuiteIndex(const std::filesystem::path& dir) {
   const auto file = dir / kSuiteIndexFile;
@@ -16,11 +80,14 @@ Expected<SuiteIndex> readSuiteIndex(const std::filesystem::path& dir) {
   if (json.value("format", "") != kSuiteFormat)
     return fail(file.string() + ": format", std::string("expected \"") + kSuiteFormat + "\"; got " +
                                                 json.value("format", nlohmann::json()).dump());
+  SuiteIndex index;
   try {
-    return json.get<SuiteIndex>();
+    index = json.get<SuiteIndex>();
   } catch (const nlohmann::json::exception& e) {
     return fail(file.string(), std::string("not a valid suite index: ") + e.what());
   }
+  if (auto closed = checkClosed(json, index, file.string()); !closed) return tl::unexpected(closed.error());
+  return index;
 }
 
 }  // namespace oom

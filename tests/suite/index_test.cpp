@@ -30,6 +30,7 @@ TEST(SuiteIndex, ReadsBackWhatWasWritten) {
   cell.repeat = 2;
   cell.status = CellStatus::done;
   cell.verdict = "fail";
+  cell.folder = "three-services-trixie-r2";
   index.cells.push_back(cell);
   write(dir / kSuiteIndexFile, nlohmann::json(index).dump());
   const auto read = readSuiteIndex(dir);
@@ -51,4 +52,33 @@ TEST(SuiteIndex, ARunFolderOrAnotherFormatIsAnInputErrorNamingTheFile) {
   EXPECT_NE(other.error().str().find("oomharness-suite/1"), std::string::npos) << other.error().str();
   write(dir / kSuiteIndexFile, "[1,2");
   EXPECT_FALSE(readSuiteIndex(dir));
+}
+
+// Read fail-closed: a value this build does not know is an error naming its JSON path,
+// never read as a default (an unknown status as "pending", a verdict as "pass"), and a
+// cell's folder stays inside the suite folder. What was found is quoted escaped.
+TEST(SuiteIndex, UnknownValuesAndForeignFoldersAreErrors) {
+  const auto dir = scratch("closed");
+  const auto withCell = [&](const nlohmann::json& edit) {
+    nlohmann::json cell = {{"scenario", "s"}, {"release", "bookworm"}, {"folder", "s-bookworm"},
+                           {"status", "done"}, {"verdict", "pass"}};
+    cell.update(edit);
+    write(dir / kSuiteIndexFile, nlohmann::json{{"format", kSuiteFormat}, {"cells", {cell}}}.dump());
+    const auto read = readSuiteIndex(dir);
+    return read ? std::string() : read.error().str();
+  };
+  EXPECT_EQ(withCell(nlohmann::json::object()), "");
+  EXPECT_NE(withCell({{"verdict", "PASSED"}}).find("$.cells[0].verdict: expected one of \"pass\", \"fail\", "
+                                                   "\"inconclusive\"; got \"PASSED\""),
+            std::string::npos)
+      << withCell({{"verdict", "PASSED"}});
+  EXPECT_NE(withCell({{"verdict", ""}}).find("$.cells[0].verdict"), std::string::npos);  // done: it has one
+  EXPECT_EQ(withCell({{"status", "running"}, {"verdict", ""}}), "");
+  EXPECT_NE(withCell({{"status", "finished"}}).find("$.cells[0].status"), std::string::npos);
+  for (const char* folder : {"/tmp/elsewhere", "../x", "a/../../x", "", "x\x1b[31m"})
+    EXPECT_NE(withCell({{"folder", folder}}).find("$.cells[0].folder: expected a folder inside the suite folder"),
+              std::string::npos)
+        << folder;
+  EXPECT_NE(withCell({{"verdict", "\x1b[32mpass"}}).find("\\u001b[32mpass"), std::string::npos)
+      << withCell({{"verdict", "\x1b[32mpass"}});
 }
