@@ -68,9 +68,10 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
                                    "kill and nothing brings it back"));
     if (const auto over = loadAboveOwnLimit(svc))
       warnings.push_back(about(i, over->directive, "load-above-own-limit",
-                               over->text + ": held there, a Type=notify unit never reaches READY=1 and is "
-                                   "killed while starting (by systemd-oomd or the kernel), so the run tests nothing; "
-                                   "start small and leak instead (load.leak)"));
+                               over->text + ": held there, a Type=notify unit reaches READY=1 only by reclaiming "
+                                   "(into swap, if any) while it starts, and is often killed before it is ready (by "
+                                   "systemd-oomd or the kernel), so the run tests nothing; start small and leak "
+                                   "instead (load.leak)"));
     if (svc.oomScoreAdjust() == -1000)
       warnings.push_back(about(i, "OOMScoreAdjust", "oom-score-adjust-min",
                                "OOMScoreAdjust=-1000 makes the kernel never choose this service: "

@@ -275,9 +275,10 @@ const std::vector<LintRule>& lintRules() {
        "oomharness check would refuse it; run would not start."},
       {"load-above-own-limit", S::warning,
        "a scenario load whose baseline (or baseline and spike) is above the unit's own MemoryHigh=",
-       "A Type=notify unit held at its MemoryHigh= below its baseline never reaches READY=1: systemd-oomd "
-       "or the kernel kills it while it is starting, and the run tests nothing. Start small and leak "
-       "instead (load.leak), so the limit is crossed under pressure."},
+       "A Type=notify unit held at its MemoryHigh= below its baseline reaches READY=1 only by reclaiming "
+       "(into swap, if any) while it starts; systemd-oomd or the kernel often kills it before it is ready, "
+       "and the run tests nothing. Start small and leak instead (load.leak), so the limit is crossed "
+       "under pressure."},
       {"result-signal-after-restart", S::note,
        "a kill after a restart may end with Result=signal on systemd 252",
        "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "

@@ -255,3 +255,26 @@ TEST(BlindSpots, AGapBeforeThePressureDoesNotBlindTheEnd) {
     EXPECT_TRUE(has(c->observed, "process(es) in its cgroup at")) << c->observed;
   }
 }
+
+// Recorded on both releases: systemd's TEST-55-OOMD re-expressed with a baseline above
+// the unit's own MemoryHigh= (scenarios/examples/oomd-baseline-above-high.json). The
+// unit never became ready; the reason says so, with systemd-oomd's kill and the cause,
+// not "settings not applied".
+TEST(BlindSpots, AUnitThatNeverBecameReadyIsSaidWithItsKill) {
+  for (const char* release : kReleases) {
+    SCOPED_TRACE(release);
+    const Verdict v = evaluate(scenario("examples/oomd-baseline-above-high.json"),
+                               timeline(file("oomd-baseline-above-high", release)));
+    EXPECT_EQ(v.verdict, VerdictKind::inconclusive);
+    const auto* setup = find(v, "setup");
+    ASSERT_NE(setup, nullptr);
+    EXPECT_EQ(setup->outcome, CheckOutcome::inconclusive);
+    for (const char* part : {"bloat.service never became ready (start job ended with result 'failed')",
+                             "killed while starting by systemd-oomd", "due to memory pressure for /workload.slice",
+                             "its baseline 100MiB is above its own MemoryHigh=3M"})
+      EXPECT_TRUE(has(setup->observed, part)) << part << "\n" << setup->observed;
+    EXPECT_FALSE(has(v.reason, "settings not applied")) << v.reason;
+    EXPECT_TRUE(std::any_of(setup->evidence.begin(), setup->evidence.end(),
+                            [](const Evidence& e) { return has(e.text, "systemd-oomd killed 1 process(es)"); }));
+  }
+}

@@ -25,9 +25,9 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& scenario);
 // A load that asks the unit to hold more than its own MemoryHigh= before it is ready
 // (its baseline), or at once (baseline and spike): the sentence that says so
 // ("baseline 10MiB is above its own MemoryHigh=3M"). A Type=notify unit whose baseline
-// is over its MemoryHigh never reaches READY=1, and is killed while starting
-// (FIELD-NOTES, systemd's TEST-55-OOMD). Leaking past it is the usual intent, and not
-// this; a baseline over MemoryMax= is an error of the parser.
+// is over its MemoryHigh reaches READY=1 only by reclaiming (into swap) while it starts,
+// and is often killed first (FIELD-NOTES, systemd's TEST-55-OOMD). Leaking past it is
+// the usual intent, and not this; a baseline over MemoryMax= is an error of the parser.
 struct LoadOverLimit {
   std::string directive;  // "MemoryHigh"
   std::string text;
