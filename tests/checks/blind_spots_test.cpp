@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "fixtures.hpp"
+#include "oom/units.hpp"
 
 using namespace oom;
 using namespace oomtest;
@@ -276,5 +277,30 @@ TEST(BlindSpots, AUnitThatNeverBecameReadyIsSaidWithItsKill) {
     EXPECT_FALSE(has(v.reason, "settings not applied")) << v.reason;
     EXPECT_TRUE(std::any_of(setup->evidence.begin(), setup->evidence.end(),
                             [](const Evidence& e) { return has(e.text, "systemd-oomd killed 1 process(es)"); }));
+  }
+}
+
+// A unit held at its own MemoryHigh= by design: a leak asked beyond it is stopped by the
+// scenario's own limit, which is not a load the guest could not deliver.
+TEST(BlindSpots, ALoadHeldAtItsOwnLimitIsNoShortfall) {
+  for (const char* release : kReleases) {
+    SCOPED_TRACE(release);
+    // (The cache's drop-ins are read relative to the scenario's file: edit the loaded scenario.)
+    const auto leaking = [](const std::string& service) {
+      Scenario s = scenario("oomd-memory-pressure.json");
+      for (auto& svc : s.services)
+        if (svc.name == service) svc.load.leak_bytes_per_sec = 400 * MiB;
+      return s;
+    };
+    const Verdict v = evaluate(leaking("cache"), timeline(file("oomd-memory-pressure", release)));
+    const auto* c = find(v, "load_fidelity");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->outcome, CheckOutcome::pass) << c->observed;
+    EXPECT_TRUE(std::any_of(c->evidence.begin(), c->evidence.end(),
+                            [](const Evidence& e) { return has(e.text, "held at its own limit 224MiB, by design"); }))
+        << dump(v);
+    // The same leak asked of the API, which has no limit of its own, is short.
+    const Verdict w = evaluate(leaking("api"), timeline(file("oomd-memory-pressure", release)));
+    EXPECT_NE(find(w, "load_fidelity")->outcome, CheckOutcome::pass) << find(w, "load_fidelity")->observed;
   }
 }
