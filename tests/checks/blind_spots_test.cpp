@@ -20,18 +20,6 @@ std::string file(const std::string& scenario, const std::string& release) {
   return "recorded-" + scenario + "-" + release + ".jsonl";
 }
 
-double firstKillT(const Records& recs) {
-  double t = 1e300;
-  for (const auto& r : recs)
-    if (r["type"] == "oom_kill") t = std::min(t, r["t"].get<double>());
-  return t;
-}
-
-Records withRecord(Records recs, nlohmann::json extra) {
-  recs.insert(recs.end() - 1, std::move(extra));  // before the end record
-  return recs;
-}
-
 // Every record with a time in (from, to) of the given types removed.
 Records without(const Records& recs, std::initializer_list<const char*> types, double from, double to) {
   Records out;

@@ -5,6 +5,7 @@
 // edits of a recording as JSON records.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -82,6 +83,20 @@ inline oom::CheckOutcome outcome(const oom::Verdict& v, const std::string& name,
 inline std::string dump(const oom::Verdict& v) { return nlohmann::json(v).dump(2); }
 
 inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The time of the recording's first kernel kill record.
+inline double firstKillT(const Records& recs) {
+  double t = 1e300;
+  for (const auto& r : recs)
+    if (r["type"] == "oom_kill") t = std::min(t, r["t"].get<double>());
+  return t;
+}
+
+// The recording with one more record, before its end record.
+inline Records withRecord(Records recs, nlohmann::json extra) {
+  recs.insert(recs.end() - 1, std::move(extra));
+  return recs;
+}
 
 // The recording's phase time, or -1.
 inline double phaseT(const Records& recs, const std::string& name) {

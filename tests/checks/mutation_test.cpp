@@ -15,18 +15,6 @@ using namespace oomtest;
 
 namespace {
 
-double firstKillT(const Records& recs) {
-  double t = 1e300;
-  for (const auto& r : recs)
-    if (r["type"] == "oom_kill") t = std::min(t, r["t"].get<double>());
-  return t;
-}
-
-Records withRecord(Records recs, nlohmann::json extra) {
-  recs.insert(recs.end() - 1, std::move(extra));  // before the end record
-  return recs;
-}
-
 struct Mutation {
   const char* name;
   const char* what;
