@@ -262,6 +262,10 @@ std::vector<PlanDifference> settingDifferences(const PlannedUnit& planned, const
                      p.value + " (" + want->name + "=" + formatDbusValue(want->value) + ")", std::move(*m), u.t,
                      kRecordUnitSetup});
   }
+  // What the kernel enforces against what systemd reported (records that read the cgroup back).
+  for (auto& m : cgroupMismatches(u.applied, u.cgroup))
+    out.push_back({at + m.property, m.file + " " + m.kernel + " (read back)", m.file + " " + m.expected, std::move(m.text),
+                   u.t, kRecordUnitSetup});
   // The process count is the guest's to judge (it saw the kills before its check).
   const int adj = expectedOomScoreAdjust(planned);
   for (const auto& proc : u.processes)

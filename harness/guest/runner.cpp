@@ -115,6 +115,10 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     setup.applied[wanted->name] = actual ? formatDbusValue(*actual) : "";
     if (auto mismatch = settingMismatch(asked, *wanted, actual)) setup.mismatches.push_back(*mismatch);
   }
+  // What the kernel enforces, read back from the unit's cgroup, against what systemd reports.
+  for (const auto& [file, property] : kCgroupLimitFiles)
+    if (auto text = fs.cgroupText(setup.control_group, file)) setup.cgroup[file] = *text;
+  for (auto& m : cgroupMismatches(setup.applied, setup.cgroup)) setup.mismatches.push_back(std::move(m.text));
   // Every process, the stressor's children too, must carry the adjustment. A unit
   // that leaks from READY=1 on may already be losing processes to the kernel:
   // those count, with the adjustment their kill lines show (burst-many-small).

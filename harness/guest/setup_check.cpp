@@ -1,5 +1,9 @@
 #include "guest/setup_check.hpp"
 
+#include <cstdint>
+
+#include "oom/text.hpp"
+
 namespace oom {
 
 namespace {
@@ -46,5 +50,29 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
 }
 
 int expectedOomScoreAdjust(const PlannedUnit& unit) { return oomScoreAdjustOf(unit.properties); }
+
+std::vector<CgroupMismatch> cgroupMismatches(const std::map<std::string, std::string>& applied,
+                                             const std::map<std::string, std::string>& cgroup) {
+  constexpr std::uint64_t kPage = 4096;  // the kernel keeps byte limits in pages (x86-64)
+  std::vector<CgroupMismatch> out;
+  for (const auto& [file, property] : kCgroupLimitFiles) {
+    const auto systemd = applied.find(property);
+    const auto kernel = cgroup.find(file);
+    if (systemd == applied.end() || systemd->second.empty() || kernel == cgroup.end()) continue;
+    std::string want;
+    if (std::string_view(property) == "OOMPolicy") {
+      want = systemd->second == "kill" ? "1" : "0";
+    } else {
+      const auto bytes = leadingNumber<std::uint64_t>(systemd->second);
+      if (!bytes) continue;
+      want = *bytes == UINT64_MAX ? "max" : std::to_string(*bytes / kPage * kPage);
+    }
+    if (kernel->second != want)
+      out.push_back({property, file, kernel->second, want,
+                     std::string(property) + "=" + systemd->second + " as systemd reports it, but the kernel's " +
+                         file + " reads " + kernel->second + " (expected " + want + ")"});
+  }
+  return out;
+}
 
 }  // namespace oom

@@ -77,6 +77,10 @@ std::string SysFs::cgroupFile(std::string_view control_group, std::string_view f
   return rel;
 }
 
+SysResult<std::string> SysFs::cgroupText(std::string_view control_group, std::string_view file) const {
+  return readFile(cgroupFile(control_group, file)).map([](const std::string& text) { return std::string(trim(text)); });
+}
+
 SysResult<std::string> SysFs::readFile(std::string_view relative) const {
   // open/read rather than iostreams: no locale machinery, one small buffer, and the errno.
   const auto failed = [&](int errnum) { return tl::unexpected(SysError{std::string(relative), errnum}); };

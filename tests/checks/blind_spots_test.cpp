@@ -292,3 +292,18 @@ TEST(BlindSpots, ALoadHeldAtItsOwnLimitIsNoShortfall) {
     EXPECT_NE(find(w, "load_fidelity")->outcome, CheckOutcome::pass) << find(w, "load_fidelity")->observed;
   }
 }
+
+// The host compares the kernel's cgroup files the guest read back with what systemd
+// reported, as the guest does: a guest that reports no mismatch is not taken at its word.
+TEST(BlindSpots, TheHostComparesTheCgroupFilesReadBack) {
+  Records recs = records(file("oomd-memory-pressure", "trixie"));
+  for (auto& r : recs)
+    if (r["type"] == "unit_setup" && r["unit"] == "cache.service") {
+      r["cgroup"] = {{"memory.high", "max"}, {"memory.max", "268435456"}};
+      r["mismatches"] = nlohmann::json::array();
+    }
+  const Verdict v = evaluate(scenario("oomd-memory-pressure.json"), fold(recs));
+  EXPECT_EQ(outcome(v, "setup"), CheckOutcome::inconclusive);
+  EXPECT_TRUE(has(find(v, "setup")->observed, "the kernel's memory.high reads max (expected 234881024)"))
+      << find(v, "setup")->observed;
+}

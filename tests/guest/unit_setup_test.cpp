@@ -247,3 +247,22 @@ TEST(UnitSetup, ProcessesTheKernelKilledBeforeTheCheckCountWithTheirKillLinesAdj
 
 }  // namespace
 }  // namespace oom
+
+// What the kernel enforces against what systemd reports: byte limits in whole pages,
+// infinity as "max", memory.oom.group 1 exactly for OOMPolicy=kill.
+TEST(CgroupMismatches, TheKernelsFilesAgainstSystemdsValues) {
+  const std::map<std::string, std::string> applied = {
+      {"MemoryHigh", "234881024"}, {"MemoryMax", "18446744073709551615"}, {"OOMPolicy", "kill"}, {"MemoryLow", "1000"}};
+  EXPECT_TRUE(oom::cgroupMismatches(applied, {{"memory.high", "234881024"}, {"memory.max", "max"}, {"memory.oom.group", "1"},
+                                         {"memory.low", "0"}})
+                  .empty());  // 1000 bytes is no whole page: the kernel keeps 0
+  const auto m = oom::cgroupMismatches(applied, {{"memory.high", "max"}, {"memory.max", "max"}, {"memory.oom.group", "0"}});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].text, "MemoryHigh=234881024 as systemd reports it, but the kernel's memory.high reads max (expected "
+                       "234881024)");
+  EXPECT_EQ(m[1].file, "memory.oom.group");
+  EXPECT_EQ(m[1].expected, "1");
+  // Nothing to compare: a file not read, or a property systemd did not report.
+  EXPECT_TRUE(oom::cgroupMismatches({}, {{"memory.high", "max"}}).empty());
+  EXPECT_TRUE(oom::cgroupMismatches(applied, {}).empty());
+}

@@ -2,6 +2,7 @@
 // Before any pressure: did systemd and the kernel apply what the plan asked?
 // Pure comparisons of the plan's converted values with what systemd reports and
 // what /proc shows, so each sentence a user may read is unit-tested.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,29 @@ std::optional<std::string> recordedSettingMismatch(const UnitProperty& asked, co
 std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& processes, int expected_adj,
                                            unsigned expected_count, const std::string& control_group,
                                            const std::vector<int>& killed_adjustments = {});
+
+// The cgroup files that enforce a unit's memory settings, each with the D-Bus property
+// systemd writes it from: what the guest reads back into UnitSetup::cgroup.
+struct CgroupLimitFile {
+  const char* file;      // "memory.high"
+  const char* property;  // "MemoryHigh"; "OOMPolicy" for memory.oom.group (1 for kill)
+};
+inline constexpr CgroupLimitFile kCgroupLimitFiles[] = {
+    {"memory.min", "MemoryMin"},   {"memory.low", "MemoryLow"},
+    {"memory.high", "MemoryHigh"}, {"memory.max", "MemoryMax"},
+    {"memory.swap.max", "MemorySwapMax"}, {"memory.oom.group", "OOMPolicy"},
+};
+// What the kernel enforces against what systemd reports, for each property systemd
+// reported (`applied`: D-Bus name -> value text) and each file read (`cgroup`): a byte
+// limit as the kernel keeps it (a whole number of pages, "max" for infinity), and
+// memory.oom.group 1 exactly for OOMPolicy=kill. One per difference.
+struct CgroupMismatch {
+  std::string property, file;
+  std::string kernel, expected;  // what the file reads; what systemd's value makes it
+  std::string text;              // the sentence
+};
+std::vector<CgroupMismatch> cgroupMismatches(const std::map<std::string, std::string>& applied,
+                                             const std::map<std::string, std::string>& cgroup);
 
 // The plan's OOMScoreAdjust for the unit, or 0 (inherited from PID 1).
 int expectedOomScoreAdjust(const PlannedUnit& unit);

@@ -50,6 +50,8 @@ class SysFs {
   // The error is the unit's own cgroup.procs'; a child cgroup removed during the
   // walk is skipped. "" (no cgroup) has no processes.
   SysResult<std::vector<int>> cgroupProcs(std::string_view control_group) const;
+  // A cgroup file's text, trimmed (memory.high: "3145728" or "max").
+  SysResult<std::string> cgroupText(std::string_view control_group, std::string_view file) const;
   // A single-number cgroup file (memory.current, memory.peak).
   SysResult<std::uint64_t> cgroupUint(std::string_view control_group, std::string_view file) const;
   SysResult<std::map<std::string, std::uint64_t>> memoryEvents(std::string_view control_group) const;

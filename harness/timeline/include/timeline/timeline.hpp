@@ -101,11 +101,15 @@ struct UnitSetup {
   std::vector<std::string> passed_through;  // outside the directive table, left to systemd
   std::vector<std::string> stubs;           // stand-ins written for hard dependencies the guest lacks
   std::vector<std::string> systemd_warnings;// what systemd logged about the files ("file:line: message")
+  // The unit's cgroup files that enforce its memory settings, as the kernel shows them
+  // (kCgroupLimitFiles: "memory.high" -> "3145728" or "max"); a file that could not be
+  // read is left out. Absent in older records.
+  std::map<std::string, std::string> cgroup;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UnitSetup, t, unit, systemd_run, applied, processes,
                                                 mismatches, control_group, killed_before_check, unit_files,
                                                 effective, overridden, neutralized, passed_through, stubs,
-                                                systemd_warnings)
+                                                systemd_warnings, cgroup)
 
 // "type": "oom_kill" — one victim chosen or group-killed by the kernel (deduplicated by pid).
 struct KernelOomKill {
