@@ -1,5 +1,7 @@
 #include "guest/observer.hpp"
 
+#include <sys/epoll.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -44,6 +46,7 @@ Observer::Observer(Bus& bus, RecordSink& sink, const GuestPlan& plan, const SysF
 Observer::~Observer() {
   sampler_.stop();
   bus_.onTransportError(nullptr);
+  bus_.waitForRepliesWith(nullptr);
   for (auto* s : sources_) sd_event_source_unref(s);
   for (auto* s : slots_) sd_bus_slot_unref(s);
   if (journal_) sd_journal_close(journal_);
@@ -58,6 +61,9 @@ Expected<void> Observer::start() {
   if (r < 0) return failErrno("sd-event", r);
   r = sd_bus_attach_event(bus_.get(), event_, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0) return failErrno("sd-bus", r);
+  // A call's reply is awaited in this loop: systemd's signals (a unit starting
+  // during a daemon-reload) are read and timed as they come, the sampler sees heartbeats.
+  bus_.waitForRepliesWith([this](const std::function<bool()>& arrived, double deadline) { runUntil(arrived, deadline); });
 
   // Kernel log from now on: older records are the boot, not the scenario.
   if (auto k = sampler_.openKernelLog(); !k) return k;
@@ -160,6 +166,8 @@ void Observer::sampleAll() {
 }
 
 void Observer::finish() {
+  // From here on a call waits in place: nothing more is dispatched or recorded live.
+  bus_.waitForRepliesWith(nullptr);
   readJournal();
   for (auto& [unit, w] : units_)
     if (w.dirty_since > 0) emitIfChanged(unit, w, w.dirty_since);
@@ -267,6 +275,23 @@ int Observer::onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*) 
   if (!changed.count("InvocationID"))
     if (auto v = o->bus_.property(unit, "InvocationID")) applyUnitProperty(w.state, "InvocationID", *v);
   o->emitIfChanged(unit, w, w.dirty_since > 0 ? w.dirty_since : t);
+  return 0;
+}
+
+Expected<std::string> Observer::commandOutput(Expected<ChildCommand> child, double deadline) {
+  if (!child) return tl::unexpected(child.error());
+  sd_event_source* source = nullptr;
+  if (const int r = sd_event_add_io(event_, &source, child->fd(), EPOLLIN, onCommandOutput, &*child); r < 0)
+    return fail("sd-event", std::strerror(-r));
+  runUntil([&] { return child->ended(); }, deadline);
+  sd_event_source_disable_unref(source);
+  if (!child->ended()) return fail(child->what(), "did not finish in time; killed");  // ~ChildCommand kills it
+  return child->finish();
+}
+
+int Observer::onCommandOutput(sd_event_source* s, int, uint32_t, void* child) {
+  // At the end of its output the pipe stays readable: stop watching it.
+  if (static_cast<ChildCommand*>(child)->readAvailable()) sd_event_source_set_enabled(s, SD_EVENT_OFF);
   return 0;
 }
 

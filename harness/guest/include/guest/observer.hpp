@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "guest/command.hpp"
 #include "live/bus.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/sampler.hpp"
@@ -36,7 +37,8 @@ class Observer {
   // before any unit starts, so nothing is missed.
   Expected<void> start();
   // Runs the event loop until `done()` is true or `deadline` (monotonic seconds).
-  // Returns true when done() became true.
+  // Returns true when done() became true. The one way the guest waits for anything
+  // (a D-Bus reply, a job, a child process): signals and heartbeats go on meanwhile.
   template <typename Pred>
   bool runUntil(Pred done, double deadline) {
     while (!done()) {
@@ -48,6 +50,9 @@ class Observer {
     }
     return true;
   }
+  // A child's output, read as it comes while the loop runs; the child is killed
+  // if it has not ended by `deadline`.
+  Expected<std::string> commandOutput(Expected<ChildCommand> child, double deadline);
   // The run ends at `t` even if this loop is blocked then (Sampler::setHardEnd).
   void setHardEnd(double t, int status) { sampler_.setHardEnd(t, status); }
 
@@ -82,6 +87,7 @@ class Observer {
   static int onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*);
   static int onJobRemoved(sd_bus_message* m, void* self, sd_bus_error*);
   static int onUnitNewOrRemoved(sd_bus_message* m, void* self, sd_bus_error*);
+  static int onCommandOutput(sd_event_source* s, int fd, uint32_t, void* child);
   void readJournal();
   void dbusLoss(const std::string& detail);
   void emitIfChanged(const std::string& unit, UnitWatch& w, double t);
