@@ -51,6 +51,23 @@ std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view
   return leadingNumber<std::uint64_t>(*value);
 }
 
+std::optional<std::uint64_t> pressureTotalUsec(std::string_view text, std::string_view kind) {
+  const auto value = lineValue(text, kind, ' ');
+  if (!value) return std::nullopt;
+  const auto at = value->find("total=");
+  if (at == std::string_view::npos) return std::nullopt;
+  return leadingNumber<std::uint64_t>(value->substr(at + 6));
+}
+
+std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text) {
+  const auto space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const auto run_ns = leadingNumber<std::uint64_t>(text.substr(0, space));
+  const auto wait_ns = leadingNumber<std::uint64_t>(text.substr(space + 1));
+  if (!run_ns || !wait_ns) return std::nullopt;
+  return ThreadCpuTimes{static_cast<double>(*run_ns) / 1e9, static_cast<double>(*wait_ns) / 1e9};
+}
+
 GuestFiles::GuestFiles(const SysFs& fs) {
   for (File* f : {&meminfo_, &vmstat_, &pressure_}) {
     const std::string path = fs.path(f->name);
@@ -94,7 +111,9 @@ GuestSample GuestFiles::read(double t) {
     }
   if (!ok) g.unavailable.emplace_back(vmstat_.name);
   ok = false;
+  memory_stall_usec_.reset();
   if (auto text = load(pressure_)) {
+    memory_stall_usec_ = pressureTotalUsec(*text, "some");
     const auto some = parsePressureAvg10(*text, "some");
     const auto full = parsePressureAvg10(*text, "full");
     if (some && full) {
@@ -159,6 +178,8 @@ void Sampler::setControlGroup(const std::string& unit, const std::string& contro
 }
 
 void Sampler::run() {
+  // This thread's own: /proc/thread-self names the thread that opens it.
+  schedstat_fd_ = ::open(fs_.path("proc/thread-self/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
   double next_tick = monotonicSeconds();
   while (running_.load() && !sink_.ended()) {
     double now = monotonicSeconds();
@@ -184,6 +205,16 @@ void Sampler::run() {
     if (ready > 0 && (fds[0].revents & (POLLIN | POLLERR))) readKernelLog();
     emitKills(kmsg_parser_.flush(monotonicSeconds(), options_.kill_holdback_sec));
   }
+  if (schedstat_fd_ >= 0) ::close(schedstat_fd_);
+  schedstat_fd_ = -1;
+}
+
+std::optional<ThreadCpuTimes> Sampler::readThreadCpuTimes() {
+  if (schedstat_fd_ < 0) return std::nullopt;
+  char text[128];
+  const ssize_t n = ::pread(schedstat_fd_, text, sizeof text - 1, 0);
+  if (n <= 0) return std::nullopt;
+  return parseSchedstat(std::string_view(text, static_cast<std::size_t>(n)));
 }
 
 void Sampler::sampleNow() {
@@ -191,21 +222,8 @@ void Sampler::sampleNow() {
 }
 
 void Sampler::tick(double now) {
-  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5)) {
-    // What the sampler knows of where the time went: its own last round (reads,
-    // writes) and how late its poll woke; the rest it was not running at all.
-    std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(now - last_tick_) + " (planned every " +
-                        formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(round_.total) +
-                        " (reads " + formatTenths(round_.reads) +
-                        (round_.slowest_file.empty() ? "" : ", slowest " + round_.slowest_file + " " + formatTenths(round_.slowest)) +
-                        "; writing records " + formatTenths(round_.writes) + "), its wait woke " + formatTenths(poll_late_) +
-                        " late";
-    sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, cause});
-  }
-  last_tick_ = now;
-  poll_late_ = 0;
+  const Round before = round_;  // the last round, for the cause of a gap
   round_ = Round{};
-  noteLoopStall(now, false);
   auto timed = [&](double& into, auto&& f) {
     const double t0 = monotonicSeconds();
     f();
@@ -216,6 +234,15 @@ void Sampler::tick(double now) {
   GuestSample g;
   const double guest_read = timed(round_.reads, [&] { g = guest_files_.read(now); });
   if (guest_read > round_.slowest) round_.slowest = guest_read, round_.slowest_file = "proc (meminfo, vmstat, pressure)";
+  const auto cpu = readThreadCpuTimes();
+  const auto stall = guest_files_.memoryStallUsec();
+  if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5))
+    sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall)});
+  last_tick_ = now;
+  poll_late_ = 0;
+  last_cpu_ = cpu;
+  last_stall_usec_ = stall;
+  noteLoopStall(now, false);
   timed(round_.writes, [&] { sink_.emit(kRecordGuestSample, g); });
   std::map<std::string, std::string> units;
   {
@@ -234,6 +261,32 @@ void Sampler::tick(double now) {
     timed(round_.writes, [&] { sink_.emit(kRecordSample, *sample); });
   }
   round_.total = monotonicSeconds() - now;
+}
+
+std::string Sampler::samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
+                                     std::optional<std::uint64_t> stall_usec) const {
+  // What the sampler knows of where the time went: its own last round (reads,
+  // writes), how late its poll woke, and since the last round its time on and
+  // waiting for a CPU (schedstat) and the guest's memory stall (PSI).
+  const double gap = now - last_tick_;
+  std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(gap) + " (planned every " +
+                      formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(before.total) +
+                      " (reads " + formatTenths(before.reads) +
+                      (before.slowest_file.empty() ? "" : ", slowest " + before.slowest_file + " " + formatTenths(before.slowest)) +
+                      "; writing records " + formatTenths(before.writes) + "), its wait woke " + formatTenths(poll_late_) +
+                      " late";
+  if (cpu && last_cpu_) {
+    const double waiting = cpu->waiting - last_cpu_->waiting;
+    cause += "; meanwhile it waited " + formatTenths(waiting) + " for a CPU and ran " +
+             formatTenths(cpu->running - last_cpu_->running);
+    // Late to wake and not waiting for a CPU: the wake-up itself came late (the
+    // guest kernel held its timer off, or the host did not run the guest's vCPU).
+    if (poll_late_ > gap / 2 && waiting < poll_late_ / 4) cause += " (its wake-up itself came late)";
+  }
+  if (stall_usec && last_stall_usec_ && *stall_usec >= *last_stall_usec_)
+    cause += "; the guest's memory stall (PSI some) grew " +
+             formatTenths(static_cast<double>(*stall_usec - *last_stall_usec_) / 1e6);
+  return cause;
 }
 
 void Sampler::noteLoopStall(double now, bool final) {

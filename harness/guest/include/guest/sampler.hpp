@@ -39,6 +39,8 @@ class GuestFiles {
   GuestFiles(const GuestFiles&) = delete;
   GuestFiles& operator=(const GuestFiles&) = delete;
   GuestSample read(double t);
+  // The guest's total memory stall (PSI "some" total=, microseconds) at the last read().
+  std::optional<std::uint64_t> memoryStallUsec() const { return memory_stall_usec_; }
 
  private:
   struct File {
@@ -48,12 +50,24 @@ class GuestFiles {
   // Reads one file into buffer_; the text, or nullopt (the file then goes into `unavailable`).
   std::optional<std::string_view> load(File& f);
   File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"};
+  std::optional<std::uint64_t> memory_stall_usec_;
   char buffer_[16 * 1024];
+};
+
+// Where a thread's time went, from /proc/thread-self/schedstat: on a CPU, and
+// runnable but waiting for one (both in seconds since it started).
+struct ThreadCpuTimes {
+  double running = 0;
+  double waiting = 0;
 };
 
 // Pure parsers over a file's text, for tests: no allocation.
 std::optional<std::uint64_t> meminfoKb(std::string_view text, std::string_view key);  // "MemAvailable"
 std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view key);  // "oom_kill"
+// "some avg10=0.00 avg60=0.00 avg300=0.00 total=91": the total (microseconds) of `kind`.
+std::optional<std::uint64_t> pressureTotalUsec(std::string_view text, std::string_view kind);
+// "615394 2783952 2" (ns running, ns waiting on a run queue, time slices).
+std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text);
 
 class Sampler {
  public:
@@ -106,6 +120,7 @@ class Sampler {
   void emitKills(std::vector<KernelOomKill> kills);
   void attribute(KernelOomKill& kill);
   void noteLoopStall(double now, bool final);
+  std::optional<ThreadCpuTimes> readThreadCpuTimes();
   void endHard(double now);
   void loss(double t, const char* what, std::uint64_t count, const std::string& detail);
 
@@ -142,7 +157,13 @@ class Sampler {
     std::string slowest_file;
   };
   Round round_;
+  // Why the sampler itself was late, from what it can see after the fact.
+  std::string samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
+                              std::optional<std::uint64_t> stall_usec) const;
   double poll_late_ = 0;  // how late a timed-out poll returned, since the last round
+  int schedstat_fd_ = -1;  // this thread's /proc/thread-self/schedstat, opened by the thread
+  std::optional<ThreadCpuTimes> last_cpu_;        // at the last round
+  std::optional<std::uint64_t> last_stall_usec_;  // the guest's PSI memory "some" total then
   bool loop_stalled_ = false;
   double loop_stalled_from_ = 0;
 };
