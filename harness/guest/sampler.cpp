@@ -68,15 +68,31 @@ std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text) {
   return ThreadCpuTimes{static_cast<double>(*run_ns) / 1e9, static_cast<double>(*wait_ns) / 1e9};
 }
 
+std::optional<GuestCpuTimes> parseProcStatCpu(std::string_view text, double ticks_per_sec) {
+  const auto value = lineValue(text, "cpu", ' ');
+  if (!value || ticks_per_sec <= 0) return std::nullopt;
+  std::uint64_t field[7] = {};  // user nice system idle iowait irq softirq
+  std::string_view rest = *value;
+  for (auto& f : field) {
+    rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+    const auto n = leadingNumber<std::uint64_t>(rest.substr(0, rest.find(' ')));
+    if (!n) return std::nullopt;
+    f = *n;
+    rest.remove_prefix(std::min(rest.find(' '), rest.size()));
+  }
+  const auto s = [&](std::uint64_t ticks) { return static_cast<double>(ticks) / ticks_per_sec; };
+  return GuestCpuTimes{s(field[0] + field[1]), s(field[2] + field[5] + field[6]), s(field[3] + field[4])};
+}
+
 GuestFiles::GuestFiles(const SysFs& fs) {
-  for (File* f : {&meminfo_, &vmstat_, &pressure_}) {
+  for (File* f : {&meminfo_, &vmstat_, &pressure_, &stat_}) {
     const std::string path = fs.path(f->name);
     f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   }
 }
 
 GuestFiles::~GuestFiles() {
-  for (File* f : {&meminfo_, &vmstat_, &pressure_})
+  for (File* f : {&meminfo_, &vmstat_, &pressure_, &stat_})
     if (f->fd >= 0) ::close(f->fd);
 }
 
@@ -123,6 +139,9 @@ GuestSample GuestFiles::read(double t) {
     }
   }
   if (!ok) g.unavailable.emplace_back(pressure_.name);
+  // Not part of the sample: what a sampler gap's cause says the CPUs were doing.
+  cpu_times_.reset();
+  if (auto text = load(stat_)) cpu_times_ = parseProcStatCpu(*text, static_cast<double>(::sysconf(_SC_CLK_TCK)));
   return g;
 }
 
@@ -236,12 +255,15 @@ void Sampler::tick(double now) {
   if (guest_read > round_.slowest) round_.slowest = guest_read, round_.slowest_file = "proc (meminfo, vmstat, pressure)";
   const auto cpu = readThreadCpuTimes();
   const auto stall = guest_files_.memoryStallUsec();
+  const auto guest_cpu = guest_files_.cpuTimes();
   if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5))
-    sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall)});
+    sink_.emit(kRecordObserverGap,
+               ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall, guest_cpu)});
   last_tick_ = now;
   poll_late_ = 0;
   last_cpu_ = cpu;
   last_stall_usec_ = stall;
+  last_guest_cpu_ = guest_cpu;
   noteLoopStall(now, false);
   timed(round_.writes, [&] { sink_.emit(kRecordGuestSample, g); });
   std::map<std::string, std::string> units;
@@ -264,10 +286,11 @@ void Sampler::tick(double now) {
 }
 
 std::string Sampler::samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
-                                     std::optional<std::uint64_t> stall_usec) const {
+                                     std::optional<std::uint64_t> stall_usec,
+                                     std::optional<GuestCpuTimes> guest_cpu) const {
   // What the sampler knows of where the time went: its own last round (reads,
   // writes), how late its poll woke, and since the last round its time on and
-  // waiting for a CPU (schedstat) and the guest's memory stall (PSI).
+  // waiting for a CPU (schedstat), the guest's memory stall (PSI) and what its CPUs did (/proc/stat).
   const double gap = now - last_tick_;
   std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(gap) + " (planned every " +
                       formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(before.total) +
@@ -286,6 +309,10 @@ std::string Sampler::samplerGapCause(double now, const Round& before, std::optio
   if (stall_usec && last_stall_usec_ && *stall_usec >= *last_stall_usec_)
     cause += "; the guest's memory stall (PSI some) grew " +
              formatTenths(static_cast<double>(*stall_usec - *last_stall_usec_) / 1e6);
+  if (guest_cpu && last_guest_cpu_)  // all CPUs together: up to the gap times their number
+    cause += "; the guest's CPUs meanwhile: kernel " + formatTenths(guest_cpu->kernel - last_guest_cpu_->kernel) +
+             ", user " + formatTenths(guest_cpu->user - last_guest_cpu_->user) + ", idle " +
+             formatTenths(guest_cpu->idle - last_guest_cpu_->idle);
   return cause;
 }
 

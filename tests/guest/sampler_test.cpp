@@ -94,6 +94,14 @@ TEST(GuestFileParsers, PressureTotalAndSchedstat) {
   EXPECT_DOUBLE_EQ(cpu->running, 0.000615394);
   EXPECT_DOUBLE_EQ(cpu->waiting, 2.783952);
   EXPECT_FALSE(parseSchedstat("garbage").has_value());
+  // /proc/stat of a 2-CPU guest, USER_HZ 100.
+  const auto stat = parseProcStatCpu(
+      "cpu  1200 30 450 9000 120 15 35 0 0 0\ncpu0 600 15 225 4500 60 8 17 0 0 0\nintr 1\n", 100);
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_DOUBLE_EQ(stat->user, 12.3);
+  EXPECT_DOUBLE_EQ(stat->kernel, 5.0);
+  EXPECT_DOUBLE_EQ(stat->idle, 91.2);
+  EXPECT_FALSE(parseProcStatCpu("cpu0 1 2 3\n", 100).has_value());
 }
 
 TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {

@@ -30,6 +30,13 @@
 
 namespace oom {
 
+// The guest's CPU time, all CPUs together, in seconds since boot (/proc/stat).
+struct GuestCpuTimes {
+  double user = 0;    // user + nice
+  double kernel = 0;  // system + irq + softirq
+  double idle = 0;    // idle + iowait
+};
+
 // Reads /proc/meminfo, /proc/vmstat and /proc/pressure/memory into a GuestSample
 // from descriptors opened once. Each read is a pread at 0 into a fixed buffer.
 class GuestFiles {
@@ -41,6 +48,8 @@ class GuestFiles {
   GuestSample read(double t);
   // The guest's total memory stall (PSI "some" total=, microseconds) at the last read().
   std::optional<std::uint64_t> memoryStallUsec() const { return memory_stall_usec_; }
+  // All CPUs' time by kind (/proc/stat "cpu" line) at the last read().
+  std::optional<GuestCpuTimes> cpuTimes() const { return cpu_times_; }
 
  private:
   struct File {
@@ -49,8 +58,9 @@ class GuestFiles {
   };
   // Reads one file into buffer_; the text, or nullopt (the file then goes into `unavailable`).
   std::optional<std::string_view> load(File& f);
-  File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"};
+  File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"}, stat_{"proc/stat"};
   std::optional<std::uint64_t> memory_stall_usec_;
+  std::optional<GuestCpuTimes> cpu_times_;
   char buffer_[16 * 1024];
 };
 
@@ -68,6 +78,8 @@ std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view
 std::optional<std::uint64_t> pressureTotalUsec(std::string_view text, std::string_view kind);
 // "615394 2783952 2" (ns running, ns waiting on a run queue, time slices).
 std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text);
+// /proc/stat's first line, "cpu  user nice system idle iowait irq softirq ...", in USER_HZ ticks.
+std::optional<GuestCpuTimes> parseProcStatCpu(std::string_view text, double ticks_per_sec);
 
 class Sampler {
  public:
@@ -159,11 +171,12 @@ class Sampler {
   Round round_;
   // Why the sampler itself was late, from what it can see after the fact.
   std::string samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
-                              std::optional<std::uint64_t> stall_usec) const;
+                              std::optional<std::uint64_t> stall_usec, std::optional<GuestCpuTimes> guest_cpu) const;
   double poll_late_ = 0;  // how late a timed-out poll returned, since the last round
   int schedstat_fd_ = -1;  // this thread's /proc/thread-self/schedstat, opened by the thread
   std::optional<ThreadCpuTimes> last_cpu_;        // at the last round
   std::optional<std::uint64_t> last_stall_usec_;  // the guest's PSI memory "some" total then
+  std::optional<GuestCpuTimes> last_guest_cpu_;   // the guest's CPU time then
   bool loop_stalled_ = false;
   double loop_stalled_from_ = 0;
 };
