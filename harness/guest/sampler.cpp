@@ -120,11 +120,17 @@ GuestSample GuestFiles::read(double t) {
   }
   if (!ok) g.unavailable.emplace_back(meminfo_.name);
   ok = false;
-  if (auto text = load(vmstat_))
+  kernel_work_.reset();
+  if (auto text = load(vmstat_)) {
     if (auto kills = vmstatValue(*text, "oom_kill")) {
       g.oom_kill_total = *kills;
       ok = true;
     }
+    KernelWork work{};  // not part of the sample: what a sampler gap's cause says the kernel did
+    for (std::size_t i = 0; i < kKernelWorkCounterCount; ++i)
+      work[i] = vmstatValue(*text, kKernelWorkCounters[i]).value_or(0);
+    kernel_work_ = work;
+  }
   if (!ok) g.unavailable.emplace_back(vmstat_.name);
   ok = false;
   memory_stall_usec_.reset();
@@ -256,14 +262,16 @@ void Sampler::tick(double now) {
   const auto cpu = readThreadCpuTimes();
   const auto stall = guest_files_.memoryStallUsec();
   const auto guest_cpu = guest_files_.cpuTimes();
+  const auto work = guest_files_.kernelWork();
   if (last_tick_ > 0 && now - last_tick_ > std::max(2 * options_.interval_sec, options_.interval_sec + 0.5))
     sink_.emit(kRecordObserverGap,
-               ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall, guest_cpu)});
+               ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall, guest_cpu, work)});
   last_tick_ = now;
   poll_late_ = 0;
   last_cpu_ = cpu;
   last_stall_usec_ = stall;
   last_guest_cpu_ = guest_cpu;
+  last_kernel_work_ = work;
   noteLoopStall(now, false);
   timed(round_.writes, [&] { sink_.emit(kRecordGuestSample, g); });
   std::map<std::string, std::string> units;
@@ -287,7 +295,8 @@ void Sampler::tick(double now) {
 
 std::string Sampler::samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
                                      std::optional<std::uint64_t> stall_usec,
-                                     std::optional<GuestCpuTimes> guest_cpu) const {
+                                     std::optional<GuestCpuTimes> guest_cpu,
+                                     std::optional<KernelWork> work) const {
   // What the sampler knows of where the time went: its own last round (reads,
   // writes), how late its poll woke, and since the last round its time on and
   // waiting for a CPU (schedstat), the guest's memory stall (PSI) and what its CPUs did (/proc/stat).
@@ -313,6 +322,14 @@ std::string Sampler::samplerGapCause(double now, const Round& before, std::optio
     cause += "; the guest's CPUs meanwhile: kernel " + formatTenths(guest_cpu->kernel - last_guest_cpu_->kernel) +
              ", user " + formatTenths(guest_cpu->user - last_guest_cpu_->user) + ", idle " +
              formatTenths(guest_cpu->idle - last_guest_cpu_->idle);
+  if (work && last_kernel_work_) {
+    std::string grew;
+    for (std::size_t i = 0; i < kKernelWorkCounterCount; ++i)
+      if ((*work)[i] > (*last_kernel_work_)[i])
+        grew += std::string(grew.empty() ? "" : ", ") + kKernelWorkCounters[i] + " +" +
+                std::to_string((*work)[i] - (*last_kernel_work_)[i]);
+    cause += "; vmstat meanwhile: " + (grew.empty() ? std::string("no reclaim, major fault or compaction") : grew);
+  }
   return cause;
 }
 

@@ -114,6 +114,8 @@ TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {
   EXPECT_EQ(g.swap_free_bytes, 0u);
   EXPECT_EQ(g.oom_kill_total, 0u);
   EXPECT_EQ(files.memoryStallUsec(), 91u);
+  ASSERT_TRUE(files.kernelWork().has_value());
+  EXPECT_EQ(*files.kernelWork(), (KernelWork{0, 0, 182, 0, 0}));  // pgmajfault 182, as recorded
   // Read twice from the same descriptors: pread at 0 starts the file again.
   EXPECT_EQ(files.read(13).mem_available_bytes, g.mem_available_bytes);
 }

@@ -15,6 +15,8 @@
 //
 // Records it writes: guest_sample, sample, oom_kill, kmsg, observer_gap, loss
 // (kmsg), and, at the hard limit, the time_limit phase and the end.
+#include <array>
+#include <iterator>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -37,6 +39,12 @@ struct GuestCpuTimes {
   double idle = 0;    // idle + iowait
 };
 
+// /proc/vmstat counters that say what kernel work went on (reclaim, faults, compaction).
+inline constexpr const char* kKernelWorkCounters[] = {"pgscan_kswapd", "pgscan_direct", "pgmajfault",
+                                                      "compact_migrate_scanned", "thp_collapse_alloc"};
+inline constexpr std::size_t kKernelWorkCounterCount = std::size(kKernelWorkCounters);
+using KernelWork = std::array<std::uint64_t, kKernelWorkCounterCount>;
+
 // Reads /proc/meminfo, /proc/vmstat and /proc/pressure/memory into a GuestSample
 // from descriptors opened once. Each read is a pread at 0 into a fixed buffer.
 class GuestFiles {
@@ -50,6 +58,8 @@ class GuestFiles {
   std::optional<std::uint64_t> memoryStallUsec() const { return memory_stall_usec_; }
   // All CPUs' time by kind (/proc/stat "cpu" line) at the last read().
   std::optional<GuestCpuTimes> cpuTimes() const { return cpu_times_; }
+  // kKernelWorkCounters at the last read() (a counter the kernel lacks reads 0).
+  std::optional<KernelWork> kernelWork() const { return kernel_work_; }
 
  private:
   struct File {
@@ -61,6 +71,7 @@ class GuestFiles {
   File meminfo_{"proc/meminfo"}, vmstat_{"proc/vmstat"}, pressure_{"proc/pressure/memory"}, stat_{"proc/stat"};
   std::optional<std::uint64_t> memory_stall_usec_;
   std::optional<GuestCpuTimes> cpu_times_;
+  std::optional<KernelWork> kernel_work_;
   char buffer_[16 * 1024];
 };
 
@@ -171,12 +182,14 @@ class Sampler {
   Round round_;
   // Why the sampler itself was late, from what it can see after the fact.
   std::string samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
-                              std::optional<std::uint64_t> stall_usec, std::optional<GuestCpuTimes> guest_cpu) const;
+                              std::optional<std::uint64_t> stall_usec, std::optional<GuestCpuTimes> guest_cpu,
+                              std::optional<KernelWork> work) const;
   double poll_late_ = 0;  // how late a timed-out poll returned, since the last round
   int schedstat_fd_ = -1;  // this thread's /proc/thread-self/schedstat, opened by the thread
   std::optional<ThreadCpuTimes> last_cpu_;        // at the last round
   std::optional<std::uint64_t> last_stall_usec_;  // the guest's PSI memory "some" total then
   std::optional<GuestCpuTimes> last_guest_cpu_;   // the guest's CPU time then
+  std::optional<KernelWork> last_kernel_work_;    // its vmstat counters then
   bool loop_stalled_ = false;
   double loop_stalled_from_ = 0;
 };
