@@ -98,14 +98,21 @@ GuestFiles::~GuestFiles() {
 
 std::optional<std::string_view> GuestFiles::load(File& f) {
   if (f.fd < 0) return std::nullopt;
+  const double t0 = monotonicSeconds();
   ssize_t n;
   do n = ::pread(f.fd, buffer_, sizeof buffer_, 0);
   while (n < 0 && errno == EINTR);
+  if (const double took = monotonicSeconds() - t0; took > slowest_read_sec_) {
+    slowest_read_sec_ = took;
+    slowest_file_ = f.name;
+  }
   if (n <= 0) return std::nullopt;
   return std::string_view(buffer_, static_cast<std::size_t>(n));
 }
 
 GuestSample GuestFiles::read(double t) {
+  slowest_read_sec_ = 0;
+  slowest_file_ = "";
   GuestSample g;
   g.t = t;
   bool ok = false;
@@ -258,7 +265,10 @@ void Sampler::tick(double now) {
   };
   GuestSample g;
   const double guest_read = timed(round_.reads, [&] { g = guest_files_.read(now); });
-  if (guest_read > round_.slowest) round_.slowest = guest_read, round_.slowest_file = "proc (meminfo, vmstat, pressure)";
+  if (guest_read > round_.slowest)
+    round_.slowest = guest_read, round_.slowest_file = std::string("proc (meminfo, vmstat, pressure, stat; slowest ") +
+                                                       guest_files_.slowestFile() + " " +
+                                                       formatTenths(guest_files_.slowestReadSec()) + ")";
   const auto cpu = readThreadCpuTimes();
   const auto stall = guest_files_.memoryStallUsec();
   const auto guest_cpu = guest_files_.cpuTimes();

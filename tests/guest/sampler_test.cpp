@@ -116,6 +116,7 @@ TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {
   EXPECT_EQ(files.memoryStallUsec(), 91u);
   ASSERT_TRUE(files.kernelWork().has_value());
   EXPECT_EQ(*files.kernelWork(), (KernelWork{0, 0, 182, 0, 0}));  // pgmajfault 182, as recorded
+  EXPECT_EQ(std::string(files.slowestFile()).rfind("proc/", 0), 0u);  // which file to blame for a slow round
   // Read twice from the same descriptors: pread at 0 starts the file again.
   EXPECT_EQ(files.read(13).mem_available_bytes, g.mem_available_bytes);
 }

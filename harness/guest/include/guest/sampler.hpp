@@ -60,6 +60,9 @@ class GuestFiles {
   std::optional<GuestCpuTimes> cpuTimes() const { return cpu_times_; }
   // kKernelWorkCounters at the last read() (a counter the kernel lacks reads 0).
   std::optional<KernelWork> kernelWork() const { return kernel_work_; }
+  // The file the last read() waited longest for, and how long ("" and 0 when none was read).
+  const char* slowestFile() const { return slowest_file_; }
+  double slowestReadSec() const { return slowest_read_sec_; }
 
  private:
   struct File {
@@ -72,6 +75,8 @@ class GuestFiles {
   std::optional<std::uint64_t> memory_stall_usec_;
   std::optional<GuestCpuTimes> cpu_times_;
   std::optional<KernelWork> kernel_work_;
+  const char* slowest_file_ = "";
+  double slowest_read_sec_ = 0;
   char buffer_[16 * 1024];
 };
 
