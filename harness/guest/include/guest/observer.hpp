@@ -9,6 +9,8 @@
 #include <systemd/sd-journal.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,7 +43,9 @@ class Observer {
   // (a D-Bus reply, a job, a child process): signals and heartbeats go on meanwhile.
   template <typename Pred>
   bool runUntil(Pred done, double deadline) {
-    while (!done()) {
+    while (true) {
+      runDeferred();
+      if (done()) break;
       const double now = monotonicSeconds();
       sampler_.heartbeat(now);
       const double left = deadline - now;
@@ -89,6 +93,10 @@ class Observer {
   static int onUnitNewOrRemoved(sd_bus_message* m, void* self, sd_bus_error*);
   static int onCommandOutput(sd_event_source* s, int fd, uint32_t, void* child);
   void readJournal();
+  // What a handler needs D-Bus for (a property read, a unit's control group) runs
+  // after the dispatch, where a call waits in the loop, in the order the signals came.
+  void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+  void runDeferred();
   void dbusLoss(const std::string& detail);
   void emitIfChanged(const std::string& unit, UnitWatch& w, double t);
 
@@ -106,6 +114,8 @@ class Observer {
   std::map<std::string, std::string> job_results_;
   unsigned oomd_kills_ = 0;
   double last_oomd_kill_ = 0;
+  std::deque<std::function<void()>> deferred_;
+  bool running_deferred_ = false;
   std::set<std::string> journal_seen_;  // entries kept, by time, ID, invocation and text
   double last_state_change_ = 0;
 };
