@@ -1,5 +1,7 @@
 #include "guest/observer.hpp"
 
+#include <sys/epoll.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -44,6 +46,7 @@ Observer::Observer(Bus& bus, RecordSink& sink, const GuestPlan& plan, const SysF
 Observer::~Observer() {
   sampler_.stop();
   bus_.onTransportError(nullptr);
+  bus_.waitForRepliesWith(nullptr);
   for (auto* s : sources_) sd_event_source_unref(s);
   for (auto* s : slots_) sd_bus_slot_unref(s);
   if (journal_) sd_journal_close(journal_);
@@ -58,6 +61,9 @@ Expected<void> Observer::start() {
   if (r < 0) return failErrno("sd-event", r);
   r = sd_bus_attach_event(bus_.get(), event_, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0) return failErrno("sd-bus", r);
+  // A call's reply is awaited in this loop: systemd's signals (a unit starting
+  // during a daemon-reload) are read and timed as they come, the sampler sees heartbeats.
+  bus_.waitForRepliesWith([this](const std::function<bool()>& arrived, double deadline) { runUntil(arrived, deadline); });
 
   // Kernel log from now on: older records are the boot, not the scenario.
   if (auto k = sampler_.openKernelLog(); !k) return k;
@@ -160,6 +166,9 @@ void Observer::sampleAll() {
 }
 
 void Observer::finish() {
+  runDeferred();  // signals already read
+  // From here on a call waits in place: nothing more is dispatched or recorded live.
+  bus_.waitForRepliesWith(nullptr);
   readJournal();
   for (auto& [unit, w] : units_)
     if (w.dirty_since > 0) emitIfChanged(unit, w, w.dirty_since);
@@ -177,8 +186,10 @@ int Observer::onTimer(sd_event_source* s, uint64_t usec, void* self) {
   o->sampler_.heartbeat(now);
   o->readJournal();
   // A Service-interface change with no Unit signal after it (rare): emit it, at its own time.
-  for (auto& [unit, w] : o->units_)
-    if (w.dirty_since > 0 && now - w.dirty_since >= kUnpairedChangeSec) o->emitIfChanged(unit, w, w.dirty_since);
+  o->defer([o, now] {
+    for (auto& [unit, w] : o->units_)
+      if (w.dirty_since > 0 && now - w.dirty_since >= kUnpairedChangeSec) o->emitIfChanged(unit, w, w.dirty_since);
+  });
   sd_event_source_set_time(s, usec + static_cast<uint64_t>(kLoopTimerSec * 1e6));
   sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
   return 0;
@@ -239,34 +250,69 @@ int Observer::onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*) 
   if (!path) return 0;
   auto it = o->path_to_unit_.find(path);
   if (it == o->path_to_unit_.end()) return 0;
-  const std::string& unit = it->second;
-  UnitWatch& w = o->units_[unit];
+  const std::string unit = it->second;
   const double t = monotonicSeconds();
 
   const char* iface = nullptr;
   if (sd_bus_message_read_basic(m, 's', &iface) < 0 || !iface) return 0;
   const std::string interface = iface;
   // Values travel in the signal: a stopped transient unit may be gone before a Get.
-  const auto changed = readPropertyDict(m);
-  for (const auto& [name, value] : changed) applyUnitProperty(w.state, name, value);
+  auto changed = readPropertyDict(m);
+  std::vector<std::string> invalidated;  // changed without their value: read with Get
   if (sd_bus_message_enter_container(m, 'a', "s") >= 0) {
     const char* name = nullptr;
     while (sd_bus_message_read_basic(m, 's', &name) > 0 && name) {
       UnitStateChange probe;
-      if (!applyUnitProperty(probe, name, DbusValue{std::string()})) continue;
-      if (auto v = o->bus_.property(unit, name)) applyUnitProperty(w.state, name, *v);
+      if (applyUnitProperty(probe, name, DbusValue{std::string()})) invalidated.emplace_back(name);
     }
     sd_bus_message_exit_container(m);
   }
-  if (interface == kServiceInterface) {
-    // systemd sends the type-specific interface first, then Unit; wait for the pair.
-    if (w.dirty_since == 0) w.dirty_since = t;
-    return 0;
+  // The rest may call systemd: after this dispatch, timed as now.
+  o->defer([o, unit, interface, changed = std::move(changed), invalidated = std::move(invalidated), t] {
+    UnitWatch& w = o->units_[unit];
+    for (const auto& [name, value] : changed) applyUnitProperty(w.state, name, value);
+    for (const auto& name : invalidated)
+      if (auto v = o->bus_.property(unit, name)) applyUnitProperty(w.state, name, *v);
+    if (interface == kServiceInterface) {
+      // systemd sends the type-specific interface first, then Unit; wait for the pair.
+      if (w.dirty_since == 0) w.dirty_since = t;
+      return;
+    }
+    if (interface != kUnitInterface) return;
+    if (!changed.count("InvocationID"))
+      if (auto v = o->bus_.property(unit, "InvocationID")) applyUnitProperty(w.state, "InvocationID", *v);
+    o->emitIfChanged(unit, w, w.dirty_since > 0 ? w.dirty_since : t);
+  });
+  return 0;
+}
+
+void Observer::runDeferred() {
+  // A call below waits in the loop, which dispatches more signals: their work
+  // queues behind, and this loop (not a nested one) runs it, in order.
+  if (running_deferred_) return;
+  running_deferred_ = true;
+  while (!deferred_.empty()) {
+    auto work = std::move(deferred_.front());
+    deferred_.pop_front();
+    work();
   }
-  if (interface != kUnitInterface) return 0;
-  if (!changed.count("InvocationID"))
-    if (auto v = o->bus_.property(unit, "InvocationID")) applyUnitProperty(w.state, "InvocationID", *v);
-  o->emitIfChanged(unit, w, w.dirty_since > 0 ? w.dirty_since : t);
+  running_deferred_ = false;
+}
+
+Expected<std::string> Observer::commandOutput(Expected<ChildCommand> child, double deadline) {
+  if (!child) return tl::unexpected(child.error());
+  sd_event_source* source = nullptr;
+  if (const int r = sd_event_add_io(event_, &source, child->fd(), EPOLLIN, onCommandOutput, &*child); r < 0)
+    return fail("sd-event", std::strerror(-r));
+  runUntil([&] { return child->ended(); }, deadline);
+  sd_event_source_disable_unref(source);
+  if (!child->ended()) return fail(child->what(), "did not finish in time; killed");  // ~ChildCommand kills it
+  return child->finish();
+}
+
+int Observer::onCommandOutput(sd_event_source* s, int, uint32_t, void* child) {
+  // At the end of its output the pipe stays readable: stop watching it.
+  if (static_cast<ChildCommand*>(child)->readAvailable()) sd_event_source_set_enabled(s, SD_EVENT_OFF);
   return 0;
 }
 

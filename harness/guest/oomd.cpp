@@ -28,6 +28,8 @@ Expected<void> prepareOomd(const SysFs& sys, const std::string& conf) {
   return {};
 }
 
+Expected<ChildCommand> startOomctl() { return ChildCommand::start({"oomctl"}, "oomctl"); }
+
 Expected<std::string> runOomctl() { return runGuestCommand("oomctl", "oomctl"); }
 
 OomdStatus parseOomctl(std::string_view text) {

@@ -150,6 +150,7 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
 // learns of a unit from systemd shortly after it starts.
 constexpr double kOomdWaitSec = 3.0;
 constexpr double kOomdReadEverySec = 0.25;
+constexpr double kOomctlTimeoutSec = 10.0;
 
 // A cgroup systemd-oomd must monitor: a unit's own (its planned ManagedOOM*=kill) or a
 // slice above it (what systemd shows for the slice, from its files or the distribution's).
@@ -310,22 +311,18 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
     std::vector<std::string> problems;
     const auto watches = oomdWatches(bus, cgroups);
     const double until = monotonicSeconds() + kOomdWaitSec;
-    double last_read = -1;
-    observer.runUntil(
-        [&] {
-          // oomctl at most every kOomdReadEverySec, however often the event loop wakes.
-          if (last_read >= 0 && monotonicSeconds() - last_read < kOomdReadEverySec) return false;
-          last_read = monotonicSeconds();
-          auto text = runOomctl();
-          if (!text) {
-            problems = {text.error().str()};
-            return false;
-          }
-          status = parseOomctl(*text);
-          problems = oomdMismatches(status, watches);
-          return problems.empty();
-        },
-        until);
+    for (double read_at = monotonicSeconds();; read_at = monotonicSeconds()) {
+      // oomctl runs while the loop goes on dispatching: no part of setup blocks it.
+      auto text = observer.commandOutput(startOomctl(), read_at + kOomctlTimeoutSec);
+      if (text) {
+        status = parseOomctl(*text);
+        problems = oomdMismatches(status, watches);
+      } else {
+        problems = {text.error().str()};
+      }
+      if (problems.empty() || read_at + kOomdReadEverySec >= until) break;
+      observer.runUntil([] { return false; }, read_at + kOomdReadEverySec);  // at most every kOomdReadEverySec
+    }
     status.t = monotonicSeconds();
     status.when = "before_pressure";
     sink.emit(kRecordOomd, status);
@@ -346,6 +343,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
       deadline);
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
   observer.finish();
+  // Waited for in place: the sampler has stopped and nothing more is recorded live.
   if (plan.oomd)
     if (auto text = runOomctl()) {
       OomdStatus status = parseOomctl(*text);

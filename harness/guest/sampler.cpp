@@ -51,28 +51,68 @@ std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view
   return leadingNumber<std::uint64_t>(*value);
 }
 
+std::optional<std::uint64_t> pressureTotalUsec(std::string_view text, std::string_view kind) {
+  const auto value = lineValue(text, kind, ' ');
+  if (!value) return std::nullopt;
+  const auto at = value->find("total=");
+  if (at == std::string_view::npos) return std::nullopt;
+  return leadingNumber<std::uint64_t>(value->substr(at + 6));
+}
+
+std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text) {
+  const auto space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const auto run_ns = leadingNumber<std::uint64_t>(text.substr(0, space));
+  const auto wait_ns = leadingNumber<std::uint64_t>(text.substr(space + 1));
+  if (!run_ns || !wait_ns) return std::nullopt;
+  return ThreadCpuTimes{static_cast<double>(*run_ns) / 1e9, static_cast<double>(*wait_ns) / 1e9};
+}
+
+std::optional<GuestCpuTimes> parseProcStatCpu(std::string_view text, double ticks_per_sec) {
+  const auto value = lineValue(text, "cpu", ' ');
+  if (!value || ticks_per_sec <= 0) return std::nullopt;
+  std::uint64_t field[7] = {};  // user nice system idle iowait irq softirq
+  std::string_view rest = *value;
+  for (auto& f : field) {
+    rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+    const auto n = leadingNumber<std::uint64_t>(rest.substr(0, rest.find(' ')));
+    if (!n) return std::nullopt;
+    f = *n;
+    rest.remove_prefix(std::min(rest.find(' '), rest.size()));
+  }
+  const auto s = [&](std::uint64_t ticks) { return static_cast<double>(ticks) / ticks_per_sec; };
+  return GuestCpuTimes{s(field[0] + field[1]), s(field[2] + field[5] + field[6]), s(field[3] + field[4])};
+}
+
 GuestFiles::GuestFiles(const SysFs& fs) {
-  for (File* f : {&meminfo_, &vmstat_, &pressure_}) {
+  for (File* f : {&meminfo_, &vmstat_, &pressure_, &stat_}) {
     const std::string path = fs.path(f->name);
     f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   }
 }
 
 GuestFiles::~GuestFiles() {
-  for (File* f : {&meminfo_, &vmstat_, &pressure_})
+  for (File* f : {&meminfo_, &vmstat_, &pressure_, &stat_})
     if (f->fd >= 0) ::close(f->fd);
 }
 
 std::optional<std::string_view> GuestFiles::load(File& f) {
   if (f.fd < 0) return std::nullopt;
+  const double t0 = monotonicSeconds();
   ssize_t n;
   do n = ::pread(f.fd, buffer_, sizeof buffer_, 0);
   while (n < 0 && errno == EINTR);
+  if (const double took = monotonicSeconds() - t0; took > slowest_read_sec_) {
+    slowest_read_sec_ = took;
+    slowest_file_ = f.name;
+  }
   if (n <= 0) return std::nullopt;
   return std::string_view(buffer_, static_cast<std::size_t>(n));
 }
 
 GuestSample GuestFiles::read(double t) {
+  slowest_read_sec_ = 0;
+  slowest_file_ = "";
   GuestSample g;
   g.t = t;
   bool ok = false;
@@ -87,14 +127,22 @@ GuestSample GuestFiles::read(double t) {
   }
   if (!ok) g.unavailable.emplace_back(meminfo_.name);
   ok = false;
-  if (auto text = load(vmstat_))
+  kernel_work_.reset();
+  if (auto text = load(vmstat_)) {
     if (auto kills = vmstatValue(*text, "oom_kill")) {
       g.oom_kill_total = *kills;
       ok = true;
     }
+    KernelWork work{};  // not part of the sample: what a sampler gap's cause says the kernel did
+    for (std::size_t i = 0; i < kKernelWorkCounterCount; ++i)
+      work[i] = vmstatValue(*text, kKernelWorkCounters[i]).value_or(0);
+    kernel_work_ = work;
+  }
   if (!ok) g.unavailable.emplace_back(vmstat_.name);
   ok = false;
+  memory_stall_usec_.reset();
   if (auto text = load(pressure_)) {
+    memory_stall_usec_ = pressureTotalUsec(*text, "some");
     const auto some = parsePressureAvg10(*text, "some");
     const auto full = parsePressureAvg10(*text, "full");
     if (some && full) {
@@ -104,6 +152,9 @@ GuestSample GuestFiles::read(double t) {
     }
   }
   if (!ok) g.unavailable.emplace_back(pressure_.name);
+  // Not part of the sample: what a sampler gap's cause says the CPUs were doing.
+  cpu_times_.reset();
+  if (auto text = load(stat_)) cpu_times_ = parseProcStatCpu(*text, static_cast<double>(::sysconf(_SC_CLK_TCK)));
   return g;
 }
 
@@ -159,6 +210,8 @@ void Sampler::setControlGroup(const std::string& unit, const std::string& contro
 }
 
 void Sampler::run() {
+  // This thread's own: /proc/thread-self names the thread that opens it.
+  schedstat_fd_ = ::open(fs_.path("proc/thread-self/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
   double next_tick = monotonicSeconds();
   while (running_.load() && !sink_.ended()) {
     double now = monotonicSeconds();
@@ -184,6 +237,16 @@ void Sampler::run() {
     if (ready > 0 && (fds[0].revents & (POLLIN | POLLERR))) readKernelLog();
     emitKills(kmsg_parser_.flush(monotonicSeconds(), options_.kill_holdback_sec));
   }
+  if (schedstat_fd_ >= 0) ::close(schedstat_fd_);
+  schedstat_fd_ = -1;
+}
+
+std::optional<ThreadCpuTimes> Sampler::readThreadCpuTimes() {
+  if (schedstat_fd_ < 0) return std::nullopt;
+  char text[128];
+  const ssize_t n = ::pread(schedstat_fd_, text, sizeof text - 1, 0);
+  if (n <= 0) return std::nullopt;
+  return parseSchedstat(std::string_view(text, static_cast<std::size_t>(n)));
 }
 
 void Sampler::sampleNow() {
@@ -191,21 +254,8 @@ void Sampler::sampleNow() {
 }
 
 void Sampler::tick(double now) {
-  if (last_tick_ > 0 && now - last_tick_ > sampleGapAfterSec(options_.interval_sec)) {
-    // What the sampler knows of where the time went: its own last round (reads,
-    // writes) and how late its poll woke; the rest it was not running at all.
-    std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(now - last_tick_) + " (planned every " +
-                        formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(round_.total) +
-                        " (reads " + formatTenths(round_.reads) +
-                        (round_.slowest_file.empty() ? "" : ", slowest " + round_.slowest_file + " " + formatTenths(round_.slowest)) +
-                        "; writing records " + formatTenths(round_.writes) + "), its wait woke " + formatTenths(poll_late_) +
-                        " late";
-    sink_.emit(kRecordObserverGap, ObserverGap{last_tick_, now - last_tick_, cause});
-  }
-  last_tick_ = now;
-  poll_late_ = 0;
+  const Round before = round_;  // the last round, for the cause of a gap
   round_ = Round{};
-  noteLoopStall(now, false);
   auto timed = [&](double& into, auto&& f) {
     const double t0 = monotonicSeconds();
     f();
@@ -215,7 +265,24 @@ void Sampler::tick(double now) {
   };
   GuestSample g;
   const double guest_read = timed(round_.reads, [&] { g = guest_files_.read(now); });
-  if (guest_read > round_.slowest) round_.slowest = guest_read, round_.slowest_file = "proc (meminfo, vmstat, pressure)";
+  if (guest_read > round_.slowest)
+    round_.slowest = guest_read, round_.slowest_file = std::string("proc (meminfo, vmstat, pressure, stat; slowest ") +
+                                                       guest_files_.slowestFile() + " " +
+                                                       formatTenths(guest_files_.slowestReadSec()) + ")";
+  const auto cpu = readThreadCpuTimes();
+  const auto stall = guest_files_.memoryStallUsec();
+  const auto guest_cpu = guest_files_.cpuTimes();
+  const auto work = guest_files_.kernelWork();
+  if (last_tick_ > 0 && now - last_tick_ > sampleGapAfterSec(options_.interval_sec))
+    sink_.emit(kRecordObserverGap,
+               ObserverGap{last_tick_, now - last_tick_, samplerGapCause(now, before, cpu, stall, guest_cpu, work)});
+  last_tick_ = now;
+  poll_late_ = 0;
+  last_cpu_ = cpu;
+  last_stall_usec_ = stall;
+  last_guest_cpu_ = guest_cpu;
+  last_kernel_work_ = work;
+  noteLoopStall(now, false);
   timed(round_.writes, [&] { sink_.emit(kRecordGuestSample, g); });
   std::map<std::string, std::string> units;
   {
@@ -234,6 +301,46 @@ void Sampler::tick(double now) {
     timed(round_.writes, [&] { sink_.emit(kRecordSample, *sample); });
   }
   round_.total = monotonicSeconds() - now;
+}
+
+std::string Sampler::samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
+                                     std::optional<std::uint64_t> stall_usec,
+                                     std::optional<GuestCpuTimes> guest_cpu,
+                                     std::optional<KernelWork> work) const {
+  // What the sampler knows of where the time went: its own last round (reads,
+  // writes), how late its poll woke, and since the last round its time on and
+  // waiting for a CPU (schedstat), the guest's memory stall (PSI) and what its CPUs did (/proc/stat).
+  const double gap = now - last_tick_;
+  std::string cause = std::string(kGapSampler) + ": no sample for " + formatTenths(gap) + " (planned every " +
+                      formatTenths(options_.interval_sec) + "); the round before took " + formatTenths(before.total) +
+                      " (reads " + formatTenths(before.reads) +
+                      (before.slowest_file.empty() ? "" : ", slowest " + before.slowest_file + " " + formatTenths(before.slowest)) +
+                      "; writing records " + formatTenths(before.writes) + "), its wait woke " + formatTenths(poll_late_) +
+                      " late";
+  if (cpu && last_cpu_) {
+    const double waiting = cpu->waiting - last_cpu_->waiting;
+    cause += "; meanwhile it waited " + formatTenths(waiting) + " for a CPU and ran " +
+             formatTenths(cpu->running - last_cpu_->running);
+    // Late to wake and not waiting for a CPU: the wake-up itself came late (the
+    // guest kernel held its timer off, or the host did not run the guest's vCPU).
+    if (poll_late_ > gap / 2 && waiting < poll_late_ / 4) cause += " (its wake-up itself came late)";
+  }
+  if (stall_usec && last_stall_usec_ && *stall_usec >= *last_stall_usec_)
+    cause += "; the guest's memory stall (PSI some) grew " +
+             formatTenths(static_cast<double>(*stall_usec - *last_stall_usec_) / 1e6);
+  if (guest_cpu && last_guest_cpu_)  // all CPUs together: up to the gap times their number
+    cause += "; the guest's CPUs meanwhile: kernel " + formatTenths(guest_cpu->kernel - last_guest_cpu_->kernel) +
+             ", user " + formatTenths(guest_cpu->user - last_guest_cpu_->user) + ", idle " +
+             formatTenths(guest_cpu->idle - last_guest_cpu_->idle);
+  if (work && last_kernel_work_) {
+    std::string grew;
+    for (std::size_t i = 0; i < kKernelWorkCounterCount; ++i)
+      if ((*work)[i] > (*last_kernel_work_)[i])
+        grew += std::string(grew.empty() ? "" : ", ") + kKernelWorkCounters[i] + " +" +
+                std::to_string((*work)[i] - (*last_kernel_work_)[i]);
+    cause += "; vmstat meanwhile: " + (grew.empty() ? std::string("no reclaim, major fault or compaction") : grew);
+  }
+  return cause;
 }
 
 void Sampler::noteLoopStall(double now, bool final) {

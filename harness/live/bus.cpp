@@ -1,6 +1,11 @@
 #include "live/bus.hpp"
 
 
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,7 +41,67 @@ int appendBasic(sd_bus_message* m, const DbusValue& v) {
       v);
 }
 
+// sd-bus's own timeout when a call passes 0.
+constexpr std::uint64_t kDefaultCallTimeoutUsec = 25ull * 1000 * 1000;
+
+double monotonicNow() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Where an asynchronous call's reply lands; lives on the waiting call's stack.
+struct PendingReply {
+  sd_bus_message* reply = nullptr;  // a method return or an error (sd-bus makes one on timeout)
+};
+
+int onReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  static_cast<PendingReply*>(userdata)->reply = sd_bus_message_ref(m);
+  return 0;
+}
+
 }  // namespace
+
+int Bus::call(sd_bus_message* m, std::uint64_t timeout_usec, sd_bus_error* error, sd_bus_message** reply) {
+  sd_event* loop = sd_bus_get_event(bus_);
+  // Inside a dispatch the loop is already running and cannot be run again: wait here.
+  if (!reply_waiter_ || !loop || sd_event_get_state(loop) != SD_EVENT_INITIAL)
+    return sd_bus_call(bus_, m, timeout_usec, error, reply);
+  PendingReply pending;
+  sd_bus_slot* slot = nullptr;
+  int r = sd_bus_call_async(bus_, &slot, m, onReply, &pending, timeout_usec);
+  if (r < 0) return sd_bus_error_set_errno(error, r);
+  // sd-bus answers with a timeout error of its own when systemd does not; the
+  // waiter's deadline is only a backstop for a loop that stopped dispatching.
+  const double timeout_sec = static_cast<double>(timeout_usec ? timeout_usec : kDefaultCallTimeoutUsec) / 1e6;
+  reply_waiter_([&pending] { return pending.reply != nullptr; }, monotonicNow() + timeout_sec + 1.0);
+  sd_bus_slot_unref(slot);  // cancels the call if it is still pending: `pending` goes now
+  if (!pending.reply) return sd_bus_error_set_errno(error, -ETIMEDOUT);
+  if (const sd_bus_error* e = sd_bus_message_get_error(pending.reply)) {
+    r = sd_bus_error_copy(error, e);
+    sd_bus_message_unref(pending.reply);
+    return r < 0 ? r : -EIO;
+  }
+  if (reply) *reply = pending.reply;
+  else sd_bus_message_unref(pending.reply);
+  return 1;
+}
+
+int Bus::callMethod(const char* path, const char* interface, const char* member, sd_bus_error* error,
+                    sd_bus_message** reply, const char* types, ...) {
+  sd_bus_message* m = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &m, kDest, path, interface, member);
+  if (r >= 0 && types && *types) {
+    va_list ap;
+    va_start(ap, types);
+    r = sd_bus_message_appendv(m, types, ap);
+    va_end(ap);
+  }
+  if (r >= 0) r = call(m, 0, error, reply);
+  else sd_bus_error_set_errno(error, r);
+  sd_bus_message_unref(m);
+  return r;
+}
 
 std::string hexBytes(const void* data, std::size_t size) {
   static const char digits[] = "0123456789abcdef";
@@ -71,7 +136,7 @@ Bus::~Bus() {
 
 Expected<void> Bus::subscribe() {
   sd_bus_error error = SD_BUS_ERROR_NULL;
-  const int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "Subscribe", &error, nullptr, "");
+  const int r = callMethod(kManagerPath, kManager, "Subscribe", &error, nullptr, "");
   std::string msg = r < 0 ? busError("Subscribe", r, &error) : "";
   sd_bus_error_free(&error);
   if (r < 0) return fail("dbus", msg);
@@ -121,7 +186,7 @@ Expected<std::string> Bus::startTransientUnit(const TransientUnitSpec& spec) {
     sd_bus_message_unref(m);
     return fail(spec.name, busError("building StartTransientUnit", r, nullptr));
   }
-  r = sd_bus_call(bus_, m, 0, &error, &reply);
+  r = call(m, 0, &error, &reply);
   sd_bus_message_unref(m);
   if (r < 0) {
     std::string msg = busError("StartTransientUnit", r, &error);
@@ -142,7 +207,7 @@ Expected<void> Bus::reload() {
   // would mean sd-bus's default of 25 s).
   sd_bus_message* m = nullptr;
   int r = sd_bus_message_new_method_call(bus_, &m, kDest, kManagerPath, kManager, "Reload");
-  if (r >= 0) r = sd_bus_call(bus_, m, 120ull * 1000 * 1000, &error, &reply);
+  if (r >= 0) r = call(m, 120ull * 1000 * 1000, &error, &reply);
   sd_bus_message_unref(m);
   sd_bus_message_unref(reply);
   std::string msg = r < 0 ? busError("Reload (daemon-reload)", r, &error) : "";
@@ -154,8 +219,7 @@ Expected<void> Bus::reload() {
 Expected<std::string> Bus::startUnit(const std::string& unit) {
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  const int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "StartUnit", &error, &reply, "ss",
-                                   unit.c_str(), "fail");
+  const int r = callMethod(kManagerPath, kManager, "StartUnit", &error, &reply, "ss", unit.c_str(), "fail");
   if (r < 0) {
     std::string msg = busError("StartUnit", r, &error);
     sd_bus_error_free(&error);
@@ -237,8 +301,8 @@ std::optional<DbusValue> Bus::property(const std::string& unit, const std::strin
   for (const char* iface : {"org.freedesktop.systemd1.Service", "org.freedesktop.systemd1.Unit"}) {
     sd_bus_message* reply = nullptr;
     sd_bus_error error = SD_BUS_ERROR_NULL;
-    const int r = sd_bus_call_method(bus_, kDest, path.c_str(), "org.freedesktop.DBus.Properties", "Get",
-                                     &error, &reply, "ss", iface, name.c_str());
+    const int r =
+        callMethod(path.c_str(), "org.freedesktop.DBus.Properties", "Get", &error, &reply, "ss", iface, name.c_str());
     if (r < 0) noteFailure("Get", unit + " " + name, r, error);
     sd_bus_error_free(&error);
     if (r < 0) continue;
@@ -252,8 +316,8 @@ std::optional<DbusValue> Bus::property(const std::string& unit, const std::strin
 std::map<std::string, DbusValue> Bus::allProperties(const std::string& unit, const char* interface) {
   sd_bus_message* reply = nullptr;
   sd_bus_error error = SD_BUS_ERROR_NULL;
-  const int r = sd_bus_call_method(bus_, kDest, unitObjectPath(unit).c_str(), "org.freedesktop.DBus.Properties",
-                                   "GetAll", &error, &reply, "s", interface);
+  const int r = callMethod(unitObjectPath(unit).c_str(), "org.freedesktop.DBus.Properties", "GetAll", &error, &reply,
+                           "s", interface);
   if (r < 0) noteFailure("GetAll", unit + " " + interface, r, error);
   sd_bus_error_free(&error);
   if (r < 0) return {};
@@ -263,12 +327,15 @@ std::map<std::string, DbusValue> Bus::allProperties(const std::string& unit, con
 }
 
 std::string Bus::managerVersion() {
-  char* version = nullptr;
+  sd_bus_message* reply = nullptr;
   sd_bus_error error = SD_BUS_ERROR_NULL;
-  const int r = sd_bus_get_property_string(bus_, kDest, kManagerPath, kManager, "Version", &error, &version);
+  const int r = callMethod(kManagerPath, "org.freedesktop.DBus.Properties", "Get", &error, &reply, "ss", kManager,
+                           "Version");
   sd_bus_error_free(&error);
-  std::string s = r >= 0 && version ? version : "";
-  std::free(version);
+  std::string s;
+  if (r >= 0)
+    if (auto v = readVariant(reply); v && std::holds_alternative<std::string>(*v)) s = std::get<std::string>(*v);
+  sd_bus_message_unref(reply);
   return s;
 }
 

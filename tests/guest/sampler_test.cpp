@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -79,6 +83,27 @@ TEST(GuestFileParsers, ReadRecordedProcFilesOfBothReleases) {
   }
 }
 
+TEST(GuestFileParsers, PressureTotalAndSchedstat) {
+  const std::string pressure = slurp(kFixtures + "/guest-files/trixie/proc/pressure/memory");
+  EXPECT_EQ(pressureTotalUsec(pressure, "some"), 91u);
+  EXPECT_EQ(pressureTotalUsec("some avg10=1.50 avg60=0.20 avg300=0.04 total=2083354\n", "some"), 2083354u);
+  EXPECT_FALSE(pressureTotalUsec("some avg10=1.50\n", "some").has_value());
+  // /proc/thread-self/schedstat: ns on a CPU, ns runnable and waiting, slices.
+  const auto cpu = parseSchedstat("615394 2783952000 2\n");
+  ASSERT_TRUE(cpu.has_value());
+  EXPECT_DOUBLE_EQ(cpu->running, 0.000615394);
+  EXPECT_DOUBLE_EQ(cpu->waiting, 2.783952);
+  EXPECT_FALSE(parseSchedstat("garbage").has_value());
+  // /proc/stat of a 2-CPU guest, USER_HZ 100.
+  const auto stat = parseProcStatCpu(
+      "cpu  1200 30 450 9000 120 15 35 0 0 0\ncpu0 600 15 225 4500 60 8 17 0 0 0\nintr 1\n", 100);
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_DOUBLE_EQ(stat->user, 12.3);
+  EXPECT_DOUBLE_EQ(stat->kernel, 5.0);
+  EXPECT_DOUBLE_EQ(stat->idle, 91.2);
+  EXPECT_FALSE(parseProcStatCpu("cpu0 1 2 3\n", 100).has_value());
+}
+
 TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {
   const SysFs fs(kFixtures + "/guest-files/trixie");
   GuestFiles files(fs);
@@ -88,6 +113,10 @@ TEST(GuestFiles, SampleTheWholeGuestFromDescriptorsOpenedOnce) {
   EXPECT_EQ(g.mem_available_bytes, 856876u * 1024);
   EXPECT_EQ(g.swap_free_bytes, 0u);
   EXPECT_EQ(g.oom_kill_total, 0u);
+  EXPECT_EQ(files.memoryStallUsec(), 91u);
+  ASSERT_TRUE(files.kernelWork().has_value());
+  EXPECT_EQ(*files.kernelWork(), (KernelWork{0, 0, 182, 0, 0}));  // pgmajfault 182, as recorded
+  EXPECT_EQ(std::string(files.slowestFile()).rfind("proc/", 0), 0u);  // which file to blame for a slow round
   // Read twice from the same descriptors: pread at 0 starts the file again.
   EXPECT_EQ(files.read(13).mem_available_bytes, g.mem_available_bytes);
 }
@@ -136,6 +165,58 @@ TEST(Sampler, ABlockedEventLoopIsRecordedAsAGapWithItsLength) {
   EXPECT_GE(t.gaps[0].length_sec, 1.25);
   EXPECT_LT(t.gaps[0].length_sec, 3.0);
   EXPECT_FALSE(t.guest_samples.empty());  // sampling went on meanwhile
+}
+
+// A root like the fixture's, plus a unit whose memory.current is a FIFO: opening it
+// blocks the sampler's round until the test writes to it (as a cgroup or /proc read
+// can block in a guest), and this thread's schedstat from the real /proc.
+struct BlockingRoot {
+  BlockingRoot() {
+    char p[] = "/tmp/oomharness-sampler-root-XXXXXX";
+    root = ::mkdtemp(p);
+    std::filesystem::copy(kFixtures + "/root", root, std::filesystem::copy_options::recursive);
+    std::filesystem::create_directory_symlink("/proc/thread-self", root + "/proc/thread-self");
+    const std::string dir = root + "/sys/fs/cgroup/system.slice/slow.service";
+    std::filesystem::create_directories(dir);
+    fifo = dir + "/memory.current";
+    ::mkfifo(fifo.c_str(), 0600);
+  }
+  ~BlockingRoot() { std::filesystem::remove_all(root); }
+  // Lets the blocked open go on, and puts a plain file in the FIFO's place.
+  void release() {
+    const int fd = ::open(fifo.c_str(), O_WRONLY);  // the sampler is waiting to read: does not block
+    std::ofstream(fifo + ".new") << "4096\n";
+    std::filesystem::rename(fifo + ".new", fifo);
+    [[maybe_unused]] auto n = ::write(fd, "4096\n", 5);
+    ::close(fd);
+  }
+  std::string root, fifo;
+};
+
+TEST(Sampler, ALateRoundNamesWhereItsTimeWent) {
+  TempFile out;
+  BlockingRoot root;
+  {
+    RecordSink sink(out.path);
+    const SysFs fs(root.root);
+    Sampler sampler(sink, fs, FixtureSampler::options(1.0));
+    sampler.setControlGroup("slow.service", "/system.slice/slow.service");
+    sampler.start();
+    sleepFor(1.2);  // its first round is blocked opening memory.current
+    root.release();
+    sleepFor(0.3);
+    sampler.stop();
+  }
+  const Timeline t = out.fold();
+  ASSERT_EQ(t.gaps.size(), 1u);
+  const std::string& cause = t.gaps[0].cause;
+  EXPECT_EQ(cause.rfind(kGapSampler, 0), 0u) << cause;
+  EXPECT_GE(t.gaps[0].length_sec, 1.1);
+  EXPECT_NE(cause.find("the round before took 1."), std::string::npos) << cause;
+  EXPECT_NE(cause.find("slowest slow.service's cgroup and processes 1."), std::string::npos) << cause;
+  // Blocked, not starved: it did not wait for a CPU, and its wake-up was on time.
+  EXPECT_NE(cause.find("meanwhile it waited 0.0s for a CPU"), std::string::npos) << cause;
+  EXPECT_EQ(cause.find("wake-up itself came late"), std::string::npos) << cause;
 }
 
 TEST(SamplerDeathTest, EndsTheRunAtTheHardLimitWhenTheLoopCannot) {

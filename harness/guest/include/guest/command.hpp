@@ -1,14 +1,47 @@
 #pragma once
-// A program the guest agent runs and waits for (oomctl, modprobe, mkswap, swapon),
-// with its output kept for the error message.
+// A program the guest agent runs (oomctl, modprobe, mkswap, swapon), with its
+// output kept for the error message. ChildCommand starts it without waiting, so
+// an event loop can watch its output (Observer::commandOutput) and keep
+// dispatching meanwhile; runGuestCommand waits for it in place.
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 #include "oom/expected.hpp"
 
 namespace oom {
 
-// `command` through /bin/sh, stderr folded into stdout (at most 256 KiB kept).
-// The output when it exits 0; else an error naming `what`, the status and the output.
+class ChildCommand {
+ public:
+  // Runs argv[0] (searched in PATH) with stdin from /dev/null and stderr folded
+  // into stdout; `what` names it in errors.
+  static Expected<ChildCommand> start(const std::vector<std::string>& argv, std::string what);
+  ChildCommand(ChildCommand&& other) noexcept;
+  ChildCommand& operator=(ChildCommand&&) = delete;
+  ChildCommand(const ChildCommand&) = delete;
+  ~ChildCommand();  // a child still running is killed and reaped
+
+  int fd() const { return fd_; }  // its output, non-blocking
+  const std::string& what() const { return what_; }
+  // Reads whatever output is there now (at most 256 KiB kept); true once it has ended.
+  bool readAvailable();
+  bool ended() const { return ended_; }
+  // Once ended: reaps the child. Its output when it exited 0; else an error naming
+  // `what`, how it ended and the output.
+  Expected<std::string> finish();
+
+ private:
+  ChildCommand(pid_t pid, int fd, std::string what) : pid_(pid), fd_(fd), what_(std::move(what)) {}
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string what_;
+  std::string output_;
+  bool ended_ = false;
+};
+
+// `command` through /bin/sh, waited for here: the output when it exits 0; else an
+// error naming `what`, how it ended and the output.
 Expected<std::string> runGuestCommand(const std::string& command, const std::string& what);
 
 }  // namespace oom

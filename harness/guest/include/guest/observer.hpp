@@ -9,12 +9,15 @@
 #include <systemd/sd-journal.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "guest/command.hpp"
 #include "live/bus.hpp"
 #include "guest/record_sink.hpp"
 #include "guest/sampler.hpp"
@@ -36,10 +39,13 @@ class Observer {
   // before any unit starts, so nothing is missed.
   Expected<void> start();
   // Runs the event loop until `done()` is true or `deadline` (monotonic seconds).
-  // Returns true when done() became true.
+  // Returns true when done() became true. The one way the guest waits for anything
+  // (a D-Bus reply, a job, a child process): signals and heartbeats go on meanwhile.
   template <typename Pred>
   bool runUntil(Pred done, double deadline) {
-    while (!done()) {
+    while (true) {
+      runDeferred();
+      if (done()) break;
       const double now = monotonicSeconds();
       sampler_.heartbeat(now);
       const double left = deadline - now;
@@ -48,6 +54,9 @@ class Observer {
     }
     return true;
   }
+  // A child's output, read as it comes while the loop runs; the child is killed
+  // if it has not ended by `deadline`.
+  Expected<std::string> commandOutput(Expected<ChildCommand> child, double deadline);
   // The run ends at `t` even if this loop is blocked then (Sampler::setHardEnd).
   void setHardEnd(double t, int status) { sampler_.setHardEnd(t, status); }
 
@@ -82,7 +91,12 @@ class Observer {
   static int onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*);
   static int onJobRemoved(sd_bus_message* m, void* self, sd_bus_error*);
   static int onUnitNewOrRemoved(sd_bus_message* m, void* self, sd_bus_error*);
+  static int onCommandOutput(sd_event_source* s, int fd, uint32_t, void* child);
   void readJournal();
+  // What a handler needs D-Bus for (a property read, a unit's control group) runs
+  // after the dispatch, where a call waits in the loop, in the order the signals came.
+  void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+  void runDeferred();
   void dbusLoss(const std::string& detail);
   void emitIfChanged(const std::string& unit, UnitWatch& w, double t);
 
@@ -100,6 +114,8 @@ class Observer {
   std::map<std::string, std::string> job_results_;
   unsigned oomd_kills_ = 0;
   double last_oomd_kill_ = 0;
+  std::deque<std::function<void()>> deferred_;
+  bool running_deferred_ = false;
   std::set<std::string> journal_seen_;  // entries kept, by time, ID, invocation and text
   double last_state_change_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "guest/command.hpp"
 #include "live/sysfs.hpp"
 #include "oom/expected.hpp"
 #include "timeline/timeline.hpp"
@@ -18,7 +19,9 @@ inline constexpr const char* kOomdConfDropIn = "etc/systemd/oomd.conf.d/oomharne
 // the configuration. systemd must then be reloaded and the unit started.
 Expected<void> prepareOomd(const SysFs& fs, const std::string& conf);
 
-// `oomctl`'s output; an error when it cannot be run or fails.
+// `oomctl`'s output; an error when it cannot be run or fails. startOomctl leaves
+// the waiting to the caller's event loop (Observer::commandOutput); runOomctl waits here.
+Expected<ChildCommand> startOomctl();
 Expected<std::string> runOomctl();
 
 // The monitored cgroups' "Path:" lines under "Memory Pressure Monitored CGroups:"

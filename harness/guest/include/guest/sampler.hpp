@@ -15,6 +15,8 @@
 //
 // Records it writes: guest_sample, sample, oom_kill, kmsg, observer_gap, loss
 // (kmsg), and, at the hard limit, the time_limit phase and the end.
+#include <array>
+#include <iterator>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -30,6 +32,19 @@
 
 namespace oom {
 
+// The guest's CPU time, all CPUs together, in seconds since boot (/proc/stat).
+struct GuestCpuTimes {
+  double user = 0;    // user + nice
+  double kernel = 0;  // system + irq + softirq
+  double idle = 0;    // idle + iowait
+};
+
+// /proc/vmstat counters that say what kernel work went on (reclaim, faults, compaction).
+inline constexpr const char* kKernelWorkCounters[] = {"pgscan_kswapd", "pgscan_direct", "pgmajfault",
+                                                      "compact_migrate_scanned", "thp_collapse_alloc"};
+inline constexpr std::size_t kKernelWorkCounterCount = std::size(kKernelWorkCounters);
+using KernelWork = std::array<std::uint64_t, kKernelWorkCounterCount>;
+
 // Reads /proc/meminfo, /proc/vmstat and /proc/pressure/memory into a GuestSample
 // from descriptors opened once. Each read is a pread at 0 into a fixed buffer.
 class GuestFiles {
@@ -39,6 +54,15 @@ class GuestFiles {
   GuestFiles(const GuestFiles&) = delete;
   GuestFiles& operator=(const GuestFiles&) = delete;
   GuestSample read(double t);
+  // The guest's total memory stall (PSI "some" total=, microseconds) at the last read().
+  std::optional<std::uint64_t> memoryStallUsec() const { return memory_stall_usec_; }
+  // All CPUs' time by kind (/proc/stat "cpu" line) at the last read().
+  std::optional<GuestCpuTimes> cpuTimes() const { return cpu_times_; }
+  // kKernelWorkCounters at the last read() (a counter the kernel lacks reads 0).
+  std::optional<KernelWork> kernelWork() const { return kernel_work_; }
+  // The file the last read() waited longest for, and how long ("" and 0 when none was read).
+  const char* slowestFile() const { return slowest_file_; }
+  double slowestReadSec() const { return slowest_read_sec_; }
 
  private:
   struct File {
@@ -47,13 +71,31 @@ class GuestFiles {
   };
   // Reads one file into buffer_; the text, or nullopt (the file then goes into `unavailable`).
   std::optional<std::string_view> load(File& f);
-  File meminfo_{kGuestMeminfo}, vmstat_{kGuestVmstat}, pressure_{kGuestPressure};
+  File meminfo_{kGuestMeminfo}, vmstat_{kGuestVmstat}, pressure_{kGuestPressure}, stat_{"proc/stat"};
+  std::optional<std::uint64_t> memory_stall_usec_;
+  std::optional<GuestCpuTimes> cpu_times_;
+  std::optional<KernelWork> kernel_work_;
+  const char* slowest_file_ = "";
+  double slowest_read_sec_ = 0;
   char buffer_[16 * 1024];
+};
+
+// Where a thread's time went, from /proc/thread-self/schedstat: on a CPU, and
+// runnable but waiting for one (both in seconds since it started).
+struct ThreadCpuTimes {
+  double running = 0;
+  double waiting = 0;
 };
 
 // Pure parsers over a file's text, for tests: no allocation.
 std::optional<std::uint64_t> meminfoKb(std::string_view text, std::string_view key);  // "MemAvailable"
 std::optional<std::uint64_t> vmstatValue(std::string_view text, std::string_view key);  // "oom_kill"
+// "some avg10=0.00 avg60=0.00 avg300=0.00 total=91": the total (microseconds) of `kind`.
+std::optional<std::uint64_t> pressureTotalUsec(std::string_view text, std::string_view kind);
+// "615394 2783952 2" (ns running, ns waiting on a run queue, time slices).
+std::optional<ThreadCpuTimes> parseSchedstat(std::string_view text);
+// /proc/stat's first line, "cpu  user nice system idle iowait irq softirq ...", in USER_HZ ticks.
+std::optional<GuestCpuTimes> parseProcStatCpu(std::string_view text, double ticks_per_sec);
 
 class Sampler {
  public:
@@ -106,6 +148,7 @@ class Sampler {
   void emitKills(std::vector<KernelOomKill> kills);
   void attribute(KernelOomKill& kill);
   void noteLoopStall(double now, bool final);
+  std::optional<ThreadCpuTimes> readThreadCpuTimes();
   void endHard(double now);
   void loss(double t, const char* what, std::uint64_t count, const std::string& detail);
 
@@ -142,7 +185,16 @@ class Sampler {
     std::string slowest_file;
   };
   Round round_;
+  // Why the sampler itself was late, from what it can see after the fact.
+  std::string samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
+                              std::optional<std::uint64_t> stall_usec, std::optional<GuestCpuTimes> guest_cpu,
+                              std::optional<KernelWork> work) const;
   double poll_late_ = 0;  // how late a timed-out poll returned, since the last round
+  int schedstat_fd_ = -1;  // this thread's /proc/thread-self/schedstat, opened by the thread
+  std::optional<ThreadCpuTimes> last_cpu_;        // at the last round
+  std::optional<std::uint64_t> last_stall_usec_;  // the guest's PSI memory "some" total then
+  std::optional<GuestCpuTimes> last_guest_cpu_;   // the guest's CPU time then
+  std::optional<KernelWork> last_kernel_work_;    // its vmstat counters then
   bool loop_stalled_ = false;
   double loop_stalled_from_ = 0;
 };

@@ -6,6 +6,7 @@
 // unit-tested without a bus.
 #include <systemd/sd-bus.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -51,7 +52,12 @@ std::map<std::string, DbusValue> readPropertyDict(sd_bus_message* m);
 class Bus {
  public:
   static Expected<Bus> openSystem();
-  Bus(Bus&& other) noexcept : bus_(other.bus_), on_transport_error_(std::move(other.on_transport_error_)) {
+  // Takes an open connection over (a test's peer-to-peer connection to a fake systemd).
+  static Bus adopt(sd_bus* bus) { return Bus(bus); }
+  Bus(Bus&& other) noexcept
+      : bus_(other.bus_),
+        on_transport_error_(std::move(other.on_transport_error_)),
+        reply_waiter_(std::move(other.reply_waiter_)) {
     other.bus_ = nullptr;
   }
   Bus& operator=(Bus&&) = delete;
@@ -79,12 +85,28 @@ class Bus {
     on_transport_error_ = std::move(handler);
   }
 
+  // How a method call waits for its reply: runs an event loop until `arrived()` is
+  // true or `deadline` (monotonic seconds) passes. Unset, a call blocks in sd_bus_call.
+  // The observer sets one that keeps its loop dispatching signals and heartbeats
+  // while systemd works (a daemon-reload takes seconds under emulation). Inside a
+  // dispatch (a signal handler's call) the loop cannot run again: that call blocks.
+  using ReplyWaiter = std::function<void(const std::function<bool()>& arrived, double deadline)>;
+  void waitForRepliesWith(ReplyWaiter waiter) { reply_waiter_ = std::move(waiter); }
+
  private:
   explicit Bus(sd_bus* bus) : bus_(bus) {}
+  // Sends `m` and waits for its reply (through reply_waiter_ when it can): every
+  // method call goes through here. sd_bus_call's contract: >= 0 with `*reply` set
+  // (when `reply` is given), or a negative errno with `error` filled in.
+  int call(sd_bus_message* m, std::uint64_t timeout_usec, sd_bus_error* error, sd_bus_message** reply);
+  // A method call on systemd's manager or one of its objects, built and sent through call().
+  int callMethod(const char* path, const char* interface, const char* member, sd_bus_error* error,
+                 sd_bus_message** reply, const char* types, ...);
   // Reports r/error to on_transport_error_ unless it is an ordinary answer.
   void noteFailure(const char* call, const std::string& what, int r, const sd_bus_error& error);
   sd_bus* bus_ = nullptr;
   std::function<void(const std::string&)> on_transport_error_;
+  ReplyWaiter reply_waiter_;
 };
 
 }  // namespace oom
