@@ -423,11 +423,14 @@ void Sampler::emitKills(std::vector<KernelOomKill> kills) {
            "pid " + std::to_string(kill.pid) + " (" + printable(kill.comm) +
                "): the kernel printed no report for this kill and the observer never sampled the pid in a unit");
     kill.seen_t = monotonicSeconds();
+    // The time first, then the count: the runner settles once the count is reached and
+    // the last kill is settle_sec old, and must never see the new count with the old
+    // time (it settled 0.3 s after a decisive kill, before systemd's Result came).
+    last_kill_.store(kill.seen_t);
     if (!kill.group_kill && std::find(chosen_pids_.begin(), chosen_pids_.end(), kill.pid) == chosen_pids_.end()) {
       chosen_pids_.push_back(kill.pid);
       ++chosen_kills_;
     }
-    last_kill_.store(kill.seen_t);
     if (!kill.unit.empty()) {
       std::lock_guard lock(units_mutex_);
       killed_adjustments_[kill.unit].push_back(kill.oom_score_adj);
