@@ -133,6 +133,7 @@ static void checkResult(const CheckContext& ctx, const std::string& svc, Checks&
   const auto events = eventsPerInvocation(ctx, unit);
   const bool lenient = reportsLaterOomKillsAsSignal(ctx.systemd_major);
   std::vector<std::string> results;
+  std::size_t unjudged = 0;
   for (const auto* ev : events) {
     auto [result, evidence] = resultOf(ctx, *ev);
     c.evidence.push_back(killEvidence(*ev->victim));
@@ -146,10 +147,11 @@ static void checkResult(const CheckContext& ctx, const std::string& svc, Checks&
     results.push_back(shown);
     if (result == *e.Result || accepted) continue;
     // No Result yet, and the timeline ends within the grace after the kill: systemd had
-    // not had its say (a timeline cut short), which is no wrong Result.
+    // not had its say (a timeline cut short, or a kill while the run was ending), which is
+    // no wrong Result. Not judged; with no kill judged at all, nothing was.
     if (const double end = ctx.index.endT(); result.empty() && end < ev->t + ctx.scenario.expect.restart_grace_sec) {
-      if (c.outcome == CheckOutcome::pass) c.outcome = CheckOutcome::inconclusive;
-      results.back() += " (the timeline ends " + formatTenths(end - ev->t) + " after the kill)";
+      results.back() += " (not judged: the timeline ends " + formatTenths(end - ev->t) + " after the kill)";
+      ++unjudged;
       continue;
     }
     c.outcome = CheckOutcome::fail;
@@ -184,6 +186,7 @@ static void checkResult(const CheckContext& ctx, const std::string& svc, Checks&
     c.observed = "no OOM kill in " + unit + ctx.notWithinTimeLimit();
     c.outcome = ctx.missingKillIn(unit, c);
   } else {
+    if (unjudged == events.size() + oomd.size() && c.outcome == CheckOutcome::pass) c.outcome = CheckOutcome::inconclusive;
     c.observed = "Result: ";
     for (std::size_t i = 0; i < results.size(); ++i) c.observed += (i ? ", " : "") + results[i];
   }

@@ -60,7 +60,11 @@ inline oom::Scenario scenario(const std::string& file, const std::string& expect
   auto doc = c.scenario->document;
   if (!expect_json.empty()) doc["expect"] = nlohmann::ordered_json::parse(expect_json);
   if (edit) edit(doc);
-  auto again = oom::parseScenario(doc.dump(), file);
+  // Its drop-ins and unit files are read relative to the file's own folder.
+  const auto path = source() / "scenarios" / file;
+  oom::ScenarioSources sources;
+  sources.base_dir = path.parent_path();
+  auto again = oom::parseScenario(doc.dump(), path.string(), sources);
   EXPECT_TRUE(again.ok()) << (again.errors.empty() ? "" : again.errors[0].str());
   return *again.scenario;
 }
@@ -156,6 +160,9 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-zram-incompressible-bookworm.jsonl", "zram-incompressible.json"},
       {"recorded-zram-compressible-trixie.jsonl", "zram-compressible.json"},
       {"recorded-zram-incompressible-trixie.jsonl", "zram-incompressible.json"},
+      // Eleven units from drop-ins, with the observer awaiting its D-Bus calls: no gap.
+      {"recorded-many-units-bookworm.jsonl", "many-units.json"},
+      {"recorded-many-units-trixie.jsonl", "many-units.json"},
   };
   return all;
 }
