@@ -99,6 +99,9 @@ struct WitnessCounts {
   std::vector<Evidence> cgroup_evidence, systemd_evidence;
 };
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit);
+// What the witnesses other than the kernel log saw, "memory.events counted 1 and systemd
+// reported 1 OOM kill(s) in api.service", with their records appended to `evidence`.
+std::string otherWitnessesSaw(const WitnessCounts& w, const std::string& unit, std::vector<Evidence>& evidence);
 
 // pressure.cpp, fidelity.cpp, observation.cpp
 PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index);
@@ -113,7 +116,7 @@ CheckResult pressureCheck(const CheckContext& ctx);
 LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index);
 CheckResult loadFidelityCheck(const CheckContext& ctx);
 std::vector<BlindSpot> blindSpots(const TimelineIndex& index);
-// The first blind spot in which `file` (kGuest*, or kCgroup* of `unit`) was not seen
+// The longest blind spot in which `file` (kGuest*, or kCgroup* of `unit`) was not seen
 // between from and to: a stall of the whole observer, a hole in the samples, or the
 // file itself unreadable. Every check that reads sampled values asks this.
 const BlindSpot* unseen(const CheckContext& ctx, const char* file, const std::string& unit, double from, double to);

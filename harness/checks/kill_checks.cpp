@@ -158,12 +158,7 @@ static void checkNeverKilled(const CheckContext& ctx, const std::string& /*scena
       }
     } else if (w.cgroup > 0 || w.systemd > 0) {
       c.outcome = CheckOutcome::fail;
-      c.observed = "no kill in the kernel log, but " +
-                   std::string(w.cgroup > 0 ? "memory.events counted " + std::to_string(w.cgroup) : "") +
-                   (w.cgroup > 0 && w.systemd > 0 ? " and " : "") +
-                   (w.systemd > 0 ? "systemd reported " + std::to_string(w.systemd) : "") + " OOM kill(s) in " + unit;
-      c.evidence.insert(c.evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
-      c.evidence.insert(c.evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+      c.observed = "no kill in the kernel log, but " + otherWitnessesSaw(w, unit, c.evidence);
       c.why = "a witness other than the kernel log saw a kill: the kernel log is missing records";
     } else {
       c.observed = "no kill in " + unit + " (kernel log, memory.events, systemd)";

@@ -128,6 +128,15 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
 
 }  // namespace
 
+std::string otherWitnessesSaw(const WitnessCounts& w, const std::string& unit, std::vector<Evidence>& evidence) {
+  std::string saw;
+  if (w.cgroup > 0) saw = "memory.events counted " + std::to_string(w.cgroup);
+  if (w.systemd > 0) saw += (saw.empty() ? "" : " and ") + ("systemd reported " + std::to_string(w.systemd));
+  evidence.insert(evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
+  evidence.insert(evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+  return saw + " OOM kill(s) in " + unit;
+}
+
 CheckOutcome CheckContext::missingKillIn(const std::string& unit, CheckResult& c) const {
   std::vector<std::string> units;
   if (!unit.empty()) units.push_back(unit);
@@ -136,12 +145,7 @@ CheckOutcome CheckContext::missingKillIn(const std::string& unit, CheckResult& c
   for (const auto& u : units) {
     const WitnessCounts w = witnessesOf(*this, u);
     if (w.kernel > 0 || (w.cgroup == 0 && w.systemd == 0)) continue;
-    std::string saw;
-    if (w.cgroup > 0) saw = "memory.events counted " + std::to_string(w.cgroup);
-    if (w.systemd > 0) saw += (saw.empty() ? "" : " and ") + ("systemd reported " + std::to_string(w.systemd));
-    c.observed += "; but " + saw + " OOM kill(s) in " + u;
-    c.evidence.insert(c.evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
-    c.evidence.insert(c.evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+    c.observed += "; but " + otherWitnessesSaw(w, u, c.evidence);
     std::string losses;
     for (const auto& b : blind)
       if (b.kernel) losses += (losses.empty() ? "" : "; ") + b.what;
