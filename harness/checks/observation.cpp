@@ -132,12 +132,14 @@ void unreadable(const Timeline& t, const std::function<std::string(double)>& sin
 }  // namespace
 
 const BlindSpot* unseen(const CheckContext& ctx, const char* file, const std::string& unit, double from, double to) {
+  const BlindSpot* longest = nullptr;
   for (const auto& b : ctx.blind) {
     if (b.to < from || b.from > to) continue;
-    if (b.stalled && b.samples) return &b;  // the sampler did not run, or its records are missing
-    if (!b.file.empty() && b.file == file && b.unit == unit) return &b;
+    // the sampler did not run, its records are missing, or the file was unreadable
+    const bool hides = (b.stalled && b.samples) || (!b.file.empty() && b.file == file && b.unit == unit);
+    if (hides && (!longest || b.to - b.from > longest->to - longest->from)) longest = &b;
   }
-  return nullptr;
+  return longest;
 }
 
 std::vector<BlindSpot> blindSpots(const TimelineIndex& index) {

@@ -78,20 +78,16 @@ std::vector<Interval> stalls(const CheckContext& ctx) {
 std::vector<Interval> unknowns(const CheckContext& ctx) {
   const double p0 = ctx.index.pressureT();
   std::vector<Interval> in;
+  for (const auto& h : ctx.index.sampleHoles())
+    if (h.t + h.length_sec > p0)
+      in.push_back(Interval{std::max(h.t, p0), h.t + h.length_sec,
+                            {Evidence{h.t, kRecordGuestSample, "", "", 0, h.cause}}});
+  // Unknown only where the other file was unreadable too.
   for (const auto& b : ctx.blind) {
-    const bool hole = b.stalled && b.samples && b.file.empty() && b.evidence.source == kRecordGuestSample;
-    const bool blind_guest = b.file == kGuestMeminfo || b.file == kGuestPressure;
-    if ((!hole && !blind_guest) || b.to <= p0) continue;
-    if (blind_guest) {  // unknown only where the other file was unreadable too
-      const char* other = b.file == kGuestMeminfo ? kGuestPressure : kGuestMeminfo;
-      const BlindSpot* both = nullptr;
-      for (const auto& o : ctx.blind)
-        if (o.file == other && o.from < b.to && o.to > b.from) both = &o;
-      if (!both) continue;
-      in.push_back(Interval{std::max({b.from, both->from, p0}), std::min(b.to, both->to), {b.evidence}});
-      continue;
-    }
-    in.push_back(Interval{std::max(b.from, p0), b.to, {b.evidence}});
+    if (b.file != kGuestMeminfo || b.to <= p0) continue;
+    for (const auto& o : ctx.blind)
+      if (o.file == kGuestPressure && o.from < b.to && o.to > b.from)
+        in.push_back(Interval{std::max({b.from, o.from, p0}), std::min(b.to, o.to), {b.evidence}});
   }
   return merge(std::move(in));
 }
