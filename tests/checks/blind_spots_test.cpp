@@ -327,3 +327,29 @@ TEST(BlindSpots, StartingElevenUnitsNoLongerBlindsTheObserver) {
     }
   }
 }
+
+// A short unreadable stretch first does not hide a long one after it: unseen() answers
+// with the longest blind spot over the stretch a check depends on.
+TEST(BlindSpots, ALongUnreadableStretchAfterAShortOneStillCounts) {
+  Records recs = records(file("oomd-memory-pressure", "bookworm"));
+  const double p0 = phaseT(recs, "pressure");
+  std::vector<double> ts;
+  for (const auto& r : recs)
+    if (r["type"] == "sample" && r["unit"] == "cache.service" && r["t"].get<double>() > p0) ts.push_back(r["t"]);
+  ASSERT_GT(ts.size(), 60u);
+  for (auto& r : recs) {
+    if (r["type"] != "sample" || r["unit"] != "cache.service") continue;
+    const double t = r["t"].get<double>();
+    if (t == ts[2] || (t >= ts[10] && t <= ts[60])) {  // one sample, then fifty-one (about 25 s)
+      r.erase("memory_events");
+      r["unavailable"] = {{"memory.events", "Input/output error"}};
+    }
+  }
+  const Verdict v =
+      evaluate(scenario("oomd-memory-pressure.json", R"({"units": {"cache": {"throttled_not_killed": "20s"}}})"),
+               fold(recs));
+  const auto* c = find(v, "cache.throttled_not_killed");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->outcome, CheckOutcome::inconclusive) << c->observed;
+  EXPECT_TRUE(has(c->observed, "memory.events unreadable in 51 sample(s)")) << c->observed;
+}
