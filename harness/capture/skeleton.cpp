@@ -3,6 +3,7 @@
 #include <set>
 
 #include "capture/output.hpp"
+#include "oom/guest_paths.hpp"
 #include "oom/releases.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
@@ -57,12 +58,7 @@ nlohmann::ordered_json unitJson(const std::vector<UnitProperty>& settings) {
 
 }  // namespace
 
-bool isInEveryGuest(const std::string& unit) {
-  for (std::string_view prefix : {"systemd-", "dbus", "getty@", "serial-getty@", "console-getty", "user@",
-                                  "user-runtime-dir@", "oomharness", "emergency", "rescue"})
-    if (startsWith(unit, prefix)) return true;
-  return false;
-}
+bool isInEveryGuest(const std::string& unit) { return guest::isGuestService(unit); }
 
 Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
   Skeleton out;
@@ -156,7 +152,7 @@ Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
   // The pressure: one more service that grows until the kernel must choose, kept out
   // of the choice (OOMScoreAdjust=-900), so a run tests the expectations as written.
   // It fills the room left in about kPressureFillSec.
-  std::string pressure = "oomharness-pressure";
+  std::string pressure = "added-pressure";
   while (!stems.insert(pressure).second) pressure += "-2";
   const std::uint64_t room = memory > needed ? memory - needed : 128 * MiB;
   const std::uint64_t leak = std::max<std::uint64_t>(16 * MiB, roundUp(room / kPressureFillSec, MiB));
@@ -180,7 +176,7 @@ Expected<Skeleton> scenarioSkeleton(const HostCapture& c) {
       "Captured by oomharness capture from " + (c.hostname.empty() ? std::string("a host") : c.hostname) + " (" +
       c.os + ", systemd " + c.systemd_version + ", " + formatSize(c.mem_total_bytes) + " memory, " +
       formatSize(c.swap_total_bytes) + " swap): each running service with its effective OOM settings and its "
-      "memory at capture time as the baseline, and one added service (oomharness-pressure) that grows until the "
+      "memory at capture time as the baseline, and one added service (added-pressure) that grows until the "
       "kernel must choose a victim. The expectations are what the kernel would do now; edit them to the policy "
       "you mean.");
   doc["guest"] = {{"release", release},

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "oom/files.hpp"
+#include "oom/guest_paths.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "systemd/directives.hpp"
@@ -281,6 +282,9 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
           r.error(at + ".name", "expected the unit name without \".service\" (it is added); got " + quotedText(*name));
         else if (!validUnitStem(*name))
           r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got " + quotedText(*name));
+        else if (guest::isGuestService(*name))
+          r.error(at + ".name", quotedText(*name) + ".service is one of the guest's own units (systemd's, "
+                                    "oomharness's or its packages'); expected a name of your own");
         else if (!seen.insert(*name).second)
           r.error(at + ".name", "duplicate service name " + quotedText(*name) + "; names must be unique");
         else service.name = *name;

@@ -152,7 +152,7 @@ TEST(CaptureSkeleton, AnAddedPressureServiceGrowsUntilTheKernelMustChoose) {
   const auto check = parsed(*oom::scenarioSkeleton(oom::test::recordedCapture()));
   ASSERT_TRUE(check.ok());
   const oom::Scenario& s = *check.scenario;
-  const oom::ServiceSpec* pressure = s.service("oomharness-pressure");
+  const oom::ServiceSpec* pressure = s.service("added-pressure");
   ASSERT_TRUE(pressure);
   EXPECT_EQ(pressure->oomScoreAdjust(), -900);
   ASSERT_GT(pressure->load.leak_bytes_per_sec, 0u);
@@ -161,7 +161,7 @@ TEST(CaptureSkeleton, AnAddedPressureServiceGrowsUntilTheKernelMustChoose) {
   EXPECT_LT(static_cast<double>(budget.headroomBytes()) / static_cast<double>(pressure->load.leak_bytes_per_sec),
             s.time_limit_sec / 2);
   EXPECT_TRUE(s.expect.first_killed.has_value());
-  EXPECT_NE(*s.expect.first_killed, "oomharness-pressure");
+  EXPECT_NE(*s.expect.first_killed, "added-pressure");
 }
 
 }  // namespace

@@ -122,5 +122,20 @@ TEST(GuestContractSync, TheHostSpellsTheSameNames) {
   EXPECT_EQ(std::string(guest::kPlanPath), std::string(guest::kRoot) + "/" + guest::kPlanPayloadName);
 }
 
+// A scenario may not name a service after a unit the recipe installs.
+TEST(GuestContractSync, TheRecipesServicesAreTheGuestsOwn) {
+  std::size_t services = 0;
+  for (const auto& entry : fs::directory_iterator(kRecipe / "units")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".service") continue;
+    ++services;
+    EXPECT_TRUE(guest::isGuestService(name)) << name << " is not in guest_paths.hpp's kGuestServices";
+  }
+  EXPECT_GE(services, 2u);
+  EXPECT_FALSE(guest::isGuestService("api.service"));
+  EXPECT_FALSE(guest::isGuestService("dbus-worker"));
+  EXPECT_TRUE(guest::isGuestService("dbus"));
+}
+
 }  // namespace
 }  // namespace oom

@@ -8,6 +8,8 @@
 #define OOM_GUEST_BIN OOM_GUEST_ROOT "/bin"
 #define OOM_GUEST_JOB OOM_GUEST_ROOT "/job"
 
+#include <string_view>
+
 namespace oom::guest {
 // The payload disk (virtio, serial "payload"), mounted read-only at kRoot.
 constexpr const char* kRoot = OOM_GUEST_ROOT;
@@ -20,6 +22,30 @@ constexpr const char* kJobScript = OOM_GUEST_JOB "/run.sh";
 // line), whose units run the wrapper kJobWrapper (vm/guest/oomharness-job).
 constexpr const char* kJobTarget = "oomharness-job.target";
 constexpr const char* kJobWrapper = "/usr/local/sbin/oomharness-job";
+// The guest's own services: a scenario may not name a service after one (the
+// harness's unit would replace or fight it), and `capture` leaves them out (every
+// guest has them). The namespaces systemd and oomharness name their units in, the
+// templates, and every other *.service of both releases' images (listed from
+// /lib/systemd/system, /usr/lib/systemd/system and /etc/systemd/system of the built
+// images, 2026-12-05; tests/vm/guest_contract_sync_test checks vm/units/ too).
+constexpr std::string_view kGuestServicePrefixes[] = {
+    "systemd-", "oomharness-", "dbus-org.", "initrd-", "getty@", "serial-getty@", "autovt@", "container-getty@",
+    "user@", "user-runtime-dir@", "modprobe@", "capsule@", "quotaon@"};
+constexpr std::string_view kGuestServices[] = {
+    "apt-daily", "apt-daily-upgrade", "console-getty", "cryptdisks", "cryptdisks-early", "dbus", "debug-shell",
+    "dpkg-db-backup", "e2scrub_reap", "emergency", "fstrim", "getty-static", "hwclock", "kmod", "kmod-static-nodes",
+    "ldconfig", "networking", "pam_namespace", "procps", "quotaon", "quotaon-root", "rc", "rc-local", "rcS",
+    "rescue", "system-update-cleanup", "udev", "x11-common"};
+
+// Whether `unit` ("dbus.service", or the stem "dbus") is one of the guest's own.
+inline bool isGuestService(std::string_view unit) {
+  if (unit.size() > 8 && unit.substr(unit.size() - 8) == ".service") unit.remove_suffix(8);
+  for (std::string_view prefix : kGuestServicePrefixes)
+    if (unit.substr(0, prefix.size()) == prefix) return true;
+  for (std::string_view own : kGuestServices)
+    if (unit == own) return true;
+  return false;
+}
 // Our binaries, by file name (host: next to oomharness or in libexec; guest: kBinDir).
 constexpr const char* kStressorBinary = "oomstress";
 constexpr const char* kAgentBinary = "oomharness-guest";
