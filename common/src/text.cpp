@@ -87,6 +87,17 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+std::string printableLines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (true) {
+    const std::size_t end = text.find('\n');
+    if (end == std::string_view::npos) return out + printable(text);
+    out += printable(text.substr(0, end)) + "\n";
+    text.remove_prefix(end + 1);
+  }
+}
+
 std::optional<char32_t> firstControlCharacter(std::string_view text) {
   while (!text.empty()) {
     char32_t c = 0;

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 // A suite folder: index.json and no result.json (suite/suite_html.hpp).
 bool isSuiteFolder(const fs::path& dir) {
   std::error_code ec;
-  return fs::is_directory(dir, ec) && !fs::exists(dir / "result.json", ec) && fs::exists(dir / kSuiteIndexFile, ec);
+  return fs::is_directory(dir, ec) && !fs::exists(dir / kRunResultFile, ec) && fs::exists(dir / kSuiteIndexFile, ec);
 }
 
 int regenerate(const fs::path& dir) {

@@ -15,6 +15,7 @@
 #include "plan/planner.hpp"
 #include "report/report.hpp"
 #include "run/recorded_timeline.hpp"
+#include "run/run_scenario.hpp"
 #include "suite/matrix.hpp"
 
 namespace oom {
@@ -144,7 +145,15 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
 // Re-judges a recorded timeline (observer JSON lines) against a scenario, offline. A
 // timeline recorded with another plan is refused unless `rejudge` (checks/binding.hpp).
 int evaluateRecorded(const std::string& file, const std::string& timeline_file, const std::string& out_dir,
-                     const std::optional<std::filesystem::path>& units_dir, bool rejudge) {
+                     const std::optional<std::filesystem::path>& units_dir, bool rejudge, bool replace) {
+  // Before anything is read: a run's result.json holds what no timeline gives back
+  // (its start time, accelerator, boot figures, the verdict it had).
+  if (const std::string held = out_dir.empty() ? "" : runFileIn(out_dir); !held.empty() && !replace) {
+    std::printf("error: %s: --out: expected a folder without a run in it; it has %s, which this would replace "
+                "(choose another folder, or pass --replace)\n",
+                printable(out_dir).c_str(), held.c_str());
+    return kExitBadInput;
+  }
   const ScenarioCheck check = loadScenarioFile(file, units_dir);
   if (!check.ok()) {
     printErrorCount(file, check);
@@ -176,7 +185,7 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
   std::fflush(stdout);
   if (!out_dir.empty())
     for (const auto& failure : writeRunReports(out_dir, report))
-      std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
+      std::fprintf(stderr, "oomharness: report not written: %s\n", printable(failure).c_str());
   return report.exit_status;
 }
 
@@ -213,11 +222,13 @@ void addScenarioCommands(CLI::App& app, int& status) {
   auto eval_units = std::make_shared<std::optional<std::filesystem::path>>();
   eval->add_option("--units", *eval_units, units_help + ", as the recorded run did");
   auto rejudge = std::make_shared<bool>(false);
+  auto replace = std::make_shared<bool>(false);
+  eval->add_flag("--replace", *replace, "Write --out over a folder that already holds a run (its result.json is replaced)");
   eval->add_flag("--rejudge", *rejudge,
                  "Judge a timeline recorded with another plan (other settings, guest, loads or oomd) against this "
                  "scenario anyway; the verdict says it was re-judged and lists the differences");
-  eval->callback([scenario, timeline, out, eval_units, rejudge, &status] {
-    status = evaluateRecorded(*scenario, *timeline, *out, *eval_units, *rejudge);
+  eval->callback([scenario, timeline, out, eval_units, rejudge, replace, &status] {
+    status = evaluateRecorded(*scenario, *timeline, *out, *eval_units, *rejudge, *replace);
   });
 }
 

@@ -84,9 +84,7 @@ namespace {
 template <typename Files>
 std::vector<std::string> writeFiles(const std::filesystem::path& dir, const Files& files) {
   std::vector<std::string> failures;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return {dir.string() + ": cannot create the folder: " + ec.message()};
+  if (auto made = createOutputFolder(dir); !made) return {made.error().str()};
   for (const auto& [name, build] : files)
     if (auto written = writeFileAtomically(dir / name, build()); !written) failures.push_back(written.error().str());
   return failures;
@@ -103,7 +101,7 @@ FileList derivedFiles(const RunReport& report) {
 }  // namespace
 
 std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
-  FileList files = {{"result.json", [&report] {
+  FileList files = {{kRunResultFile, [&report] {
                        // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
                        return toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
                      }}};
@@ -122,7 +120,7 @@ Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
     return fail(dir.string(), "expected a run folder (holding result.json); there is no such folder");
   if (!std::filesystem::is_directory(status))
     return fail(dir.string(), "expected a run folder (holding result.json); got a file that is not a folder");
-  const auto file = dir / "result.json";
+  const auto file = dir / kRunResultFile;
   if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec)))
     return fail(file.string(), std::string("expected a run's result file (") + kResultFormat +
                                    "), written by `oomharness run` or `evaluate --out`; there is none");

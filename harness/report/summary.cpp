@@ -21,22 +21,6 @@ constexpr std::size_t kMaxKillsListed = 8;
 // so that no field can fake a line of the summary or reach the terminal raw.
 std::string p(const std::string& text) { return printable(text); }
 
-// The finished summary, line by line: whatever a field let through (a future field
-// not wrapped in p()), no control character but the summary's own newlines is left.
-std::string printableLines(const std::string& text) {
-  std::string out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) {
-      out += printable(std::string_view(text).substr(start));
-      break;
-    }
-    out += printable(std::string_view(text).substr(start, end - start)) + "\n";
-    start = end + 1;
-  }
-  return out;
-}
 constexpr std::size_t kMaxCandidates = 3;
 
 std::string since(double t, double pressure_t) { return formatSince(t, pressure_t); }

@@ -40,13 +40,19 @@ Expected<fs::path> createResultsDirectory(const fs::path& root, const std::strin
   return createUniqueDirectory(root, utc + "-" + scenario + "-" + release, "the run's folder");
 }
 
+std::string runFileIn(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* file : {kRunPlanFile, kRunResultFile})
+    if (fs::exists(fs::symlink_status(dir / file, ec))) return file;
+  return "";
+}
+
 Expected<fs::path> useRunDirectory(const fs::path& run_dir) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec))
     return fail(run_dir.string(), "--run-dir: expected an existing folder; it is not one");
-  for (const char* file : {"plan.json", "result.json"})
-    if (fs::exists(run_dir / file, ec))
-      return fail(run_dir.string(), std::string("--run-dir: expected a folder without a run in it; it has ") + file);
+  if (const std::string file = runFileIn(run_dir); !file.empty())
+    return fail(run_dir.string(), "--run-dir: expected a folder without a run in it; it has " + file);
   return run_dir;
 }
 
@@ -112,7 +118,7 @@ int runScenario(const RunOptions& options) {
     return exitStatusFor(created.error());
   }
   const fs::path dir = *created;
-  if (auto written = writeFileAtomically(dir / "plan.json", nlohmann::json(*plan).dump(2) + "\n"); !written) {
+  if (auto written = writeFileAtomically(dir / kRunPlanFile, nlohmann::json(*plan).dump(2) + "\n"); !written) {
     std::fprintf(stderr, "oomharness: %s\n", written.error().str().c_str());
     return exitStatusFor(written.error());
   }
@@ -134,7 +140,7 @@ int runScenario(const RunOptions& options) {
   request.swap_bytes = scenario.guest.swap_kind == kSwapDisk ? scenario.guest.swap_bytes : 0;
   request.timeout = Seconds(plan->time_limit_sec +
                             options.boot_allowance_sec.value_or(kDefaultBootAllowanceSec));
-  request.payload_files = {{dir / "plan.json", guest::kPlanPayloadName}};
+  request.payload_files = {{dir / kRunPlanFile, guest::kPlanPayloadName}};
   request.command = {guest::kAgentPath, "--plan", guest::kPlanPath};
   request.run_dir = dir;
   request.on_result_line = [&](const std::string& line) {

@@ -32,7 +32,7 @@ std::string lintText(const std::vector<LintFinding>& findings) {
            printable(f.message) + " [" + f.rule + "]\n";
     for (const auto& r : f.related) out += where(r) + ": note: " + printable(r.message) + "\n";
   }
-  return out;
+  return printableLines(out);  // file names come from the linted tree
 }
 
 nlohmann::json lintJson(const std::vector<LintFinding>& findings,

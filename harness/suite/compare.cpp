@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -172,18 +171,17 @@ int runComparison(const CompareOptions& options) {
   }
   const ScenarioCheck check = loadScenarioFile(options.scenario, options.current_units);
   const std::string release = options.release.empty() ? check.scenario->guest.release : options.release;
-  std::error_code ec;
-  fs::create_directories(options.results_root, ec);
-  fs::path folder = options.results_root / (utcNow(kCompactUtc) + "-" + check.scenario->name + "-" + release + "-compare");
-  for (int n = 2; !fs::create_directory(folder, ec); ++n) {
-    if (ec || n > 100) {
-      std::fprintf(stderr, "oomharness: compare: cannot create %s: %s\n", folder.c_str(), ec.message().c_str());
-      return kExitBadInput;
-    }
-    folder = folder.string() + "-" + std::to_string(n);
+  auto made = createUniqueDirectory(options.results_root,
+                                    utcNow(kCompactUtc) + "-" + check.scenario->name + "-" + release + "-compare",
+                                    "the comparison's folder");
+  if (!made) {
+    std::fprintf(stderr, "oomharness: compare: %s\n", printable(made.error().str()).c_str());
+    return kExitBadInput;
   }
-  std::printf("oomharness: compare %s: current %s, proposed %s; results in %s\n", options.scenario.c_str(),
-              options.current_units.c_str(), options.proposed_units.c_str(), folder.c_str());
+  const fs::path folder = *made;
+  std::printf("oomharness: compare %s: current %s, proposed %s; results in %s\n", printable(options.scenario.string()).c_str(),
+              printable(options.current_units.string()).c_str(), printable(options.proposed_units.string()).c_str(),
+              printable(folder.string()).c_str());
   std::fflush(stdout);
   int proposed_status = kExitInconclusive;
   for (const auto& [label, units] : {std::pair<std::string, fs::path>{"current", options.current_units},
@@ -195,8 +193,8 @@ int runComparison(const CompareOptions& options) {
     run.release = options.release;
     run.accelerator = options.accelerator;
     run.live_progress = !options.quiet;
-    fs::create_directory(run.run_dir, ec);
-    std::printf("\n== %s: --units %s\n", label.c_str(), units.c_str());
+    (void)createOutputFolder(run.run_dir);  // runScenario reports a folder it cannot write
+    std::printf("\n== %s: --units %s\n", label.c_str(), printable(units.string()).c_str());
     std::fflush(stdout);
     const int status = runScenario(run);
     if (status == kExitInterrupted || status == kExitBadInput) return status;
@@ -206,18 +204,20 @@ int runComparison(const CompareOptions& options) {
   auto proposed = readRunFolder(folder / "proposed");
   if (!current || !proposed) {
     std::fprintf(stderr, "oomharness: compare: %s\n",
-                 (!current ? current.error() : proposed.error()).str().c_str());
+                 printable((!current ? current.error() : proposed.error()).str()).c_str());
     return kExitInconclusive;
   }
   Comparison c = compareRuns(*current, *proposed);
   c.current_folder = (folder / "current").string();
   c.proposed_folder = (folder / "proposed").string();
-  const std::string text = comparisonText(c);
-  std::ofstream(folder / "comparison.txt") << text;
-  std::ofstream(folder / "comparison.json") << comparisonJson(c).dump(2) << "\n";
+  const std::string text = printableLines(comparisonText(c));
+  for (const auto& [file, content] :
+       {std::pair<const char*, std::string>{"comparison.txt", text}, {"comparison.json", comparisonJson(c).dump(2) + "\n"}})
+    if (auto written = writeFileAtomically(folder / file, content); !written)
+      std::fprintf(stderr, "oomharness: compare: %s\n", printable(written.error().str()).c_str());
   std::printf("\n%s", text.c_str());
-  std::printf("comparison in %s/comparison.txt; exit status is the proposed run's (%d)\n", folder.c_str(),
-              proposed_status);
+  std::printf("comparison in %s/comparison.txt; exit status is the proposed run's (%d)\n",
+              printable(folder.string()).c_str(), proposed_status);
   return proposed_status;
 }
 

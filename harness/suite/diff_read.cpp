@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kResultFile = "result.json";
 constexpr const char* kEitherFolder = "a suite folder (with index.json) or a run folder (with result.json)";
 
 DiffKill diffKill(const KernelOomKill& k) {
@@ -37,7 +36,7 @@ std::string releaseOf(const RunReport& report) {
 }
 
 Expected<RunFacts> readRun(const fs::path& folder, int repeat) {
-  const fs::path file = folder / kResultFile;
+  const fs::path file = folder / kRunResultFile;
   auto text = readRegularFile(file, kMaxResultFileBytes, "run's result.json");
   if (!text) return tl::unexpected(text.error());
   const auto json = nlohmann::json::parse(*text, nullptr, false);
@@ -101,7 +100,7 @@ Expected<DiffTolerance> parseTolerance(std::string_view text) {
   tol.text = std::string(t);
   if (!t.empty() && t.back() == '%') {
     const auto percent = parseNumber<double>(trim(t.substr(0, t.size() - 1)));
-    if (!percent || *percent < 0) return fail("--tolerance", expected);
+    if (!percent || !(*percent >= 0 && *percent < 1e6)) return fail("--tolerance", expected);
     tol.relative = true;
     tol.percent = *percent;
     tol.seconds = 0;
@@ -148,7 +147,7 @@ Expected<DiffSide> readDiffSide(const fs::path& dir) {
   if (!fs::is_directory(status))
     return fail(dir.string(), std::string("not a folder; expected ") + kEitherFolder);
   if (fs::exists(dir / kSuiteIndexFile, ec)) return readSuite(dir);
-  if (fs::exists(dir / kResultFile, ec)) {
+  if (fs::exists(dir / kRunResultFile, ec)) {
     auto run = readRun(dir, 1);
     if (!run) return tl::unexpected(run.error());
     DiffSide side{dir, false, {}};

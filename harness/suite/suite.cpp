@@ -102,7 +102,7 @@ CellOutcome readCellOutcome(const fs::path& dir, int wait_status) {
                           : WIFSIGNALED(wait_status) ? std::string("killed by signal ") + ::strsignal(WTERMSIG(wait_status))
                                                      : "ended";
   outcome.exit_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : kExitInconclusive;
-  const auto text = readRegularFile(dir / "result.json", kMaxResultFileBytes, "result file");
+  const auto text = readRegularFile(dir / kRunResultFile, kMaxResultFileBytes, "result file");
   if (!text) {
     outcome.verdict = "inconclusive";
     outcome.reason = "the run ended (" + how + ") without a result.json; see " + (dir / kCellLogFile).string();
@@ -206,7 +206,7 @@ struct Child {
 // Starts `argv` with stdout and stderr into `log`, in a process group of its own
 // (Ctrl-C reaches the suite, which stops each run), dying with the suite.
 Expected<int> startChild(const std::vector<std::string>& argv, const fs::path& log) {
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, outputFileMode());
   if (fd < 0) return failSetup(log.string(), std::string("cannot create the cell's log: ") + std::strerror(errno));
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

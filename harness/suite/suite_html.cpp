@@ -92,7 +92,7 @@ Expected<std::map<std::string, FinishedRun>> finishedRuns(const fs::path& dir, c
   for (const auto& cell : index.cells) {
     const fs::path run_dir = dir / cell.folder;
     std::error_code ec;
-    if (cell.status != CellStatus::done || !fs::exists(run_dir / "result.json", ec)) continue;
+    if (cell.status != CellStatus::done || !fs::exists(run_dir / kRunResultFile, ec)) continue;
     auto report = readRunFolder(run_dir);
     if (!report) {
       std::fprintf(stderr, "oomharness: %s\n", printable(report.error().str()).c_str());

@@ -215,7 +215,7 @@ std::string suiteSummary(const SuiteIndex& index) {
         text += "      flaky " + (a.unit.empty() || a.name.rfind(a.unit + ".", 0) == 0 ? a.name : a.unit + ": " + a.name) +
                 ": " + outcomesByRun(a.outcomes) + "\n";
   }
-  return text;
+  return printableLines(text);  // folders and check names come from index.json
 }
 
 }  // namespace oom

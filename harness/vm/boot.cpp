@@ -20,6 +20,7 @@
 
 #include "vm/channel.hpp"
 #include "vm/data_dir.hpp"
+#include "oom/files.hpp"
 #include "oom/guest_paths.hpp"
 #include "oom/text.hpp"
 #include "vm/host_check.hpp"
@@ -347,7 +348,7 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   result.image = *image;
   result.qemu_version = qemuVersion();
 
-  fs::create_directories(request.run_dir);
+  if (auto made = createOutputFolder(request.run_dir); !made) return tl::unexpected(made.error());
 
   const auto payload_started = Clock::now();
   PayloadSpec spec;

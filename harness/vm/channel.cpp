@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "oom/files.hpp"
+
 namespace fs = std::filesystem;
 
 namespace oom {
@@ -69,7 +71,7 @@ Expected<ChannelRelay> ChannelRelay::open(const fs::path& fifo, const fs::path& 
   if (relay.read_fd_ < 0)
     return failSetup(fifo.string(), std::string("cannot open the FIFO: ") + std::strerror(errno));
   ::fcntl(relay.read_fd_, F_SETPIPE_SZ, static_cast<int>(MiB));  // fewer stalls; best effort
-  relay.file_fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  relay.file_fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, outputFileMode());
   if (relay.file_fd_ < 0)
     return failSetup(file.string(), std::string("cannot create: ") + std::strerror(errno));
   return relay;

@@ -52,6 +52,11 @@ std::map<std::string, std::uint64_t> parseMeminfo(std::string_view text);
 // bytes that are not UTF-8 \xNN. Everything else, backslashes included, is kept.
 std::string printable(std::string_view text);
 
+// A text of several lines (a summary, a diff, a lint report) as it may reach a
+// terminal: each line printable(), the text's own newlines kept. Whatever a field
+// let through, no control character but those newlines is left.
+std::string printableLines(std::string_view text);
+
 // The first control character (C0, DEL or C1) in UTF-8 text, as its code point,
 // or nullopt when there is none. Bytes that are not UTF-8 are not reported here.
 std::optional<char32_t> firstControlCharacter(std::string_view text);

@@ -60,6 +60,9 @@ struct RunReport {
   int exit_status = 0;           // what oomharness exits with (run/exit_status.hpp)
 };
 
+// A run folder's verdict, written last: a folder with it holds a finished run.
+inline constexpr const char* kRunResultFile = "result.json";
+
 nlohmann::ordered_json toResultJson(const RunReport& report);
 // Reads result.json back; the scenario is re-validated from its stored document.
 Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::string& source);

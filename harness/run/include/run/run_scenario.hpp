@@ -29,6 +29,14 @@ struct RunOptions {
 // 130 interrupted by SIGINT/SIGTERM (result.json still written, verdict inconclusive).
 int runScenario(const RunOptions& options);
 
+// The plan handed to the guest, written before it boots: a folder with it holds a
+// run, finished (kRunResultFile) or not.
+inline constexpr const char* kRunPlanFile = "plan.json";
+
+// The file that shows `dir` holds a run (kRunPlanFile or kRunResultFile), or "" when
+// it holds none. `run --run-dir` and `evaluate --out` never write over a run.
+std::string runFileIn(const std::filesystem::path& dir);
+
 // run_dir when it is a folder without a run in it (no plan.json or result.json):
 // an input error otherwise, naming it.
 Expected<std::filesystem::path> useRunDirectory(const std::filesystem::path& run_dir);
