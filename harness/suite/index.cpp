@@ -33,6 +33,18 @@ Expected<void> oneOf(const nlohmann::json& value, const char* const (&names)[N],
                          value.dump(-1, ' ', true));
 }
 
+// Whether `folder` of the suite folder `dir`, as it is on disk, resolves outside
+// `dir` (a link to elsewhere): `report` would write there, `show` and `diff` read.
+bool leadsOutside(const std::filesystem::path& dir, const std::string& folder) {
+  std::error_code ec;
+  const auto base = std::filesystem::canonical(dir, ec);
+  if (ec) return false;  // no suite folder to leave: reading it fails anyway
+  const auto cell = std::filesystem::weakly_canonical(base / folder, ec);
+  if (ec) return true;
+  const auto rel = cell.lexically_relative(base);
+  return rel.empty() || *rel.begin() == ".." || rel == ".";
+}
+
 Expected<void> checkClosed(const nlohmann::json& json, const SuiteIndex& index, const std::string& file) {
   const auto at = [&](const std::string& path) { return file + ": " + path; };
   if (auto r = oneOf(json.value("verdict", nlohmann::json("")), kVerdicts, true, at("$.verdict")); !r) return r;
@@ -52,6 +64,10 @@ Expected<void> checkClosed(const nlohmann::json& json, const SuiteIndex& index, 
     if (!inside)
       return fail(at(path + ".folder"), "expected a folder inside the suite folder (a relative path without '..'); got " +
                                             nlohmann::json(folder).dump(-1, ' ', true));
+    if (leadsOutside(std::filesystem::path(file).parent_path(), folder))
+      return fail(at(path + ".folder"), "expected a folder inside the suite folder; " +
+                                            nlohmann::json(folder).dump(-1, ' ', true) +
+                                            " is a link that leads out of it");
   }
   for (std::size_t i = 0; i < index.groups.size(); ++i) {
     const auto& group = json["groups"][i];

@@ -73,6 +73,13 @@ for bad in 'folder=cell\u001b[31m' 'verdict=pass\u001b[31m'; do
   if [[ $status -eq 2 ]] && ! grep -q "$esc" "$tmp/show.txt"; then echo "ok   a $bad is refused, escaped"
   else fail "$bad: exit $status: $(cat -v "$tmp/show.txt")"; fi
 done
+# A cell folder that is a link out of the suite folder is refused before anything is
+# written through it.
+mkdir "$tmp/elsewhere" && ln -s "$tmp/elsewhere" "$suite/out" && index three out pass
+"$bin" report "$suite" >"$tmp/show.txt" 2>&1; status=$?
+if [[ $status -eq 2 ]] && grep -q 'cells\[0\].folder: .*"out" is a link that leads out of it' "$tmp/show.txt" &&
+   [[ -z $(ls -A "$tmp/elsewhere") ]]; then echo "ok   a cell folder linked out of the suite is refused"
+else fail "linked cell: exit $status: $(cat "$tmp/show.txt"); elsewhere has: $(ls -A "$tmp/elsewhere")"; fi
 
 if ((failures)); then
   echo "$failures failure(s)"
