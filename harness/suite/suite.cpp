@@ -297,7 +297,7 @@ void SuiteRun::launchNext() {
   std::vector<std::string> argv{options_.self.string(), "run", cell.file, "--release", cell.release,
                                 "--accel", options_.accelerator, "--run-dir", folder.string()};
   if (options_.units_dir) argv.insert(argv.end(), {"--units", options_.units_dir->string()});
-  auto pid = ::mkdir(folder.c_str(), 0755) == 0
+  auto pid = ::mkdir(folder.c_str(), outputFolderMode()) == 0
                  ? startChild(argv, folder / kCellLogFile)
                  : Expected<int>(failSetup(folder.string(), std::string("cannot create the cell's folder: ") +
                                                                 std::strerror(errno)));
