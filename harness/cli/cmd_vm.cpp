@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "run/exit_status.hpp"
 #include "oom/releases.hpp"
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "vm/image.hpp"
 #include "vm/boot.hpp"
@@ -102,8 +103,8 @@ int vmRun(const VmOptions& o) {
   if (result->ending == BootResult::Ending::completed) {
     status = result->exit_status;
   } else {
-    std::fprintf(stderr, "vm: inconclusive: %s\nlast console lines:\n%s\n", result->reason.c_str(),
-                 result->last_console_lines.c_str());
+    std::fprintf(stderr, "vm: inconclusive: %s\nlast console lines:\n%s\n", printable(result->reason).c_str(),
+                 printableLines(result->last_console_lines).c_str());
   }
   if (keep) std::fprintf(stderr, "vm: console, journal and channels kept in %s\n", request.run_dir.c_str());
   return status;

@@ -189,7 +189,7 @@ int runScenario(const RunOptions& options) {
     report.verdict.verdict = VerdictKind::inconclusive;
     report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;
     std::fprintf(stderr, "oomharness: inconclusive: %s\nlast console lines:\n%s\n",
-                 vm->reason.c_str(), vm->last_console_lines.c_str());
+                 printable(vm->reason).c_str(), printableLines(vm->last_console_lines).c_str());
   } else if (vm->resultsIncomplete()) {
     // Records were lost on the way: a kill or a restart may be missing from the timeline.
     report.exit_status = kExitInconclusive;

@@ -451,7 +451,7 @@ int runSuite(const SuiteOptions& options) {
   }
   const SuiteInput input = loadSuiteScenarios(*files, *releases, options.units_dir);
   if (!input.ok()) {
-    for (const auto& w : input.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
+    for (const auto& w : input.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());  // str() escapes
     for (const auto& e : input.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());
     return bad("the suite has invalid scenarios");
   }

@@ -2,6 +2,8 @@
 // One result type for everything that parses user input: a value, or an Error
 // that says where (file, JSON path or flag) and what was expected.
 #include <string>
+
+#include "oom/text.hpp"
 #include <tl/expected.hpp>
 
 namespace oom {
@@ -21,7 +23,9 @@ struct Error {
   std::string json_path{};
   unsigned line = 0;
 
-  std::string str() const { return where.empty() ? message : where + ": " + message; }
+  // As it may reach a terminal or a log: control characters escaped (printable()),
+  // whatever the file or value it names held.
+  std::string str() const { return printable(where.empty() ? message : where + ": " + message); }
 };
 
 template <typename T>
