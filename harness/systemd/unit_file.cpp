@@ -92,16 +92,6 @@ Expected<std::string> readUnitFileBytes(const fs::path& file) {
   return text;
 }
 
-std::vector<fs::path> dropInConfs(const fs::path& folder, std::error_code& ec) {
-  std::vector<fs::path> confs;
-  for (const auto& e : fs::directory_iterator(folder, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 5 && endsWith(name, ".conf") && !isMasked(e.path())) confs.push_back(e.path());
-  }
-  std::sort(confs.begin(), confs.end());
-  return confs;
-}
-
 bool isUnitFileName(std::string_view name) {
   static const std::vector<std::string_view> suffixes = {
       ".service", ".socket", ".device", ".mount", ".automount", ".swap",

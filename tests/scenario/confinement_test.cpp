@@ -198,7 +198,7 @@ TEST(ForeignFile, IsReportedByExcerptsAndNotReadPastTheThirdBadLine) {
   const UnitFileText f = parseUnitFile(text, "shadow");
   ASSERT_EQ(f.problems.size(), 4u);
   EXPECT_TRUE(f.foreign);
-  EXPECT_EQ(f.problems[0].message, "missing '=' in \"root:$y$j9T$SECRETHASH:19000:0:99999:7:...\"");
+  EXPECT_EQ(f.problems[0].message, "missing '=' in \"root:$y$j9T$SECRETHASH:19000:0:99999:7::...\"");
   EXPECT_EQ(f.problems[1].message, "missing '=' in \"\\x1b[2Jbin:x:1:1::/bin:\\xff\\xfe\"");
   EXPECT_EQ(f.problems[2].message, "invalid section header in \"[broken\"");
   EXPECT_EQ(f.problems[3].line, 3u);

@@ -106,11 +106,11 @@ inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
 bool isMasked(const std::filesystem::path& p);
 
 // A unit file's bytes: a regular text file (no NUL byte) of at most kMaxUnitFileBytes;
-// the error names the file and what is wrong.
+// the error names the file and what is wrong. For a path the user named; files found
+// inside a folder are read below it (oom/confined.hpp).
 Expected<std::string> readUnitFileBytes(const std::filesystem::path& file);
 
-// The drop-ins of a NAME.d folder systemd reads: its *.conf in file-name order, less the
-// masked ones (a link to /dev/null, which systemd skips). `ec` says why it could not be listed.
-std::vector<std::filesystem::path> dropInConfs(const std::filesystem::path& folder, std::error_code& ec);
+// The drop-ins found in a folder are listed and read below it (oom/confined.hpp), by
+// scenario/unit_sources.cpp and scenario/lint_inputs.cpp.
 
 }  // namespace oom
