@@ -118,6 +118,11 @@ Expected<std::string> readRegularFile(const std::filesystem::path& file, std::ui
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  return readRegularFd(fd, where, max_bytes, what);
+}
+
+Expected<std::string> readRegularFd(int fd, const std::string& where, std::uint64_t max_bytes,
+                                    std::string_view what) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return fail(where, std::string("cannot read the file (fstat): ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return fail(where, std::string("expected a regular file; got ") + fileType(st.st_mode));

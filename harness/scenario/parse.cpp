@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "oom/confined.hpp"
 #include "oom/files.hpp"
 #include "oom/guest_paths.hpp"
 #include "oom/text.hpp"
@@ -189,10 +190,22 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
     r.error(path + ".sawtooth", "a sawtooth needs a rate or a leak to grow with");
 }
 
+// A scenario from a pull request is read by root: its unit_file and drop_ins may
+// name files below its own folder only (links are checked when they are read).
+bool belowScenario(Reader& r, const std::string& path, const std::string& at, const ScenarioSources& sources) {
+  const auto why = leavesFolder(path);
+  if (!why) return true;
+  std::error_code ec;
+  const auto folder = std::filesystem::absolute(sources.base_dir.empty() ? "." : sources.base_dir, ec);
+  r.error(at, quotedText(path) + (startsWith(*why, "leaves") ? " leaves the scenario's folder" : " " + *why) +
+                  "; expected a path below " + folder.lexically_normal().string());
+  return false;
+}
+
 // unit_file and drop_ins, or the --units tree: the unit's real files, merged with
 // the inline `unit` (which overrides them). Every problem names the file and line.
 void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
-                   ServiceSpec& service) {
+                   UnitFileBudget& budget, ServiceSpec& service) {
   std::optional<ServiceFileRefs> refs;
   if (sv.contains("unit_file") || sv.contains("drop_ins")) {
     refs.emplace();
@@ -200,7 +213,7 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
     if (sv.contains("unit_file"))
       if (auto f = r.string(sv["unit_file"], at + ".unit_file")) {
         if (f->empty()) r.error(at + ".unit_file", "expected the path of a unit file; got \"\"");
-        else refs->unit_file = *f;
+        else if (belowScenario(r, *f, at + ".unit_file", sources)) refs->unit_file = *f;
       }
     if (sv.contains("drop_ins")) {
       const Json& d = sv["drop_ins"];
@@ -209,7 +222,8 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
                                       " paths (NAME.service.d folders or *.conf files); got " + shown(d));
       } else {
         for (std::size_t i = 0; i < d.size(); ++i)
-          if (auto p = r.string(d[i], Reader::index(at + ".drop_ins", i))) refs->drop_ins.emplace_back(*p);
+          if (auto p = r.string(d[i], Reader::index(at + ".drop_ins", i)))
+            if (belowScenario(r, *p, Reader::index(at + ".drop_ins", i), sources)) refs->drop_ins.emplace_back(*p);
       }
     }
     // A slice's file is looked for next to the unit file and next to each NAME.service.d.
@@ -227,7 +241,7 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
   if (sources.units_dir && !service.name.empty())
     if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) refs = tree;
   if (!refs || (!refs->unit_file && refs->drop_ins.empty())) return;
-  auto result = readServiceFiles(service.name, *refs, service.inline_unit, at);
+  auto result = readServiceFiles(service.name, *refs, service.inline_unit, at, budget);
   for (const auto& e : result.errors) r.error(at, e.where + ": " + e.message);
   if (!result.errors.empty()) return;
   service.unit = std::move(result.unit);
@@ -260,6 +274,7 @@ void readOomd(Reader& r, const Json& v, Scenario& s) {
 }
 
 void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
+  UnitFileBudget budget;  // one for all the services' files
   const std::string path = "$.services";
   if (!v.is_array() || v.empty()) {
     r.error(path, "expected a non-empty array of services; got " + shown(v));
@@ -294,7 +309,7 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
       if (auto why = r.text(sv["why"], at + ".why")) service.why = *why;
     if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
     service.inline_unit = service.unit;
-    readUnitFiles(r, sv, at, sources, service);
+    readUnitFiles(r, sv, at, sources, budget, service);
     if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, service.load);
     if (auto max = service.directive("MemoryMax"); max && *max != "infinity") {
       auto limit = parseSize(*max);

@@ -19,7 +19,8 @@ LintLocation locate(const UnitAssignment& a, std::string message = "") {
   return LintLocation{a.file, a.line, std::move(message)};
 }
 
-std::string show(const UnitAssignment& a) { return a.key + "=" + printable(a.value); }
+// Bounded: a value may be most of a long line of a file that is not what it claims.
+std::string show(const UnitAssignment& a) { return unitTextExcerpt(a.key) + "=" + unitTextExcerpt(a.value); }
 
 struct UnitFacts {
   const UnitSources* unit;
@@ -57,7 +58,8 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
   const std::string type = unit.type();
   for (const auto* file : unit.files()) {
     for (const auto& p : file->problems)
-      add("unit-syntax", {file->path, p.line, ""}, p.message + ": systemd ignores this line");
+      add("unit-syntax", {file->path, p.line, ""},
+          p.message + (file->foreign && &p == &file->problems.back() ? "" : ": systemd ignores this line"));
     for (const auto& a : file->assignments) {
       const UnitDirectiveInfo* k = oomUnitDirective(a.key);
       if (!k) continue;
@@ -65,7 +67,7 @@ void lintOneUnit(const UnitFacts& u, const std::set<std::string>& names,
           std::find(k->types.begin(), k->types.end(), type) != k->types.end();
       if (a.section != unitSection(type) || !type_takes_it) {
         add("wrong-section", locate(a),
-            a.key + "= in [" + printable(a.section) + "] of " + unit.name +
+            a.key + "= in [" + unitTextExcerpt(a.section) + "] of " + unit.name +
                 ": systemd ignores it there" +
                 (type_takes_it ? "; it belongs in [" + unitSection(type) + "]"
                                : "; a ." + type + " unit does not take it"));

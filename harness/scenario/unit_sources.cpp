@@ -7,7 +7,10 @@
 #include <map>
 #include <set>
 
+#include "oom/confined.hpp"
 #include "oom/text.hpp"
+#include "oom/units.hpp"
+#include "scenario/limits.hpp"
 #include "systemd/unit_file.hpp"
 #include "systemd/unit_values.hpp"
 
@@ -72,22 +75,78 @@ struct ReadFile {
   std::string text;
 };
 
-std::optional<ReadFile> readOne(const fs::path& p, std::vector<Error>& errors) {
-  auto text = readUnitFileBytes(p);
+// Where one service's files are read: below `root` only, paths shown as `base`
+// names them, bytes counted against the scenario's budget.
+struct Reading {
+  const ConfinedDir& root;
+  const fs::path& base;
+  UnitFileBudget& budget;
+  std::vector<Error>& errors;
+
+  std::string shown(const fs::path& relative) const { return (base / relative).lexically_normal().string(); }
+  void error(const fs::path& relative, std::string message) const {
+    errors.push_back(Error{shown(relative), std::move(message)});
+  }
+};
+
+std::string budgetSpent() {
+  return "the scenario's unit files and drop-ins together exceed " + formatSize(limits::kMaxUnitFileBytesTotal) +
+         " (" + std::to_string(limits::kMaxUnitFileBytesTotal) + " bytes), oomharness's limit; expected fewer or "
+         "smaller files";
+}
+
+// Counted against the budget once read: a file that takes more than is left
+// spends it, and no later file is opened.
+bool withinBudget(const Reading& r, const fs::path& relative, std::uint64_t bytes) {
+  if (r.budget.spent) return false;
+  if (bytes <= r.budget.bytes_left) {
+    r.budget.bytes_left -= bytes;
+    return true;
+  }
+  r.budget.spent = true;
+  r.error(relative, budgetSpent() + " (" + std::to_string(bytes) + " bytes, " +
+                        std::to_string(r.budget.bytes_left) + " left)");
+  return false;
+}
+
+std::optional<ReadFile> readOne(const Reading& r, const fs::path& relative) {
+  if (r.budget.spent) return std::nullopt;
+  auto text = r.root.read(relative, kMaxUnitFileBytes, "unit file");
   if (!text) {
-    errors.push_back(text.error());
+    r.errors.push_back(text.error());
     return std::nullopt;
   }
-  UnitFileText parsed = parseUnitFile(*text, p.lexically_normal().string());
+  if (text->find('\0') != std::string::npos) {
+    r.error(relative, "not a text file (it contains NUL bytes)");
+    return std::nullopt;
+  }
+  if (!withinBudget(r, relative, text->size())) return std::nullopt;
+  UnitFileText parsed = parseUnitFile(*text, r.shown(relative));
   return ReadFile{std::move(parsed), std::move(*text)};
 }
 
-// The drop-ins systemd reads in a NAME.d folder (dropInConfs), or an error.
-std::vector<fs::path> confsIn(const fs::path& dir, std::vector<Error>& errors) {
-  std::error_code ec;
-  auto out = dropInConfs(dir, ec);
-  if (ec) errors.push_back(Error{dir.string(), "cannot list the drop-in folder: " + ec.message()});
-  return out;
+// The drop-ins systemd reads in a NAME.d folder below the root: its *.conf in
+// file-name order, each looked at below the root too; masked ones (links to
+// /dev/null) left out, as systemd skips them. At most kMaxDropInsPerFolder.
+std::vector<fs::path> confsIn(const Reading& r, const fs::path& folder) {
+  auto names = r.root.list(folder);
+  if (!names) {
+    r.errors.push_back(names.error());
+    return {};
+  }
+  std::vector<fs::path> confs;
+  for (const auto& name : *names) {
+    if (name.size() <= 5 || !endsWith(name, ".conf")) continue;
+    const auto kind = r.root.kind(folder / name);
+    if (!kind) r.errors.push_back(kind.error());
+    else if (*kind != ConfinedDir::Kind::masked && *kind != ConfinedDir::Kind::missing) confs.push_back(folder / name);
+  }
+  if (confs.size() > limits::kMaxDropInsPerFolder) {
+    r.error(folder, std::to_string(confs.size()) + " *.conf drop-ins; expected at most " +
+                        std::to_string(limits::kMaxDropInsPerFolder) + " in one folder");
+    return {};
+  }
+  return confs;
 }
 
 InstalledFile installed(ReadFile f, const std::string& guest_path) {
@@ -96,60 +155,88 @@ InstalledFile installed(ReadFile f, const std::string& guest_path) {
 
 }  // namespace
 
+UnitFileBudget::UnitFileBudget() : bytes_left(limits::kMaxUnitFileBytesTotal) {}
+
 std::optional<ServiceFileRefs> unitsTreeRefs(const fs::path& dir, const std::string& service) {
   ServiceFileRefs refs;
   refs.base = dir;
-  refs.slice_dirs = {dir};
-  std::error_code ec;
+  refs.slice_dirs = {"."};
+  auto root = ConfinedDir::open(dir);
+  if (!root) return std::nullopt;
+  // Anything of the name but nothing at all: reading it says what is wrong (a
+  // link out of the tree, a loop, a mask).
+  auto present = [&](const fs::path& name) {
+    const auto kind = root->kind(name);
+    return !kind || *kind != ConfinedDir::Kind::missing;
+  };
   const std::string unit = service + ".service";
-  if (fs::is_regular_file(dir / unit, ec)) refs.unit_file = unit;
+  if (present(unit)) refs.unit_file = unit;
   // The type's, the prefixes' and the unit's own drop-in folders (dropInFolderNames).
   for (const auto& folder : dropInFolderNames(unit))
-    if (fs::is_directory(dir / folder, ec)) refs.drop_ins.push_back(folder);
+    if (present(folder)) refs.drop_ins.push_back(folder);
   if (!refs.unit_file && refs.drop_ins.empty()) return std::nullopt;
   return refs;
 }
 
 namespace {
 
+// A drop_ins entry: the *.conf files it stands for (a folder's, or the file itself).
+std::vector<fs::path> dropInEntry(const Reading& r, const fs::path& entry, const std::string& where) {
+  const auto kind = r.root.kind(entry);
+  if (!kind) {
+    r.errors.push_back(kind.error());
+    return {};
+  }
+  if (*kind == ConfinedDir::Kind::directory) {
+    auto confs = confsIn(r, entry);
+    if (confs.empty()) r.error(entry, "no *.conf drop-ins in this folder");
+    return confs;
+  }
+  if (entry.extension() != ".conf") {
+    r.errors.push_back(Error{where + ".drop_ins", "expected a NAME.service.d folder or a *.conf file; got " +
+                                                      r.shown(entry)});
+    return {};
+  }
+  if (*kind == ConfinedDir::Kind::masked) return {};  // systemd skips a masked drop-in
+  if (*kind == ConfinedDir::Kind::missing) {
+    r.error(entry, "no such file or folder");
+    return {};
+  }
+  return {entry};
+}
+
+// The unit file itself; a mask (a link to /dev/null) is refused: systemd would not load the unit.
+std::optional<UnitFileText> readUnitFileOf(const Reading& r, const fs::path& relative,
+                                           std::map<std::string, std::string>& texts) {
+  const auto kind = r.root.kind(relative);
+  if (kind && *kind == ConfinedDir::Kind::masked) {
+    r.error(relative, "masked (a link to /dev/null): systemd would not load the unit; expected the unit file under test");
+    return std::nullopt;
+  }
+  auto f = readOne(r, relative);
+  if (!f) return std::nullopt;
+  texts[f->parsed.path] = std::move(f->text);
+  return std::move(f->parsed);
+}
+
 // A service's unit file and drop-ins as systemd would read them: of two drop-ins of one
 // name, the one in the more specific folder; in file-name order. `texts` keeps each
 // file's bytes by its parsed path: they go to the guest exactly as read.
-UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& refs, const std::string& where,
-                        std::map<std::string, std::string>& texts, std::vector<Error>& errors) {
+UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& refs, const Reading& r,
+                        const std::string& where, std::map<std::string, std::string>& texts) {
   UnitSources sources;
   sources.name = unit_name;
-  auto read = [&](const fs::path& full) -> std::optional<UnitFileText> {
-    auto f = readOne(full, errors);
-    if (!f) return std::nullopt;
-    texts[f->parsed.path] = std::move(f->text);
-    return std::move(f->parsed);
-  };
-  if (refs.unit_file) sources.unit_file = read((refs.base / *refs.unit_file).lexically_normal());
+  if (refs.unit_file) sources.unit_file = readUnitFileOf(r, *refs.unit_file, texts);
   // File name -> (folder specificity, index in sources.drop_ins): of two drop-ins with
   // the same name, the one in the more specific folder is the one systemd reads.
   std::map<std::string, std::pair<int, std::size_t>> drop_in_names;
   const int own = static_cast<int>(dropInFolderNames(unit_name).size()) - 1;
   for (const auto& d : refs.drop_ins) {
-    const fs::path full = (refs.base / d).lexically_normal();
-    std::error_code ec;
-    std::vector<fs::path> confs;
-    if (fs::is_directory(full, ec)) {
-      confs = confsIn(full, errors);
-      if (confs.empty()) errors.push_back(Error{full.string(), "no *.conf drop-ins in this folder"});
-    } else if (full.extension() == ".conf") {
-      confs.push_back(full);
-    } else {
-      errors.push_back(Error{where + ".drop_ins", "expected a NAME.service.d folder or a *.conf file; got " +
-                                                      full.string()});
-      continue;
-    }
-    for (const auto& c : confs) {
+    for (const auto& c : dropInEntry(r, d, where)) {
       const std::string name = c.filename().string();
       if (name >= kHarnessDropInName) {
-        errors.push_back(Error{c.string(), "sorts after oomharness's own drop-in " +
-                                               std::string(kHarnessDropInName) +
-                                               ", which must be applied last; rename it"});
+        r.error(c, "sorts after oomharness's own drop-in " + std::string(kHarnessDropInName) +
+                       ", which must be applied last; rename it");
         continue;
       }
       // "service.d", "api-.service.d": less specific than the unit's own folder; any
@@ -158,20 +245,20 @@ UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& ref
       if (specificity < 0) specificity = own;
       const auto seen = drop_in_names.find(name);
       if (seen != drop_in_names.end() && seen->second.first == specificity) {
-        errors.push_back(Error{c.string(), "a drop-in named " + name + " is also given as " +
-                                               sources.drop_ins[seen->second.second].path +
-                                               "; the guest has one " + unit_name + ".d folder"});
+        r.error(c, "a drop-in named " + name + " is also given as " + sources.drop_ins[seen->second.second].path +
+                       "; the guest has one " + unit_name + ".d folder");
         continue;
       }
       if (seen != drop_in_names.end() && seen->second.first > specificity) continue;  // shadowed
-      auto f = read(c.lexically_normal());
+      auto f = readOne(r, c);
       if (!f) continue;
+      texts[f->parsed.path] = std::move(f->text);
       if (seen != drop_in_names.end()) {  // shadows the less specific one
-        sources.drop_ins[seen->second.second] = std::move(*f);
+        sources.drop_ins[seen->second.second] = std::move(f->parsed);
         seen->second.first = specificity;
       } else {
         drop_in_names[name] = {specificity, sources.drop_ins.size()};
-        sources.drop_ins.push_back(std::move(*f));
+        sources.drop_ins.push_back(std::move(f->parsed));
       }
     }
   }
@@ -195,14 +282,14 @@ void classifyAssignments(const UnitSources& sources, ServiceFilesResult& out) {
       if (info && a.key != "Type") {
         if (a.section != info->section) {
           errors.push_back(Error{at(a), a.key + "= belongs in [" + std::string(info->section) +
-                                            "]; systemd ignores it in [" + a.section + "]"});
+                                            "]; systemd ignores it in [" + unitTextExcerpt(a.section) + "]"});
         } else if (a.value.empty()) {
           if (!emptyResets(a.key))
             errors.push_back(Error{at(a), a.key + "= with no value: systemd refuses it; expected " +
                                               std::string(info->accepts)});
         } else if (auto d = toDbusProperty(a.key, a.value); !d) {
           const std::string systemd = unitValueProblem(a.key, a.value);
-          errors.push_back(Error{at(a), a.key + "=" + a.value + ": " +
+          errors.push_back(Error{at(a), a.key + "=" + unitTextExcerpt(a.value) + ": " +
                                             (systemd.empty() ? "systemd accepts it, oomharness does not yet: "
                                                              : "systemd refuses it (" + systemd + "): ") +
                                             d.error().message});
@@ -282,19 +369,22 @@ void mergeSettings(const UnitSources& sources, const std::vector<UnitProperty>& 
 }
 
 // The slice the unit runs in, if its file is in the tree: installed as it is.
-void addSliceFiles(const ServiceFileRefs& refs, ServiceFilesResult& out) {
-  auto& errors = out.errors;
+void addSliceFiles(const ServiceFileRefs& refs, const Reading& r, ServiceFilesResult& out) {
   for (const auto& p : out.unit) {
     if (p.name != "Slice") continue;
     for (const auto& dir : refs.slice_dirs) {
-      const fs::path full = (refs.base / dir).lexically_normal();
-      std::error_code ec;
-      if (fs::is_regular_file(full / p.value, ec))
-        if (auto f = readOne(full / p.value, errors))
+      const fs::path file = (dir / p.value).lexically_normal();
+      const auto kind = r.root.kind(file);
+      if (!kind) r.errors.push_back(kind.error());
+      else if (*kind == ConfinedDir::Kind::regular)
+        if (auto f = readOne(r, file))
           out.files.files.push_back(installed(std::move(*f), std::string(kGuestUnitDir) + "/" + p.value));
-      if (fs::is_directory(full / (p.value + ".d"), ec))
-        for (const auto& c : confsIn(full / (p.value + ".d"), errors))
-          if (auto f = readOne(c, errors))
+      const fs::path folder = (dir / (p.value + ".d")).lexically_normal();
+      const auto folder_kind = r.root.kind(folder);
+      if (!folder_kind) r.errors.push_back(folder_kind.error());
+      else if (*folder_kind == ConfinedDir::Kind::directory)
+        for (const auto& c : confsIn(r, folder))
+          if (auto f = readOne(r, c))
             out.files.files.push_back(
                 installed(std::move(*f), std::string(kGuestUnitDir) + "/" + p.value + ".d/" + c.filename().string()));
       break;
@@ -306,11 +396,24 @@ void addSliceFiles(const ServiceFileRefs& refs, ServiceFilesResult& out) {
 
 ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
                                     const std::vector<UnitProperty>& inline_unit, const std::string& where) {
+  UnitFileBudget budget;
+  return readServiceFiles(service, refs, inline_unit, where, budget);
+}
+
+ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
+                                    const std::vector<UnitProperty>& inline_unit, const std::string& where,
+                                    UnitFileBudget& budget) {
   ServiceFilesResult out;
+  auto root = ConfinedDir::open(refs.base);
+  if (!root) {
+    out.errors.push_back(root.error());
+    return out;
+  }
+  const Reading r{*root, refs.base, budget, out.errors};
   const std::string unit_name = service + ".service";
   const std::string drop_in_dir = std::string(kGuestUnitDir) + "/" + unit_name + ".d/";
   std::map<std::string, std::string> texts;  // parsed path -> bytes
-  const UnitSources sources = readSources(unit_name, refs, where, texts, out.errors);
+  const UnitSources sources = readSources(unit_name, refs, r, where, texts);
   if (!sources.unit_file && sources.drop_ins.empty()) return out;
 
   if (sources.unit_file)
@@ -326,7 +429,7 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
 
   classifyAssignments(sources, out);
   mergeSettings(sources, inline_unit, where, out);
-  addSliceFiles(refs, out);
+  addSliceFiles(refs, r, out);
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include "oom/text.hpp"
 #include "oom/units.hpp"
+#include "systemd/unit_file.hpp"
 #include "systemd/unit_values.hpp"
 
 namespace oom {
@@ -31,7 +32,8 @@ constexpr std::uint64_t kInfinity = std::numeric_limits<std::uint64_t>::max();
 Expected<DbusProperty> bad(std::string_view directive, std::string_view accepts,
                            std::string_view value) {
   // The directive is the place; the caller adds the file and path it was read from.
-  return fail(std::string(directive), "expected " + std::string(accepts) + "; got \"" + std::string(value) + "\"");
+  // The value may be most of a line of a file that is not a unit file: an excerpt only.
+  return fail(std::string(directive), "expected " + std::string(accepts) + "; got \"" + unitTextExcerpt(value) + "\"");
 }
 
 Converter oneOf(std::string_view directive, std::string_view dbus_name,

@@ -53,7 +53,32 @@ std::optional<LintSuppression> parseSuppression(std::string_view comment, unsign
   return s;
 }
 
+// Whether byte `c` continues a UTF-8 character (10xxxxxx): no cut goes there.
+bool continuesCharacter(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// A line that is not systemd syntax: reported with an excerpt of `text`, if given; the
+// kMaxForeignLines-th stops the parse (returns false).
+bool foreignLine(UnitFileText& out, unsigned line, const std::string& what, std::optional<std::string_view> text) {
+  out.problems.push_back({line, text ? what + " in \"" + unitTextExcerpt(*text) + "\"" : what});
+  const auto foreign = std::count_if(out.problems.begin(), out.problems.end(), [](const auto& p) {
+    return startsWith(p.message, "missing '='") || startsWith(p.message, "invalid section header") ||
+           startsWith(p.message, "assignment outside");
+  });
+  if (static_cast<std::size_t>(foreign) < kMaxForeignLines) return true;
+  out.problems.push_back({line, "does not look like a unit file: " + std::to_string(kMaxForeignLines) +
+                                    " lines are not systemd syntax; the rest is not read"});
+  out.foreign = true;
+  return false;
+}
+
 }  // namespace
+
+std::string unitTextExcerpt(std::string_view text) {
+  if (text.size() <= kUnitExcerptBytes) return printable(text);
+  std::size_t cut = kUnitExcerptBytes;
+  while (cut > 0 && continuesCharacter(text[cut])) --cut;
+  return printable(text.substr(0, cut)) + "...";
+}
 
 bool isMasked(const fs::path& p) {
   std::error_code ec;
@@ -65,16 +90,6 @@ Expected<std::string> readUnitFileBytes(const fs::path& file) {
   if (text && text->find('\0') != std::string::npos)
     return fail(file.string(), "not a text file (it contains NUL bytes)");
   return text;
-}
-
-std::vector<fs::path> dropInConfs(const fs::path& folder, std::error_code& ec) {
-  std::vector<fs::path> confs;
-  for (const auto& e : fs::directory_iterator(folder, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 5 && endsWith(name, ".conf") && !isMasked(e.path())) confs.push_back(e.path());
-  }
-  std::sort(confs.begin(), confs.end());
-  return confs;
 }
 
 bool isUnitFileName(std::string_view name) {
@@ -121,7 +136,7 @@ UnitFileText parseUnitFile(std::string_view text, const std::string& path) {
     if (line.empty()) continue;
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) {
-        out.problems.push_back({start, "invalid section header \"" + line + "\""});
+        if (!foreignLine(out, start, "invalid section header", line)) break;
         continue;
       }
       section = line.substr(1, line.size() - 2);
@@ -130,11 +145,11 @@ UnitFileText parseUnitFile(std::string_view text, const std::string& path) {
     }
     const auto eq = line.find('=');
     if (eq == std::string::npos) {
-      out.problems.push_back({start, "missing '=' in \"" + line + "\""});
+      if (!foreignLine(out, start, "missing '='", line)) break;
       continue;
     }
     if (!seen_section) {
-      out.problems.push_back({start, "assignment outside of any section"});
+      if (!foreignLine(out, start, "assignment outside of any section", std::nullopt)) break;
       continue;
     }
     UnitAssignment a{section, std::string(trim(std::string_view(line).substr(0, eq))),

@@ -154,3 +154,23 @@ TEST(LintCli, SarifIsValid210) {
   EXPECT_TRUE(saw_suppressed);
   EXPECT_TRUE(saw_scenario);
 }
+
+// A tree from a pull request: a link out of it is exit 2 naming the link, and the
+// file it points at is never printed; "api.service.d/" (a trailing slash) is linted.
+TEST(LintCli, ALinkOutOfANamedFolderIsAnErrorAndNothingOfItsTargetIsPrinted) {
+  const auto dir = scratch("confined");
+  std::ofstream(dir / "cred") << "root:SECRETHASH:19000\n";
+  fs::create_directories(dir / "tree/api.service.d");
+  std::ofstream(dir / "tree/api.service") << "[Service]\nExecStart=/bin/true\nRestart=on-failure\n";
+  std::ofstream(dir / "tree/api.service.d/10.conf") << "[Service]\nOOMScoreAdjust=-1000\n";
+  fs::create_symlink("../../cred", dir / "tree/api.service.d/30-x.conf");
+  const auto o = lint((dir / "tree").string());
+  EXPECT_EQ(o.status, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("30-x.conf: leads out of " + (dir / "tree").string()), std::string::npos) << o.err;
+  EXPECT_EQ((o.out + o.err).find("SECRETHASH"), std::string::npos) << o.out << o.err;
+  fs::remove(dir / "tree/api.service.d/30-x.conf");
+  const auto slash = lint((dir / "tree/api.service.d").string() + "/");
+  EXPECT_EQ(slash.status, 1) << slash.out << slash.err;
+  EXPECT_NE(slash.out.find("[oom-score-adjust-min]"), std::string::npos) << slash.out;
+  fs::remove_all(dir);
+}

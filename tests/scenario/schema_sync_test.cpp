@@ -91,4 +91,8 @@ TEST(SchemaSync, LimitsMatchScenarioLimitsHpp) {
   EXPECT_TRUE(says(defs["duration"], "at most " + std::to_string(static_cast<int>(limits::kMaxDurationSec / 3600)) + "h"));
   EXPECT_TRUE(says(schema, "at most " + std::to_string(limits::kMaxFileBytes / MiB) + " MiB"));
   EXPECT_TRUE(says(schema, "nested at most " + std::to_string(limits::kMaxDepth) + " levels"));
+  const auto& drop_ins = defs["service"]["properties"]["drop_ins"];
+  EXPECT_EQ(drop_ins["maxItems"], limits::kMaxDropIns);
+  EXPECT_TRUE(says(drop_ins, "at most " + std::to_string(limits::kMaxDropInsPerFolder) + " *.conf each"));
+  EXPECT_TRUE(says(drop_ins, "at most " + std::to_string(limits::kMaxUnitFileBytesTotal / MiB) + " MiB together"));
 }

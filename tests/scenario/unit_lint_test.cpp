@@ -95,10 +95,12 @@ TEST(UnitFile, AnEscapedBackslashDoesNotContinueTheLine) {
 
 TEST(UnitFile, SyntaxSystemdIgnoresIsReportedWithItsLine) {
   const auto f = parseUnitFile("A=1\n[Service\n[Service]\nno equals sign\n", "a.service");
-  ASSERT_EQ(f.problems.size(), 3u);
+  ASSERT_EQ(f.problems.size(), 4u);
   EXPECT_EQ(f.problems[0].line, 1u);  // before any section
   EXPECT_EQ(f.problems[1].line, 2u);
   EXPECT_EQ(f.problems[2].line, 4u);
+  // Three such lines: the file stops being read (kMaxForeignLines), said once.
+  EXPECT_EQ(f.problems[3].message.rfind("does not look like a unit file", 0), 0u);
   EXPECT_TRUE(f.assignments.empty());
 }
 

@@ -39,6 +39,10 @@ Expected<void> writeFileAtomically(const std::filesystem::path& file, std::strin
 //   "expected a <what> of at most 1MiB (1048576 bytes); got N bytes"
 Expected<std::string> readRegularFile(const std::filesystem::path& file, std::uint64_t max_bytes,
                                       std::string_view what);
+// The same checks and read on a descriptor already open (confined.hpp opens one
+// below a folder); `where` names the file in errors. Does not close `fd`.
+Expected<std::string> readRegularFd(int fd, const std::string& where, std::uint64_t max_bytes,
+                                    std::string_view what);
 
 // `dir` and its missing parents, each new one with outputFolderMode(); an existing
 // folder is kept as it is. Errors are ErrorKind::setup.

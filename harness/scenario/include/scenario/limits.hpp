@@ -33,6 +33,12 @@ constexpr std::size_t kMaxServices = 64;
 constexpr unsigned kMaxProcessesPerService = 64;
 // Entries of a service's drop_ins (folders or files).
 constexpr std::size_t kMaxDropIns = 64;
+// *.conf files in one NAME.d folder (of a scenario, a --units tree or `lint`),
+// and the bytes of all unit files and drop-ins one scenario reads, each file also
+// at most 1 MiB (kMaxUnitFileBytes). The shipped scenarios read under 8 KiB; the
+// bound keeps a pull request from making a root process read gigabytes.
+constexpr std::size_t kMaxDropInsPerFolder = 128;
+constexpr std::uint64_t kMaxUnitFileBytesTotal = 4 * MiB;
 
 // Loads: a baseline is at most guest.memory (the budget then checks the sum), a
 // spike at most guest.memory + guest.swap; rates (rate, leak) at most this.

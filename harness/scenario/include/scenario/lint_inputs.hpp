@@ -19,8 +19,12 @@ struct LintInputs {
 
 // Unit files, drop-in files, NAME.d folders, scenario files, and folders laid out as
 // /etc/systemd/system (unit files at the top, drop-ins in NAME.d/; *.wants and
-// *.requires folders and links to /dev/null are skipped). A folder with nothing to
-// lint, a missing file, a file that is not text or is over 1 MiB is `unreadable`.
+// *.requires folders and links to /dev/null are skipped). A path given is read as
+// given; what is found inside a given folder is read below that folder only
+// (oom/confined.hpp), so a link out of it or a symlink loop is `unreadable`, as is a
+// folder with nothing to lint, a missing file, a file that is not text or is over
+// 1 MiB, and a folder of more than limits::kMaxDropInsPerFolder drop-ins.
+// "api.service.d/" is the folder "api.service.d".
 LintInputs collectLintInputs(const std::vector<std::string>& paths);
 
 }  // namespace oom

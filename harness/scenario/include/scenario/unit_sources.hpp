@@ -6,6 +6,7 @@
 // oomstress, and what would fail in a bare guest (User=, ExecStartPre=, paths,
 // conditions) is reset and reported. Inline `unit` settings of the scenario go in
 // that drop-in too, so they override the files, and each override is shown.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,12 +20,22 @@
 
 namespace oom {
 
-// Where a service's files are, as the scenario (or --units) names them.
+// Where a service's files are, as the scenario (or --units) names them. Every
+// path is relative to `base` and read below it (oom/confined.hpp): the scenario's
+// folder, or the --units tree; links that lead out of it are refused.
 struct ServiceFileRefs {
   std::optional<std::filesystem::path> unit_file;
   std::vector<std::filesystem::path> drop_ins;  // NAME.service.d folders or *.conf files
   std::filesystem::path base;                    // relative paths are relative to this
   std::vector<std::filesystem::path> slice_dirs; // where a Slice='s own file may be found
+};
+
+// What one scenario may still read of unit files and drop-ins, over all its
+// services (limits::kMaxUnitFileBytesTotal). Once spent, nothing more is opened.
+struct UnitFileBudget {
+  std::uint64_t bytes_left;
+  bool spent = false;
+  UnitFileBudget();
 };
 
 // The files of `--units DIR` (laid out as /etc/systemd/system) for `service`:
@@ -41,6 +52,10 @@ struct ServiceFilesResult {
   std::vector<UnitProperty> unit;  // effective table directives, inline overrides applied
   std::vector<Error> errors;
 };
+ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
+                                    const std::vector<UnitProperty>& inline_unit, const std::string& where,
+                                    UnitFileBudget& budget);
+// The same with a budget of its own (one service alone).
 ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFileRefs& refs,
                                     const std::vector<UnitProperty>& inline_unit, const std::string& where);
 

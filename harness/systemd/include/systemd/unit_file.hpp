@@ -45,7 +45,20 @@ struct UnitFileText {
   std::vector<UnitAssignment> assignments;  // in file order
   std::vector<LintSuppression> suppressions;
   std::vector<UnitSyntaxProblem> problems;
+  bool foreign = false;  // stopped: too many lines were not systemd syntax
 };
+
+// A file is read by a harness that runs as root and prints what it finds wrong,
+// so a problem never carries a whole line: at most kUnitExcerptBytes of it,
+// escaped. After kMaxForeignLines lines that are not systemd syntax (no '=', a
+// broken section header) the file "does not look like a unit file": parsing stops
+// there, so the rest of, say, a credential file is never reported line by line.
+inline constexpr std::size_t kUnitExcerptBytes = 40;
+inline constexpr std::size_t kMaxForeignLines = 3;
+
+// `text` for a message (unquoted): its first kUnitExcerptBytes (cut at a character
+// boundary, "..." when cut), control characters and bytes that are not UTF-8 escaped.
+std::string unitTextExcerpt(std::string_view text);
 
 // Parses the text of one unit file or drop-in; `path` names it in every location.
 UnitFileText parseUnitFile(std::string_view text, const std::string& path);
@@ -93,11 +106,11 @@ inline constexpr std::uint64_t kMaxUnitFileBytes = 1024 * 1024;
 bool isMasked(const std::filesystem::path& p);
 
 // A unit file's bytes: a regular text file (no NUL byte) of at most kMaxUnitFileBytes;
-// the error names the file and what is wrong.
+// the error names the file and what is wrong. For a path the user named; files found
+// inside a folder are read below it (oom/confined.hpp).
 Expected<std::string> readUnitFileBytes(const std::filesystem::path& file);
 
-// The drop-ins of a NAME.d folder systemd reads: its *.conf in file-name order, less the
-// masked ones (a link to /dev/null, which systemd skips). `ec` says why it could not be listed.
-std::vector<std::filesystem::path> dropInConfs(const std::filesystem::path& folder, std::error_code& ec);
+// The drop-ins found in a folder are listed and read below it (oom/confined.hpp), by
+// scenario/unit_sources.cpp and scenario/lint_inputs.cpp.
 
 }  // namespace oom
