@@ -126,7 +126,7 @@ Expected<std::string> readRegularFd(int fd, const std::string& where, std::uint6
   struct stat st {};
   if (::fstat(fd, &st) != 0) return fail(where, std::string("cannot read the file (fstat): ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return fail(where, std::string("expected a regular file; got ") + fileType(st.st_mode));
-  keepOutputsAsPrivateAs(file, st);
+  keepOutputsAsPrivateAs(where, st);
   const auto too_large = [&](std::uint64_t bytes) {
     return fail(where, "expected a " + std::string(what) + " of at most " + formatSize(max_bytes) + " (" +
                            std::to_string(max_bytes) + " bytes); got " + std::to_string(bytes) + " bytes");

@@ -34,6 +34,12 @@ expect_mode "a 0600 scenario: the folder" "$tmp/from-private-file" 700
 cp "$recording" "$tmp/closed/inner/t.jsonl" && chmod 644 "$tmp/closed/inner/t.jsonl" && chmod 700 "$tmp/closed"
 (umask 022 && evaluate "$scenario" "$tmp/closed/inner/t.jsonl" --out "$tmp/from-closed-folder")
 expect_mode "a timeline in a 0700 folder: junit.xml" "$tmp/from-closed-folder/junit.xml" 600
+# A drop-in of mode 0600 beside a world-readable scenario (read confined, below it).
+mkdir "$tmp/drop" && cp -r "$src/scenarios/many-units.json" "$src/scenarios/many-units" "$tmp/drop/"
+chmod 600 "$(find "$tmp/drop/many-units" -name '*.conf' | sort | head -1)"
+(umask 022 && evaluate "$tmp/drop/many-units.json" "$src/tests/checks/fixtures/recorded-many-units-bookworm.jsonl" \
+  --out "$tmp/from-private-drop-in")
+expect_mode "a 0600 drop-in: result.json" "$tmp/from-private-drop-in/result.json" 600
 # `report` reads the private result.json: what it writes again stays private.
 rm "$tmp/from-private-file/summary.txt"
 (umask 022 && "$bin" report "$tmp/from-private-file" >/dev/null 2>&1)

@@ -40,7 +40,8 @@ Expected<void> writeFileAtomically(const std::filesystem::path& file, std::strin
 Expected<std::string> readRegularFile(const std::filesystem::path& file, std::uint64_t max_bytes,
                                       std::string_view what);
 // The same checks and read on a descriptor already open (confined.hpp opens one
-// below a folder); `where` names the file in errors. Does not close `fd`.
+// below a folder); `where` names the file in errors and is the path whose folders
+// keepOutputsAsPrivateAs() checks. Does not close `fd`.
 Expected<std::string> readRegularFd(int fd, const std::string& where, std::uint64_t max_bytes,
                                     std::string_view what);
 
