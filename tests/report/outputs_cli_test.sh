@@ -13,8 +13,13 @@ mode() { stat -c %a "$1"; }
 expect_mode() {  # expect_mode NAME FILE MODE
   [[ $(mode "$2") == "$3" ]] && echo "ok   $1" || fail "$1: $2 is $(mode "$2"), expected $3"
 }
-scenario=$src/scenarios/three-services.json
-recording=$src/tests/checks/fixtures/recorded-three-services-bookworm.jsonl
+# Inputs copied where everyone can read them: the checkout may sit in a private
+# folder (/root), which would make every output private.
+mkdir "$tmp/in"
+cp "$src/scenarios/three-services.json" "$src/tests/checks/fixtures/recorded-three-services-bookworm.jsonl" "$tmp/in/"
+chmod 644 "$tmp/in/"*
+scenario=$tmp/in/three-services.json
+recording=$tmp/in/recorded-three-services-bookworm.jsonl
 evaluate() { "$bin" evaluate "$@" >"$tmp/out.txt" 2>&1; }
 
 # The user's umask, not a fixed 0644.
@@ -36,8 +41,10 @@ cp "$recording" "$tmp/closed/inner/t.jsonl" && chmod 644 "$tmp/closed/inner/t.js
 expect_mode "a timeline in a 0700 folder: junit.xml" "$tmp/from-closed-folder/junit.xml" 600
 # A drop-in of mode 0600 beside a world-readable scenario (read confined, below it).
 mkdir "$tmp/drop" && cp -r "$src/scenarios/many-units.json" "$src/scenarios/many-units" "$tmp/drop/"
+cp "$src/tests/checks/fixtures/recorded-many-units-bookworm.jsonl" "$tmp/drop/"
+chmod -R u=rwX,go=rX "$tmp/drop"
 chmod 600 "$(find "$tmp/drop/many-units" -name '*.conf' | sort | head -1)"
-(umask 022 && evaluate "$tmp/drop/many-units.json" "$src/tests/checks/fixtures/recorded-many-units-bookworm.jsonl" \
+(umask 022 && evaluate "$tmp/drop/many-units.json" "$tmp/drop/recorded-many-units-bookworm.jsonl" \
   --out "$tmp/from-private-drop-in")
 expect_mode "a 0600 drop-in: result.json" "$tmp/from-private-drop-in/result.json" 600
 # `report` reads the private result.json: what it writes again stays private.
