@@ -5,6 +5,7 @@
 #include "report/report.hpp"
 #include "oom/files.hpp"
 #include "report/html_report.hpp"
+#include "scenario/json_reader.hpp"
 #include "scenario/parse.hpp"
 
 namespace oom {
@@ -115,6 +116,27 @@ std::vector<std::string> writeDerivedReports(const std::filesystem::path& dir, c
   return writeFiles(dir, derivedFiles(report));
 }
 
+namespace {
+
+// The bytes of a result.json, parsed within report_limits (no tree deeper than
+// kMaxResultDepth is ever built).
+Expected<nlohmann::json> parseResultJson(std::string_view bytes, const std::filesystem::path& file) {
+  JsonReadRules rules;
+  rules.max_depth = report_limits::kMaxResultDepth;
+  rules.depth_note = std::string("a result file (") + kResultFormat + ") needs 8";
+  rules.printable_text = false;  // guest text holds control characters, escaped
+  rules.what = kResultFormat;
+  return readLimitedJson(bytes, file.string(), rules);
+}
+
+}  // namespace
+
+Expected<nlohmann::json> readResultJson(const std::filesystem::path& file, const std::string& what) {
+  auto bytes = readRegularFile(file, kMaxResultFileBytes, what);
+  if (!bytes) return tl::unexpected(bytes.error());
+  return parseResultJson(*bytes, file);
+}
+
 Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
   std::error_code ec;
   const auto status = std::filesystem::status(dir, ec);
@@ -128,20 +150,24 @@ Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
                                    "), written by `oomharness run` or `evaluate --out`; there is none");
   auto bytes = readRegularFile(file, kMaxResultFileBytes, std::string("run result (") + kResultFormat + ")");
   if (!bytes) return tl::unexpected(bytes.error());
+  return readResultText(*bytes, file);
+}
+
+Expected<RunReport> readResultText(std::string_view bytes, const std::filesystem::path& file) {
   Expected<RunReport> report = fail(file.string(), "");
   {
-    const auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded())
-      return fail(file.string(), std::string("expected JSON (") + kResultFormat + "); it does not parse");
-    report = fromResultJson(json, file.string());
+    const auto json = parseResultJson(bytes, file);
+    if (!json) return tl::unexpected(json.error());
+    report = fromResultJson(*json, file.string());
     if (!report) return report;
   }
   // The scenario once more in its file's key order (a plain json sorts keys), so
   // the services' directives read as they were written and a regenerated report
-  // is the same as the run's. Only the scenario is kept: the timeline is not built twice.
+  // is the same as the run's. Only the scenario is kept: the timeline is not built
+  // twice, and the depth was checked above.
   using Ordered = nlohmann::ordered_json;
   const auto ordered = Ordered::parse(
-      *bytes,
+      bytes,
       [](int depth, Ordered::parse_event_t event, Ordered& parsed) {
         return !(depth == 1 && event == Ordered::parse_event_t::key && parsed != "scenario");
       },

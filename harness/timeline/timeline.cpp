@@ -1,6 +1,11 @@
 #include "timeline/timeline.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "oom/units.hpp"
+#include "scenario/json_reader.hpp"
+#include "timeline/limits.hpp"
 
 namespace oom {
 
@@ -40,14 +45,18 @@ nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& bod
 
 namespace {
 
+double recordTime(const nlohmann::json& record) {
+  if (record.is_object() && record.contains("t") && record["t"].is_number()) return record["t"].get<double>();
+  return -1;
+}
+
 // A line the host could not fold is evidence lost: it becomes a "loss" record
 // (source "channel"), timed by its own "t" when that much could be read, else -1
 // (unknown: it may have been any record of the run). Repeats of the same kind at
 // the same time are counted in one record.
 bool notUnderstood(Timeline& timeline, const std::string& line, const nlohmann::json& record, const char* what) {
   if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
-  double t = -1;
-  if (record.is_object() && record.contains("t") && record["t"].is_number()) t = record["t"].get<double>();
+  const double t = recordTime(record);
   if (!timeline.losses.empty()) {
     Loss& last = timeline.losses.back();
     if (last.source == "channel" && last.what == what && last.t == t) {
@@ -78,13 +87,106 @@ bool floatsFitAnyField(const nlohmann::json& value) {
   return true;
 }
 
-}  // namespace
+// A record nests a few levels ($.processes[i].comm); anything deeper is not one,
+// and is refused before its tree exists (the checks below walk it recursively).
+constexpr std::size_t kMaxRecordDepth = 16;
 
-bool applyStreamLine(Timeline& timeline, const std::string& line) {
-  const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!record.is_object() || !record.contains("type") || !record["type"].is_string())
-    return notUnderstood(timeline, line, record, "unparsable_line");
-  if (!floatsFitAnyField(record)) return notUnderstood(timeline, line, record, "unparsable_line");
+bool parseRecord(const std::string& line, nlohmann::json& record) {
+  static const JsonReadRules rules = [] {
+    JsonReadRules r;
+    r.max_depth = kMaxRecordDepth;
+    r.depth_note = "a record needs 3";
+    r.printable_text = false;  // guest text: kernel and journal lines
+    r.what = "an observer record";
+    return r;
+  }();
+  ErrorList errors;
+  return readLimitedJson(line, "record", rules, record, errors);
+}
+
+using namespace timeline_limits;
+
+// The end record, which is folded even past the budget: without it a timeline
+// that was only too long would read as a guest that died.
+bool isEndRecord(const std::string& line) {
+  if (line.size() > kMinRecordCharge) return false;
+  nlohmann::json record;
+  return parseRecord(line, record) && record.is_object() && record.value("type", nlohmann::json()) == kRecordEnd;
+}
+
+// Past the timeline's budget nothing but the end record is folded: one untimed
+// loss (it may have been any record of the run) counts what was left out.
+bool pastBudget(Timeline& timeline, const std::string& line) {
+  if (isEndRecord(line)) return true;
+  Loss* last = timeline.losses.empty() ? nullptr : &timeline.losses.back();
+  if (last && last->what == "over_budget" && last->t == -1 && last->detail.starts_with("records past")) {
+    ++last->count;
+    return false;
+  }
+  timeline.losses.push_back(Loss{-1, "channel", "over_budget", 1,
+                                 "records past the timeline's budget of " + formatSize(kMaxTimelineBytes) +
+                                     " (timeline/limits.hpp) not folded"});
+  return false;
+}
+
+// Counts the line against kMaxTimelineBytes; false when it is not to be folded:
+// too long a line, or the budget spent (each is a loss).
+bool withinBudget(Timeline& timeline, const std::string& line) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
+  const std::uint64_t charge = std::max<std::uint64_t>(line.size(), kMinRecordCharge);
+  if (timeline.folded_bytes + charge > kMaxTimelineBytes) return pastBudget(timeline, line);
+  timeline.folded_bytes += charge;
+  if (line.size() <= kMaxRecordBytes) return true;
+  timeline.losses.push_back(Loss{-1, "channel", "over_budget", 1,
+                                 "a line of " + std::to_string(line.size()) + " bytes, over the " +
+                                     formatSize(kMaxRecordBytes) + " a record may take, not folded"});
+  return false;
+}
+
+// A string at most kMaxStringBytes, cut at a UTF-8 character boundary.
+void cutString(std::string& s) {
+  std::size_t cut = kMaxStringBytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  const std::size_t dropped = s.size() - cut;
+  s.resize(cut);
+  s += "... (" + std::to_string(dropped) + " bytes cut)";
+}
+
+struct Cuts {
+  std::size_t arrays = 0, strings = 0;
+};
+
+// Within a record: arrays cut to kMaxArrayItems, strings to kMaxStringBytes.
+// Recursive, within kMaxRecordDepth.
+void trimValue(nlohmann::json& v, Cuts& cuts) {
+  if (v.is_string()) {
+    if (v.get_ref<const std::string&>().size() > kMaxStringBytes) {
+      cutString(v.get_ref<std::string&>());
+      ++cuts.strings;
+    }
+    return;
+  }
+  if (v.is_array() && v.size() > kMaxArrayItems) {
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(kMaxArrayItems), v.end());
+    ++cuts.arrays;
+  }
+  if (v.is_structured())
+    for (auto& item : v) trimValue(item, cuts);
+}
+
+// Trims the record to its budget; what was cut is a loss at the record's time.
+void trimRecord(Timeline& timeline, nlohmann::json& record) {
+  Cuts cuts;
+  trimValue(record, cuts);
+  if (cuts.arrays == 0 && cuts.strings == 0) return;
+  const std::string type = record["type"];
+  timeline.losses.push_back(Loss{recordTime(record), "channel", "over_budget", 1,
+                                 "a " + type + " record with " + std::to_string(cuts.arrays) + " list(s) cut to " +
+                                     std::to_string(kMaxArrayItems) + " items and " + std::to_string(cuts.strings) +
+                                     " text(s) cut to " + std::to_string(kMaxStringBytes) + " bytes"});
+}
+
+bool foldRecord(Timeline& timeline, const std::string& line, const nlohmann::json& record) {
   const std::string type = record["type"];
   try {
     if (type == kRecordGuest) timeline.guest = record.get<GuestInfo>();
@@ -108,6 +210,18 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
     return notUnderstood(timeline, line, record, "unparsable_line");
   }
   return true;
+}
+
+}  // namespace
+
+bool applyStreamLine(Timeline& timeline, const std::string& line) {
+  if (!withinBudget(timeline, line)) return false;
+  nlohmann::json record;
+  if (!parseRecord(line, record) || !record.is_object() || !record.contains("type") || !record["type"].is_string())
+    return notUnderstood(timeline, line, record, "unparsable_line");
+  if (!floatsFitAnyField(record)) return notUnderstood(timeline, line, record, "unparsable_line");
+  trimRecord(timeline, record);
+  return foldRecord(timeline, line, record);
 }
 
 }  // namespace oom

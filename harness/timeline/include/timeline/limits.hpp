@@ -1,0 +1,37 @@
+#pragma once
+// Every bound a timeline is folded within, in one place: the results channel of a
+// live run and a recorded file read by `evaluate` (run/recorded_timeline.hpp) both
+// go through applyStreamLine, so both hold. Whatever the lines say, the Timeline
+// (and result.json, which writes it out) stays in proportion to them; what is left
+// out is never silent: it becomes a loss record {source "channel", what
+// "over_budget"} that the checks treat as a blind spot. README (Reliability) and
+// RESULT-FORMAT.md state the same numbers.
+#include <cstddef>
+#include <cstdint>
+
+#include "oom/units.hpp"
+
+namespace oom::timeline_limits {
+
+// One record: the results channel cuts its lines at 1 MiB (vm/channel.hpp); a
+// recorded file is held to the same. A longer line is not folded.
+constexpr std::size_t kMaxRecordBytes = 1 * MiB;
+
+// Within one record: any array at most this long (a sample's processes, a kill's
+// kernel lines with the task dump, a state's pids; a scenario may start 64 services
+// of 64 processes each, 4,096 tasks), any string at most this many bytes (a kernel
+// or journal line is under 1 KiB; oomctl's dump of many cgroups a few KiB). Longer
+// ones are cut and the record kept, with a loss saying what was cut.
+constexpr std::size_t kMaxArrayItems = 8192;
+constexpr std::size_t kMaxStringBytes = 64 * KiB;
+
+// The whole timeline: every line counts its bytes, and at least kMinRecordCharge
+// (what a record's fixed fields take in memory and, indented, in result.json), so a
+// flood of tiny lines is bounded too. Past the budget no record is folded but the
+// end record; one loss (t -1: it covers the whole run) counts them. A 10-minute run
+// of 20 units sampled every 0.5 s with about 12 processes each fits
+// (run/recorded_timeline.hpp), as does everything the 16 MiB results channel keeps.
+constexpr std::uint64_t kMaxTimelineBytes = 32 * MiB;
+constexpr std::size_t kMinRecordCharge = 256;
+
+}  // namespace oom::timeline_limits

@@ -1,0 +1,129 @@
+// timeline/limits.hpp at each limit: exactly at it is folded whole, one past it is
+// cut or left out, and the cut is a loss {source "channel", what "over_budget"}.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "timeline/limits.hpp"
+#include "timeline/timeline.hpp"
+
+using namespace oom;
+using namespace oom::timeline_limits;
+
+namespace {
+
+std::size_t overBudgetLosses(const Timeline& t) {
+  std::size_t n = 0;
+  for (const auto& l : t.losses) n += l.source == "channel" && l.what == "over_budget";
+  return n;
+}
+
+// A sample record of `processes` processes.
+std::string sampleLine(std::size_t processes, double t = 1.0) {
+  std::string line = R"({"type":"sample","t":)" + std::to_string(t) + R"(,"unit":"api.service","processes":[)";
+  for (std::size_t i = 0; i < processes; ++i)
+    line += std::string(i ? "," : "") + R"({"pid":)" + std::to_string(i + 1) + "}";
+  return line + "]}";
+}
+
+// A phase record of exactly `bytes` bytes (its detail padded).
+std::string phaseLine(std::size_t bytes, const std::string& detail_char = "x") {
+  const std::string head = R"({"type":"phase","t":1.0,"name":"pressure","detail":")", tail = "\"}";
+  std::string detail;
+  while (head.size() + detail.size() + tail.size() < bytes) detail += detail_char;
+  return head + detail + tail;
+}
+
+}  // namespace
+
+TEST(TimelineBudget, ProcessesAtTheLimitAreKeptOnePastIsCutWithALoss) {
+  Timeline at;
+  ASSERT_TRUE(applyStreamLine(at, sampleLine(kMaxArrayItems)));
+  EXPECT_EQ(at.samples.at(0).processes.size(), kMaxArrayItems);
+  EXPECT_EQ(overBudgetLosses(at), 0u);
+
+  Timeline over;
+  ASSERT_TRUE(applyStreamLine(over, sampleLine(kMaxArrayItems + 1, 7.5)));
+  EXPECT_EQ(over.samples.at(0).processes.size(), kMaxArrayItems);
+  ASSERT_EQ(overBudgetLosses(over), 1u);
+  EXPECT_DOUBLE_EQ(over.losses[0].t, 7.5) << "the cut is a blind spot at the record's time";
+  EXPECT_NE(over.losses[0].detail.find("cut to 8192 items"), std::string::npos) << over.losses[0].detail;
+}
+
+TEST(TimelineBudget, TextAtTheLimitIsKeptOnePastIsCutWithALoss) {
+  const std::string head = R"({"type":"phase","t":1.0,"name":"pressure","detail":")";
+  Timeline at;
+  ASSERT_TRUE(applyStreamLine(at, head + std::string(kMaxStringBytes, 'x') + "\"}"));
+  EXPECT_EQ(at.phases.at(0).detail.size(), kMaxStringBytes);
+  EXPECT_EQ(overBudgetLosses(at), 0u);
+
+  Timeline over;
+  ASSERT_TRUE(applyStreamLine(over, head + std::string(kMaxStringBytes + 1, 'x') + "\"}"));
+  EXPECT_EQ(over.phases.at(0).detail.substr(0, kMaxStringBytes), std::string(kMaxStringBytes, 'x'));
+  EXPECT_NE(over.phases.at(0).detail.find("(1 bytes cut)"), std::string::npos);
+  EXPECT_EQ(overBudgetLosses(over), 1u);
+}
+
+TEST(TimelineBudget, ACutNeverSplitsACharacter) {
+  Timeline t;
+  ASSERT_TRUE(applyStreamLine(t, phaseLine(kMaxStringBytes + 200, "\xc3\xa9")));  // é, 2 bytes
+  const std::string& d = t.phases.at(0).detail;
+  const std::string kept = d.substr(0, d.find("..."));
+  EXPECT_EQ(kept.size() % 2, 0u) << "an é cut in half";
+}
+
+TEST(TimelineBudget, ALineAtTheRecordLimitIsFoldedOnePastIsNot) {
+  // Within the string limit: a record of exactly kMaxRecordBytes made of many fields.
+  std::string line = R"({"type":"journal","t":2.0,"unit":"api.service","fields":{)";
+  for (int i = 0; line.size() < kMaxRecordBytes - 70000; ++i)
+    line += std::string(i ? "," : "") + "\"F" + std::to_string(i) + "\":\"" + std::string(1000, 'v') + "\"";
+  line += ",\"LAST\":\"";
+  const std::string tail = "\"}}";
+  line += std::string(kMaxRecordBytes - line.size() - tail.size(), 'w') + tail;
+  ASSERT_EQ(line.size(), kMaxRecordBytes);
+  Timeline at;
+  EXPECT_TRUE(applyStreamLine(at, line));
+  EXPECT_EQ(at.journal.size(), 1u);
+
+  Timeline over;
+  line.insert(line.size() - tail.size(), "w");
+  EXPECT_FALSE(applyStreamLine(over, line));
+  EXPECT_TRUE(over.journal.empty());
+  ASSERT_EQ(overBudgetLosses(over), 1u);
+  EXPECT_DOUBLE_EQ(over.losses[0].t, -1);
+}
+
+TEST(TimelineBudget, TheWholeTimelineStopsAtItsBudgetButKeepsTheEnd) {
+  Timeline t;
+  // Lines of 64 KiB: exactly kMaxTimelineBytes of them are folded.
+  const std::string line = phaseLine(64 * KiB);
+  const std::uint64_t fit = kMaxTimelineBytes / line.size();
+  for (std::uint64_t i = 0; i < fit; ++i) ASSERT_TRUE(applyStreamLine(t, line)) << i;
+  EXPECT_EQ(t.folded_bytes, kMaxTimelineBytes);
+  EXPECT_EQ(overBudgetLosses(t), 0u);
+  EXPECT_FALSE(applyStreamLine(t, line));
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"phase","t":3})"));
+  EXPECT_EQ(t.phases.size(), fit);
+  ASSERT_EQ(overBudgetLosses(t), 1u) << "one loss counts every record left out";
+  EXPECT_EQ(t.losses.back().count, 2u);
+  EXPECT_DOUBLE_EQ(t.losses.back().t, -1) << "any record of the run may have been left out";
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"end","status":0})"));
+  EXPECT_TRUE(t.complete);
+}
+
+TEST(TimelineBudget, TinyLinesAreChargedTheirFixedFields) {
+  Timeline t;
+  std::uint64_t folded = 0;
+  while (applyStreamLine(t, R"({"type":"sample","t":1})")) ++folded;
+  EXPECT_EQ(folded, kMaxTimelineBytes / kMinRecordCharge);
+  EXPECT_EQ(t.samples.size(), folded);
+}
+
+TEST(TimelineBudget, RecordsNestedPastTheirDepthAreNotFolded) {
+  Timeline t;
+  std::string deep = R"({"type":"journal","t":1,"fields":)";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  EXPECT_FALSE(applyStreamLine(t, deep));
+  ASSERT_EQ(t.losses.size(), 1u);
+  EXPECT_EQ(t.losses[0].what, "unparsable_line");
+}
