@@ -10,7 +10,84 @@
 
 namespace oom {
 
-nlohmann::ordered_json toResultJson(const RunReport& r) {
+namespace {
+
+constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+
+// `text`, a value dumped with indentation 2 at level 0, moved to `level`: nlohmann
+// escapes newlines within strings, so every newline in it starts a line.
+void appendIndented(std::string& out, const std::string& text, std::size_t level) {
+  const std::string pad(2 * level, ' ');
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += pad;
+  }
+}
+
+// `value` as dump(2) writes it at `level`. Guest text may hold invalid UTF-8:
+// replaced, never thrown.
+template <typename T>
+void appendValue(std::string& out, const T& value, std::size_t level) {
+  appendIndented(out, nlohmann::json(value).dump(2, ' ', false, kReplace), level);
+}
+
+// A list as dump(2) writes it at `level`, one element's tree at a time.
+template <typename T>
+void appendList(std::string& out, const std::vector<T>& list, std::size_t level) {
+  if (list.empty()) {
+    out += "[]";
+    return;
+  }
+  out += "[\n";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out += std::string(2 * (level + 1), ' ');
+    appendValue(out, list[i], level + 1);
+    out += i + 1 < list.size() ? ",\n" : "\n";
+  }
+  out += std::string(2 * level, ' ') + "]";
+}
+
+// The timeline as `nlohmann::json(timeline).dump(2)` writes it at `level` (keys
+// sorted, as a plain json object sorts them), without its whole tree at once: that
+// tree took four times the file.
+std::string timelineText(const Timeline& t, std::size_t level) {
+  std::string out = "{\n";
+  const std::string pad(2 * (level + 1), ' ');
+  const auto key = [&](const char* name) { out += pad + "\"" + name + "\": "; };
+  const auto next = [&] { out += ",\n"; };
+  key("complete"), appendValue(out, t.complete, level + 1), next();
+  key("gaps"), appendList(out, t.gaps, level + 1), next();
+  key("guest"), appendValue(out, t.guest, level + 1), next();
+  key("guest_samples"), appendList(out, t.guest_samples, level + 1), next();
+  key("guest_status"), appendValue(out, t.guest_status, level + 1), next();
+  key("journal"), appendList(out, t.journal, level + 1), next();
+  key("kills"), appendList(out, t.kills, level + 1), next();
+  key("losses"), appendList(out, t.losses, level + 1), next();
+  key("oomd"), appendList(out, t.oomd, level + 1), next();
+  key("phases"), appendList(out, t.phases, level + 1), next();
+  key("plan"), appendValue(out, t.plan, level + 1), next();
+  key("raw_kernel_oom_lines"), appendList(out, t.raw_kernel_oom_lines, level + 1), next();
+  key("samples"), appendList(out, t.samples, level + 1), next();
+  key("setup"), appendList(out, t.setup, level + 1), next();
+  key("states"), appendList(out, t.states, level + 1), next();
+  key("version"), appendValue(out, t.version, level + 1);
+  out += "\n" + std::string(2 * level, ' ') + "}";
+  return out;
+}
+
+}  // namespace
+
+std::string resultJsonText(const RunReport& r) {
+  nlohmann::ordered_json head = toResultJson(r, /*with_timeline=*/false);
+  head["timeline"] = nullptr;
+  std::string out = head.dump(2, ' ', false, kReplace);
+  // The placeholder is the last member: `"timeline": null\n}`.
+  out.resize(out.size() - std::string_view("null\n}").size());
+  out += timelineText(r.timeline, 1) + "\n}\n";
+  return out;
+}
+
+nlohmann::ordered_json toResultJson(const RunReport& r, bool with_timeline) {
   nlohmann::ordered_json j;
   j["format"] = kResultFormat;
   j["tool_version"] = r.tool_version;
@@ -29,7 +106,7 @@ nlohmann::ordered_json toResultJson(const RunReport& r) {
   j["settings_applied"] = applied;
   j["plan"] = nlohmann::json(r.plan);
   j["checks"] = nlohmann::json(r.verdict.checks);
-  j["timeline"] = nlohmann::json(r.timeline);
+  if (with_timeline) j["timeline"] = nlohmann::json(r.timeline);
   return j;
 }
 
@@ -104,10 +181,7 @@ FileList derivedFiles(const RunReport& report) {
 }  // namespace
 
 std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
-  FileList files = {{"result.json", [&report] {
-                       // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
-                       return toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-                     }}};
+  FileList files = {{"result.json", [&report] { return resultJsonText(report); }}};
   for (auto& f : derivedFiles(report)) files.push_back(std::move(f));
   return writeFiles(dir, files);
 }

@@ -50,43 +50,6 @@ double recordTime(const nlohmann::json& record) {
   return -1;
 }
 
-// A line the host could not fold is evidence lost: it becomes a "loss" record
-// (source "channel"), timed by its own "t" when that much could be read, else -1
-// (unknown: it may have been any record of the run). Repeats of the same kind at
-// the same time are counted in one record.
-bool notUnderstood(Timeline& timeline, const std::string& line, const nlohmann::json& record, const char* what) {
-  if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
-  const double t = recordTime(record);
-  if (!timeline.losses.empty()) {
-    Loss& last = timeline.losses.back();
-    if (last.source == "channel" && last.what == what && last.t == t) {
-      ++last.count;
-      return false;
-    }
-  }
-  std::string detail;
-  for (char c : line.substr(0, 60)) detail += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  if (line.size() > 60) detail += "...";
-  timeline.losses.push_back(Loss{t, "channel", what, 1, detail});
-  return false;
-}
-
-// nlohmann converts a JSON float into an integer field with a plain cast, which
-// is undefined for a value the field cannot hold (the fuzzer sent memory_current
-// as 1.6e82, read as a float). Every float the guest writes is a time, a length
-// or a PSI percentage: non-negative and far below 2^31. A record with any other
-// float is not folded.
-bool floatsFitAnyField(const nlohmann::json& value) {
-  if (value.is_number_float()) {
-    const double x = value.get<double>();
-    return std::isfinite(x) && x >= 0 && x < 2147483648.0;
-  }
-  if (value.is_structured())
-    for (const auto& item : value)
-      if (!floatsFitAnyField(item)) return false;
-  return true;
-}
-
 // A record nests a few levels ($.processes[i].comm); anything deeper is not one,
 // and is refused before its tree exists (the checks below walk it recursively).
 constexpr std::size_t kMaxRecordDepth = 16;
@@ -129,14 +92,71 @@ bool pastBudget(Timeline& timeline, const std::string& line) {
   return false;
 }
 
-// Counts the line against kMaxTimelineBytes; false when it is not to be folded:
-// too long a line, or the budget spent (each is a loss).
+// Charges `bytes` against kMaxTimelineBytes. Past it the budget is spent: this
+// record and every later one but the end record are left out, counted in one loss.
+bool charge(Timeline& timeline, std::uint64_t bytes, const std::string& line) {
+  if (timeline.folded_bytes + bytes <= kMaxTimelineBytes) {
+    timeline.folded_bytes += bytes;
+    return true;
+  }
+  timeline.folded_bytes = kMaxTimelineBytes;
+  pastBudget(timeline, line);
+  return false;
+}
+
+// A line the host could not fold is evidence lost: it becomes a "loss" record
+// (source "channel"), timed by its own "t" when that much could be read, else -1
+// (unknown: it may have been any record of the run). Repeats of the same kind at
+// the same time are counted in one record.
+bool notUnderstood(Timeline& timeline, const std::string& line, const nlohmann::json& record, const char* what) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
+  if (!charge(timeline, kMinRecordCharge, line)) return false;
+  const double t = recordTime(record);
+  if (!timeline.losses.empty()) {
+    Loss& last = timeline.losses.back();
+    if (last.source == "channel" && last.what == what && last.t == t) {
+      ++last.count;
+      return false;
+    }
+  }
+  std::string detail;
+  for (char c : line.substr(0, 60)) detail += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  if (line.size() > 60) detail += "...";
+  timeline.losses.push_back(Loss{t, "channel", what, 1, detail});
+  return false;
+}
+
+// nlohmann converts a JSON float into an integer field with a plain cast, which
+// is undefined for a value the field cannot hold (the fuzzer sent memory_current
+// as 1.6e82, read as a float). Every float the guest writes is a time, a length
+// or a PSI percentage: non-negative and far below 2^31. A record with any other
+// float is not folded.
+bool floatsFitAnyField(const nlohmann::json& value) {
+  if (value.is_number_float()) {
+    const double x = value.get<double>();
+    return std::isfinite(x) && x >= 0 && x < 2147483648.0;
+  }
+  if (value.is_structured())
+    for (const auto& item : value)
+      if (!floatsFitAnyField(item)) return false;
+  return true;
+}
+
+// What a folded record costs: its fields as result.json writes them, defaults of
+// the fields the line left out included (2.5 MB of `{}` processes once became a
+// 127 MB result.json), and at least kMinRecordCharge.
+std::uint64_t chargeOf(const nlohmann::json& folded) {
+  const auto written = folded.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+  return std::max<std::uint64_t>(written, kMinRecordCharge);
+}
+
+// False when the line is not to be folded: blank, the budget spent, or longer
+// than a record may be (a loss).
 bool withinBudget(Timeline& timeline, const std::string& line) {
   if (line.find_first_not_of(" \t\r") == std::string::npos) return false;  // an empty line carries nothing
-  const std::uint64_t charge = std::max<std::uint64_t>(line.size(), kMinRecordCharge);
-  if (timeline.folded_bytes + charge > kMaxTimelineBytes) return pastBudget(timeline, line);
-  timeline.folded_bytes += charge;
+  if (timeline.folded_bytes >= kMaxTimelineBytes) return pastBudget(timeline, line);
   if (line.size() <= kMaxRecordBytes) return true;
+  if (!charge(timeline, kMinRecordCharge, line)) return false;
   timeline.losses.push_back(Loss{-1, "channel", "over_budget", 1,
                                  "a line of " + std::to_string(line.size()) + " bytes, over the " +
                                      formatSize(kMaxRecordBytes) + " a record may take, not folded"});
@@ -186,30 +206,74 @@ void trimRecord(Timeline& timeline, nlohmann::json& record) {
                                      " text(s) cut to " + std::to_string(kMaxStringBytes) + " bytes"});
 }
 
+// Charges a converted record against the budget. False, and not kept, when
+// written out it would be more than kMaxRecordExpansion times its line (each
+// field the line left out is written with its default), or past the budget.
+bool chargeRecord(Timeline& timeline, const std::string& line, const nlohmann::json& record,
+                  const nlohmann::json& folded) {
+  const std::uint64_t cost = chargeOf(folded);
+  if (cost <= kMaxRecordExpansion * line.size() + kMinRecordCharge) return charge(timeline, cost, line);
+  if (!charge(timeline, kMinRecordCharge, line)) return false;
+  timeline.losses.push_back(Loss{recordTime(record), "channel", "over_budget", 1,
+                                 "a " + record["type"].get<std::string>() + " record of " +
+                                     std::to_string(line.size()) + " bytes that would be written as " +
+                                     std::to_string(cost) + " (more than " + std::to_string(kMaxRecordExpansion) +
+                                     " times its line), not folded"});
+  return false;
+}
+
+// Converts the record and keeps it, within the budget.
+template <typename T>
+bool keep(Timeline& timeline, const std::string& line, const nlohmann::json& record, std::vector<T>& into) {
+  T value = record.get<T>();
+  if (!chargeRecord(timeline, line, record, nlohmann::json(value))) return false;
+  into.push_back(std::move(value));
+  return true;
+}
+
+template <typename T>
+bool keepOne(Timeline& timeline, const std::string& line, const nlohmann::json& record, T& into) {
+  T value = record.get<T>();
+  if (!chargeRecord(timeline, line, record, nlohmann::json(value))) return false;
+  into = std::move(value);
+  return true;
+}
+
+bool foldKmsg(Timeline& timeline, const std::string& line, const nlohmann::json& record) {
+  std::string text = record.value("line", "");
+  if (!chargeRecord(timeline, line, record, nlohmann::json(text))) return false;
+  timeline.raw_kernel_oom_lines.push_back(std::move(text));
+  return true;
+}
+
+bool foldTyped(Timeline& timeline, const std::string& line, const nlohmann::json& record, const std::string& type) {
+  if (type == kRecordGuest) return keepOne(timeline, line, record, timeline.guest);
+  if (type == kRecordPlan) return keepOne(timeline, line, record, timeline.plan);
+  if (type == kRecordUnitSetup) return keep(timeline, line, record, timeline.setup);
+  if (type == kRecordOomKill) return keep(timeline, line, record, timeline.kills);
+  if (type == kRecordUnitState) return keep(timeline, line, record, timeline.states);
+  if (type == kRecordJournal) return keep(timeline, line, record, timeline.journal);
+  if (type == kRecordSample) return keep(timeline, line, record, timeline.samples);
+  if (type == kRecordPhase) return keep(timeline, line, record, timeline.phases);
+  if (type == kRecordKmsg) return foldKmsg(timeline, line, record);
+  if (type == kRecordGuestSample) return keep(timeline, line, record, timeline.guest_samples);
+  if (type == kRecordObserverGap) return keep(timeline, line, record, timeline.gaps);
+  if (type == kRecordLoss) return keep(timeline, line, record, timeline.losses);
+  if (type == kRecordOomd) return keep(timeline, line, record, timeline.oomd);
+  if (type == kRecordEnd) {
+    timeline.complete = true;
+    timeline.guest_status = record.value("status", -1);
+    return true;
+  }
+  return notUnderstood(timeline, line, record, "unknown_record");
+}
+
 bool foldRecord(Timeline& timeline, const std::string& line, const nlohmann::json& record) {
-  const std::string type = record["type"];
   try {
-    if (type == kRecordGuest) timeline.guest = record.get<GuestInfo>();
-    else if (type == kRecordPlan) timeline.plan = record.get<PlanRecord>();
-    else if (type == kRecordUnitSetup) timeline.setup.push_back(record.get<UnitSetup>());
-    else if (type == kRecordOomKill) timeline.kills.push_back(record.get<KernelOomKill>());
-    else if (type == kRecordUnitState) timeline.states.push_back(record.get<UnitStateChange>());
-    else if (type == kRecordJournal) timeline.journal.push_back(record.get<JournalRecord>());
-    else if (type == kRecordSample) timeline.samples.push_back(record.get<MemorySample>());
-    else if (type == kRecordPhase) timeline.phases.push_back(record.get<Phase>());
-    else if (type == kRecordKmsg) timeline.raw_kernel_oom_lines.push_back(record.value("line", ""));
-    else if (type == kRecordGuestSample) timeline.guest_samples.push_back(record.get<GuestSample>());
-    else if (type == kRecordObserverGap) timeline.gaps.push_back(record.get<ObserverGap>());
-    else if (type == kRecordLoss) timeline.losses.push_back(record.get<Loss>());
-    else if (type == kRecordOomd) timeline.oomd.push_back(record.get<OomdStatus>());
-    else if (type == kRecordEnd) {
-      timeline.complete = true;
-      timeline.guest_status = record.value("status", -1);
-    } else return notUnderstood(timeline, line, record, "unknown_record");
+    return foldTyped(timeline, line, record, record["type"].get<std::string>());
   } catch (const nlohmann::json::exception&) {
     return notUnderstood(timeline, line, record, "unparsable_line");
   }
-  return true;
 }
 
 }  // namespace

@@ -111,3 +111,16 @@ TEST(ReportBudget, TheSummaryEndsWithACutNoteAtItsBudget) {
   EXPECT_LE(big.size(), report_limits::kMaxSummaryBytes);
   EXPECT_TRUE(has(big, "summary cut here")) << big.substr(0, 200);
 }
+
+// result.json is written a record at a time (the whole tree took four times the
+// file); the text is what the tree's dump was, byte for byte.
+TEST(ResultBudget, TheStreamedResultJsonIsTheTreesDump) {
+  for (const auto& rec : killRecordings()) {
+    const RunReport r = recordedRun(rec.scenario, rec.fixture);
+    EXPECT_EQ(resultJsonText(r),
+              toResultJson(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")
+        << rec.fixture;
+  }
+  RunReport empty;
+  EXPECT_EQ(resultJsonText(empty), toResultJson(empty).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}

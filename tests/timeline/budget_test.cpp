@@ -26,8 +26,8 @@ std::string sampleLine(std::size_t processes, double t = 1.0) {
   return line + "]}";
 }
 
-// A phase record of exactly `bytes` bytes (its detail padded).
-std::string phaseLine(std::size_t bytes, const std::string& detail_char = "x") {
+// A phase record of about `bytes` bytes (its detail padded).
+std::string phaseLine(std::size_t bytes, const std::string& detail_char) {
   const std::string head = R"({"type":"phase","t":1.0,"name":"pressure","detail":")", tail = "\"}";
   std::string detail;
   while (head.size() + detail.size() + tail.size() < bytes) detail += detail_char;
@@ -94,21 +94,44 @@ TEST(TimelineBudget, ALineAtTheRecordLimitIsFoldedOnePastIsNot) {
 }
 
 TEST(TimelineBudget, TheWholeTimelineStopsAtItsBudgetButKeepsTheEnd) {
+  // Phases that each cost exactly 64 KiB as result.json writes them: exactly
+  // kMaxTimelineBytes of them are folded.
+  const std::string empty = nlohmann::json(Phase{1.0, "pressure", ""}).dump();
+  const std::string detail(64 * KiB - empty.size(), 'x');
+  ASSERT_EQ(nlohmann::json(Phase{1.0, "pressure", detail}).dump().size(), 64 * KiB);
+  const std::string line = toStreamRecord(kRecordPhase, Phase{1.0, "pressure", detail}).dump();
   Timeline t;
-  // Lines of 64 KiB: exactly kMaxTimelineBytes of them are folded.
-  const std::string line = phaseLine(64 * KiB);
-  const std::uint64_t fit = kMaxTimelineBytes / line.size();
+  const std::uint64_t fit = kMaxTimelineBytes / (64 * KiB);
   for (std::uint64_t i = 0; i < fit; ++i) ASSERT_TRUE(applyStreamLine(t, line)) << i;
   EXPECT_EQ(t.folded_bytes, kMaxTimelineBytes);
   EXPECT_EQ(overBudgetLosses(t), 0u);
   EXPECT_FALSE(applyStreamLine(t, line));
   EXPECT_FALSE(applyStreamLine(t, R"({"type":"phase","t":3})"));
+  EXPECT_FALSE(applyStreamLine(t, "not a record"));
   EXPECT_EQ(t.phases.size(), fit);
   ASSERT_EQ(overBudgetLosses(t), 1u) << "one loss counts every record left out";
-  EXPECT_EQ(t.losses.back().count, 2u);
+  EXPECT_EQ(t.losses.back().count, 3u);
   EXPECT_DOUBLE_EQ(t.losses.back().t, -1) << "any record of the run may have been left out";
   EXPECT_TRUE(applyStreamLine(t, R"({"type":"end","status":0})"));
   EXPECT_TRUE(t.complete);
+}
+
+// What a record costs is what result.json writes for it, defaults included: a
+// list of empty objects would be written as processes of five fields each, more
+// than kMaxRecordExpansion times its line, and is not folded. A short record the
+// guest does write (a kill printed without its report) is.
+TEST(TimelineBudget, ARecordThatWouldBeWrittenManyTimesItsSizeIsNotFolded) {
+  std::string line = R"({"type":"sample","t":4.5,"unit":"api.service","processes":[)";
+  for (std::size_t i = 0; i < 1000; ++i) line += i ? ",{}" : "{}";
+  line += "]}";
+  Timeline t;
+  EXPECT_FALSE(applyStreamLine(t, line));
+  EXPECT_TRUE(t.samples.empty());
+  ASSERT_EQ(overBudgetLosses(t), 1u);
+  EXPECT_DOUBLE_EQ(t.losses[0].t, 4.5);
+  EXPECT_NE(t.losses[0].detail.find("more than 4 times its line"), std::string::npos) << t.losses[0].detail;
+  EXPECT_TRUE(applyStreamLine(t, R"({"type":"oom_kill","t":5,"pid":310})"));
+  EXPECT_EQ(t.kills.size(), 1u);
 }
 
 TEST(TimelineBudget, TinyLinesAreChargedTheirFixedFields) {

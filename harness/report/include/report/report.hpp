@@ -62,7 +62,11 @@ struct RunReport {
   int exit_status = 0;           // what oomharness exits with (run/exit_status.hpp)
 };
 
-nlohmann::ordered_json toResultJson(const RunReport& report);
+nlohmann::ordered_json toResultJson(const RunReport& report, bool with_timeline = true);
+// result.json's text: toResultJson(report).dump(2) and a newline, byte for byte,
+// built without the timeline's whole tree (each record's tree in turn). Text from
+// the guest that is not UTF-8 is replaced, never thrown on.
+std::string resultJsonText(const RunReport& report);
 // Reads result.json back; the scenario is re-validated from its stored document.
 Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::string& source);
 

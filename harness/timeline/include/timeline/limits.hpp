@@ -25,13 +25,22 @@ constexpr std::size_t kMaxRecordBytes = 1 * MiB;
 constexpr std::size_t kMaxArrayItems = 8192;
 constexpr std::size_t kMaxStringBytes = 64 * KiB;
 
-// The whole timeline: every line counts its bytes, and at least kMinRecordCharge
-// (what a record's fixed fields take in memory and, indented, in result.json), so a
-// flood of tiny lines is bounded too. Past the budget no record is folded but the
-// end record; one loss (t -1: it covers the whole run) counts them. A 10-minute run
-// of 20 units sampled every 0.5 s with about 12 processes each fits
-// (run/recorded_timeline.hpp), as does everything the 16 MiB results channel keeps.
+// The whole timeline: every record folded counts its fields as result.json writes
+// them (compact; the defaults of fields the line left out included: 2.7 MB of
+// `{}` processes made a 137 MB result.json and an 870 MB peak when lines were
+// counted instead), at least kMinRecordCharge (what a record takes in memory and,
+// indented, in result.json); a line not understood counts kMinRecordCharge. Past
+// the budget no record is folded but the end record; one loss (t -1: it covers
+// the whole run) counts them. A 10-minute run of 20 units sampled every 0.5 s with
+// about 12 processes each fits (run/recorded_timeline.hpp), as does everything
+// the 16 MiB results channel keeps.
 constexpr std::uint64_t kMaxTimelineBytes = 32 * MiB;
 constexpr std::size_t kMinRecordCharge = 256;
+
+// A record written out (its charge) at most this many times its line, plus
+// kMinRecordCharge: a record the guest writes carries its fields, so it is written
+// at about its own size; `{}` for a process is written as five fields, 22 times
+// as long. Such a record is not folded (a loss at its time).
+constexpr std::size_t kMaxRecordExpansion = 4;
 
 }  // namespace oom::timeline_limits
