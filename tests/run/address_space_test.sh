@@ -35,7 +35,6 @@ for kind in processes tiny garbage; do
   limited "evaluate-$kind" "0 1 2 3" -- "$bin" evaluate "$scenario" "$work/$kind.jsonl" --out "$work/run-$kind"
   if [[ -f $work/run-$kind/result.json ]]; then
     limited "show-$kind" "0 1 2 3" -- "$bin" show "$work/run-$kind"
-    limited "report-$kind" "0 1 2 3" -- "$bin" report "$work/run-$kind"
   fi
   rm -f "$work/$kind.jsonl"
 done

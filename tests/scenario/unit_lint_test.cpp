@@ -311,11 +311,19 @@ TEST(ScenarioLint, InvalidJsonIsReportedAtTheLineTheParserStopped) {
 // limits::kMaxFindingsListed per file in every format; then how many more, and the
 // counts are of all of them.
 TEST(LintReport, FindingsPastThePerFileLimitAreCountedNotListed) {
+  const auto finding = [](const std::string& file, unsigned line, LintSeverity severity, const std::string& message) {
+    LintFinding f;
+    f.rule = "drop-in-overrides-unit";
+    f.severity = severity;
+    f.at.file = file;
+    f.at.line = line;
+    f.message = message;
+    return f;
+  };
   std::vector<LintFinding> findings;
   for (std::size_t i = 0; i < limits::kMaxFindingsListed + 3; ++i)
-    findings.push_back(LintFinding{"drop-in-overrides-unit", LintSeverity::warning, {"a.conf", unsigned(i + 1), ""},
-                                   "finding " + std::to_string(i), {}, std::nullopt});
-  findings.push_back(LintFinding{"drop-in-overrides-unit", LintSeverity::note, {"b.conf", 1, ""}, "other", {}, std::nullopt});
+    findings.push_back(finding("a.conf", unsigned(i + 1), LintSeverity::warning, "finding " + std::to_string(i)));
+  findings.push_back(finding("b.conf", 1, LintSeverity::note, "other"));
   const std::string text = lintText(findings);
   EXPECT_NE(text.find("finding 99 "), std::string::npos);
   EXPECT_EQ(text.find("finding 100 "), std::string::npos);
