@@ -1,6 +1,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <new>
 
 #include "report/report.hpp"
 #include "oom/files.hpp"
@@ -165,8 +166,17 @@ std::vector<std::string> writeFiles(const std::filesystem::path& dir, const File
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return {dir.string() + ": cannot create the folder: " + ec.message()};
-  for (const auto& [name, build] : files)
-    if (auto written = writeFileAtomically(dir / name, build()); !written) failures.push_back(written.error().str());
+  for (const auto& [name, build] : files) {
+    std::string text;
+    try {
+      text = build();
+    } catch (const std::bad_alloc&) {
+      // The host had less memory than the file's budget needs: said, never fatal.
+      failures.push_back((dir / name).string() + ": not written: out of memory while building it");
+      continue;
+    }
+    if (auto written = writeFileAtomically(dir / name, text); !written) failures.push_back(written.error().str());
+  }
   return failures;
 }
 

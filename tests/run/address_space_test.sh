@@ -30,7 +30,7 @@ limited() {  # limited NAME ALLOWED_STATUSES -- COMMAND...: runs COMMAND within 
   fi
 }
 
-for kind in processes tiny garbage; do
+for kind in processes garbage; do
   python3 "$src/tests/run/make_big_timeline.py" "$fixture" "$work/$kind.jsonl" "$size" "$kind"
   limited "evaluate-$kind" "0 1 2 3" -- "$bin" evaluate "$scenario" "$work/$kind.jsonl" --out "$work/run-$kind"
   if [[ -f $work/run-$kind/result.json ]]; then
