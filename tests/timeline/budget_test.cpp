@@ -2,6 +2,7 @@
 // cut or left out, and the cut is a loss {source "channel", what "over_budget"}.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "timeline/limits.hpp"
@@ -18,11 +19,20 @@ std::size_t overBudgetLosses(const Timeline& t) {
   return n;
 }
 
+// A record's charge: its bytes as result.json writes it, at $.timeline.LIST[i]
+// (timeline/limits.hpp), at least kMinRecordCharge.
+std::uint64_t writtenCost(const nlohmann::json& folded) {
+  const std::string text = folded.dump(2);
+  const auto lines = static_cast<std::uint64_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  return std::max<std::uint64_t>(text.size() + 6 * lines + 2, kMinRecordCharge);
+}
+
 // A sample record of `processes` processes.
 std::string sampleLine(std::size_t processes, double t = 1.0) {
   std::string line = R"({"type":"sample","t":)" + std::to_string(t) + R"(,"unit":"api.service","processes":[)";
   for (std::size_t i = 0; i < processes; ++i)
-    line += std::string(i ? "," : "") + R"({"pid":)" + std::to_string(i + 1) + "}";
+    line += std::string(i ? "," : "") + R"({"pid":)" + std::to_string(1000 + i) +
+            R"(,"comm":"oomstress","oom_score":500,"oom_score_adj":0,"rss_bytes":1048576})";
   return line + "]}";
 }
 
@@ -96,9 +106,9 @@ TEST(TimelineBudget, ALineAtTheRecordLimitIsFoldedOnePastIsNot) {
 TEST(TimelineBudget, TheWholeTimelineStopsAtItsBudgetButKeepsTheEnd) {
   // Phases that each cost exactly 64 KiB as result.json writes them: exactly
   // kMaxTimelineBytes of them are folded.
-  const std::string empty = nlohmann::json(Phase{1.0, "pressure", ""}).dump();
-  const std::string detail(64 * KiB - empty.size(), 'x');
-  ASSERT_EQ(nlohmann::json(Phase{1.0, "pressure", detail}).dump().size(), 64 * KiB);
+  const std::uint64_t empty = writtenCost(Phase{1.0, "pressure", std::string(300, 'x')}) - 300;
+  const std::string detail(64 * KiB - empty, 'x');
+  ASSERT_EQ(writtenCost(Phase{1.0, "pressure", detail}), 64 * KiB);
   const std::string line = toStreamRecord(kRecordPhase, Phase{1.0, "pressure", detail}).dump();
   Timeline t;
   const std::uint64_t fit = kMaxTimelineBytes / (64 * KiB);
@@ -129,7 +139,7 @@ TEST(TimelineBudget, ARecordThatWouldBeWrittenManyTimesItsSizeIsNotFolded) {
   EXPECT_TRUE(t.samples.empty());
   ASSERT_EQ(overBudgetLosses(t), 1u);
   EXPECT_DOUBLE_EQ(t.losses[0].t, 4.5);
-  EXPECT_NE(t.losses[0].detail.find("more than 4 times its line"), std::string::npos) << t.losses[0].detail;
+  EXPECT_NE(t.losses[0].detail.find("more than 8 times its line"), std::string::npos) << t.losses[0].detail;
   EXPECT_TRUE(applyStreamLine(t, R"({"type":"oom_kill","t":5,"pid":310})"));
   EXPECT_EQ(t.kills.size(), 1u);
 }
@@ -138,7 +148,9 @@ TEST(TimelineBudget, TinyLinesAreChargedTheirFixedFields) {
   Timeline t;
   std::uint64_t folded = 0;
   while (applyStreamLine(t, R"({"type":"sample","t":1})")) ++folded;
-  EXPECT_EQ(folded, kMaxTimelineBytes / kMinRecordCharge);
+  MemorySample tiny;
+  tiny.t = 1;
+  EXPECT_EQ(folded, kMaxTimelineBytes / writtenCost(tiny));
   EXPECT_EQ(t.samples.size(), folded);
 }
 

@@ -13,8 +13,9 @@ namespace oom::report_limits {
 
 // result.json read back. It holds the whole timeline, written with two-space
 // indentation: the recorded runs' result.json are 1.6 to 1.9 times their
-// results.jsonl (tests/report/run_folder_test.cpp), and evaluate folds at most
-// 32 MiB of records (timeline/limits.hpp): 96 MiB is 3 times that.
+// results.jsonl (tests/report/run_folder_test.cpp), evaluate reads at most 32 MiB
+// of them, and a timeline folds at most 80 MiB of records as result.json writes
+// them (timeline/limits.hpp), leaving 16 MiB for the checks, scenario and plan.
 constexpr std::uint64_t kMaxResultFileBytes = 96 * MiB;
 
 // Objects and arrays in result.json nest at most this deep, checked while parsing,
