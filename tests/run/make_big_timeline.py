@@ -7,6 +7,9 @@ size limit (run/recorded_timeline.hpp, timeline/limits.hpp).
   make_big_timeline.py FIXTURE OUT BYTES tiny        the recording, then the smallest
                                                      sample records: the most records a
                                                      file of that size can hold
+  make_big_timeline.py FIXTURE OUT BYTES pids        the recording, then unit states with
+                                                     4,000 one-digit pids each: what is
+                                                     written most times its own size
   make_big_timeline.py FIXTURE OUT BYTES garbage     the recording, then lines that are
                                                      no record, each at its own time: the
                                                      most losses a file can make
@@ -32,6 +35,9 @@ def main():
     while True:
         if kind == "tiny":
             line = '{"type":"sample","t":%.3f}\n' % (last_t + 1 + i * 0.001)
+        elif kind == "pids":
+            line = '{"type":"unit_state","t":%.3f,"unit":"api.service","pids":[%s]}\n' % (
+                last_t + 1 + i * 0.001, ",".join(["1"] * 4000))
         elif kind == "garbage":
             line = '{"t":%.3f}\n' % (last_t + 1 + i * 0.001)
         else:
