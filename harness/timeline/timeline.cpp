@@ -50,14 +50,11 @@ double recordTime(const nlohmann::json& record) {
   return -1;
 }
 
-// A record nests a few levels ($.processes[i].comm); anything deeper is not one,
-// and is refused before its tree exists (the checks below walk it recursively).
-constexpr std::size_t kMaxRecordDepth = 16;
-
+// A line as a record, within timeline_limits::kMaxRecordDepth.
 bool parseRecord(const std::string& line, nlohmann::json& record) {
   static const JsonReadRules rules = [] {
     JsonReadRules r;
-    r.max_depth = kMaxRecordDepth;
+    r.max_depth = timeline_limits::kMaxRecordDepth;
     r.depth_note = "a record needs 3";
     r.printable_text = false;  // guest text: kernel and journal lines
     r.what = "an observer record";

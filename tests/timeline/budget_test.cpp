@@ -154,11 +154,19 @@ TEST(TimelineBudget, TinyLinesAreChargedTheirFixedFields) {
   EXPECT_EQ(t.samples.size(), folded);
 }
 
-TEST(TimelineBudget, RecordsNestedPastTheirDepthAreNotFolded) {
+TEST(TimelineBudget, ARecordNestedAtItsDepthLimitIsFoldedOneDeeperIsNot) {
+  // The record's object is one level; an extra key (ignored by the fold) holds the rest.
+  const auto nested = [](std::size_t depth) {
+    return R"({"type":"phase","t":1,"name":"pressure","extra":)" + std::string(depth - 1, '[') +
+           std::string(depth - 1, ']') + "}";
+  };
   Timeline t;
-  std::string deep = R"({"type":"journal","t":1,"fields":)";
-  for (int i = 0; i < 100000; ++i) deep += "[";
-  EXPECT_FALSE(applyStreamLine(t, deep));
-  ASSERT_EQ(t.losses.size(), 1u);
+  EXPECT_TRUE(applyStreamLine(t, nested(kMaxRecordDepth)));
+  EXPECT_EQ(t.phases.size(), 1u);
+  EXPECT_FALSE(applyStreamLine(t, nested(kMaxRecordDepth + 1)));
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"phase","t":1,"x":)" + std::string(100000, '[')));
+  EXPECT_EQ(t.phases.size(), 1u);
+  ASSERT_EQ(t.losses.size(), 1u) << "both at t 1: one loss, counted twice";
   EXPECT_EQ(t.losses[0].what, "unparsable_line");
+  EXPECT_EQ(t.losses[0].count, 2u);
 }

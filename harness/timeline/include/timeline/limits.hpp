@@ -20,6 +20,10 @@ constexpr std::uint64_t kMaxTimelineFileBytes = 32 * MiB;
 // recorded file is held to the same. A longer line is not folded.
 constexpr std::size_t kMaxRecordBytes = 1 * MiB;
 
+// A record nests a few levels ($.processes[i].comm); a deeper line is not one,
+// and is refused before its tree exists (the fold walks records recursively).
+constexpr std::size_t kMaxRecordDepth = 16;
+
 // Within one record: any array at most this long (a sample's processes, a kill's
 // kernel lines with the task dump, a state's pids; a scenario may start 64 services
 // of 64 processes each, 4,096 tasks), any string at most this many bytes (a kernel
