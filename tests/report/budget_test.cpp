@@ -2,6 +2,7 @@
 // (exactly at them accepted, one past refused, naming the file and what was
 // expected), and the derived files' budgets (a cut is said in the file).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -23,8 +24,6 @@ struct TempFile {
   ~TempFile() { fs::remove(path); }
   void write(const std::string& text) const { std::ofstream(path, std::ios::binary) << text; }
 };
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::string nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
