@@ -213,7 +213,7 @@ void trimRecord(Timeline& timeline, nlohmann::json& record) {
 bool chargeRecord(Timeline& timeline, const std::string& line, const nlohmann::json& record,
                   const nlohmann::json& folded) {
   const std::uint64_t cost = chargeOf(folded);
-  if (cost <= kMaxRecordExpansion * line.size() + kMinRecordCharge) return charge(timeline, cost, line);
+  if (cost <= kMaxRecordExpansion * line.size() + kRecordDefaultsBytes) return charge(timeline, cost, line);
   if (!charge(timeline, kMinRecordCharge, line)) return false;
   timeline.losses.push_back(Loss{recordTime(record), "channel", "over_budget", 1,
                                  "a " + record["type"].get<std::string>() + " record of " +

@@ -46,9 +46,13 @@ constexpr std::uint64_t kMaxTimelineBytes = 80 * MiB;
 constexpr std::size_t kMinRecordCharge = 256;
 
 // A record written out (its charge) at most this many times its line, plus
-// kMinRecordCharge: a record the guest writes carries its fields, so indented it
-// is written at 2 to 3 times its line; `{}` for a process is written as five
-// fields, about 50 times as long. Such a record is not folded (a loss at its time).
+// kRecordDefaultsBytes: a record the guest writes carries its fields, so indented it
+// is written at 2 to 3 times its line, and one that carries none (an older record,
+// or a test's) at most its defaults (unit_setup's, the most, take about 700
+// bytes); `{}` for a process is written as five fields, about 50 times as long.
+// Such a record is not folded (a loss at its time). The whole timeline's budget
+// bounds what records of defaults can take: about 8 times the largest file.
 constexpr std::size_t kMaxRecordExpansion = 8;
+constexpr std::size_t kRecordDefaultsBytes = 1 * KiB;
 
 }  // namespace oom::timeline_limits
