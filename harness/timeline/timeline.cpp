@@ -282,7 +282,9 @@ bool foldRecord(Timeline& timeline, const std::string& line, const nlohmann::jso
 bool applyStreamLine(Timeline& timeline, const std::string& line) {
   if (!withinBudget(timeline, line)) return false;
   nlohmann::json record;
-  if (!parseRecord(line, record) || !record.is_object() || !record.contains("type") || !record["type"].is_string())
+  // Not JSON (or too deep): what was read of it is no time of anything.
+  if (!parseRecord(line, record)) return notUnderstood(timeline, line, nlohmann::json(), "unparsable_line");
+  if (!record.is_object() || !record.contains("type") || !record["type"].is_string())
     return notUnderstood(timeline, line, record, "unparsable_line");
   if (!floatsFitAnyField(record)) return notUnderstood(timeline, line, record, "unparsable_line");
   trimRecord(timeline, record);

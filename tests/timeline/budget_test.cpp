@@ -166,7 +166,7 @@ TEST(TimelineBudget, ARecordNestedAtItsDepthLimitIsFoldedOneDeeperIsNot) {
   EXPECT_FALSE(applyStreamLine(t, nested(kMaxRecordDepth + 1)));
   EXPECT_FALSE(applyStreamLine(t, R"({"type":"phase","t":1,"x":)" + std::string(100000, '[')));
   EXPECT_EQ(t.phases.size(), 1u);
-  ASSERT_EQ(t.losses.size(), 1u) << "both at t 1: one loss, counted twice";
+  ASSERT_EQ(t.losses.size(), 1u) << "both untimed: one loss, counted twice";
   EXPECT_EQ(t.losses[0].what, "unparsable_line");
   EXPECT_EQ(t.losses[0].count, 2u);
 }
