@@ -9,6 +9,7 @@
 #include <map>
 
 #include "check_context.hpp"
+#include "checks/limits.hpp"
 #include "oom/units.hpp"
 #include "oom/text.hpp"
 
@@ -227,6 +228,21 @@ ObserverStats observerStats(const Timeline& t) {
   return s;
 }
 
+namespace {
+
+// The first check_limits::kMaxBlindSpotsCited blind spots as evidence, then how many more.
+void citeBlindSpots(const std::vector<BlindSpot>& blind, CheckResult& c) {
+  using check_limits::kMaxBlindSpotsCited;
+  for (std::size_t i = 0; i < blind.size() && i < kMaxBlindSpotsCited; ++i) c.evidence.push_back(blind[i].evidence);
+  if (blind.size() <= kMaxBlindSpotsCited) return;
+  c.evidence.push_back(Evidence{-1, kRecordLoss, "", "", 0,
+                                "... and " + std::to_string(blind.size() - kMaxBlindSpotsCited) +
+                                    " more blind spots, not cited (at most " + std::to_string(kMaxBlindSpotsCited) +
+                                    " are): timeline.gaps and timeline.losses list them all"});
+}
+
+}  // namespace
+
 CheckResult observationCheck(const CheckContext& ctx) {
   CheckResult c{.name = "observation",
                 .outcome = CheckOutcome::pass,
@@ -250,7 +266,7 @@ CheckResult observationCheck(const CheckContext& ctx) {
                std::to_string(t.losses.size()) + " loss record(s) (" + std::to_string(lost) + " item(s) lost)";
   if (!holes.empty()) c.observed += ", " + std::to_string(holes.size()) + " stretch(es) with no sample and no gap record";
   if (unreadable > 0) c.observed += ", " + std::to_string(unreadable) + " stretch(es) with a file unreadable";
-  for (const auto& b : ctx.blind) c.evidence.push_back(b.evidence);
+  citeBlindSpots(ctx.blind, c);
   return c;
 }
 

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <new>
 
 #include "commands.hpp"
 #include "run/exit_status.hpp"
@@ -31,6 +32,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : oom::kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    // Inputs are held to budgets (README: Reliability) a host normally has room for:
+    // one that did not is the host's failure, said, never a crash.
+    spdlog::error("out of memory: this host gave oomharness less memory than its inputs' budgets need "
+                  "(README: Reliability, bounded memory and output)");
+    return oom::kExitInconclusive;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return oom::kExitInconclusive;

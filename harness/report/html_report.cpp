@@ -12,6 +12,7 @@
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/html_report.hpp"
+#include "output_budget.hpp"
 #include "report/xml_text.hpp"
 #include "checks/victim_choice.hpp"
 
@@ -228,7 +229,7 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
   }
   for (const auto& s : r.timeline.oomd)
     out += "<details><summary>oomctl " + htmlText(s.when == "end" ? "at the end" : "before the pressure") +
-           "</summary><pre>" + htmlText(s.text) + "</pre></details>\n";
+           "</summary><pre>" + htmlText(shownText(s.text, report_limits::kMaxUnitFileShownBytes)) + "</pre></details>\n";
   if (events.empty()) return out + "<p>No kernel OOM kill.</p></section>\n";
   out += "<p>" + std::to_string(events.size()) + " kernel OOM decision(s), " + std::to_string(r.timeline.kills.size()) +
          " process(es) killed. Times are seconds since pressure began.</p>\n";
@@ -265,7 +266,7 @@ std::string checksSection(const RunReport& r) {
       for (std::size_t i = 0; i < c.evidence.size() && i < kEvidenceShownMax; ++i) {
         const Evidence& e = c.evidence[i];
         cell += "<li><code>" + since(e.t, p0) + " " + htmlText(e.source) +
-                (e.unit.empty() ? "" : " " + htmlText(e.unit)) + ": " + htmlText(e.text) + "</code></li>";
+                (e.unit.empty() ? "" : " " + htmlText(e.unit)) + ": " + htmlText(shownText(e.text)) + "</code></li>";
       }
       if (c.evidence.size() > kEvidenceShownMax)
         cell += "<li>… " + std::to_string(c.evidence.size() - kEvidenceShownMax) + " more in result.json</li>";
@@ -295,7 +296,8 @@ std::string unitFilesHtml(const ServiceFiles& files, const UnitSetup* setup) {
   std::string out = "<p>Unit files, in the order systemd applied them:</p>\n<ul>\n";
   for (const auto& f : files.files)
     out += "<li><details><summary><code>" + htmlText(f.guest_path) + "</code> from <code>" + htmlText(f.source) +
-           "</code></summary><pre>" + htmlText(f.text) + "</pre></details></li>\n";
+           "</code></summary><pre>" + htmlText(shownText(f.text, report_limits::kMaxUnitFileShownBytes)) +
+           "</pre></details></li>\n";
   out += "</ul>\n";
   auto list = [&](const char* title, const std::vector<SettingOrigin>& items) {
     if (items.empty()) return;
@@ -459,7 +461,9 @@ std::string htmlReport(const RunReport& r) {
           " from the run's result.json (" + std::string(kResultFormat) +
           "). <code>oomharness report DIR</code> writes this page again, <code>oomharness show DIR</code> prints the "
           "summary.</p></footer>\n</main>\n</body>\n</html>\n";
-  return html;
+  return cutToBudget(std::move(html), report_limits::kMaxReportHtmlBytes,
+                     "<p class=\"warn\">report.html cut here: it reached its budget (report/limits.hpp). "
+                     "Everything is in result.json.</p>\n</body>\n</html>\n");
 }
 
 }  // namespace oom

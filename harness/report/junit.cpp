@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "oom/text.hpp"
+#include "output_budget.hpp"
 #include "report/report.hpp"
 #include "report/xml_text.hpp"
 
@@ -45,17 +46,40 @@ std::string xmlLines(std::string_view text) {
   return out;
 }
 
-// One line per field, each field printable() so that its own newlines stay escaped.
+namespace {
+
+// A field as one line: printable() so that its own newlines stay escaped, cut to
+// report_limits::kMaxTextShownBytes.
+std::string field(std::string_view text) { return printable(shownText(text)); }
+
+}  // namespace
+
+// One line per field; at most kMaxEvidenceShown evidence rows, then how many more.
 std::string checkEvidenceText(const CheckResult& c) {
-  std::string text = "expected: " + printable(c.expected) + "\nobserved: " + printable(c.observed) + "\n";
-  if (!c.why.empty()) text += "why: " + printable(c.why) + "\n";
-  for (const auto& e : c.evidence) {
+  using report_limits::kMaxEvidenceShown;
+  std::string text = "expected: " + field(c.expected) + "\nobserved: " + field(c.observed) + "\n";
+  if (!c.why.empty()) text += "why: " + field(c.why) + "\n";
+  for (std::size_t i = 0; i < c.evidence.size() && i < kMaxEvidenceShown; ++i) {
+    const Evidence& e = c.evidence[i];
     char t[32] = "";
     if (e.t >= 0) std::snprintf(t, sizeof t, "[%.3f] ", e.t);
-    text += std::string(t) + printable(e.source) + ": " + printable(e.text) + "\n";
+    text += std::string(t) + field(e.source) + ": " + field(e.text) + "\n";
   }
+  if (c.evidence.size() > kMaxEvidenceShown)
+    text += "... and " + std::to_string(c.evidence.size() - kMaxEvidenceShown) + " more in result.json\n";
   return text;
 }
+
+namespace {
+
+// A testcase's body, or, once the file has reached its budget, a line saying where it is.
+std::string testcaseBody(const CheckResult& c, std::size_t written) {
+  if (written > report_limits::kMaxJunitBytes)
+    return "junit.xml reached its budget (report/limits.hpp): this check's evidence is in result.json\n";
+  return xmlLines(checkEvidenceText(c));
+}
+
+}  // namespace
 
 std::string junitXml(const RunReport& r) {
   const auto& checks = r.verdict.checks;
@@ -77,11 +101,12 @@ std::string junitXml(const RunReport& r) {
   for (const auto& c : checks) {
     const std::string classname = suite + "." + xmlText(c.unit.empty() ? "scenario" : c.unit);
     xml += "    <testcase classname=\"" + classname + "\" name=\"" + xmlText(c.name) + "\">\n";
-    const std::string body = xmlLines(checkEvidenceText(c));
+    const std::string body = testcaseBody(c, xml.size());
+    const std::string message = xmlText(shownText(c.observed));
     if (c.outcome == CheckOutcome::fail)
-      xml += "      <failure message=\"" + xmlText(c.observed) + "\" type=\"fail\">" + body + "</failure>\n";
+      xml += "      <failure message=\"" + message + "\" type=\"fail\">" + body + "</failure>\n";
     else if (c.outcome == CheckOutcome::inconclusive)
-      xml += "      <error message=\"" + xmlText(c.observed) + "\" type=\"inconclusive\">" + body + "</error>\n";
+      xml += "      <error message=\"" + message + "\" type=\"inconclusive\">" + body + "</error>\n";
     else
       xml += "      <system-out>" + body + "</system-out>\n";
     xml += "    </testcase>\n";

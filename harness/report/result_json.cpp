@@ -1,15 +1,94 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <new>
 
 #include "report/report.hpp"
 #include "oom/files.hpp"
 #include "report/html_report.hpp"
+#include "scenario/json_reader.hpp"
 #include "scenario/parse.hpp"
 
 namespace oom {
 
-nlohmann::ordered_json toResultJson(const RunReport& r) {
+namespace {
+
+constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+
+// `text`, a value dumped with indentation 2 at level 0, moved to `level`: nlohmann
+// escapes newlines within strings, so every newline in it starts a line.
+void appendIndented(std::string& out, const std::string& text, std::size_t level) {
+  const std::string pad(2 * level, ' ');
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += pad;
+  }
+}
+
+// `value` as dump(2) writes it at `level`. Guest text may hold invalid UTF-8:
+// replaced, never thrown.
+template <typename T>
+void appendValue(std::string& out, const T& value, std::size_t level) {
+  appendIndented(out, nlohmann::json(value).dump(2, ' ', false, kReplace), level);
+}
+
+// A list as dump(2) writes it at `level`, one element's tree at a time.
+template <typename T>
+void appendList(std::string& out, const std::vector<T>& list, std::size_t level) {
+  if (list.empty()) {
+    out += "[]";
+    return;
+  }
+  out += "[\n";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out += std::string(2 * (level + 1), ' ');
+    appendValue(out, list[i], level + 1);
+    out += i + 1 < list.size() ? ",\n" : "\n";
+  }
+  out += std::string(2 * level, ' ') + "]";
+}
+
+// The timeline as `nlohmann::json(timeline).dump(2)` writes it at `level` (keys
+// sorted, as a plain json object sorts them), without its whole tree at once: that
+// tree took four times the file.
+std::string timelineText(const Timeline& t, std::size_t level) {
+  std::string out = "{\n";
+  const std::string pad(2 * (level + 1), ' ');
+  const auto key = [&](const char* name) { out += pad + "\"" + name + "\": "; };
+  const auto next = [&] { out += ",\n"; };
+  key("complete"), appendValue(out, t.complete, level + 1), next();
+  key("gaps"), appendList(out, t.gaps, level + 1), next();
+  key("guest"), appendValue(out, t.guest, level + 1), next();
+  key("guest_samples"), appendList(out, t.guest_samples, level + 1), next();
+  key("guest_status"), appendValue(out, t.guest_status, level + 1), next();
+  key("journal"), appendList(out, t.journal, level + 1), next();
+  key("kills"), appendList(out, t.kills, level + 1), next();
+  key("losses"), appendList(out, t.losses, level + 1), next();
+  key("oomd"), appendList(out, t.oomd, level + 1), next();
+  key("phases"), appendList(out, t.phases, level + 1), next();
+  key("plan"), appendValue(out, t.plan, level + 1), next();
+  key("raw_kernel_oom_lines"), appendList(out, t.raw_kernel_oom_lines, level + 1), next();
+  key("samples"), appendList(out, t.samples, level + 1), next();
+  key("setup"), appendList(out, t.setup, level + 1), next();
+  key("states"), appendList(out, t.states, level + 1), next();
+  key("version"), appendValue(out, t.version, level + 1);
+  out += "\n" + std::string(2 * level, ' ') + "}";
+  return out;
+}
+
+}  // namespace
+
+std::string resultJsonText(const RunReport& r) {
+  nlohmann::ordered_json head = toResultJson(r, /*with_timeline=*/false);
+  head["timeline"] = nullptr;
+  std::string out = head.dump(2, ' ', false, kReplace);
+  // The placeholder is the last member: `"timeline": null\n}`.
+  out.resize(out.size() - std::string_view("null\n}").size());
+  out += timelineText(r.timeline, 1) + "\n}\n";
+  return out;
+}
+
+nlohmann::ordered_json toResultJson(const RunReport& r, bool with_timeline) {
   nlohmann::ordered_json j;
   j["format"] = kResultFormat;
   j["tool_version"] = r.tool_version;
@@ -28,7 +107,7 @@ nlohmann::ordered_json toResultJson(const RunReport& r) {
   j["settings_applied"] = applied;
   j["plan"] = nlohmann::json(r.plan);
   j["checks"] = nlohmann::json(r.verdict.checks);
-  j["timeline"] = nlohmann::json(r.timeline);
+  if (with_timeline) j["timeline"] = nlohmann::json(r.timeline);
   return j;
 }
 
@@ -85,8 +164,17 @@ template <typename Files>
 std::vector<std::string> writeFiles(const std::filesystem::path& dir, const Files& files) {
   std::vector<std::string> failures;
   if (auto made = createOutputFolder(dir); !made) return {made.error().str()};
-  for (const auto& [name, build] : files)
-    if (auto written = writeFileAtomically(dir / name, build()); !written) failures.push_back(written.error().str());
+  for (const auto& [name, build] : files) {
+    std::string text;
+    try {
+      text = build();
+    } catch (const std::bad_alloc&) {
+      // The host had less memory than the file's budget needs: said, never fatal.
+      failures.push_back((dir / name).string() + ": not written: out of memory while building it");
+      continue;
+    }
+    if (auto written = writeFileAtomically(dir / name, text); !written) failures.push_back(written.error().str());
+  }
   return failures;
 }
 
@@ -101,16 +189,34 @@ FileList derivedFiles(const RunReport& report) {
 }  // namespace
 
 std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const RunReport& report) {
-  FileList files = {{kRunResultFile, [&report] {
-                       // Text from the guest (console tails, comm names) may hold invalid UTF-8: replace it, never throw.
-                       return toResultJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-                     }}};
+  FileList files = {{kRunResultFile, [&report] { return resultJsonText(report); }}};
   for (auto& f : derivedFiles(report)) files.push_back(std::move(f));
   return writeFiles(dir, files);
 }
 
 std::vector<std::string> writeDerivedReports(const std::filesystem::path& dir, const RunReport& report) {
   return writeFiles(dir, derivedFiles(report));
+}
+
+namespace {
+
+// The bytes of a result.json, parsed within report_limits (no tree deeper than
+// kMaxResultDepth is ever built).
+Expected<nlohmann::json> parseResultJson(std::string_view bytes, const std::filesystem::path& file) {
+  JsonReadRules rules;
+  rules.max_depth = report_limits::kMaxResultDepth;
+  rules.depth_note = std::string("a result file (") + kResultFormat + ") needs 8";
+  rules.printable_text = false;  // guest text holds control characters, escaped
+  rules.what = kResultFormat;
+  return readLimitedJson(bytes, file.string(), rules);
+}
+
+}  // namespace
+
+Expected<nlohmann::json> readResultJson(const std::filesystem::path& file, const std::string& what) {
+  auto bytes = readRegularFile(file, kMaxResultFileBytes, what);
+  if (!bytes) return tl::unexpected(bytes.error());
+  return parseResultJson(*bytes, file);
 }
 
 Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
@@ -126,20 +232,24 @@ Expected<RunReport> readRunFolder(const std::filesystem::path& dir) {
                                    "), written by `oomharness run` or `evaluate --out`; there is none");
   auto bytes = readRegularFile(file, kMaxResultFileBytes, std::string("run result (") + kResultFormat + ")");
   if (!bytes) return tl::unexpected(bytes.error());
+  return readResultText(*bytes, file);
+}
+
+Expected<RunReport> readResultText(std::string_view bytes, const std::filesystem::path& file) {
   Expected<RunReport> report = fail(file.string(), "");
   {
-    const auto json = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded())
-      return fail(file.string(), std::string("expected JSON (") + kResultFormat + "); it does not parse");
-    report = fromResultJson(json, file.string());
+    const auto json = parseResultJson(bytes, file);
+    if (!json) return tl::unexpected(json.error());
+    report = fromResultJson(*json, file.string());
     if (!report) return report;
   }
   // The scenario once more in its file's key order (a plain json sorts keys), so
   // the services' directives read as they were written and a regenerated report
-  // is the same as the run's. Only the scenario is kept: the timeline is not built twice.
+  // is the same as the run's. Only the scenario is kept: the timeline is not built
+  // twice, and the depth was checked above.
   using Ordered = nlohmann::ordered_json;
   const auto ordered = Ordered::parse(
-      *bytes,
+      bytes,
       [](int depth, Ordered::parse_event_t event, Ordered& parsed) {
         return !(depth == 1 && event == Ordered::parse_event_t::key && parsed != "scenario");
       },

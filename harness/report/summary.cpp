@@ -6,6 +6,7 @@
 #include "checks/registry.hpp"
 #include "checks/timeline_index.hpp"
 #include "kill_lines.hpp"
+#include "output_budget.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/report.hpp"
@@ -206,6 +207,9 @@ static std::string summarizeFields(const RunReport& r) {
   return out;
 }
 
-std::string summarize(const RunReport& r) { return printableLines(summarizeFields(r)); }
+std::string summarize(const RunReport& r) {
+  return cutToBudget(printableLines(summarizeFields(r)), report_limits::kMaxSummaryBytes,
+                     "... summary cut here: it reached its budget (report/limits.hpp); everything is in result.json\n");
+}
 
 }  // namespace oom

@@ -1,9 +1,10 @@
-#include "json_reader.hpp"
+#include "scenario/json_reader.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <deque>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 
@@ -51,10 +52,21 @@ std::pair<std::size_t, std::size_t> lineColumn(std::string_view text, std::size_
 // Builds the tree while checking the limits. After the first error the tree is
 // no longer built (it will not be used), but parsing goes on to find more errors,
 // except past the depth limit or at a broken number, where it stops.
-class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
+template <typename Json>
+class LimitedSax final : public nlohmann::json_sax<Json> {
  public:
-  LimitedSax(std::string_view text, const std::string& source, ScenarioJson& root, ErrorList& errors)
-      : text_(text), source_(source), root_(root), errors_(errors) {}
+  using typename nlohmann::json_sax<Json>::number_integer_t;
+  using typename nlohmann::json_sax<Json>::number_unsigned_t;
+  using typename nlohmann::json_sax<Json>::number_float_t;
+  using typename nlohmann::json_sax<Json>::string_t;
+  using typename nlohmann::json_sax<Json>::binary_t;
+  // An ordered object is a vector: its keys are checked for duplicates with a set
+  // per open object. A std::map finds a duplicate itself when the value is added.
+  static constexpr bool kOrdered = std::is_same_v<Json, nlohmann::ordered_json>;
+
+  LimitedSax(std::string_view text, const std::string& source, const JsonReadRules& rules, Json& root,
+             ErrorList& errors)
+      : text_(text), source_(source), rules_(rules), root_(root), errors_(errors) {}
 
   bool failed() const { return failed_; }
 
@@ -66,6 +78,7 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
   bool binary(binary_t&) override { return value(nullptr); }  // not produced by the JSON parser
 
   bool string(string_t& s) override {
+    if (!rules_.printable_text) return value(std::move(s));
     if (auto c = firstControlCharacter(s))
       error(valuePath(), "control character " + codePoint(*c) + " in a string; expected printable "
                          "text on one line (no newlines, tabs or escape sequences)");
@@ -81,12 +94,11 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
     Frame& top = frames_.back();
     top.key = k;
     top.has_key = true;
-    if (auto c = firstControlCharacter(k))
-      error(valuePath(), "control character " + codePoint(*c) + " in a key; expected a printable key");
-    if (!top.keys.insert(k).second)
-      error(valuePath(), "duplicate key \"" + printable(shortened(k, kKeyShown)) +
-                             "\"; expected each key once per object (which copy would count is "
-                             "up to the parser)");
+    if (rules_.printable_text)
+      if (auto c = firstControlCharacter(k))
+        error(valuePath(), "control character " + codePoint(*c) + " in a key; expected a printable key");
+    if constexpr (kOrdered)
+      if (!top.keys.insert(k).second) duplicateKey(k);
     return true;
   }
 
@@ -113,13 +125,19 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
 
  private:
   struct Frame {
-    ScenarioJson* container = nullptr;  // null once the tree is no longer built
+    Json* container = nullptr;  // null once the tree is no longer built
     bool object = false;
     bool has_key = false;               // object: a key was read, its value not yet
     std::string key;                    // object: the latest key
     std::size_t index = 0;              // array: the index of the next element
     std::unordered_set<std::string> keys;
   };
+
+  void duplicateKey(const std::string& k) {
+    error(valuePath(), "duplicate key \"" + printable(shortened(k, kKeyShown)) +
+                           "\"; expected each key once per object (which copy would count is "
+                           "up to the parser)");
+  }
 
   void error(const std::string& path, std::string message) {
     failed_ = true;
@@ -137,20 +155,29 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
   }
 
   // Where the next value goes, or nullptr when the tree is no longer built.
-  ScenarioJson* slot() {
+  Json* slot() {
     if (failed_) return nullptr;
     if (frames_.empty()) return &root_;
     Frame& top = frames_.back();
     if (!top.container) return nullptr;
-    if (top.object) {
-      // The key is new (key() checked), so append without ordered_map's linear lookup.
-      auto& members = top.container->get_ref<ScenarioJson::object_t&>();
-      members.emplace_back(top.key, nullptr);
-      return &members.back().second;
-    }
-    auto& elements = top.container->get_ref<ScenarioJson::array_t&>();
+    if (top.object) return member(top);
+    auto& elements = top.container->template get_ref<typename Json::array_t&>();
     elements.emplace_back(nullptr);
     return &elements.back();
+  }
+
+  Json* member(Frame& top) {
+    auto& members = top.container->template get_ref<typename Json::object_t&>();
+    if constexpr (kOrdered) {
+      // The key is new (key() checked), so append without ordered_map's linear lookup.
+      members.emplace_back(top.key, nullptr);
+      return &members.back().second;
+    } else {
+      auto [at, added] = members.emplace(top.key, nullptr);
+      if (added) return &at->second;
+      duplicateKey(top.key);
+      return nullptr;
+    }
   }
 
   // A scalar value or a closed container was read: the parent moves on.
@@ -163,20 +190,20 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
 
   template <typename T>
   bool value(T&& v) {
-    if (ScenarioJson* at = slot()) *at = ScenarioJson(std::forward<T>(v));
+    if (Json* at = slot()) *at = Json(std::forward<T>(v));
     advance();
     return true;
   }
 
   bool open(bool object) {
-    if (frames_.size() >= limits::kMaxDepth) {
-      error(valuePath(), "objects and arrays nested deeper than " + std::to_string(limits::kMaxDepth) +
-                             " levels; expected at most " + std::to_string(limits::kMaxDepth) +
-                             " (a scenario needs 5)");
+    if (frames_.size() >= rules_.max_depth) {
+      const std::string max = std::to_string(rules_.max_depth);
+      error(valuePath(), "objects and arrays nested deeper than " + max + " levels; expected at most " + max +
+                             " (" + rules_.depth_note + ")");
       return false;  // stop: nothing deeper is read
     }
-    ScenarioJson* at = slot();
-    if (at) *at = object ? ScenarioJson::object() : ScenarioJson::array();
+    Json* at = slot();
+    if (at) *at = object ? Json::object() : Json::array();
     Frame f;
     f.container = at;
     f.object = object;
@@ -192,7 +219,8 @@ class LimitedSax final : public nlohmann::json_sax<ScenarioJson> {
 
   std::string_view text_;
   const std::string& source_;
-  ScenarioJson& root_;
+  const JsonReadRules& rules_;
+  Json& root_;
   ErrorList& errors_;
   // A deque: pushing and popping at the end keeps the other frames in place.
   std::deque<Frame> frames_;
@@ -226,11 +254,46 @@ std::vector<Error> ErrorList::take(const std::string& source) {
   return out;
 }
 
+namespace {
+
+template <typename Json>
+bool readWith(std::string_view text, const std::string& source, const JsonReadRules& rules, Json& doc,
+              ErrorList& errors) {
+  LimitedSax<Json> sax(text, source, rules, doc, errors);
+  const bool parsed = Json::sax_parse(text.begin(), text.end(), &sax);
+  return parsed && !sax.failed();
+}
+
+}  // namespace
+
+bool readLimitedJson(std::string_view text, const std::string& source, const JsonReadRules& rules,
+                     nlohmann::json& doc, ErrorList& errors) {
+  return readWith(text, source, rules, doc, errors);
+}
+
+bool readLimitedJson(std::string_view text, const std::string& source, const JsonReadRules& rules,
+                     nlohmann::ordered_json& doc, ErrorList& errors) {
+  return readWith(text, source, rules, doc, errors);
+}
+
+Expected<nlohmann::json> readLimitedJson(std::string_view text, const std::string& source,
+                                         const JsonReadRules& rules) {
+  nlohmann::json doc;
+  ErrorList errors;
+  if (readLimitedJson(text, source, rules, doc, errors)) return doc;
+  Error first = errors.take(source).front();
+  if (first.line != 0) {
+    // Not JSON at all: say what the file should have been, then where it stopped.
+    first.message = "expected JSON (" + rules.what + "); at " + first.where.substr(source.size() + 1) + ": " + first.message;
+    first.where = source;
+  }
+  return tl::unexpected(first);
+}
+
 bool readScenarioJson(std::string_view text, const std::string& source, ScenarioJson& doc,
                       ErrorList& errors) {
-  LimitedSax sax(text, source, doc, errors);
-  const bool parsed = ScenarioJson::sax_parse(text.begin(), text.end(), &sax);
-  return parsed && !sax.failed();
+  static const JsonReadRules scenario_rules;
+  return readLimitedJson(text, source, scenario_rules, doc, errors);
 }
 
 }  // namespace oom

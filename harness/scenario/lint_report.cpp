@@ -1,9 +1,11 @@
 #include "scenario/lint_report.hpp"
 
 #include <cstdio>
+#include <map>
 
 #include "oom/text.hpp"
 #include "oom/version.hpp"
+#include "scenario/limits.hpp"
 
 namespace oom {
 namespace {
@@ -22,16 +24,36 @@ nlohmann::json sarifLocation(const LintLocation& at) {
             {"region", {{"startLine", std::max(1u, at.line)}}}}}};
 }
 
+// The findings a report lists: at most limits::kMaxFindingsListed per file, in
+// order; how many more each file had goes to `not_listed` (file -> count).
+std::vector<const LintFinding*> listed(const std::vector<LintFinding>& findings, bool with_suppressed,
+                                       std::map<std::string, std::size_t>& not_listed) {
+  std::map<std::string, std::size_t> per_file;
+  std::vector<const LintFinding*> out;
+  for (const auto& f : findings) {
+    if (f.suppressed && !with_suppressed) continue;
+    if (++per_file[f.at.file] <= limits::kMaxFindingsListed) out.push_back(&f);
+    else ++not_listed[f.at.file];
+  }
+  return out;
+}
+
+std::string notListedLine(const std::string& file, std::size_t count) {
+  return printable(file) + ": note: " + std::to_string(count) + " more finding" + (count == 1 ? "" : "s") +
+         " not listed (at most " + std::to_string(limits::kMaxFindingsListed) + " per file are)\n";
+}
+
 }  // namespace
 
 std::string lintText(const std::vector<LintFinding>& findings) {
   std::string out;
-  for (const auto& f : findings) {
-    if (f.suppressed) continue;
-    out += where(f.at) + ": " + std::string(severityName(f.severity)) + ": " +
-           printable(f.message) + " [" + f.rule + "]\n";
-    for (const auto& r : f.related) out += where(r) + ": note: " + printable(r.message) + "\n";
+  std::map<std::string, std::size_t> not_listed;
+  for (const LintFinding* f : listed(findings, false, not_listed)) {
+    out += where(f->at) + ": " + std::string(severityName(f->severity)) + ": " +
+           printable(f->message) + " [" + f->rule + "]\n";
+    for (const auto& r : f->related) out += where(r) + ": note: " + printable(r.message) + "\n";
   }
+  for (const auto& [file, count] : not_listed) out += notListedLine(file, count);
   return printableLines(out);  // file names come from the linted tree
 }
 
@@ -41,6 +63,12 @@ nlohmann::json lintJson(const std::vector<LintFinding>& findings,
   std::size_t counts[3] = {0, 0, 0};
   std::size_t suppressed = 0;
   for (const auto& f : findings) {
+    if (f.suppressed) ++suppressed;
+    else ++counts[static_cast<int>(f.severity)];
+  }
+  std::map<std::string, std::size_t> not_listed;
+  for (const LintFinding* listed_finding : listed(findings, true, not_listed)) {
+    const LintFinding& f = *listed_finding;
     nlohmann::json related = nlohmann::json::array();
     for (const auto& r : f.related) related.push_back(location(r));
     list.push_back(
@@ -51,14 +79,11 @@ nlohmann::json lintJson(const std::vector<LintFinding>& findings,
          {"message", f.message},
          {"related", related},
          {"suppressed", f.suppressed ? nlohmann::json(*f.suppressed) : nlohmann::json(nullptr)}});
-    if (f.suppressed)
-      ++suppressed;
-    else
-      ++counts[static_cast<int>(f.severity)];
   }
   return {{"format", "oomharness-lint/1"},
           {"inputs", inputs},
           {"findings", list},
+          {"not_listed", not_listed},
           {"counts",
            {{"error", counts[2]},
             {"warning", counts[1]},
@@ -76,7 +101,9 @@ nlohmann::json lintSarif(const std::vector<LintFinding>& findings) {
                      {"help", {{"text", r.help}}},
                      {"defaultConfiguration", {{"level", severityName(r.severity)}}}});
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& f : findings) {
+  std::map<std::string, std::size_t> not_listed;
+  for (const LintFinding* listed_finding : listed(findings, true, not_listed)) {
+    const LintFinding& f = *listed_finding;
     nlohmann::json result = {{"ruleId", f.rule},
                              {"level", severityName(f.severity)},
                              {"message", {{"text", f.message}}},
@@ -105,7 +132,8 @@ nlohmann::json lintSarif(const std::vector<LintFinding>& findings) {
        nlohmann::json::array(
            {{{"tool",
               {{"driver", {{"name", "oomharness-lint"}, {"version", kVersion}, {"rules", rules}}}}},
-             {"results", results}}})}};
+             {"results", results},
+             {"properties", {{"notListed", not_listed}}}}})}};
 }
 
 std::string sarifUri(const std::string& path) {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "json_reader.hpp"
+#include "scenario/json_reader.hpp"
 #include "oom/files.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"

@@ -37,13 +37,9 @@ std::string releaseOf(const RunReport& report) {
 
 Expected<RunFacts> readRun(const fs::path& folder, int repeat) {
   const fs::path file = folder / kRunResultFile;
-  auto text = readRegularFile(file, kMaxResultFileBytes, "run's result.json");
-  if (!text) return tl::unexpected(text.error());
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded())
-    return fail(file.string(), std::string("expected JSON (a run's result.json, format ") + kResultFormat +
-                                   "); got text that is not JSON");
-  auto report = fromResultJson(json, file.string());
+  const auto json = readResultJson(file, "run's result.json");
+  if (!json) return tl::unexpected(json.error());
+  auto report = fromResultJson(*json, file.string());
   if (!report) return tl::unexpected(report.error());
   return runFacts(*report, folder.string(), repeat);
 }

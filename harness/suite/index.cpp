@@ -4,6 +4,8 @@
 
 #include "oom/files.hpp"
 #include "oom/units.hpp"
+#include "scenario/json_reader.hpp"
+#include "suite/limits.hpp"
 
 namespace oom {
 
@@ -87,11 +89,21 @@ Expected<void> checkClosed(const nlohmann::json& json, const SuiteIndex& index, 
 
 Expected<SuiteIndex> readSuiteIndex(const std::filesystem::path& dir) {
   const auto file = dir / kSuiteIndexFile;
-  // An index names each cell once: 16 MiB is room for about 40,000 cells.
-  auto text = readRegularFile(file, 16 * MiB, "suite index");
+  auto text = readRegularFile(file, suite_limits::kMaxIndexFileBytes, "suite index");
   if (!text) return tl::unexpected(text.error());
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
+  return parseSuiteIndex(*text, file);
+}
+
+Expected<SuiteIndex> parseSuiteIndex(std::string_view text, const std::filesystem::path& file) {
+  JsonReadRules rules;
+  rules.max_depth = suite_limits::kMaxIndexDepth;
+  rules.depth_note = std::string("a suite index (") + kSuiteFormat + ") needs 5";
+  rules.printable_text = false;  // reasons quote guest text, escaped
+  rules.what = std::string("a suite's index.json, ") + kSuiteFormat;
+  const auto parsed = readLimitedJson(text, file.string(), rules);
+  if (!parsed) return tl::unexpected(parsed.error());
+  const nlohmann::json& json = *parsed;
+  if (!json.is_object())
     return fail(file.string(), "expected a JSON object (a suite's index.json); got text that is not");
   if (json.value("format", "") != kSuiteFormat)
     return fail(file.string() + ": format", std::string("expected \"") + kSuiteFormat + "\"; got " +

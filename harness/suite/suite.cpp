@@ -102,14 +102,20 @@ CellOutcome readCellOutcome(const fs::path& dir, int wait_status) {
                           : WIFSIGNALED(wait_status) ? std::string("killed by signal ") + ::strsignal(WTERMSIG(wait_status))
                                                      : "ended";
   outcome.exit_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : kExitInconclusive;
-  const auto text = readRegularFile(dir / kRunResultFile, kMaxResultFileBytes, "result file");
-  if (!text) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir / kRunResultFile, ec))) {
     outcome.verdict = "inconclusive";
     outcome.reason = "the run ended (" + how + ") without a result.json; see " + (dir / kCellLogFile).string();
     return outcome;
   }
+  const auto parsed = readResultJson(dir / kRunResultFile, "result file");
+  if (!parsed) {
+    outcome.verdict = "inconclusive";
+    outcome.reason = "the run ended (" + how + ") with a result.json that is not readable: " + parsed.error().str();
+    return outcome;
+  }
   try {
-    const auto json = nlohmann::json::parse(*text);
+    const auto& json = *parsed;
     FinishedRun run;
     run.verdict = json.at("verdict").get<std::string>();
     run.checks = json.at("checks").get<std::vector<CheckResult>>();

@@ -12,6 +12,7 @@
 
 #include "scenario/lint_report.hpp"
 #include "scenario/lint_inputs.hpp"
+#include "scenario/limits.hpp"
 #include "systemd/unit_file.hpp"
 #include "systemd/unit_values.hpp"
 
@@ -307,4 +308,37 @@ TEST(ScenarioLint, InvalidJsonIsReportedAtTheLineTheParserStopped) {
   EXPECT_EQ(findings[0].rule, "scenario-invalid");
   EXPECT_EQ(findings[0].at.line, 4u);
   EXPECT_EQ(findings[0].message.rfind("$: invalid JSON: ", 0), 0u) << findings[0].message;
+}
+
+// limits::kMaxFindingsListed per file in every format; then how many more, and the
+// counts are of all of them.
+TEST(LintReport, FindingsPastThePerFileLimitAreCountedNotListed) {
+  const auto finding = [](const std::string& file, unsigned line, LintSeverity severity, const std::string& message) {
+    LintFinding f;
+    f.rule = "drop-in-overrides-unit";
+    f.severity = severity;
+    f.at.file = file;
+    f.at.line = line;
+    f.message = message;
+    return f;
+  };
+  std::vector<LintFinding> findings;
+  for (std::size_t i = 0; i < limits::kMaxFindingsListed + 3; ++i)
+    findings.push_back(finding("a.conf", unsigned(i + 1), LintSeverity::warning, "finding " + std::to_string(i)));
+  findings.push_back(finding("b.conf", 1, LintSeverity::note, "other"));
+  const std::string text = lintText(findings);
+  EXPECT_NE(text.find("finding 99 "), std::string::npos);
+  EXPECT_EQ(text.find("finding 100 "), std::string::npos);
+  EXPECT_NE(text.find("a.conf: note: 3 more findings not listed (at most 100 per file are)"), std::string::npos) << text;
+  EXPECT_NE(text.find("b.conf:1: note: other"), std::string::npos);
+  const auto json = lintJson(findings, {"a.conf", "b.conf"});
+  EXPECT_EQ(json.at("findings").size(), limits::kMaxFindingsListed + 1);
+  EXPECT_EQ(json.at("not_listed").at("a.conf"), 3);
+  EXPECT_EQ(json.at("counts").at("warning"), limits::kMaxFindingsListed + 3);
+  const auto sarif = lintSarif(findings);
+  EXPECT_EQ(sarif.at("runs")[0].at("results").size(), limits::kMaxFindingsListed + 1);
+  EXPECT_EQ(sarif.at("runs")[0].at("properties").at("notListed").at("a.conf"), 3);
+
+  findings.resize(limits::kMaxFindingsListed);
+  EXPECT_EQ(lintText(findings).find("not listed"), std::string::npos) << "exactly at the limit: all listed";
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "suite/index.hpp"
+#include "suite/limits.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
@@ -81,4 +82,25 @@ TEST(SuiteIndex, UnknownValuesAndForeignFoldersAreErrors) {
         << folder;
   EXPECT_NE(withCell({{"verdict", "\x1b[32mpass"}}).find("\\u001b[32mpass"), std::string::npos)
       << withCell({{"verdict", "\x1b[32mpass"}});
+}
+
+// suite/limits.hpp: nesting exactly at the depth limit is parsed (and then refused
+// as not an index), one level more is refused while parsing, naming the JSON path.
+TEST(SuiteIndex, NestingPastTheDepthLimitIsRefusedWhileParsing) {
+  const auto dir = scratch("depth");
+  const auto nest = [](std::size_t depth) {
+    return R"({"format":"oomharness-suite/1","cells":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  write(dir / kSuiteIndexFile, nest(suite_limits::kMaxIndexDepth));
+  auto at = readSuiteIndex(dir);
+  ASSERT_FALSE(at);
+  EXPECT_EQ(at.error().message.find("nested deeper"), std::string::npos) << at.error().str();
+  write(dir / kSuiteIndexFile, nest(suite_limits::kMaxIndexDepth + 1));
+  auto over = readSuiteIndex(dir);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().kind, ErrorKind::input);
+  EXPECT_NE(over.error().str().find((dir / kSuiteIndexFile).string() + ": $.cells"), std::string::npos)
+      << over.error().str();
+  EXPECT_NE(over.error().str().find("nested deeper than 16 levels"), std::string::npos) << over.error().str();
+  fs::remove_all(dir);
 }

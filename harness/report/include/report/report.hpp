@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "oom/units.hpp"
 #include "oom/version.hpp"
 #include "plan/guest_plan.hpp"
+#include "report/limits.hpp"
 #include "scenario/scenario.hpp"
 #include "timeline/timeline.hpp"
 
@@ -63,7 +65,11 @@ struct RunReport {
 // A run folder's verdict, written last: a folder with it holds a finished run.
 inline constexpr const char* kRunResultFile = "result.json";
 
-nlohmann::ordered_json toResultJson(const RunReport& report);
+nlohmann::ordered_json toResultJson(const RunReport& report, bool with_timeline = true);
+// result.json's text: toResultJson(report).dump(2) and a newline, byte for byte,
+// built without the timeline's whole tree (each record's tree in turn). Text from
+// the guest that is not UTF-8 is replaced, never thrown on.
+std::string resultJsonText(const RunReport& report);
 // Reads result.json back; the scenario is re-validated from its stored document.
 Expected<RunReport> fromResultJson(const nlohmann::json& result, const std::string& source);
 
@@ -80,16 +86,21 @@ std::vector<std::string> writeRunReports(const std::filesystem::path& dir, const
 std::vector<std::string> writeDerivedReports(const std::filesystem::path& dir, const RunReport& report);
 
 // The largest result.json any reader of run folders takes (readRunFolder, the suite
-// runner, diff). result.json holds the whole timeline,
-// written with two-space indentation: the recorded runs' result.json are 1.6 to 1.9
-// times their results.jsonl (tests/report/run_folder_test.cpp), and evaluate reads
-// a results.jsonl of up to 32 MiB (run/recorded_timeline.hpp): 96 MiB is 3 times that.
-inline constexpr std::uint64_t kMaxResultFileBytes = 96ull * 1024 * 1024;
+// runner, diff): report/limits.hpp says why.
+inline constexpr std::uint64_t kMaxResultFileBytes = report_limits::kMaxResultFileBytes;
+
+// `file` (a result.json) as a JSON tree: a regular file of at most kMaxResultFileBytes,
+// nested at most report_limits::kMaxResultDepth deep (checked before the tree is
+// built), each key once per object. Errors are ErrorKind::input and name the file,
+// the JSON path and what was expected; `what` names the file's role in them.
+Expected<nlohmann::json> readResultJson(const std::filesystem::path& file, const std::string& what);
 
 // A run folder's result.json, read back for `oomharness report` and `show`. Every
 // error is ErrorKind::input and names the folder or file and what was expected:
 // no such folder, not a folder, no result.json, not a regular file or too large,
 // not JSON, not oomharness-result/1, a field of the wrong type.
 Expected<RunReport> readRunFolder(const std::filesystem::path& dir);
+// The same for the bytes of a result.json (`file` names it in errors).
+Expected<RunReport> readResultText(std::string_view bytes, const std::filesystem::path& file);
 
 }  // namespace oom

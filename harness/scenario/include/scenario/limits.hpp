@@ -54,5 +54,8 @@ constexpr std::size_t kMaxTextBytes = 4096;
 
 // `check` lists at most this many errors per file, then says how many more.
 constexpr std::size_t kMaxErrorsListed = 100;
+// `lint` lists at most this many findings per file (text, JSON and SARIF), then
+// says how many more; the counts are of all of them.
+constexpr std::size_t kMaxFindingsListed = 100;
 
 }  // namespace oom::limits

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -85,6 +86,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SuiteIndex, format, tool_version
 
 // Reads dir/index.json; an input error naming the file when it is missing, not
 // JSON, or not oomharness-suite/1.
+// Within suite/limits.hpp: a file of at most kMaxIndexFileBytes, nested at most
+// kMaxIndexDepth deep (checked before a tree is built).
 Expected<SuiteIndex> readSuiteIndex(const std::filesystem::path& dir);
+// The same for the bytes of an index.json (`file` names it in errors).
+Expected<SuiteIndex> parseSuiteIndex(std::string_view text, const std::filesystem::path& file);
 
 }  // namespace oom

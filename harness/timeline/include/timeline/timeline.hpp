@@ -309,6 +309,9 @@ struct Timeline {
   std::vector<OomdStatus> oomd;          // empty unless the scenario enables systemd-oomd
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
+  // Bytes applyStreamLine counted against timeline_limits::kMaxTimelineBytes (not
+  // written to result.json: a timeline read back from one is not folded again).
+  std::uint64_t folded_bytes = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, plan, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
@@ -320,8 +323,10 @@ nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& bod
 // Folds one streamed JSON line into the timeline. Unknown types and malformed
 // lines are skipped, and each becomes a Loss {source "channel", what
 // "unparsable_line" or "unknown_record"} (t from the line if readable, else -1):
-// a half-written last line must not lose the rest, nor go uncounted.
-// Returns false when the line was not understood.
+// a half-written last line must not lose the rest, nor go uncounted. Within
+// timeline/limits.hpp: a line over a budget, or a part of it, is left out and
+// counted as a Loss {source "channel", what "over_budget"}.
+// Returns false when the line was not understood or not folded.
 bool applyStreamLine(Timeline& timeline, const std::string& line);
 
 }  // namespace oom
