@@ -28,15 +28,6 @@ std::string dropInOwner(const fs::path& folder) {
   return isUnitFileName(unit) ? unit : "";
 }
 
-std::optional<UnitFileText> readUnitFile(LintInputs& in, const fs::path& p) {
-  auto text = readUnitFileBytes(p);
-  if (!text) {
-    in.unreadable.push_back(text.error());
-    return std::nullopt;
-  }
-  return parseUnitFile(*text, p.string());
-}
-
 bool isMaskedOrAlias(const fs::path& p) {
   std::error_code ec;
   if (!fs::is_symlink(p, ec)) return false;
@@ -77,6 +68,29 @@ class Collector {
  private:
   std::map<std::string, std::string> unit_file_origin_;  // unit name -> the file it came from
   std::set<fs::path> seen_;
+  std::size_t files_read_ = 0;  // against limits::kMaxLintFiles
+  std::uint64_t bytes_read_ = 0;  // against limits::kMaxLintBytesTotal
+  bool over_budget_ = false;
+
+  // Whether another file may be read; the first one past the budget is reported,
+  // the rest are left unread in silence (one error says so).
+  bool mayRead(const fs::path& shown) {
+    if (files_read_ < limits::kMaxLintFiles && bytes_read_ < limits::kMaxLintBytesTotal) return true;
+    if (!over_budget_)
+      addUnreadable(in, shown, "not read, nor anything after it: lint reads at most " +
+                                   std::to_string(limits::kMaxLintFiles) + " files and " +
+                                   formatSize(limits::kMaxLintBytesTotal) + " in all; lint fewer paths at a time");
+    over_budget_ = true;
+    return false;
+  }
+  // Counts a file read (or refused) against the budget.
+  template <typename Text>
+  Text counted(Text text) {
+    ++files_read_;
+    if (text) bytes_read_ += text->size();
+    return text;
+  }
+  std::optional<UnitFileText> readUnitFile(const fs::path& p);
 
   bool firstTime(const fs::path& p) {
     std::error_code ec;
@@ -113,9 +127,20 @@ void Collector::addDropIn(const std::string& owner, std::optional<UnitFileText> 
   units[owner].drop_ins.push_back(std::move(*f));
 }
 
+std::optional<UnitFileText> Collector::readUnitFile(const fs::path& p) {
+  if (!mayRead(p)) return std::nullopt;
+  const auto text = counted(readUnitFileBytes(p));
+  if (!text) {
+    in.unreadable.push_back(text.error());
+    return std::nullopt;
+  }
+  return parseUnitFile(*text, p.string());
+}
+
 std::optional<UnitFileText> Collector::readBelow(const ConfinedDir& root, const fs::path& shown,
                                                  const fs::path& relative) {
-  auto text = root.read(relative, kMaxUnitFileBytes, "unit file");
+  if (!mayRead(shown)) return std::nullopt;
+  const auto text = counted(root.read(relative, kMaxUnitFileBytes, "unit file"));
   if (text && text->find('\0') != std::string::npos) {
     addUnreadable(in, shown, "not a text file (it contains NUL bytes)");
     return std::nullopt;
@@ -157,8 +182,9 @@ std::size_t Collector::addDropInFolder(const ConfinedDir& root, const fs::path& 
 
 // A scenario is linted only if the validator can read it (a regular text file within its cap).
 void Collector::addScenario(const fs::path& p, const ConfinedDir* root) {
-  auto text = root ? root->read(p.filename(), limits::kMaxFileBytes, "scenario file")
-                   : readRegularFile(p, limits::kMaxFileBytes, "scenario file");
+  if (!mayRead(p)) return;
+  const auto text = counted(root ? root->read(p.filename(), limits::kMaxFileBytes, "scenario file")
+                                 : readRegularFile(p, limits::kMaxFileBytes, "scenario file"));
   if (!text)
     addUnreadable(in, p, text.error().message);
   else if (text->find('\0') != std::string::npos)
@@ -236,9 +262,9 @@ void Collector::addGiven(const fs::path& p) {
   } else if (endsWith(name, ".json")) {
     addScenario(p, nullptr);
   } else if (isUnitFileName(name)) {
-    if (firstTime(p)) addUnitFile(p, readUnitFile(in, p));
+    if (firstTime(p)) addUnitFile(p, readUnitFile(p));
   } else if (const auto owner = dropInOwner(p.parent_path()); endsWith(name, ".conf") && !owner.empty()) {
-    if (firstTime(p)) addDropIn(owner, readUnitFile(in, p));
+    if (firstTime(p)) addDropIn(owner, readUnitFile(p));
   } else {
     addUnreadable(in, p,
                   "not a unit file (NAME.service, .slice, .scope, ...), a drop-in "

@@ -261,4 +261,33 @@ TEST_F(Confinement, LintKeepsAliasesAndMasksInATree) {
   EXPECT_EQ(in.units[0].drop_ins.size(), 1u);
 }
 
+// lint's budget in all: exactly kMaxLintFiles files are read, the next is said once.
+TEST_F(Confinement, LintReadsAtMostItsBudgetOfFilesAndSaysSo) {
+  for (std::size_t i = 0; i < limits::kMaxLintFiles; ++i) write("tree/u" + std::to_string(i) + ".service", "[Service]\n");
+  const auto at = collectLintInputs({(top_ / "scen" / "tree").string()});
+  EXPECT_TRUE(at.unreadable.empty()) << all(at.unreadable);
+  EXPECT_EQ(at.units.size(), limits::kMaxLintFiles);
+  write("tree/zz-one-more.service", "[Service]\n");
+  write("tree/zz-two-more.service", "[Service]\n");
+  const auto over = collectLintInputs({(top_ / "scen" / "tree").string()});
+  ASSERT_EQ(over.unreadable.size(), 1u) << all(over.unreadable);
+  EXPECT_TRUE(says(all(over.unreadable), "not read, nor anything after it: lint reads at most 4096 files"))
+      << all(over.unreadable);
+  EXPECT_EQ(over.units.size(), limits::kMaxLintFiles);
+}
+
+// ... and of bytes: files up to 64 MiB in all are read; the one after is not.
+TEST_F(Confinement, LintReadsAtMostItsBudgetOfBytes) {
+  const std::string body = "[Service]\n#" + std::string(kMaxUnitFileBytes - 12, 'x') + "\n";
+  ASSERT_EQ(body.size(), kMaxUnitFileBytes);
+  const std::size_t fit = limits::kMaxLintBytesTotal / kMaxUnitFileBytes;
+  for (std::size_t i = 0; i < fit; ++i) write("tree/u" + std::to_string(100 + i) + ".service", body);
+  const auto at = collectLintInputs({(top_ / "scen" / "tree").string()});
+  EXPECT_TRUE(at.unreadable.empty()) << all(at.unreadable);
+  write("tree/z.service", "[Service]\n");
+  const auto over = collectLintInputs({(top_ / "scen" / "tree").string()});
+  EXPECT_TRUE(says(all(over.unreadable), "z.service: not read, nor anything after it")) << all(over.unreadable);
+  EXPECT_EQ(over.units.size(), fit);
+}
+
 }  // namespace

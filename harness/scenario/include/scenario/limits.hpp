@@ -40,6 +40,12 @@ constexpr std::size_t kMaxDropIns = 64;
 constexpr std::size_t kMaxDropInsPerFolder = 128;
 constexpr std::uint64_t kMaxUnitFileBytesTotal = 4 * MiB;
 
+// `lint PATH...`: the files it reads in all (unit files, drop-ins, scenarios) and
+// their bytes. A whole /usr/lib/systemd/system of Debian 13 is about 400 files and
+// 1 MiB; past either bound the rest is not read, and lint says so (exit 2).
+constexpr std::size_t kMaxLintFiles = 4096;
+constexpr std::uint64_t kMaxLintBytesTotal = 64 * MiB;
+
 // Loads: a baseline is at most guest.memory (the budget then checks the sum), a
 // spike at most guest.memory + guest.swap; rates (rate, leak) at most this.
 constexpr std::uint64_t kMaxRateBytesPerSec = 64 * GiB;
