@@ -131,7 +131,7 @@ ScenarioCheck scenarioOfResult(const std::string& document, const std::string& s
 }
 
 Expected<RunReport> fromResultJson(const nlohmann::json& j, const std::string& source) {
-  if (!j.is_object() || j.value("format", "") != kResultFormat)
+  if (!j.is_object() || j.value("format", nlohmann::json()) != kResultFormat)
     return fail(source + ": $.format", std::string("expected \"") + kResultFormat + "\"");
   RunReport r;
   try {

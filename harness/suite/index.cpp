@@ -105,7 +105,7 @@ Expected<SuiteIndex> parseSuiteIndex(std::string_view text, const std::filesyste
   const nlohmann::json& json = *parsed;
   if (!json.is_object())
     return fail(file.string(), "expected a JSON object (a suite's index.json); got text that is not");
-  if (json.value("format", "") != kSuiteFormat)
+  if (json.value("format", nlohmann::json()) != kSuiteFormat)
     return fail(file.string() + ": format", std::string("expected \"") + kSuiteFormat + "\"; got " +
                                                 json.value("format", nlohmann::json()).dump());
   SuiteIndex index;
