@@ -1,5 +1,6 @@
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <new>
 
@@ -208,6 +209,7 @@ Expected<nlohmann::json> parseResultJson(std::string_view bytes, const std::file
   rules.depth_note = std::string("a result file (") + kResultFormat + ") needs 8";
   rules.printable_text = false;  // guest text holds control characters, escaped
   rules.what = kResultFormat;
+  rules.max_float_magnitude = std::numeric_limits<int>::max();  // fractions are seconds and shares
   return readLimitedJson(bytes, file.string(), rules);
 }
 

@@ -1,6 +1,7 @@
 #include "scenario/json_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <cstdio>
 #include <deque>
@@ -74,7 +75,12 @@ class LimitedSax final : public nlohmann::json_sax<Json> {
   bool boolean(bool v) override { return value(v); }
   bool number_integer(number_integer_t v) override { return value(v); }
   bool number_unsigned(number_unsigned_t v) override { return value(v); }
-  bool number_float(number_float_t v, const string_t&) override { return value(v); }
+  bool number_float(number_float_t v, const string_t& text) override {
+    if (rules_.max_float_magnitude > 0 && !(std::fabs(v) <= rules_.max_float_magnitude))
+      error(valuePath(), "expected a number of at most " + std::to_string(static_cast<long long>(rules_.max_float_magnitude)) +
+                             " in magnitude; got " + printable(shortened(text, kKeyShown)));
+    return value(v);
+  }
   bool binary(binary_t&) override { return value(nullptr); }  // not produced by the JSON parser
 
   bool string(string_t& s) override {

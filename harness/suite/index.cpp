@@ -1,6 +1,7 @@
 #include "suite/index.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "oom/files.hpp"
 #include "oom/units.hpp"
@@ -100,6 +101,7 @@ Expected<SuiteIndex> parseSuiteIndex(std::string_view text, const std::filesyste
   rules.depth_note = std::string("a suite index (") + kSuiteFormat + ") needs 5";
   rules.printable_text = false;  // reasons quote guest text, escaped
   rules.what = std::string("a suite's index.json, ") + kSuiteFormat;
+  rules.max_float_magnitude = std::numeric_limits<int>::max();  // repeat, exit_status are ints
   const auto parsed = readLimitedJson(text, file.string(), rules);
   if (!parsed) return tl::unexpected(parsed.error());
   const nlohmann::json& json = *parsed;

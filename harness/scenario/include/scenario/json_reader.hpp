@@ -47,6 +47,11 @@ struct JsonReadRules {
   bool printable_text = true;                     // refuse control characters in strings and keys
   // What the file should be, for text that is not JSON at all: "expected JSON (WHAT)".
   std::string what = "a scenario";
+  // A bound on the magnitude of numbers written with a fraction or an exponent, or
+  // 0 for none. The readers of result.json and index.json read such numbers into
+  // int fields too, and a double out of an int's range is undefined behaviour
+  // there (fuzz_index found 1e60 as a suite's repeat): refused while parsing.
+  double max_float_magnitude = 0;
 };
 
 // Parses `text` into `doc`. Each problem goes to `errors` with where = "source: $.path"
