@@ -237,7 +237,10 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
         refs->slice_dirs.push_back(beside);
     }
   }
-  if (!sources.read_unit_files) return;
+  if (!sources.read_unit_files) {
+    service.files_unread = refs.has_value() || sources.units_dir.has_value();
+    return;
+  }
   if (sources.units_dir && !service.name.empty())
     if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) refs = tree;
   if (!refs || (!refs->unit_file && refs->drop_ins.empty())) return;

@@ -80,7 +80,7 @@ void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, 
   if (u.resumes_from_checkpoint && svc && !svc->load.checkpoint)
     r.error(at + ".resumes_from_checkpoint",
             "expected only for a service whose load has \"checkpoint\": true; " + name + " keeps no checkpoint");
-  if (u.throttled_not_killed && svc && !svc->directive("MemoryHigh")) {
+  if (u.throttled_not_killed && svc && !svc->files_unread && !svc->directive("MemoryHigh")) {
     r.error(at + ".throttled_not_killed",
             "expects throttling at MemoryHigh=, which " + quotedText(name) + " does not set");
     u.throttled_not_killed.reset();

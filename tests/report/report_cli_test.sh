@@ -35,6 +35,12 @@ cmp -s "$run/summary.txt" "$tmp/summary.orig" || { echo "FAIL summary.txt differ
 check "show prints the summary" 0 "three-services: PASS" -- "$bin" show "$run"
 [[ $("$bin" show "$run") == "$(cat "$tmp/summary.orig")" ]] || { echo "FAIL show differs from summary.txt"; failures=$((failures + 1)); }
 
+# A run whose units come from unit files: show reads it back with the plan's settings
+# (the stored scenario's files are not read again), MemoryHigh= from a drop-in included.
+"$bin" evaluate "$src/scenarios/oomd-memory-pressure.json" \
+  "$src/tests/checks/fixtures/recorded-oomd-memory-pressure-bookworm.jsonl" --out "$tmp/fromfiles" >/dev/null
+check "show a run from unit files" 0 "oomd-memory-pressure: " -- "$bin" show "$tmp/fromfiles"
+
 check "no such folder" 2 "$tmp/absent: expected a run folder" -- "$bin" report "$tmp/absent"
 mkdir "$tmp/empty"
 check "no result.json" 2 "$tmp/empty/result.json: expected a run's result file" -- "$bin" report "$tmp/empty"

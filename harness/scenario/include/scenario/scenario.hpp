@@ -56,6 +56,9 @@ struct ServiceSpec {
   std::vector<UnitProperty> unit;
   std::vector<UnitProperty> inline_unit;  // the scenario's own `unit`, in file order
   std::optional<ServiceFiles> files;      // set when the unit comes from real unit files
+  // The unit comes from unit files that were not read (a stored scenario read back
+  // from result.json: the plan carries their settings): what they set is unknown here.
+  bool files_unread = false;
   Load load;
 
   // The directive's value as written, if set.
