@@ -79,6 +79,8 @@ class LimitedSax final : public nlohmann::json_sax<Json> {
     if (rules_.max_float_magnitude > 0 && !(std::fabs(v) <= rules_.max_float_magnitude))
       error(valuePath(), "expected a number of at most " + std::to_string(static_cast<long long>(rules_.max_float_magnitude)) +
                              " in magnitude; got " + printable(shortened(text, kKeyShown)));
+    else if (!rules_.negative_floats && v < 0)
+      error(valuePath(), "expected a number of at least 0; got " + printable(shortened(text, kKeyShown)));
     return value(v);
   }
   bool binary(binary_t&) override { return value(nullptr); }  // not produced by the JSON parser

@@ -102,6 +102,7 @@ Expected<SuiteIndex> parseSuiteIndex(std::string_view text, const std::filesyste
   rules.printable_text = false;  // reasons quote guest text, escaped
   rules.what = std::string("a suite's index.json, ") + kSuiteFormat;
   rules.max_float_magnitude = std::numeric_limits<int>::max();  // repeat, exit_status are ints
+  rules.negative_floats = false;                                  // and harness_peak_rss_bytes unsigned
   const auto parsed = readLimitedJson(text, file.string(), rules);
   if (!parsed) return tl::unexpected(parsed.error());
   const nlohmann::json& json = *parsed;

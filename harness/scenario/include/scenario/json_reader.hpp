@@ -52,6 +52,9 @@ struct JsonReadRules {
   // int fields too, and a double out of an int's range is undefined behaviour
   // there (fuzz_index found 1e60 as a suite's repeat): refused while parsing.
   double max_float_magnitude = 0;
+  // Whether such a number may be negative: index.json has none, and one read into
+  // an unsigned field is undefined behaviour.
+  bool negative_floats = true;
 };
 
 // Parses `text` into `doc`. Each problem goes to `errors` with where = "source: $.path"
