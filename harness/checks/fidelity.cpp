@@ -54,8 +54,9 @@ LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
   LoadFidelity f;
   const Expectations& x = scenario.expect;
   for (const auto& svc : scenario.services) {
+    if (svc.runsOwnCommand()) continue;  // its own program: no load was asked of it
     const std::string unit = unitName(svc.name);
-    const Load& load = svc.load;
+    const Load& load = *svc.load;
     const auto invocations = index.invocationsOf(unit);
     const auto events = index.eventsIn(unit);
     const double first_kill = events.empty() ? 1e300 : events.front()->t;

@@ -147,7 +147,7 @@ PressureProof provePressure(const Scenario& scenario, const TimelineIndex& index
   //    their planned baselines until, by their own size, little was left.
   if (t.guest_samples.empty() && t.guest.mem_available_at_start_bytes > 0 && t.guest.mem_total_bytes > 0) {
     std::map<std::string, std::uint64_t> baseline;
-    for (const auto& svc : scenario.services) baseline[unitName(svc.name)] = svc.load.baseline_bytes;
+    for (const auto& svc : scenario.services) baseline[unitName(svc.name)] = svc.baselineBytes();
     std::map<long long, std::vector<const MemorySample*>> rounds;  // sampled together (same t, to the ms)
     for (const auto* s : samples)
       if (s->t > p0 && baseline.count(s->unit)) rounds[static_cast<long long>(s->t * 1000)].push_back(s);

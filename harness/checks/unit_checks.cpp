@@ -501,7 +501,7 @@ static void checkResumesFromCheckpoint(const CheckContext& ctx, const std::strin
   const UnitExpectation& e = ctx.expected(svc);
   const std::string unit = unitName(svc);
   const ServiceSpec* spec = ctx.scenario.service(svc);
-  const unsigned processes = spec ? spec->load.processes : 1;
+  const unsigned processes = spec && spec->load ? spec->load->processes : 1;
   CheckResult c{.name = svc + ".resumes_from_checkpoint",
                 .unit = svc,
                 .outcome = CheckOutcome::pass,

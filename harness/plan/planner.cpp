@@ -10,7 +10,7 @@
 namespace oom {
 
 std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanOptions& options) {
-  const Load& l = service.load;
+  const Load& l = service.load.value();
   // Sizes and times spelled so oomstress reads back exactly what the scenario says
   // (tests/plan/stressor_flags_sync_test). --target is the whole unit's baseline;
   // oomstress divides it among --processes.
@@ -98,9 +98,10 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     u.service = svc.name;
     u.unit = unitName(svc.name);
     u.why = svc.why;
-    u.exec_start = stressorCommand(svc, options);
+    // A service running its own program keeps its unit's ExecStart= and Type=.
+    if (svc.load) u.exec_start = stressorCommand(svc, options);
     // oomstress sends READY=1 once its baseline is held.
-    if (!svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
+    if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     for (const auto& p : svc.unit) {
       if (auto d = toDbusProperty(p.name, p.value); !d)
         return fail(s.source + ": $.services[" + std::to_string(i) + "].unit." + p.name,
@@ -109,7 +110,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     }
     if (svc.files) {
       u.files = *svc.files;
-      const std::string type = svc.directive("Type").value_or("notify");
+      const std::string type = svc.load ? svc.directive("Type").value_or("notify") : "";
       u.files.files.push_back(InstalledFile{"oomharness",
                                             std::string(kGuestUnitDir) + "/" + u.unit + ".d/" + kHarnessDropInName,
                                             harnessDropIn(u.files, svc.inline_unit, u.exec_start, type)});
@@ -118,8 +119,8 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     } else {
       u.systemd_run = systemdRunLine(u);
     }
-    u.baseline_bytes = svc.load.baseline_bytes;
-    u.processes = svc.load.processes;
+    u.baseline_bytes = svc.baselineBytes();
+    u.processes = svc.load ? svc.load->processes : 0;
     plan.units.push_back(std::move(u));
   }
   return plan;

@@ -329,7 +329,8 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
     const std::string unit = unitName(svc.name);
     out += "<h3>" + htmlText(unit) + "</h3>\n";
     if (!svc.why.empty()) out += "<p class=\"why\">" + htmlText(svc.why) + "</p>\n";
-    out += "<p>Load: " + loadText(svc.load) + ".</p>\n";
+    out += svc.load ? "<p>Load: " + loadText(*svc.load) + ".</p>\n"
+                    : "<p>Runs its own program: the ExecStart= of its unit file, as written.</p>\n";
     const UnitSetup* setup = index.setupOf(unit);
     std::map<std::string, std::string> applied = setup ? setup->applied : std::map<std::string, std::string>{};
     const bool from_files = svc.files.has_value();

@@ -14,9 +14,10 @@ std::uint64_t guestOverheadBytes(const std::string& release) {
 Budget computeBudget(const Scenario& scenario) {
   Budget b;
   for (const auto& s : scenario.services) {
-    b.rows.push_back(BudgetRow{s.name, s.load.baseline_bytes, s.load.processes,
-                               s.load.leak_bytes_per_sec, s.load.spike ? s.load.spike->bytes : 0});
-    b.baselines_bytes = saturatingAdd(b.baselines_bytes, s.load.baseline_bytes);
+    if (s.runsOwnCommand()) continue;  // its memory is its program's: nothing to budget ahead
+    const Load& l = *s.load;
+    b.rows.push_back(BudgetRow{s.name, l.baseline_bytes, l.processes, l.leak_bytes_per_sec, l.spike ? l.spike->bytes : 0});
+    b.baselines_bytes = saturatingAdd(b.baselines_bytes, l.baseline_bytes);
   }
   b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
   b.margin_bytes = kBudgetSafetyMarginBytes;

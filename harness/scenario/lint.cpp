@@ -13,7 +13,8 @@ std::optional<LoadOverLimit> loadAboveOwnLimit(const ServiceSpec& svc) {
   const auto value = svc.directive("MemoryHigh");
   const auto limit = value ? parseSize(*value) : Expected<std::uint64_t>(0);  // "infinity", "50%": no size
   if (!value || !limit || *limit == 0) return std::nullopt;
-  const Load& load = svc.load;
+  if (svc.runsOwnCommand()) return std::nullopt;
+  const Load& load = *svc.load;
   if (load.baseline_bytes > *limit)
     return LoadOverLimit{"MemoryHigh", "baseline " + formatSize(load.baseline_bytes) + " is above its own MemoryHigh=" + *value};
   if (load.spike && load.baseline_bytes + load.spike->bytes > *limit)
@@ -55,13 +56,13 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
     const auto& svc = s.services[i];
     const auto policy = svc.directive("OOMPolicy");
     const auto restart = svc.directive("Restart");
-    if (policy == "continue" && svc.load.processes > 1)
+    if (policy == "continue" && svc.load && svc.load->processes > 1)
       warnings.push_back(about(i, "OOMPolicy", "oom-policy-continue",
                                "OOMPolicy=continue on a service with " +
-                                   std::to_string(svc.load.processes) +
+                                   std::to_string(svc.load->processes) +
                                    " processes: after one is killed the unit can stay active with "
                                    "part of its workload gone (half-alive); consider OOMPolicy=kill"));
-    if (svc.oomScoreAdjust() > 0 && (!restart || *restart == "no") && !svc.load.checkpoint)
+    if (svc.oomScoreAdjust() > 0 && (!restart || *restart == "no") && !(svc.load && svc.load->checkpoint))
       warnings.push_back(about(i, "OOMScoreAdjust", "positive-adjust-no-restart",
                                "positive OOMScoreAdjust=" + std::to_string(svc.oomScoreAdjust()) +
                                    " without Restart= (or a checkpoint): the service is easy to "

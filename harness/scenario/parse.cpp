@@ -32,7 +32,7 @@ const std::vector<ObjectKeys> kKeys = {
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness"}, {}},
-    {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
+    {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint", "compress_ratio"},
@@ -202,6 +202,14 @@ bool belowScenario(Reader& r, const std::string& path, const std::string& at, co
   return false;
 }
 
+// The files' last ExecStart= assignment runs something (an empty one clears the list).
+bool setsExecStart(const ServiceFiles& files) {
+  bool sets = false;
+  for (const auto& o : files.passed_through)
+    if (o.directive == "ExecStart") sets = !o.value.empty();
+  return sets;
+}
+
 // unit_file and drop_ins, or the --units tree: the unit's real files, merged with
 // the inline `unit` (which overrides them). Every problem names the file and line.
 void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
@@ -243,10 +251,21 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
   }
   if (sources.units_dir && !service.name.empty())
     if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) refs = tree;
-  if (!refs || (!refs->unit_file && refs->drop_ins.empty())) return;
+  const bool own_command = !sv.contains("load");
+  if (!refs || (!refs->unit_file && refs->drop_ins.empty())) {
+    if (own_command)
+      r.error(at, "expected \"load\" (oomstress stands in for the service) or a \"unit_file\" whose ExecStart= "
+                  "runs the service's own program; it has neither");
+    return;
+  }
+  refs->own_command = own_command;
   auto result = readServiceFiles(service.name, *refs, service.inline_unit, at, budget);
   for (const auto& e : result.errors) r.error(at, e.where + ": " + e.message);
   if (!result.errors.empty()) return;
+  if (own_command && !setsExecStart(result.files))
+    r.error(at, "runs its own program (it has no \"load\"), but its unit files set no ExecStart=; expected one "
+                "in " + (refs->unit_file ? refs->unit_file->string() : std::string("its unit file")) +
+                ", or a \"load\" for oomstress");
   service.unit = std::move(result.unit);
   service.files = std::move(result.files);
 }
@@ -313,11 +332,12 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
     if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
     service.inline_unit = service.unit;
     readUnitFiles(r, sv, at, sources, budget, service);
-    if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, service.load);
-    if (auto max = service.directive("MemoryMax"); max && *max != "infinity") {
+    if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, *service.load);
+    else service.load.reset();  // its own program (readUnitFiles said what that needs)
+    if (auto max = service.directive("MemoryMax"); service.load && max && *max != "infinity") {
       auto limit = parseSize(*max);
-      if (limit && service.load.baseline_bytes >= *limit)
-        r.error(at + ".load.baseline", "baseline " + formatSize(service.load.baseline_bytes) +
+      if (limit && service.load->baseline_bytes >= *limit)
+        r.error(at + ".load.baseline", "baseline " + formatSize(service.load->baseline_bytes) +
                                            " does not fit under MemoryMax=" + *max +
                                            ": the unit would be OOM-killed before it is ready");
     }

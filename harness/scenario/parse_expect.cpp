@@ -77,7 +77,7 @@ void checkScenarioExpectations(Reader& r, const std::string& path, const Expecta
 void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, const std::string& name,
                            UnitExpectation& u) {
   const ServiceSpec* svc = s.service(name);
-  if (u.resumes_from_checkpoint && svc && !svc->load.checkpoint)
+  if (u.resumes_from_checkpoint && svc && !(svc->load && svc->load->checkpoint))
     r.error(at + ".resumes_from_checkpoint",
             "expected only for a service whose load has \"checkpoint\": true; " + name + " keeps no checkpoint");
   if (u.throttled_not_killed && svc && !svc->files_unread && !svc->directive("MemoryHigh")) {

@@ -270,7 +270,7 @@ UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& ref
 
 // Syntax systemd would ignore, and each table directive's value checked where it is;
 // what the harness drop-in resets (neutralized) and what is left to systemd.
-void classifyAssignments(const UnitSources& sources, ServiceFilesResult& out) {
+void classifyAssignments(const UnitSources& sources, bool own_command, ServiceFilesResult& out) {
   auto& errors = out.errors;
   std::set<std::string> unit_resets;
   for (const auto* file : sources.files()) {
@@ -294,6 +294,10 @@ void classifyAssignments(const UnitSources& sources, ServiceFilesResult& out) {
                                                              : "systemd refuses it (" + systemd + "): ") +
                                             d.error().message});
         }
+        continue;
+      }
+      if (own_command && (a.section == "Service" || startsWith(a.key, "Condition") || startsWith(a.key, "Assert"))) {
+        out.files.passed_through.push_back(SettingOrigin{a.key, a.value, at(a)});
         continue;
       }
       if (a.section == "Service" && (a.key == "ExecStart" || a.key == "Type")) {
@@ -427,7 +431,7 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   for (const auto& d : sources.drop_ins)
     out.files.files.push_back(InstalledFile{d.path, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]});
 
-  classifyAssignments(sources, out);
+  classifyAssignments(sources, refs.own_command, out);
   mergeSettings(sources, inline_unit, where, out);
   addSliceFiles(refs, r, out);
   return out;
@@ -437,8 +441,7 @@ std::string harnessDropIn(const ServiceFiles& files, const std::vector<UnitPrope
                           const std::vector<std::string>& exec_start, const std::string& type) {
   std::string unit_section, service_section;
   for (const auto& line : files.unit_reset_lines) unit_section += line + "\n";
-  service_section += "Type=" + type + "\n";
-  service_section += "ExecStart=\n";
+  if (!exec_start.empty()) service_section += "Type=" + type + "\nExecStart=\n";
   std::string command;
   // systemd's own quoting: each word in double quotes, with \ and " escaped.
   for (const auto& arg : exec_start) {
@@ -450,7 +453,7 @@ std::string harnessDropIn(const ServiceFiles& files, const std::vector<UnitPrope
     }
     command += (command.empty() ? "" : " ") + quoted + "\"";
   }
-  service_section += "ExecStart=" + command + "\n";
+  if (!exec_start.empty()) service_section += "ExecStart=" + command + "\n";
   for (const auto& line : files.reset_lines) service_section += line + "\n";
   for (const auto& p : inline_unit) {
     if (p.name == "Type") continue;

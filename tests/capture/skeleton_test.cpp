@@ -42,13 +42,13 @@ TEST(CaptureSkeleton, ServicesCarryTheirSettingsAndMemory) {
   EXPECT_EQ(worker->directive("RestartSec"), "5s");
   EXPECT_EQ(worker->directive("KillMode"), "mixed");
   EXPECT_EQ(worker->directive("MemoryMax"), "200M");
-  EXPECT_EQ(worker->load.baseline_bytes, 80 * MiB);  // 80M + 12345 bytes, to whole MiB
-  EXPECT_EQ(worker->load.processes, 2u);
+  EXPECT_EQ(worker->load->baseline_bytes, 80 * MiB);  // 80M + 12345 bytes, to whole MiB
+  EXPECT_EQ(worker->load->processes, 2u);
   EXPECT_NE(worker->why.find("captured: worker.service active/running"), std::string::npos) << worker->why;
   const ServiceSpec* guard = s.service("guard");
   ASSERT_TRUE(guard);
   EXPECT_EQ(guard->oomScoreAdjust(), -1000);
-  EXPECT_EQ(guard->load.baseline_bytes, 300 * MiB);
+  EXPECT_EQ(guard->load->baseline_bytes, 300 * MiB);
 }
 
 TEST(CaptureSkeleton, ExpectationsAreTheCurrentPredictionSaidSo) {
@@ -102,7 +102,7 @@ TEST(CaptureSkeleton, TemplateInstancesRenamedAndBaselinesKeptUnderMemoryMax) {
   ASSERT_TRUE(check.ok()) << check.errors.front().str();
   const ServiceSpec* w = check.scenario->service("worker-1");
   ASSERT_TRUE(w);
-  EXPECT_EQ(w->load.baseline_bytes, 199 * MiB);
+  EXPECT_EQ(w->load->baseline_bytes, 199 * MiB);
   EXPECT_NE(w->why.find("renamed from worker@1.service"), std::string::npos) << w->why;
   EXPECT_NE(w->why.find("baseline lowered to 199M, under MemoryMax=200M"), std::string::npos) << w->why;
   EXPECT_EQ(check.scenario->expect.first_killed, "worker-1");
@@ -115,7 +115,7 @@ TEST(CaptureSkeleton, NoMemoryCurrentFallsBackOnTheProcessesRss) {
   const auto check = parsed(*scenarioSkeleton(c));
   ASSERT_TRUE(check.ok());
   const ServiceSpec* w = check.scenario->service("worker");
-  EXPECT_EQ(w->load.baseline_bytes, 110 * MiB);  // 80M + 30M
+  EXPECT_EQ(w->load->baseline_bytes, 110 * MiB);  // 80M + 30M
   EXPECT_NE(w->why.find("MemoryCurrent unknown, its processes' rss 110MiB"), std::string::npos) << w->why;
 }
 
@@ -155,10 +155,10 @@ TEST(CaptureSkeleton, AnAddedPressureServiceGrowsUntilTheKernelMustChoose) {
   const oom::ServiceSpec* pressure = s.service("added-pressure");
   ASSERT_TRUE(pressure);
   EXPECT_EQ(pressure->oomScoreAdjust(), -900);
-  ASSERT_GT(pressure->load.leak_bytes_per_sec, 0u);
+  ASSERT_GT(pressure->load->leak_bytes_per_sec, 0u);
   const oom::Budget budget = oom::computeBudget(s);
   // It fills the room left within the time limit, with time to spare for the kill.
-  EXPECT_LT(static_cast<double>(budget.headroomBytes()) / static_cast<double>(pressure->load.leak_bytes_per_sec),
+  EXPECT_LT(static_cast<double>(budget.headroomBytes()) / static_cast<double>(pressure->load->leak_bytes_per_sec),
             s.time_limit_sec / 2);
   EXPECT_TRUE(s.expect.first_killed.has_value());
   EXPECT_NE(*s.expect.first_killed, "added-pressure");

@@ -277,7 +277,7 @@ TEST(BlindSpots, ALoadHeldAtItsOwnLimitIsNoShortfall) {
     const auto leaking = [](const std::string& service) {
       Scenario s = scenario("oomd-memory-pressure.json");
       for (auto& svc : s.services)
-        if (svc.name == service) svc.load.leak_bytes_per_sec = 400 * MiB;
+        if (svc.name == service) svc.load->leak_bytes_per_sec = 400 * MiB;
       return s;
     };
     const Verdict v = evaluate(leaking("cache"), timeline(file("oomd-memory-pressure", release)));

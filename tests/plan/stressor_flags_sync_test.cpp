@@ -28,7 +28,7 @@ void expectStressorDoesWhatTheLoadSays(const ServiceSpec& service, const Planned
   const auto parsed = stress::parseOptions(args);
   ASSERT_TRUE(parsed) << "oomstress refuses what the planner wrote: " << parsed.error().str();
   const stress::Options& o = *parsed;
-  const Load& l = service.load;
+  const Load& l = *service.load;
   EXPECT_EQ(o.target, l.baseline_bytes);
   EXPECT_FALSE(o.target_from_checkpoint);
   EXPECT_EQ(o.processes, l.processes);

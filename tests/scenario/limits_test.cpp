@@ -255,9 +255,9 @@ TEST(ScenarioBudget, SumsSaturateInsteadOfWrapping) {
   s.guest.memory_bytes = GiB;
   ServiceSpec a, b;
   a.name = "a";
-  a.load.baseline_bytes = UINT64_MAX - 200 * MiB + 1;
+  a.load->baseline_bytes = UINT64_MAX - 200 * MiB + 1;
   b.name = "b";
-  b.load.baseline_bytes = 300 * MiB;
+  b.load->baseline_bytes = 300 * MiB;
   s.services = {a, b};
   const Budget budget = computeBudget(s);
   EXPECT_EQ(budget.baselines_bytes, UINT64_MAX);

@@ -44,11 +44,11 @@ TEST(ScenarioParse, ThreeServicesIsReadAsWritten) {
   ASSERT_EQ(s.services.size(), 3u);
   EXPECT_EQ(s.services[0].name, "api");
   EXPECT_EQ(s.services[0].oomScoreAdjust(), -300);
-  EXPECT_EQ(s.services[0].load.processes, 2u);
-  EXPECT_EQ(s.services[0].load.baseline_bytes, 150u * 1024 * 1024);
+  EXPECT_EQ(s.services[0].load->processes, 2u);
+  EXPECT_EQ(s.services[0].load->baseline_bytes, 150u * 1024 * 1024);
   ASSERT_EQ(s.services[0].unit.size(), 4u);
   EXPECT_EQ(s.services[0].unit[1].name, "OOMPolicy");  // file order kept
-  EXPECT_EQ(s.services[2].load.leak_bytes_per_sec, 20u * 1024 * 1024);
+  EXPECT_EQ(s.services[2].load->leak_bytes_per_sec, 20u * 1024 * 1024);
   EXPECT_EQ(s.expect.first_killed, "report-worker");
   const UnitExpectation* w = s.expect.unit("report-worker");
   ASSERT_NE(w, nullptr);
@@ -66,7 +66,7 @@ TEST(ScenarioParse, DefaultsApplyWhenOmitted) {
   EXPECT_EQ(c.scenario->guest.memory_bytes, 1024u * 1024 * 1024);
   EXPECT_EQ(c.scenario->time_limit_sec, 120);
   EXPECT_EQ(c.scenario->settle_sec, 10);
-  EXPECT_EQ(c.scenario->services[0].load.processes, 1u);
+  EXPECT_EQ(c.scenario->services[0].load->processes, 1u);
   EXPECT_DOUBLE_EQ(c.scenario->services[0].restartSec(), 0.1);  // systemd's RestartSec= default
 }
 
@@ -74,8 +74,8 @@ TEST(ScenarioParse, ZramSwapAndCompressibleLoadsAreReadAndPlanned) {
   auto c = loadScenarioFile(kSource / "scenarios/zram-compressible.json");
   ASSERT_TRUE(c.ok()) << errorsOf(c);
   EXPECT_EQ(c.scenario->guest.swap_kind, "zram");
-  EXPECT_EQ(c.scenario->services[0].load.compress_ratio, 3u);
-  EXPECT_EQ(c.scenario->services[1].load.compress_ratio, 1u);  // the default: incompressible
+  EXPECT_EQ(c.scenario->services[0].load->compress_ratio, 3u);
+  EXPECT_EQ(c.scenario->services[1].load->compress_ratio, 1u);  // the default: incompressible
   auto plain = parseScenario(kMinimal, "mini.json");
   EXPECT_EQ(plain.scenario->guest.swap_kind, "disk");
   // zram with no size, an unknown kind, a ratio out of range: errors naming the field.

@@ -314,4 +314,58 @@ TEST_F(UnitSources, MissingFilesAreErrorsThatNameTheScenarioAndTheFile) {
   EXPECT_NE(check.errors.front().message.find("units/api.service"), std::string::npos);
 }
 
+// A service without `load` runs its own program: its unit file's ExecStart=, Type=,
+// User= and ExecStartPre= reach systemd as written; the harness drop-in only adds
+// the scenario's inline settings.
+TEST_F(UnitSources, AServiceWithoutLoadRunsItsOwnProgramAsTheUnitFileWritesIt) {
+  write("units/web.service",
+        "[Service]\nType=forking\nUser=www-data\nExecStartPre=/usr/sbin/web -t\n"
+        "ExecStart=/usr/sbin/web --daemon\nPIDFile=/run/web.pid\nOOMPolicy=continue\n");
+  write("s.json", R"({"name": "own", "description": "d",
+    "services": [{"name": "web", "why": "w", "unit_file": "units/web.service", "unit": {"OOMScoreAdjust": 500}},
+                 {"name": "noise", "why": "w", "load": {"baseline": "100M"}}],
+    "expect": {"first_killed": "web"}})");
+  const auto check = loadScenarioFile(dir_ / "s.json");
+  ASSERT_TRUE(check.ok()) << check.errors.front().str();
+  const ServiceSpec& web = check.scenario->services[0];
+  EXPECT_TRUE(web.runsOwnCommand());
+  EXPECT_EQ(web.baselineBytes(), 0u);
+  EXPECT_FALSE(check.scenario->services[1].runsOwnCommand());
+  ASSERT_TRUE(web.files.has_value());
+  EXPECT_TRUE(web.files->neutralized.empty()) << web.files->neutralized.front().directive;
+  const auto plan = makeGuestPlan(*check.scenario);
+  ASSERT_TRUE(plan);
+  const PlannedUnit& u = plan->units[0];
+  EXPECT_TRUE(u.exec_start.empty());
+  EXPECT_EQ(u.processes, 0u);
+  for (const auto& p : u.properties) EXPECT_NE(p.name, "Type");  // systemd shows the file's own
+  const std::string& drop_in = u.files.files.back().text;
+  EXPECT_EQ(drop_in.find("ExecStart"), std::string::npos) << drop_in;
+  EXPECT_EQ(drop_in.find("Type="), std::string::npos) << drop_in;
+  EXPECT_EQ(drop_in.find("User="), std::string::npos) << drop_in;
+  EXPECT_NE(drop_in.find("OOMScoreAdjust=500"), std::string::npos) << drop_in;
+  // The stand-in beside it still gets oomstress.
+  ASSERT_FALSE(plan->units[1].exec_start.empty());
+}
+
+TEST_F(UnitSources, AServiceWithoutLoadNeedsAUnitFileThatRunsSomething) {
+  write("s.json", R"({"name": "own", "description": "d",
+    "services": [{"name": "web", "why": "w", "unit": {"OOMScoreAdjust": 500}}],
+    "expect": {"first_killed": "web"}})");
+  auto check = loadScenarioFile(dir_ / "s.json");
+  ASSERT_FALSE(check.ok());
+  EXPECT_NE(check.errors.front().str().find("$.services[0]: expected \"load\""), std::string::npos)
+      << check.errors.front().str();
+  write("units/web.service", "[Service]\nExecStart=/usr/sbin/web\n");
+  write("units/web.service.d/10.conf", "[Service]\nExecStart=\n");  // clears the list
+  write("s.json", R"({"name": "own", "description": "d",
+    "services": [{"name": "web", "why": "w", "unit_file": "units/web.service", "drop_ins": ["units/web.service.d"]}],
+    "expect": {"first_killed": "web"}})");
+  check = loadScenarioFile(dir_ / "s.json");
+  ASSERT_FALSE(check.ok());
+  EXPECT_NE(check.errors.front().str().find("set no ExecStart="), std::string::npos) << check.errors.front().str();
+  EXPECT_NE(check.errors.front().str().find("units/web.service"), std::string::npos) << check.errors.front().str();
+}
+
+
 }  // namespace

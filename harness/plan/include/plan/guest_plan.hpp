@@ -17,12 +17,13 @@ struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"
   std::string unit;                     // "report-worker.service"
   std::string why;                      // the scenario's reason for these settings
-  std::vector<std::string> exec_start;  // argv; argv[0] is an absolute path in the guest
+  std::vector<std::string> exec_start;  // argv; argv[0] is an absolute path in the guest; empty: the unit file's own
   std::vector<UnitProperty> properties; // systemd directives, in scenario order (Type included)
   std::string systemd_run;              // the systemd-run line that reproduces this unit by hand
   std::uint64_t baseline_bytes = 0;     // memory the load holds once ready (for the budget)
   // Processes the stressor runs (its --processes), all of which must carry the
-  // unit's OOMScoreAdjust before pressure. Absent in older plan.json: 1.
+  // unit's OOMScoreAdjust before pressure. Absent in older plan.json: 1. 0: the
+  // service runs its own program, with as many processes as it starts (at least one).
   unsigned processes = 1;
   // A unit from real files (files.files not empty): the guest installs them, the
   // harness drop-in last, reloads systemd and starts the unit by name. `properties`

@@ -59,7 +59,13 @@ struct ServiceSpec {
   // The unit comes from unit files that were not read (a stored scenario read back
   // from result.json: the plan carries their settings): what they set is unknown here.
   bool files_unread = false;
-  Load load;
+  // The stand-in's memory. Unset: the service runs its own program, its unit's
+  // ExecStart as written (a packaged program, or one from the scenario's payload).
+  std::optional<Load> load = Load{};
+
+  bool runsOwnCommand() const { return !load.has_value(); }
+  // The memory the stand-in holds once ready; 0 for a service running its own program.
+  std::uint64_t baselineBytes() const { return load ? load->baseline_bytes : 0; }
 
   // The directive's value as written, if set.
   std::optional<std::string> directive(const std::string& name) const;

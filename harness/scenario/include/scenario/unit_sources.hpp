@@ -28,6 +28,9 @@ struct ServiceFileRefs {
   std::vector<std::filesystem::path> drop_ins;  // NAME.service.d folders or *.conf files
   std::filesystem::path base;                    // relative paths are relative to this
   std::vector<std::filesystem::path> slice_dirs; // where a Slice='s own file may be found
+  // The service runs its own program (no `load`): ExecStart=, Type= and the rest of
+  // what kServiceResets would neutralize for oomstress are left to systemd as written.
+  bool own_command = false;
 };
 
 // What one scenario may still read of unit files and drop-ins, over all its
