@@ -220,6 +220,30 @@ Expected<ConfinedDir::Kind> ConfinedDir::kind(const fs::path& relative) const {
   return Kind::other;
 }
 
+Expected<ConfinedDir::Entry> ConfinedDir::entry(const fs::path& relative) const {
+  fs::path normal = relative.lexically_normal();
+  if (!normal.has_filename() && normal.has_parent_path()) normal = normal.parent_path();  // "payload/"
+  const std::string where = (path_ / normal).string();
+  if (const auto why = leavesFolder(relative))
+    return fail(where, "\"" + relative.string() + "\" " + *why + "; expected a path below " + path_.string());
+  const bool self = normal.empty() || normal == ".";
+  const int parent = openBeneath(fd_, self ? "." : relativeText(normal.parent_path()), O_PATH | O_DIRECTORY);
+  if (parent < 0) return fail(where, openProblem(-parent, path_));
+  const FdCloser closer{parent};
+  struct stat st {};
+  const int rc = self ? ::fstat(parent, &st) : ::fstatat(parent, normal.filename().c_str(), &st, AT_SYMLINK_NOFOLLOW);
+  if (rc != 0 && errno == ENOENT) return Entry{};
+  if (rc != 0) return fail(where, std::string("cannot stat it: ") + std::strerror(errno));
+  Entry e;
+  e.type = S_ISREG(st.st_mode)   ? Entry::Type::regular
+           : S_ISDIR(st.st_mode) ? Entry::Type::directory
+           : S_ISLNK(st.st_mode) ? Entry::Type::symlink
+                                 : Entry::Type::other;
+  e.mode = st.st_mode & 07777;
+  e.bytes = static_cast<std::uint64_t>(st.st_size);
+  return e;
+}
+
 Expected<std::string> ConfinedDir::read(const fs::path& relative, std::uint64_t max_bytes,
                                         std::string_view what) const {
   auto fd = openBelow(relative, O_RDONLY | O_NOCTTY | O_NONBLOCK);

@@ -24,4 +24,17 @@ bool isSupportedRelease(std::string_view release) {
   return std::find(known.begin(), known.end(), release) != known.end();
 }
 
+bool isDebianPackageName(std::string_view name) {
+  auto allowed = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return name.size() >= 2 && name.size() <= kMaxDebianPackageNameBytes && allowed(name[0]) &&
+         std::all_of(name.begin() + 1, name.end(),
+                     [&](char c) { return allowed(c) || c == '+' || c == '.' || c == '-'; });
+}
+
+std::string packageVersionsText(const std::map<std::string, std::string>& versions) {
+  std::string text;
+  for (const auto& [name, version] : versions) text += (text.empty() ? "" : ", ") + name + " " + version;
+  return text;
+}
+
 }  // namespace oom

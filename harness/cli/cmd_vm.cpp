@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "oom/guest_paths.hpp"
 #include "run/exit_status.hpp"
 #include "oom/releases.hpp"
 #include "oom/text.hpp"
@@ -29,15 +30,23 @@ struct VmOptions {
   std::string swap = "0";
   std::string timeout = "300s";
   std::string payload;
+  std::vector<std::string> packages;
   std::string keep_dir;
   std::vector<std::string> command;
 };
+
+std::uintmax_t fileSizeOr0(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  return ec ? 0 : size;
+}
 
 int vmBuild(const VmOptions& o) {
   installInterruptHandlers();  // Ctrl-C stops mmdebstrap cleanly: exit 130, no half image
   ImageRequest request;
   request.release = o.release;
   request.force = o.force;
+  request.packages = o.packages;
   auto image = ensureImage(request);
   if (!image) {
     std::fprintf(stderr, "oomharness: %s\n", image.error().str().c_str());
@@ -46,6 +55,8 @@ int vmBuild(const VmOptions& o) {
   std::printf("image %s\n  release %s, systemd %s, kernel %s, recipe %s, built %s\n",
               image->dir.c_str(), image->release.c_str(), image->systemd_version.c_str(),
               image->kernel_version.c_str(), image->recipe_hash.c_str(), image->built_at.c_str());
+  if (!image->packages.empty()) std::printf("  packages: %s\n", packageVersionsText(image->packages).c_str());
+  std::printf("  build %.0fs, rootfs %s\n", image->build_sec, formatSize(fileSizeOr0(image->rootfs())).c_str());
   return kExitPass;
 }
 
@@ -53,6 +64,7 @@ int vmRun(const VmOptions& o) {
   installInterruptHandlers();  // at every stage: exit 130, qemu stopped, temporary files gone
   BootRequest request;
   request.release = o.release;
+  request.packages = o.packages;
   request.accelerator = o.accelerator;
   auto memory = parseSize(o.memory);
   auto swap = parseSize(o.swap);
@@ -121,6 +133,8 @@ void addVmCommands(CLI::App& app, int& status) {
   auto* build = vm->add_subcommand("build", "Build (or reuse) the cached guest image");
   build->add_option("--release", options->release, releases)->check(CLI::IsMember(supportedReleases()));
   build->add_flag("--force", options->force, "Rebuild even when cached");
+  build->add_option("--package", options->packages,
+                    "Add this Debian package to the image (repeatable; as a scenario's guest.packages)");
   build->callback([&status, options] { status = vmBuild(*options); });
 
   auto* run = vm->add_subcommand("run", "Boot a disposable guest and run COMMAND in it as root");
@@ -130,7 +144,8 @@ void addVmCommands(CLI::App& app, int& status) {
   run->add_option("--cpus", options->cpus, "Guest CPUs");
   run->add_option("--swap", options->swap, "Guest swap device size (0: none)");
   run->add_option("--timeout", options->timeout, "Watchdog: kill the guest after this long (exit 3)");
-  run->add_option("--payload", options->payload, "Folder copied read-only to /opt/oomharness/payload");
+  run->add_option("--payload", options->payload, std::string("Folder copied read-only to ") + guest::kPayloadDir);
+  run->add_option("--package", options->packages, "Boot the image with this Debian package added (repeatable)");
   run->add_option("--keep-dir", options->keep_dir, "Keep console, journal and channel files here");
   run->add_option("command", options->command, "Command to run in the guest (after --)")->required();
   run->callback([&status, options] { status = vmRun(*options); });

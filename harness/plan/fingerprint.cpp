@@ -27,6 +27,11 @@ PlanFacts planFacts(const GuestPlan& plan) {
   f["guest.swap"] = formatSizeExact(plan.guest.swap_bytes);
   f["guest.swap_kind"] = plan.guest.swap_kind;
   f["guest.swappiness"] = plan.swappiness < 0 ? "(the kernel's)" : std::to_string(plan.swappiness);
+  // Only when set, so that plans without them keep the fingerprint they had.
+  std::string packages;
+  for (const auto& p : plan.guest.packages) packages += (packages.empty() ? "" : ",") + p;
+  if (!packages.empty()) f["guest.packages"] = packages;
+  if (!plan.guest.payload_digest.empty()) f["payload"] = "digest " + plan.guest.payload_digest;
   f["time_limit"] = formatDurationExact(Seconds(plan.time_limit_sec));
   f["systemd_oomd"] = plan.oomd ? "on" : "off";
   // oomd.conf's own lines, "[OOM]" aside: one fact per setting.

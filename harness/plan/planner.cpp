@@ -87,7 +87,9 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
   plan.decisive_kills = decisiveKills(s);
   plan.swappiness = s.guest.swappiness.value_or(-1);
   if (s.guest.swap_kind == kSwapZram) plan.zram_bytes = s.guest.swap_bytes;
-  plan.guest = PlannedGuest{s.guest.memory_bytes, s.guest.cpus, s.guest.swap_bytes, s.guest.swap_kind};
+  plan.guest = PlannedGuest{s.guest.memory_bytes, s.guest.cpus, s.guest.swap_bytes, s.guest.swap_kind,
+                            s.guest.packages, s.payload_digest};
+  std::sort(plan.guest.packages.begin(), plan.guest.packages.end());
   if (s.oomd) {
     plan.oomd = true;
     plan.oomd_conf = s.oomd->confText();

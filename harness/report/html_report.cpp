@@ -397,7 +397,9 @@ std::string guestSection(const RunReport& r) {
                           (vm.qemu_version.empty() ? "" : ", qemu " + htmlText(vm.qemu_version)));
   fact("image", vm.image_recipe.empty() ? htmlText(vm.image)
                                         : htmlText(vm.image_recipe) + ", built " + htmlText(vm.image_built_at) +
+                                              (vm.image_build_sec > 0 ? " in " + fixed(vm.image_build_sec) + " s" : "") +
                                               " (" + htmlText(vm.image) + ")");
+  if (!vm.packages.empty()) fact("packages", htmlText(packageVersionsText(vm.packages)));
   fact("started", htmlText(r.started_at));
   fact("timings", "boot " + fixed(vm.boot_sec) + " s, guest run " + fixed(vm.run_sec) + " s, whole command " +
                       fixed(r.wall_sec) + " s" + (vm.timed_out ? " (the host's watchdog fired)" : ""));

@@ -163,6 +163,7 @@ static std::string summarizeFields(const RunReport& r) {
                   r.vm.boot_sec, r.vm.run_sec, r.vm.timed_out ? " (timed out)" : "");
     out += buf;
   }
+  if (!r.vm.packages.empty()) out += "packages: " + p(packageVersionsText(r.vm.packages)) + "\n";
   if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + p(r.vm.output_losses) + "\n";
   if (!r.vm.earlier_boot_failure.empty())
     out += "vm: booted twice: the first boot died before the job started (" + p(r.vm.earlier_boot_failure) +

@@ -138,6 +138,12 @@ int runScenario(const RunOptions& options) {
   request.cpus = scenario.guest.cpus;
   // zram lives in the guest's memory: no swap disk (the guest agent sets it up).
   request.swap_bytes = scenario.guest.swap_kind == kSwapDisk ? scenario.guest.swap_bytes : 0;
+  request.packages = scenario.guest.packages;
+  if (!scenario.payload_dir.empty()) {
+    request.payload_dir = scenario.payload_dir;
+    const fs::path folder = fs::path(scenario.source).parent_path();
+    request.payload_confined_to = folder.empty() ? fs::path(".") : folder;
+  }
   request.timeout = Seconds(plan->time_limit_sec +
                             options.boot_allowance_sec.value_or(kDefaultBootAllowanceSec));
   request.payload_files = {{dir / kRunPlanFile, guest::kPlanPayloadName}};
@@ -168,6 +174,11 @@ int runScenario(const RunOptions& options) {
   report.vm.image = vm->image.dir.string();
   report.vm.image_recipe = vm->image.recipeName();
   report.vm.image_built_at = vm->image.built_at;
+  report.vm.image_build_sec = vm->image.build_sec;
+  report.vm.packages = vm->image.packages;
+  if (vm->payload.digest != plan->guest.payload_digest)  // changed between the check and the copy
+    spdlog::warn("the payload folder changed after the scenario was checked (digest {} checked, {} copied)",
+                 plan->guest.payload_digest, vm->payload.digest);
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
   report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;

@@ -7,6 +7,7 @@
 #include "oom/confined.hpp"
 #include "oom/files.hpp"
 #include "oom/guest_paths.hpp"
+#include "oom/payload_tree.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "systemd/directives.hpp"
@@ -29,9 +30,10 @@ std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector
 
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
-     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
+     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "payload",
+      "expect"},
      {"name", "description", "services", "expect"}},
-    {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness"}, {}},
+    {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
@@ -63,6 +65,26 @@ bool validUnitStem(const std::string& name) {
            return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '_' ||
                   c == '.' || c == '-' || c == '\\';
          });
+}
+
+void readPackages(Reader& r, const Json& v, const std::string& path, GuestSpec& guest) {
+  if (!v.is_array() || v.empty() || v.size() > limits::kMaxGuestPackages) {
+    r.error(path, "expected an array of 1 to " + std::to_string(limits::kMaxGuestPackages) +
+                      " Debian package names such as [\"nginx\", \"python3\"]; got " + shown(v));
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string at = Reader::index(path, i);
+    auto name = r.string(v[i], at);
+    if (!name) continue;
+    if (!isDebianPackageName(*name))
+      r.error(at, "expected a Debian package name ([a-z0-9][a-z0-9+.-]+, at most " +
+                      std::to_string(kMaxDebianPackageNameBytes) + " characters); got " + quotedText(*name));
+    else if (!seen.insert(*name).second)
+      r.error(at, "duplicate package " + quotedText(*name) + "; each package once");
+    else guest.packages.push_back(*name);
+  }
 }
 
 void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
@@ -101,6 +123,7 @@ void readGuest(Reader& r, const Json& v, GuestSpec& guest) {
   // vm.swappiness: 0 to 200 since Linux 5.8 (both guest kernels).
   if (v.contains("swappiness"))
     if (auto n = r.count(v["swappiness"], path + ".swappiness", 0, 200)) guest.swappiness = static_cast<int>(*n);
+  if (v.contains("packages")) readPackages(r, v["packages"], path + ".packages", guest);
 }
 
 void readUnit(Reader& r, const Json& v, const std::string& path, ServiceSpec& service) {
@@ -295,6 +318,20 @@ void readOomd(Reader& r, const Json& v, Scenario& s) {
   s.oomd = oomd;
 }
 
+// "payload": "payload": a folder below the scenario's, checked against its budgets
+// now (nothing starts when it is wrong) and copied when the guest boots.
+void readPayload(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
+  const std::string at = "$.payload";
+  auto relative = r.string(v, at);
+  if (!relative || !belowScenario(r, *relative, at, sources)) return;
+  const std::filesystem::path base = sources.base_dir.empty() ? "." : sources.base_dir;
+  s.payload_dir = (base / *relative).lexically_normal();
+  if (!sources.read_unit_files) return;  // a stored scenario: the plan names what ran
+  auto tree = readPayloadTree(base, *relative);
+  if (!tree) r.error(at, tree.error().where + ": " + tree.error().message);
+  else s.payload_digest = tree->digest;
+}
+
 void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
   UnitFileBudget budget;  // one for all the services' files
   const std::string path = "$.services";
@@ -394,6 +431,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
                               ") must be shorter than time_limit (" +
                               formatDuration(Seconds(s.time_limit_sec)) + ")");
     if (doc.contains("systemd_oomd")) readOomd(r, doc["systemd_oomd"], s);
+    if (doc.contains("payload")) readPayload(r, doc["payload"], s, sources);
     if (doc.contains("services")) readServices(r, doc["services"], s, sources);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }

@@ -337,6 +337,7 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   if (!reservation) return tl::unexpected(reservation.error());
   ImageRequest image_request;
   image_request.release = request.release;
+  image_request.packages = request.packages;
   FileLock image_lease;  // until qemu is gone: a rebuild keeps this image meanwhile
   auto image = ensureImage(image_request, &image_lease);
   if (!image) return tl::unexpected(image.error());
@@ -358,11 +359,13 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
     spec.binaries.push_back(*binary);
   }
   spec.payload_dir = request.payload_dir;
+  spec.payload_confined_to = request.payload_confined_to;
   spec.files = request.payload_files;
   spec.command = request.command;
   const fs::path payload_img = work->path() / "payload.img";
-  if (auto built = buildPayloadDisk(spec, work->path() / "payload", payload_img); !built)
-    return tl::unexpected(built.error());
+  auto built = buildPayloadDisk(spec, work->path() / "payload", payload_img);
+  if (!built) return tl::unexpected(built.error());
+  result.payload = *built;
   fs::remove_all(work->path() / "payload");
   result.payload_build_sec = since(payload_started);
 

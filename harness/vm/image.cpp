@@ -76,6 +76,31 @@ std::vector<std::string> readPackages(const fs::path& recipe_dir) {
   return packages;
 }
 
+// The dpkg version of each package installed in root, by name (one not installed,
+// such as a virtual package, is left out).
+std::map<std::string, std::string> installedVersions(const fs::path& root, const std::vector<std::string>& packages) {
+  std::map<std::string, std::string> versions;
+  if (packages.empty()) return versions;
+  std::vector<std::string> argv = {"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
+                                   "-f=${Package}\t${Version}\n"};
+  argv.insert(argv.end(), packages.begin(), packages.end());
+  for (const auto line : splitLines(runTool(argv).output))
+    if (const auto tab = line.find('\t'); tab != std::string_view::npos && tab + 1 < line.size())
+      versions[std::string(line.substr(0, tab))] = std::string(trim(line.substr(tab + 1)));
+  return versions;
+}
+
+// The root file system's size: 1536M (the base image is about 350M), or more when
+// the extra packages need it. Links are not followed (they point into the guest).
+std::uintmax_t rootfsMiB(const fs::path& root) {
+  std::uintmax_t bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->symlink_status(ec).type() == fs::file_type::regular) bytes += it->file_size(ec);
+  return std::max<std::uintmax_t>(1536, bytes / MiB * 2 + 256);
+}
+
 Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& final_dir) {
   const fs::path images = final_dir.parent_path();
   const std::string name = final_dir.filename().string();
@@ -111,7 +136,8 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     }
   } cleanup{tmp};
 
-  const auto packages = readPackages(request.recipe_dir);
+  auto packages = readPackages(request.recipe_dir);
+  packages.insert(packages.end(), request.packages.begin(), request.packages.end());
   std::string include;
   for (const auto& p : packages) include += (include.empty() ? "" : ",") + p;
   const fs::path root = tmp / "root";
@@ -127,6 +153,10 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     return failInterrupted("vm build", "interrupted by a signal: mmdebstrap stopped (exit " +
                                            std::to_string(debootstrap.status) + "), the partial image removed");
   if (debootstrap.status != 0) {
+    if (const auto missing = unavailablePackage(debootstrap.output); !missing.empty())
+      return fail("guest.packages", "the Debian mirror " + request.mirror + " has no package \"" + missing +
+                                        "\" for " + request.release + "; expected the name of a package of " +
+                                        request.release + " (https://packages.debian.org/" + request.release + ")");
     const bool network = debootstrap.output.find("Failed to fetch") != std::string::npos ||
                          debootstrap.output.find("Could not resolve") != std::string::npos ||
                          debootstrap.output.find("Temporary failure resolving") != std::string::npos ||
@@ -140,7 +170,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
 
   GuestImage image;
   image.release = request.release;
-  image.recipe_hash = recipeHash(request.recipe_dir, request.release);
+  image.recipe_hash = recipeHash(request.recipe_dir, request.release, request.packages);
   for (const auto& entry : fs::directory_iterator(root / "boot")) {
     const auto name = entry.path().filename().string();
     if (name.rfind("vmlinuz-", 0) == 0) {
@@ -152,10 +182,11 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
   image.systemd_version = std::string(trim(version.output));
+  image.packages = installedVersions(root, request.packages);
 
   progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
-                       (tmp / "rootfs.img").string(), "1536M"});
+                       (tmp / "rootfs.img").string(), std::to_string(rootfsMiB(root)) + "M"});
   if (mkfs.interrupted) return failInterrupted("vm build", "interrupted by a signal: the partial image removed");
   if (mkfs.status != 0) return failSetup("vm build", "mkfs.ext4 failed: " + mkfs.output);
   fs::remove_all(root);
@@ -184,7 +215,23 @@ fs::path defaultCacheRoot() {
   return fs::path(home && *home ? home : "/root") / ".cache" / "oomharness";
 }
 
-std::string recipeHash(const fs::path& recipe_dir, const std::string& release) {
+std::string unavailablePackage(std::string_view output) {
+  // apt: "E: Unable to locate package foo" / "E: Package 'foo' has no installation candidate"
+  auto word = [](std::string_view rest) {
+    const auto end = rest.find_first_of(" '\t\r\n");
+    return std::string(rest.substr(0, end));
+  };
+  constexpr std::string_view kLocate = "Unable to locate package ";
+  if (const auto at = output.find(kLocate); at != std::string_view::npos) return word(output.substr(at + kLocate.size()));
+  constexpr std::string_view kCandidate = "' has no installation candidate";
+  if (const auto at = output.find(kCandidate); at != std::string_view::npos) {
+    const auto open = output.rfind("Package '", at);
+    if (open != std::string_view::npos) return std::string(output.substr(open + 9, at - open - 9));
+  }
+  return "";
+}
+
+std::string recipeHash(const fs::path& recipe_dir, const std::string& release, std::vector<std::string> packages) {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(recipe_dir))
     if (e.is_regular_file()) files.push_back(fs::relative(e.path(), recipe_dir));
@@ -199,13 +246,17 @@ std::string recipeHash(const fs::path& recipe_dir, const std::string& release) {
     mix(f.string());
     mix(readFile(recipe_dir / f));
   }
+  // Mixed in only when there are some: the base image keeps the key it always had.
+  std::sort(packages.begin(), packages.end());
+  if (!packages.empty()) mix("packages");
+  for (const auto& p : packages) mix(p);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return std::string(buf, 12);
 }
 
 fs::path imageDir(const ImageRequest& r) {
-  return r.cache_root / "images" / recipeName(r.release, recipeHash(r.recipe_dir, r.release));
+  return r.cache_root / "images" / recipeName(r.release, recipeHash(r.recipe_dir, r.release, r.packages));
 }
 
 Expected<GuestImage> readImageJson(const fs::path& dir) {
@@ -308,6 +359,12 @@ void removeUnusedImages(const fs::path& images, const std::string& release, cons
   }
 }
 
+namespace {
+
+std::string quotedPackage(const std::string& name) { return "'" + printable(name) + "'"; }
+
+}  // namespace
+
 Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
   if (request.recipe_dir.empty()) request.recipe_dir = recipeDir();
   if (request.cache_root.empty()) request.cache_root = defaultCacheRoot();
@@ -319,6 +376,9 @@ Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
       request.release.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos)
     return fail("--release", "'" + printable(request.release) + "': expected a Debian codename (" +
                                  supportedReleasesText() + ")");
+  for (const auto& p : request.packages)
+    if (!isDebianPackageName(p))
+      return fail("guest.packages", quotedPackage(p) + ": expected a Debian package name ([a-z0-9][a-z0-9+.-]+)");
   if (!fs::exists(request.recipe_dir / "customize.sh"))
     return failSetup(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
   const fs::path dir = imageDir(request);

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "oom/guest_paths.hpp"
 #include "oom/shell.hpp"
 #include "vm/process.hpp"
 
@@ -21,25 +22,29 @@ std::uintmax_t treeSize(const fs::path& dir) {
 
 std::string jobScript(const std::vector<std::string>& command) {
   std::string script =
-      "# written by oomharness vm run\n"
-      "echo 0 > /proc/self/oom_score_adj\n"
-      "cd /opt/oomharness/payload 2>/dev/null || cd /\n"
+      std::string("# written by oomharness vm run\n"
+                  "echo 0 > /proc/self/oom_score_adj\n") +
+      "cd " + std::string(guest::kPayloadDir) + " 2>/dev/null || cd /\n"
       "exec";
   for (const auto& word : command) script += " " + shellQuote(word);
   return script + "\n";
 }
 
-Expected<void> buildPayloadDisk(const PayloadSpec& spec, const fs::path& staging,
-                                const fs::path& image) {
+Expected<PayloadTree> buildPayloadDisk(const PayloadSpec& spec, const fs::path& staging,
+                                       const fs::path& image) {
   fs::create_directories(staging / "bin");
   fs::create_directories(staging / "job");
   fs::create_directories(staging / "payload");
   for (const auto& bin : spec.binaries)
     fs::copy_file(bin, staging / "bin" / bin.filename(), fs::copy_options::overwrite_existing);
+  PayloadTree copied;
   if (!spec.payload_dir.empty()) {
-    if (!fs::is_directory(spec.payload_dir))
-      return fail("--payload", spec.payload_dir.string() + " is not a directory");
-    fs::copy(spec.payload_dir, staging / "payload", fs::copy_options::recursive);
+    const bool own = spec.payload_confined_to.empty();
+    const fs::path root = own ? spec.payload_dir : spec.payload_confined_to;
+    const fs::path relative = own ? fs::path(".") : spec.payload_dir.lexically_relative(root);
+    auto tree = readPayloadTree(root, relative.empty() ? fs::path(".") : relative, staging / "payload");
+    if (!tree) return tl::unexpected(tree.error());
+    copied = *tree;
   }
   for (const auto& [from, to] : spec.files) {
     fs::create_directories((staging / to).parent_path());
@@ -51,7 +56,7 @@ Expected<void> buildPayloadDisk(const PayloadSpec& spec, const fs::path& staging
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", staging.string(), "-L", "payload",
                        image.string(), std::to_string(size_mib) + "M"});
   if (mkfs.status != 0) return failSetup("payload", "mkfs.ext4 failed: " + mkfs.output);
-  return {};
+  return copied;
 }
 
 }  // namespace oom

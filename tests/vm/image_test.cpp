@@ -24,6 +24,44 @@ TEST(RecipeHash, IsStableAndChangesWithTheRecipeOrRelease) {
   fs::remove_all(dir);
 }
 
+TEST(RecipeHash, NoPackagesKeepsTheBaseImagesKeyAndEachSetHasItsOwn) {
+  const fs::path dir = fs::temp_directory_path() / ("oomharness-recipe-pkg-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "units");
+  std::ofstream(dir / "customize.sh") << "echo a\n";
+  std::ofstream(dir / "units" / "x.service") << "[Service]\n";
+  // The key images were cached under before guest.packages existed (FNV-1a 64 of
+  // the release, then each file's name and text): caches stay valid.
+  EXPECT_EQ(recipeHash(dir, "bookworm"), "766fdf764b92");
+  EXPECT_EQ(recipeHash(dir, "bookworm", {}), "766fdf764b92");
+  const auto two = recipeHash(dir, "bookworm", {"nginx", "python3"});
+  EXPECT_NE(two, recipeHash(dir, "bookworm"));
+  EXPECT_EQ(two, recipeHash(dir, "bookworm", {"python3", "nginx"}));  // order does not matter
+  EXPECT_NE(two, recipeHash(dir, "bookworm", {"nginx"}));
+  EXPECT_NE(two, recipeHash(dir, "bookworm", {"nginxpython3"}));
+  ImageRequest a, b;
+  a.recipe_dir = b.recipe_dir = dir;
+  a.cache_root = b.cache_root = "/var/cache/x";
+  b.packages = {"redis-server"};
+  EXPECT_NE(imageDir(a), imageDir(b));
+  fs::remove_all(dir);
+}
+
+TEST(UnavailablePackage, NamesThePackageAptCouldNotFind) {
+  EXPECT_EQ(unavailablePackage("I: running apt-get install\nE: Unable to locate package nginxx\nE: x"), "nginxx");
+  EXPECT_EQ(unavailablePackage("E: Package 'python' has no installation candidate\n"), "python");
+  EXPECT_EQ(unavailablePackage("E: Failed to fetch http://deb.debian.org/...\n"), "");
+}
+
+TEST(GuestImage, AnImageJsonWithoutPackagesStillReads) {
+  const auto j = nlohmann::json::parse(R"({"release": "bookworm", "kernel_version": "6.1", "build_sec": 80})");
+  const auto image = j.get<GuestImage>();
+  EXPECT_TRUE(image.packages.empty());
+  GuestImage with = image;
+  with.packages = {{"python3", "3.11.2-1+b1"}};
+  EXPECT_EQ(nlohmann::json(with).get<GuestImage>().packages, with.packages);
+}
+
 TEST(RecipeHash, TheShippedRecipeHashes) {
   EXPECT_EQ(recipeHash(OOMHARNESS_SOURCE_DIR "/vm", "bookworm").size(), 12u);
 }

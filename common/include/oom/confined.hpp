@@ -49,6 +49,15 @@ class ConfinedDir {
   // readRegularFile does (no FIFO wait, size checked on the descriptor).
   Expected<std::string> read(const std::filesystem::path& relative, std::uint64_t max_bytes,
                              std::string_view what) const;
+  // The last component of a path below the folder, not followed (lstat): what it
+  // is, its permission bits and size. Its folder is resolved as kind() does.
+  struct Entry {
+    enum class Type { missing, regular, directory, symlink, other };
+    Type type = Type::missing;
+    unsigned mode = 0;        // st_mode & 07777
+    std::uint64_t bytes = 0;  // st_size
+  };
+  Expected<Entry> entry(const std::filesystem::path& relative) const;
   // The names in a folder below this one ("." for itself), sorted, without "." and
   // "..": listed from a descriptor opened below the folder, so each name is then
   // read with read() or kind() as relative / name.

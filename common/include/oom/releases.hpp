@@ -4,6 +4,7 @@
 // validator, `--release`, the image and boot defaults, and (by a test) the
 // scenario schema's enum all read it. Facts that differ per release (the measured
 // guest overhead) stay with their users (scenario/budget.hpp).
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,5 +20,13 @@ bool isSupportedRelease(std::string_view release);
 // release is named in one place: "bookworm, trixie" ("a, b, c"), or with
 // last = " or ", "bookworm or trixie" ("a, b or c").
 std::string supportedReleasesText(std::string_view last = ", ");
+
+// A Debian package name as policy 5.6.1 has it, [a-z0-9][a-z0-9+.-]+, of at most
+// kMaxDebianPackageNameBytes (policy sets no bound; the archive's longest is ~70).
+// Checked before a name reaches mmdebstrap's comma-separated --include.
+inline constexpr std::size_t kMaxDebianPackageNameBytes = 100;
+bool isDebianPackageName(std::string_view name);
+// Package -> version as one line: "nginx 1.22.1-9+deb12u1, python3 3.11.2-1+b1".
+std::string packageVersionsText(const std::map<std::string, std::string>& versions);
 
 }  // namespace oom

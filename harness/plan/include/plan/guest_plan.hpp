@@ -43,8 +43,11 @@ struct PlannedGuest {
   unsigned cpus = 0;
   std::uint64_t swap_bytes = 0;
   std::string swap_kind;  // "disk" or "zram" (the scenario's guest.swap_kind)
+  std::vector<std::string> packages;  // guest.packages, sorted: the image they were added to
+  std::string payload_digest;         // the scenario's payload folder (oom/payload_tree.hpp); "" if none
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedGuest, memory_bytes, cpus, swap_bytes, swap_kind)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedGuest, memory_bytes, cpus, swap_bytes, swap_kind, packages,
+                                                payload_digest)
 
 struct GuestPlan {
   int version = 1;

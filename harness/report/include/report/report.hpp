@@ -6,6 +6,7 @@
 // writes them again for an old run.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,9 @@ struct VmFacts {
   std::string image;             // the image version's folder the guest booted from
   std::string image_recipe;      // "<release>-<recipe hash>": the recipe it was built from (as --version names it)
   std::string image_built_at;    // when that build of it was made (ISO 8601 UTC, from its image.json)
+  double image_build_sec = 0;    // how long that build took (from its image.json)
+  // guest.packages as installed in the image: package -> dpkg version.
+  std::map<std::string, std::string> packages;
   double boot_sec = 0;           // power-on to the guest's first record
   double run_sec = 0;            // power-on to qemu exit
   bool timed_out = false;        // the host-side timeout fired
@@ -44,7 +48,7 @@ struct VmFacts {
   std::string earlier_boot_failure;               // a first boot that died before the job: why ("" if none)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image, image_recipe,
-                                                image_built_at,
+                                                image_built_at, image_build_sec, packages,
                                                 boot_sec, run_sec, timed_out,
                                                 host_memory_reserved_bytes, host_memory_available_bytes,
                                                 swap_reserved_bytes, output_lines_cut,

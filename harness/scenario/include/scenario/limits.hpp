@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "oom/payload_tree.hpp"  // the payload's budgets: kMaxPayloadEntries, kMaxPayloadBytes, kMaxPayloadDepth
 #include "oom/units.hpp"
 
 namespace oom::limits {
@@ -27,6 +28,10 @@ constexpr std::uint64_t kMinGuestMemoryBytes = 256 * MiB;
 constexpr std::uint64_t kMaxGuestMemoryBytes = 64 * GiB;
 constexpr std::uint64_t kMaxGuestSwapBytes = 64 * GiB;
 constexpr unsigned kMaxGuestCpus = 64;
+
+// guest.packages: each set is an image of its own (built once, then cached), so a
+// few names (each at most kMaxDebianPackageNameBytes, oom/releases.hpp).
+constexpr std::size_t kMaxGuestPackages = 32;
 
 // services: each becomes a unit in one small VM.
 constexpr std::size_t kMaxServices = 64;

@@ -3,6 +3,7 @@
 // parseScenario() (parse.hpp); everything downstream (plan, checks, reports)
 // reads this, never the JSON. Sizes are bytes, times are seconds.
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ struct GuestSpec {
   std::uint64_t swap_bytes = 0;
   std::string swap_kind = kSwapDisk;  // kSwapDisk or kSwapZram
   std::optional<int> swappiness;  // vm.swappiness, 0-200; unset: the guest kernel's (60)
+  // Debian packages added to the guest image (its own cached image), in file order.
+  std::vector<std::string> packages;
 };
 
 // One sudden allocation on top of the baseline: "200M@30s" (oom/units.hpp).
@@ -135,6 +138,10 @@ struct Scenario {
   double settle_sec = 10;
   std::vector<ServiceSpec> services;
   std::optional<OomdSpec> oomd;         // systemd-oomd enabled in the guest when set
+  // `payload`: the scenario's folder of its own files, below the scenario's folder
+  // (joined to it); the guest sees it read-only at guest::kPayloadDir. Empty: none.
+  std::filesystem::path payload_dir;
+  std::string payload_digest;           // oom/payload_tree.hpp's, when it was read ("" when not)
   Expectations expect;
   nlohmann::ordered_json document;      // the file as parsed (for result.json)
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "oom/expected.hpp"
+#include "oom/payload_tree.hpp"
 #include "oom/units.hpp"
 #include "vm/channel.hpp"
 #include "vm/image.hpp"
@@ -51,8 +52,10 @@ struct BootRequest {
   std::uint64_t memory_bytes = GiB;
   unsigned cpus = 2;
   std::uint64_t swap_bytes = 0;
+  std::vector<std::string> packages;     // extra Debian packages: the image built with them (image.hpp)
   Seconds timeout{300};
-  std::filesystem::path payload_dir;     // copied to /opt/oomharness/payload (read-only)
+  std::filesystem::path payload_dir;     // copied to guest::kPayloadDir (read-only), as payload.hpp says
+  std::filesystem::path payload_confined_to;  // the folder payload_dir must stay below (payload.hpp)
   // Extra files: host path -> path relative to /opt/oomharness (e.g. "job/plan.json").
   std::vector<std::pair<std::filesystem::path, std::string>> payload_files;
   std::vector<std::string> command;      // run in the guest as root, cwd = payload dir
@@ -76,6 +79,7 @@ struct BootResult {
   double boot_to_command_sec = 0;        // host clock: qemu launch -> command start seen
   double total_sec = 0;                  // host clock: qemu launch -> qemu exit
   double payload_build_sec = 0;          // building the payload disk (part of setup_sec)
+  PayloadTree payload;                   // what of payload_dir was copied (its digest)
   std::string last_console_lines;        // console tail (+ journal tail when the console is quiet)
   std::string reason;                    // human explanation for an ending other than completed
   GuestImage image;

@@ -8,14 +8,17 @@
 //     <release>-<recipe hash>.v<UTC>-<pid>/   one version of the image:
 //       rootfs.img   ext4 root filesystem (booted with snapshot=on)
 //       vmlinuz      the guest's kernel, booted directly (no bootloader, no initrd)
-//       image.json   release, systemd and kernel versions, recipe hash, build time
+//       image.json   release, systemd and kernel versions, recipe hash, build time,
+//                    the extra packages' versions
 // A guest holds a shared flock on the version it boots (its lease) until qemu is
 // gone; `vm build --force` builds a new version, swaps the symlink atomically, and
 // a superseded version is removed only when nobody holds it.
 #include <filesystem>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +41,9 @@ struct GuestImage {
   std::string recipe_hash;
   std::string built_at;         // ISO 8601 UTC
   double build_sec = 0;
+  // The request's extra packages (ImageRequest::packages) -> their installed dpkg
+  // version, e.g. "python3" -> "3.11.2-1+b1". Empty for the base image.
+  std::map<std::string, std::string> packages;
   std::filesystem::path dir;    // not serialised
   // "<release>-<recipe hash>": what `--version` prints and the cache's name for it.
   std::string recipeName() const { return oom::recipeName(release, recipe_hash); }
@@ -45,7 +51,8 @@ struct GuestImage {
   std::filesystem::path kernel() const { return dir / "vmlinuz"; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestImage, release, systemd_version,
-                                                kernel_version, recipe_hash, built_at, build_sec)
+                                                kernel_version, recipe_hash, built_at, build_sec,
+                                                packages)
 
 struct ImageRequest {
   std::string release = kDefaultRelease;
@@ -53,12 +60,21 @@ struct ImageRequest {
   std::filesystem::path recipe_dir;      // default: recipeDir() (vm/data_dir.hpp)
   std::filesystem::path cache_root;      // default: defaultCacheRoot()
   std::string mirror;                    // default: $OOMHARNESS_MIRROR or deb.debian.org
+  // Debian packages added after the recipe's packages.txt (a scenario's
+  // guest.packages): each set is an image of its own, keyed by the sorted names.
+  std::vector<std::string> packages;
 };
 
 std::filesystem::path defaultCacheRoot();  // $XDG_CACHE_HOME/oomharness or ~/.cache/oomharness
 
-// Stable hash of every file in the recipe folder (names and contents) and the release.
-std::string recipeHash(const std::filesystem::path& recipe_dir, const std::string& release);
+// Stable hash of every file in the recipe folder (names and contents), the release
+// and the extra packages (in any order; none gives the base image's hash).
+std::string recipeHash(const std::filesystem::path& recipe_dir, const std::string& release,
+                       std::vector<std::string> packages = {});
+
+// The package mmdebstrap's output says the mirror does not have ("Unable to locate
+// package X", "Package 'X' has no installation candidate"), or "".
+std::string unavailablePackage(std::string_view mmdebstrap_output);
 
 // Where the image for this request lives (whether or not it exists yet).
 std::filesystem::path imageDir(const ImageRequest& request);
