@@ -29,7 +29,8 @@ std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector
 
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
-     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "expect"},
+     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "probes",
+      "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why", "load"}},
@@ -42,6 +43,7 @@ const std::vector<ObjectKeys> kKeys = {
      {}},
     {"unitExpectation", withExpectationKeys(ExpectationScope::unit, {}), {}},
     {"countRange", {"min", "max"}, {}},
+    {"probe", {"name", "why", "service", "http", "tcp", "command", "status", "output", "interval", "timeout"}, {"name"}},
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
 
@@ -375,6 +377,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
                               formatDuration(Seconds(s.time_limit_sec)) + ")");
     if (doc.contains("systemd_oomd")) readOomd(r, doc["systemd_oomd"], s);
     if (doc.contains("services")) readServices(r, doc["services"], s, sources);
+    if (doc.contains("probes")) readProbes(r, doc["probes"], s);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }
   out.errors = r.takeErrors();
