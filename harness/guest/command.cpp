@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -51,20 +52,40 @@ Expected<ChildCommand> ChildCommand::start(const std::vector<std::string>& argv,
   return ChildCommand(pid, pipe_fds[0], std::move(what));
 }
 
+ChildCommand::ChildCommand(pid_t pid, int fd, std::string what)
+    : pid_(pid), fd_(fd), what_(std::move(what)), keep_(kOutputKept) {}
+
 ChildCommand::ChildCommand(ChildCommand&& other) noexcept
     : pid_(other.pid_), fd_(other.fd_), what_(std::move(other.what_)), output_(std::move(other.output_)),
-      ended_(other.ended_) {
+      keep_(other.keep_), ended_(other.ended_) {
   other.pid_ = -1;
   other.fd_ = -1;
 }
 
 ChildCommand::~ChildCommand() {
   if (fd_ >= 0) ::close(fd_);
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+  if (pid_ > 0) killAndReap();
+}
+
+std::optional<int> ChildCommand::reapIfExited() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(pid_, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return std::nullopt;
+  pid_ = -1;
+  return status;
+}
+
+int ChildCommand::killAndReap() {
+  int status = 0;
+  if (pid_ <= 0) return status;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  pid_ = -1;
+  return status;
 }
 
 bool ChildCommand::readAvailable() {
@@ -72,7 +93,7 @@ bool ChildCommand::readAvailable() {
   while (!ended_) {
     const ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n > 0) {
-      if (output_.size() < kOutputKept) output_.append(buf, static_cast<std::size_t>(n));
+      if (output_.size() < keep_) output_.append(buf, std::min(static_cast<std::size_t>(n), keep_ - output_.size()));
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
       ended_ = true;  // EOF: every writer (the child and its children) closed it
     } else if (errno == EAGAIN) {

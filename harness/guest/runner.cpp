@@ -11,6 +11,7 @@
 
 #include "guest/observer.hpp"
 #include "guest/oomd.hpp"
+#include "guest/probes.hpp"
 #include "guest/transient_unit.hpp"
 #include "guest/zram.hpp"
 #include "plan/fingerprint.hpp"
@@ -228,8 +229,11 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
     return endWith(sink, kGuestInfraError);
   }
   for (const auto& u : plan.units) observer.watchUnit(u.unit);
+  // Started once the units are; stopped before the observer's last records.
+  ProbeRunner probes(sink, plan.probes);
 
   auto setupFailed = [&](const std::string& why) {
+    probes.stop();
     for (const auto& u : plan.units) observer.refreshUnit(u.unit);
     observer.finish();
     phase(sink, kPhaseSetupFailed, why);
@@ -296,6 +300,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   }
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
   phase(sink, kPhaseUnitsStarted);
+  if (auto started = probes.start(); !started) return setupFailed(started.error().str());
 
   bool setup_ok = true;
   std::vector<std::pair<const PlannedUnit*, std::string>> cgroups;  // unit, its control group
@@ -341,6 +346,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
                monotonicSeconds() - observer.lastActivity() >= plan.settle_sec;
       },
       deadline);
+  probes.stop();
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
   observer.finish();
   // Waited for in place: the sampler has stopped and nothing more is recorded live.

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "oom/shell.hpp"
 #include "oom/text.hpp"
+#include "scenario/scenario.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
@@ -16,6 +18,24 @@ std::string fnv1a64Hex(std::string_view text) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
+}
+
+// "probes.health.http" -> the URL, ".interval", ".timeout", ".status", ...: what the
+// clients asked, so a timeline's probe attempts are tied to the probes that made them.
+void addProbeFacts(PlanFacts& f, const PlannedProbe& p) {
+  const std::string at = "probes." + p.name + ".";
+  if (p.kind == kProbeCommand) {
+    std::string line;
+    for (const auto& word : p.command) line += (line.empty() ? "" : " ") + shellQuote(word);
+    f[at + p.kind] = line;
+  } else {
+    f[at + p.kind] = p.target;
+  }
+  if (p.kind == kProbeHttp) f[at + "status"] = std::to_string(p.status);
+  if (p.output) f[at + "output"] = *p.output;
+  if (!p.service.empty()) f[at + "service"] = p.service;
+  f[at + "interval"] = formatDurationExact(Seconds(p.interval_sec));
+  f[at + "timeout"] = formatDurationExact(Seconds(p.timeout_sec));
 }
 
 }  // namespace
@@ -50,6 +70,7 @@ PlanFacts planFacts(const GuestPlan& plan) {
     // depends on where the scenario was run from.
     for (const auto& file : u.files.files) f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text);
   }
+  for (const auto& p : plan.probes) addProbeFacts(f, p);
   return f;
 }
 

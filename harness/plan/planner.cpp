@@ -125,6 +125,9 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     u.processes = svc.load ? svc.load->processes : 0;
     plan.units.push_back(std::move(u));
   }
+  for (const ProbeSpec& p : s.probes)
+    plan.probes.push_back(PlannedProbe{p.name, p.why, p.service, p.service.empty() ? "" : unitName(p.service), p.kind,
+                                       p.target, p.command, p.status, p.output, p.interval_sec, p.timeout_sec});
   return plan;
 }
 

@@ -68,6 +68,7 @@ std::string timelineText(const Timeline& t, std::size_t level) {
   key("oomd"), appendList(out, t.oomd, level + 1), next();
   key("phases"), appendList(out, t.phases, level + 1), next();
   key("plan"), appendValue(out, t.plan, level + 1), next();
+  key("probes"), appendList(out, t.probes, level + 1), next();
   key("raw_kernel_oom_lines"), appendList(out, t.raw_kernel_oom_lines, level + 1), next();
   key("samples"), appendList(out, t.samples, level + 1), next();
   key("setup"), appendList(out, t.setup, level + 1), next();

@@ -31,6 +31,7 @@ std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
      {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "payload",
+      "probes",
       "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
@@ -44,6 +45,7 @@ const std::vector<ObjectKeys> kKeys = {
      {}},
     {"unitExpectation", withExpectationKeys(ExpectationScope::unit, {}), {}},
     {"countRange", {"min", "max"}, {}},
+    {"probe", {"name", "why", "service", "http", "tcp", "command", "status", "output", "interval", "timeout"}, {"name"}},
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
 
@@ -433,6 +435,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
     if (doc.contains("systemd_oomd")) readOomd(r, doc["systemd_oomd"], s);
     if (doc.contains("payload")) readPayload(r, doc["payload"], s, sources);
     if (doc.contains("services")) readServices(r, doc["services"], s, sources);
+    if (doc.contains("probes")) readProbes(r, doc["probes"], s);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }
   out.errors = r.takeErrors();

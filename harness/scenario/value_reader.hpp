@@ -234,5 +234,7 @@ class Reader {
 
 // parse_expect.cpp: the scenario's `expect`, once its services are read.
 void readExpect(Reader& r, const Json& v, Scenario& s);
+// parse_probes.cpp: the scenario's `probes`, once its services are read.
+void readProbes(Reader& r, const Json& v, Scenario& s);
 
 }  // namespace oom::detail

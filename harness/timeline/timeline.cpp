@@ -261,6 +261,7 @@ bool foldTyped(Timeline& timeline, const std::string& line, const nlohmann::json
   if (type == kRecordObserverGap) return keep(timeline, line, record, timeline.gaps);
   if (type == kRecordLoss) return keep(timeline, line, record, timeline.losses);
   if (type == kRecordOomd) return keep(timeline, line, record, timeline.oomd);
+  if (type == kRecordProbe) return keep(timeline, line, record, timeline.probes);
   if (type == kRecordEnd) {
     timeline.complete = true;
     timeline.guest_status = record.value("status", -1);

@@ -59,13 +59,38 @@ TEST(TimelineStream, EveryRecordTypeTheGuestWritesIsRead) {
   Timeline t;
   for (const char* type : {kRecordGuest, kRecordUnitSetup, kRecordOomKill, kRecordUnitState, kRecordJournal,
                            kRecordSample, kRecordPhase, kRecordKmsg, kRecordGuestSample, kRecordObserverGap,
-                           kRecordLoss, kRecordOomd, kRecordPlan, kRecordEnd})
+                           kRecordLoss, kRecordOomd, kRecordPlan, kRecordProbe, kRecordEnd})
     EXPECT_TRUE(applyStreamLine(t, toStreamRecord(type, nlohmann::json::object()).dump())) << type;
   EXPECT_EQ(t.setup.size() + t.kills.size() + t.states.size() + t.journal.size() + t.samples.size() +
                 t.phases.size() + t.raw_kernel_oom_lines.size() + t.guest_samples.size() + t.gaps.size() +
-                t.losses.size(),
-            10u);
+                t.losses.size() + t.probes.size(),
+            11u);
   EXPECT_TRUE(t.complete);
+}
+
+TEST(TimelineStream, AProbeAttemptFoldsAndAMalformedOneIsALoss) {
+  Timeline t;
+  const ProbeAttempt a{12.5, "health", false, 0.3, "timeout", 0};
+  EXPECT_TRUE(applyStreamLine(t, toStreamRecord(kRecordProbe, a).dump()));
+  ASSERT_EQ(t.probes.size(), 1u);
+  EXPECT_EQ(t.probes[0].probe, "health");
+  EXPECT_EQ(t.probes[0].result, "timeout");
+  EXPECT_DOUBLE_EQ(t.probes[0].latency_sec, 0.3);
+  EXPECT_FALSE(t.probes[0].ok);
+  EXPECT_FALSE(applyStreamLine(t, R"({"type":"probe","t":13.5,"probe":"health","ok":"yes"})"));
+  EXPECT_EQ(t.probes.size(), 1u);
+  ASSERT_EQ(t.losses.size(), 1u);
+  EXPECT_EQ(t.losses[0].what, "unparsable_line");
+  EXPECT_DOUBLE_EQ(t.losses[0].t, 13.5);
+  // A result past the text bound is kept cut, like any record's text.
+  const ProbeAttempt long_result{14, "health", false, 0.1, std::string(70 * 1024, 'x'), 0};
+  EXPECT_TRUE(applyStreamLine(t, toStreamRecord(kRecordProbe, long_result).dump()));
+  ASSERT_EQ(t.probes.size(), 2u);
+  EXPECT_LT(t.probes[1].result.size(), 65u * 1024 + 100);
+  // A Timeline written before probes existed reads back with none.
+  nlohmann::json old = t;
+  old.erase("probes");
+  EXPECT_TRUE(old.get<Timeline>().probes.empty());
 }
 
 TEST(TimelineStream, ThePlanRecordKeepsItsFingerprintAndFacts) {

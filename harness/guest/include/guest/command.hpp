@@ -5,6 +5,8 @@
 // dispatching meanwhile; runGuestCommand waits for it in place.
 #include <sys/types.h>
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,19 +26,27 @@ class ChildCommand {
 
   int fd() const { return fd_; }  // its output, non-blocking
   const std::string& what() const { return what_; }
-  // Reads whatever output is there now (at most 256 KiB kept); true once it has ended.
+  // Reads whatever output is there now (at most keepAtMost(), 256 KiB unless set,
+  // kept; the rest read and dropped); true once it has ended.
   bool readAvailable();
+  void keepAtMost(std::size_t bytes) { keep_ = bytes; }
+  const std::string& output() const { return output_; }
   bool ended() const { return ended_; }
   // Once ended: reaps the child. Its output when it exited 0; else an error naming
   // `what`, how it ended and the output.
   Expected<std::string> finish();
+  // Its wait status once it has exited (reaped then), without waiting; nullopt while it runs.
+  std::optional<int> reapIfExited();
+  // Kills it (SIGKILL) if it still runs, reaps it: its wait status.
+  int killAndReap();
 
  private:
-  ChildCommand(pid_t pid, int fd, std::string what) : pid_(pid), fd_(fd), what_(std::move(what)) {}
+  ChildCommand(pid_t pid, int fd, std::string what);
   pid_t pid_ = -1;
   int fd_ = -1;
   std::string what_;
   std::string output_;
+  std::size_t keep_;
   bool ended_ = false;
 };
 

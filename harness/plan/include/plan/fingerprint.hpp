@@ -7,7 +7,8 @@
 // The facts are what the run tested, named by the scenario's own keys so that a
 // difference points at the line to look at: "guest.memory", "guest.swap",
 // "systemd_oomd.SwapUsedLimit", "time_limit", "services.api.unit.OOMScoreAdjust",
-// "services.api.load". The expectations, `why` and `description` are not facts:
+// "services.api.load", "probes.health.http" (and each probe's interval, timeout,
+// status, output, service). The expectations, `why` and `description` are not facts:
 // a timeline may be judged again against edited expectations without being refused.
 #include <map>
 #include <string>

@@ -3,6 +3,7 @@
 // The guest never reads scenario files; it executes a GuestPlan. Written as
 // plan.json onto the payload disk by the host, read by oomharness-guest.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,23 @@ struct PlannedGuest {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedGuest, memory_bytes, cpus, swap_bytes, swap_kind, packages,
                                                 payload_digest)
 
+// A probe the guest runs from the units' start to the end (scenario.hpp ProbeSpec),
+// with the unit it watches. Absent in older plan.json: none.
+struct PlannedProbe {
+  std::string name, why;
+  std::string service;               // "" when it watches no one service
+  std::string unit;                  // "web.service", or ""
+  std::string kind;                  // kProbeHttp, kProbeTcp or kProbeCommand
+  std::string target;                // http: the URL; tcp: "HOST:PORT"; command: ""
+  std::vector<std::string> command;  // command probes: argv
+  int status = 200;                  // http
+  std::optional<std::string> output; // a substring the answer must contain
+  double interval_sec = 1, timeout_sec = 1;
+};
+// By hand: nlohmann 3.11 has no std::optional (output is left out when unset).
+void to_json(nlohmann::json& j, const PlannedProbe& p);
+void from_json(const nlohmann::json& j, PlannedProbe& p);
+
 struct GuestPlan {
   int version = 1;
   std::string scenario;                 // scenario name, for logs
@@ -67,9 +85,10 @@ struct GuestPlan {
   int swappiness = -1;  // vm.swappiness to set before the units; -1: leave the kernel's
   std::uint64_t zram_bytes = 0;  // a zram swap device of this size, set up first; 0: none
   PlannedGuest guest;
+  std::vector<PlannedProbe> probes;  // started once every unit is, in scenario order
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
                                                 settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf,
-                                                swappiness, zram_bytes, guest)
+                                                swappiness, zram_bytes, guest, probes)
 
 }  // namespace oom

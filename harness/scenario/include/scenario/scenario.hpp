@@ -129,6 +129,24 @@ struct OomdSpec {
   std::string confText() const;
 };
 
+// probes[].kind: how a probe asks the service (one of `http`, `tcp`, `command`).
+inline constexpr const char* kProbeHttp = "http";
+inline constexpr const char* kProbeTcp = "tcp";
+inline constexpr const char* kProbeCommand = "command";
+
+// A client's view of a service (`probes`): run in the guest through the whole run,
+// every attempt recorded (timeline.hpp ProbeAttempt) with its latency and result.
+struct ProbeSpec {
+  std::string name, why;
+  std::string service;               // a service's name; "" when it watches no one service
+  std::string kind;                  // kProbeHttp, kProbeTcp or kProbeCommand
+  std::string target;                // http: the URL; tcp: "HOST:PORT"; command: ""
+  std::vector<std::string> command;  // command probes: argv
+  int status = 200;                  // http: the status that counts as up
+  std::optional<std::string> output; // a substring the answer must contain (http body; command stdout+stderr)
+  double interval_sec = 1, timeout_sec = 1;
+};
+
 struct Scenario {
   std::string source;                   // file name as given, for messages
   std::string name;
@@ -142,6 +160,7 @@ struct Scenario {
   // (joined to it); the guest sees it read-only at guest::kPayloadDir. Empty: none.
   std::filesystem::path payload_dir;
   std::string payload_digest;           // oom/payload_tree.hpp's, when it was read ("" when not)
+  std::vector<ProbeSpec> probes;        // in file order
   Expectations expect;
   nlohmann::ordered_json document;      // the file as parsed (for result.json)
 

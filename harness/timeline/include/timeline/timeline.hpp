@@ -32,6 +32,7 @@ inline constexpr const char* kRecordGuestSample = "guest_sample"; // GuestSample
 inline constexpr const char* kRecordObserverGap = "observer_gap"; // ObserverGap
 inline constexpr const char* kRecordLoss = "loss";                // Loss
 inline constexpr const char* kRecordOomd = "oomd";                // OomdStatus: `oomctl` before pressure and at the end
+inline constexpr const char* kRecordProbe = "probe";              // ProbeAttempt: one attempt of a scenario's probe
 // {"type":"end","status":N}, last. Its absence means the guest died.
 inline constexpr const char* kRecordEnd = "end";
 
@@ -292,6 +293,21 @@ struct OomdStatus {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OomdStatus, t, when, text, pressure_cgroups, swap_cgroups)
 
+// "type": "probe" — one attempt of a scenario's probe (plan: PlannedProbe), the
+// clients' view of a service. Probes start once every unit has started and run to
+// the end; the first attempt's t says when they began.
+struct ProbeAttempt {
+  double t = 0;            // when the attempt began
+  std::string probe;       // its name
+  bool ok = false;
+  double latency_sec = 0;  // from its start to the answer (or to the timeout)
+  // "ok", "refused", "timeout", "reset", "status 503", "exit 1", "killed by signal 9",
+  // "output lacks \"PONG\"", "unreachable: <strerror>"
+  std::string result;
+  int status = 0;          // http: the status read (0: none); command: its exit status (-signal when killed)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProbeAttempt, t, probe, ok, latency_sec, result, status)
+
 struct Timeline {
   int version = 1;
   GuestInfo guest;                       // "type": "guest"
@@ -307,6 +323,7 @@ struct Timeline {
   std::vector<ObserverGap> gaps;
   std::vector<Loss> losses;
   std::vector<OomdStatus> oomd;          // empty unless the scenario enables systemd-oomd
+  std::vector<ProbeAttempt> probes;      // every probe attempt, in the order they ended; empty without probes
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
   // Bytes applyStreamLine counted against timeline_limits::kMaxTimelineBytes (not
@@ -315,7 +332,8 @@ struct Timeline {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, plan, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
-                                                guest_samples, gaps, losses, oomd, complete, guest_status)
+                                                guest_samples, gaps, losses, oomd, probes, complete,
+                                                guest_status)
 
 // One streamed line -> record. Each record serialises as its struct plus "type".
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);
