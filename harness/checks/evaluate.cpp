@@ -143,7 +143,7 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   Checks& checks = v.checks;
   const auto judgeAll = [&](CheckKind kind) {
     for (const CheckDef* d : checkRegistry())
-      if (d->kind == kind && d->naming != CheckNaming::service_prefix &&
+      if (d->kind == kind && d->naming != CheckNaming::service_prefix && d->naming != CheckNaming::probe_prefix &&
           (kind != CheckKind::expectation || scenario.expect.names(d->name)))
         d->judge(ctx, "", checks);
   };
@@ -151,6 +151,9 @@ Verdict evaluate(const Scenario& scenario, const Timeline& timeline) {
   for (const auto& [svc, e] : scenario.expect.units)
     for (const CheckDef* d : checkRegistry())
       if (d->naming == CheckNaming::service_prefix && e.names(d->name)) d->judge(ctx, svc, checks);
+  for (const auto& [probe, e] : scenario.expect.probes)
+    for (const CheckDef* d : checkRegistry())
+      if (d->naming == CheckNaming::probe_prefix && e.names(d->name)) d->judge(ctx, probe, checks);
   const std::size_t expectations = checks.size();
   judgeAll(CheckKind::safeguard);
   applyBlindness(ctx, checks);

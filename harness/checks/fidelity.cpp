@@ -167,6 +167,15 @@ LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
     }
     f.lines.push_back(line);
   }
+  // A load driver the guest could not start: the traffic that was to grow a service never came.
+  for (const auto& ph : index.timeline().phases) {
+    if (ph.name != kPhaseDriveFailed) continue;
+    const std::string s = "a load driver was not started: " + ph.detail;
+    f.shortfalls.push_back(s);
+    f.delivered = false;
+    f.changes_test = true;
+    f.evidence.push_back(Evidence{ph.t, kRecordPhase, "", "", 0, s});
+  }
   return f;
 }
 

@@ -264,16 +264,16 @@ static void checkCollateral(const CheckContext& ctx, const std::string& /*scenar
   CheckResult c{.name = "collateral",
                 .outcome = CheckOutcome::pass,
                 .expected = allowed ? "kills outside the scenario's units are allowed (expect.allow_collateral)"
-                    : "the kernel kills nothing outside the scenario's units"};
+                    : "the kernel kills nothing outside the scenario's units (its services and drivers)"};
   std::vector<const OomEvent*> outside, unknown;
   for (const auto& e : ctx.index.events()) {
-    if (ctx.scenario.serviceForUnit(e.unit)) continue;
+    if (ctx.scenario.ownsUnit(e.unit)) continue;
     (e.victim->attribution == kAttributionUnknown ? unknown : outside).push_back(&e);
   }
   // systemd-oomd's kills outside the scenario's units: its own "Killed <cgroup>" lines.
   std::vector<const JournalRecord*> oomd_outside;
   for (const auto& j : ctx.index.timeline().journal) {
-    if (isOomdKillRecord(j) && !ctx.scenario.serviceForUnit(j.unit)) oomd_outside.push_back(&j);
+    if (isOomdKillRecord(j) && !ctx.scenario.ownsUnit(j.unit)) oomd_outside.push_back(&j);
   }
   if (!oomd_outside.empty()) {
     for (const auto* j : oomd_outside) c.evidence.push_back(journalEvidence(*j));
@@ -326,8 +326,9 @@ static void noteUnexpectedKills(const CheckContext& ctx, const std::string& /*sc
   std::set<std::string> noted;
   for (const auto& e : ctx.index.events()) {
     const ServiceSpec* spec = ctx.scenario.serviceForUnit(e.unit);
-    if (!spec) continue;  // outside the scenario: the collateral check
-    const std::string svc = spec->name;
+    const DriveSpec* drive = ctx.scenario.driveForUnit(e.unit);
+    if (!spec && !drive) continue;  // outside the scenario: the collateral check
+    const std::string svc = spec ? spec->name : drive->name;
     if (mentioned.count(svc) || noted.count(svc)) continue;
     noted.insert(svc);
     CheckResult c{.name = "note.unexpected_kill",

@@ -39,8 +39,13 @@ const CheckDef* checkDefOf(const CheckResult& result) {
   const std::string prefix = result.unit + ".";
   const bool prefixed = !result.unit.empty() && name.substr(0, prefix.size()) == prefix;
   if (prefixed) name.remove_prefix(prefix.size());
-  for (const CheckDef* d : checkRegistry())
+  for (const CheckDef* d : checkRegistry()) {
     if (d->name == name && prefixed == (d->naming == CheckNaming::service_prefix)) return d;
+    // "<probe>.<key>": named after a probe, with no unit.
+    if (d->naming == CheckNaming::probe_prefix && result.unit.empty() && name.size() > d->name.size() + 1 &&
+        name.substr(name.size() - d->name.size()) == d->name && name[name.size() - d->name.size() - 1] == '.')
+      return d;
+  }
   return nullptr;
 }
 
@@ -60,19 +65,26 @@ const char* kindName(CheckKind kind) {
   return "?";
 }
 
+std::string namePattern(const CheckDef& d) {
+  const char* prefix = d.naming == CheckNaming::service_prefix ? "<service>."
+                       : d.naming == CheckNaming::probe_prefix ? "<probe>."
+                                                                : "";
+  return prefix + std::string(d.name);
+}
+
 std::string checksMarkdown() {
   std::string md =
       "# Checks\n\n"
       "<!-- Generated from harness/checks/registry.cpp by `oomharness checks --markdown`; "
       "tests/checks/registry_test.cpp fails when this file is out of date. -->\n\n"
       "Every check a verdict is built from, in the order a result lists them. A per-unit\n"
-      "check's result is named `<service>.<check>`. `oomharness checks` prints the same list.\n";
+      "check's result is named `<service>.<check>`, a per-probe one `<probe>.<check>`.\n"
+      "`oomharness checks` prints the same list.\n";
   const auto table = [&](const char* heading, auto wanted) {
     md += std::string("\n## ") + heading + "\n\n| check | kind | passes when | evidence |\n| --- | --- | --- | --- |\n";
     for (const CheckDef* d : checkRegistry()) {
       if (!wanted(*d)) continue;
-      const std::string name = d->naming == CheckNaming::service_prefix ? "U." + std::string(d->name)
-                                                                          : std::string(d->name);
+      const std::string name = namePattern(*d);
       md += "| `" + name + "` | " + kindName(d->kind) + " | " + std::string(d->passes_when) + " | " +
             std::string(d->evidence) + " |\n";
     }

@@ -414,7 +414,8 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
                 .outcome = CheckOutcome::pass,
                 .expected = std::string(*e.half_alive ? "" : "never ") + "half-alive: after a kill " + unit +
                     " is still active " + formatDuration(Seconds(grace)) +
-                    " later with fewer processes than before the kill"};
+                    " later with fewer processes than before the kill, or its clients see it active with its port "
+                    "open and its requests failing for longer than that"};
   const auto events = eventsPerInvocation(ctx, unit);
   const auto samples = ctx.index.samplesOf(unit);
   const double end = ctx.index.endT();
@@ -471,6 +472,19 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
                  std::to_string(ev->victim->pid) + " was killed, with " + std::to_string(after->processes.size()) +
                  " of " + std::to_string(before->processes.size()) + " process(es) left";
     break;
+  }
+  // The clients' view: systemd says active, the port answers, requests fail.
+  if (const auto clients = clientHalfAlive(ctx, svc); clients && clients->to - clients->from > grace) {
+    c.evidence.push_back(probeEvidence(*clients->health, unit));
+    c.evidence.push_back(probeEvidence(*clients->port, unit));
+    c.evidence.push_back(stateEvidence(*clients->active));
+    const std::string seen_by_clients =
+        "clients saw it half alive for " + formatTenths(clients->to - clients->from) + " from " +
+        ctx.since(clients->from) + (clients->ongoing ? " to the end of the run" : "") + ": probe " +
+        clients->health->probe + " failing (" + clients->health->result + ") while probe " + clients->port->probe +
+        " connected and systemd showed " + unit + " active";
+    c.observed = seen ? c.observed + "; " + seen_by_clients : seen_by_clients;
+    seen = true;
   }
   if (!seen) {
     c.observed = events.empty() ? "no OOM kill in " + unit + ctx.notWithinTimeLimit()
@@ -654,10 +668,12 @@ extern const CheckDef kCheck_half_alive{
     .kind = CheckKind::expectation,
     .naming = CheckNaming::service_prefix,
     .blind = kBlindFailureMayBeALoss,
-    .passes_when = "after a kill, systemd's last state by kill + `half_alive_grace` is `active` for the killed "
-                   "invocation, and a sample after the grace shows fewer processes than the last sample before "
-                   "the kill",
-    .evidence = "kill, that state, both samples",
+    .passes_when = "half-alive is seen (or, with `false`, never seen): after a kill, systemd's last state by kill + "
+                   "`half_alive_grace` is `active` for the killed invocation and a sample after the grace shows "
+                   "fewer processes than the last sample before the kill; or, with a port (tcp) and a health (http, "
+                   "command) probe of the service, the health probe fails while the port probe succeeds and "
+                   "systemd shows the unit active, for longer than `half_alive_grace`",
+    .evidence = "kill, that state, both samples; the failed health and successful port attempts",
     .judge = checkHalfAlive,
 };
 

@@ -18,7 +18,7 @@ void addChecksCommand(CLI::App& app, int& status) {
       std::fputs(checksMarkdown().c_str(), stdout);
     } else {
       for (const CheckDef* d : checkRegistry()) {
-        const std::string name = (d->naming == CheckNaming::service_prefix ? "<service>." : "") + std::string(d->name);
+        const std::string name = namePattern(*d);
         std::printf("%-36s %-12s %.*s\n", name.c_str(), kindName(d->kind), static_cast<int>(d->passes_when.size()),
                     d->passes_when.data());
       }

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include <algorithm>
+#include <functional>
 #include <cstdio>
 #include <map>
 #include <variant>
@@ -203,6 +204,29 @@ std::vector<std::string> oomdMismatches(const OomdStatus& s, const std::vector<O
   return out;
 }
 
+// The pressure phase: the drivers started at their times (plan.drives is in start
+// order), each in a transient unit the observer watches like the services'. A driver
+// that cannot be started is a phase record naming it and why; the run goes on.
+bool observeWithDrivers(const GuestPlan& plan, RecordSink& sink, Bus& bus, Observer& observer,
+                        const std::function<bool()>& settledNow, double deadline) {
+  const double pressure_t = monotonicSeconds();
+  for (const auto& d : plan.drives) {
+    if (observer.runUntil(settledNow, std::min(deadline, pressure_t + d.start_after_sec))) return true;
+    if (monotonicSeconds() >= deadline) return false;
+    observer.watchUnit(d.unit);
+    PlannedUnit unit;
+    unit.service = d.name;
+    unit.unit = d.unit;
+    unit.why = d.why;
+    unit.exec_start = d.exec_start;
+    auto spec = transientUnitSpec(unit);
+    auto job = spec ? bus.startTransientUnit(*spec) : Expected<std::string>(tl::unexpected(spec.error()));
+    if (job) phase(sink, kPhaseDriveStarted, d.unit);
+    else phase(sink, kPhaseDriveFailed, d.unit + ": " + job.error().str());
+  }
+  return observer.runUntil(settledNow, deadline);
+}
+
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
@@ -340,14 +364,14 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   phase(sink, kPhaseSettingsVerified);
   phase(sink, kPhasePressure);
 
-  const bool settled = observer.runUntil(
-      [&] {
-        return plan.decisive_kills > 0 && observer.chosenKills() >= plan.decisive_kills &&
-               monotonicSeconds() - observer.lastActivity() >= plan.settle_sec;
-      },
-      deadline);
+  const auto settledNow = [&] {
+    return plan.decisive_kills > 0 && observer.chosenKills() >= plan.decisive_kills &&
+           monotonicSeconds() - observer.lastActivity() >= plan.settle_sec;
+  };
+  const bool settled = observeWithDrivers(plan, sink, bus, observer, settledNow, deadline);
   probes.stop();
   for (const auto& u : plan.units) observer.refreshUnit(u.unit);
+  for (const auto& d : plan.drives) observer.refreshUnit(d.unit);
   observer.finish();
   // Waited for in place: the sampler has stopped and nothing more is recorded live.
   if (plan.oomd)

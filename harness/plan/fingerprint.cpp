@@ -61,16 +61,24 @@ PlanFacts planFacts(const GuestPlan& plan) {
   for (const auto& u : plan.units) {
     const std::string at = "services." + u.service + ".";
     for (const auto& p : u.properties) f[at + "unit." + p.name] = p.value;
-    // oomstress's flags, its path aside: the load as the guest ran it.
+    // oomstress's flags, its path aside: the load as the guest ran it. A service that
+    // runs its own program has none (its ExecStart= is in its files, below).
     std::string load;
     for (std::size_t i = 1; i < u.exec_start.size(); ++i) load += (i > 1 ? " " : "") + u.exec_start[i];
-    f[at + "load"] = load;
+    if (!u.exec_start.empty()) f[at + "load"] = load;
     // Real unit files: each by where the guest installs it, its text by a fingerprint (a
     // line systemd passes through is in no directive above). Not by its source path, which
     // depends on where the scenario was run from.
     for (const auto& file : u.files.files) f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text);
   }
   for (const auto& p : plan.probes) addProbeFacts(f, p);
+  for (const auto& d : plan.drives) {
+    const std::string at = "drive." + d.name + ".";
+    std::string command;
+    for (const auto& w : d.exec_start) command += (command.empty() ? "" : " ") + w;
+    f[at + "command"] = command;
+    f[at + "start_after"] = formatDurationExact(Seconds(d.start_after_sec));
+  }
   return f;
 }
 

@@ -1,6 +1,7 @@
 #include "plan/planner.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
@@ -61,6 +62,18 @@ unsigned decisiveKills(const Scenario& s) {
         n = std::max<std::uint64_t>(n, 1);
     per_unit += n;
   }
+  // A probe's key that needs a kill needs one in the service it watches, unless a unit
+  // expectation of that service already counted it.
+  std::set<std::string> probed;
+  for (const auto& [name, p] : e.probes) {
+    const ProbeSpec* probe = s.probe(name);
+    if (!probe || probe->service.empty() || e.unit(probe->service) || !probed.insert(probe->service).second) continue;
+    for (const auto& k : kExpectationKeys)
+      if ((k.plan & kPlanKill) && k.scope == ExpectationScope::probe && p.names(k.key)) {
+        ++per_unit;
+        break;
+      }
+  }
   return static_cast<unsigned>(std::max(needed, per_unit));
 }
 
@@ -75,6 +88,10 @@ double effectiveSettleSec(const Scenario& s) {
       if (k.plan & kPlanWindow) settle = std::max(settle, u.seconds(k.key).value_or(0));
     }
   }
+  for (const auto& [name, p] : s.expect.probes)
+    for (const auto& k : kExpectationKeys)
+      if (k.scope == ExpectationScope::probe && (k.plan & kPlanWindow) && p.names(k.key))
+        settle = std::max(settle, p.seconds(k.key).value_or(0));
   return std::min(settle, s.time_limit_sec);
 }
 
@@ -128,6 +145,10 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
   for (const ProbeSpec& p : s.probes)
     plan.probes.push_back(PlannedProbe{p.name, p.why, p.service, p.service.empty() ? "" : unitName(p.service), p.kind,
                                        p.target, p.command, p.status, p.output, p.interval_sec, p.timeout_sec});
+  for (const auto& d : s.drives)
+    plan.drives.push_back(PlannedDrive{d.name, unitName(d.name), d.why, d.command, d.start_after_sec});
+  std::stable_sort(plan.drives.begin(), plan.drives.end(),
+                   [](const auto& a, const auto& b) { return a.start_after_sec < b.start_after_sec; });
   return plan;
 }
 

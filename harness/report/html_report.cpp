@@ -317,6 +317,40 @@ std::string unitFilesHtml(const ServiceFiles& files, const UnitSetup* setup) {
   return out;
 }
 
+// The load drivers (when each started, from the guest's phases) and the probes, as planned.
+std::string drivesAndProbesHtml(const RunReport& r) {
+  std::string out;
+  if (!r.plan.drives.empty()) {
+    out += "<h3>Load drivers</h3>\n<table>\n" + row({"unit", "command", "starts after", "started"}, "th");
+    for (const auto& d : r.plan.drives) {
+      std::string command, started = "<span class=\"muted\">not started</span>";
+      for (const auto& w : d.exec_start) command += (command.empty() ? "" : " ") + w;
+      for (const auto& p : r.timeline.phases)
+        if ((p.name == kPhaseDriveStarted || p.name == kPhaseDriveFailed) && p.detail.rfind(d.unit, 0) == 0)
+          started = p.name == kPhaseDriveStarted ? formatSince(p.t, r.verdict.pressure_t)
+                                                  : "<span class=\"warn\">" + htmlText(p.detail) + "</span>";
+      out += row({htmlText(d.unit), "<code>" + htmlText(command) + "</code>",
+                  formatDuration(Seconds(d.start_after_sec)), started});
+    }
+    out += "</table>\n";
+  }
+  if (!r.plan.probes.empty()) {
+    out += "<h3>Probes</h3>\n<table>\n" + row({"probe", "asks", "of", "every", "attempts (ok)"}, "th");
+    for (const auto& p : r.plan.probes) {
+      std::size_t n = 0, ok = 0;
+      for (const auto& a : r.timeline.probes)
+        if (a.probe == p.name) ++n, ok += a.ok ? 1 : 0;
+      std::string asks = p.kind + " " + p.target;
+      for (const auto& w : p.command) asks += (asks.empty() ? "" : " ") + w;
+      out += row({htmlText(p.name), "<code>" + htmlText(asks) + "</code>", htmlText(p.unit.empty() ? "-" : p.unit),
+                  formatDuration(Seconds(p.interval_sec)) + " (timeout " + formatDuration(Seconds(p.timeout_sec)) + ")",
+                  std::to_string(n) + " (" + std::to_string(ok) + ")"});
+    }
+    out += "</table>\n";
+  }
+  return out;
+}
+
 std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
   const Scenario& s = r.scenario;
   std::string out = "<section id=\"scenario\"><h2>Scenario</h2>\n<p><code>" + htmlText(s.source) + "</code>: guest " +
@@ -375,6 +409,7 @@ std::string scenarioSection(const RunReport& r, const TimelineIndex& index) {
       if (u.unit == unit && !u.systemd_run.empty())
         out += "<p>Reproduce by hand:</p><pre>" + htmlText(u.systemd_run) + "</pre>\n";
   }
+  out += drivesAndProbesHtml(r);
   if (s.document.is_object() && s.document.contains("expect"))
     out += "<h3>Expectations</h3><pre>" +
            htmlText(s.document["expect"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) + "</pre>\n";

@@ -19,6 +19,8 @@ namespace oom {
 namespace {
 
 constexpr double kWidth = 1120, kLeft = 138, kRight = 196, kTop = 36, kPlotH = 300;
+// At most this many probe lanes (a scenario has at most 16 probes; a timeline may name more).
+constexpr std::size_t kProbeLanesMax = 16;
 constexpr double kPsiGap = 18, kPsiH = 56, kLaneGap = 20, kLaneH = 15, kAxisH = 30;
 constexpr double kGapFactor = 4;  // samples further apart than this many intervals: a break in the line
 
@@ -164,6 +166,8 @@ namespace {
 struct Layout {
   Frame f;
   std::vector<std::string> units;
+  std::vector<std::string> probes;  // one availability lane each, below the units'
+  double probe_top = 0;
   double mem_total = 0;
   struct Limit {
     std::string unit;
@@ -216,7 +220,12 @@ Layout layoutOf(const RunReport& r, const TimelineIndex& index) {
   if (vmax <= 0) vmax = static_cast<double>(GiB);
   f.vmax = vmax * 1.04;
   f.laneTop = f.markerBottom() + kLaneGap;
-  f.bottom = f.laneTop + static_cast<double>(units.size()) * kLaneH + kAxisH;
+  for (const auto& p : r.plan.probes) l.probes.push_back(p.name);
+  for (const auto& a : tl.probes)
+    if (std::find(l.probes.begin(), l.probes.end(), a.probe) == l.probes.end() && l.probes.size() < kProbeLanesMax)
+      l.probes.push_back(a.probe);
+  l.probe_top = f.laneTop + static_cast<double>(units.size()) * kLaneH;
+  f.bottom = l.probe_top + static_cast<double>(l.probes.size()) * kLaneH + kAxisH;
 
   return l;
 }
@@ -418,6 +427,38 @@ std::string stateLanes(const RunReport& r, const TimelineIndex& index, const Lay
   return svg;
 }
 
+// One lane per probe: what its clients saw, green while its attempts succeed and red
+// while they fail, each stretch from one attempt to the next that differs.
+std::string probeLanes(const RunReport& r, const TimelineIndex& index, const Layout& l) {
+  const Frame& f = l.f;
+  std::string svg;
+  for (std::size_t p = 0; p < l.probes.size(); ++p) {
+    const std::string& name = l.probes[p];
+    const double y = l.probe_top + static_cast<double>(p) * kLaneH;
+    svg += "<g class=\"lane probe-lane\" data-probe=\"" + htmlText(name) + "\"><text x=\"" + num(kLeft - 6) +
+           "\" y=\"" + num(y + 10.5) + "\" text-anchor=\"end\">probe " +
+           htmlText(name.size() > 16 ? name.substr(0, 15) + "…" : name) + "</text>\n";
+    std::vector<const ProbeAttempt*> attempts;
+    for (const auto& a : r.timeline.probes)
+      if (a.probe == name) attempts.push_back(&a);
+    std::stable_sort(attempts.begin(), attempts.end(), [](auto* a, auto* b) { return a->t < b->t; });
+    for (std::size_t i = 0; i < attempts.size();) {
+      std::size_t j = i + 1;
+      while (j < attempts.size() && attempts[j]->ok == attempts[i]->ok) ++j;
+      const double t0 = attempts[i]->t, t1 = j < attempts.size() ? attempts[j]->t : index.endT();
+      const double x0 = f.x(t0), x1 = f.x(std::max(t1, t0));
+      svg += "<rect class=\"probe-segment\" x=\"" + num(x0) + "\" y=\"" + num(y + 2) + "\" width=\"" +
+             num(std::max(0.8, x1 - x0)) + "\" height=\"" + num(kLaneH - 4) + "\" fill=\"" +
+             (attempts[i]->ok ? "#2e8b57" : "#c0392b") + "\"><title>probe " + htmlText(name) + ": " +
+             std::to_string(j - i) + (attempts[i]->ok ? " succeeded" : " failed (" + htmlText(attempts[i]->result) + ")") +
+             " from " + since(t0, f.p0) + " for " + formatTenths(t1 - t0) + "</title></rect>\n";
+      i = j;
+    }
+    svg += "</g>\n";
+  }
+  return svg;
+}
+
 std::string markers(const RunReport& r, const TimelineIndex& index, const Layout& l) {
   const Timeline& tl = r.timeline;
   const Frame& f = l.f;
@@ -501,6 +542,7 @@ std::string timelineChartSvg(const RunReport& r) {
   svg += memoryLines(r, index, l);
   svg += psiBand(r, f);
   svg += stateLanes(r, index, l);
+  svg += probeLanes(r, index, l);
   svg += markers(r, index, l);
   svg += "</svg>\n";
   return svg;

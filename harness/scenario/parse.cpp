@@ -30,9 +30,8 @@ std::vector<std::string> withExpectationKeys(ExpectationScope scope, std::vector
 
 const std::vector<ObjectKeys> kKeys = {
     {"scenario",
-     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "systemd_oomd", "payload",
-      "probes",
-      "expect"},
+     {"$schema", "name", "description", "guest", "time_limit", "settle", "services", "drive", "systemd_oomd",
+      "payload", "probes", "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why"}},
@@ -40,12 +39,14 @@ const std::vector<ObjectKeys> kKeys = {
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint", "compress_ratio"},
      {"baseline"}},
-    {"expect", withExpectationKeys(ExpectationScope::scenario, {"units", "restart_grace", "half_alive_grace",
+    {"expect", withExpectationKeys(ExpectationScope::scenario, {"units", "probes", "restart_grace", "half_alive_grace",
                                                                  "allow_collateral"}),
      {}},
     {"unitExpectation", withExpectationKeys(ExpectationScope::unit, {}), {}},
+    {"probeExpectation", withExpectationKeys(ExpectationScope::probe, {}), {}},
     {"countRange", {"min", "max"}, {}},
     {"probe", {"name", "why", "service", "http", "tcp", "command", "status", "output", "interval", "timeout"}, {"name"}},
+    {"drive", {"name", "why", "command", "start_after"}, {"name", "why", "command"}},
     {"systemdOomd", {"SwapUsedLimit", "DefaultMemoryPressureLimit", "DefaultMemoryPressureDurationSec"}, {}},
 };
 
@@ -384,6 +385,61 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
   }
 }
 
+// A driver's argv: 1 to limits::kMaxCommandWords words, the first an absolute path
+// (systemd runs ExecStart= without a PATH search of ours).
+std::vector<std::string> readCommand(Reader& r, const Json& v, const std::string& at) {
+  std::vector<std::string> argv;
+  if (!v.is_array() || v.empty() || v.size() > limits::kMaxCommandWords) {
+    r.error(at, "expected an array of 1 to " + std::to_string(limits::kMaxCommandWords) +
+                    " words such as [\"/usr/bin/redis-benchmark\", \"-n\", \"100000\"]; got " + shown(v));
+    return argv;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (auto w = r.string(v[i], Reader::index(at, i), i == 0)) argv.push_back(*w);
+  if (argv.size() == v.size() && argv.front().front() != '/')
+    r.error(Reader::index(at, 0), "expected an absolute path in the guest such as /usr/bin/curl or " +
+                                      std::string(guest::kPayloadDir) + "/load.sh; got " + quotedText(argv.front()));
+  return argv;
+}
+
+void readDrives(Reader& r, const Json& v, Scenario& s) {
+  const std::string path = "$.drive";
+  if (!v.is_array() || v.size() > limits::kMaxDrives) {
+    r.error(path, "expected an array of at most " + std::to_string(limits::kMaxDrives) + " drivers; got " + shown(v));
+    return;
+  }
+  std::set<std::string> seen;
+  for (const auto& svc : s.services) seen.insert(svc.name);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string at = Reader::index(path, i);
+    if (!r.object(v[i], at, "drive")) continue;
+    const Json& dv = v[i];
+    DriveSpec d;
+    if (dv.contains("name"))
+      if (auto name = r.string(dv["name"], at + ".name")) {
+        if (!validUnitStem(*name) || endsWith(*name, kUnitSuffix))
+          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200, no "
+                                "\".service\"); got " + quotedText(*name));
+        else if (guest::isGuestService(*name))
+          r.error(at + ".name", quotedText(*name) + ".service is one of the guest's own units; expected a name of your own");
+        else if (!seen.insert(*name).second)
+          r.error(at + ".name", quotedText(*name) + " is already the name of a service or driver; names must be unique");
+        else d.name = *name;
+      }
+    if (dv.contains("why"))
+      if (auto why = r.text(dv["why"], at + ".why")) d.why = *why;
+    if (dv.contains("command")) d.command = readCommand(r, dv["command"], at + ".command");
+    if (dv.contains("start_after"))
+      if (auto t = r.duration(dv["start_after"], at + ".start_after")) {
+        if (*t >= s.time_limit_sec)
+          r.error(at + ".start_after", "expected less than time_limit (" +
+                                           formatDuration(Seconds(s.time_limit_sec)) + "): it would never start");
+        else d.start_after_sec = *t;
+      }
+    s.drives.push_back(std::move(d));
+  }
+}
+
 }  // namespace
 
 const std::vector<ObjectKeys>& scenarioObjectKeys() { return detail::kKeys; }
@@ -435,6 +491,7 @@ ScenarioCheck checkScenario(std::string_view text, const std::string& source, co
     if (doc.contains("systemd_oomd")) readOomd(r, doc["systemd_oomd"], s);
     if (doc.contains("payload")) readPayload(r, doc["payload"], s, sources);
     if (doc.contains("services")) readServices(r, doc["services"], s, sources);
+    if (doc.contains("drive")) readDrives(r, doc["drive"], s);
     if (doc.contains("probes")) readProbes(r, doc["probes"], s);
     if (doc.contains("expect")) readExpect(r, doc["expect"], s);
   }

@@ -40,6 +40,11 @@ void readExpectation(Reader& r, const Scenario& s, const Json& v, const std::str
       if (*d <= 0) r.error(at, "expected a duration greater than 0");
       else out = *d;
     }
+  } else if constexpr (K == ExpectationKind::ratio) {
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+      r.error(at, "expected a number from 0 to 1 (the share of attempts that succeed, 0.95 for 95 %); got " +
+                      shown(v));
+    else out = v.get<double>();
   } else {
     out = r.string(v, at);
   }
@@ -110,6 +115,43 @@ void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, 
 #define OOM_EXPECTATION_READ(key, kind, json, at, field) \
   if ((json).contains(#key)) readExpectation<ExpectationKind::kind>(r, s, (json)[#key], (at) + "." #key, (field).key);
 
+// `expect.probes`: an object keyed by the name of one of the scenario's probes.
+void readProbeExpectations(Reader& r, const Json& v, const std::string& path, Scenario& s) {
+  if (!v.is_object()) {
+    r.error(path, "expected an object keyed by probe name; got " + shown(v));
+    return;
+  }
+  for (const auto& [name, pv] : v.items()) {
+    const std::string at = Reader::key(path, name);
+    const ProbeSpec* probe = s.probe(name);
+    if (!probe) {
+      std::vector<std::string> names;
+      for (const auto& p : s.probes) names.push_back(p.name);
+      r.error(at, "no probe named " + quotedText(name) +
+                      (names.empty() ? "; the scenario has no \"probes\"" : "; probes are " + join(names)));
+      continue;
+    }
+    if (!r.object(pv, at, "probeExpectation")) continue;
+    ProbeExpectation p;
+#define OOM_EXPECTATION_scenario(key, kind)
+#define OOM_EXPECTATION_unit(key, kind)
+#define OOM_EXPECTATION_probe(key, kind) OOM_EXPECTATION_READ(key, kind, pv, at, p)
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_##scope(key, kind)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION_scenario
+#undef OOM_EXPECTATION_unit
+#undef OOM_EXPECTATION_probe
+#undef OOM_EXPECTATION
+    if (p.recovers_within && probe->service.empty())
+      r.error(at + ".recovers_within", "measures from each kill of the probe's service; set \"service\" on probe " +
+                                           quotedText(name));
+    if (!p.namesAnExpectation())
+      r.error(at, "expected at least one expectation for probe " + quotedText(name) + " (" +
+                      keyList(ExpectationScope::probe) + ")");
+    s.expect.probes.emplace_back(name, std::move(p));
+  }
+}
+
 }  // namespace
 
 void readExpect(Reader& r, const Json& v, Scenario& s) {
@@ -118,6 +160,7 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
   Expectations& e = s.expect;
 #define OOM_EXPECTATION_scenario(key, kind) OOM_EXPECTATION_READ(key, kind, v, path, e)
 #define OOM_EXPECTATION_unit(key, kind)
+#define OOM_EXPECTATION_probe(key, kind)
 #define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_##scope(key, kind)
 #include "scenario/expectations.def"
 #undef OOM_EXPECTATION_scenario
@@ -136,6 +179,7 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
                         ", or one under units such as oom_kills); a scenario that expects nothing passes "
                         "whatever happens");
   };
+  if (v.contains("probes")) readProbeExpectations(r, v["probes"], path + ".probes", s);
   if (!v.contains("units")) return requireAnExpectation();
   const Json& units = v["units"];
   if (!units.is_object()) {
@@ -157,6 +201,7 @@ void readExpect(Reader& r, const Json& v, Scenario& s) {
   }
   requireAnExpectation();
 }
+#undef OOM_EXPECTATION_probe
 #undef OOM_EXPECTATION
 #undef OOM_EXPECTATION_READ
 

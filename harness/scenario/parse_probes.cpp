@@ -72,8 +72,8 @@ void readTarget(Reader& r, const Json& v, const std::string& at, ProbeSpec& p) {
 }
 
 void readCommand(Reader& r, const Json& v, const std::string& at, ProbeSpec& p) {
-  if (!v.is_array() || v.empty() || v.size() > limits::kMaxProbeCommandWords) {
-    r.error(at, "expected an array of 1 to " + std::to_string(limits::kMaxProbeCommandWords) +
+  if (!v.is_array() || v.empty() || v.size() > limits::kMaxCommandWords) {
+    r.error(at, "expected an array of 1 to " + std::to_string(limits::kMaxCommandWords) +
                     " words (argv, such as [\"redis-cli\", \"ping\"]); got " + shown(v));
     return;
   }

@@ -56,6 +56,7 @@ std::vector<std::string> expectationKeys(ExpectationScope scope) {
 #define OOM_EXPECTATION_IF_unit(key) \
   if (name == #key) return isSet(key);
 #define OOM_EXPECTATION_IF_scenario(key)
+#define OOM_EXPECTATION_IF_probe(key)
 #define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_IF_##scope(key)
 bool UnitExpectation::names(std::string_view name) const {
 #include "scenario/expectations.def"
@@ -84,9 +85,32 @@ bool Expectations::names(std::string_view name) const {
 #include "scenario/expectations.def"
   return false;
 }
+#undef OOM_EXPECTATION_IF_scenario
+#undef OOM_EXPECTATION_IF_probe
+#define OOM_EXPECTATION_IF_scenario(key)
+#define OOM_EXPECTATION_IF_probe(key) \
+  if (name == #key) return isSet(key);
+bool ProbeExpectation::names(std::string_view name) const {
+#include "scenario/expectations.def"
+  return false;
+}
+#undef OOM_EXPECTATION_IF_probe
+#define OOM_EXPECTATION_IF_probe(key) \
+  if (name == #key) return secondsOf(key);
+std::optional<double> ProbeExpectation::seconds(std::string_view name) const {
+#include "scenario/expectations.def"
+  return std::nullopt;
+}
 #undef OOM_EXPECTATION_IF_unit
 #undef OOM_EXPECTATION_IF_scenario
+#undef OOM_EXPECTATION_IF_probe
 #undef OOM_EXPECTATION
+
+bool ProbeExpectation::namesAnExpectation() const {
+  for (const auto& k : kExpectationKeys)
+    if (k.scope == ExpectationScope::probe && names(k.key)) return true;
+  return false;
+}
 
 bool UnitExpectation::namesAnExpectation() const {
   for (const auto& k : kExpectationKeys)
@@ -99,6 +123,8 @@ bool Expectations::namesAnExpectation() const {
     if (k.scope == ExpectationScope::scenario && names(k.key)) return true;
   for (const auto& [name, u] : units)
     if (u.namesAnExpectation()) return true;
+  for (const auto& [name, p] : probes)
+    if (p.namesAnExpectation()) return true;
   return false;
 }
 
@@ -113,6 +139,18 @@ const ServiceSpec* Scenario::serviceForUnit(const std::string& unit) const {
   if (unit.size() <= suffix.size() || unit.compare(unit.size() - suffix.size(), suffix.size(), suffix) != 0)
     return nullptr;
   return service(unit.substr(0, unit.size() - suffix.size()));
+}
+
+const ProbeSpec* Scenario::probe(const std::string& name) const {
+  for (const auto& p : probes)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+const DriveSpec* Scenario::driveForUnit(const std::string& unit) const {
+  for (const auto& d : drives)
+    if (unitName(d.name) == unit) return &d;
+  return nullptr;
 }
 
 std::string OomdSpec::confText() const {

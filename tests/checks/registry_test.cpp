@@ -23,6 +23,7 @@ TEST(Registry, EveryExpectationKeyHasItsCheckInTheKeysOrder) {
     EXPECT_EQ(d->kind, CheckKind::expectation) << k.key;
     // A per-unit key's results are "<service>.<key>"; a scenario-wide one's are not.
     EXPECT_EQ(d->naming == CheckNaming::service_prefix, k.scope == ExpectationScope::unit) << k.key;
+    EXPECT_EQ(d->naming == CheckNaming::probe_prefix, k.scope == ExpectationScope::probe) << k.key;
   }
   for (const CheckDef* c : checkRegistry())
     if (c->kind == CheckKind::expectation) checks.emplace_back(c->name);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <tuple>
 
+#include "plan/planner.hpp"
+
 using namespace oom;
 namespace fs = std::filesystem;
 
@@ -171,4 +173,43 @@ TEST(ScenarioParse, SystemdOomdSettingsAreCheckedAndBecomeItsConfiguration) {
   EXPECT_NE(errorsOf(no_oomd).find("$.expect.units.w.killed_by: expects systemd-oomd, which this scenario does not enable"),
             std::string::npos)
       << errorsOf(no_oomd);
+}
+
+// `drive`: client commands started during the pressure, each in a unit of its own.
+TEST(ScenarioParse, LoadDriversArePlannedInStartOrderAndTheirMistakesNamed) {
+  const char* text = R"({"name": "d", "description": "d",
+    "services": [{"name": "cache", "why": "y", "load": {"baseline": "10M"}}],
+    "drive": [
+      {"name": "fill", "why": "writes", "command": ["/usr/bin/redis-benchmark", "-n", "1000"], "start_after": "10s"},
+      {"name": "ping", "why": "reads", "command": ["/usr/bin/redis-cli", "ping"]}],
+    "expect": {"never_killed": ["cache"]}})";
+  auto c = parseScenario(text, "d.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  ASSERT_EQ(c.scenario->drives.size(), 2u);
+  EXPECT_EQ(c.scenario->drives[0].start_after_sec, 10);
+  EXPECT_TRUE(c.scenario->ownsUnit("fill.service"));
+  EXPECT_FALSE(c.scenario->ownsUnit("journald.service"));
+  const auto plan = makeGuestPlan(*c.scenario);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->drives.size(), 2u);
+  EXPECT_EQ(plan->drives[0].unit, "ping.service");  // start order: 0s before 10s
+  EXPECT_EQ(plan->drives[1].exec_start.front(), "/usr/bin/redis-benchmark");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"([{"name": "cache", "why": "w", "command": ["/bin/true"]}])", "$.drive[0].name: \"cache\" is already the name"},
+      {R"([{"name": "t", "why": "w", "command": ["redis-cli"]}])", "$.drive[0].command[0]: expected an absolute path"},
+      {R"([{"name": "t", "why": "w", "command": []}])", "$.drive[0].command: expected an array of 1 to 64"},
+      {R"([{"name": "t", "why": "w", "command": ["/bin/true"], "start_after": "3min"}])",
+       "$.drive[0].start_after: expected less than time_limit"},
+      {R"([{"name": "systemd-journald", "why": "w", "command": ["/bin/true"]}])", "one of the guest's own units"},
+      {R"([{"name": "t", "command": ["/bin/true"]}])", "$.drive[0].why: missing"},
+  };
+  for (const auto& [drive, want] : bad) {
+    const std::string doc = std::string(R"({"name": "d", "description": "d",
+      "services": [{"name": "cache", "why": "y", "load": {"baseline": "10M"}}],
+      "drive": )") + drive + R"(, "expect": {"never_killed": ["cache"]}})";
+    auto b = parseScenario(doc, "d.json");
+    EXPECT_FALSE(b.ok()) << drive;
+    EXPECT_NE(errorsOf(b).find(want), std::string::npos) << drive << "\n" << errorsOf(b);
+  }
 }

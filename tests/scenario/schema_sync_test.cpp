@@ -75,7 +75,7 @@ TEST(SchemaSync, LimitsMatchScenarioLimitsHpp) {
   EXPECT_EQ(defs["expect"]["properties"]["never_killed"]["maxItems"], limits::kMaxServices);
   EXPECT_EQ(defs["text"]["maxLength"], limits::kMaxTextBytes);
   EXPECT_EQ(defs["scenario"]["properties"]["probes"]["maxItems"], limits::kMaxProbes);
-  EXPECT_EQ(defs["probe"]["properties"]["command"]["maxItems"], limits::kMaxProbeCommandWords);
+  EXPECT_EQ(defs["probe"]["properties"]["command"]["maxItems"], limits::kMaxCommandWords);
   EXPECT_EQ(defs["probe"]["properties"]["http"]["maxLength"], limits::kMaxProbeTargetBytes);
   EXPECT_EQ(defs["probe"]["properties"]["name"]["pattern"],
             "^[A-Za-z0-9_.-]{1," + std::to_string(limits::kMaxProbeNameBytes) + "}$");

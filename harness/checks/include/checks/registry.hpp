@@ -36,9 +36,10 @@ inline constexpr unsigned kBlindNoKillInUnit = 2;       // a PASS claims no (or 
 inline constexpr unsigned kBlindNoKillAnywhere = 4;     // ... no kill outside the scenario's units
 inline constexpr unsigned kBlindNoEarlierKill = 8;      // ... no kill before the one it cites
 
-// How a result is named and shown: "first_killed", "<service>.restarts", or
-// "never_killed <service>" (one result per listed service, named once).
-enum class CheckNaming { scenario, service_prefix, unit_after };
+// How a result is named and shown: "first_killed", "<service>.restarts",
+// "never_killed <service>" (one result per listed service, named once), or
+// "<probe>.max_unavailable" (one per probe that names the key).
+enum class CheckNaming { scenario, service_prefix, unit_after, probe_prefix };
 
 using Judge = void (*)(const CheckContext& ctx, const std::string& service, Checks& out);
 
@@ -50,7 +51,8 @@ struct CheckDef {
   std::string_view passes_when;  // the docs' words: what it takes to pass
   std::string_view evidence;     // the records it cites
   // Called once for a scenario-wide check, once per unit that names it for a
-  // per-unit one (naming service_prefix); pushes its result(s) to `out`.
+  // per-unit one (naming service_prefix; `service` is its name), once per probe
+  // for a per-probe one (probe_prefix; the probe's name); pushes its result(s) to `out`.
   Judge judge;
 };
 
@@ -67,6 +69,8 @@ const CheckDef* checkDefOf(const CheckResult& result);
 std::string displayName(const CheckResult& result);
 
 const char* kindName(CheckKind kind);  // "expectation", "safeguard", "run", "note"
+// "first_killed", "<service>.restarts", "<probe>.max_unavailable": how its results are named.
+std::string namePattern(const CheckDef& d);
 
 // docs/checks.md: the table of every check, from this registry.
 std::string checksMarkdown();

@@ -36,6 +36,16 @@ struct PlannedUnit {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
                                                 properties, systemd_run, baseline_bytes, processes, files)
 
+// A load driver: started as a transient unit once pressure is under way.
+struct PlannedDrive {
+  std::string name;                     // "traffic"
+  std::string unit;                     // "traffic.service"
+  std::string why;
+  std::vector<std::string> exec_start;  // argv; argv[0] absolute in the guest
+  double start_after_sec = 0;           // after the pressure phase begins
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedDrive, name, unit, why, exec_start, start_after_sec)
+
 // The VM the host boots for the plan. The guest does not act on it (qemu already gave
 // it this memory and these cpus): it is part of what the run tested, echoed in the
 // plan record (plan/fingerprint.hpp) so a timeline names the guest it was recorded in.
@@ -71,6 +81,7 @@ struct GuestPlan {
   int version = 1;
   std::string scenario;                 // scenario name, for logs
   std::vector<PlannedUnit> units;       // started in this order
+  std::vector<PlannedDrive> drives;     // started during the pressure, by start_after
   // Hard end of the observation, from the first unit start: the scenario's time_limit,
   // which the planner always writes (its default is the scenario's; the guest refuses 0).
   double time_limit_sec = 0;
@@ -89,6 +100,6 @@ struct GuestPlan {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestPlan, version, scenario, units, time_limit_sec,
                                                 settle_sec, sample_interval_sec, decisive_kills, oomd, oomd_conf,
-                                                swappiness, zram_bytes, guest, probes)
+                                                swappiness, zram_bytes, guest, probes, drives)
 
 }  // namespace oom

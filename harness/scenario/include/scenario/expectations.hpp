@@ -26,6 +26,7 @@ enum class ExpectationKind {
   duration,           // seconds: "30s", "2min", or a number
   positive_duration,  // a duration greater than 0
   text,               // a non-empty string (its allowed values are the parser's rules)
+  ratio,              // a number from 0 to 1
 };
 
 template <ExpectationKind K> struct ExpectationValue { using type = std::optional<std::string>; };
@@ -34,14 +35,17 @@ template <> struct ExpectationValue<ExpectationKind::count> { using type = std::
 template <> struct ExpectationValue<ExpectationKind::flag> { using type = std::optional<bool>; };
 template <> struct ExpectationValue<ExpectationKind::duration> { using type = std::optional<double>; };
 template <> struct ExpectationValue<ExpectationKind::positive_duration> { using type = std::optional<double>; };
+template <> struct ExpectationValue<ExpectationKind::ratio> { using type = std::optional<double>; };
 
 // What the plan allows for when a unit names the key (planner.cpp).
 inline constexpr unsigned kPlanNothing = 0;
 inline constexpr unsigned kPlanKill = 1;     // set, and not false: the unit is killed at least once
 inline constexpr unsigned kPlanRestart = 2;  // the run settles no sooner than RestartSec + restart_grace
 inline constexpr unsigned kPlanWindow = 4;   // the run settles no sooner than the key's duration
+// (A probe's key plans for the service the probe watches.)
 
-enum class ExpectationScope { scenario, unit };
+// scenario: `expect.KEY`; unit: `expect.units.<service>.KEY`; probe: `expect.probes.<probe>.KEY`.
+enum class ExpectationScope { scenario, unit, probe };
 
 struct ExpectationKey {
   std::string_view key;   // "restarts"

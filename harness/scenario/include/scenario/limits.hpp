@@ -63,14 +63,17 @@ constexpr double kMaxDurationSec = 24 * 3600.0;
 // string of the file, names or text (see parse.cpp).
 constexpr std::size_t kMaxTextBytes = 4096;
 
+// The words of one command: a probe's, a load driver's.
+constexpr std::size_t kMaxCommandWords = 64;
 // probes: each one thread in the guest, at most one attempt per interval.
 constexpr std::size_t kMaxProbes = 16;
 constexpr std::size_t kMaxProbeNameBytes = 64;
-constexpr std::size_t kMaxProbeCommandWords = 64;
 constexpr std::size_t kMaxProbeTargetBytes = 1024;  // an http URL or a tcp HOST:PORT
 constexpr double kMinProbeIntervalSec = 0.2;
 constexpr double kMaxProbeIntervalSec = 60;
 constexpr double kMaxProbeTimeoutSec = 30;
+// Load drivers (`drive`).
+constexpr std::size_t kMaxDrives = 16;
 
 // `check` lists at most this many errors per file, then says how many more.
 constexpr std::size_t kMaxErrorsListed = 100;

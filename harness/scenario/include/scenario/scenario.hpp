@@ -80,6 +80,7 @@ struct ServiceSpec {
 #define OOM_EXPECTATION_FIELD(key, kind) ExpectationValue<ExpectationKind::kind>::type key{};
 #define OOM_EXPECTATION_FIELD_unit(key, kind) OOM_EXPECTATION_FIELD(key, kind)
 #define OOM_EXPECTATION_FIELD_scenario(key, kind)
+#define OOM_EXPECTATION_FIELD_probe(key, kind)
 
 // What the scenario expects of one unit (`expect.units.<service>`).
 struct UnitExpectation {
@@ -93,8 +94,23 @@ struct UnitExpectation {
   bool namesAnExpectation() const;
 };
 #undef OOM_EXPECTATION_FIELD_unit
-#undef OOM_EXPECTATION_FIELD_scenario
+#undef OOM_EXPECTATION_FIELD_probe
 #define OOM_EXPECTATION_FIELD_unit(key, kind)
+#define OOM_EXPECTATION_FIELD_probe(key, kind) OOM_EXPECTATION_FIELD(key, kind)
+
+// What the scenario expects its clients to see through one probe (`expect.probes.<probe>`).
+struct ProbeExpectation {
+#define OOM_EXPECTATION(key, scope, kind, plan) OOM_EXPECTATION_FIELD_##scope(key, kind)
+#include "scenario/expectations.def"
+#undef OOM_EXPECTATION
+
+  bool names(std::string_view key) const;           // the file sets this probe-scope key
+  std::optional<double> seconds(std::string_view key) const;  // a duration key's value
+  bool namesAnExpectation() const;
+};
+#undef OOM_EXPECTATION_FIELD_probe
+#undef OOM_EXPECTATION_FIELD_scenario
+#define OOM_EXPECTATION_FIELD_probe(key, kind)
 #define OOM_EXPECTATION_FIELD_scenario(key, kind) OOM_EXPECTATION_FIELD(key, kind)
 
 struct Expectations {
@@ -102,6 +118,7 @@ struct Expectations {
 #include "scenario/expectations.def"
 #undef OOM_EXPECTATION
   std::vector<std::pair<std::string, UnitExpectation>> units;  // in file order
+  std::vector<std::pair<std::string, ProbeExpectation>> probes;  // by probe name, in file order
   double restart_grace_sec = 10;        // clean_restart: active again within RestartSec + this
   double half_alive_grace_sec = 3;      // half_alive: how long a unit may run short of processes
   // A kernel OOM kill outside the scenario's units (journald, sshd, ...) fails the
@@ -117,7 +134,18 @@ struct Expectations {
 };
 #undef OOM_EXPECTATION_FIELD_unit
 #undef OOM_EXPECTATION_FIELD_scenario
+#undef OOM_EXPECTATION_FIELD_probe
 #undef OOM_EXPECTATION_FIELD
+
+// A load driver (`drive`): a client command started once pressure is under way, in
+// a transient unit of its own (NAME.service), so real services grow as traffic makes
+// them (redis-benchmark, curl in a loop, a payload script).
+struct DriveSpec {
+  std::string name;                  // unit name stem, unique among services and drivers
+  std::string why;
+  std::vector<std::string> command;  // argv; argv[0] an absolute path in the guest
+  double start_after_sec = 0;        // after the pressure phase begins
+};
 
 // systemd-oomd in the guest: the scenario's "systemd_oomd" object, whose presence
 // enables it. Unset values keep oomd's defaults (docs/kernel-and-systemd.md#systemd-oomd).
@@ -155,6 +183,7 @@ struct Scenario {
   double time_limit_sec = 120;
   double settle_sec = 10;
   std::vector<ServiceSpec> services;
+  std::vector<DriveSpec> drives;        // `drive`, in file order
   std::optional<OomdSpec> oomd;         // systemd-oomd enabled in the guest when set
   // `payload`: the scenario's folder of its own files, below the scenario's folder
   // (joined to it); the guest sees it read-only at guest::kPayloadDir. Empty: none.
@@ -167,6 +196,11 @@ struct Scenario {
   const ServiceSpec* service(const std::string& name) const;
   // "report-worker.service" -> the service named "report-worker", or nullptr.
   const ServiceSpec* serviceForUnit(const std::string& unit) const;
+  // "traffic.service" -> the driver named "traffic", or nullptr.
+  const DriveSpec* driveForUnit(const std::string& unit) const;
+  const ProbeSpec* probe(const std::string& name) const;  // nullptr when it has none of that name
+  // One of the scenario's own units: a service's or a driver's.
+  bool ownsUnit(const std::string& unit) const { return serviceForUnit(unit) || driveForUnit(unit); }
 };
 
 constexpr const char* kUnitSuffix = ".service";

@@ -44,6 +44,9 @@ inline constexpr const char* kPhasePressure = "pressure";                   // o
 inline constexpr const char* kPhaseSettled = "settled";                     // decisive kills seen, then quiet
 inline constexpr const char* kPhaseTimeLimit = "time_limit";                // or: the time limit ended it
 inline constexpr const char* kPhaseSetupFailed = "setup_failed";            // instead of the above; detail says why
+// During the pressure, once per load driver (detail: its unit, and why it failed).
+inline constexpr const char* kPhaseDriveStarted = "drive_started";
+inline constexpr const char* kPhaseDriveFailed = "drive_failed";
 
 struct GuestInfo {
   std::string os_release;        // PRETTY_NAME from /etc/os-release
