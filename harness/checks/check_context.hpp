@@ -90,16 +90,20 @@ std::vector<AnyKill> killsUnderPressure(const TimelineIndex& index);
 // The kernel's kill line, or systemd's message with oomd's reason.
 Evidence evidenceOf(const AnyKill& k);
 
-// probe_checks.cpp: half alive as the clients saw it. The service's unit was active
-// while a health probe of it (http or command) failed and a port probe of it (tcp)
-// succeeded: up for a load balancer's port check, down for every request.
+// probe_checks.cpp: half alive as the clients saw it. After a kill in the service's
+// unit, the invocation the kill left was active while a health probe of it (http or
+// command) failed and a port probe of it (tcp) succeeded: up for a load balancer's
+// port check, down for every request. (Failures before any kill are a stall, not this.)
 struct ClientHalfAlive {
   double from = 0, to = 0;                       // the longest such stretch
   const ProbeAttempt* health = nullptr;          // its first failed health attempt
   const ProbeAttempt* port = nullptr;            // a port attempt that succeeded in it
   const UnitStateChange* active = nullptr;       // systemd's active state then
+  const OomEvent* kill = nullptr;                // the kill it followed
   bool ongoing = false;                          // it lasted to the end of the run
 };
+// The service has a port probe and a health probe: the clients can see it half alive.
+bool hasClientView(const Scenario& scenario, const std::string& service);
 // Null when the service lacks a port or a health probe, or no such stretch was seen.
 std::optional<ClientHalfAlive> clientHalfAlive(const CheckContext& ctx, const std::string& service);
 Evidence probeEvidence(const ProbeAttempt& a, const std::string& unit);

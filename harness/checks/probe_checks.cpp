@@ -205,6 +205,15 @@ const UnitStateChange* stateAt(const CheckContext& ctx, const std::string& unit,
   return at;
 }
 
+// A kill in `unit` before t of the invocation still running at t (its ID unknown on
+// either side: any kill before t): what makes a failing unit half alive, not a stall.
+const OomEvent* killBefore(const CheckContext& ctx, const std::string& unit, double t, const std::string& invocation) {
+  const OomEvent* found = nullptr;
+  for (const auto* e : ctx.index.eventsIn(unit))
+    if (e->t <= t && (e->InvocationID.empty() || invocation.empty() || e->InvocationID == invocation)) found = e;
+  return found;
+}
+
 // The port attempt nearest to t, if it is within one interval of it.
 const ProbeAttempt* portAttemptNear(const std::vector<const ProbeAttempt*>& port, double t, double interval) {
   const ProbeAttempt* best = nullptr;
@@ -220,12 +229,30 @@ Evidence probeEvidence(const ProbeAttempt& a, const std::string& unit) {
                   "probe " + a.probe + ": " + a.result + " after " + milliseconds(a.latency_sec)};
 }
 
+namespace {
+
+struct ServiceProbes {
+  std::vector<const ProbeSpec*> health, port;
+};
+
+ServiceProbes probesOf(const Scenario& scenario, const std::string& service) {
+  ServiceProbes out;
+  for (const auto& p : scenario.probes)
+    if (p.service == service) (p.kind == kProbeTcp ? out.port : out.health).push_back(&p);
+  return out;
+}
+
+}  // namespace
+
+bool hasClientView(const Scenario& scenario, const std::string& service) {
+  const ServiceProbes p = probesOf(scenario, service);
+  return !p.health.empty() && !p.port.empty();
+}
+
 std::optional<ClientHalfAlive> clientHalfAlive(const CheckContext& ctx, const std::string& service) {
   const std::string unit = unitName(service);
-  std::vector<const ProbeSpec*> health, port;
-  for (const auto& p : ctx.scenario.probes)
-    if (p.service == service) (p.kind == kProbeTcp ? port : health).push_back(&p);
-  if (health.empty() || port.empty()) return std::nullopt;
+  if (!hasClientView(ctx.scenario, service)) return std::nullopt;
+  const auto [health, port] = probesOf(ctx.scenario, service);
   std::vector<const ProbeAttempt*> ports;
   double interval = 0;
   for (const auto* p : port) {
@@ -247,11 +274,12 @@ std::optional<ClientHalfAlive> clientHalfAlive(const CheckContext& ctx, const st
     for (const auto* a : attempts) {
       const ProbeAttempt* p = a->ok ? nullptr : portAttemptNear(ports, a->t, step);
       const UnitStateChange* s = stateAt(ctx, unit, a->t);
-      if (!p || !p->ok || !s || s->ActiveState != "active") {
+      const OomEvent* kill = s ? killBefore(ctx, unit, a->t, s->InvocationID) : nullptr;
+      if (!p || !p->ok || !s || s->ActiveState != "active" || !kill) {
         close(a->t, false);
         continue;
       }
-      if (!run) run = ClientHalfAlive{a->t, a->t, a, p, s, false};
+      if (!run) run = ClientHalfAlive{a->t, a->t, a, p, s, kill, false};
     }
     close(ctx.index.endT(), true);
   }

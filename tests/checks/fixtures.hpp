@@ -163,6 +163,12 @@ inline const std::vector<Recording>& recordings() {
       // Eleven units from drop-ins, with the observer awaiting its D-Bus calls: no gap.
       {"recorded-many-units-bookworm.jsonl", "many-units.json"},
       {"recorded-many-units-trixie.jsonl", "many-units.json"},
+      // A real program (payload perl) grown by a load driver, behind two probes; a neighbour's
+      // spike makes the kernel kill its worker.
+      {"recorded-prefork-continue-bookworm.jsonl", "prefork/continue.json"},
+      {"recorded-prefork-kill-bookworm.jsonl", "prefork/kill.json"},
+      {"recorded-prefork-continue-trixie.jsonl", "prefork/continue.json"},
+      {"recorded-prefork-kill-trixie.jsonl", "prefork/kill.json"},
   };
   return all;
 }

@@ -102,12 +102,14 @@ TEST(RunE2E, ThreeServicesPassesWithEvidenceFromTheKernelAndSystemd) {
 }
 
 // A suite of two scenarios in two guests at once, one failing: the suite exits 1,
-// each cell's folder is a complete run, and one junit.xml holds both.
+// each cell's folder is a complete run, and one junit.xml holds both. The passing
+// one runs a real program from its payload (scenarios/prefork: a perl server that
+// does not replace its workers) behind two probes, and its clients see it half alive.
 TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
   const std::string results = E2E_RESULTS "/suite";
   fs::remove_all(results);
   const RunResult run = oomharness("run --results " + results + " -j 2 --oversubscribe " + SOURCE_DIR +
-                                   "/tests/fault/quick-kill.json " + SOURCE_DIR +
+                                   "/scenarios/prefork/continue.json " + SOURCE_DIR +
                                    "/scenarios/examples/wrong-expectations.json");
   EXPECT_EQ(run.status, 1) << run.output;
   fs::path suite;
@@ -120,9 +122,9 @@ TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
   EXPECT_EQ(index["verdict"], "fail");
   EXPECT_EQ(index["exit_status"], 1);
   ASSERT_EQ(index["cells"].size(), 2u);
-  const auto& quick = index["cells"][0];
+  const auto& quick = index["cells"][0];  // prefork-continue
   const auto& wrong = index["cells"][1];
-  EXPECT_EQ(quick["scenario"], "quick-kill");
+  EXPECT_EQ(quick["scenario"], "prefork-continue");
   EXPECT_EQ(quick["verdict"], "pass") << quick;
   EXPECT_EQ(wrong["scenario"], "wrong-expectations");
   EXPECT_EQ(wrong["verdict"], "fail") << wrong;
@@ -141,10 +143,27 @@ TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
   ASSERT_NE(first, nullptr);
   EXPECT_EQ((*first)["outcome"], "fail");
   EXPECT_NE((*first)["observed"].get<std::string>().find("report-worker"), std::string::npos);
+  // The real server's worker was the victim, and the probes saw the port open and the requests fail.
+  std::ifstream prefork_in(suite / quick["folder"].get<std::string>() / "result.json");
+  const auto prefork = nlohmann::json::parse(prefork_in, nullptr, false);
+  const auto* half = check(prefork, "web.half_alive");
+  ASSERT_NE(half, nullptr);
+  EXPECT_EQ((*half)["outcome"], "pass");
+  EXPECT_NE((*half)["observed"].get<std::string>().find("clients saw it half alive"), std::string::npos) << *half;
+  std::size_t attempts = 0, failed = 0;
+  for (const auto& a : prefork["timeline"]["probes"]) {
+    ++attempts;
+    failed += a["ok"] == false && a["probe"] == "health";
+  }
+  EXPECT_GT(attempts, 40u);
+  EXPECT_GT(failed, 5u);
+  bool worker = false;
+  for (const auto& k : prefork["timeline"]["kills"]) worker = worker || k["comm"] == "prefork: worker";
+  EXPECT_TRUE(worker) << prefork["timeline"]["kills"];
   // One junit.xml: one testsuite per scenario x release, the failure in the second.
   std::ifstream junit(suite / "junit.xml");
   const std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
-  EXPECT_NE(xml.find("<testsuite name=\"quick-kill@bookworm\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"prefork-continue@bookworm\""), std::string::npos) << xml;
   const auto wrong_suite = xml.find("<testsuite name=\"wrong-expectations@bookworm\"");
   ASSERT_NE(wrong_suite, std::string::npos) << xml;
   EXPECT_EQ(xml.find("<failure"), xml.find("<failure", wrong_suite)) << "the only failures are the failing cell's";

@@ -1,0 +1,172 @@
+// The clients' view on real recordings: scenarios/prefork, a perl prefork server that
+// does not replace its workers, behind a tcp and an http probe. Under OOMPolicy=continue
+// the kill leaves the master with its port open and every request failing; under
+// OOMPolicy=kill the unit restarts and the requests come back.
+#include "fixtures.hpp"
+
+using namespace oom;
+using namespace oomtest;
+
+namespace {
+
+const char* const kContinue[] = {"recorded-prefork-continue-bookworm.jsonl", "recorded-prefork-continue-trixie.jsonl"};
+const char* const kKill[] = {"recorded-prefork-kill-bookworm.jsonl", "recorded-prefork-kill-trixie.jsonl"};
+
+std::string probes(const std::string& health) {
+  return R"({"first_killed": "web", "probes": {"health": )" + health + "}}";
+}
+
+// From the recording: the first kill in web.service, and the first successful health
+// attempt after the first failed one after it (-1: none).
+struct Recovery {
+  double kill = -1, back = -1;
+};
+Recovery recoveryOf(const Records& recs) {
+  Recovery r;
+  bool failed = false;
+  for (const auto& x : recs) {
+    if (r.kill < 0 && x["type"] == "oom_kill" && x.value("unit", "") == "web.service") r.kill = x["t"];
+    if (r.kill < 0 || x["type"] != "probe" || x.value("probe", "") != "health" || x["t"].get<double>() < r.kill)
+      continue;
+    if (!x.value("ok", false)) failed = true;
+    else if (failed) {
+      r.back = x["t"];
+      break;
+    }
+  }
+  return r;
+}
+
+std::string seconds(double s) { return std::to_string(s) + "s"; }
+
+}  // namespace
+
+TEST(Probes, UnderContinueTheClientsSeeItHalfAliveFromTheKillToTheEnd) {
+  for (const char* file : kContinue) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    ASSERT_FALSE(t.probes.empty());
+    const Verdict v = evaluate(scenario("prefork/continue.json"), t);
+    const CheckResult* c = find(v, "web.half_alive");
+    ASSERT_NE(c, nullptr) << dump(v);
+    EXPECT_EQ(c->outcome, CheckOutcome::pass) << dump(v);
+    EXPECT_TRUE(has(c->observed, "clients saw it half alive")) << c->observed;
+    EXPECT_TRUE(has(c->observed, "to the end of the run after the kill at")) << c->observed;
+    std::size_t probe_evidence = 0;
+    for (const auto& e : c->evidence) probe_evidence += e.source == kRecordProbe;
+    EXPECT_EQ(probe_evidence, 2u);  // the failed health attempt and the port attempt that connected
+
+    // What a client would have asked of it fails, and says for how long.
+    const Verdict strict = evaluate(
+        scenario("prefork/continue.json", probes(R"({"max_unavailable": "5s", "recovers_within": "10s"})")), t);
+    const CheckResult* mu = find(strict, "health.max_unavailable");
+    ASSERT_NE(mu, nullptr) << dump(strict);
+    EXPECT_EQ(mu->outcome, CheckOutcome::fail) << mu->observed;
+    EXPECT_TRUE(has(mu->observed, "still failing at the end")) << mu->observed;
+    const CheckResult* rw = find(strict, "health.recovers_within");
+    ASSERT_NE(rw, nullptr);
+    EXPECT_EQ(rw->outcome, CheckOutcome::fail) << rw->observed;
+    EXPECT_TRUE(has(rw->observed, "still failing")) << rw->observed;
+    EXPECT_EQ(rw->evidence.front().source, "kernel");
+    EXPECT_EQ(strict.verdict, VerdictKind::fail);
+  }
+}
+
+TEST(Probes, UnderKillTheOutageIsMeasuredFromTheKillAndNoStallBeforeItIsHalfAlive) {
+  for (const char* file : kKill) {
+    SCOPED_TRACE(file);
+    const Records recs = records(file);
+    const Recovery r = recoveryOf(recs);
+    ASSERT_GT(r.kill, 0);
+    ASSERT_GT(r.back, r.kill);
+    const double took = r.back - r.kill;
+    const Timeline t = fold(recs);
+    {
+      const Verdict v = evaluate(scenario("prefork/kill.json"), t);
+      EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+      // Requests timed out while the guest thrashed before the kill: a stall, not half alive.
+      EXPECT_EQ(outcome(v, "web.half_alive"), CheckOutcome::pass);
+    }
+    {
+      const Verdict v = evaluate(scenario("prefork/kill.json", probes(R"({"recovers_within": ")" + seconds(took + 0.5) + R"("})")), t);
+      const CheckResult* c = find(v, "health.recovers_within");
+      ASSERT_NE(c, nullptr) << dump(v);
+      EXPECT_EQ(c->outcome, CheckOutcome::pass) << c->observed;
+      EXPECT_TRUE(has(c->observed, "back after " + formatTenths(took))) << c->observed;
+    }
+    {
+      const Verdict v = evaluate(scenario("prefork/kill.json", probes(R"({"recovers_within": ")" + seconds(took / 2) + R"("})")), t);
+      const CheckResult* c = find(v, "health.recovers_within");
+      ASSERT_NE(c, nullptr);
+      EXPECT_EQ(c->outcome, CheckOutcome::fail) << c->observed;
+      EXPECT_TRUE(has(c->why, "the clients waited longer than")) << c->why;
+    }
+    // The run cut short inside the outage: not a failure, since the probe may yet recover.
+    Records cut;
+    for (const auto& x : recs)
+      if (x["type"] == "end" || !x.contains("t") || x["t"].get<double>() < r.back - 0.1) cut.push_back(x);
+    const Verdict v = evaluate(scenario("prefork/kill.json", probes(R"({"recovers_within": ")" + seconds(took + 30) + R"("})")),
+                               fold(cut));
+    const CheckResult* c = find(v, "health.recovers_within");
+    ASSERT_NE(c, nullptr) << dump(v);
+    EXPECT_EQ(c->outcome, CheckOutcome::inconclusive) << c->observed;
+  }
+}
+
+TEST(Probes, SuccessRatioCountsEveryAttemptUnderPressure) {
+  for (const char* file : kContinue) {
+    SCOPED_TRACE(file);
+    const Records recs = records(file);
+    const Timeline t = fold(recs);
+    std::size_t n = 0, ok = 0;
+    const double p0 = phaseT(recs, kPhasePressure);
+    for (const auto& x : recs)
+      if (x["type"] == "probe" && x.value("probe", "") == "health" && x["t"].get<double>() >= p0) {
+        ++n;
+        ok += x.value("ok", false) ? 1 : 0;
+      }
+    ASSERT_GT(n, ok);
+    const double ratio = static_cast<double>(ok) / static_cast<double>(n);
+    const auto judged = [&](double want) {
+      const Verdict v = evaluate(scenario("prefork/continue.json", probes(R"({"success_ratio": )" + std::to_string(want) + "}")), t);
+      const CheckResult* c = find(v, "health.success_ratio");
+      EXPECT_NE(c, nullptr);
+      if (c) {
+        EXPECT_TRUE(has(c->observed, std::to_string(ok) + " of " + std::to_string(n))) << c->observed;
+      }
+      return c ? c->outcome : CheckOutcome::note;
+    };
+    EXPECT_EQ(judged(ratio - 0.01), CheckOutcome::pass);
+    EXPECT_EQ(judged(ratio + 0.01), CheckOutcome::fail);
+  }
+}
+
+TEST(Probes, AProbeThatNeverRanIsInconclusiveNotAPass) {
+  Records recs;
+  for (const auto& x : records(kKill[0]))
+    if (x["type"] != "probe") recs.push_back(x);
+  const Verdict v = evaluate(scenario("prefork/kill.json", probes(R"({"max_unavailable": "60s"})")), fold(recs));
+  const CheckResult* c = find(v, "health.max_unavailable");
+  ASSERT_NE(c, nullptr) << dump(v);
+  EXPECT_EQ(c->outcome, CheckOutcome::inconclusive);
+  EXPECT_TRUE(has(c->observed, "no attempt of probe health")) << c->observed;
+  EXPECT_EQ(v.verdict, VerdictKind::inconclusive);
+}
+
+TEST(Probes, ProbeExpectationsNameTheirMistakes) {
+  const auto errorsOf = [](const std::string& probes_json) {
+    auto doc = scenario("prefork/kill.json").document;
+    doc["expect"]["probes"] = nlohmann::ordered_json::parse(probes_json);
+    const auto c = parseScenario(doc.dump(), "k.json", ScenarioSources{source() / "scenarios/prefork", std::nullopt});
+    std::string all;
+    for (const auto& e : c.errors) all += e.str() + "\n";
+    return all;
+  };
+  EXPECT_TRUE(has(errorsOf(R"({"nope": {"max_unavailable": "5s"}})"),
+                  "$.expect.probes.nope: no probe named \"nope\"; probes are port, health"));
+  EXPECT_TRUE(has(errorsOf(R"({"health": {"success_ratio": 1.5}})"),
+                  "$.expect.probes.health.success_ratio: expected a number from 0 to 1"));
+  EXPECT_TRUE(has(errorsOf(R"({"health": {}})"), "$.expect.probes.health: expected at least one expectation"));
+  EXPECT_TRUE(has(errorsOf(R"({"health": {"max_unavailable": "0s"}})"), "expected a duration greater than 0"));
+  EXPECT_TRUE(has(errorsOf(R"({"health": {"within": "5s"}})"), "$.expect.probes.health.within"));
+}
