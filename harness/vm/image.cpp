@@ -84,7 +84,8 @@ std::map<std::string, std::string> installedVersions(const fs::path& root, const
   std::vector<std::string> argv = {"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                                    "-f=${Package}\t${Version}\n"};
   argv.insert(argv.end(), packages.begin(), packages.end());
-  for (const auto line : splitLines(runTool(argv).output))
+  const std::string output = runTool(argv).output;  // splitLines views into it
+  for (const auto line : splitLines(output))
     if (const auto tab = line.find('\t'); tab != std::string_view::npos && tab + 1 < line.size())
       versions[std::string(line.substr(0, tab))] = std::string(trim(line.substr(tab + 1)));
   return versions;
