@@ -38,6 +38,7 @@ Scenario ranWith(const std::string& file, const Edit& edit = {}) {
   std::optional<fs::path> units;
   if (name == "api-rollout-proposed") units = source() / "scenarios/rollout/proposed";
   if (name.rfind("api-rollout-", 0) == 0) name = "rollout/api-rollout";
+  else if (name == "redis-bgsave") name = "redis-bgsave/bgsave";
   else if (!fs::exists(source() / "scenarios" / (name + ".json"))) name = "examples/" + name;
   const fs::path path = source() / "scenarios" / (name + ".json");
   auto c = loadScenarioFile(path, units);

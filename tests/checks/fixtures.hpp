@@ -169,6 +169,8 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-prefork-kill-bookworm.jsonl", "prefork/kill.json"},
       {"recorded-prefork-continue-trixie.jsonl", "prefork/continue.json"},
       {"recorded-prefork-kill-trixie.jsonl", "prefork/kill.json"},
+      // A packaged program (redis-server) and its fork: copy-on-write during a BGSAVE.
+      {"recorded-redis-bgsave-bookworm.jsonl", "redis-bgsave/bgsave.json"},
   };
   return all;
 }
