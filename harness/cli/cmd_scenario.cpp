@@ -8,6 +8,7 @@
 #include "checks/verdict.hpp"
 #include "commands.hpp"
 #include "run/exit_status.hpp"
+#include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "scenario/budget.hpp"
@@ -94,6 +95,28 @@ void printUnitFiles(const PlannedUnit& u) {
     std::printf("    hard dependency %s: a stand-in is written if the guest lacks it\n", printable(d).c_str());
 }
 
+// The load drivers and the probes, as the guest will run them.
+void printDrivesAndProbes(const GuestPlan& plan) {
+  const auto line = [](const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& w : argv) out += (out.empty() ? "" : " ") + shellQuote(printable(w));
+    return out;
+  };
+  if (!plan.drives.empty()) std::printf("load drivers (transient units, started during the pressure):\n");
+  for (const auto& d : plan.drives)
+    std::printf("  # %s %s: %s\n  %s\n", printable(d.unit).c_str(),
+                d.start_after_sec > 0 ? ("at +" + formatDuration(Seconds(d.start_after_sec))).c_str()
+                                      : "as the pressure begins",
+                printable(d.why).c_str(), line(d.exec_start).c_str());
+  if (!plan.probes.empty()) std::printf("probes (from the units' start to the end; every attempt recorded):\n");
+  for (const auto& p : plan.probes)
+    std::printf("  %s: %s %s every %s, timeout %s%s\n", printable(p.name).c_str(), printable(p.kind).c_str(),
+                p.command.empty() ? printable(p.target).c_str() : line(p.command).c_str(),
+                formatDuration(Seconds(p.interval_sec)).c_str(), formatDuration(Seconds(p.timeout_sec)).c_str(),
+                p.unit.empty() ? "" : (", watches " + printable(p.unit)).c_str());
+  if (!plan.drives.empty() || !plan.probes.empty()) std::printf("\n");
+}
+
 int printPlan(const std::string& file, bool as_json, const std::optional<std::filesystem::path>& units_dir) {
   const ScenarioCheck check = loadScenarioFile(file, units_dir);
   if (!check.ok()) {
@@ -116,7 +139,12 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
               formatSize(s.guest.memory_bytes).c_str(), formatSize(s.guest.swap_bytes).c_str(),
               s.guest.swap_kind == kSwapZram ? " (zram: compressed, in the guest's memory; set up by the agent first)" : "",
               s.guest.cpus);
-  std::printf("memory budget:\n%s\n", computeBudget(s).table().c_str());
+  std::printf("memory budget:\n%s", computeBudget(s).table().c_str());
+  for (const auto& svc : s.services)
+    if (svc.runsOwnCommand())
+      std::printf("  %s runs its own program: its memory is the program's, not in the budget\n",
+                  printable(svc.name).c_str());
+  std::printf("\n");
   std::printf("units (started in this order):\n");
   for (const auto& u : plan->units) {
     std::printf("  # %s: %s\n  %s\n", printable(u.unit).c_str(), printable(u.why).c_str(),
@@ -124,6 +152,7 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
     if (u.installed()) printUnitFiles(u);
     std::printf("\n");
   }
+  printDrivesAndProbes(*plan);
   if (plan->oomd) {
     std::printf("systemd-oomd: started before the units, with oomd.conf.d/oomharness.conf:\n");
     for (const auto& line : splitLines(plan->oomd_conf)) std::printf("  %s\n", printable(std::string(line)).c_str());
@@ -133,7 +162,8 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
               plan->decisive_kills == 1 ? "" : "s", formatDuration(Seconds(plan->settle_sec)).c_str(),
               plan->decisive_kills == 0 ? " (0: runs to the time limit)" : "");
   if (plan->settle_sec > s.settle_sec)
-    std::printf("     (settle raised from %s to cover RestartSec + restart_grace)\n",
+    std::printf("     (settle raised from %s to cover the expectations' windows: RestartSec + restart_grace, "
+                "restarts_within, recovers_within)\n",
                 formatDuration(Seconds(s.settle_sec)).c_str());
   if (!check.warnings.empty()) {
     std::printf("\n");
