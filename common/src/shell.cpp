@@ -16,4 +16,10 @@ std::string shellQuote(std::string_view word) {
   return out + "'";
 }
 
+std::string shellLine(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& word : argv) line += (line.empty() ? "" : " ") + shellQuote(word);
+  return line;
+}
+
 }  // namespace oom

@@ -85,6 +85,11 @@ struct AnyKill {
 };
 // Both kinds of kill in one time order (kill_checks.cpp).
 std::vector<AnyKill> allKills(const TimelineIndex& index);
+// ... in `unit`, the first of each invocation (a second kill in one changes nothing);
+// kills whose invocation is unknown are each kept.
+std::vector<AnyKill> firstKillPerInvocation(const TimelineIndex& index, const std::string& unit);
+// The InvocationID of the invocation a kill hit ("" when unknown).
+const std::string& invocationOf(const AnyKill& k);
 // ... only those at or after the pressure phase: what first_killed and kill_order judge.
 std::vector<AnyKill> killsUnderPressure(const TimelineIndex& index);
 // The kernel's kill line, or systemd's message with oomd's reason.

@@ -54,6 +54,16 @@ std::vector<AnyKill> allKills(const TimelineIndex& index) {
   return kills;
 }
 
+const std::string& invocationOf(const AnyKill& k) { return k.kernel ? k.kernel->InvocationID : k.oomd->InvocationID; }
+
+std::vector<AnyKill> firstKillPerInvocation(const TimelineIndex& index, const std::string& unit) {
+  std::vector<AnyKill> kills;
+  std::set<std::string> seen;
+  for (const AnyKill& k : allKills(index))
+    if (k.unit == unit && (invocationOf(k).empty() || seen.insert(invocationOf(k)).second)) kills.push_back(k);
+  return kills;
+}
+
 std::vector<AnyKill> killsUnderPressure(const TimelineIndex& index) {
   std::vector<AnyKill> kills = allKills(index);
   const double p0 = index.pressureT();

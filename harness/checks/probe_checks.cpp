@@ -4,8 +4,6 @@
 // of the service would have seen, whatever systemd said about the unit.
 #include <cmath>
 #include <algorithm>
-#include <cstdio>
-#include <set>
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
@@ -27,13 +25,6 @@ std::vector<const ProbeAttempt*> attemptsOf(const CheckContext& ctx, const std::
     if (a.probe == probe && a.t >= from) out.push_back(&a);
   std::stable_sort(out.begin(), out.end(), [](const auto* x, const auto* y) { return x->t < y->t; });
   return out;
-}
-
-// "95.5 %"
-std::string percent(double share) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %%", share * 100);
-  return buf;
 }
 
 std::string milliseconds(double sec) { return std::to_string(static_cast<long long>(sec * 1000 + 0.5)) + " ms"; }
@@ -122,12 +113,8 @@ void checkRecoversWithin(const CheckContext& ctx, const std::string& probe, Chec
   const auto attempts = attemptsOf(ctx, probe);
   if (noAttempts(attempts, probe, c)) return out.push_back(std::move(c));
   const double end = ctx.index.endT();
-  std::set<std::string> seen;  // one kill per invocation
   std::vector<std::string> late, cut_short, lines;
-  for (const AnyKill& k : allKills(ctx.index)) {
-    if (k.unit != unit) continue;
-    const std::string& id = k.kernel ? k.kernel->InvocationID : k.oomd->InvocationID;
-    if (!id.empty() && !seen.insert(id).second) continue;
+  for (const AnyKill& k : firstKillPerInvocation(ctx.index, unit)) {
     c.evidence.push_back(evidenceOf(k));
     const std::string at = "kill at " + ctx.since(k.t);
     // The first failure after the kill, then the first success after it.
@@ -179,7 +166,7 @@ void checkRecoversWithin(const CheckContext& ctx, const std::string& probe, Chec
 void checkSuccessRatio(const CheckContext& ctx, const std::string& probe, Checks& out) {
   const double want = *expectedOf(ctx, probe).success_ratio;
   CheckResult c = probeResult(probe, "success_ratio",
-                              "at least " + percent(want) + " of probe " + probe + "'s attempts succeed under pressure");
+                              "at least " + percentText(want * 100) + " of probe " + probe + "'s attempts succeed under pressure");
   const auto attempts = attemptsOf(ctx, probe);
   if (noAttempts(attempts, probe, c)) return out.push_back(std::move(c));
   const std::string unit = unitOf(ctx, probe);
@@ -189,20 +176,12 @@ void checkSuccessRatio(const CheckContext& ctx, const std::string& probe, Checks
     else if (c.evidence.size() < 3) c.evidence.push_back(probeEvidence(*a, unit));
   }
   const double ratio = static_cast<double>(ok) / static_cast<double>(attempts.size());
-  c.observed = std::to_string(ok) + " of " + std::to_string(attempts.size()) + " attempts succeeded (" + percent(ratio) + ")";
+  c.observed = std::to_string(ok) + " of " + std::to_string(attempts.size()) + " attempts succeeded (" + percentText(ratio * 100) + ")";
   if (ratio < want) {
     c.outcome = CheckOutcome::fail;
     c.why = "the first failures: " + (c.evidence.empty() ? std::string("none") : c.evidence.front().text);
   }
   out.push_back(std::move(c));
-}
-
-// The state systemd last reported for `unit` at or before t.
-const UnitStateChange* stateAt(const CheckContext& ctx, const std::string& unit, double t) {
-  const UnitStateChange* at = nullptr;
-  for (const auto& s : ctx.index.timeline().states)
-    if (s.unit == unit && s.t <= t && (!at || s.t >= at->t)) at = &s;
-  return at;
 }
 
 // A kill in `unit` before t of the invocation still running at t (its ID unknown on
@@ -273,7 +252,7 @@ std::optional<ClientHalfAlive> clientHalfAlive(const CheckContext& ctx, const st
     };
     for (const auto* a : attempts) {
       const ProbeAttempt* p = a->ok ? nullptr : portAttemptNear(ports, a->t, step);
-      const UnitStateChange* s = stateAt(ctx, unit, a->t);
+      const UnitStateChange* s = ctx.index.lastState(unit, a->t);
       const OomEvent* kill = s ? killBefore(ctx, unit, a->t, s->InvocationID) : nullptr;
       if (!p || !p->ok || !s || s->ActiveState != "active" || !kill) {
         close(a->t, false);

@@ -1,7 +1,6 @@
 // restarts_within: after each kill of the unit (the kernel's or systemd-oomd's), the
 // next invocation is active again within the window. The restart SLO a service owner
 // states ("back within 30 s"), where clean_restart asks RestartSec + restart_grace.
-#include <set>
 
 #include "check_context.hpp"
 #include "oom/units.hpp"
@@ -31,14 +30,11 @@ void checkRestartsWithin(const CheckContext& ctx, const std::string& svc, Checks
                 .outcome = CheckOutcome::pass,
                 .expected = unit + " is active again within " + formatDuration(Seconds(window)) + " of each kill"};
   const double end = ctx.index.endT();
-  std::set<std::string> killed;  // one kill per invocation: a second one in it changes nothing
   std::vector<std::string> late, cut_short;
   std::size_t judged = 0;
   bool late_but_active = false;  // a restart that came, only later than the window
-  for (const AnyKill& k : allKills(ctx.index)) {
-    if (k.unit != unit) continue;
-    const std::string& id = k.kernel ? k.kernel->InvocationID : k.oomd->InvocationID;
-    if (!id.empty() && !killed.insert(id).second) continue;
+  for (const AnyKill& k : firstKillPerInvocation(ctx.index, unit)) {
+    const std::string& id = invocationOf(k);
     c.evidence.push_back(evidenceOf(k));
     const std::string at = "kill at " + ctx.since(k.t);
     const Invocation* next = ctx.index.nextInvocation(unit, k.t, id);

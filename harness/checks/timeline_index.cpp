@@ -288,10 +288,10 @@ const Invocation* TimelineIndex::invocation(const std::string& unit, const std::
   return nullptr;
 }
 
-const UnitStateChange* TimelineIndex::lastState(const std::string& unit) const {
+const UnitStateChange* TimelineIndex::lastState(const std::string& unit, double until) const {
   const UnitStateChange* last = nullptr;
   for (const auto& s : timeline_.states)
-    if (s.unit == unit && (!last || s.t >= last->t)) last = &s;
+    if (s.unit == unit && s.t <= until && (!last || s.t >= last->t)) last = &s;
   return last;
 }
 

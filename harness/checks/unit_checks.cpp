@@ -433,10 +433,9 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
     // When did this invocation stop being active after the kill?
     double stopped = end;
     const UnitStateChange* stop_state = nullptr;
-    const UnitStateChange* at_grace = nullptr;  // systemd's last word at kill + grace
+    const UnitStateChange* at_grace = ctx.index.lastState(unit, ev->t + grace);  // systemd's last word then
     for (const auto& s : ctx.index.timeline().states) {
       if (s.unit != unit) continue;
-      if (s.t <= ev->t + grace && (!at_grace || s.t >= at_grace->t)) at_grace = &s;
       if (s.t < ev->t || s.t >= stopped) continue;
       const bool other = !ev->InvocationID.empty() && !s.InvocationID.empty() && s.InvocationID != ev->InvocationID;
       if (isStopped(s.ActiveState) || other) { stopped = s.t; stop_state = &s; }

@@ -97,21 +97,15 @@ void printUnitFiles(const PlannedUnit& u) {
 
 // The load drivers and the probes, as the guest will run them.
 void printDrivesAndProbes(const GuestPlan& plan) {
-  const auto line = [](const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& w : argv) out += (out.empty() ? "" : " ") + shellQuote(printable(w));
-    return out;
-  };
   if (!plan.drives.empty()) std::printf("load drivers (transient units, started during the pressure):\n");
   for (const auto& d : plan.drives)
     std::printf("  # %s %s: %s\n  %s\n", printable(d.unit).c_str(),
                 d.start_after_sec > 0 ? ("at +" + formatDuration(Seconds(d.start_after_sec))).c_str()
                                       : "as the pressure begins",
-                printable(d.why).c_str(), line(d.exec_start).c_str());
+                printable(d.why).c_str(), printable(shellLine(d.exec_start)).c_str());
   if (!plan.probes.empty()) std::printf("probes (from the units' start to the end; every attempt recorded):\n");
   for (const auto& p : plan.probes)
-    std::printf("  %s: %s %s every %s, timeout %s%s\n", printable(p.name).c_str(), printable(p.kind).c_str(),
-                p.command.empty() ? printable(p.target).c_str() : line(p.command).c_str(),
+    std::printf("  %s: %s every %s, timeout %s%s\n", printable(p.name).c_str(), printable(p.asks()).c_str(),
                 formatDuration(Seconds(p.interval_sec)).c_str(), formatDuration(Seconds(p.timeout_sec)).c_str(),
                 p.unit.empty() ? "" : (", watches " + printable(p.unit)).c_str());
   if (!plan.drives.empty() || !plan.probes.empty()) std::printf("\n");

@@ -24,13 +24,7 @@ std::string fnv1a64Hex(std::string_view text) {
 // clients asked, so a timeline's probe attempts are tied to the probes that made them.
 void addProbeFacts(PlanFacts& f, const PlannedProbe& p) {
   const std::string at = "probes." + p.name + ".";
-  if (p.kind == kProbeCommand) {
-    std::string line;
-    for (const auto& word : p.command) line += (line.empty() ? "" : " ") + shellQuote(word);
-    f[at + p.kind] = line;
-  } else {
-    f[at + p.kind] = p.target;
-  }
+  f[at + p.kind] = p.kind == kProbeCommand ? shellLine(p.command) : p.target;
   if (p.kind == kProbeHttp) f[at + "status"] = std::to_string(p.status);
   if (p.output) f[at + "output"] = *p.output;
   if (!p.service.empty()) f[at + "service"] = p.service;
@@ -74,9 +68,7 @@ PlanFacts planFacts(const GuestPlan& plan) {
   for (const auto& p : plan.probes) addProbeFacts(f, p);
   for (const auto& d : plan.drives) {
     const std::string at = "drive." + d.name + ".";
-    std::string command;
-    for (const auto& w : d.exec_start) command += (command.empty() ? "" : " ") + w;
-    f[at + "command"] = command;
+    f[at + "command"] = shellLine(d.exec_start);
     f[at + "start_after"] = formatDurationExact(Seconds(d.start_after_sec));
   }
   return f;

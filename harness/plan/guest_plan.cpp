@@ -1,6 +1,10 @@
 #include "plan/guest_plan.hpp"
 
+#include "oom/shell.hpp"
+
 namespace oom {
+
+std::string PlannedProbe::asks() const { return kind + " " + (command.empty() ? target : shellLine(command)); }
 
 void to_json(nlohmann::json& j, const PlannedProbe& p) {
   j = nlohmann::json{{"name", p.name},       {"why", p.why},         {"service", p.service},

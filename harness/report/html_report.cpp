@@ -9,6 +9,7 @@
 #include "checks/registry.hpp"
 #include "checks/timeline_index.hpp"
 #include "kill_lines.hpp"
+#include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 #include "report/html_report.hpp"
@@ -323,13 +324,12 @@ std::string drivesAndProbesHtml(const RunReport& r) {
   if (!r.plan.drives.empty()) {
     out += "<h3>Load drivers</h3>\n<table>\n" + row({"unit", "command", "starts after", "started"}, "th");
     for (const auto& d : r.plan.drives) {
-      std::string command, started = "<span class=\"muted\">not started</span>";
-      for (const auto& w : d.exec_start) command += (command.empty() ? "" : " ") + w;
+      std::string started = "<span class=\"muted\">not started</span>";
       for (const auto& p : r.timeline.phases)
         if ((p.name == kPhaseDriveStarted || p.name == kPhaseDriveFailed) && p.detail.rfind(d.unit, 0) == 0)
           started = p.name == kPhaseDriveStarted ? formatSince(p.t, r.verdict.pressure_t)
                                                   : "<span class=\"warn\">" + htmlText(p.detail) + "</span>";
-      out += row({htmlText(d.unit), "<code>" + htmlText(command) + "</code>",
+      out += row({htmlText(d.unit), "<code>" + htmlText(shellLine(d.exec_start)) + "</code>",
                   formatDuration(Seconds(d.start_after_sec)), started});
     }
     out += "</table>\n";
@@ -340,9 +340,7 @@ std::string drivesAndProbesHtml(const RunReport& r) {
       std::size_t n = 0, ok = 0;
       for (const auto& a : r.timeline.probes)
         if (a.probe == p.name) ++n, ok += a.ok ? 1 : 0;
-      std::string asks = p.kind + " " + p.target;
-      for (const auto& w : p.command) asks += (asks.empty() ? "" : " ") + w;
-      out += row({htmlText(p.name), "<code>" + htmlText(asks) + "</code>", htmlText(p.unit.empty() ? "-" : p.unit),
+      out += row({htmlText(p.name), "<code>" + htmlText(p.asks()) + "</code>", htmlText(p.unit.empty() ? "-" : p.unit),
                   formatDuration(Seconds(p.interval_sec)) + " (timeout " + formatDuration(Seconds(p.timeout_sec)) + ")",
                   std::to_string(n) + " (" + std::to_string(ok) + ")"});
     }

@@ -2,6 +2,7 @@
 // The timeline regrouped the way the checks ask questions: OOM events per unit
 // (a chosen victim with its group-killed siblings), and unit invocations.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,7 +91,9 @@ class TimelineIndex {
   const Invocation* invocation(const std::string& unit, const std::string& id) const;
   // The invocation systemd started after the one a kill at t hit (killed_id; "" if unknown).
   const Invocation* nextInvocation(const std::string& unit, double t, const std::string& killed_id) const;
-  const UnitStateChange* lastState(const std::string& unit) const;
+  // systemd's last word on `unit` at or before `until` (by default, of the whole timeline).
+  const UnitStateChange* lastState(const std::string& unit,
+                                   double until = std::numeric_limits<double>::infinity()) const;
   std::vector<const JournalRecord*> journalFor(const std::string& unit, const std::string& message_id) const;
   const UnitSetup* setupOf(const std::string& unit) const;
   const std::vector<OomdKill>& oomdKills() const { return oomd_kills_; }  // in time order

@@ -72,6 +72,9 @@ struct PlannedProbe {
   int status = 200;                  // http
   std::optional<std::string> output; // a substring the answer must contain
   double interval_sec = 1, timeout_sec = 1;
+
+  // What one attempt asks, for people: "http http://127.0.0.1:8080/health", "command redis-cli ping".
+  std::string asks() const;
 };
 // By hand: nlohmann 3.11 has no std::optional (output is left out when unset).
 void to_json(nlohmann::json& j, const PlannedProbe& p);
