@@ -70,6 +70,21 @@ bool validUnitStem(const std::string& name) {
          });
 }
 
+// NAME of a NAME.service the scenario adds (a service's or a load driver's): a unit
+// name stem, without the suffix, not one of the guest's own units. Refused with why.
+bool ownUnitStem(Reader& r, const std::string& name, const std::string& at) {
+  if (name.size() > 8 && name.substr(name.size() - 8) == kUnitSuffix)
+    r.error(at, "expected the unit name without \".service\" (it is added); got " + quotedText(name));
+  else if (!validUnitStem(name))
+    r.error(at, "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got " + quotedText(name));
+  else if (guest::isGuestService(name))
+    r.error(at, quotedText(name) + ".service is one of the guest's own units (systemd's, "
+                    "oomharness's or its packages'); expected a name of your own");
+  else
+    return true;
+  return false;
+}
+
 void readPackages(Reader& r, const Json& v, const std::string& path, GuestSpec& guest) {
   if (!v.is_array() || v.empty() || v.size() > limits::kMaxGuestPackages) {
     r.error(path, "expected an array of 1 to " + std::to_string(limits::kMaxGuestPackages) +
@@ -355,16 +370,13 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
     ServiceSpec service;
     if (sv.contains("name")) {
       if (auto name = r.string(sv["name"], at + ".name")) {
-        if (name->size() > 8 && name->substr(name->size() - 8) == kUnitSuffix)
-          r.error(at + ".name", "expected the unit name without \".service\" (it is added); got " + quotedText(*name));
-        else if (!validUnitStem(*name))
-          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200); got " + quotedText(*name));
-        else if (guest::isGuestService(*name))
-          r.error(at + ".name", quotedText(*name) + ".service is one of the guest's own units (systemd's, "
-                                    "oomharness's or its packages'); expected a name of your own");
-        else if (!seen.insert(*name).second)
+        if (!ownUnitStem(r, *name, at + ".name")) {
+          // refused, with why
+        } else if (!seen.insert(*name).second) {
           r.error(at + ".name", "duplicate service name " + quotedText(*name) + "; names must be unique");
-        else service.name = *name;
+        } else {
+          service.name = *name;
+        }
       }
     }
     if (sv.contains("why"))
@@ -417,14 +429,13 @@ void readDrives(Reader& r, const Json& v, Scenario& s) {
     DriveSpec d;
     if (dv.contains("name"))
       if (auto name = r.string(dv["name"], at + ".name")) {
-        if (!validUnitStem(*name) || endsWith(*name, kUnitSuffix))
-          r.error(at + ".name", "expected a unit name stem of letters, digits and :_.-\\ (at most 200, no "
-                                "\".service\"); got " + quotedText(*name));
-        else if (guest::isGuestService(*name))
-          r.error(at + ".name", quotedText(*name) + ".service is one of the guest's own units; expected a name of your own");
-        else if (!seen.insert(*name).second)
+        if (!ownUnitStem(r, *name, at + ".name")) {
+          // refused, with why
+        } else if (!seen.insert(*name).second) {
           r.error(at + ".name", quotedText(*name) + " is already the name of a service or driver; names must be unique");
-        else d.name = *name;
+        } else {
+          d.name = *name;
+        }
       }
     if (dv.contains("why"))
       if (auto why = r.text(dv["why"], at + ".why")) d.why = *why;
