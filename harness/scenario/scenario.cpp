@@ -44,6 +44,12 @@ bool isAsked(const std::optional<bool>& v) { return v.value_or(false); }
 template <typename T> bool isAsked(const T& v) { return isSet(v); }
 std::optional<double> secondsOf(const std::optional<double>& v) { return v; }
 template <typename T> std::optional<double> secondsOf(const T&) { return std::nullopt; }
+// A key whose value is seconds (a ratio is held as a double too, and is not).
+bool isDuration(std::string_view key) {
+  for (const auto& k : kExpectationKeys)
+    if (k.key == key) return k.kind == ExpectationKind::duration || k.kind == ExpectationKind::positive_duration;
+  return false;
+}
 }  // namespace
 
 std::vector<std::string> expectationKeys(ExpectationScope scope) {
@@ -73,6 +79,7 @@ bool UnitExpectation::asks(std::string_view name) const {
 #define OOM_EXPECTATION_IF_unit(key) \
   if (name == #key) return secondsOf(key);
 std::optional<double> UnitExpectation::seconds(std::string_view name) const {
+  if (!isDuration(name)) return std::nullopt;
 #include "scenario/expectations.def"
   return std::nullopt;
 }
@@ -98,6 +105,7 @@ bool ProbeExpectation::names(std::string_view name) const {
 #define OOM_EXPECTATION_IF_probe(key) \
   if (name == #key) return secondsOf(key);
 std::optional<double> ProbeExpectation::seconds(std::string_view name) const {
+  if (!isDuration(name)) return std::nullopt;
 #include "scenario/expectations.def"
   return std::nullopt;
 }

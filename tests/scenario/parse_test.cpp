@@ -213,3 +213,16 @@ TEST(ScenarioParse, LoadDriversArePlannedInStartOrderAndTheirMistakesNamed) {
     EXPECT_NE(errorsOf(b).find(want), std::string::npos) << drive << "\n" << errorsOf(b);
   }
 }
+
+// seconds() answers for duration keys only: success_ratio is a double too, and never a window.
+TEST(ScenarioParse, AProbeRatioIsNotTakenForSeconds) {
+  auto c = loadScenarioFile(kSource / "scenarios/prefork/continue.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  ASSERT_EQ(c.scenario->expect.probes.size(), 1u);
+  const ProbeExpectation& port = c.scenario->expect.probes[0].second;
+  EXPECT_TRUE(port.names("success_ratio"));
+  EXPECT_EQ(port.seconds("success_ratio"), std::nullopt);
+  const auto kill = loadScenarioFile(kSource / "scenarios/prefork/kill.json");
+  ASSERT_TRUE(kill.ok()) << errorsOf(kill);
+  EXPECT_EQ(kill.scenario->expect.probes[0].second.seconds("recovers_within"), 40.0);
+}
