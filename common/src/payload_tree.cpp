@@ -1,6 +1,7 @@
 #include "oom/payload_tree.hpp"
 
-#include <cstdio>
+#include "oom/fnv.hpp"
+
 #include <fstream>
 
 #include "oom/confined.hpp"
@@ -34,8 +35,8 @@ class PayloadWalk {
         return refuse(path, "is not a regular file or a folder (a FIFO, socket or device); expected files and folders only");
       const bool is_dir = e->type == Type::directory;
       const unsigned mode = is_dir || (e->mode & 0100) ? 0755 : 0644;
-      mix((to / name).generic_string());
-      mix(is_dir ? "d" : std::to_string(mode));
+      hash_.field((to / name).generic_string());
+      hash_.field(is_dir ? "d" : std::to_string(mode));
       if (is_dir) {
         if (auto made = makeFolder(to / name); !made) return made;
         if (auto inner = folder(path, to / name, depth + 1); !inner) return inner;
@@ -47,9 +48,7 @@ class PayloadWalk {
   }
 
   PayloadTree finish() {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash_));
-    tree_.digest = buf;
+    tree_.digest = hash_.hex();
     return tree_;
   }
 
@@ -71,7 +70,7 @@ class PayloadWalk {
       return overBudget(path, bytes);  // it grew since
     if (!text) return tl::unexpected(text.error());
     tree_.bytes += text->size();
-    mix(*text);
+    hash_.field(*text);
     if (copy_to_.empty()) return {};
     const fs::path target = copy_to_ / to;
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
@@ -92,15 +91,11 @@ class PayloadWalk {
     return {};
   }
 
-  void mix(const std::string& s) {
-    for (unsigned char c : s) hash_ = (hash_ ^ c) * 1099511628211ull;
-    hash_ = (hash_ ^ 0xff) * 1099511628211ull;  // separator, so "ab"+"c" != "a"+"bc"
-  }
 
   const ConfinedDir& root_;
   fs::path copy_to_;
   PayloadTree tree_;
-  std::uint64_t hash_ = 1469598103934665603ull;  // FNV-1a 64
+  Fnv1a64 hash_;
 };
 
 }  // namespace

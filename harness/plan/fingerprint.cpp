@@ -1,8 +1,8 @@
 #include "plan/fingerprint.hpp"
 
 #include <cstdint>
-#include <cstdio>
 
+#include "oom/fnv.hpp"
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "scenario/scenario.hpp"
@@ -11,14 +11,7 @@
 namespace oom {
 namespace {
 
-// FNV-1a 64, as 16 hex digits.
-std::string fnv1a64Hex(std::string_view text) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string fnv1a64Hex(std::string_view text) { return Fnv1a64().add(text).hex(); }
 
 // "probes.health.http" -> the URL, ".interval", ".timeout", ".status", ...: what the
 // clients asked, so a timeline's probe attempts are tied to the probes that made them.

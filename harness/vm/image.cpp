@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "oom/fnv.hpp"
 #include "oom/releases.hpp"
 #include "oom/text.hpp"
 #include "oom/utc.hpp"
@@ -237,11 +238,8 @@ std::string recipeHash(const fs::path& recipe_dir, const std::string& release, s
   for (const auto& e : fs::recursive_directory_iterator(recipe_dir))
     if (e.is_regular_file()) files.push_back(fs::relative(e.path(), recipe_dir));
   std::sort(files.begin(), files.end());
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  auto mix = [&h](const std::string& s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // separator, so "ab"+"c" != "a"+"bc"
-  };
+  Fnv1a64 h;
+  const auto mix = [&h](const std::string& s) { h.field(s); };
   mix(release);
   for (const auto& f : files) {
     mix(f.string());
@@ -251,9 +249,7 @@ std::string recipeHash(const fs::path& recipe_dir, const std::string& release, s
   std::sort(packages.begin(), packages.end());
   if (!packages.empty()) mix("packages");
   for (const auto& p : packages) mix(p);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 12);
+  return h.hex().substr(0, 12);
 }
 
 fs::path imageDir(const ImageRequest& r) {
