@@ -16,7 +16,7 @@ std::string serviceOf(const CheckContext& ctx, const std::string& unit) {
 
 std::string describe(const OomEvent& e) {
   return (e.unit.empty() ? e.victim->task_memcg : e.unit) + " pid " + std::to_string(e.victim->pid) + " (" +
-         e.victim->comm + ", oom_score_adj " + std::to_string(e.victim->oom_score_adj) + ")";
+         processLabel(e.victim->comm, e.victim->cmdline) + ", oom_score_adj " + std::to_string(e.victim->oom_score_adj) + ")";
 }
 
 // The units the kernel chose instead, for a kill that did not come.
@@ -151,7 +151,7 @@ static void checkNeverKilled(const CheckContext& ctx, const std::string& /*scena
     } else if (!kills.empty()) {
       c.outcome = CheckOutcome::fail;
       c.observed = std::to_string(kills.size()) + " process(es) of " + unit + " killed, first pid " +
-                   std::to_string(kills.front()->pid) + " (" + kills.front()->comm + ")";
+                   std::to_string(kills.front()->pid) + " (" + processLabel(kills.front()->comm, kills.front()->cmdline) + ")";
       const auto events = ctx.index.eventsIn(unit);
       if (!events.empty()) {
         const OomEvent& first = *events.front();
@@ -302,7 +302,7 @@ static void checkCollateral(const CheckContext& ctx, const std::string& /*scenar
     const KernelOomKill& v = *unknown.front()->victim;
     c.outcome = CheckOutcome::inconclusive;
     c.observed = std::to_string(unknown.size()) + " kill(s) the kernel printed without a report, first pid " +
-                 std::to_string(v.pid) + " (" + v.comm + "), never sampled in a unit";
+                 std::to_string(v.pid) + " (" + processLabel(v.comm, v.cmdline) + "), never sampled in a unit";
     c.why = "the kernel prints at most 10 OOM reports in 5 s; a kill after that names no cgroup, so it may have "
             "been outside the scenario's units";
     for (const auto* e : unknown) c.evidence.push_back(killEvidence(*e->victim));
@@ -316,7 +316,7 @@ static void checkCollateral(const CheckContext& ctx, const std::string& /*scenar
     } else {
       c.outcome = CheckOutcome::fail;
       const KernelOomKill& v = *outside.front()->victim;
-      c.why = "the kernel chose " + v.comm + " in " + (v.task_memcg.empty() ? "(no cgroup)" : v.task_memcg) +
+      c.why = "the kernel chose " + processLabel(v.comm, v.cmdline) + " in " + (v.task_memcg.empty() ? "(no cgroup)" : v.task_memcg) +
               " (oom_score_adj " + std::to_string(v.oom_score_adj) + ", anon-rss " + formatSize(v.anon_rss_kb * KiB) +
               "): a process outside the scenario, whose loss (a journald, an sshd) is the bigger incident; "
               "give it a lower OOMScoreAdjust= or set expect.allow_collateral if that is acceptable";

@@ -63,6 +63,19 @@ std::map<int, std::string> unitsByPid(const Timeline& tl, double t) {
   return out;
 }
 
+// The title each pid last had in a sample up to t (ProcessSample::cmdline), or
+// in its kill record.
+std::map<int, std::string> titlesByPid(const Timeline& tl, double t) {
+  std::map<int, std::string> out;
+  for (const auto& s : tl.samples)
+    if (s.t <= t)
+      for (const auto& p : s.processes)
+        if (!p.cmdline.empty()) out[p.pid] = p.cmdline;
+  for (const auto& k : tl.kills)
+    if (k.t <= t && !k.cmdline.empty()) out[k.pid] = k.cmdline;
+  return out;
+}
+
 std::string stem(const std::string& unit) {
   const std::string suffix = ".service";
   return unit.size() > suffix.size() && unit.compare(unit.size() - suffix.size(), suffix.size(), suffix) == 0
@@ -107,9 +120,13 @@ std::string sentenceFor(const VictimChoice& choice, const KernelOomKill& k) {
     return vname + " was the only task the kernel could choose" +
            (choice.unkillable ? " (the others listed have oom_score_adj -1000)" : "") + "." + scope_note;
   std::string rname = nameOf(*rival);
-  if (rname == vname) {
-    vname += " pid " + std::to_string(victim->pid);
-    rname += " pid " + std::to_string(rival->pid);
+  if (rname == vname) {  // two processes of one unit: their pids and their own names
+    const auto which = [](const VictimCandidate& c) {
+      const std::string label = processLabel(c.name, c.title);
+      return " pid " + std::to_string(c.pid) + (label == c.name ? "" : " (" + label + ")");
+    };
+    vname += which(*victim);
+    rname += which(*rival);
   }
   const std::string score = scoreOf(*victim, choice.source);
   if (victim->oom_score < 0 && choice.source == VictimChoice::Source::samples)
@@ -187,6 +204,11 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
       total = pagesOf(*limit / (page / KiB)) + std::min(swap_limit, swap_pages);
     }
   const auto units = unitsByPid(tl, k.t);
+  const auto titles = titlesByPid(tl, k.t);
+  const auto titleOf = [&titles](int pid) {
+    const auto t = titles.find(pid);
+    return t == titles.end() ? std::string() : t->second;
+  };
   if (hasTaskDump(k)) {
     choice.source = VictimChoice::Source::task_dump;
     std::vector<VictimCandidate> rows;
@@ -200,6 +222,7 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
       VictimCandidate c;
       c.pid = row->pid;
       c.name = row->name;
+      c.title = titleOf(c.pid);
       if (const auto u = units.find(c.pid); u != units.end()) c.unit = u->second;
       if (c.unit.empty() && choice.memcg) c.unit = k.unit;  // the table lists only the memcg's tasks
       c.rss_bytes = row->rss_pages * page;
@@ -243,6 +266,7 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
         VictimCandidate c;
         c.pid = p.pid;
         c.name = p.comm;
+        c.title = p.cmdline.empty() ? titleOf(p.pid) : p.cmdline;
         c.unit = s->unit;
         c.rss_bytes = p.rss_bytes;
         c.oom_score_adj = p.oom_score_adj;
@@ -258,6 +282,7 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
       VictimCandidate c;
       c.pid = k.pid;
       c.name = k.comm;
+      c.title = titleOf(k.pid);
       c.unit = event.unit;
       c.rss_bytes = (k.anon_rss_kb + k.file_rss_kb + k.shmem_rss_kb) * KiB;
       c.oom_score_adj = k.oom_score_adj;

@@ -22,6 +22,10 @@ namespace {
 
 // A /dev/kmsg record is at most about 8 KiB with its dictionary.
 constexpr std::size_t kKmsgRecordMax = 16 * 1024;
+// How old a process title may grow before it is read again: a title changes
+// seldom (nginx sets its worker's once, after the fork), and the kernel reads it
+// from the process's own memory, which under pressure may be slow to reach.
+constexpr double kTitleRefreshSec = 5.0;
 
 // Text of the key's line in "Key: value" / "key value" files, allocation-free.
 std::optional<std::string_view> lineValue(std::string_view text, std::string_view key, char separator) {
@@ -289,18 +293,36 @@ void Sampler::tick(double now) {
     std::lock_guard<std::mutex> lock(units_mutex_);
     units = control_groups_;
   }
+  std::map<int, Title> seen;
   for (const auto& entry : units) {  // not a structured binding: clang 14 cannot capture one
     const std::string& unit = entry.first;
     const std::string& cg = entry.second;
     if (cg.empty()) continue;
     std::optional<MemorySample> sample;
-    const double read = timed(round_.reads, [&] { sample = fs_.sample(unit, cg, now); });
+    const double read = timed(round_.reads, [&] {
+      sample = fs_.sample(unit, cg, now);
+      if (sample) nameProcesses(*sample, now, seen);
+    });
     if (read > round_.slowest) round_.slowest = read, round_.slowest_file = unit + "'s cgroup and processes";
     if (!sample) continue;
     for (const auto& p : sample->processes) pid_unit_[p.pid] = unit;
     timed(round_.writes, [&] { sink_.emit(kRecordSample, *sample); });
   }
+  titles_ = std::move(seen);
   round_.total = monotonicSeconds() - now;
+}
+
+void Sampler::nameProcesses(MemorySample& sample, double now, std::map<int, Title>& seen) {
+  for (auto& p : sample.processes) {
+    auto known = titles_.find(p.pid);
+    Title title = known != titles_.end() ? known->second : Title{};
+    if (known == titles_.end() || title.comm != p.comm || now - title.read_at >= kTitleRefreshSec) {
+      // Unreadable (a zombie, a kernel thread): no title, and comm stands alone.
+      title = {p.comm, fs_.processTitle(p.pid).value_or(""), now};
+    }
+    p.cmdline = title.title;
+    seen[p.pid] = std::move(title);
+  }
 }
 
 std::string Sampler::samplerGapCause(double now, const Round& before, std::optional<ThreadCpuTimes> cpu,
@@ -418,6 +440,7 @@ void Sampler::attribute(KernelOomKill& kill) {
 void Sampler::emitKills(std::vector<KernelOomKill> kills) {
   for (auto& kill : kills) {
     attribute(kill);
+    if (const auto title = titles_.find(kill.pid); title != titles_.end()) kill.cmdline = title->second.title;
     if (kill.attribution == kAttributionUnknown)
       loss(kill.t, "unattributed_kill", 1,
            "pid " + std::to_string(kill.pid) + " (" + printable(kill.comm) +

@@ -197,6 +197,28 @@ SysResult<int> SysFs::oomScoreAdj(int pid) const {
   return parsed(text, rel, text ? leadingNumber<int>(*text) : std::nullopt);
 }
 
+std::string processTitleFrom(std::string_view bytes) {
+  std::string title(bytes.substr(0, kProcessTitleMax));
+  for (char& c : title)
+    if (c == '\0') c = ' ';
+  title.erase(title.find_last_not_of(' ') + 1);
+  return printable(title);
+}
+
+SysResult<std::string> SysFs::processTitle(int pid) const {
+  const std::string rel = "proc/" + std::to_string(pid) + "/cmdline";
+  const int fd = ::open(path(rel).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(SysError{rel, errno});
+  char buf[kProcessTitleMax];
+  ssize_t n;
+  do n = ::read(fd, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  const int errnum = errno;
+  ::close(fd);
+  if (n < 0) return tl::unexpected(SysError{rel, errnum});
+  return processTitleFrom(std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
 SysResult<ProcessSample> SysFs::process(int pid) const {
   const std::string dir = "proc/" + std::to_string(pid) + "/";
   const auto status = readFile(dir + "status");

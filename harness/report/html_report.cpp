@@ -139,7 +139,7 @@ std::string candidateTable(const VictimChoice& choice) {
     };
     td(std::to_string(i + 1), true);
     td(std::to_string(c.pid), true);
-    td(htmlText(c.name) + (c.victim ? " (victim)" : ""));
+    td(htmlText(processLabel(c.name, c.title)) + (c.victim ? " (victim)" : ""));
     td(c.unit.empty() ? "<span class=\"muted\">not a scenario unit</span>" : htmlText(c.unit));
     td(formatSize(c.rss_bytes), true);
     if (dump) {
@@ -171,7 +171,7 @@ std::string killSection(const RunReport& r, const TimelineIndex& index, const Oo
   const VictimChoice choice = explainVictim(index, e);
   std::string out = "<section class=\"kill\" id=\"kill-event-" + std::to_string(n) + "\">\n<h3>" + since(e.t, p0) +
                     " " + htmlText(e.unit.empty() ? (v.task_memcg.empty() ? "(unit unknown)" : v.task_memcg) : e.unit) +
-                    ": pid " + std::to_string(v.pid) + " (" + htmlText(v.comm) + ") killed, " +
+                    ": pid " + std::to_string(v.pid) + " (" + htmlText(processLabel(v.comm, v.cmdline)) + ") killed, " +
                     (v.constraint.empty() ? "constraint unknown" : htmlText(v.constraint)) + ", anon-rss " +
                     formatSize(v.anon_rss_kb * KiB) + "</h3>\n";
   out += "<p class=\"why\"><strong>Why this victim:</strong> " + htmlText(choice.sentence) + "</p>\n";
@@ -195,7 +195,7 @@ std::string killSection(const RunReport& r, const TimelineIndex& index, const Oo
     out += "<p>Killed with it (memory.oom.group, OOMPolicy=kill):";
     for (const auto* m : e.members)
       if (m != e.victim)
-        out += " pid " + std::to_string(m->pid) + " (" + htmlText(m->comm) + ") at " + since(m->t, p0) + ";";
+        out += " pid " + std::to_string(m->pid) + " (" + htmlText(processLabel(m->comm, m->cmdline)) + ") at " + since(m->t, p0) + ";";
     out += "</p>\n";
   }
   if (!v.attribution.empty())
@@ -238,12 +238,12 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
     out += killSection(r, index, events[i], i + 1);
   if (events.size() > kKillsExplainedMax) {
     out += "<h3>The other " + std::to_string(events.size() - kKillsExplainedMax) +
-           " kill(s)</h3>\n<table>" + row({"#", "time", "unit", "pid", "comm", "constraint", "group members"}, "th");
+           " kill(s)</h3>\n<table>" + row({"#", "time", "unit", "pid", "process", "constraint", "group members"}, "th");
     for (std::size_t i = kKillsExplainedMax; i < events.size(); ++i) {
       const auto& e = events[i];
       out += "<tr id=\"kill-event-" + std::to_string(i + 1) + "\"><td>" + std::to_string(i + 1) + "</td><td>" +
              since(e.t, r.verdict.pressure_t) + "</td><td>" + htmlText(e.unit) + "</td><td>" +
-             std::to_string(e.victim->pid) + "</td><td>" + htmlText(e.victim->comm) + "</td><td>" +
+             std::to_string(e.victim->pid) + "</td><td>" + htmlText(processLabel(e.victim->comm, e.victim->cmdline)) + "</td><td>" +
              htmlText(e.victim->constraint) + "</td><td>" + std::to_string(e.members.size() - 1) + "</td></tr>\n";
     }
     out += "</table>\n";

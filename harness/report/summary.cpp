@@ -188,7 +188,7 @@ static std::string summarizeFields(const RunReport& r) {
       const OomEvent& e = events[i];
       const KernelOomKill& v = *e.victim;
       out += "  " + since(e.t, p0) + " " + p(e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
-             std::to_string(v.pid) + " (" + p(v.comm) + ") killed, " +
+             std::to_string(v.pid) + " (" + p(processLabel(v.comm, v.cmdline)) + ") killed, " +
              (v.constraint.empty() ? "constraint unknown" : p(v.constraint)) + ", anon-rss " +
              formatSize(v.anon_rss_kb * KiB);
       if (e.members.size() > 1) out += ", with " + std::to_string(e.members.size() - 1) + " more by group kill";

@@ -512,7 +512,7 @@ std::string markers(const RunReport& r, const TimelineIndex& index, const Layout
     const auto ev = event_of.find(&k);
     const std::string what = std::string(k.group_kill ? "group-killed" : "KILLED") + " " +
                              (k.unit.empty() ? (k.task_memcg.empty() ? "(unit unknown)" : k.task_memcg) : k.unit) +
-                             " pid " + std::to_string(k.pid) + " (" + k.comm + ")";
+                             " pid " + std::to_string(k.pid) + " (" + processLabel(k.comm, k.cmdline) + ")";
     svg += "<a href=\"#kill-event-" + std::to_string(ev == event_of.end() ? 0 : ev->second + 1) +
            "\"><g class=\"kill-marker" + (k.group_kill ? " group-member" : "") + "\" data-pid=\"" +
            std::to_string(k.pid) + "\" data-unit=\"" + htmlText(k.unit) + "\"><line x1=\"" + num(x) + "\" x2=\"" +

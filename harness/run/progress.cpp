@@ -162,7 +162,7 @@ void ProgressPrinter::onRecord(const Timeline& tl) {
     char rss[64];
     std::snprintf(rss, sizeof rss, "%lluMiB", static_cast<unsigned long long>(k.anon_rss_kb / 1024));
     event(stamp(k.t) + " kernel: " + (k.group_kill ? "group-killed" : "KILLED") + " pid " + std::to_string(k.pid) +
-              " (" + printable(k.comm) + ") in " + printable(k.unit.empty() ? k.task_memcg : k.unit) +
+              " (" + printable(processLabel(k.comm, k.cmdline)) + ") in " + printable(k.unit.empty() ? k.task_memcg : k.unit) +
               ", oom_score_adj " + std::to_string(k.oom_score_adj) + ", anon-rss " + rss + ", " +
               printable(k.constraint),
           changed);

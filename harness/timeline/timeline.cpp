@@ -292,4 +292,14 @@ bool applyStreamLine(Timeline& timeline, const std::string& line) {
   return foldRecord(timeline, line, record);
 }
 
+std::string processLabel(std::string_view comm, std::string_view title) {
+  const std::string_view first = title.substr(0, title.find(' '));
+  const std::string_view program = first.substr(first.rfind('/') + 1);  // npos + 1 == 0
+  constexpr std::size_t kCommMax = 15;  // TASK_COMM_LEN - 1: the kernel cuts longer names
+  const bool exec_line = !comm.empty() && (program == comm || (comm.size() == kCommMax && program.starts_with(comm)));
+  if (title.empty() || title == comm || exec_line) return std::string(comm);
+  const std::string quoted = "\"" + std::string(title) + "\"";
+  return comm.empty() ? quoted : std::string(comm) + " " + quoted;
+}
+
 }  // namespace oom

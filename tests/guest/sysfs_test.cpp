@@ -63,6 +63,17 @@ TEST(SysFs, CgroupProcsListsEveryProcess) {
   EXPECT_EQ(*fixture().cgroupProcs("system.slice/worker.service"), (std::vector<int>{330, 331}));
 }
 
+TEST(SysFs, AProcessTitleIsItsArgumentsOnOneLine) {
+  // An exec line: NULs between arguments become spaces.
+  EXPECT_EQ(fixture().processTitle(301).value_or("?"), "/opt/oomharness/bin/oomstress --target 120M");
+  // A program that rewrote its argv (as nginx and Redis do) leaves NUL padding behind.
+  EXPECT_EQ(fixture().processTitle(312).value_or("?"), "shard: replica 2 (catching up)");
+  EXPECT_TRUE(fixture().processTitle(310).error().absent());  // none recorded: unknown, not ""
+  EXPECT_EQ(processTitleFrom(std::string("a\0b\x01\0", 5)), "a b\\x01");  // control bytes escaped
+  EXPECT_EQ(processTitleFrom(std::string(kProcessTitleMax + 40, 'x')).size(), kProcessTitleMax);
+  EXPECT_EQ(processTitleFrom(std::string(8, '\0')), "");  // a kernel thread's is empty
+}
+
 TEST(SysFs, ProcessCarriesWhatTheOomKillerWeighs) {
   const auto p = fixture().process(330);
   ASSERT_TRUE(p);

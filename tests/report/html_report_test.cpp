@@ -161,7 +161,7 @@ TEST(HtmlReport, SizeStaysBoundedForATenMinuteRunOfTwentyUnits) {
       s.unit = units[u];
       s.memory_current = static_cast<std::uint64_t>((20 + u * 2 + std::fmod(t, 60)) * 1024 * 1024);
       for (int p = 0; p < 12; ++p)
-        s.processes.push_back(ProcessSample{1000 + u * 12 + p, "oomstress", 300 + p, u * 10, 4u << 20});
+        s.processes.push_back(ProcessSample{1000 + u * 12 + p, "oomstress", 300 + p, u * 10, 4u << 20, ""});
       tl.samples.push_back(std::move(s));
     }
     tl.guest_samples.push_back(GuestSample{t, 200u << 20, 0, 0, std::fmod(t, 30), std::fmod(t, 7), {}});

@@ -149,3 +149,32 @@ TEST(TimelineStream, AFloatNoFieldCanHoldIsALossNotAConversion) {
   ASSERT_EQ(t.samples.size(), 1u);
   EXPECT_EQ(t.samples[0].memory_current, 159383552u);
 }
+
+namespace oom {
+namespace {
+
+TEST(ProcessLabel, NamesAProcessByItsOwnTitleWhenItGaveItselfOne) {
+  EXPECT_EQ(processLabel("nginx", "nginx: worker process"), "nginx \"nginx: worker process\"");
+  EXPECT_EQ(processLabel("redis-server", "redis-rdb-bgsave 127.0.0.1:6379"),
+            "redis-server \"redis-rdb-bgsave 127.0.0.1:6379\"");
+  // An exec line adds nothing to comm, whatever its path and arguments; comm is cut
+  // at 15 bytes by the kernel.
+  EXPECT_EQ(processLabel("oomstress", "/opt/oomharness/bin/oomstress --target 120M"), "oomstress");
+  EXPECT_EQ(processLabel("redis-server", "redis-server 127.0.0.1:6379"), "redis-server");
+  EXPECT_EQ(processLabel("systemd-journal", "/lib/systemd/systemd-journald"), "systemd-journal");
+  EXPECT_EQ(processLabel("python3", "/usr/bin/python3 app.py"), "python3");
+  EXPECT_EQ(processLabel("prefork: worker", "prefork: worker"), "prefork: worker");
+  EXPECT_EQ(processLabel("nginx", ""), "nginx");  // never sampled: comm alone
+  EXPECT_EQ(processLabel("", "gunicorn: worker [app]"), "\"gunicorn: worker [app]\"");
+}
+
+TEST(ProcessLabel, OlderRecordsWithoutATitleReadAsEmpty) {
+  const auto sample = nlohmann::json::parse(R"({"pid":7,"comm":"nginx","oom_score":1,"oom_score_adj":0,"rss_bytes":1})")
+                          .get<ProcessSample>();
+  EXPECT_EQ(sample.cmdline, "");
+  const auto kill = nlohmann::json::parse(R"({"t":1,"pid":7,"comm":"nginx"})").get<KernelOomKill>();
+  EXPECT_EQ(kill.cmdline, "");
+}
+
+}  // namespace
+}  // namespace oom

@@ -17,6 +17,7 @@ namespace oom {
 struct VictimCandidate {
   int pid = 0;
   std::string name;            // comm as the kernel (or the sample) has it
+  std::string title;           // its title as last sampled (ProcessSample::cmdline); "" unknown
   std::string unit;            // "api.service"; "" when the pid was seen in no unit
   std::uint64_t rss_bytes = 0, swap_bytes = 0, pgtables_bytes = 0;
   int oom_score_adj = 0;

@@ -177,6 +177,14 @@ class Sampler {
   std::uint64_t kmsg_next_seq_ = 0;  // 0: no record read yet
   bool kmsg_epipe_ = false;          // a read said records were overwritten
   std::map<int, std::string> pid_unit_;  // every pid last sampled in a unit
+  // Each sampled process's title (SysFs::processTitle), read when the pid is first
+  // seen, again when its comm changes (an exec) and at most every kTitleRefreshSec.
+  struct Title {
+    std::string comm, title;
+    double read_at = 0;
+  };
+  std::map<int, Title> titles_;  // the pids of the last round only
+  void nameProcesses(MemorySample& sample, double now, std::map<int, Title>& seen);
   std::vector<int> chosen_pids_;
   double last_tick_ = 0;
   // Where the last round's time went, for the cause of a gap.

@@ -36,6 +36,12 @@ using SysResult = tl::expected<T, SysError>;
 // an empty text or a zero: each returns the value or the SysError, and the caller
 // decides (a vanished process is skipped; a missing cgroup file is marked in the
 // sample, see sample()).
+// proc/PID/cmdline's bytes as one line: NULs between arguments become spaces,
+// trailing NULs and spaces go, control bytes are escaped (printable), and it is
+// cut at kProcessTitleMax bytes. A program that rewrites its argv ("nginx: worker
+// process") has its own title here, unlike comm.
+std::string processTitleFrom(std::string_view cmdline_bytes);
+
 class SysFs {
  public:
   explicit SysFs(std::string root = "/");  // "/" in the guest, a fixture folder in tests
@@ -61,6 +67,11 @@ class SysFs {
   // file that fails decides the error (absent: the process exited).
   SysResult<ProcessSample> process(int pid) const;
   SysResult<int> oomScoreAdj(int pid) const;
+  // The title a process gives itself (proc/PID/cmdline through processTitle()),
+  // from one read of at most kProcessTitleMax bytes: the kernel copies it out of
+  // the process's memory, so it is read once per pid and refreshed seldom
+  // (Sampler), never for every sample.
+  SysResult<std::string> processTitle(int pid) const;
   // One unit's cgroup files and processes. nullopt when the cgroup is gone (its
   // memory.current is absent: a stopped transient unit is removed). Any other
   // file that gives no value is not written as 0: it is named in the sample's

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -120,6 +121,9 @@ struct KernelOomKill {
   double t = 0;                  // kernel log timestamp of the "Killed process" line
   int pid = 0;
   std::string comm;
+  // The victim's title as the observer last sampled it (ProcessSample::cmdline):
+  // "nginx: worker process". "" when it never sampled the pid.
+  std::string cmdline;
   std::string task_memcg;        // "/system.slice/report-worker.service"
   std::string unit;              // attributed from task_memcg; "" when not a unit
   std::string constraint;        // CONSTRAINT_NONE (global) or CONSTRAINT_MEMCG
@@ -139,7 +143,7 @@ struct KernelOomKill {
 };
 inline constexpr const char* kAttributionByPid = "pid";
 inline constexpr const char* kAttributionUnknown = "unknown";
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelOomKill, t, pid, comm, task_memcg, unit,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelOomKill, t, pid, comm, cmdline, task_memcg, unit,
                                                 constraint, oom_memcg, invoker_comm, invoker_pid,
                                                 total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb,
                                                 oom_score_adj, group_kill, lines, attribution, seen_t)
@@ -180,9 +184,22 @@ struct ProcessSample {
   int oom_score = 0;
   int oom_score_adj = 0;
   std::uint64_t rss_bytes = 0;
+  // The title the program gives itself (/proc/PID/cmdline, arguments joined by
+  // spaces, at most kProcessTitleMax bytes): "nginx: worker process" where comm
+  // is "nginx". "" when it could not be read (a kernel thread, a zombie) or was
+  // not recorded (streams before issue 24).
+  std::string cmdline;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSample, pid, comm, oom_score, oom_score_adj,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSample, pid, comm, cmdline, oom_score, oom_score_adj,
                                                 rss_bytes)
+inline constexpr std::size_t kProcessTitleMax = 160;
+
+// How reports and verdicts name a process: its comm, and its title too when the
+// program gave itself one ("nginx \"nginx: worker process\""). A title that is
+// only the program's exec line (its first word's file name starts with comm, which
+// the kernel cuts at 15 bytes: "/usr/sbin/oomstress --target 1G") adds nothing
+// and is left out. Both are guest text: the caller escapes them for its medium.
+std::string processLabel(std::string_view comm, std::string_view title);
 
 // The cgroup files a "sample" reads, as named in its `unavailable`.
 inline constexpr const char* kCgroupMemoryCurrent = "memory.current";    // -> memory_current
