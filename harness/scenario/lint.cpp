@@ -23,6 +23,45 @@ std::optional<LoadOverLimit> loadAboveOwnLimit(const ServiceSpec& svc) {
   return std::nullopt;
 }
 
+namespace {
+
+bool probed(const Scenario& s, const std::string& service) {
+  return std::any_of(s.probes.begin(), s.probes.end(), [&](const ProbeSpec& p) { return p.service == service; });
+}
+
+// A service running its own program: how many processes it has is the program's,
+// unknown before the run, so OOMPolicy=continue is worth a word whatever the count.
+template <typename About>
+void lintOwnPrograms(const Scenario& s, const About& about, std::vector<ScenarioWarning>& warnings) {
+  for (std::size_t i = 0; i < s.services.size(); ++i) {
+    const auto& svc = s.services[i];
+    if (!svc.runsOwnCommand() || svc.directive("OOMPolicy") != "continue") continue;
+    warnings.push_back(about(i, "OOMPolicy", "oom-policy-continue",
+                             "OOMPolicy=continue on a service that runs its own program: if it has more than one "
+                             "process, after one is killed the unit stays active whether or not the rest replaces "
+                             "it" + std::string(probed(s, svc.name) ? "; the probes on it show which"
+                                                                    : "; add a health probe and a port probe "
+                                                                      "(docs/probes.md) so the run shows which")));
+  }
+}
+
+// Probes that cannot measure what their names promise.
+template <typename Wide>
+void lintProbes(const Scenario& s, const Wide& scenarioWide, std::vector<ScenarioWarning>& warnings) {
+  for (std::size_t i = 0; i < s.probes.size(); ++i) {
+    const ProbeSpec& p = s.probes[i];
+    const std::string at = "$.probes[" + std::to_string(i) + "]";
+    const ServiceSpec* svc = p.service.empty() ? nullptr : s.service(p.service);
+    if (svc && !svc->runsOwnCommand() && p.kind != kProbeCommand)
+      warnings.push_back(scenarioWide(at + ".service", "probe-on-stand-in",
+                                      "probe " + p.name + " asks " + p.service + " over the network, but " + p.service +
+                                          " runs oomstress (it has a load), which opens no port: every attempt "
+                                          "fails; remove its load so it runs its own program, or probe another service"));
+  }
+}
+
+}  // namespace
+
 std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
   std::vector<ScenarioWarning> warnings;
   // A warning about service i's directive, under `rule`.
@@ -78,6 +117,8 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
                                "OOMScoreAdjust=-1000 makes the kernel never choose this service: "
                                "if it is the one leaking, the machine has no way to recover"));
   }
+  lintOwnPrograms(s, about, warnings);
+  lintProbes(s, scenarioWide, warnings);
   // systemd 252 (bookworm) may end a restarted unit's later OOM kills with
   // Result=signal: when the scenario expects such a kill, the Result check
   // accepts signal for it, and says so.

@@ -285,6 +285,10 @@ const std::vector<LintRule>& lintRules() {
        "a kill after a restart may end with Result=signal on systemd 252",
        "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "
        "Result check accepts it and says so."},
+      {"probe-on-stand-in", S::warning, "an http or tcp probe of a service that runs oomstress",
+       "A service with a load runs oomstress, which opens no port: every attempt of a network probe fails "
+       "and the probe measures nothing of the service. Remove the load so it runs its own program, or "
+       "probe the service that serves."},
       {"suppression-without-reason", S::warning, "a lint suppression without a reason",
        "A silenced rule must say why the configuration is intended, for the next reader during an "
        "incident."},

@@ -2,6 +2,9 @@
 // error naming $.probes[i].field and what was expected.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "plan/fingerprint.hpp"
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
@@ -166,3 +169,40 @@ TEST(ProbeAddress, SplitsUrlsAndHostPorts) {
   EXPECT_FALSE(parseProbeHostPort(":80"));
   EXPECT_EQ(parseProbeHostPort("127.0.0.1:9")->port, 9);
 }
+
+namespace {
+
+std::vector<std::string> rulesAt(const ScenarioCheck& c) {
+  std::vector<std::string> out;
+  for (const auto& w : c.warnings) out.push_back(w.rule + " " + w.json_path);
+  return out;
+}
+
+TEST(ProbeLint, ANetworkProbeOfAStandInIsWarnedACommandProbeIsNot) {
+  // web and cache both run oomstress (a load): it opens no port.
+  const auto c = parseScenario(scenarioWith(kThreeKinds), "p.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_EQ(rulesAt(c), (std::vector<std::string>{"probe-on-stand-in $.probes[0].service",
+                                                   "probe-on-stand-in $.probes[1].service"}));
+}
+
+TEST(ProbeLint, ContinueOnAServiceRunningItsOwnProgramSaysWhetherAProbeWatchesIt) {
+  // The shipped prefork server (its own program, OOMPolicy=continue), with its probes and without.
+  const std::string path = std::string(OOM_SOURCE_DIR) + "/scenarios/prefork/continue.json";
+  std::ifstream in(path);
+  auto doc = nlohmann::json::parse(in);
+  ScenarioSources sources;
+  sources.base_dir = std::filesystem::path(path).parent_path();
+  const auto watched = parseScenario(doc.dump(), path, sources);
+  doc.erase("probes");
+  doc["expect"].erase("probes");
+  const auto unwatched = parseScenario(doc.dump(), path, sources);
+  ASSERT_TRUE(watched.ok()) << errorsOf(watched);
+  ASSERT_TRUE(unwatched.ok()) << errorsOf(unwatched);
+  EXPECT_EQ(rulesAt(watched), (std::vector<std::string>{"oom-policy-continue $.services[0].unit.OOMPolicy"}));
+  EXPECT_NE(watched.warnings.at(0).message.find("the probes on it show which"), std::string::npos);
+  EXPECT_EQ(rulesAt(unwatched), rulesAt(watched));
+  EXPECT_NE(unwatched.warnings.at(0).message.find("add a health probe and a port probe"), std::string::npos);
+}
+
+}  // namespace
