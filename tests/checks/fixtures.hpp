@@ -169,6 +169,12 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-prefork-kill-bookworm.jsonl", "prefork/kill.json"},
       {"recorded-prefork-continue-trixie.jsonl", "prefork/continue.json"},
       {"recorded-prefork-kill-trixie.jsonl", "prefork/kill.json"},
+      // nginx (the packaged program, the team's config from the payload): a slow upload grows
+      // one worker, a neighbour's spike makes the kernel kill it; each process named by its title.
+      {"recorded-nginx-continue-bookworm.jsonl", "nginx/continue.json"},
+      {"recorded-nginx-kill-bookworm.jsonl", "nginx/kill.json"},
+      {"recorded-nginx-continue-trixie.jsonl", "nginx/continue.json"},
+      {"recorded-nginx-kill-trixie.jsonl", "nginx/kill.json"},
       // A packaged program (redis-server) and its fork: copy-on-write during a BGSAVE.
       {"recorded-redis-bgsave-bookworm.jsonl", "redis-bgsave/bgsave.json"},
   };
