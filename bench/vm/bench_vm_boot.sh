@@ -6,7 +6,10 @@
 #   launch -> `true` done:   wall time of `oomharness vm run -- true` (qemu gone)
 # under the accelerator `--accel auto` picks and, when that is KVM, under forced
 # TCG too. Reference in the same run: a bare qemu process start (qemu -version).
-# Usage: bench/vm/bench_vm_boot.sh [path/to/oomharness] [runs]
+# With PACKAGES="nginx redis-server" it also boots each package's own image
+# (a scenario's guest.packages) and prints its start median against the base
+# image's from the same run, as a ratio.
+# Usage: [PACKAGES="p ..."] bench/vm/bench_vm_boot.sh [path/to/oomharness] [runs]
 set -euo pipefail
 bin=${1:-build/bin/oomharness}
 runs=${2:-5}
@@ -53,6 +56,7 @@ bench() {  # bench LABEL [vm run flags]
     "$(median "${ends[@]}")" "$(printf '%s\n' "${ends[@]}" | sort -g | head -1)" \
     "$(median "${payloads[@]}")" "$(printf '%.1f ' "${starts[@]}")" "$(printf '%.1f ' "${ends[@]}")"
   last_accel=$accel
+  last_start=$(median "${starts[@]}")
 }
 
 q0=$(now); qemu-system-x86_64 -version >/dev/null; q1=$(now)
@@ -62,10 +66,18 @@ printf '| %-12s | %-4s | %8s | %8s | %8s | %8s | %8s | %s |\n' "--accel" "used" 
 printf '|%s|\n' "--------------|------|----------|----------|----------|----------|----------|-----------------------"
 last_accel=""
 bench auto --accel auto
+base_start=$last_start
 [[ $last_accel == kvm ]] && bench tcg --accel tcg
+ratios=""
+for package in ${PACKAGES:-}; do
+  "$bin" vm build --release "$release" --package "$package" >/dev/null 2>&1
+  bench "+$package" --accel auto --package "$package"
+  ratios+=$(printf '%s start %.2fx the base image'"'"'s; ' "$package" "$(echo "$last_start / $base_start" | bc -l)")
+done
 printf 'start: launch -> COMMAND start; done: launch -> `true` done, qemu gone; payload: building the payload disk\n'
 printf 'load after: %s (other guests on the same cores slow TCG down; min is the least disturbed run)\n' \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'reference: bare qemu process start %.2f s; guest image build (first time) %.0f s, cached afterwards\n' \
   "$(echo "$q1 - $q0" | bc)" "${build_sec:-0}"
+[[ -n $ratios ]] && printf 'packages (auto, same run): %s\n' "${ratios%; }"
 printf 'target: COMMAND starts within 8 s of launch under TCG\n'

@@ -176,9 +176,6 @@ int runScenario(const RunOptions& options) {
   report.vm.image_built_at = vm->image.built_at;
   report.vm.image_build_sec = vm->image.build_sec;
   report.vm.packages = vm->image.packages;
-  if (vm->payload.digest != plan->guest.payload_digest)  // changed between the check and the copy
-    spdlog::warn("the payload folder changed after the scenario was checked (digest {} checked, {} copied)",
-                 plan->guest.payload_digest, vm->payload.digest);
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
   report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;
@@ -201,6 +198,13 @@ int runScenario(const RunOptions& options) {
     report.verdict.reason = std::string("the guest did not complete: ") + vm->reason;
     std::fprintf(stderr, "oomharness: inconclusive: %s\nlast console lines:\n%s\n",
                  printable(vm->reason).c_str(), printableLines(vm->last_console_lines).c_str());
+  } else if (vm->payload.digest != plan->guest.payload_digest) {
+    // Changed between the check and the copy: the guest ran files the plan does not describe.
+    report.exit_status = kExitInconclusive;
+    report.verdict.verdict = VerdictKind::inconclusive;
+    report.verdict.reason = "the payload folder changed after the scenario was checked (digest " +
+                            plan->guest.payload_digest + " checked, " + vm->payload.digest +
+                            " copied to the guest): the run tested files its plan does not describe; run it again";
   } else if (vm->resultsIncomplete()) {
     // Records were lost on the way: a kill or a restart may be missing from the timeline.
     report.exit_status = kExitInconclusive;
