@@ -12,6 +12,7 @@
 #include "plan/fingerprint.hpp"
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
+#include "scenario/unit_lint.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
@@ -185,6 +186,19 @@ TEST_F(PackagedUnitFile, TheImageIsAskedOnceWithTheScenariosGuest) {
   };
   EXPECT_TRUE(parse(R"({"package": "nginx"})").ok());
   EXPECT_EQ(asked, 1);
+}
+
+TEST_F(PackagedUnitFile, LintSaysItDidNotReadThePackagedUnitInsteadOfPassingIt) {
+  std::ofstream(dir_ / "s.json") << R"({"name": "p", "description": "d", "guest": {"packages": ["nginx"]},
+    "services": [{"name": "nginx", "why": "w",
+                  "unit_file": {"package": "nginx"}, "drop_ins": ["units/nginx.service.d"]}],
+    "expect": {"never_killed": ["nginx"]}})";
+  const auto findings = lintScenarioAt(dir_ / "s.json");
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].rule, "packaged-unit-not-linted");
+  EXPECT_EQ(findings[0].severity, LintSeverity::note);
+  EXPECT_EQ(findings[0].at.line, 3u);
+  EXPECT_NE(findings[0].message.find("nginx.service"), std::string::npos) << findings[0].message;
 }
 
 }  // namespace
