@@ -42,6 +42,12 @@ Expected<GuestImage> cachedWithUnits(const ImageRequest& request) {
 
 }  // namespace
 
+bool readsPackagedUnits(const Scenario& scenario) {
+  for (const auto& svc : scenario.services)
+    if (svc.files_unread) return true;
+  return false;
+}
+
 Expected<PackagedUnits> packagedUnitsOf(const GuestImage& image) {
   PackagedUnits out;
   out.image = image.recipeName();

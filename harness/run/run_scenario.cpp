@@ -81,9 +81,12 @@ int runScenario(const RunOptions& options) {
   // From here on SIGINT/SIGTERM stop whichever stage runs, cleanly: qemu and host
   // tools stopped, temporary files removed, result.json written, exit 130.
   installInterruptHandlers();
-  // A packaged unit file is read from the guest image: built here if it is missing.
-  const ScenarioCheck check = loadScenarioFile(options.scenario, options.units_dir,
-                                               packagedUnitsFromImage(ImageUse::build, options.release));
+  // The file's own mistakes first, with nothing built; then a packaged unit file is read
+  // from the guest image, built here if it is missing.
+  ScenarioCheck check = loadScenarioFile(options.scenario, options.units_dir);
+  if (check.ok() && readsPackagedUnits(*check.scenario))
+    check = loadScenarioFile(options.scenario, options.units_dir,
+                             packagedUnitsFromImage(ImageUse::build, options.release));
   for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
   if (!check.ok()) {
     for (const auto& e : check.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());

@@ -16,7 +16,7 @@
 #   check_cli_test.sh packaged OOMHARNESS SOURCE_DIR WORK_DIR
 #       a service whose unit file is a package's, in an empty image cache: check and plan
 #       did not read it, say how to build the image and exit 3; a package not in
-#       guest.packages is the scenario's mistake, exit 2
+#       guest.packages is the scenario's mistake, exit 2 (for run too, before any image is built)
 set -u
 mode=$1 bin=$2 src=$3 work=$4
 good=$src/scenarios/three-services.json
@@ -110,8 +110,12 @@ packaged)
   out=$(XDG_CACHE_HOME="$work/cache" "$bin" check "$work/s/nginx-common.json" 2>&1); rc=$?
   [ "$rc" -eq 2 ] || fail "expected exit 2 for a package not in guest.packages"
   has "\$.services[0].unit_file.package: expected one of guest.packages"
+  # run reports the scenario's own mistakes before it would build the image.
+  out=$(XDG_CACHE_HOME="$work/cache" "$bin" run "$work/s/nginx-common.json" --results "$work/results" 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "run: expected exit 2 for a package not in guest.packages"
+  has "\$.services[0].unit_file.package: expected one of guest.packages"
   # Nothing was built.
-  [ -z "$(ls "$work/cache/oomharness/images" 2>/dev/null)" ] || fail "check built an image"
+  [ -z "$(ls "$work/cache/oomharness/images" 2>/dev/null)" ] || fail "check, plan or run built an image"
   ;;
 *) echo "usage: $0 many|hostile|evaluate|rejudge|packaged OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
 esac

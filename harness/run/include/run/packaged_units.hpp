@@ -22,6 +22,9 @@ enum class ImageUse { cached_only, build };
 std::function<Expected<PackagedUnits>(const GuestSpec&)> packagedUnitsFromImage(ImageUse use,
                                                                                std::string release = "");
 
+// Whether a scenario read without a packaged-unit source left such a unit unread.
+bool readsPackagedUnits(const Scenario& scenario);
+
 // The packaged units of a built image, their texts read from its units/ folder.
 Expected<PackagedUnits> packagedUnitsOf(const GuestImage& image);
 
