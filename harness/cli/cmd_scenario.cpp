@@ -15,6 +15,7 @@
 #include "scenario/parse.hpp"
 #include "plan/planner.hpp"
 #include "report/report.hpp"
+#include "run/packaged_units.hpp"
 #include "run/recorded_timeline.hpp"
 #include "run/run_scenario.hpp"
 #include "suite/matrix.hpp"
@@ -56,7 +57,7 @@ int checkFiles(const std::vector<std::string>& inputs, const std::optional<std::
   for (const auto& file : files) {
     ScenarioCheck check;
     try {
-      check = loadScenarioFile(file, units_dir);
+      check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
     } catch (const std::exception& e) {  // loadScenarioFile reports, not throws; in case
       check.errors.push_back(Error{file, std::string("could not be checked: ") + e.what()});
     }
@@ -66,7 +67,8 @@ int checkFiles(const std::vector<std::string>& inputs, const std::optional<std::
       std::printf(")\n");
     } else {
       printErrorCount(file, check);
-      status = kExitBadInput;
+      // 2 for a file at fault wins over 3 for one whose packaged unit could not be read.
+      if (status != kExitBadInput) status = exitStatusFor(check.errors);
     }
     printDiagnostics(check);
   }
@@ -112,11 +114,11 @@ void printDrivesAndProbes(const GuestPlan& plan) {
 }
 
 int printPlan(const std::string& file, bool as_json, const std::optional<std::filesystem::path>& units_dir) {
-  const ScenarioCheck check = loadScenarioFile(file, units_dir);
+  const ScenarioCheck check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
   if (!check.ok()) {
     printErrorCount(file, check);
     printDiagnostics(check);
-    return kExitBadInput;
+    return exitStatusFor(check.errors);
   }
   const Scenario& s = *check.scenario;
   auto plan = makeGuestPlan(s);
@@ -178,11 +180,11 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
                 printable(out_dir).c_str(), held.c_str());
     return kExitBadInput;
   }
-  const ScenarioCheck check = loadScenarioFile(file, units_dir);
+  const ScenarioCheck check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
   if (!check.ok()) {
     printErrorCount(file, check);
     printDiagnostics(check);
-    return kExitBadInput;
+    return exitStatusFor(check.errors);
   }
   auto recorded = readTimelineFile(timeline_file);
   if (!recorded) {

@@ -56,6 +56,11 @@ int vmBuild(const VmOptions& o) {
               image->dir.c_str(), image->release.c_str(), image->systemd_version.c_str(),
               image->kernel_version.c_str(), image->recipe_hash.c_str(), image->built_at.c_str());
   if (!image->packages.empty()) std::printf("  packages: %s\n", packageVersionsText(image->packages).c_str());
+  // What a scenario's "unit_file": {"package": ...} can name (docs/unit-files.md).
+  for (const auto& [unit, from] : image->package_units)
+    std::printf("  unit file %s  (from package %s %s)\n", from.path.c_str(), from.package.c_str(), from.version.c_str());
+  if (!image->packages.empty() && !image->package_units_extracted)
+    std::printf("  unit files: not copied out (built by an older oomharness; --force builds it again)\n");
   std::printf("  build %.0fs, rootfs %s\n", image->build_sec, formatSize(fileSizeOr0(image->rootfs())).c_str());
   return kExitPass;
 }

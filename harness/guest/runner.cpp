@@ -84,6 +84,17 @@ std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& 
   return out;
 }
 
+// A unit a package installed may have been started before the harness (enabled into a
+// target the guest boots): its processes would not have the drop-ins' settings, and
+// StartUnit would leave them as they are. Why the run cannot go on, or "".
+std::string runningBeforeStart(Bus& bus, const PlannedUnit& unit) {
+  const auto state = bus.property(unit.unit, "ActiveState");
+  const auto* text = state ? std::get_if<std::string>(&*state) : nullptr;
+  if (!text || (*text != "active" && *text != "activating" && *text != "reloading")) return "";
+  return unit.unit + " was already " + *text + " before oomharness started it (its package enabled it into a "
+         "target the guest boots?): its processes did not start with the drop-ins under test";
+}
+
 // Compares what the plan asked with what systemd and /proc say, before pressure.
 UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer,
                      const std::vector<std::string>& stubs, std::uint64_t installed_at_usec) {
@@ -299,6 +310,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   for (const auto& u : plan.units) {
     Expected<std::string> job = std::string();
     if (u.installed()) {
+      if (const std::string running = runningBeforeStart(bus, u); !running.empty()) return setupFailed(running);
       job = bus.startUnit(u.unit);
     } else {
       auto spec = transientUnitSpec(u);

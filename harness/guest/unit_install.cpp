@@ -33,9 +33,22 @@ std::string origin(const SettingOrigin& o) { return o.directive + "=" + o.value 
 
 }  // namespace
 
+// A file a package put in the image: the host merged and cited its text as the image
+// build copied it out; the unit systemd loads must be that text, or the plan tested another.
+Expected<void> checkInImage(const SysFs& fs, const InstalledFile& f) {
+  const auto text = fs.readFile(f.guest_path.substr(1));
+  if (!text) return fail(f.guest_path, "the unit file of " + f.source + " is not in the guest (" + text.error().reason() + ")");
+  if (*text != f.text)
+    return fail(f.guest_path, "the guest's file is not the text of " + f.source +
+                                  " the plan was made from; the image changed after the scenario was read");
+  return {};
+}
+
 Expected<std::vector<std::string>> installUnitFiles(const SysFs& fs, const PlannedUnit& unit) {
-  for (const auto& f : unit.files.files)
-    if (auto w = writeText(fs.path(f.guest_path.substr(1)), f.text); !w) return tl::unexpected(w.error());
+  for (const auto& f : unit.files.files) {
+    auto done = f.in_image ? checkInImage(fs, f) : writeText(fs.path(f.guest_path.substr(1)), f.text);
+    if (!done) return tl::unexpected(done.error());
+  }
   std::vector<std::string> stubs;
   for (const auto& dep : unit.files.hard_dependencies) {
     const bool service = endsWith(dep, ".service"), target = endsWith(dep, ".target");

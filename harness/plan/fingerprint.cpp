@@ -56,7 +56,10 @@ PlanFacts planFacts(const GuestPlan& plan) {
     // Real unit files: each by where the guest installs it, its text by a fingerprint (a
     // line systemd passes through is in no directive above). Not by its source path, which
     // depends on where the scenario was run from.
-    for (const auto& file : u.files.files) f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text);
+    // A packaged unit (in the image) by its package and version too: another build of
+    // the package is another test, even with the same unit text.
+    for (const auto& file : u.files.files)
+      f[at + "files." + file.guest_path] = "text " + fnv1a64Hex(file.text) + (file.in_image ? ", " + file.source : "");
   }
   for (const auto& p : plan.probes) addProbeFacts(f, p);
   for (const auto& d : plan.drives) {

@@ -20,4 +20,13 @@ int exitStatusFor(const Error& error) {
   return kExitInconclusive;
 }
 
+int exitStatusFor(const std::vector<Error>& errors) {
+  int status = kExitInconclusive;
+  for (const auto& e : errors) {
+    if (e.kind == ErrorKind::interrupted) return kExitInterrupted;
+    if (e.kind == ErrorKind::input) status = kExitBadInput;
+  }
+  return status;
+}
+
 }  // namespace oom

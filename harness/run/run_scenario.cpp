@@ -17,6 +17,7 @@
 #include "oom/utc.hpp"
 #include "report/report.hpp"
 #include "scenario/budget.hpp"
+#include "run/packaged_units.hpp"
 #include "run/progress.hpp"
 #include "scenario/parse.hpp"
 #include "plan/planner.hpp"
@@ -80,13 +81,19 @@ int runScenario(const RunOptions& options) {
   // From here on SIGINT/SIGTERM stop whichever stage runs, cleanly: qemu and host
   // tools stopped, temporary files removed, result.json written, exit 130.
   installInterruptHandlers();
-  const ScenarioCheck check = loadScenarioFile(options.scenario, options.units_dir);
+  // The file's own mistakes first, with nothing built; then a packaged unit file is read
+  // from the guest image, built here if it is missing.
+  ScenarioCheck check = loadScenarioFile(options.scenario, options.units_dir);
+  if (check.ok() && readsPackagedUnits(*check.scenario))
+    check = loadScenarioFile(options.scenario, options.units_dir,
+                             packagedUnitsFromImage(ImageUse::build, options.release));
   for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.str().c_str());
   if (!check.ok()) {
     for (const auto& e : check.errors) std::fprintf(stderr, "error: %s\n", e.str().c_str());
-    std::fprintf(stderr, "oomharness: %s is not a valid scenario; nothing was started\n",
-                 options.scenario.c_str());
-    return kExitBadInput;
+    const int status = exitStatusFor(check.errors);
+    std::fprintf(stderr, "oomharness: %s %s; nothing was started\n", options.scenario.c_str(),
+                 status == kExitBadInput ? "is not a valid scenario" : "could not be checked");
+    return status;
   }
   Scenario scenario = *check.scenario;
   if (!options.release.empty()) {

@@ -144,6 +144,15 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
                               std::nullopt});
   };
   for (const auto& e : check.errors) add(e, "scenario-invalid");
+  // A packaged unit (no image is read here): said, never passed as linted.
+  if (check.ok())
+    for (std::size_t i = 0; i < check.scenario->services.size(); ++i)
+      if (check.scenario->services[i].files_unread)
+        add(Error{source, "the unit file of " + unitName(check.scenario->services[i].name) +
+                              " comes from a package in the guest image, which lint does not read: it and its "
+                              "drop-ins were not linted (oomharness check reads them)",
+                  ErrorKind::input, "$.services[" + std::to_string(i) + "].unit_file"},
+            "packaged-unit-not-linted");
   // A service that takes real unit files: those files are linted as files, so each
   // finding names the file and line the value came from (docs/unit-files.md).
   if (check.ok()) {

@@ -35,6 +35,7 @@ const std::vector<ObjectKeys> kKeys = {
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why"}},
+    {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint", "compress_ratio"},
@@ -251,15 +252,69 @@ bool setsExecStart(const ServiceFiles& files) {
   return sets;
 }
 
+// The guest image's packaged units, looked up once per scenario, when a service asks.
+class PackagedUnitLookup {
+ public:
+  PackagedUnitLookup(const ScenarioSources& sources, const GuestSpec& guest) : sources_(sources), guest_(guest) {}
+  bool available() const { return bool(sources_.packaged_units); }
+  const GuestSpec& guest() const { return guest_; }
+  const Expected<PackagedUnits>& units() {
+    if (!answer_) answer_ = sources_.packaged_units(guest_);
+    return *answer_;
+  }
+
+ private:
+  const ScenarioSources& sources_;
+  const GuestSpec& guest_;
+  std::optional<Expected<PackagedUnits>> answer_;
+};
+
+// "unit_file": {"package": "nginx"}: the package, one of guest.packages.
+std::optional<std::string> readPackagedUnitFile(Reader& r, const Json& v, const std::string& at,
+                                                const GuestSpec& guest) {
+  if (!r.object(v, at, "packagedUnitFile") || !v.contains("package")) return std::nullopt;
+  auto package = r.string(v["package"], at + ".package");
+  if (!package) return std::nullopt;
+  if (std::find(guest.packages.begin(), guest.packages.end(), *package) == guest.packages.end()) {
+    r.error(at + ".package", "expected one of guest.packages (the unit is read from the image they are "
+                             "installed in); " + quotedText(*package) + " is not in " +
+                             (guest.packages.empty() ? std::string("guest.packages, which is empty")
+                                                     : "[" + join(guest.packages) + "]"));
+    return std::nullopt;
+  }
+  return package;
+}
+
+// The unit a package installs for the service (NAME.service), read from the image.
+std::optional<PackagedUnit> findPackagedUnit(Reader& r, const std::string& package, const std::string& at,
+                                             const ServiceSpec& service, PackagedUnitLookup& lookup) {
+  const auto& units = lookup.units();
+  if (!units) {
+    r.error(at, units.error().message, units.error().kind);
+    return std::nullopt;
+  }
+  const std::string unit = unitName(service.name);
+  if (const PackagedUnit* found = units->find(package, unit)) return *found;
+  const auto shipped = units->unitsOf(package);
+  r.error(at, "package " + quotedText(package) + " installs no " + unit + " in the guest image " + units->image +
+                  (shipped.empty() ? "; it installs no unit files at all"
+                                   : "; it installs " + join(shipped) + " (a service's name is its unit's name "
+                                     "without .service)"));
+  return std::nullopt;
+}
+
 // unit_file and drop_ins, or the --units tree: the unit's real files, merged with
 // the inline `unit` (which overrides them). Every problem names the file and line.
 void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
-                   UnitFileBudget& budget, ServiceSpec& service) {
+                   UnitFileBudget& budget, PackagedUnitLookup& packaged, ServiceSpec& service) {
   std::optional<ServiceFileRefs> refs;
+  std::optional<std::string> package;  // "unit_file": {"package": ...}
   if (sv.contains("unit_file") || sv.contains("drop_ins")) {
     refs.emplace();
     refs->base = sources.base_dir;
-    if (sv.contains("unit_file"))
+    if (sv.contains("unit_file") && sv["unit_file"].is_object())
+      package = readPackagedUnitFile(r, sv["unit_file"], at + ".unit_file", packaged.guest());
+    else if (sv.contains("unit_file"))
       if (auto f = r.string(sv["unit_file"], at + ".unit_file")) {
         if (f->empty()) r.error(at + ".unit_file", "expected the path of a unit file; got \"\"");
         else if (belowScenario(r, *f, at + ".unit_file", sources)) refs->unit_file = *f;
@@ -286,14 +341,22 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
         refs->slice_dirs.push_back(beside);
     }
   }
-  if (!sources.read_unit_files) {
+  if (sv.contains("unit_file") && sv["unit_file"].is_object() && !package) return;  // said why already
+  if (!sources.read_unit_files || (package && !packaged.available())) {
     service.files_unread = refs.has_value() || sources.units_dir.has_value();
     return;
   }
   if (sources.units_dir && !service.name.empty())
-    if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) refs = tree;
+    if (auto tree = unitsTreeRefs(*sources.units_dir, service.name)) {
+      if (tree->unit_file) package.reset();  // the tree's unit file replaces the package's
+      refs = tree;
+    }
+  if (package && !service.name.empty()) {
+    refs->packaged_unit = findPackagedUnit(r, *package, at + ".unit_file", service, packaged);
+    if (!refs->packaged_unit) return;
+  }
   const bool own_command = !sv.contains("load");
-  if (!refs || (!refs->unit_file && refs->drop_ins.empty())) {
+  if (!refs || (!refs->unit_file && !refs->packaged_unit && refs->drop_ins.empty())) {
     if (own_command)
       r.error(at, "expected \"load\" (oomstress stands in for the service) or a \"unit_file\" whose ExecStart= "
                   "runs the service's own program; it has neither");
@@ -305,7 +368,9 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
   if (!result.errors.empty()) return;
   if (own_command && !setsExecStart(result.files))
     r.error(at, "runs its own program (it has no \"load\"), but its unit files set no ExecStart=; expected one "
-                "in " + (refs->unit_file ? refs->unit_file->string() : std::string("its unit file")) +
+                "in " + (refs->packaged_unit ? refs->packaged_unit->guest_path
+                         : refs->unit_file       ? refs->unit_file->string()
+                                                 : std::string("its unit file")) +
                 ", or a \"load\" for oomstress");
   service.unit = std::move(result.unit);
   service.files = std::move(result.files);
@@ -352,6 +417,7 @@ void readPayload(Reader& r, const Json& v, Scenario& s, const ScenarioSources& s
 
 void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
   UnitFileBudget budget;  // one for all the services' files
+  PackagedUnitLookup packaged(sources, s.guest);
   const std::string path = "$.services";
   if (!v.is_array() || v.empty()) {
     r.error(path, "expected a non-empty array of services; got " + shown(v));
@@ -383,7 +449,7 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
       if (auto why = r.text(sv["why"], at + ".why")) service.why = *why;
     if (sv.contains("unit")) readUnit(r, sv["unit"], at + ".unit", service);
     service.inline_unit = service.unit;
-    readUnitFiles(r, sv, at, sources, budget, service);
+    readUnitFiles(r, sv, at, sources, budget, packaged, service);
     if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, *service.load);
     else service.load.reset();  // its own program (readUnitFiles said what that needs)
     if (auto max = service.directive("MemoryMax"); service.load && max && *max != "infinity") {
@@ -544,14 +610,18 @@ ScenarioCheck parseScenario(std::string_view text, const std::string& source, co
 }
 
 ScenarioCheck loadScenarioFile(const std::filesystem::path& file,
-                               const std::optional<std::filesystem::path>& units_dir) {
+                               const std::optional<std::filesystem::path>& units_dir,
+                               decltype(ScenarioSources::packaged_units) packaged_units) {
   auto bytes = readScenarioBytes(file);
   if (!bytes) {
     ScenarioCheck out;
     out.errors.push_back(bytes.error());
     return out;
   }
-  ScenarioSources sources{file.parent_path(), units_dir};
+  ScenarioSources sources;
+  sources.base_dir = file.parent_path();
+  sources.units_dir = units_dir;
+  sources.packaged_units = std::move(packaged_units);
   if (units_dir) {
     std::error_code ec;
     if (!std::filesystem::is_directory(*units_dir, ec)) {

@@ -275,6 +275,10 @@ const std::vector<LintRule>& lintRules() {
        "one it replaced, are both in view."},
       {"scenario-invalid", S::error, "the scenario file is not valid",
        "oomharness check would refuse it; run would not start."},
+      {"packaged-unit-not-linted", S::note, "a service's unit file is a package's, which lint does not read",
+       "The unit file is read from the guest image (docs/unit-files.md#a-unit-file-from-a-package), which "
+       "lint does not open: neither it nor the service's drop-ins were linted. oomharness check and plan "
+       "read them from the cached image."},
       {"load-above-own-limit", S::warning,
        "a scenario load whose baseline (or baseline and spike) is above the unit's own MemoryHigh=",
        "A Type=notify unit held at its MemoryHigh= below its baseline reaches READY=1 only by reclaiming "

@@ -157,6 +157,22 @@ InstalledFile installed(ReadFile f, const std::string& guest_path) {
 
 UnitFileBudget::UnitFileBudget() : bytes_left(limits::kMaxUnitFileBytesTotal) {}
 
+const PackagedUnit* PackagedUnits::find(const std::string& package, const std::string& unit) const {
+  for (const auto& u : units)
+    if (u.unit == unit && std::find(u.extracted_for.begin(), u.extracted_for.end(), package) != u.extracted_for.end())
+      return &u;
+  return nullptr;
+}
+
+std::vector<std::string> PackagedUnits::unitsOf(const std::string& package) const {
+  std::vector<std::string> names;
+  for (const auto& u : units)
+    if (std::find(u.extracted_for.begin(), u.extracted_for.end(), package) != u.extracted_for.end())
+      names.push_back(u.unit);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::optional<ServiceFileRefs> unitsTreeRefs(const fs::path& dir, const std::string& service) {
   ServiceFileRefs refs;
   refs.base = dir;
@@ -226,7 +242,13 @@ UnitSources readSources(const std::string& unit_name, const ServiceFileRefs& ref
                         const std::string& where, std::map<std::string, std::string>& texts) {
   UnitSources sources;
   sources.name = unit_name;
-  if (refs.unit_file) sources.unit_file = readUnitFileOf(r, *refs.unit_file, texts);
+  if (refs.packaged_unit) {
+    const PackagedUnit& p = *refs.packaged_unit;
+    sources.unit_file = parseUnitFile(p.text, p.guest_path);
+    texts[p.guest_path] = p.text;
+  } else if (refs.unit_file) {
+    sources.unit_file = readUnitFileOf(r, *refs.unit_file, texts);
+  }
   // File name -> (folder specificity, index in sources.drop_ins): of two drop-ins with
   // the same name, the one in the more specific folder is the one systemd reads.
   std::map<std::string, std::pair<int, std::size_t>> drop_in_names;
@@ -372,6 +394,32 @@ void mergeSettings(const UnitSources& sources, const std::vector<UnitProperty>& 
 
 }
 
+// A packaged unit's lines are cited by its guest path and line, and the package it
+// came from: "/lib/systemd/system/nginx.service:26 (package nginx-common 1.22.1-9)".
+void citePackage(const PackagedUnit& p, ServiceFilesResult& out) {
+  const std::string prefix = p.guest_path + ":";
+  auto cite = [&](std::string& where) {
+    if (startsWith(where, prefix)) where += " (" + p.origin() + ")";
+  };
+  for (auto* list : {&out.files.effective, &out.files.overridden, &out.files.neutralized, &out.files.passed_through})
+    for (auto& o : *list) cite(o.where);
+  for (auto& e : out.errors) cite(e.where);
+}
+
+// The unit file as the guest gets it: the scenario's, written to /etc/systemd/system;
+// a package's, already where the package put it; or, for drop-ins alone, an empty one.
+InstalledFile unitFileInstalled(const UnitSources& sources, const ServiceFileRefs& refs,
+                                std::map<std::string, std::string>& texts) {
+  const std::string etc_path = std::string(kGuestUnitDir) + "/" + sources.name;
+  if (refs.packaged_unit)
+    return InstalledFile{refs.packaged_unit->origin(), refs.packaged_unit->guest_path, refs.packaged_unit->text, true};
+  if (sources.unit_file) return InstalledFile{sources.unit_file->path, etc_path, texts[sources.unit_file->path]};
+  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
+  return InstalledFile{"oomharness (no unit_file given)", etc_path,
+                       "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
+                       "Description=" + sources.name + " (drop-ins under test)\n"};
+}
+
 // The slice the unit runs in, if its file is in the tree: installed as it is.
 void addSliceFiles(const ServiceFileRefs& refs, const Reading& r, ServiceFilesResult& out) {
   for (const auto& p : out.unit) {
@@ -420,19 +468,13 @@ ServiceFilesResult readServiceFiles(const std::string& service, const ServiceFil
   const UnitSources sources = readSources(unit_name, refs, r, where, texts);
   if (!sources.unit_file && sources.drop_ins.empty()) return out;
 
-  if (sources.unit_file)
-    out.files.files.push_back(InstalledFile{sources.unit_file->path, std::string(kGuestUnitDir) + "/" + unit_name,
-                                            texts[sources.unit_file->path]});
-  else  // systemd loads no unit from drop-ins alone ("Unit not found"): a base file, empty but for its name
-    out.files.files.push_back(InstalledFile{"oomharness (no unit_file given)",
-                                            std::string(kGuestUnitDir) + "/" + unit_name,
-                                            "# Written by oomharness: the scenario gives drop-ins only.\n[Unit]\n"
-                                            "Description=" + unit_name + " (drop-ins under test)\n"});
+  out.files.files.push_back(unitFileInstalled(sources, refs, texts));
   for (const auto& d : sources.drop_ins)
     out.files.files.push_back(InstalledFile{d.path, drop_in_dir + fs::path(d.path).filename().string(), texts[d.path]});
 
   classifyAssignments(sources, refs.own_command, out);
   mergeSettings(sources, inline_unit, where, out);
+  if (refs.packaged_unit) citePackage(*refs.packaged_unit, out);
   addSliceFiles(refs, r, out);
   return out;
 }

@@ -50,10 +50,11 @@ class Reader {
 
   // Messages quote the file's text; whatever slipped through is escaped and cut
   // here, so no error can carry a control character or a megabyte to the terminal.
-  void error(const std::string& path, const std::string& message) {
+  // `kind`: input unless the file is fine and the host could not look (setup).
+  void error(const std::string& path, const std::string& message, ErrorKind kind = ErrorKind::input) {
     std::string m = printable(message);
     if (m.size() > kMaxMessageBytes) m = m.substr(0, kMaxMessageBytes) + "...";
-    errors_.add(Error{source_ + ": " + path, std::move(m), ErrorKind::input, path});
+    errors_.add(Error{source_ + ": " + path, std::move(m), kind, path});
   }
   std::vector<Error> takeErrors() { return errors_.take(source_); }
   const std::string& source() const { return source_; }

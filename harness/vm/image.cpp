@@ -185,6 +185,10 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
                           "-f=${Version}", "systemd"});
   image.systemd_version = std::string(trim(version.output));
   image.packages = installedVersions(root, request.packages);
+  auto units = extractPackageUnits(root, request.packages, tmp / kPackageUnitsDir);
+  if (!units) return tl::unexpected(units.error());
+  image.package_units = std::move(*units);
+  image.package_units_extracted = true;
 
   progress.step("[2/3] mkfs.ext4 rootfs.img");
   auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
@@ -266,6 +270,7 @@ Expected<GuestImage> readImageJson(const fs::path& dir) {
     return failSetup((dir / "image.json").string(), e.what());
   }
   image.systemd_version = std::string(trim(image.systemd_version));  // images built before the fix kept a newline
+  image.package_units_extracted = j.contains("package_units");
   if (image.release.empty() || image.kernel_version.empty())
     return failSetup((dir / "image.json").string(), "no release or kernel_version");
   image.dir = dir;
@@ -362,7 +367,10 @@ std::string quotedPackage(const std::string& name) { return "'" + printable(name
 
 }  // namespace
 
-Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
+namespace {
+
+// The request's defaults filled in and its names checked.
+Expected<ImageRequest> completeRequest(ImageRequest request) {
   if (request.recipe_dir.empty()) request.recipe_dir = recipeDir();
   if (request.cache_root.empty()) request.cache_root = defaultCacheRoot();
   if (request.mirror.empty()) {
@@ -378,6 +386,25 @@ Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
       return fail("guest.packages", quotedPackage(p) + ": expected a Debian package name ([a-z0-9][a-z0-9+.-]+)");
   if (!fs::exists(request.recipe_dir / "customize.sh"))
     return failSetup(request.recipe_dir.string(), "not a guest recipe folder (no customize.sh)");
+  return request;
+}
+
+}  // namespace
+
+Expected<GuestImage> cachedImage(ImageRequest request) {
+  auto complete = completeRequest(std::move(request));
+  if (!complete) return tl::unexpected(complete.error());
+  const fs::path dir = imageDir(*complete);
+  std::error_code ec;
+  if (!fs::exists(dir / "image.json", ec))
+    return failSetup(dir.string(), "the guest image is not built");
+  return readImageJson(fs::canonical(dir, ec));
+}
+
+Expected<GuestImage> ensureImage(ImageRequest given, FileLock* lease) {
+  auto complete = completeRequest(std::move(given));
+  if (!complete) return tl::unexpected(complete.error());
+  ImageRequest request = std::move(*complete);
   const fs::path dir = imageDir(request);
   const fs::path images = dir.parent_path();
   const std::string name = dir.filename().string();
@@ -401,14 +428,21 @@ Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease) {
     if (!cached) why = cached.error().message;
     else if (!fs::exists(cached->kernel())) why = "no vmlinuz";
     else if (const auto d = rootfsDamageOf(cached->rootfs()); !d.empty()) why = "rootfs.img: " + d;
-    if (why.empty()) {
+    if (why.empty() && request.need_package_units && !cached->package_units_extracted) {
+      // Not damaged: built before the unit files were copied out. Built again, once.
+      spdlog::warn("vm: the cached image {} was built before oomharness copied its packages' unit files out; "
+                   "building it again", real.string());
+      request.force = true;
+    } else if (why.empty()) {
       std::ofstream(cached->dir / "last-used") << utcNow() << "\n";
       holdImage(*cached);
       removeUnusedImages(images, request.release, name);
       return cached;
     }
-    damage = "the cached image in " + real.string() + " is damaged (" + why + ")";
-    spdlog::warn("vm: {}; rebuilding", damage);
+    if (!why.empty()) {
+      damage = "the cached image in " + real.string() + " is damaged (" + why + ")";
+      spdlog::warn("vm: {}; rebuilding", damage);
+    }
   }
   lock->note("building the " + request.release + " image");
   try {

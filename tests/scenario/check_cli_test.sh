@@ -13,6 +13,10 @@
 #       a real recording judged against its scenario with another guest memory and another
 #       OOMScoreAdjust: exit 2 naming both files and each field; --rejudge judges it and the
 #       verdict says so; the unchanged scenario still judges it (exit 0)
+#   check_cli_test.sh packaged OOMHARNESS SOURCE_DIR WORK_DIR
+#       a service whose unit file is a package's, in an empty image cache: check and plan
+#       did not read it, say how to build the image and exit 3; a package not in
+#       guest.packages is the scenario's mistake, exit 2 (for run too, before any image is built)
 set -u
 mode=$1 bin=$2 src=$3 work=$4
 good=$src/scenarios/three-services.json
@@ -87,6 +91,32 @@ rejudge)
   [ "$rc" -eq 0 ] || fail "expected exit 0 for the scenario the timeline was recorded with"
   if printf '%s\n' "$out" | grep -F -q 're-judged'; then fail "the own scenario's verdict says re-judged"; fi
   ;;
-*) echo "usage: $0 many|hostile|evaluate|rejudge OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
+packaged)
+  mkdir -p "$work/cache" "$work/s/units/nginx.service.d" || exit 1
+  printf '[Service]\nOOMPolicy=continue\n' >"$work/s/units/nginx.service.d/10-oom.conf"
+  scenario() {
+    printf '{"name": "p", "description": "d", "guest": {"packages": ["nginx"]},
+      "services": [{"name": "nginx", "why": "w", "unit_file": {"package": "%s"},
+                    "drop_ins": ["units/nginx.service.d"]}],
+      "expect": {"never_killed": ["nginx"]}}\n' "$1" >"$work/s/$1.json"
+  }
+  scenario nginx && scenario nginx-common
+  for cmd in check plan; do
+    out=$(XDG_CACHE_HOME="$work/cache" "$bin" $cmd "$work/s/nginx.json" 2>&1); rc=$?
+    [ "$rc" -eq 3 ] || fail "$cmd: expected exit 3 (the packaged unit was not read)"
+    has "\$.services[0].unit_file: a packaged unit file is read from the bookworm guest image with nginx, which is not built yet, so it was not checked"
+    has "oomharness vm build --release bookworm --package nginx"
+  done
+  out=$(XDG_CACHE_HOME="$work/cache" "$bin" check "$work/s/nginx-common.json" 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "expected exit 2 for a package not in guest.packages"
+  has "\$.services[0].unit_file.package: expected one of guest.packages"
+  # run reports the scenario's own mistakes before it would build the image.
+  out=$(XDG_CACHE_HOME="$work/cache" "$bin" run "$work/s/nginx-common.json" --results "$work/results" 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "run: expected exit 2 for a package not in guest.packages"
+  has "\$.services[0].unit_file.package: expected one of guest.packages"
+  # Nothing was built.
+  [ -z "$(ls "$work/cache/oomharness/images" 2>/dev/null)" ] || fail "check, plan or run built an image"
+  ;;
+*) echo "usage: $0 many|hostile|evaluate|rejudge|packaged OOMHARNESS SOURCE_DIR WORK_DIR" >&2; exit 2 ;;
 esac
 echo "ok: check $mode"

@@ -1,6 +1,8 @@
 #pragma once
 // The oomharness exit statuses: scripts and CI depend on these numbers. Owned by
 // the run stage (it records the status in result.json); the CLI returns them.
+#include <vector>
+
 #include "checks/verdict.hpp"
 
 namespace oom {
@@ -19,4 +21,7 @@ int exitStatusFor(VerdictKind verdict);
 // input (ErrorKind::input) is 2, the host failing to set up (ErrorKind::setup) is 3,
 // a signal (ErrorKind::interrupted) is 130.
 int exitStatusFor(const Error& error);
+// Several errors (a scenario's): 130 if a signal stopped it, else 2 if any is the
+// input's fault, else 3 (the host could not look, such as an image not built).
+int exitStatusFor(const std::vector<Error>& errors);
 }  // namespace oom

@@ -4,6 +4,7 @@
 // cannot say: directive values, unique names, expectations naming real services,
 // the memory budget. Collects every error in the file, not just the first.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,12 +33,18 @@ struct ScenarioSources {
   // false: unit_file and drop_ins are checked as JSON but not read (a result file
   // re-read later: the run's plan holds the files as they were).
   bool read_unit_files = true;
+  // The unit files guest.packages install, from the guest image (vm/package_units.hpp),
+  // for services whose unit_file is {"package": P}: asked at most once per scenario,
+  // with its guest. Unset: those services are checked as JSON only and their unit is
+  // not read (files_unread), as a suite does before each cell's run reads it.
+  std::function<Expected<PackagedUnits>(const GuestSpec&)> packaged_units{};
 };
 
 // `source` names the file in messages.
 ScenarioCheck parseScenario(std::string_view text, const std::string& source, const ScenarioSources& sources = {});
 ScenarioCheck loadScenarioFile(const std::filesystem::path& file,
-                               const std::optional<std::filesystem::path>& units_dir = std::nullopt);
+                               const std::optional<std::filesystem::path>& units_dir = std::nullopt,
+                               decltype(ScenarioSources::packaged_units) packaged_units = {});
 
 // The keys each object accepts, as the parser implements them, named after the
 // schema's $defs ("scenario" is the top level). Tests compare this with the schema.

@@ -20,11 +20,39 @@
 
 namespace oom {
 
+// A unit file a package of guest.packages installs in the guest image, as the image
+// build copied it out (vm/package_units.hpp): `"unit_file": {"package": "nginx"}`.
+struct PackagedUnit {
+  std::string unit;        // "nginx.service"
+  std::string package;     // the package that ships it: "nginx-common"
+  std::string version;     // "1.22.1-9+deb12u12"
+  std::string guest_path;  // "/lib/systemd/system/nginx.service"
+  std::string text;
+  std::vector<std::string> extracted_for;  // the guest.packages it counts for: ["nginx"]
+
+  // How a file list and each citation of its lines name where it came from.
+  std::string origin() const { return "package " + package + " " + version; }
+};
+
+// The packaged unit files of one guest image.
+struct PackagedUnits {
+  std::string image;  // "bookworm-0523ecae7aa0": where they were read, for messages
+  std::vector<PackagedUnit> units;
+
+  // `unit` as `package` (a guest.packages entry) installs it, or nullptr.
+  const PackagedUnit* find(const std::string& package, const std::string& unit) const;
+  // The units `package` installs, by name ("nginx.service"), sorted.
+  std::vector<std::string> unitsOf(const std::string& package) const;
+};
+
 // Where a service's files are, as the scenario (or --units) names them. Every
 // path is relative to `base` and read below it (oom/confined.hpp): the scenario's
 // folder, or the --units tree; links that lead out of it are refused.
 struct ServiceFileRefs {
   std::optional<std::filesystem::path> unit_file;
+  // The unit file a package installs, instead of unit_file: already in the guest,
+  // where the package put it; the drop-ins go to /etc/systemd/system/NAME.service.d/.
+  std::optional<PackagedUnit> packaged_unit;
   std::vector<std::filesystem::path> drop_ins;  // NAME.service.d folders or *.conf files
   std::filesystem::path base;                    // relative paths are relative to this
   std::vector<std::filesystem::path> slice_dirs; // where a Slice='s own file may be found

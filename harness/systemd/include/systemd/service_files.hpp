@@ -15,13 +15,27 @@ inline constexpr const char* kGuestUnitDir = "/etc/systemd/system";
 // drop-in of the user's (systemd applies drop-ins in file-name order).
 inline constexpr const char* kHarnessDropInName = "zz-oomharness.conf";
 
-// One file put into the guest.
+// One file put into the guest, or one a package already put there.
 struct InstalledFile {
-  std::string source;      // where it came from, as the scenario names it ("units/api.service")
+  std::string source;      // where it came from, as the scenario names it ("units/api.service"),
+                           // or "package nginx-common 1.22.1-9+deb12u12" for an in_image file
   std::string guest_path;  // "/etc/systemd/system/api.service.d/10-oom.conf"
   std::string text;
+  // Shipped by a package of the guest image ("unit_file": {"package": ...}): already at
+  // guest_path, so the guest only checks that it holds `text`, and writes nothing there.
+  bool in_image = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstalledFile, source, guest_path, text)
+// By hand: in_image is written only when set, so plans without packaged units read as before.
+inline void to_json(nlohmann::json& j, const InstalledFile& f) {
+  j = nlohmann::json{{"source", f.source}, {"guest_path", f.guest_path}, {"text", f.text}};
+  if (f.in_image) j["in_image"] = true;
+}
+inline void from_json(const nlohmann::json& j, InstalledFile& f) {
+  f.source = j.value("source", std::string());
+  f.guest_path = j.value("guest_path", std::string());
+  f.text = j.value("text", std::string());
+  f.in_image = j.value("in_image", false);
+}
 
 // A directive the merge decided, and where it came from.
 struct SettingOrigin {

@@ -9,7 +9,8 @@
 //       rootfs.img   ext4 root filesystem (booted with snapshot=on)
 //       vmlinuz      the guest's kernel, booted directly (no bootloader, no initrd)
 //       image.json   release, systemd and kernel versions, recipe hash, build time,
-//                    the extra packages' versions
+//                    the extra packages' versions and the unit files they install
+//       units/       those unit files, copied out at build time (vm/package_units.hpp)
 // A guest holds a shared flock on the version it boots (its lease) until qemu is
 // gone; `vm build --force` builds a new version, swaps the symlink atomically, and
 // a superseded version is removed only when nobody holds it.
@@ -26,6 +27,7 @@
 #include "oom/releases.hpp"
 #include "oom/units.hpp"
 #include "vm/lock.hpp"
+#include "vm/package_units.hpp"
 
 namespace oom {
 
@@ -44,15 +46,22 @@ struct GuestImage {
   // The request's extra packages (ImageRequest::packages) -> their installed dpkg
   // version, e.g. "python3" -> "3.11.2-1+b1". Empty for the base image.
   std::map<std::string, std::string> packages;
+  // The unit files those packages install, by unit name ("nginx.service"), copied
+  // to dir/units/ (vm/package_units.hpp). Empty for the base image.
+  std::map<std::string, PackageUnit> package_units;
+  // Not serialised: image.json has the key package_units. An image built before
+  // oomharness copied unit files out has none, whatever its packages ship.
+  bool package_units_extracted = false;
   std::filesystem::path dir;    // not serialised
   // "<release>-<recipe hash>": what `--version` prints and the cache's name for it.
   std::string recipeName() const { return oom::recipeName(release, recipe_hash); }
   std::filesystem::path rootfs() const { return dir / "rootfs.img"; }
   std::filesystem::path kernel() const { return dir / "vmlinuz"; }
+  std::filesystem::path packageUnitFile(const std::string& unit) const { return dir / kPackageUnitsDir / unit; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestImage, release, systemd_version,
                                                 kernel_version, recipe_hash, built_at, build_sec,
-                                                packages)
+                                                packages, package_units)
 
 struct ImageRequest {
   std::string release = kDefaultRelease;
@@ -63,6 +72,9 @@ struct ImageRequest {
   // Debian packages added after the recipe's packages.txt (a scenario's
   // guest.packages): each set is an image of its own, keyed by the sorted names.
   std::vector<std::string> packages;
+  // A scenario reads a packaged unit file from the image: a cached image built before
+  // the unit files were copied out (no package_units in its image.json) is built again.
+  bool need_package_units = false;
 };
 
 std::filesystem::path defaultCacheRoot();  // $XDG_CACHE_HOME/oomharness or ~/.cache/oomharness
@@ -88,6 +100,10 @@ inline constexpr Seconds kImageLockTimeout{20 * 60};
 // (input); mmdebstrap missing, mirror unreachable, lock timeout (setup); a signal
 // (interrupted).
 Expected<GuestImage> ensureImage(ImageRequest request, FileLock* lease = nullptr);
+
+// The cached image for this request, never built: for commands that boot nothing
+// (`check`, `plan`). An error (setup) when there is none, or it cannot be read.
+Expected<GuestImage> cachedImage(ImageRequest request);
 
 // The cache's bookkeeping, for tests. Points `name` at the folder `version` (both in
 // `images`) by renaming a new symlink over it; a folder in its place moves aside to
