@@ -37,4 +37,11 @@ std::string packageVersionsText(const std::map<std::string, std::string>& versio
   return text;
 }
 
+std::string releaseOfOsRelease(std::string_view pretty_name) {
+  const auto open = pretty_name.rfind('('), close = pretty_name.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return "";
+  const std::string_view codename = pretty_name.substr(open + 1, close - open - 1);
+  return isSupportedRelease(codename) ? std::string(codename) : "";
+}
+
 }  // namespace oom

@@ -7,6 +7,7 @@
 #include "checks/binding.hpp"
 #include "checks/verdict.hpp"
 #include "commands.hpp"
+#include "oom/releases.hpp"
 #include "run/exit_status.hpp"
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
@@ -180,7 +181,7 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
                 printable(out_dir).c_str(), held.c_str());
     return kExitBadInput;
   }
-  const ScenarioCheck check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
+  ScenarioCheck check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
   if (!check.ok()) {
     printErrorCount(file, check);
     printDiagnostics(check);
@@ -190,6 +191,17 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
   if (!recorded) {
     std::printf("error: %s\n", printable(recorded.error().str()).c_str());
     return exitStatusFor(recorded.error());
+  }
+  // A packaged unit is the one of the image the timeline ran in: its release may be
+  // another than the scenario's (`run --release`).
+  const std::string ran_on = releaseOfOsRelease(recorded->timeline.guest.os_release);
+  if (usesPackagedUnits(*check.scenario) && !ran_on.empty() && ran_on != check.scenario->guest.release) {
+    check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only, ran_on));
+    if (!check.ok()) {
+      printErrorCount(file, check);
+      printDiagnostics(check);
+      return exitStatusFor(check.errors);
+    }
   }
   RunReport report;
   report.scenario = *check.scenario;

@@ -6,6 +6,7 @@
 #include "checks/timeline_index.hpp"
 #include "oom/files.hpp"
 #include "oom/text.hpp"
+#include "oom/releases.hpp"
 #include "suite/diff.hpp"
 #include "suite/index.hpp"
 
@@ -28,11 +29,8 @@ DiffKill diffKill(const KernelOomKill& k) {
 // The release the guest ran: its os-release codename ("Debian GNU/Linux 13
 // (trixie)"), which `run --release` may have changed from the scenario's.
 std::string releaseOf(const RunReport& report) {
-  const std::string& os = report.timeline.guest.os_release;
-  const auto open = os.rfind('('), close = os.rfind(')');
-  if (open != std::string::npos && close != std::string::npos && close > open + 1)
-    return os.substr(open + 1, close - open - 1);
-  return report.scenario.guest.release;
+  const std::string release = releaseOfOsRelease(report.timeline.guest.os_release);
+  return release.empty() ? report.scenario.guest.release : release;
 }
 
 Expected<RunFacts> readRun(const fs::path& folder, int repeat) {

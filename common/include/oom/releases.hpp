@@ -21,6 +21,11 @@ bool isSupportedRelease(std::string_view release);
 // last = " or ", "bookworm or trixie" ("a, b or c").
 std::string supportedReleasesText(std::string_view last = ", ");
 
+// The supported release a guest's os-release PRETTY_NAME names ("Debian GNU/Linux 13
+// (trixie)" -> "trixie"), or "" when it names none: the release a recording ran on,
+// which `run --release` may have changed from its scenario's.
+std::string releaseOfOsRelease(std::string_view pretty_name);
+
 // A Debian package name as policy 5.6.1 has it, [a-z0-9][a-z0-9+.-]+, of at most
 // kMaxDebianPackageNameBytes (policy sets no bound; the archive's longest is ~70).
 // Checked before a name reaches mmdebstrap's comma-separated --include.
