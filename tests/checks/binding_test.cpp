@@ -32,21 +32,24 @@ Scenario ranWith(const std::string& file, const Edit& edit = {}) {
       return scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) {
         if (rec.as_run) rec.as_run(doc);
         if (edit) edit(doc);
-      });
+      }, releaseOf(rec.file));
   std::string name = file.substr(std::string("recorded-").size());
   name = name.substr(0, name.rfind('-'));
   std::optional<fs::path> units;
   if (name == "api-rollout-proposed") units = source() / "scenarios/rollout/proposed";
   if (name.rfind("api-rollout-", 0) == 0) name = "rollout/api-rollout";
   else if (name == "redis-bgsave") name = "redis-bgsave/bgsave";
+  else if (name == "nginx-continue-stall") name = "nginx/continue";
   else if (!fs::exists(source() / "scenarios" / (name + ".json"))) name = "examples/" + name;
   const fs::path path = source() / "scenarios" / (name + ".json");
-  auto c = loadScenarioFile(path, units);
+  auto c = loadScenarioFile(path, units, recordedImage(releaseOf(file)));
   EXPECT_TRUE(c.ok()) << file;
   if (!edit) return *c.scenario;
   auto doc = c.scenario->document;
   edit(doc);
-  auto again = parseScenario(doc.dump(), path.string(), ScenarioSources{path.parent_path(), units});
+  ScenarioSources sources{path.parent_path(), units};
+  sources.packaged_units = recordedImage(releaseOf(file));
+  auto again = parseScenario(doc.dump(), path.string(), sources);
   EXPECT_TRUE(again.ok()) << (again.errors.empty() ? "" : again.errors[0].str());
   return *again.scenario;
 }

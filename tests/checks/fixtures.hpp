@@ -15,7 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "checks/verdict.hpp"
+#include "run/packaged_units.hpp"
 #include "scenario/parse.hpp"
+#include "vm/image.hpp"
 #include "timeline/message_ids.hpp"
 
 namespace oomtest {
@@ -52,9 +54,33 @@ inline oom::Timeline fold(const Records& recs) {
 
 inline oom::Timeline timeline(const std::string& name) { return fold(records(name)); }
 
+// "trixie" for "recorded-nginx-kill-trixie.jsonl": the release a recording ran on.
+inline std::string releaseOf(const std::string& recording) {
+  const std::string stem = recording.substr(0, recording.rfind('.'));
+  return stem.substr(stem.rfind('-') + 1);
+}
+
+// The packaged unit files of the guest image a recording ran in, as that image's build
+// copied them out: fixtures/images/<release>-<package>.../ holds its image.json and
+// units/ (a scenario with `"unit_file": {"package": ...}` is read with them, as `run`
+// reads the image). `release` "" is the scenario's own.
+inline auto recordedImage(const std::string& release) {
+  return [release](const oom::GuestSpec& guest) -> oom::Expected<oom::PackagedUnits> {
+    std::string name = release.empty() ? guest.release : release;
+    for (const auto& p : guest.packages) name += "-" + p;
+    const auto dir = source() / "tests/checks/fixtures/images" / name;
+    std::ifstream in(dir / "image.json");
+    if (!in) return oom::failSetup(dir.string(), "no recorded guest image here");
+    oom::GuestImage image = nlohmann::json::parse(in).get<oom::GuestImage>();
+    image.dir = dir;
+    return oom::packagedUnitsOf(image);
+  };
+}
+
 inline oom::Scenario scenario(const std::string& file, const std::string& expect_json = "",
-                              const std::function<void(nlohmann::ordered_json&)>& edit = {}) {
-  auto c = oom::loadScenarioFile(source() / "scenarios" / file);
+                              const std::function<void(nlohmann::ordered_json&)>& edit = {},
+                              const std::string& release = "") {
+  auto c = oom::loadScenarioFile(source() / "scenarios" / file, std::nullopt, recordedImage(release));
   EXPECT_TRUE(c.ok()) << file;
   if (expect_json.empty() && !edit) return *c.scenario;
   auto doc = c.scenario->document;
@@ -64,6 +90,7 @@ inline oom::Scenario scenario(const std::string& file, const std::string& expect
   const auto path = source() / "scenarios" / file;
   oom::ScenarioSources sources;
   sources.base_dir = path.parent_path();
+  sources.packaged_units = recordedImage(release);
   auto again = oom::parseScenario(doc.dump(), path.string(), sources);
   EXPECT_TRUE(again.ok()) << (again.errors.empty() ? "" : again.errors[0].str());
   return *again.scenario;
@@ -177,13 +204,16 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-nginx-kill-trixie.jsonl", "nginx/kill.json"},
       // A packaged program (redis-server) and its fork: copy-on-write during a BGSAVE.
       {"recorded-redis-bgsave-bookworm.jsonl", "redis-bgsave/bgsave.json"},
+      // The same, run again after the titles were recorded: both releases killed the server.
+      {"recorded-redis-bgsave-run2-bookworm.jsonl", "redis-bgsave/bgsave.json"},
+      {"recorded-redis-bgsave-run2-trixie.jsonl", "redis-bgsave/bgsave.json"},
   };
   return all;
 }
 
 inline oom::Scenario scenarioOf(const Recording& rec) {
-  if (!rec.as_run) return scenario(rec.scenario);
-  return scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) { rec.as_run(doc); });
+  if (!rec.as_run) return scenario(rec.scenario, "", {}, releaseOf(rec.file));
+  return scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) { rec.as_run(doc); }, releaseOf(rec.file));
 }
 
 }  // namespace oomtest

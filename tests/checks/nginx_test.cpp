@@ -17,6 +17,11 @@ const char* const kContinue[] = {"recorded-nginx-continue-bookworm.jsonl", "reco
 const char* const kKill[] = {"recorded-nginx-kill-bookworm.jsonl", "recorded-nginx-kill-trixie.jsonl"};
 constexpr const char* kWorkerTitle = "nginx: worker process";
 
+// The shipped scenario, read with the packaged unit of the image `file` ran in.
+Scenario nginx(const std::string& policy, const std::string& file, const std::string& expect = "") {
+  return scenario("nginx/" + policy + ".json", expect, {}, releaseOf(file));
+}
+
 std::string healthExpect(const std::string& health) {
   return R"({"first_killed": "nginx", "probes": {"health": )" + health + "}}";
 }
@@ -52,7 +57,7 @@ TEST(Nginx, TheKernelKillsTheWorkerAndTheEvidenceNamesItByItsTitle) {
       EXPECT_EQ(k.unit, "nginx.service");
       EXPECT_EQ(k.oom_score_adj, 500);
 
-      const Verdict v = evaluate(scenario(std::string("nginx/") + (set == kContinue ? "continue" : "kill") + ".json"), t);
+      const Verdict v = evaluate(nginx(set == kContinue ? "continue" : "kill", file), t);
       EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
       const CheckResult* first = find(v, "first_killed");
       ASSERT_NE(first, nullptr);
@@ -82,7 +87,7 @@ TEST(Nginx, UnderContinueTheMasterReplacesTheWorkerAndTheClientsBarelyNotice) {
     SCOPED_TRACE(file);
     const Records recs = records(file);
     const Timeline t = fold(recs);
-    const Verdict v = evaluate(scenario("nginx/continue.json"), t);
+    const Verdict v = evaluate(nginx("continue", file), t);
     EXPECT_EQ(outcome(v, "nginx.half_alive"), CheckOutcome::pass) << dump(v);
     const CheckResult* rw = find(v, "health.recovers_within");
     ASSERT_NE(rw, nullptr);
@@ -100,9 +105,6 @@ TEST(Nginx, UnderContinueTheMasterReplacesTheWorkerAndTheClientsBarelyNotice) {
     }
     EXPECT_EQ(new_workers.size(), 1u);
     EXPECT_EQ(outageAfterKill(recs), 0.0);
-    // Strict enough to fail: no request may fail at all, and one did while the guest thrashed.
-    const Verdict strict = evaluate(scenario("nginx/continue.json", healthExpect(R"({"success_ratio": 1.0})")), t);
-    EXPECT_EQ(outcome(strict, "health.success_ratio"), CheckOutcome::fail) << dump(strict);
   }
 }
 
@@ -113,15 +115,13 @@ TEST(Nginx, UnderKillTheWholeUnitRestartsAndTheOutageIsMeasured) {
     const Timeline t = fold(recs);
     const double outage = outageAfterKill(recs);
     ASSERT_GT(outage, 2.0);  // RestartSec=5s: longer than anything under continue
-    const Verdict v = evaluate(scenario("nginx/kill.json"), t);
+    const Verdict v = evaluate(nginx("kill", file), t);
     EXPECT_EQ(outcome(v, "nginx.Result"), CheckOutcome::pass) << dump(v);
     EXPECT_EQ(outcome(v, "nginx.restarts"), CheckOutcome::pass);
     // Every process of the unit went with the worker (memory.oom.group).
     EXPECT_GE(t.kills.size(), 3u);
     const auto judged = [&](double limit) {
-      const Verdict j = evaluate(scenario("nginx/kill.json", healthExpect(R"({"recovers_within": ")" +
-                                                                          std::to_string(limit) + R"(s"})")),
-                                 t);
+      const Verdict j = evaluate(nginx("kill", file, healthExpect(R"({"recovers_within": ")" + std::to_string(limit) + R"(s"})")), t);
       return outcome(j, "health.recovers_within");
     };
     EXPECT_EQ(judged(30), CheckOutcome::pass);
@@ -136,8 +136,45 @@ TEST(Nginx, WithoutRecordedTitlesTheEvidenceFallsBackToTheKernelsName) {
     if (x.contains("processes"))
       for (auto& p : x["processes"]) p.erase("cmdline");
   }
-  const Verdict v = evaluate(scenario("nginx/continue.json"), fold(recs));
+  const Verdict v = evaluate(nginx("continue", kContinue[0]), fold(recs));
   const CheckResult* first = find(v, "first_killed");
   ASSERT_NE(first, nullptr);
   EXPECT_TRUE(has(first->observed, "(nginx, oom_score_adj 500)")) << first->observed;
+}
+
+// A second continue run on trixie (kernel 6.12): the guest reclaimed for about 45 s,
+// every request timing out, before the kernel killed the worker; the kill ended the
+// stall at once, and nothing failed after it. The kill came so late that the run hit
+// its time_limit 12 s later: too soon to see the unit settle, so the verdict is
+// inconclusive with that reason, never a pass.
+TEST(Nginx, OnTrixieTheGuestCanThrashLongBeforeTheKillWhichEndsTheStall) {
+  const char* file = "recorded-nginx-continue-stall-trixie.jsonl";
+  const Records recs = records(file);
+  const Timeline t = fold(recs);
+  const double kill = firstKillT(recs);
+  double first_failure = -1, back = -1;
+  for (const auto& x : recs) {
+    if (x["type"] != "probe" || x.value("probe", "") != "health") continue;
+    if (!x.value("ok", false) && first_failure < 0) first_failure = x["t"];
+    if (x.value("ok", false) && first_failure >= 0 && back < 0) back = x["t"];
+  }
+  EXPECT_GT(kill - first_failure, 30.0);  // the stall before the kill
+  EXPECT_GT(back, kill);
+  EXPECT_LT(back - kill, 2.0);  // and the kill ended it
+  EXPECT_EQ(outageAfterKill(recs), 0.0);
+
+  const Verdict v = evaluate(nginx("continue", file), t);
+  EXPECT_EQ(v.verdict, VerdictKind::inconclusive) << dump(v);
+  EXPECT_EQ(outcome(v, "health.recovers_within"), CheckOutcome::pass);
+  EXPECT_EQ(outcome(v, "pressure"), CheckOutcome::pass);
+  const CheckResult* end = find(v, "nginx.active_at_end");
+  ASSERT_NE(end, nullptr);
+  EXPECT_EQ(end->outcome, CheckOutcome::inconclusive);
+  EXPECT_TRUE(has(end->observed, "before a restart was due")) << end->observed;
+  // Asked of the clients over the whole pressure, the stall is what they saw.
+  const Verdict strict = evaluate(nginx("continue", file, healthExpect(R"({"max_unavailable": "20s"})")), t);
+  const CheckResult* mu = find(strict, "health.max_unavailable");
+  ASSERT_NE(mu, nullptr);
+  EXPECT_EQ(mu->outcome, CheckOutcome::fail);
+  EXPECT_TRUE(has(mu->why, "timeout")) << mu->why;
 }

@@ -53,3 +53,12 @@ TEST(Releases, NoStringLiteralInTheCliRunOrVmNamesARelease) {
   }
   EXPECT_GT(files, 10u);
 }
+
+TEST(Releases, TheReleaseAGuestRanIsItsOsReleaseCodename) {
+  EXPECT_EQ(oom::releaseOfOsRelease("Debian GNU/Linux 12 (bookworm)"), "bookworm");
+  EXPECT_EQ(oom::releaseOfOsRelease("Debian GNU/Linux 13 (trixie)"), "trixie");
+  EXPECT_EQ(oom::releaseOfOsRelease("Debian GNU/Linux 11 (bullseye)"), "");  // not one a guest can run
+  EXPECT_EQ(oom::releaseOfOsRelease("Debian GNU/Linux trixie/sid"), "");
+  EXPECT_EQ(oom::releaseOfOsRelease(")("), "");
+  EXPECT_EQ(oom::releaseOfOsRelease(""), "");
+}

@@ -22,8 +22,10 @@ namespace {
 constexpr const char* kVersion = "1.22.1-9+deb12u12";
 constexpr const char* kGuestPath = "/lib/systemd/system/nginx.service";
 
+// The unit file a real bookworm image's build copied out of nginx-common (the image the
+// nginx recordings ran in: tests/checks/fixtures/images/bookworm-nginx).
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(OOM_SOURCE_DIR) + "/tests/scenario/packaged/" + name);
+  std::ifstream in(std::string(OOM_SOURCE_DIR) + "/tests/checks/fixtures/images/bookworm-nginx/units/" + name);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
@@ -33,7 +35,7 @@ PackagedUnits bookwormImage() {
   PackagedUnits image;
   image.image = "bookworm-0523ecae7aa0";
   image.units.push_back(
-      PackagedUnit{"nginx.service", "nginx-common", kVersion, kGuestPath, fixture("bookworm-nginx.service"), {"nginx"}});
+      PackagedUnit{"nginx.service", "nginx-common", kVersion, kGuestPath, fixture("nginx.service"), {"nginx"}});
   return image;
 }
 
@@ -89,7 +91,7 @@ TEST_F(PackagedUnitFile, TheShippedFileIsMergedWithTheDropInAndCitedByItsGuestPa
   EXPECT_EQ(unit.guest_path, kGuestPath);
   EXPECT_TRUE(unit.in_image);
   EXPECT_EQ(unit.source, "package nginx-common 1.22.1-9+deb12u12");
-  EXPECT_EQ(unit.text, fixture("bookworm-nginx.service"));
+  EXPECT_EQ(unit.text, fixture("nginx.service"));
   EXPECT_EQ(svc.files->files[1].guest_path, "/etc/systemd/system/nginx.service.d/10-oom.conf");
   EXPECT_FALSE(svc.files->files[1].in_image);
   // The drop-in's settings win; the package's own table directives are cited by line.
