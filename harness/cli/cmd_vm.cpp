@@ -139,7 +139,8 @@ void addVmCommands(CLI::App& app, int& status) {
   build->add_option("--release", options->release, releases)->check(CLI::IsMember(supportedReleases()));
   build->add_flag("--force", options->force, "Rebuild even when cached");
   build->add_option("--package", options->packages,
-                    "Add this Debian package to the image (repeatable; as a scenario's guest.packages)");
+                    "Add this Debian package to the image (repeatable; as a scenario's guest.packages)")
+      ->allow_extra_args(false);
   build->callback([&status, options] { status = vmBuild(*options); });
 
   auto* run = vm->add_subcommand("run", "Boot a disposable guest and run COMMAND in it as root");
@@ -150,7 +151,9 @@ void addVmCommands(CLI::App& app, int& status) {
   run->add_option("--swap", options->swap, "Guest swap device size (0: none)");
   run->add_option("--timeout", options->timeout, "Watchdog: kill the guest after this long (exit 3)");
   run->add_option("--payload", options->payload, std::string("Folder copied read-only to ") + guest::kPayloadDir);
-  run->add_option("--package", options->packages, "Boot the image with this Debian package added (repeatable)");
+  // One value per --package: greedy, it would swallow `-- COMMAND`.
+  run->add_option("--package", options->packages, "Boot the image with this Debian package added (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--keep-dir", options->keep_dir, "Keep console, journal and channel files here");
   run->add_option("command", options->command, "Command to run in the guest (after --)")->required();
   run->callback([&status, options] { status = vmRun(*options); });
