@@ -181,27 +181,26 @@ int evaluateRecorded(const std::string& file, const std::string& timeline_file, 
                 printable(out_dir).c_str(), held.c_str());
     return kExitBadInput;
   }
-  ScenarioCheck check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only));
-  if (!check.ok()) {
+  // The file's own mistakes first, with no image read (as `run` does).
+  ScenarioCheck check = loadScenarioFile(file, units_dir);
+  const auto refused = [&] {
     printErrorCount(file, check);
     printDiagnostics(check);
     return exitStatusFor(check.errors);
-  }
+  };
+  if (!check.ok()) return refused();
   auto recorded = readTimelineFile(timeline_file);
   if (!recorded) {
     std::printf("error: %s\n", printable(recorded.error().str()).c_str());
     return exitStatusFor(recorded.error());
   }
-  // A packaged unit is the one of the image the timeline ran in: its release may be
-  // another than the scenario's (`run --release`).
-  const std::string ran_on = releaseOfOsRelease(recorded->timeline.guest.os_release);
-  if (usesPackagedUnits(*check.scenario) && !ran_on.empty() && ran_on != check.scenario->guest.release) {
-    check = loadScenarioFile(file, units_dir, packagedUnitsFromImage(ImageUse::cached_only, ran_on));
-    if (!check.ok()) {
-      printErrorCount(file, check);
-      printDiagnostics(check);
-      return exitStatusFor(check.errors);
-    }
+  // A packaged unit is the one of the image the timeline ran in, whose release may be
+  // another than the scenario's (`run --release`); "" (not a release a guest runs): the scenario's.
+  if (readsPackagedUnits(*check.scenario)) {
+    check = loadScenarioFile(file, units_dir,
+                             packagedUnitsFromImage(ImageUse::cached_only,
+                                                    releaseOfOsRelease(recorded->timeline.guest.os_release)));
+    if (!check.ok()) return refused();
   }
   RunReport report;
   report.scenario = *check.scenario;

@@ -48,14 +48,6 @@ bool readsPackagedUnits(const Scenario& scenario) {
   return false;
 }
 
-bool usesPackagedUnits(const Scenario& scenario) {
-  for (const auto& svc : scenario.services)
-    if (svc.files)
-      for (const auto& file : svc.files->files)
-        if (file.in_image) return true;
-  return false;
-}
-
 Expected<PackagedUnits> packagedUnitsOf(const GuestImage& image) {
   PackagedUnits out;
   out.image = image.recipeName();

@@ -24,8 +24,6 @@ std::function<Expected<PackagedUnits>(const GuestSpec&)> packagedUnitsFromImage(
 
 // Whether a scenario read without a packaged-unit source left such a unit unread.
 bool readsPackagedUnits(const Scenario& scenario);
-// Whether a scenario read with one took a unit file from a guest image.
-bool usesPackagedUnits(const Scenario& scenario);
 
 // The packaged units of a built image, their texts read from its units/ folder.
 Expected<PackagedUnits> packagedUnitsOf(const GuestImage& image);
