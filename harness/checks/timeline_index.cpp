@@ -14,11 +14,17 @@ namespace oom {
 namespace {
 // Group-kill lines follow their victim's within this window (same OOM invocation).
 constexpr double kGroupWindowSec = 2.0;
+}  // namespace
 
 bool isStopped(const std::string& active_state) {
   return active_state == "deactivating" || active_state == "inactive" || active_state == "failed";
 }
-}  // namespace
+
+std::vector<int> pidsOf(const MemorySample& sample) {
+  std::vector<int> pids;
+  for (const auto& p : sample.processes) pids.push_back(p.pid);
+  return pids;
+}
 
 namespace {
 // oomd's own line and PID 1's message about one kill are logged within this of each other.

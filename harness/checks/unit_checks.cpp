@@ -21,8 +21,6 @@ constexpr double kStaysUpSec = 5.0;
 constexpr double kCheckpointIntervalSec = 1.0;
 constexpr std::uint64_t kRssNotWorkBytes = 8 * MiB;
 
-bool isStopped(const std::string& s) { return s == "deactivating" || s == "inactive" || s == "failed"; }
-
 double restartSecOf(const CheckContext& ctx, const std::string& svc) {
   const ServiceSpec* s = ctx.scenario.service(svc);
   return s ? s->restartSec() : kDefaultRestartSec;
@@ -92,12 +90,6 @@ std::string lastResult(const CheckContext& ctx, const std::string& unit) {
 std::string scenarioType(const CheckContext& ctx, const std::string& svc) {
   const ServiceSpec* s = ctx.scenario.service(svc);
   return s ? s->directive("Type").value_or("") : "";
-}
-
-std::vector<int> pidsOf(const MemorySample& s) {
-  std::vector<int> pids;
-  for (const auto& p : s.processes) pids.push_back(p.pid);
-  return pids;
 }
 
 // A timeline that ends before a restart after the unit's last kill was due (RestartSec

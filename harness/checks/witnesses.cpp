@@ -34,12 +34,6 @@ std::uint64_t cgroupKills(const MemorySample& s) {
   return get("oom_group_kill") > 0 ? get("oom_group_kill") : get("oom_kill");
 }
 
-std::vector<int> pidsOf(const MemorySample& s) {
-  std::vector<int> pids;
-  for (const auto& p : s.processes) pids.push_back(p.pid);
-  return pids;
-}
-
 std::string shortId(const std::string& id) { return id.empty() ? "(unknown)" : id.substr(0, 8); }
 
 struct PerInvocation {

@@ -45,7 +45,7 @@ svg .gap-marker{fill:#6d6d6d;fill-opacity:.22}svg .loss-marker{fill:#e67e22}
 svg .phase-marker line{stroke:#888;stroke-dasharray:2 2}svg .time-limit-marker line{stroke:#111;stroke-width:1.6;stroke-dasharray:7 3}
 )";
 
-std::string since(double t, double p0) { return t < 0 ? "untimed" : formatSince(t, p0); }
+std::string sinceOrUntimed(double t, double p0) { return t < 0 ? "untimed" : formatSince(t, p0); }
 
 std::string fixed(double v, const char* format = "%.1f") {
   char b[48];
@@ -169,7 +169,7 @@ std::string killSection(const RunReport& r, const TimelineIndex& index, const Oo
   const double p0 = r.verdict.pressure_t;
   const KernelOomKill& v = *e.victim;
   const VictimChoice choice = explainVictim(index, e);
-  std::string out = "<section class=\"kill\" id=\"kill-event-" + std::to_string(n) + "\">\n<h3>" + since(e.t, p0) +
+  std::string out = "<section class=\"kill\" id=\"kill-event-" + std::to_string(n) + "\">\n<h3>" + sinceOrUntimed(e.t, p0) +
                     " " + htmlText(e.unit.empty() ? (v.task_memcg.empty() ? "(unit unknown)" : v.task_memcg) : e.unit) +
                     ": pid " + std::to_string(v.pid) + " (" + htmlText(processLabel(v.comm, v.cmdline)) + ") killed, " +
                     (v.constraint.empty() ? "constraint unknown" : htmlText(v.constraint)) + ", anon-rss " +
@@ -195,7 +195,7 @@ std::string killSection(const RunReport& r, const TimelineIndex& index, const Oo
     out += "<p>Killed with it (memory.oom.group, OOMPolicy=kill):";
     for (const auto* m : e.members)
       if (m != e.victim)
-        out += " pid " + std::to_string(m->pid) + " (" + htmlText(processLabel(m->comm, m->cmdline)) + ") at " + since(m->t, p0) + ";";
+        out += " pid " + std::to_string(m->pid) + " (" + htmlText(processLabel(m->comm, m->cmdline)) + ") at " + sinceOrUntimed(m->t, p0) + ";";
     out += "</p>\n";
   }
   if (!v.attribution.empty())
@@ -221,7 +221,7 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
            row({"time", "unit", "systemd", "systemd-oomd's reason", "its ranking"}, "th");
     for (const auto& k : index.oomdKills()) {
       const std::string swap = oomdSwapBefore(index, r.scenario, k);
-      out += row({since(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
+      out += row({sinceOrUntimed(k.t, r.verdict.pressure_t), htmlText(k.unit), htmlText(k.message->MESSAGE),
                   k.reason ? htmlText(k.reason->MESSAGE) : "<span class=\"muted\">not in the journal</span>",
                   (k.ranking ? htmlText(oomdRankingText(k, 10)) : "<span class=\"muted\">not in the journal</span>") +
                       (swap.empty() ? std::string() : "<br>just before (observer): " + htmlText(swap))});
@@ -242,7 +242,7 @@ std::string killsSection(const RunReport& r, const TimelineIndex& index) {
     for (std::size_t i = kKillsExplainedMax; i < events.size(); ++i) {
       const auto& e = events[i];
       out += "<tr id=\"kill-event-" + std::to_string(i + 1) + "\"><td>" + std::to_string(i + 1) + "</td><td>" +
-             since(e.t, r.verdict.pressure_t) + "</td><td>" + htmlText(e.unit) + "</td><td>" +
+             sinceOrUntimed(e.t, r.verdict.pressure_t) + "</td><td>" + htmlText(e.unit) + "</td><td>" +
              std::to_string(e.victim->pid) + "</td><td>" + htmlText(processLabel(e.victim->comm, e.victim->cmdline)) + "</td><td>" +
              htmlText(e.victim->constraint) + "</td><td>" + std::to_string(e.members.size() - 1) + "</td></tr>\n";
     }
@@ -266,7 +266,7 @@ std::string checksSection(const RunReport& r) {
               std::to_string(c.evidence.size()) + ")</summary><ul class=\"evidence\">";
       for (std::size_t i = 0; i < c.evidence.size() && i < kEvidenceShownMax; ++i) {
         const Evidence& e = c.evidence[i];
-        cell += "<li><code>" + since(e.t, p0) + " " + htmlText(e.source) +
+        cell += "<li><code>" + sinceOrUntimed(e.t, p0) + " " + htmlText(e.source) +
                 (e.unit.empty() ? "" : " " + htmlText(e.unit)) + ": " + htmlText(shownText(e.text)) + "</code></li>";
       }
       if (c.evidence.size() > kEvidenceShownMax)
@@ -452,7 +452,7 @@ std::string observerSection(const RunReport& r) {
   const ObserverStats o = observerStats(t);
   if (o.guest_samples > 0)
     out += "<p>" + std::to_string(o.guest_samples) + " guest samples, longest interval " +
-           fixed(o.longest_sample_interval_sec, "%.2f") + " s (from " + since(o.longest_sample_interval_at, p0) + ")" +
+           fixed(o.longest_sample_interval_sec, "%.2f") + " s (from " + sinceOrUntimed(o.longest_sample_interval_at, p0) + ")" +
            (o.kills_timed ? "; the slowest of " + std::to_string(o.kills_timed) + " kill(s) reached the timeline " +
                                 fixed(o.slowest_kill_sec * 1000, "%.0f") + " ms after the kernel's line"
                           : "") +
@@ -464,9 +464,9 @@ std::string observerSection(const RunReport& r) {
   if (t.gaps.empty() && t.losses.empty()) return out + "<p>No observer gap, no loss.</p></section>\n";
   out += "<table>" + row({"blind spot", "when", "length / count", "cause"}, "th");
   for (const auto& g : t.gaps)
-    out += row({"gap", since(g.t, p0), formatTenths(g.length_sec), htmlText(g.cause)});
+    out += row({"gap", sinceOrUntimed(g.t, p0), formatTenths(g.length_sec), htmlText(g.cause)});
   for (const auto& l : t.losses)
-    out += row({"loss: " + htmlText(l.source) + " " + htmlText(l.what), l.t >= 0 ? since(l.t, p0) : "time unknown",
+    out += row({"loss: " + htmlText(l.source) + " " + htmlText(l.what), l.t >= 0 ? sinceOrUntimed(l.t, p0) : "time unknown",
                 std::to_string(l.count), htmlText(l.detail)});
   return out + "</table>\n</section>\n";
 }

@@ -24,7 +24,6 @@ std::string p(const std::string& text) { return printable(text); }
 
 constexpr std::size_t kMaxCandidates = 3;
 
-std::string since(double t, double pressure_t) { return formatSince(t, pressure_t); }
 
 std::string upper(const char* s) {
   std::string out(s);
@@ -42,7 +41,7 @@ std::string whyLine(const TimelineIndex& index, const OomEvent& e, const VictimC
   for (const MemorySample* s : index.samplesBefore(e.t))
     for (const auto& p : s->processes)
       if (p.pid == v.pid) {
-        line += ", oom_score " + std::to_string(p.oom_score) + " at " + since(s->t, pressure_t);
+        line += ", oom_score " + std::to_string(p.oom_score) + " at " + formatSince(s->t, pressure_t);
         sample_t = s->t;
       }
   if (sample_t < 0) line += " (no sample of it before the kill)";
@@ -75,7 +74,7 @@ std::string systemdLine(const TimelineIndex& index, const OomEvent& e, double pr
   for (const auto* next : index.invocationsOf(e.unit)) {
     if (next->first_t <= e.t || next->InvocationID == e.InvocationID) continue;
     line += ", restarted (NRestarts " + std::to_string(next->nrestarts) + ")";
-    if (next->active_t) line += ", active again at " + since(*next->active_t, pressure_t);
+    if (next->active_t) line += ", active again at " + formatSince(*next->active_t, pressure_t);
     line += ", new invocation " + p(next->InvocationID.substr(0, 8));
     return line;
   }
@@ -102,17 +101,17 @@ std::string runLines(const RunReport& r, const TimelineIndex& index) {
   for (const auto& ph : t.phases) {
     if (ph.name == kPhaseTimeLimit)
       out += "run: reached its time_limit (" + formatDuration(Seconds(r.scenario.time_limit_sec)) + ") at " +
-             since(ph.t, p0) + ": what had not happened by then did not happen within the limit\n";
+             formatSince(ph.t, p0) + ": what had not happened by then did not happen within the limit\n";
     else if (ph.name == kPhaseSettled)
-      out += "run: settled at " + since(ph.t, p0) + (ph.detail.empty() ? "" : " (" + p(ph.detail) + ")") + "\n";
+      out += "run: settled at " + formatSince(ph.t, p0) + (ph.detail.empty() ? "" : " (" + p(ph.detail) + ")") + "\n";
   }
-  if (!t.complete) out += "run: no end record, the timeline stops at " + since(index.endT(), p0) + "\n";
+  if (!t.complete) out += "run: no end record, the timeline stops at " + formatSince(index.endT(), p0) + "\n";
   if (const CheckResult* c = findCheck(r, "pressure"))
     out += std::string("pressure: ") + (c->outcome == CheckOutcome::pass ? "" : "NOT PROVEN: ") + p(c->observed) + "\n";
   if (const ObserverStats o = observerStats(t); o.guest_samples > 0) {
     char buf[320];
     std::snprintf(buf, sizeof buf, "observer: %zu guest sample(s), longest interval %.2fs (from %s)", o.guest_samples,
-                  o.longest_sample_interval_sec, since(o.longest_sample_interval_at, p0).c_str());
+                  o.longest_sample_interval_sec, formatSince(o.longest_sample_interval_at, p0).c_str());
     out += buf;
     if (o.kills_timed > 0) {
       std::snprintf(buf, sizeof buf, "; slowest of %zu kill(s) reached the timeline %.0fms after the kernel's line",
@@ -120,7 +119,7 @@ std::string runLines(const RunReport& r, const TimelineIndex& index) {
       out += buf;
     }
     std::snprintf(buf, sizeof buf, "\nstall: memory PSI full avg10 peaked at %.1f%% (%s), some at %.1f%%; ",
-                  o.peak_psi_full, since(o.peak_psi_full_at, p0).c_str(), o.peak_psi_some);
+                  o.peak_psi_full, formatSince(o.peak_psi_full_at, p0).c_str(), o.peak_psi_some);
     out += buf;
     out += "MemAvailable near zero (at most " + formatSize(o.near_zero_bytes) + ") for " +
            formatTenths(o.near_zero_sec) + "\n";
@@ -129,10 +128,10 @@ std::string runLines(const RunReport& r, const TimelineIndex& index) {
     out += "observer blind spots (" + std::to_string(t.gaps.size()) + " gap(s), " + std::to_string(t.losses.size()) +
            " loss(es)):\n";
     for (const auto& g : t.gaps)
-      out += "  gap from " + since(g.t, p0) + " for " + formatTenths(g.length_sec) +
+      out += "  gap from " + formatSince(g.t, p0) + " for " + formatTenths(g.length_sec) +
              (g.cause.empty() ? "" : " (" + p(g.cause) + ")") + "\n";
     for (const auto& l : t.losses)
-      out += "  loss " + (l.t > 0 ? "at " + since(l.t, p0) : std::string("(time unknown)")) + ": " + p(l.source) + " " +
+      out += "  loss " + (l.t > 0 ? "at " + formatSince(l.t, p0) : std::string("(time unknown)")) + ": " + p(l.source) + " " +
              p(l.what) + (l.count > 1 ? " x" + std::to_string(l.count) : "") +
              (l.detail.empty() ? "" : " (" + p(l.detail) + ")") + "\n";
   }
@@ -176,7 +175,7 @@ static std::string summarizeFields(const RunReport& r) {
     out += "\nsystemd-oomd kills (seconds since pressure began):\n";
     for (const auto& k : index.oomdKills()) {
       const std::string swap = oomdSwapBefore(index, r.scenario, k);
-      out += "  " + since(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
+      out += "  " + formatSince(k.t, p0) + " " + p(k.unit) + ": " + p(k.message->MESSAGE) +
              (k.reason ? "\n    why: " + p(k.reason->MESSAGE) : std::string()) +
              (k.ranking ? "\n    ranking: " + p(oomdRankingText(k)) : std::string()) +
              (swap.empty() ? std::string() : "\n    just before (observer): " + p(swap)) + "\n";
@@ -187,7 +186,7 @@ static std::string summarizeFields(const RunReport& r) {
     for (std::size_t i = 0; i < events.size() && i < kMaxKillsListed; ++i) {
       const OomEvent& e = events[i];
       const KernelOomKill& v = *e.victim;
-      out += "  " + since(e.t, p0) + " " + p(e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
+      out += "  " + formatSince(e.t, p0) + " " + p(e.unit.empty() ? v.task_memcg : e.unit) + ": pid " +
              std::to_string(v.pid) + " (" + p(processLabel(v.comm, v.cmdline)) + ") killed, " +
              (v.constraint.empty() ? "constraint unknown" : p(v.constraint)) + ", anon-rss " +
              formatSize(v.anon_rss_kb * KiB);

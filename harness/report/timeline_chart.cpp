@@ -36,7 +36,6 @@ std::string num(double v) {
   return s == "-0" ? "0" : s;
 }
 
-std::string since(double t, double p0) { return formatSince(t, p0); }
 
 struct Point {
   double t = 0, v = 0;
@@ -243,7 +242,7 @@ std::string axes(const Frame& f) {
     const double x = f.x(s + f.p0);
     svg += "<line class=\"grid\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" y2=\"" +
            num(f.bottom - kAxisH) + "\"/><text x=\"" + num(x) + "\" y=\"" + num(f.bottom - kAxisH + 14) +
-           "\" text-anchor=\"middle\">" + since(s + f.p0, f.p0).substr(0, since(s + f.p0, f.p0).size() - 3) +
+           "\" text-anchor=\"middle\">" + formatSince(s + f.p0, f.p0).substr(0, formatSince(s + f.p0, f.p0).size() - 3) +
            "s</text>\n";
   }
   svg += "<text x=\"" + num(kLeft + f.plotW() / 2) + "\" y=\"" + num(f.bottom - 4) +
@@ -270,7 +269,7 @@ std::string gapMarkers(const Timeline& tl, const Frame& f) {
   for (const auto& g : tl.gaps) {
     const double x = f.x(g.t), w = std::max(1.5, f.x(g.t + g.length_sec) - x);
     svg += "<rect class=\"gap-marker\" x=\"" + num(x) + "\" y=\"" + num(kTop) + "\" width=\"" + num(w) +
-           "\" height=\"" + num(f.bottom - kAxisH - kTop) + "\"><title>observer gap from " + since(g.t, f.p0) +
+           "\" height=\"" + num(f.bottom - kAxisH - kTop) + "\"><title>observer gap from " + formatSince(g.t, f.p0) +
            " for " + formatTenths(g.length_sec) + (g.cause.empty() ? "" : ": " + htmlText(g.cause)) +
            "</title></rect>\n";
   }
@@ -411,7 +410,7 @@ std::string stateLanes(const RunReport& r, const TimelineIndex& index, const Lay
              stateColour(kept[i]->ActiveState) + "\"><title>" + htmlText(units[u]) + " " +
              htmlText(kept[i]->ActiveState) + "/" + htmlText(kept[i]->SubState) +
              (kept[i]->Result.empty() || kept[i]->Result == "success" ? "" : " Result=" + htmlText(kept[i]->Result)) +
-             " from " + since(kept[i]->t, f.p0) + "</title></rect>\n";
+             " from " + formatSince(kept[i]->t, f.p0) + "</title></rect>\n";
     }
     std::uint32_t restarts = 0;
     for (const auto* s : states)
@@ -419,7 +418,7 @@ std::string stateLanes(const RunReport& r, const TimelineIndex& index, const Lay
         restarts = s->NRestarts;
         svg += "<circle class=\"restart-marker\" data-unit=\"" + htmlText(units[u]) + "\" cx=\"" + num(f.x(s->t)) +
                "\" cy=\"" + num(y + kLaneH / 2) + "\" r=\"4\"><title>" + htmlText(units[u]) + " restarted (NRestarts " +
-               std::to_string(restarts) + ") at " + since(s->t, f.p0) + "</title></circle>\n";
+               std::to_string(restarts) + ") at " + formatSince(s->t, f.p0) + "</title></circle>\n";
       }
     svg += "</g>\n";
   }
@@ -451,7 +450,7 @@ std::string probeLanes(const RunReport& r, const TimelineIndex& index, const Lay
              num(std::max(0.8, x1 - x0)) + "\" height=\"" + num(kLaneH - 4) + "\" fill=\"" +
              (attempts[i]->ok ? "#2e8b57" : "#c0392b") + "\"><title>probe " + htmlText(name) + ": " +
              std::to_string(j - i) + (attempts[i]->ok ? " succeeded" : " failed (" + htmlText(attempts[i]->result) + ")") +
-             " from " + since(t0, f.p0) + " for " + formatTenths(t1 - t0) + "</title></rect>\n";
+             " from " + formatSince(t0, f.p0) + " for " + formatTenths(t1 - t0) + "</title></rect>\n";
       i = j;
     }
     svg += "</g>\n";
@@ -480,19 +479,19 @@ std::string markers(const RunReport& r, const TimelineIndex& index, const Layout
     const double y = labelY(x + 3, static_cast<double>(p.name.size()));
     svg += "<g class=\"phase-marker\"><line x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(y + 2) +
            "\" y2=\"" + num(f.markerBottom()) + "\"/><text x=\"" + num(x + 3) + "\" y=\"" + num(y) + "\">" +
-           htmlText(p.name) + "</text><title>phase " + htmlText(p.name) + " at " + since(p.t, f.p0) +
+           htmlText(p.name) + "</text><title>phase " + htmlText(p.name) + " at " + formatSince(p.t, f.p0) +
            (p.detail.empty() ? "" : ": " + htmlText(p.detail)) + "</title></g>\n";
   }
   for (const auto& l : tl.losses) {
     if (l.t < 0) continue;
     svg += "<rect class=\"loss-marker\" x=\"" + num(f.x(l.t) - 2) + "\" y=\"" + num(kTop) +
-           "\" width=\"4\" height=\"8\"><title>loss at " + since(l.t, f.p0) + ": " + htmlText(l.source) + " " +
+           "\" width=\"4\" height=\"8\"><title>loss at " + formatSince(l.t, f.p0) + ": " + htmlText(l.source) + " " +
            htmlText(l.what) + (l.count > 1 ? " x" + std::to_string(l.count) : "") +
            (l.detail.empty() ? "" : " (" + htmlText(l.detail) + ")") + "</title></rect>\n";
   }
   if (limit_t) {
     const std::string title = std::string("time limit ") + formatDuration(Seconds(r.scenario.time_limit_sec)) +
-                              (limit_reached ? ", reached at " : ", at about ") + since(*limit_t, f.p0);
+                              (limit_reached ? ", reached at " : ", at about ") + formatSince(*limit_t, f.p0);
     if (limit_in_view) {
       const double x = f.x(*limit_t);
       const double y = labelY(x - 3 - 10 * 5.6, 10);
@@ -501,7 +500,7 @@ std::string markers(const RunReport& r, const TimelineIndex& index, const Layout
              "\" text-anchor=\"end\">time limit</text><title>" + title + "</title></g>\n";
     } else {
       svg += "<g class=\"time-limit-marker\"><text x=\"" + num(kWidth - kRight + 6) + "\" y=\"" + num(kTop - 10) +
-             "\">time limit " + since(*limit_t, f.p0) + " →</text><title>" + title + " (not reached)</title></g>\n";
+             "\">time limit " + formatSince(*limit_t, f.p0) + " →</text><title>" + title + " (not reached)</title></g>\n";
     }
   }
   std::map<const KernelOomKill*, std::size_t> event_of;
@@ -519,7 +518,7 @@ std::string markers(const RunReport& r, const TimelineIndex& index, const Layout
            num(x) + "\" y1=\"" + num(kTop) + "\" y2=\"" + num(f.markerBottom()) + "\"/>" +
            (k.group_kill ? "<circle cx=\"" + num(x) + "\" cy=\"" + num(kTop - 3) + "\" r=\"3\"/>"
                          : "<path d=\"M" + num(x - 5) + "," + num(kTop - 9) + " h10 l-5,8z\"/>") +
-           "<title>" + since(k.t, f.p0) + " " + htmlText(what) + ", " + htmlText(k.constraint) + ", anon-rss " +
+           "<title>" + formatSince(k.t, f.p0) + " " + htmlText(what) + ", " + htmlText(k.constraint) + ", anon-rss " +
            formatSize(k.anon_rss_kb * KiB) + ", oom_score_adj " + std::to_string(k.oom_score_adj) +
            "</title></g></a>\n";
   }

@@ -42,7 +42,7 @@ Expected<RunFacts> readRun(const fs::path& folder, int repeat) {
   return runFacts(*report, folder.string(), repeat);
 }
 
-Expected<DiffSide> readSuite(const fs::path& dir) {
+Expected<DiffSide> readSuiteSide(const fs::path& dir) {
   auto index = readSuiteIndex(dir);
   if (!index) return tl::unexpected(index.error());
   DiffSide side{dir, true, {}};
@@ -140,7 +140,7 @@ Expected<DiffSide> readDiffSide(const fs::path& dir) {
     return fail(dir.string(), std::string("no such folder; expected ") + kEitherFolder);
   if (!fs::is_directory(status))
     return fail(dir.string(), std::string("not a folder; expected ") + kEitherFolder);
-  if (fs::exists(dir / kSuiteIndexFile, ec)) return readSuite(dir);
+  if (fs::exists(dir / kSuiteIndexFile, ec)) return readSuiteSide(dir);
   if (fs::exists(dir / kRunResultFile, ec)) {
     auto run = readRun(dir, 1);
     if (!run) return tl::unexpected(run.error());

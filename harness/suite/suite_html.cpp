@@ -77,7 +77,7 @@ std::string suiteIndexHtml(const SuiteIndex& index) {
 
 namespace {
 
-Expected<SuiteIndex> readSuite(const fs::path& dir) {
+Expected<SuiteIndex> readSuiteOrSay(const fs::path& dir) {
   auto index = readSuiteIndex(dir);
   if (!index) std::fprintf(stderr, "oomharness: %s\n", printable(index.error().str()).c_str());
   return index;
@@ -108,7 +108,7 @@ Expected<std::map<std::string, FinishedRun>> finishedRuns(const fs::path& dir, c
 }  // namespace
 
 int rewriteSuiteReports(const fs::path& dir) {
-  auto index = readSuite(dir);
+  auto index = readSuiteOrSay(dir);
   if (!index) return exitStatusFor(index.error());
   std::vector<std::string> failures;
   const auto runs = finishedRuns(dir, *index, &failures);
@@ -131,7 +131,7 @@ int rewriteSuiteReports(const fs::path& dir) {
 }
 
 int showSuite(const fs::path& dir) {
-  auto index = readSuite(dir);
+  auto index = readSuiteOrSay(dir);
   if (!index) return exitStatusFor(index.error());
   // The agreement between repeats from the cells' own results, as `report` computes it.
   const auto runs = finishedRuns(dir, *index, nullptr);

@@ -10,8 +10,8 @@ using namespace oomtest;
 
 namespace {
 
-const char* const kContinue[] = {"recorded-prefork-continue-bookworm.jsonl", "recorded-prefork-continue-trixie.jsonl"};
-const char* const kKill[] = {"recorded-prefork-kill-bookworm.jsonl", "recorded-prefork-kill-trixie.jsonl"};
+const char* const kPreforkContinue[] = {"recorded-prefork-continue-bookworm.jsonl", "recorded-prefork-continue-trixie.jsonl"};
+const char* const kPreforkKill[] = {"recorded-prefork-kill-bookworm.jsonl", "recorded-prefork-kill-trixie.jsonl"};
 
 std::string probes(const std::string& health) {
   return R"({"first_killed": "web", "probes": {"health": )" + health + "}}";
@@ -43,7 +43,7 @@ std::string seconds(double s) { return std::to_string(s) + "s"; }
 }  // namespace
 
 TEST(Probes, UnderContinueTheClientsSeeItHalfAliveFromTheKillToTheEnd) {
-  for (const char* file : kContinue) {
+  for (const char* file : kPreforkContinue) {
     SCOPED_TRACE(file);
     const Timeline t = timeline(file);
     ASSERT_FALSE(t.probes.empty());
@@ -74,7 +74,7 @@ TEST(Probes, UnderContinueTheClientsSeeItHalfAliveFromTheKillToTheEnd) {
 }
 
 TEST(Probes, UnderKillTheOutageIsMeasuredFromTheKillAndNoStallBeforeItIsHalfAlive) {
-  for (const char* file : kKill) {
+  for (const char* file : kPreforkKill) {
     SCOPED_TRACE(file);
     const Records recs = records(file);
     const Recovery r = recoveryOf(recs);
@@ -115,7 +115,7 @@ TEST(Probes, UnderKillTheOutageIsMeasuredFromTheKillAndNoStallBeforeItIsHalfAliv
 }
 
 TEST(Probes, SuccessRatioCountsEveryAttemptUnderPressure) {
-  for (const char* file : kContinue) {
+  for (const char* file : kPreforkContinue) {
     SCOPED_TRACE(file);
     const Records recs = records(file);
     const Timeline t = fold(recs);
@@ -144,7 +144,7 @@ TEST(Probes, SuccessRatioCountsEveryAttemptUnderPressure) {
 
 TEST(Probes, AProbeThatNeverRanIsInconclusiveNotAPass) {
   Records recs;
-  for (const auto& x : records(kKill[0]))
+  for (const auto& x : records(kPreforkKill[0]))
     if (x["type"] != "probe") recs.push_back(x);
   const Verdict v = evaluate(scenario("prefork/kill.json", probes(R"({"max_unavailable": "60s"})")), fold(recs));
   const CheckResult* c = find(v, "health.max_unavailable");

@@ -10,9 +10,12 @@
 
 #include "scenario/parse.hpp"
 #include "plan/planner.hpp"
+#include "recorded_run.hpp"
 
 using namespace oom;
 namespace fs = std::filesystem;
+
+using oomtest::occurrences;
 
 namespace {
 const fs::path kSource = OOM_SOURCE_DIR;
@@ -107,11 +110,6 @@ std::size_t firstNonXmlChar(const std::string& xml) {
   return std::string::npos;
 }
 
-std::size_t occurrences(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (auto i = s.find(what); i != std::string::npos; i = s.find(what, i + 1)) ++n;
-  return n;
-}
 }  // namespace
 
 TEST(JUnit, WellFormedWithOneTestcasePerCheck) {

@@ -19,7 +19,7 @@ using namespace oom;
 
 namespace {
 
-const std::filesystem::path kSource = OOM_SOURCE_DIR;
+const std::filesystem::path kSourceTree = OOM_SOURCE_DIR;
 
 GuestPlan threeServicesPlan() {
   GuestPlan plan;
@@ -41,7 +41,7 @@ std::string replay(const ProgressStyle& style, const std::string& fixture = "rec
   {
     ProgressPrinter progress(out, threeServicesPlan(), style);
     Timeline tl;
-    std::ifstream in(kSource / "tests/checks/fixtures" / fixture);
+    std::ifstream in(kSourceTree / "tests/checks/fixtures" / fixture);
     for (std::string line; std::getline(in, line);) {
       if (edit) edit(line);
       applyStreamLine(tl, line);

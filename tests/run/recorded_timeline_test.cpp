@@ -17,10 +17,10 @@ namespace fs = std::filesystem;
 namespace {
 const fs::path kSource = OOM_SOURCE_DIR;
 
-struct Scratch {
+struct TimelineScratch {
   fs::path dir = fs::temp_directory_path() / ("oomharness-timeline-file-test-" + std::to_string(::getpid()));
-  Scratch() { fs::remove_all(dir); fs::create_directories(dir); }
-  ~Scratch() { fs::remove_all(dir); }
+  TimelineScratch() { fs::remove_all(dir); fs::create_directories(dir); }
+  ~TimelineScratch() { fs::remove_all(dir); }
 };
 
 // A file of `bytes` bytes that takes no disk space (a hole), so the test stays cheap.
@@ -47,7 +47,7 @@ TEST(TimelineFile, ARecordedRunIsReadWhole) {
 }
 
 TEST(TimelineFile, AFolderAFifoAndADeviceAreRefusedWithoutBeingRead) {
-  Scratch s;
+  TimelineScratch s;
   expectRefused(s.dir, "expected a regular file; got a directory");
   // Opening a FIFO with no writer would wait forever if it were opened to be read.
   const fs::path fifo = s.dir / "results.jsonl";
@@ -58,7 +58,7 @@ TEST(TimelineFile, AFolderAFifoAndADeviceAreRefusedWithoutBeingRead) {
 }
 
 TEST(TimelineFile, AFileOverTheCapIsRefusedBeforeBeingRead) {
-  Scratch s;
+  TimelineScratch s;
   const std::string expected_head = "expected a timeline file (observer JSON lines) of at most 32MiB (33554432 bytes); got ";
   expectRefused(sparseFile(s.dir / "one-byte-over.jsonl", kMaxTimelineFileBytes + 1),
                 expected_head + "33554433 bytes");
@@ -68,7 +68,7 @@ TEST(TimelineFile, AFileOverTheCapIsRefusedBeforeBeingRead) {
 }
 
 TEST(TimelineFile, AFileOfExactlyTheCapIsRead) {
-  Scratch s;
+  TimelineScratch s;
   // 32 MiB of NUL bytes: one line, not a record, so read and counted as ignored.
   const auto got = readTimelineFile(sparseFile(s.dir / "at-the-cap.jsonl", kMaxTimelineFileBytes));
   ASSERT_TRUE(got) << got.error().str();

@@ -14,17 +14,14 @@
 #include "scenario/budget.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/parse.hpp"
+#include "error_text.hpp"
 
 using namespace oom;
 namespace fs = std::filesystem;
 
-namespace {
+using oomtest::errorsOf;
 
-std::string errorsOf(const ScenarioCheck& c) {
-  std::string s;
-  for (const auto& e : c.errors) s += e.str() + "\n";
-  return s;
-}
+namespace {
 
 // A valid scenario with `guest` and `load` spliced in.
 std::string scenario(const std::string& guest, const std::string& load,

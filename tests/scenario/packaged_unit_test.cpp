@@ -13,9 +13,12 @@
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
 #include "scenario/unit_lint.hpp"
+#include "error_text.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
+
+using oomtest::all;
 
 namespace {
 
@@ -37,12 +40,6 @@ PackagedUnits bookwormImage() {
   image.units.push_back(
       PackagedUnit{"nginx.service", "nginx-common", kVersion, kGuestPath, fixture("nginx.service"), {"nginx"}});
   return image;
-}
-
-std::string all(const std::vector<Error>& errors) {
-  std::string text;
-  for (const auto& e : errors) text += e.str() + "\n";
-  return text;
 }
 
 const SettingOrigin* origin(const std::vector<SettingOrigin>& list, const std::string& directive) {

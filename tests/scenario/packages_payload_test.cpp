@@ -12,26 +12,23 @@
 #include "plan/planner.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/parse.hpp"
+#include "error_text.hpp"
 
 namespace fs = std::filesystem;
 using namespace oom;
 
+using oomtest::all;
+
 namespace {
 
-std::string scenarioWith(const std::string& extra) {
+std::string scenarioWithPackages(const std::string& extra) {
   return R"({"name": "p", "description": "d", )" + extra +
          R"(, "services": [{"name": "api", "why": "w", "load": {"baseline": "10M"}}],
              "expect": {"never_killed": ["api"]}})";
 }
 
-std::string all(const std::vector<Error>& errors) {
-  std::string text;
-  for (const auto& e : errors) text += e.str() + "\n";
-  return text;
-}
-
 ScenarioCheck withPackages(const std::string& packages) {
-  return parseScenario(scenarioWith(R"("guest": {"packages": )" + packages + "}"), "s.json");
+  return parseScenario(scenarioWithPackages(R"("guest": {"packages": )" + packages + "}"), "s.json");
 }
 
 }  // namespace
@@ -47,7 +44,7 @@ TEST(GuestPackages, AreKeptInFileOrderAndSortedInThePlansFacts) {
 }
 
 TEST(GuestPackages, NoneLeavesThePlansFactsAsTheyWere) {
-  const auto check = parseScenario(scenarioWith(R"("guest": {"memory": "1G"})"), "s.json");
+  const auto check = parseScenario(scenarioWithPackages(R"("guest": {"memory": "1G"})"), "s.json");
   ASSERT_TRUE(check.ok()) << all(check.errors);
   auto plan = makeGuestPlan(*check.scenario);
   ASSERT_TRUE(plan);
@@ -102,7 +99,7 @@ class Payload : public ::testing::Test {
     std::ofstream(at(relative)) << text;
   }
   ScenarioCheck load(const std::string& payload = "payload") {
-    write("s.json", scenarioWith(R"("payload": ")" + payload + "\""));
+    write("s.json", scenarioWithPackages(R"("payload": ")" + payload + "\""));
     return loadScenarioFile(at("s.json"));
   }
   static bool says(const ScenarioCheck& check, const std::string& part) {
@@ -184,7 +181,7 @@ TEST_F(Payload, AStoredScenarioIsNotReadAgain) {
   ScenarioSources sources;
   sources.base_dir = top_ / "scen";
   sources.read_unit_files = false;
-  const auto check = parseScenario(scenarioWith(R"("payload": "gone")"), "result.json", sources);
+  const auto check = parseScenario(scenarioWithPackages(R"("payload": "gone")"), "result.json", sources);
   ASSERT_TRUE(check.ok()) << all(check.errors);
   EXPECT_TRUE(check.scenario->payload_digest.empty());
 }

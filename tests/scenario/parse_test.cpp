@@ -6,18 +6,15 @@
 #include <tuple>
 
 #include "plan/planner.hpp"
+#include "error_text.hpp"
 
 using namespace oom;
 namespace fs = std::filesystem;
 
+using oomtest::errorsOf;
+
 namespace {
 const fs::path kSource = OOM_SOURCE_DIR;
-
-std::string errorsOf(const ScenarioCheck& c) {
-  std::string s;
-  for (const auto& e : c.errors) s += e.str() + "\n";
-  return s;
-}
 
 const char* kMinimal = R"({
   "name": "mini", "description": "d",

@@ -9,8 +9,11 @@
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
 #include "scenario/probe_address.hpp"
+#include "error_text.hpp"
 
 using namespace oom;
+
+using oomtest::errorsOf;
 
 namespace {
 
@@ -20,12 +23,6 @@ std::string scenarioWith(const std::string& probes) {
                {"name": "cache", "why": "y", "load": {"baseline": "10M"}}],
   "probes": )" + probes + R"(,
   "expect": {"never_killed": ["web"]}})";
-}
-
-std::string errorsOf(const ScenarioCheck& c) {
-  std::string s;
-  for (const auto& e : c.errors) s += e.str() + "\n";
-  return s;
 }
 
 // The errors of a scenario whose probes are `probes`.

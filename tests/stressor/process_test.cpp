@@ -11,8 +11,8 @@ TEST(OomstressProcess, RssReachesTargetWithinTwoPercent) {
   const auto line = waitForPhase(s, "holding");
   ASSERT_FALSE(line.is_null());
   const double rss = vmRssBytes(s.pid());
-  EXPECT_NEAR(rss, 128 * MiB, 0.02 * 128 * MiB) << "VmRSS seen from outside";
-  EXPECT_NEAR(line["rss_bytes"].get<double>(), rss, 0.02 * 128 * MiB) << "its own report agrees";
+  EXPECT_NEAR(rss, 128 * kMiB, 0.02 * 128 * kMiB) << "VmRSS seen from outside";
+  EXPECT_NEAR(line["rss_bytes"].get<double>(), rss, 0.02 * 128 * kMiB) << "its own report agrees";
   EXPECT_EQ(line["bytes_allocated"], 128 * 1024 * 1024);
 }
 
@@ -34,7 +34,7 @@ TEST(OomstressProcess, RateHoldsWithinThreePercent) {
   // minus bytes_allocated in its last report) are taken out of the bytes counted.
   double outside = -1;
   while (s.elapsed() < 5) {
-    if (vmRssBytes(s.pid()) >= 64 * MiB) {
+    if (vmRssBytes(s.pid()) >= 64 * kMiB) {
       outside = s.elapsed();
       break;
     }
@@ -44,12 +44,12 @@ TEST(OomstressProcess, RateHoldsWithinThreePercent) {
   for (auto line = s.nextLine(); !line.is_null(); line = s.nextLine()) last = line;
   EXPECT_EQ(s.wait(), 0);
   ASSERT_TRUE(last.contains("time_to_target"));
-  const double own = 64 * MiB / last["time_to_target"].get<double>() / (32 * MiB);
+  const double own = 64 * kMiB / last["time_to_target"].get<double>() / (32 * kMiB);
   EXPECT_GE(own, 0.97) << "own report";
   EXPECT_LE(own, 1.03) << "own report";
   ASSERT_GT(outside, 0);
   const double base = last["rss_bytes"].get<double>() - last["bytes_allocated"].get<double>();
-  const double seen = (64 * MiB - base) / outside / (32 * MiB);
+  const double seen = (64 * kMiB - base) / outside / (32 * kMiB);
   EXPECT_GE(seen, 0.97) << "outside: " << outside << " s";
   EXPECT_LE(seen, 1.03) << "outside: " << outside << " s";
 }
@@ -64,7 +64,7 @@ TEST(OomstressProcess, ProcessesSplitTheTarget) {
   const auto kids = childrenOf(s.pid());
   ASSERT_EQ(kids.size(), 2u);
   for (pid_t pid : {s.pid(), kids[0], kids[1]})
-    EXPECT_NEAR(vmRssBytes(pid), 32 * MiB, 0.05 * 32 * MiB) << "pid " << pid;
+    EXPECT_NEAR(vmRssBytes(pid), 32 * kMiB, 0.05 * 32 * kMiB) << "pid " << pid;
 }
 
 TEST(OomstressProcess, SigtermExitsZeroPromptlyWithALastLine) {
@@ -99,7 +99,7 @@ TEST(OomstressProcess, ChildKilledIsReportedNotRespawned) {
   while (report.is_object() && (report.value("process", -1) != 0 || report.contains("event")));
   ASSERT_TRUE(report.is_object()) << "the main process keeps running and reporting";
   EXPECT_EQ(report["processes_alive"], 1);
-  EXPECT_NEAR(report["rss_bytes"].get<double>(), 16 * MiB, 0.1 * 16 * MiB) << "only what is left";
+  EXPECT_NEAR(report["rss_bytes"].get<double>(), 16 * kMiB, 0.1 * 16 * kMiB) << "only what is left";
 }
 
 TEST(OomstressProcess, BadArgumentExitsTwoNamingTheFlag) {
@@ -124,9 +124,9 @@ TEST(OomstressProcess, StartAfterReportsWaitingThenRamps) {
 TEST(OomstressProcess, SpikeAddsItsSizeAtOnceAtItsTime) {
   Stressor s({"--target", "16M", "--spike", "32M@400ms", "--report-interval", "100ms"});
   ASSERT_FALSE(waitForPhase(s, "holding").is_null());
-  EXPECT_LT(vmRssBytes(s.pid()), 24 * MiB);
+  EXPECT_LT(vmRssBytes(s.pid()), 24 * kMiB);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  EXPECT_NEAR(vmRssBytes(s.pid()), 48 * MiB, 0.03 * 48 * MiB);
+  EXPECT_NEAR(vmRssBytes(s.pid()), 48 * kMiB, 0.03 * 48 * kMiB);
 }
 
 TEST(OomstressProcess, SawtoothReturnsMemoryAndGrowsBack) {
@@ -139,8 +139,8 @@ TEST(OomstressProcess, SawtoothReturnsMemoryAndGrowsBack) {
     high = std::max(high, rss);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_LT(low, 22 * MiB) << "munmap gives the upper half back";
-  EXPECT_GT(high, 28 * MiB) << "and it grows back towards the target";
+  EXPECT_LT(low, 22 * kMiB) << "munmap gives the upper half back";
+  EXPECT_GT(high, 28 * kMiB) << "and it grows back towards the target";
 }
 
 TEST(OomstressProcess, SigtermToTheMainProcessStopsEveryProcess) {
@@ -166,7 +166,7 @@ TEST(OomstressProcess, MlockLocksWhatItHolds) {
   for (std::string l; std::getline(in, l);)
     if (l.rfind("VmLck:", 0) == 0) locked = std::stod(l.substr(6)) * 1024;
   if (locked == 0 && !s.stderrTextNow().empty()) GTEST_SKIP() << "mlock not allowed here";
-  EXPECT_NEAR(locked, 16 * MiB, 0.02 * 16 * MiB);
+  EXPECT_NEAR(locked, 16 * kMiB, 0.02 * 16 * kMiB);
 }
 
 TEST(OomstressProcess, RefusedMemoryIsReportedOnceAndRetried) {
@@ -181,7 +181,7 @@ TEST(OomstressProcess, RefusedMemoryIsReportedOnceAndRetried) {
   const auto err = s.stderrTextNow();
   EXPECT_NE(err.find("oomstress: mmap failed"), std::string::npos) << err;
   EXPECT_EQ(err.find("mmap failed", err.find("mmap failed") + 1), std::string::npos) << "once: " << err;
-  EXPECT_LT(s.nextLine()["bytes_allocated"].get<double>(), 64 * MiB) << "it reports what it holds";
+  EXPECT_LT(s.nextLine()["bytes_allocated"].get<double>(), 64 * kMiB) << "it reports what it holds";
   ::kill(s.pid(), SIGTERM);
   EXPECT_EQ(s.wait(2), 0);
 }

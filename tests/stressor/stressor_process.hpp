@@ -26,7 +26,7 @@ namespace oomstress_test {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-constexpr double MiB = 1024.0 * 1024.0;
+constexpr double kMiB = 1024.0 * 1024.0;
 
 class Stressor {
  public:

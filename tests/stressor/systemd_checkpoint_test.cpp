@@ -14,7 +14,7 @@ TEST(OomstressProcess, SendsReadyToSystemdOnceTheTargetIsHeld) {
   const double ready_at = waitForReady(sock, s, &statuses, &rss);
   ASSERT_GT(ready_at, 0) << "no READY=1";
   EXPECT_GE(ready_at, 0.95) << "READY=1 must wait until the 1 s ramp is done";
-  EXPECT_GE(rss, 0.98 * 64 * MiB) << "both processes hold their share when READY=1 arrives";
+  EXPECT_GE(rss, 0.98 * 64 * kMiB) << "both processes hold their share when READY=1 arrives";
   EXPECT_FALSE(statuses.empty()) << "STATUS= at each report";
   // READY=1 is sent once.
   for (std::string msg = sock.next(0.5); !msg.empty(); msg = sock.next(0.1)) EXPECT_NE(msg, "READY=1");
@@ -33,11 +33,11 @@ TEST(OomstressProcess, LeakSendsReadyAtTheBaselineAndKeepsGrowing) {
   Stressor s({"--target", "32M", "--leak", "--rate", "64M/s", "--report-interval", "100ms"}, {sock.env()});
   double rss = 0;
   ASSERT_GT(waitForReady(sock, s, nullptr, &rss), 0);
-  EXPECT_GE(rss, 0.98 * 32 * MiB);
+  EXPECT_GE(rss, 0.98 * 32 * kMiB);
   const auto line = waitForPhase(s, "leaking");
   ASSERT_FALSE(line.is_null());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_GT(vmRssBytes(s.pid()), 48 * MiB) << "half a second of leaking at 64M/s";
+  EXPECT_GT(vmRssBytes(s.pid()), 48 * kMiB) << "half a second of leaking at 64M/s";
 }
 
 TEST(OomstressProcess, CheckpointResumesAfterAKill) {
@@ -54,8 +54,8 @@ TEST(OomstressProcess, CheckpointResumesAfterAKill) {
   const auto saved = nlohmann::json::parse(in, nullptr, false);
   ASSERT_TRUE(saved.is_object());
   const auto done = saved["done"].get<std::uint64_t>();
-  EXPECT_GT(done, 16 * MiB);
-  EXPECT_LT(done, 64 * MiB);
+  EXPECT_GT(done, 16 * kMiB);
+  EXPECT_LT(done, 64 * kMiB);
 
   Stressor second({"--target", "64M", "--rate", "32M/s", "--checkpoint", ckpt.string(),
                    "--report-interval", "200ms", "--hold", "0"});
@@ -69,7 +69,7 @@ TEST(OomstressProcess, CheckpointResumesAfterAKill) {
   std::uint64_t time_to_target = 0;
   for (auto line = second.nextLine(); !line.is_null(); line = second.nextLine())
     if (line.contains("time_to_target")) time_to_target = static_cast<std::uint64_t>(line["time_to_target"].get<double>() * 1000);
-  EXPECT_NEAR(static_cast<double>(time_to_target), (64 * MiB - static_cast<double>(done)) / (32 * MiB) * 1000, 100)
+  EXPECT_NEAR(static_cast<double>(time_to_target), (64 * kMiB - static_cast<double>(done)) / (32 * kMiB) * 1000, 100)
       << "only the remaining work goes at the rate (ms)";
   EXPECT_EQ(second.wait(), 0);
   std::ifstream again(ckpt);
@@ -91,7 +91,7 @@ TEST(OomstressProcess, LeakingCheckpointedJobResumesAndLeaksAgainFromItsBaseline
   const auto saved = ckpt.read();
   ASSERT_TRUE(saved.is_object());
   const auto done = saved["done"].get<std::uint64_t>();
-  EXPECT_GT(done, 24 * MiB) << "the baseline and some leaked bytes are work";
+  EXPECT_GT(done, 24 * kMiB) << "the baseline and some leaked bytes are work";
   EXPECT_TRUE(saved["leak"].get<bool>());
 
   Stressor second({"--target", "16M", "--leak", "--rate", "32M/s", "--checkpoint", ckpt.path.string(),
@@ -101,7 +101,7 @@ TEST(OomstressProcess, LeakingCheckpointedJobResumesAndLeaksAgainFromItsBaseline
   EXPECT_EQ(resumed["resumed_from"].get<std::uint64_t>(), done);
   const auto first_report = second.nextLine();
   ASSERT_TRUE(first_report.is_object());
-  EXPECT_LT(first_report["bytes_allocated"].get<double>(), 16 * MiB + 8 * MiB)
+  EXPECT_LT(first_report["bytes_allocated"].get<double>(), 16 * kMiB + 8 * kMiB)
       << "a restart frees the leak: it rebuilds its baseline, not everything it ever leaked";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_GT(ckpt.read()["done"].get<std::uint64_t>(), done) << "the work goes on from the checkpoint";

@@ -15,7 +15,7 @@ const char* kThree = "three-services.json";
 const char* kThreeBookworm = "recorded-three-services-bookworm.jsonl";
 const char* kThreeTrixie = "recorded-three-services-trixie.jsonl";
 
-SuiteDiff diffOf(const fs::path& old_dir, const fs::path& new_dir) {
+SuiteDiff suiteDiffOf(const fs::path& old_dir, const fs::path& new_dir) {
   auto d = diffFolders(old_dir, new_dir, DiffTolerance{});
   EXPECT_TRUE(d) << d.error().str();
   return d ? *d : SuiteDiff{};
@@ -55,7 +55,7 @@ TEST(DiffSuites, TheSameSuiteTwiceIsNoChange) {
   const auto dir = scratch("suite-same");
   writeSuite(dir / "old", lastNight());
   writeSuite(dir / "new", lastNight());
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   EXPECT_TRUE(d.changes.empty()) << diffText(d);
   EXPECT_EQ(d.cells_compared, 4u);
   EXPECT_EQ(diffExitStatus(d), 0);
@@ -76,7 +76,7 @@ TEST(DiffSuites, AFlakyVictimAndACellThatDidNotRunAreRegressionsARemovedCellIsNo
                  {"image-worker.json", "recorded-image-worker-bookworm.jsonl", "bookworm", 1},
                  {"burst-many-small.json", "recorded-burst-many-small-trixie.jsonl", "trixie", 1},
              });
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   const auto lines = summary(d);
   for (const char* want : {"R three-services/bookworm verdict", "R three-services/bookworm check first_killed",
                            "R three-services/bookworm first_victim",
@@ -117,7 +117,7 @@ TEST(DiffSuites, ARepeatThatDidNotRunIsReportedAndTheFinishedOnesCompared) {
   writeSuite(dir / "old", {{kThree, kThreeBookworm, "bookworm", 1}, {kThree, kThreeBookworm, "bookworm", 2}});
   writeSuite(dir / "new",
              {{kThree, kThreeBookworm, "bookworm", 1}, {kThree, "", "bookworm", 2, CellStatus::pending}});
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   ASSERT_EQ(d.changes.size(), 1u) << diffText(d);
   EXPECT_EQ(d.changes[0].what, "repeats_not_run");
   EXPECT_FALSE(d.changes[0].regression);
@@ -169,14 +169,14 @@ TEST(DiffSuites, ACellThatRunsOnlyNowIsAChange) {
   const auto dir = scratch("suite-now");
   writeSuite(dir / "old", {{kThree, "", "trixie", 1, CellStatus::pending}});
   writeSuite(dir / "new", {{kThree, kThreeTrixie, "trixie", 1}});
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   ASSERT_EQ(d.changes.size(), 1u) << diffText(d);
   EXPECT_EQ(d.changes[0].what, "cell_now_run");
   EXPECT_EQ(d.changes[0].old_value, "not run");
   EXPECT_EQ(d.changes[0].new_value, "pass");
   EXPECT_EQ(diffExitStatus(d), 0);
   // And the other way round: finished last night, pending tonight.
-  EXPECT_EQ(diffOf(dir / "new", dir / "old").changes.at(0).what, "cell_not_run");
+  EXPECT_EQ(suiteDiffOf(dir / "new", dir / "old").changes.at(0).what, "cell_not_run");
 }
 
 // A run that died leaves no result.json; the runner marks the cell done,
@@ -185,7 +185,7 @@ TEST(DiffSuites, ARunThatDiedIsComparedByItsVerdictOnly) {
   const auto dir = scratch("suite-died");
   writeSuite(dir / "old", {{kThree, kThreeTrixie, "trixie", 1}, {kThree, kThreeTrixie, "trixie", 2}});
   writeSuite(dir / "new", {{kThree, kThreeTrixie, "trixie", 1}, {kThree, "", "trixie", 2}});
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   ASSERT_EQ(d.changes.size(), 1u) << diffText(d);
   const DiffChange& verdict = d.changes[0];
   EXPECT_EQ(verdict.what, "verdict");
@@ -197,7 +197,7 @@ TEST(DiffSuites, ARunThatDiedIsComparedByItsVerdictOnly) {
 
   // The only run died: nothing but the verdict to compare, and diff says so.
   writeSuite(dir / "dead", {{kThree, "", "trixie", 1}});
-  const auto dead = diffOf(dir / "old", dir / "dead");
+  const auto dead = suiteDiffOf(dir / "old", dir / "dead");
   const auto lines = summary(dead);
   EXPECT_EQ(lines, (std::vector<std::string>{"R three-services/trixie verdict", "C three-services/trixie results_missing"}))
       << diffText(dead);
@@ -232,11 +232,11 @@ TEST(DiffSuites, ReadsTheMatrixAsTheRunnerBuildsIt) {
   write(dir / "new", true);
   EXPECT_TRUE(fs::exists(dir / "old" / "three-services-trixie-r2" / "result.json"));
 
-  const auto same = diffOf(dir / "old", dir / "old");
+  const auto same = suiteDiffOf(dir / "old", dir / "old");
   EXPECT_TRUE(same.changes.empty()) << diffText(same);
   EXPECT_EQ(same.cells_compared, 4u);
 
-  const auto d = diffOf(dir / "old", dir / "new");
+  const auto d = suiteDiffOf(dir / "old", dir / "new");
   ASSERT_EQ(summary(d), std::vector<std::string>{"C restart-loop/trixie check witnesses"}) << diffText(d);
   const DiffChange& w = d.changes[0];
   EXPECT_EQ(w.old_value, "pass");

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 using namespace oom;
 
 namespace {
-fs::path scratch(const std::string& name) {
+fs::path indexScratch(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("oom-suite-index-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -22,7 +22,7 @@ void write(const fs::path& file, const std::string& text) { std::ofstream(file) 
 }  // namespace
 
 TEST(SuiteIndex, ReadsBackWhatWasWritten) {
-  const auto dir = scratch("roundtrip");
+  const auto dir = indexScratch("roundtrip");
   SuiteIndex index;
   index.releases = {"bookworm", "trixie"};
   SuiteCell cell;
@@ -43,7 +43,7 @@ TEST(SuiteIndex, ReadsBackWhatWasWritten) {
 }
 
 TEST(SuiteIndex, ARunFolderOrAnotherFormatIsAnInputErrorNamingTheFile) {
-  const auto dir = scratch("bad");
+  const auto dir = indexScratch("bad");
   auto missing = readSuiteIndex(dir);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().str().find("index.json"), std::string::npos);
@@ -59,7 +59,7 @@ TEST(SuiteIndex, ARunFolderOrAnotherFormatIsAnInputErrorNamingTheFile) {
 // never read as a default (an unknown status as "pending", a verdict as "pass"), and a
 // cell's folder stays inside the suite folder. What was found is quoted escaped.
 TEST(SuiteIndex, UnknownValuesAndForeignFoldersAreErrors) {
-  const auto dir = scratch("closed");
+  const auto dir = indexScratch("closed");
   const auto withCell = [&](const nlohmann::json& edit) {
     nlohmann::json cell = {{"scenario", "s"}, {"release", "bookworm"}, {"folder", "s-bookworm"},
                            {"status", "done"}, {"verdict", "pass"}};
@@ -87,7 +87,7 @@ TEST(SuiteIndex, UnknownValuesAndForeignFoldersAreErrors) {
 // suite/limits.hpp: nesting exactly at the depth limit is parsed (and then refused
 // as not an index), one level more is refused while parsing, naming the JSON path.
 TEST(SuiteIndex, NestingPastTheDepthLimitIsRefusedWhileParsing) {
-  const auto dir = scratch("depth");
+  const auto dir = indexScratch("depth");
   const auto nest = [](std::size_t depth) {
     return R"({"format":"oomharness-suite/1","cells":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
   };

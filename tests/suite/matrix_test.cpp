@@ -16,7 +16,7 @@ namespace {
 
 const fs::path kScenarios = fs::path(OOM_SOURCE_DIR) / "scenarios";
 
-fs::path scratch(const std::string& name) {
+fs::path matrixScratch(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("oom-suite-matrix-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -50,7 +50,7 @@ TEST(SuiteMatrix, AFolderIsItsJsonFilesByNameNotItsSubfolders) {
 }
 
 TEST(SuiteMatrix, MissingEmptyOrRepeatedInputsAreInputErrorsNamingThem) {
-  const auto empty = scratch("empty");
+  const auto empty = matrixScratch("empty");
   for (const std::vector<std::string>& inputs :
        {std::vector<std::string>{"/no/such/scenarios"}, std::vector<std::string>{empty.string()},
         std::vector<std::string>{(kScenarios / "three-services.json").string(), kScenarios.string()},
@@ -94,7 +94,7 @@ TEST(SuiteMatrix, CellsAreScenarioByReleaseByRepeatWithFoldersThatCannotCollide)
 }
 
 TEST(SuiteMatrix, TwoFilesWithOneScenarioNameAreRefusedNamingBoth) {
-  const auto dir = scratch("dupe");
+  const auto dir = matrixScratch("dupe");
   fs::copy_file(kScenarios / "three-services.json", dir / "a.json");
   fs::copy_file(kScenarios / "three-services.json", dir / "b.json");
   const auto files = expandScenarioInputs({dir.string()});

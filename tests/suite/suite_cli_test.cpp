@@ -38,7 +38,7 @@ std::vector<std::string> cells(const std::string& output) {
   return lines;
 }
 
-fs::path scratch(const std::string& name) {
+fs::path cliScratch(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("oom-suite-cli-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -53,7 +53,7 @@ const std::string kNoShardEnv = "-u CI_NODE_INDEX -u CI_NODE_TOTAL -u OOMHARNESS
 }  // namespace
 
 TEST(SuiteCli, EveryBadFileIsNamedAndNothingIsCreated) {
-  const auto dir = scratch("bad");
+  const auto dir = cliScratch("bad");
   std::ofstream(dir / "a-bad.json") << R"({"name": "a", "services": [{"name": "x", "unit": {"OOMPolicy": "murder"}}]})";
   std::ofstream(dir / "b-bad.json") << "{";
   fs::copy_file(kScenarios + "/three-services.json", dir / "c-good.json");
@@ -67,7 +67,7 @@ TEST(SuiteCli, EveryBadFileIsNamedAndNothingIsCreated) {
 }
 
 TEST(SuiteCli, ABadShardIsRefusedBeforeAnythingIsCreated) {
-  const auto dir = scratch("shard");
+  const auto dir = cliScratch("shard");
   const auto results = dir / "results";
   const Ran ran = oomharness("run --release all --results " + results.string() + " " + kScenarios + " --shard 0/2",
                              kNoShardEnv);

@@ -20,14 +20,14 @@ std::string readAll(const fs::path& file) {
 }
 
 // A scratch folder per test, removed afterwards.
-struct Scratch {
+struct ChannelScratch {
   fs::path dir;
-  explicit Scratch(const std::string& name)
+  explicit ChannelScratch(const std::string& name)
       : dir(fs::temp_directory_path() / ("oomharness-channel-test-" + name + "-" + std::to_string(::getpid()))) {
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
-  ~Scratch() { fs::remove_all(dir); }
+  ~ChannelScratch() { fs::remove_all(dir); }
 };
 
 // qemu's end of the FIFO.
@@ -83,7 +83,7 @@ TEST(LineSplitter, ALineOverTheCapIsCutCountedAndTheNextLineIsWhole) {
 }
 
 TEST(ChannelRelay, KeepsWhatQemuWroteAndHandsOutLines) {
-  Scratch s("relay");
+  ChannelScratch s("relay");
   std::vector<std::string> lines;
   auto relay = ChannelRelay::open(s.dir / "fifo", s.dir / "out.log", MiB,
                                   [&](const std::string& l) { lines.push_back(l); });
@@ -108,7 +108,7 @@ TEST(ChannelRelay, KeepsWhatQemuWroteAndHandsOutLines) {
 }
 
 TEST(ChannelRelay, PastItsCapTheChannelIsDrainedButNeitherKeptNorRead) {
-  Scratch s("cap");
+  ChannelScratch s("cap");
   std::vector<std::string> lines;
   auto relay = ChannelRelay::open(s.dir / "fifo", s.dir / "results.jsonl", 10,
                                   [&](const std::string& l) { lines.push_back(l); });
@@ -128,7 +128,7 @@ TEST(ChannelRelay, PastItsCapTheChannelIsDrainedButNeitherKeptNorRead) {
 }
 
 TEST(ChannelRelay, TheFifoGoesWithTheRelay) {
-  Scratch s("fifo");
+  ChannelScratch s("fifo");
   {
     auto relay = ChannelRelay::open(s.dir / "fifo", s.dir / "out.log", MiB);
     ASSERT_TRUE(relay);
@@ -147,7 +147,7 @@ TEST(ChannelRelay, TheFifoGoesWithTheRelay) {
 // the lines still reach the harness, and the error is kept.
 TEST(ChannelRelay, AFullDiskStopsTheFileButNotTheLines) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  Scratch s("full");
+  ChannelScratch s("full");
   std::vector<std::string> lines;
   auto relay = ChannelRelay::open(s.dir / "fifo", "/dev/full", MiB,
                                   [&](const std::string& l) { lines.push_back(l); });

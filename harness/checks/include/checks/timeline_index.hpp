@@ -60,6 +60,12 @@ struct OomdKill {
   const OomdRanking* ranking = nullptr;    // the ranking logged just before, or nullptr
 };
 
+// systemd's ActiveState of a unit that is not running: deactivating, inactive or failed.
+bool isStopped(const std::string& active_state);
+
+// The pids a sample saw (the argument TimelineIndex::invocationAt takes).
+std::vector<int> pidsOf(const MemorySample& sample);
+
 // One run of a unit between starts: systemd's InvocationID.
 struct Invocation {
   std::string unit;
