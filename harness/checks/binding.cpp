@@ -268,7 +268,7 @@ std::vector<PlanDifference> settingDifferences(const PlannedUnit& planned, const
                    u.t, kRecordUnitSetup});
   // The process count is the guest's to judge (it saw the kills before its check).
   const int adj = expectedOomScoreAdjust(planned);
-  for (const auto& proc : u.processes)
+  for (const auto& proc : processesUnderUnitAdjust(planned, u.processes))
     for (auto& m : processMismatches({proc}, adj, 0, u.control_group, {}))
       out.push_back({at + "OOMScoreAdjust",
                      "oom_score_adj " + std::to_string(proc.oom_score_adj) + " (pid " + std::to_string(proc.pid) +

@@ -7,6 +7,7 @@
 #include "check_context.hpp"
 #include "checks/binding.hpp"
 #include "oom/units.hpp"
+#include "guest/containers.hpp"
 #include "guest/setup_check.hpp"
 #include "plan/planner.hpp"
 #include "scenario/lint.hpp"
@@ -69,6 +70,19 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
           // The host's own comparison (each D-Bus value, each process's oom_score_adj), by the
           // guest's rules: a guest that reports no mismatch is not taken at its word.
           for (auto& d : settingDifferences(planned, u)) mismatches.push_back("the host finds " + std::move(d.detail));
+    // A unit that runs a container: Podman's and the kernel's view of it, judged here too.
+    if (mismatches.empty() && plan)
+      for (const auto& planned : plan->units) {
+        if (planned.unit != u.unit || !planned.inContainer()) continue;
+        bool seen = false;
+        for (const auto& rec : index.timeline().containers) {
+          if (rec.unit != u.unit || rec.when != kContainerAtSetup) continue;
+          seen = true;
+          c.evidence.push_back(Evidence{rec.t, kRecordContainer, u.unit, "", rec.pid, containerSetupText(rec)});
+          for (auto& m : containerMismatches(planned.container, rec)) mismatches.push_back("the host finds " + m);
+        }
+        if (!seen) mismatches.push_back("no container record of " + u.unit + " before the pressure");
+      }
     if (mismatches.empty()) { ++verified; continue; }
     c.outcome = CheckOutcome::inconclusive;
     for (const auto& m : mismatches) c.evidence.push_back(Evidence{u.t, "setup", u.unit, "", 0, m});

@@ -1,5 +1,7 @@
 #include "checks/timeline_index.hpp"
 
+#include "guest/containers.hpp"
+
 #include <algorithm>
 #include <set>
 #include <cmath>
@@ -174,6 +176,20 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
     if (inv.active_t && !inv.ended_t && isStopped(s->ActiveState)) inv.ended_t = s->t;
     if (inv.result.empty() && !s->Result.empty() && s->Result != "success") inv.result = s->Result;
   }
+  // Containers the units ran: Podman's records, and its events in the units' journal.
+  for (const auto& c : timeline.containers)
+    if (!c.id.empty() && !c.unit.empty()) container_units_.emplace(c.id, c.unit);
+  for (const auto& j : timeline.journal) {
+    const auto source = j.fields.find("SOURCE");
+    const auto id = j.fields.find("PODMAN_ID");
+    if (source != j.fields.end() && source->second == kPodmanSource && id != j.fields.end() && !j.unit.empty())
+      container_units_.emplace(id->second, j.unit);
+  }
+  // A victim in a container of one of the units is that unit's, wherever its cgroup is.
+  const auto unitOf = [&](const KernelOomKill& k) {
+    const std::string unit = unitOfContainer(containerOf(k));
+    return unit.empty() ? k.unit : unit;
+  };
   // OOM events: each chosen victim, then group members close after it in the same unit.
   std::vector<const KernelOomKill*> kills;
   for (const auto& k : timeline.kills) kills.push_back(&k);
@@ -181,7 +197,7 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
   for (const KernelOomKill* k : kills) {
     // The same process's line relayed twice: one kill (a process dies once).
     const bool again = std::any_of(events_.rbegin(), events_.rend(), [&](const OomEvent& e) {
-      return e.unit == k->unit && std::abs(k->t - e.t) <= kGroupWindowSec &&
+      return e.unit == unitOf(*k) && std::abs(k->t - e.t) <= kGroupWindowSec &&
              std::any_of(e.members.begin(), e.members.end(), [&](const KernelOomKill* m) { return m->pid == k->pid; });
     });
     if (again) {
@@ -190,14 +206,15 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
     }
     if (k->group_kill) {
       auto owner = std::find_if(events_.rbegin(), events_.rend(), [&](const OomEvent& e) {
-        return e.unit == k->unit && k->t - e.t <= kGroupWindowSec;
+        return e.unit == unitOf(*k) && k->t - e.t <= kGroupWindowSec;
       });
       if (owner != events_.rend()) {
         owner->members.push_back(k);
         continue;
       }
     }
-    events_.push_back(OomEvent{k->t, k->unit, k, {k}, {}});
+    const std::string container = containerOf(*k);
+    events_.push_back(OomEvent{k->t, unitOf(*k), k, {k}, {}, unitOfContainer(container).empty() ? "" : container});
   }
   // The invocation each event hit: by pid, else the unit's invocation running at that time.
   for (auto& e : events_) {
@@ -259,6 +276,14 @@ void TimelineIndex::findSampleHoles() {
                                                       ") and no observer_gap record for it"});
   }
 }
+
+std::string TimelineIndex::unitOfContainer(const std::string& id) const {
+  if (id.empty()) return "";
+  const auto it = container_units_.find(id);
+  return it == container_units_.end() ? "" : it->second;
+}
+
+std::string TimelineIndex::containerOf(const KernelOomKill& k) { return containerIdInCgroup(k.task_memcg); }
 
 std::vector<const OomEvent*> TimelineIndex::eventsIn(const std::string& unit) const {
   std::vector<const OomEvent*> out;

@@ -28,7 +28,8 @@ std::string field(const JournalFields& fields, const char* name) {
 const char* const kJournalFieldNames[] = {
     "MESSAGE_ID", "UNIT",       "MESSAGE",    "INVOCATION_ID", "UNIT_RESULT",   "N_RESTARTS",
     "EXIT_CODE",  "EXIT_STATUS", "JOB_RESULT", "JOB_TYPE",      "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID",
-    "USER_UNIT",  "USER_INVOCATION_ID"};
+    "USER_UNIT",  "USER_INVOCATION_ID", "SYSLOG_IDENTIFIER", "PODMAN_EVENT", "PODMAN_TYPE", "PODMAN_ID",
+    "PODMAN_NAME", "PODMAN_EXIT_CODE"};
 const std::size_t kJournalFieldCount = sizeof kJournalFieldNames / sizeof kJournalFieldNames[0];
 
 bool isUnitMessageId(const std::string& message_id) {
@@ -78,6 +79,22 @@ std::optional<JournalRecord> journalRecordFor(const JournalFields& fields, const
     r.unit = kOomdUnit;
     r.MESSAGE = field(fields, "MESSAGE");
     r.fields["SOURCE"] = kOomdUnit;
+    return r;
+  }
+  // Podman's events about a container of one of our units, logged by the `podman`
+  // processes in that unit (run, and the cleanup conmon starts): its create, init,
+  // start, died, restart, ... with the container's id. They tie a container (and the
+  // cgroup named after its id) to the unit, and say when Podman restarted it.
+  if (field(fields, "SYSLOG_IDENTIFIER") == "podman" && field(fields, "PODMAN_TYPE") == "container" &&
+      units.count(field(fields, "_SYSTEMD_UNIT")) && !field(fields, "PODMAN_ID").empty()) {
+    JournalRecord r;
+    r.t = monotonicOf(fields);
+    r.unit = field(fields, "_SYSTEMD_UNIT");
+    r.MESSAGE = field(fields, "MESSAGE");
+    r.INVOCATION_ID = field(fields, "_SYSTEMD_INVOCATION_ID");
+    r.fields["SOURCE"] = kPodmanSource;
+    for (const char* name : {"PODMAN_EVENT", "PODMAN_ID", "PODMAN_NAME", "PODMAN_EXIT_CODE"})
+      if (auto it = fields.find(name); it != fields.end()) r.fields[name] = it->second;
     return r;
   }
   // The stressor's own JSON events (a child exited, resumed from a checkpoint) are

@@ -237,11 +237,26 @@ void Observer::readJournal() {
         last_oomd_kill_ = record->t;
       }
       sink_.emit(kRecordJournal, *record);
+      watchContainerScope(*record);
     }
   }
   if (r < 0)
     sink_.emit(kRecordLoss, Loss{monotonicSeconds(), "journal", "read_error", 1,
                                  std::string("sd_journal_next: ") + std::strerror(-r)});
+}
+
+void Observer::watchContainerScope(const JournalRecord& podman_event) {
+  const auto field = [&](const char* name) {
+    const auto it = podman_event.fields.find(name);
+    return it == podman_event.fields.end() ? std::string() : it->second;
+  };
+  if (field("SOURCE") != kPodmanSource || !container_scope_units_.count(podman_event.unit)) return;
+  if (field("PODMAN_EVENT") != kPodmanEventStart) return;  // its scope exists by then
+  const std::string scope = "libpod-" + field("PODMAN_ID") + ".scope";
+  if (unit_names_.count(scope)) return;
+  watchUnit(scope);
+  // Its control group tells the sampler.
+  defer([this, scope] { controlGroup(scope); });
 }
 
 int Observer::onPropertiesChanged(sd_bus_message* m, void* self, sd_bus_error*) {

@@ -10,6 +10,9 @@
 #include <map>
 #include <variant>
 
+#include "guest/containers.hpp"
+#include "oom/guest_paths.hpp"
+#include "scenario/scenario.hpp"
 #include "guest/observer.hpp"
 #include "guest/oomd.hpp"
 #include "guest/probes.hpp"
@@ -95,8 +98,46 @@ std::string runningBeforeStart(Bus& bus, const PlannedUnit& unit) {
          "target the guest boots?): its processes did not start with the drop-ins under test";
 }
 
+constexpr double kPodmanTimeoutSec = 30.0;
+
+// Podman's view of every container of the unit's service, with the kernel's of the
+// running ones: "container" records, `when` at setup or at the end.
+Expected<std::vector<ContainerRecord>> containersOf(const PlannedUnit& planned, const SysFs& fs,
+                                                    Observer* observer, const char* when) {
+  const std::string command = inspectContainersCommand(planned.service);
+  const std::string what = "podman inspect (" + planned.unit + ")";
+  auto text = observer ? observer->commandOutput(ChildCommand::start({"/bin/sh", "-c", command}, what),
+                                                 monotonicSeconds() + kPodmanTimeoutSec)
+                       : runGuestCommand(command, what);
+  if (!text) return tl::unexpected(text.error());
+  auto records = parsePodmanInspect(*text);
+  if (!records) return records;
+  for (auto& r : *records) {
+    r.t = monotonicSeconds();
+    r.when = when;
+    r.service = planned.service;
+    r.unit = planned.unit;
+    if (r.status == "running") readContainerProcesses(fs, r);
+  }
+  return records;
+}
+
+void verifyContainers(const PlannedUnit& planned, const SysFs& fs, Observer& observer, RecordSink& sink,
+                      UnitSetup& setup) {
+  auto records = containersOf(planned, fs, &observer, kContainerAtSetup);
+  if (!records) {
+    setup.mismatches.push_back(records.error().str());
+    return;
+  }
+  if (records->empty()) setup.mismatches.push_back("Podman shows no container of " + planned.unit);
+  for (const auto& r : *records) {
+    for (auto& m : containerMismatches(planned.container, r)) setup.mismatches.push_back(std::move(m));
+    sink.emit(kRecordContainer, r);
+  }
+}
+
 // Compares what the plan asked with what systemd and /proc say, before pressure.
-UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer,
+UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Observer& observer, RecordSink& sink,
                      const std::vector<std::string>& stubs, std::uint64_t installed_at_usec) {
   UnitSetup setup;
   setup.unit = planned.unit;
@@ -132,6 +173,17 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   for (const auto& [file, property] : kCgroupLimitFiles)
     if (auto text = fs.cgroupText(setup.control_group, file)) setup.cgroup[file] = *text;
   for (auto& m : cgroupMismatches(setup.applied, setup.cgroup)) setup.mismatches.push_back(std::move(m.text));
+  if (planned.inContainer()) {
+    // The runtime's processes (podman, conmon at -1000) are in the unit, the load in
+    // the container: its settings are checked against what Podman and the kernel show.
+    setup.processes = processSettings(fs, setup.control_group);
+    for (auto& m : processMismatches(processesUnderUnitAdjust(planned, setup.processes),
+                                     expectedOomScoreAdjust(planned), 1, setup.control_group))
+      setup.mismatches.push_back(std::move(m));
+    verifyContainers(planned, fs, observer, sink, setup);
+    setup.t = monotonicSeconds();
+    return setup;
+  }
   // Every process, the stressor's children too, must carry the adjustment. A unit
   // that leaks from READY=1 on may already be losing processes to the kernel:
   // those count, with the adjustment their kill lines show (burst-many-small).
@@ -258,12 +310,25 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
                                        std::to_string(info.swappiness));
     return endWith(sink, kGuestSetupFailed);
   }
+  if (std::any_of(plan.units.begin(), plan.units.end(), [](const PlannedUnit& u) { return u.inContainer(); })) {
+    const double t0 = monotonicSeconds();
+    if (auto imported = runGuestCommand(importImageCommand(), "podman import"); !imported) {
+      phase(sink, kPhaseSetupFailed, "the container image: " + imported.error().str());
+      return endWith(sink, kGuestSetupFailed);
+    }
+    char took[32];
+    std::snprintf(took, sizeof took, "%.2f", monotonicSeconds() - t0);
+    phase(sink, kPhaseContainerImage, std::string(guest::kContainerImage) + " imported in " + took + " s");
+  }
   Observer observer(bus, sink, plan, fs);
   if (auto started = observer.start(); !started) {
     phase(sink, kPhaseSetupFailed, started.error().str());
     return endWith(sink, kGuestInfraError);
   }
-  for (const auto& u : plan.units) observer.watchUnit(u.unit);
+  for (const auto& u : plan.units) {
+    observer.watchUnit(u.unit);
+    if (u.inContainer() && u.container.cgroups != kContainerCgroupsSplit) observer.watchContainerScopesOf(u.unit);
+  }
   // Started once the units are; stopped before the observer's last records.
   ProbeRunner probes(sink, plan.probes);
 
@@ -341,7 +406,7 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   bool setup_ok = true;
   std::vector<std::pair<const PlannedUnit*, std::string>> cgroups;  // unit, its control group
   for (const auto& u : plan.units) {
-    const UnitSetup setup = verifyUnit(u, bus, fs, observer, stubs[u.unit], installed_at_usec);
+    const UnitSetup setup = verifyUnit(u, bus, fs, observer, sink, stubs[u.unit], installed_at_usec);
     setup_ok = setup_ok && setup.mismatches.empty();
     cgroups.emplace_back(&u, setup.control_group);
     sink.emit(kRecordUnitSetup, setup);
@@ -386,6 +451,12 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
   for (const auto& d : plan.drives) observer.refreshUnit(d.unit);
   observer.finish();
   // Waited for in place: the sampler has stopped and nothing more is recorded live.
+  for (const auto& u : plan.units) {
+    if (!u.inContainer()) continue;
+    auto records = containersOf(u, fs, nullptr, kContainerAtEnd);
+    if (!records) sink.emit(kRecordLoss, Loss{monotonicSeconds(), "podman", "error", 1, records.error().str()});
+    for (const auto& r : records.value_or(std::vector<ContainerRecord>{})) sink.emit(kRecordContainer, r);
+  }
   if (plan.oomd)
     if (auto text = runOomctl()) {
       OomdStatus status = parseOomctl(*text);

@@ -49,6 +49,15 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
   return out;
 }
 
+std::vector<ProcessSetting> processesUnderUnitAdjust(const PlannedUnit& unit,
+                                                     const std::vector<ProcessSetting>& processes) {
+  if (!unit.inContainer()) return processes;
+  std::vector<ProcessSetting> out;
+  for (const auto& p : processes)
+    if (p.comm == "podman") out.push_back(p);
+  return out;
+}
+
 int expectedOomScoreAdjust(const PlannedUnit& unit) { return oomScoreAdjustOf(unit.properties); }
 
 std::vector<CgroupMismatch> cgroupMismatches(const std::map<std::string, std::string>& applied,

@@ -298,7 +298,10 @@ void Bus::noteFailure(const char* call, const std::string& what, int r, const sd
 
 std::optional<DbusValue> Bus::property(const std::string& unit, const std::string& name) {
   const std::string path = unitObjectPath(unit);
-  for (const char* iface : {"org.freedesktop.systemd1.Service", "org.freedesktop.systemd1.Unit"}) {
+  // A scope (a container's, Podman's --cgroups=enabled) has its cgroup properties on Scope.
+  const bool scope = unit.size() > 6 && unit.compare(unit.size() - 6, 6, ".scope") == 0;
+  for (const char* iface :
+       {scope ? "org.freedesktop.systemd1.Scope" : "org.freedesktop.systemd1.Service", "org.freedesktop.systemd1.Unit"}) {
     sd_bus_message* reply = nullptr;
     sd_bus_error error = SD_BUS_ERROR_NULL;
     const int r =

@@ -36,6 +36,26 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   return argv;
 }
 
+std::vector<std::string> containerCommand(const ServiceSpec& service, const PlanOptions& options) {
+  const ContainerSpec& c = service.container.value();
+  // Foreground, so the unit's main process lives as long as the container; READY=1
+  // from oomstress inside reaches systemd (--sdnotify=container, NotifyAccess=all).
+  // No --name and no --rm: each start is a new container that stays for `podman
+  // inspect` at the end, found by its label.
+  std::vector<std::string> argv = {guest::kPodmanPath, "run", "--sdnotify=container", "--network=none",
+                                   "--pull=never", "--cgroups=" + c.cgroups,
+                                   "--label=" + std::string(guest::kContainerServiceLabel) + "=" + service.name};
+  if (c.memory_bytes) argv.push_back("--memory=" + formatSizeExact(*c.memory_bytes));
+  if (c.memory_swap_bytes) argv.push_back("--memory-swap=" + formatSizeExact(*c.memory_swap_bytes));
+  if (c.oom_score_adj) argv.push_back("--oom-score-adj=" + std::to_string(*c.oom_score_adj));
+  argv.push_back("--restart=" + c.restart);
+  argv.push_back(guest::kContainerImage);
+  PlanOptions inside = options;
+  inside.stressor_path = guest::kContainerStressorPath;
+  for (auto& word : stressorCommand(service, inside)) argv.push_back(std::move(word));
+  return argv;
+}
+
 // A line for people to read and paste. Each word is printable() before it is
 // quoted: a control character (the parser refuses them, so only a Scenario built
 // in code could carry one) is shown escaped, never emitted into a terminal.
@@ -118,9 +138,20 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     u.unit = unitName(svc.name);
     u.why = svc.why;
     // A service running its own program keeps its unit's ExecStart= and Type=.
-    if (svc.load) u.exec_start = stressorCommand(svc, options);
+    if (svc.load) u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
     // oomstress sends READY=1 once its baseline is held.
     if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
+    if (svc.container) {
+      const ContainerSpec& c = *svc.container;
+      u.container = PlannedContainer{guest::kContainerImage, c.cgroups, c.memory_bytes.value_or(0),
+                                     c.memory_swap_bytes.value_or(0),
+                                     c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart};
+      // READY=1 comes from the container's process, not the unit's main one (podman).
+      if (!svc.directive("NotifyAccess")) u.properties.push_back(UnitProperty{"NotifyAccess", "all"});
+      // --cgroups=split makes its cgroups below the unit's: systemd must delegate them.
+      if (c.cgroups == kContainerCgroupsSplit && !svc.directive("Delegate"))
+        u.properties.push_back(UnitProperty{"Delegate", "yes"});
+    }
     for (const auto& p : svc.unit) {
       if (auto d = toDbusProperty(p.name, p.value); !d)
         return fail(s.source + ": $.services[" + std::to_string(i) + "].unit." + p.name,

@@ -58,6 +58,7 @@ std::string timelineText(const Timeline& t, std::size_t level) {
   const auto key = [&](const char* name) { out += pad + "\"" + name + "\": "; };
   const auto next = [&] { out += ",\n"; };
   key("complete"), appendValue(out, t.complete, level + 1), next();
+  key("containers"), appendList(out, t.containers, level + 1), next();
   key("gaps"), appendList(out, t.gaps, level + 1), next();
   key("guest"), appendValue(out, t.guest, level + 1), next();
   key("guest_samples"), appendList(out, t.guest_samples, level + 1), next();

@@ -34,7 +34,8 @@ const std::vector<ObjectKeys> kKeys = {
       "payload", "probes", "expect"},
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
-    {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load"}, {"name", "why"}},
+    {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load", "container"}, {"name", "why"}},
+    {"container", {"image", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups"}, {}},
     {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
@@ -230,6 +231,66 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
                   "when leaking: set rate to \"0\" (ramp as fast as possible) or leak to \"0\"");
   if (load.sawtooth && load.leak_bytes_per_sec == 0 && load.rate_bytes_per_sec == 0)
     r.error(path + ".sawtooth", "a sawtooth needs a rate or a leak to grow with");
+}
+
+// Podman refuses a --memory under 6 MiB (its minimum memory limit).
+constexpr std::uint64_t kContainerMinMemory = 6 * MiB;
+
+bool validContainerRestart(const std::string& v) {
+  if (v == "no" || v == "always" || v == "on-failure" || v == "unless-stopped") return true;
+  const std::string prefix = "on-failure:";
+  if (v.rfind(prefix, 0) != 0 || v.size() == prefix.size() || v.size() > prefix.size() + 4) return false;
+  return std::all_of(v.begin() + static_cast<long>(prefix.size()), v.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "container": {"memory": "64M", ...}: podman run's settings for the service's load
+// (docs/containers.md). Checked against the guest (Podman in its packages) and the
+// load (a baseline that fits under the container's limit).
+void readContainer(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest, ContainerSpec& c) {
+  if (!r.object(v, path, "container")) return;
+  if (v.contains("image"))
+    if (auto image = r.string(v["image"], path + ".image"); image && *image != kBuiltinImage)
+      r.error(path + ".image", std::string("expected \"") + kBuiltinImage +
+                                   "\" (the built-in image: the static oomstress alone); got " + quotedText(*image));
+  const std::string most = "from 6MiB (Podman's minimum) to the guest memory, " + formatSize(guest.memory_bytes);
+  if (v.contains("memory"))
+    if (auto b = r.size(v["memory"], path + ".memory", kContainerMinMemory, guest.memory_bytes, most))
+      c.memory_bytes = *b;
+  if (v.contains("memory_swap")) {
+    if (!v.contains("memory"))
+      r.error(path + ".memory_swap", "needs \"memory\" too (Podman refuses --memory-swap without --memory)");
+    else if (auto b = r.size(v["memory_swap"], path + ".memory_swap"); b && c.memory_bytes) {
+      if (*b < *c.memory_bytes)
+        r.error(path + ".memory_swap", "expected at least memory, " + formatSize(*c.memory_bytes) +
+                                           " (it is memory and swap together); got " + shown(v["memory_swap"]));
+      else c.memory_swap_bytes = *b;
+    }
+  }
+  if (v.contains("oom_score_adj")) {
+    const Json& a = v["oom_score_adj"];
+    if (!a.is_number_integer() || a.get<long long>() < -1000 || a.get<long long>() > 1000)
+      r.error(path + ".oom_score_adj", "expected an integer from -1000 to 1000; got " + shown(a));
+    else c.oom_score_adj = static_cast<int>(a.get<long long>());
+  }
+  if (v.contains("restart"))
+    if (auto restart = r.string(v["restart"], path + ".restart")) {
+      if (!validContainerRestart(*restart))
+        r.error(path + ".restart", "expected one of no, on-failure, on-failure:N, always, unless-stopped "
+                                   "(Podman's --restart); got " + quotedText(*restart));
+      else c.restart = *restart;
+    }
+  if (v.contains("cgroups"))
+    if (auto cgroups = r.string(v["cgroups"], path + ".cgroups")) {
+      if (*cgroups != kContainerCgroupsEnabled && *cgroups != kContainerCgroupsSplit)
+        r.error(path + ".cgroups", std::string("expected one of ") + kContainerCgroupsEnabled + " (Podman's default: "
+                                   "a scope under machine.slice), " + kContainerCgroupsSplit +
+                                   " (below the unit, as Quadlet runs it); got " + quotedText(*cgroups));
+      else c.cgroups = *cgroups;
+    }
+  if (std::find(guest.packages.begin(), guest.packages.end(), "podman") == guest.packages.end())
+    r.error(path, "runs the load in a container, which needs Podman in the guest: expected \"podman\" in "
+                  "$.guest.packages");
 }
 
 // A scenario from a pull request is read by root: its unit_file and drop_ins may
@@ -452,6 +513,21 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
     readUnitFiles(r, sv, at, sources, budget, packaged, service);
     if (sv.contains("load")) readLoad(r, sv["load"], at + ".load", s.guest, *service.load);
     else service.load.reset();  // its own program (readUnitFiles said what that needs)
+    if (sv.contains("container")) {
+      service.container.emplace();
+      readContainer(r, sv["container"], at + ".container", s.guest, *service.container);
+      if (!service.load)
+        r.error(at + ".container", "expected a \"load\" too: the container runs oomstress with it (a service's "
+                                   "own image is not supported yet)");
+      else if (sv.contains("unit_file") || sv.contains("drop_ins"))
+        r.error(at + ".container", "expected a transient unit: a container's unit comes from the scenario, "
+                                   "not from unit_file or drop_ins (Quadlet files are not supported yet)");
+      else if (service.container->memory_bytes && service.load->baseline_bytes >= *service.container->memory_bytes)
+        r.error(at + ".load.baseline", "baseline " + formatSize(service.load->baseline_bytes) +
+                                           " does not fit under the container's memory " +
+                                           formatSize(*service.container->memory_bytes) +
+                                           ": it would be OOM-killed before it is ready");
+    }
     if (auto max = service.directive("MemoryMax"); service.load && max && *max != "infinity") {
       auto limit = parseSize(*max);
       if (limit && service.load->baseline_bytes >= *limit)

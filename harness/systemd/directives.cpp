@@ -132,6 +132,8 @@ const std::vector<Directive>& table() {
     add("Type", "one of simple, exec, notify, forking, oneshot",
         oneOf("Type", "Type", {"simple", "exec", "notify", "forking", "oneshot"},
               "one of simple, exec, notify, forking, oneshot"));
+    add("NotifyAccess", "one of none, main, exec, all",
+        oneOf("NotifyAccess", "NotifyAccess", {"none", "main", "exec", "all"}, "one of none, main, exec, all"));
     add("OOMScoreAdjust", "an integer from -1000 to 1000",
         [](std::string_view value) -> Expected<DbusProperty> {
           // systemd's own grammar (safe_atoi), the one unit files are read with.

@@ -262,6 +262,7 @@ bool foldTyped(Timeline& timeline, const std::string& line, const nlohmann::json
   if (type == kRecordLoss) return keep(timeline, line, record, timeline.losses);
   if (type == kRecordOomd) return keep(timeline, line, record, timeline.oomd);
   if (type == kRecordProbe) return keep(timeline, line, record, timeline.probes);
+  if (type == kRecordContainer) return keep(timeline, line, record, timeline.containers);
   if (type == kRecordEnd) {
     timeline.complete = true;
     timeline.guest_status = record.value("status", -1);

@@ -54,6 +54,14 @@ constexpr const char* kAgentPath = OOM_GUEST_BIN "/oomharness-guest";
 // The plan the agent executes: payload file "job/plan.json".
 constexpr const char* kPlanPayloadName = "job/plan.json";
 constexpr const char* kPlanPath = OOM_GUEST_JOB "/plan.json";
+// Containers (docs/containers.md): the built-in image, the static oomstress alone,
+// imported by the agent before the units start; the stressor's path inside it; the
+// label every container of a service carries (its value: the service's name), by
+// which the agent finds them all at the end, restarts included.
+constexpr const char* kContainerImage = "localhost/oomharness/oomstress:latest";
+constexpr const char* kContainerStressorPath = "/oomstress";
+constexpr const char* kContainerServiceLabel = "oomharness.service";
+constexpr const char* kPodmanPath = "/usr/bin/podman";
 // Checkpoint files of --checkpoint jobs (root-owned, on the root disk: survives restarts).
 constexpr const char* kCheckpointDir = "/var/lib/oomharness";
 // Set for COMMAND: the device of the results port (a /dev/vportNpM; the udev

@@ -3,6 +3,7 @@
 // (a chosen victim with its group-killed siblings), and unit invocations.
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,6 +24,9 @@ struct OomEvent {
   const KernelOomKill* victim = nullptr;   // chosen victim (or the first group member if none)
   std::vector<const KernelOomKill*> members;  // every record of this event, victim first
   std::string InvocationID;                // the invocation the victim belonged to, if known
+  // The victim's container (Podman's id), when its cgroup names one that a unit of the
+  // scenario ran: `unit` is then that unit, though the kernel saw a scope outside it.
+  std::string container;
 };
 
 // One candidate in systemd-oomd's ranking: its cgroup and the figures oomd printed
@@ -88,6 +92,11 @@ class TimelineIndex {
   explicit TimelineIndex(const Timeline& timeline);
 
   const Timeline& timeline() const { return timeline_; }
+  // The unit that ran a container, by its id (from the "container" records and Podman's
+  // journal events), or "" when none of the recorded units did.
+  std::string unitOfContainer(const std::string& id) const;
+  // The container a kill's victim was in (its task_memcg names it), or "".
+  static std::string containerOf(const KernelOomKill& k);
   // In time order; a victim recorded twice in one invocation is one event.
   const std::vector<OomEvent>& events() const { return events_; }
   std::size_t duplicateKills() const { return duplicate_kills_; }  // the records folded so
@@ -128,6 +137,7 @@ class TimelineIndex {
 
  private:
   const Timeline& timeline_;
+  std::map<std::string, std::string> container_units_;  // container id -> unit
   std::vector<OomEvent> events_;
   std::size_t duplicate_kills_ = 0;
   std::vector<Invocation> invocations_;

@@ -61,6 +61,10 @@ class Observer {
   void setHardEnd(double t, int status) { sampler_.setHardEnd(t, status); }
 
   void watchUnit(const std::string& unit);  // call before starting it
+  // The containers of `unit` run in scopes of their own (Podman's --cgroups=enabled,
+  // outside the unit): each one Podman starts for it (its journal event) is watched
+  // and sampled like a unit, as "libpod-<id>.scope", restarts included.
+  void watchContainerScopesOf(const std::string& unit) { container_scope_units_.insert(unit); }
   // Job path -> JobRemoved result ("done", "failed", "timeout", ...), once known.
   std::optional<std::string> jobResult(const std::string& job) const;
   void refreshUnit(const std::string& unit);  // GetAll, emit "unit_state" if it changed
@@ -93,6 +97,7 @@ class Observer {
   static int onUnitNewOrRemoved(sd_bus_message* m, void* self, sd_bus_error*);
   static int onCommandOutput(sd_event_source* s, int fd, uint32_t, void* child);
   void readJournal();
+  void watchContainerScope(const JournalRecord& podman_event);
   // What a handler needs D-Bus for (a property read, a unit's control group) runs
   // after the dispatch, where a call waits in the loop, in the order the signals came.
   void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
@@ -110,6 +115,7 @@ class Observer {
   Sampler sampler_;
   std::map<std::string, std::string> path_to_unit_;
   std::set<std::string> unit_names_;
+  std::set<std::string> container_scope_units_;
   std::map<std::string, UnitWatch> units_;
   std::map<std::string, std::string> job_results_;
   unsigned oomd_kills_ = 0;

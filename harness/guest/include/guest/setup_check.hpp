@@ -53,6 +53,13 @@ struct CgroupMismatch {
 std::vector<CgroupMismatch> cgroupMismatches(const std::map<std::string, std::string>& applied,
                                              const std::map<std::string, std::string>& cgroup);
 
+// The processes that must carry the unit's OOMScoreAdjust: all of them, except in a
+// unit that runs a container, where only podman itself does (systemd started it);
+// conmon sets its own to -1000 and the container's come from the runtime
+// (docs/containers.md#4), recorded in the "container" records instead.
+std::vector<ProcessSetting> processesUnderUnitAdjust(const PlannedUnit& unit,
+                                                     const std::vector<ProcessSetting>& processes);
+
 // The plan's OOMScoreAdjust for the unit, or 0 (inherited from PID 1).
 int expectedOomScoreAdjust(const PlannedUnit& unit);
 

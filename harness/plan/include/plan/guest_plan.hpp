@@ -14,6 +14,20 @@
 
 namespace oom {
 
+// A unit whose load runs in a container (scenario.hpp ContainerSpec): what the agent
+// needs besides the podman command in exec_start, to prepare the image, verify the
+// container's settings and find its containers. Absent in older plan.json: none.
+struct PlannedContainer {
+  std::string image;                    // "" : no container; the built-in: guest::kContainerImage
+  std::string cgroups;                  // --cgroups: "enabled" or "split"
+  std::uint64_t memory_bytes = 0;       // --memory; 0: none
+  std::uint64_t memory_swap_bytes = 0;  // --memory-swap; 0: Podman's default
+  std::string oom_score_adj;            // --oom-score-adj as given; "": the runtime's
+  std::string restart;                  // --restart
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedContainer, image, cgroups, memory_bytes, memory_swap_bytes,
+                                                oom_score_adj, restart)
+
 struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"
   std::string unit;                     // "report-worker.service"
@@ -30,11 +44,14 @@ struct PlannedUnit {
   // harness drop-in last, reloads systemd and starts the unit by name. `properties`
   // are then the merged values systemd must show. Empty: a transient unit.
   ServiceFiles files;
+  PlannedContainer container;
 
   bool installed() const { return !files.files.empty(); }
+  bool inContainer() const { return !container.image.empty(); }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
-                                                properties, systemd_run, baseline_bytes, processes, files)
+                                                properties, systemd_run, baseline_bytes, processes, files,
+                                                container)
 
 // A load driver: started as a transient unit once pressure is under way.
 struct PlannedDrive {

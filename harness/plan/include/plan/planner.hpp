@@ -31,6 +31,10 @@ unsigned decisiveKills(const Scenario& scenario);
 // fits in the quiet period that ends the run.
 double effectiveSettleSec(const Scenario& scenario);
 
+// `podman run` argv for a service whose load runs in a container: its container's
+// settings, the built-in image, and the oomstress command inside it.
+std::vector<std::string> containerCommand(const ServiceSpec& service, const PlanOptions& options);
+
 std::string systemdRunLine(const PlannedUnit& unit);
 
 }  // namespace oom

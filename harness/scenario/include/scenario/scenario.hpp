@@ -51,6 +51,26 @@ struct Load {
   unsigned compress_ratio = 1;        // how much zram/zswap can shrink its pages (1: not at all)
 };
 
+// podman run's --cgroups (docs/containers.md#3): "enabled", Podman's default, puts the
+// container in a scope of its own under machine.slice, outside the unit; "split", as
+// Quadlet runs it, puts it in the unit's cgroup (with Delegate=yes).
+inline constexpr const char* kContainerCgroupsEnabled = "enabled";
+inline constexpr const char* kContainerCgroupsSplit = "split";
+// The image a container runs when the scenario names none: the static oomstress alone,
+// imported in the guest (no network, no registry).
+inline constexpr const char* kBuiltinImage = "oomstress";
+
+// A service's workload in a container (`container`): the unit runs `podman run` with
+// these settings and the service's load as the container's command. Sizes are bytes.
+struct ContainerSpec {
+  std::string image = kBuiltinImage;
+  std::optional<std::uint64_t> memory_bytes;       // --memory; unset: no limit of the container's own
+  std::optional<std::uint64_t> memory_swap_bytes;  // --memory-swap; unset: Podman's default
+  std::optional<int> oom_score_adj;                // --oom-score-adj; unset: what the runtime gives
+  std::string restart = "no";                      // --restart: no, on-failure, on-failure:N, always
+  std::string cgroups = kContainerCgroupsEnabled;  // --cgroups
+};
+
 struct ServiceSpec {
   std::string name;                     // unit name stem: "report-worker"
   std::string why;
@@ -65,6 +85,8 @@ struct ServiceSpec {
   // The stand-in's memory. Unset: the service runs its own program, its unit's
   // ExecStart as written (a packaged program, or one from the scenario's payload).
   std::optional<Load> load = Load{};
+  // Set when the load runs in a container under the unit (`podman run`).
+  std::optional<ContainerSpec> container;
 
   bool runsOwnCommand() const { return !load.has_value(); }
   // The memory the stand-in holds once ready; 0 for a service running its own program.

@@ -40,6 +40,14 @@ inline constexpr const char* kOomdUnit = "systemd-oomd.service";
 inline constexpr std::string_view kOomdKillPrefix = "Killed ";
 inline constexpr std::string_view kOomdRankingPrefix = "Considered ";
 
+// Podman's events about a container of one of the scenario's units (journald is its
+// default events logger): journal records with SOURCE=podman and the event's
+// PODMAN_EVENT ("create", "init", "start", "died", "restart", ...) and PODMAN_ID.
+inline constexpr const char* kPodmanSource = "podman";
+inline constexpr const char* kPodmanEventStart = "start";
+inline constexpr const char* kPodmanEventDied = "died";
+inline constexpr const char* kPodmanEventRestart = "restart";
+
 // systemd-oomd's "Killed /x.slice/y.service due to ..." line.
 inline bool isOomdKillLine(std::string_view message) { return message.substr(0, kOomdKillPrefix.size()) == kOomdKillPrefix; }
 // A line of systemd-oomd's ranking: its header, or an indented candidate line.

@@ -34,11 +34,13 @@ inline constexpr const char* kRecordObserverGap = "observer_gap"; // ObserverGap
 inline constexpr const char* kRecordLoss = "loss";                // Loss
 inline constexpr const char* kRecordOomd = "oomd";                // OomdStatus: `oomctl` before pressure and at the end
 inline constexpr const char* kRecordProbe = "probe";              // ProbeAttempt: one attempt of a scenario's probe
+inline constexpr const char* kRecordContainer = "container";      // ContainerRecord: Podman's view of one container
 // {"type":"end","status":N}, last. Its absence means the guest died.
 inline constexpr const char* kRecordEnd = "end";
 
 // The runner's milestones, a Phase's name, in the order they happen.
 inline constexpr const char* kPhaseUnitsInstalled = "units_installed";      // unit files written, systemd reloaded
+inline constexpr const char* kPhaseContainerImage = "container_image";      // detail: the image imported, how long
 inline constexpr const char* kPhaseUnitsStarted = "units_started";          // every start job done
 inline constexpr const char* kPhaseSettingsVerified = "settings_verified";  // every unit_setup without mismatches
 inline constexpr const char* kPhasePressure = "pressure";                   // observation of the pressure begins
@@ -147,6 +149,43 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KernelOomKill, t, pid, comm, cmd
                                                 constraint, oom_memcg, invoker_comm, invoker_pid,
                                                 total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb,
                                                 oom_score_adj, group_kill, lines, attribution, seen_t)
+
+// "type": "container" — one container a service's unit ran (`podman run`), as Podman
+// shows it (`podman inspect`) and, while it ran, as the kernel shows its processes.
+// Written once per container when its unit is verified (when "setup") and once more
+// for every container of the service at the end ("end": restarts are new containers).
+// Podman's words are one witness among others: its OOMKilled is false for a kill
+// inside the container's limit on bookworm (docs/containers.md#5).
+inline constexpr const char* kContainerAtSetup = "setup";
+inline constexpr const char* kContainerAtEnd = "end";
+struct ContainerRecord {
+  double t = 0;
+  std::string when;                // kContainerAtSetup or kContainerAtEnd
+  std::string service, unit;       // the scenario's service, its unit
+  std::string id;                  // Podman's container id (64 hex digits)
+  std::string name;                // Podman's name for it
+  std::string status;              // State.Status: "running", "exited", ...
+  int pid = 0;                     // State.Pid (0 once it has exited)
+  int conmon_pid = 0;              // State.ConmonPid
+  int exit_code = 0;               // State.ExitCode (137: SIGKILL)
+  bool oom_killed = false;         // State.OOMKilled
+  unsigned restart_count = 0;      // RestartCount: restarts by Podman's own --restart
+  std::string started_at, finished_at;  // State.StartedAt / FinishedAt (Podman's wall clock)
+  std::string cgroup;              // State.CgroupPath ("" once it has exited, on bookworm)
+  // What Podman set (HostConfig): --memory, --memory-swap (0: none), --oom-score-adj.
+  std::uint64_t memory_bytes = 0, memory_swap_bytes = 0;
+  int oom_score_adj = 0;
+  // When it was running: the container's own cgroup (the one its main process is in,
+  // from /proc/PID/cgroup), that cgroup's memory.max as the kernel enforces it, and
+  // the runtime's and the container's processes (conmon, the main process).
+  std::string process_cgroup;
+  std::string memory_max;
+  std::vector<ProcessSetting> processes;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, t, when, service, unit, id, name, status, pid,
+                                                conmon_pid, exit_code, oom_killed, restart_count, started_at,
+                                                finished_at, cgroup, memory_bytes, memory_swap_bytes, oom_score_adj,
+                                                process_cgroup, memory_max, processes)
 
 // "type": "unit_state" — a PropertiesChanged seen on a unit, with its invocation.
 struct UnitStateChange {
@@ -344,6 +383,7 @@ struct Timeline {
   std::vector<Loss> losses;
   std::vector<OomdStatus> oomd;          // empty unless the scenario enables systemd-oomd
   std::vector<ProbeAttempt> probes;      // every probe attempt, in the order they ended; empty without probes
+  std::vector<ContainerRecord> containers;  // empty unless a service runs in a container
   bool complete = false;                 // the "end" sentinel arrived
   int guest_status = -1;                 // status carried by the "end" record
   // Bytes applyStreamLine counted against timeline_limits::kMaxTimelineBytes (not
@@ -352,8 +392,8 @@ struct Timeline {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeline, version, guest, plan, setup, kills, states,
                                                 journal, samples, phases, raw_kernel_oom_lines,
-                                                guest_samples, gaps, losses, oomd, probes, complete,
-                                                guest_status)
+                                                guest_samples, gaps, losses, oomd, probes, containers,
+                                                complete, guest_status)
 
 // One streamed line -> record. Each record serialises as its struct plus "type".
 nlohmann::json toStreamRecord(const std::string& type, const nlohmann::json& body);

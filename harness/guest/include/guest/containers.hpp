@@ -1,0 +1,45 @@
+#pragma once
+// Podman in the guest (docs/containers.md): the built-in image the containers run,
+// and what Podman and the kernel say of a service's containers. Pure parts (the
+// parser, the comparison) are separate from the ones that run podman, for tests.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "live/sysfs.hpp"
+#include "oom/expected.hpp"
+#include "plan/guest_plan.hpp"
+#include "timeline/timeline.hpp"
+
+namespace oom {
+
+// The shell command that imports guest::kContainerImage from the agent's own static
+// oomstress (a tar of that one file; no registry, no network).
+std::string importImageCommand();
+
+// The shell command that prints `podman inspect` of every container of `service` (by
+// its label, the exited ones too), or "[]" when it has none.
+std::string inspectContainersCommand(const std::string& service);
+
+// `podman inspect`'s JSON array -> one record per container: Podman's fields only
+// (t, when, service, unit and the kernel's view are the caller's).
+Expected<std::vector<ContainerRecord>> parsePodmanInspect(std::string_view json);
+
+// The kernel's view of a running container: its main process's cgroup and that
+// cgroup's memory.max, and conmon's and the main process's oom_score_adj.
+void readContainerProcesses(const SysFs& fs, ContainerRecord& c);
+
+// What the plan asked of the container against what Podman and the kernel show:
+// sentences, empty when everything applied.
+std::vector<std::string> containerMismatches(const PlannedContainer& asked, const ContainerRecord& seen);
+
+// One line for people: "container 65be4d12df41 running in /machine.slice/libpod-....scope/container
+// (memory.max 100663296, --memory 96MiB); conmon pid 247 oom_score_adj -1000; oomstress pid 249
+// oom_score_adj 0".
+std::string containerSetupText(const ContainerRecord& c);
+
+// The container id a cgroup path names ("/machine.slice/libpod-<id>.scope/container",
+// "/system.slice/x.service/libpod-payload-<id>"), or "".
+std::string containerIdInCgroup(std::string_view cgroup);
+
+}  // namespace oom
