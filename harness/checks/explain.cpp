@@ -41,8 +41,8 @@ std::string explainVictimChoice(const CheckContext& ctx, const OomEvent& ev, con
   const KernelOomKill& v = *ev.victim;
   const std::string victim = (ev.unit.empty() ? v.task_memcg : ev.unit) + " pid " + std::to_string(v.pid);
   if (v.constraint == "CONSTRAINT_MEMCG" && !v.oom_memcg.empty())
-    return "the OOM was confined to " + v.oom_memcg +
-           " (its memory.max, MemoryMax=, was hit): the kernel chose only among that cgroup's tasks, so " +
+    return "the OOM was confined to " + v.oom_memcg + " (" + ctx.index.layerOf(ev).limit +
+           " was hit): the kernel chose only among that cgroup's tasks, so " +
            expected_service + " was no candidate (docs/kernel-and-systemd.md#global-and-memcg-oom-constraints)";
   const std::string expected_unit = unitName(expected_service);
   const std::string rule = "; badness = RSS + swap + page tables + oom_score_adj x (RAM + swap) / 1000 "

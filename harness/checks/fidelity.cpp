@@ -34,6 +34,7 @@ std::optional<std::uint64_t> ownLimit(const ServiceSpec& svc, const TimelineInde
   const auto take = [&](std::optional<std::uint64_t> v) {
     if (v && *v > 0 && *v != UINT64_MAX) limit = limit ? std::min(*limit, *v) : *v;
   };
+  if (svc.container && svc.container->memory_bytes) take(*svc.container->memory_bytes);  // --memory
   const UnitSetup* setup = index.setupOf(unitName(svc.name));
   for (const char* directive : {"MemoryHigh", "MemoryMax"}) {
     if (setup) {
@@ -60,14 +61,23 @@ LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
     const auto invocations = index.invocationsOf(unit);
     const auto events = index.eventsIn(unit);
     const double first_kill = events.empty() ? 1e300 : events.front()->t;
-    // The first invocation's samples before its first kill: the load as started.
+    // The first invocation's samples before its first kill: the load as started. A
+    // container in a scope of its own holds the load there, outside the unit: the
+    // first container's scope (its setup record) is sampled as a unit of its own.
+    std::string held_in = unit;
+    if (svc.container && svc.container->cgroups != kContainerCgroupsSplit)
+      for (const auto& r : index.timeline().containers)
+        if (r.unit == unit && r.when == kContainerAtSetup) {
+          held_in = "libpod-" + r.id + ".scope";
+          break;
+        }
     std::vector<const MemorySample*> samples;
-    for (const auto* s : index.samplesOf(unit)) {
+    for (const auto* s : index.samplesOf(held_in)) {
       if (s->t >= first_kill || s->memory_events.empty()) continue;
       std::vector<int> pids;
       for (const auto& p : s->processes) pids.push_back(p.pid);
       const Invocation* inv = index.invocationAt(unit, s->t, pids);
-      if (!invocations.empty() && inv && inv != invocations.front()) continue;
+      if (held_in == unit && !invocations.empty() && inv && inv != invocations.front()) continue;
       samples.push_back(s);
     }
     if (samples.empty()) {

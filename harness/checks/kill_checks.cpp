@@ -157,7 +157,7 @@ static void checkNeverKilled(const CheckContext& ctx, const std::string& /*scena
         const OomEvent& first = *events.front();
         const KernelOomKill& v = *first.victim;
         if (v.constraint == "CONSTRAINT_MEMCG")
-          c.why = "the kill was confined to " + v.oom_memcg + " (MemoryMax= was hit): only " + unit +
+          c.why = "the kill was confined to " + v.oom_memcg + " (" + ctx.index.layerOf(first).limit + " was hit): only " + unit +
                   "'s own processes were candidates (docs/kernel-and-systemd.md#global-and-memcg-oom-constraints)";
         else
           for (const auto& e : ctx.index.events())

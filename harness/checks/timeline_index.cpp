@@ -285,6 +285,23 @@ std::string TimelineIndex::unitOfContainer(const std::string& id) const {
 
 std::string TimelineIndex::containerOf(const KernelOomKill& k) { return containerIdInCgroup(k.task_memcg); }
 
+KillLayer TimelineIndex::layerOf(const OomEvent& e) const {
+  const KernelOomKill& k = *e.victim;
+  if (k.constraint != "CONSTRAINT_MEMCG") {
+    const std::string limit = "the whole guest's memory";
+    return {kLayerKernel, limit, limit + " (" + (k.constraint.empty() ? "no constraint printed" : k.constraint) + ")"};
+  }
+  const std::string& memcg = k.oom_memcg.empty() ? k.task_memcg : k.oom_memcg;
+  const auto layer = [&](const char* name, const std::string& limit) {
+    return KillLayer{name, limit, limit + " of " + memcg};
+  };
+  if (!containerIdInCgroup(memcg).empty()) return layer(kLayerContainer, "the container's memory limit (--memory)");
+  const UnitSetup* setup = e.unit.empty() ? nullptr : setupOf(e.unit);
+  const std::string own = setup ? setup->control_group : "";
+  if (!own.empty() && (memcg == own || memcg.rfind(own + "/", 0) == 0)) return layer(kLayerUnit, "the unit's MemoryMax=");
+  return layer(kLayerSlice, "a limit above the unit");
+}
+
 std::vector<const OomEvent*> TimelineIndex::eventsIn(const std::string& unit) const {
   std::vector<const OomEvent*> out;
   for (const auto& e : events_)

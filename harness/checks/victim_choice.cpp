@@ -5,6 +5,8 @@
 // equal points the later row wins (the scan replaces on >=).
 #include "checks/victim_choice.hpp"
 
+#include "guest/containers.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -108,8 +110,9 @@ std::string sentenceFor(const VictimChoice& choice, const KernelOomKill& k) {
   if (victim == cs.end()) return "The kernel's task dump does not list the victim, pid " + std::to_string(k.pid) + ".";
   std::string vname = nameOf(*victim), scope_note;
   if (choice.memcg)
-    scope_note = " The OOM was confined to " + choice.scope +
-                 " (CONSTRAINT_MEMCG: its MemoryMax= was hit), so only its tasks could be chosen.";
+    scope_note = " The OOM was confined to " + choice.scope + " (CONSTRAINT_MEMCG: " +
+                 (choice.limit.empty() ? std::string("its memory.max") : choice.limit) +
+                 " was hit), so only its tasks could be chosen.";
   const VictimCandidate* rival = nullptr;
   for (const auto& c : cs)
     if (!c.victim) {
@@ -181,6 +184,7 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
   const Timeline& tl = index.timeline();
   choice.memcg = k.constraint == "CONSTRAINT_MEMCG";
   choice.scope = choice.memcg ? (k.oom_memcg.empty() ? k.task_memcg : k.oom_memcg) : "the whole guest";
+  if (choice.memcg) choice.limit = index.layerOf(event).limit;
   if (k.group_kill) {
     choice.sentence = "pid " + std::to_string(k.pid) +
                       " was killed as a member of its cgroup's memory.oom.group; the kernel's chosen victim was not "
@@ -224,7 +228,9 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
       c.name = row->name;
       c.title = titleOf(c.pid);
       if (const auto u = units.find(c.pid); u != units.end()) c.unit = u->second;
-      if (c.unit.empty() && choice.memcg) c.unit = k.unit;  // the table lists only the memcg's tasks
+      // A container's scope sampled as a unit of its own is the unit that ran the container.
+      if (const auto owner = index.unitOfContainer(containerIdInCgroup(c.unit)); !owner.empty()) c.unit = owner;
+      if (c.unit.empty() && choice.memcg) c.unit = event.unit;  // the table lists only the memcg's tasks
       c.rss_bytes = row->rss_pages * page;
       c.swap_bytes = row->swapents * page;
       c.pgtables_bytes = row->pgtables_bytes;
@@ -268,6 +274,7 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
         c.name = p.comm;
         c.title = p.cmdline.empty() ? titleOf(p.pid) : p.cmdline;
         c.unit = s->unit;
+        if (const auto owner = index.unitOfContainer(containerIdInCgroup(c.unit)); !owner.empty()) c.unit = owner;
         c.rss_bytes = p.rss_bytes;
         c.oom_score_adj = p.oom_score_adj;
         c.oom_score = p.oom_score;

@@ -38,6 +38,10 @@ std::string shortId(const std::string& id) { return id.empty() ? "(unknown)" : i
 
 struct PerInvocation {
   std::size_t kernel = 0, cgroup = 0, systemd = 0;
+  // Kills in a container of the unit whose cgroup is a scope of its own, outside the
+  // unit's (Podman's --cgroups=enabled): neither the unit's memory.events nor systemd
+  // can see them; the scope's memory.events can, if it was sampled before it went.
+  std::size_t outside = 0, outside_scope_saw = 0;
   std::size_t oomd = 0;  // systemd-oomd's kills: systemd's Result=oom-kill, no kernel line (expected)
   bool cgroup_sampled = false;  // a sample of the cgroup followed every kernel kill closely enough
   std::vector<Evidence> kernel_ev, cgroup_ev, systemd_ev;
@@ -54,8 +58,29 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
   std::map<std::string, PerInvocation> m;
   const bool group = groupKills(ctx, unit);
   const auto samples = ctx.index.samplesOf(unit);
+  const UnitSetup* setup = ctx.index.setupOf(unit);
+  const std::string own = setup ? setup->control_group : "";
+  const auto outsideUnit = [&](const OomEvent& e) {
+    const std::string& cg = e.victim->task_memcg;
+    return !e.container.empty() && !own.empty() && cg != own && cg.rfind(own + "/", 0) != 0;
+  };
   for (const auto* e : ctx.index.eventsIn(unit)) {
     auto& w = m[e->InvocationID];
+    if (outsideUnit(*e)) {
+      ++w.outside;
+      w.kernel_ev.push_back(killEvidence(*e->victim));
+      const std::string scope = "libpod-" + e->container + ".scope";
+      for (const auto* s : ctx.index.samplesOf(scope))
+        if (s->t >= e->t && cgroupKills(*s) > 0) {
+          ++w.outside_scope_saw;
+          std::string text = scope + " memory.events";
+          for (const auto& [k, v] : s->memory_events)
+            if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
+          w.cgroup_ev.push_back(Evidence{s->t, kRecordSample, scope, "", 0, text});
+          break;
+        }
+      continue;
+    }
     ++w.kernel;
     w.kernel_ev.push_back(killEvidence(*e->victim));
   }
@@ -83,7 +108,7 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
       return (inv ? inv->InvocationID : std::string()) == invocation;
     };
     for (const auto* e : ctx.index.eventsIn(unit)) {
-      if (e->InvocationID != id) continue;
+      if (e->InvocationID != id || outsideUnit(*e)) continue;
       const bool sampled = std::any_of(samples.begin(), samples.end(), [&](const MemorySample* s) {
         return s->t >= e->t && s->t <= e->t + kCgroupSampleWindowSec && !s->memory_events.empty() &&
                cgroupKills(*s) > 0 && ofThis(s);
@@ -154,7 +179,7 @@ CheckOutcome CheckContext::missingKillIn(const std::string& unit, CheckResult& c
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
   WitnessCounts c;
   for (const auto& [id, w] : byInvocation(ctx, unit)) {
-    c.kernel += w.kernel;
+    c.kernel += w.kernel + w.outside;
     c.cgroup += w.cgroup;
     c.systemd += w.systemd;
     c.cgroup_evidence.insert(c.cgroup_evidence.end(), w.cgroup_ev.begin(), w.cgroup_ev.end());
@@ -172,7 +197,18 @@ static void checkWitnesses(const CheckContext& ctx, const std::string& /*scenari
   for (const auto& svc : ctx.scenario.services) units.insert(unitName(svc.name));
   std::vector<std::string> unaccounted, missed, agreed;
   for (const auto& unit : units) {
-    for (const auto& [id, w] : byInvocation(ctx, unit)) {
+    const auto invocations = byInvocation(ctx, unit);
+    std::size_t outside = 0, scope_saw = 0;
+    for (const auto& [id, w] : invocations) {
+      outside += w.outside;
+      scope_saw += w.outside_scope_saw;
+    }
+    if (outside > 0)
+      agreed.push_back(unit + " " + std::to_string(outside) +
+                       "x in containers' own scopes, outside the unit (the kernel log; systemd and the unit's "
+                       "memory.events cannot see those; the scopes' memory.events counted " + std::to_string(scope_saw) +
+                       ", the other scopes were gone before a sample)");
+    for (const auto& [id, w] : invocations) {
       if (w.kernel == 0 && w.cgroup == 0 && w.systemd == 0) {
         if (w.oomd > 0) agreed.push_back(unit + " " + std::to_string(w.oomd) + "x by systemd-oomd");
         continue;

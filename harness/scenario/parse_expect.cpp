@@ -97,6 +97,24 @@ void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, 
       r.error(at + ".killed_by",
               "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
   }
+  if (u.decided_by) {
+    const std::string& d = *u.decided_by;
+    if (d != kLayerContainer && d != kLayerUnit && d != kLayerSlice && d != kLayerOomd && d != kLayerKernel)
+      r.error(at + ".decided_by", "expected one of container (its memory limit), unit (MemoryMax=), slice (a "
+                                  "limit above the unit), systemd-oomd, kernel (the whole guest); got " + quotedText(d));
+    else if (d == kLayerContainer && svc && !svc->container)
+      r.error(at + ".decided_by", "expects the container's limit to decide, but " + quotedText(name) +
+                                      " runs in no container (add \"container\" to the service)");
+    else if (d == kLayerContainer && svc && svc->container && !svc->container->memory_bytes)
+      r.error(at + ".decided_by", "expects the container's limit to decide, but " + quotedText(name) +
+                                      "'s container has none (set container.memory)");
+    else if (d == kLayerOomd && !s.oomd)
+      r.error(at + ".decided_by",
+              "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
+  }
+  if (u.oom_killed && svc && !svc->container)
+    r.error(at + ".oom_killed", "is about a container, and " + quotedText(name) +
+                                    " runs in none (use oom_kills for a unit's own processes)");
   if (u.constraint && *u.constraint != "CONSTRAINT_NONE" && *u.constraint != "CONSTRAINT_MEMCG")
     r.error(at + ".constraint", "expected one of CONSTRAINT_NONE (global OOM), CONSTRAINT_MEMCG "
                                 "(a MemoryMax= limit was hit); got \"" + *u.constraint + "\"");

@@ -207,6 +207,10 @@ inline const std::vector<Recording>& recordings() {
       // The same, run again after the titles were recorded: both releases killed the server.
       {"recorded-redis-bgsave-run2-bookworm.jsonl", "redis-bgsave/bgsave.json"},
       {"recorded-redis-bgsave-run2-trixie.jsonl", "redis-bgsave/bgsave.json"},
+      // A leaking worker in a Podman container with its own 96M limit (--cgroups=enabled: a
+      // scope under machine.slice), restarted by systemd after each kill (container_test.cpp).
+      {"recorded-container-limit-decides-bookworm.jsonl", "containers/limit-decides.json"},
+      {"recorded-container-limit-decides-trixie.jsonl", "containers/limit-decides.json"},
   };
   return all;
 }

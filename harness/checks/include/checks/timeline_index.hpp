@@ -49,6 +49,15 @@ struct OomdRanking {
   const OomdCandidate* find(const std::string& unit) const;
 };
 
+// The layer that decided a kernel OOM event (scenario.hpp kLayer*): from its
+// constraint and the cgroup whose limit was hit (oom_memcg), against the container
+// ids and the unit's own cgroup. `words` names the limit for people.
+struct KillLayer {
+  std::string layer;  // kLayerContainer, kLayerUnit, kLayerSlice or kLayerKernel
+  std::string limit;  // "the container's memory limit (--memory)", "the unit's MemoryMax=", ...
+  std::string words;  // limit and cgroup: "the container's memory limit (--memory) of /machine.slice/..."
+};
+
 // True for systemd-oomd's "Killed <cgroup> due to ..." record (not a ranking line).
 bool isOomdKillRecord(const JournalRecord& j);
 
@@ -97,6 +106,7 @@ class TimelineIndex {
   std::string unitOfContainer(const std::string& id) const;
   // The container a kill's victim was in (its task_memcg names it), or "".
   static std::string containerOf(const KernelOomKill& k);
+  KillLayer layerOf(const OomEvent& e) const;
   // In time order; a victim recorded twice in one invocation is one event.
   const std::vector<OomEvent>& events() const { return events_; }
   std::size_t duplicateKills() const { return duplicate_kills_; }  // the records folded so

@@ -35,6 +35,7 @@ struct VictimChoice {
   Source source = Source::none;
   bool memcg = false;                       // CONSTRAINT_MEMCG: only one cgroup's tasks
   std::string scope;                        // the cgroup (memcg) or "the whole guest"
+  std::string limit;                        // whose limit was hit (KillLayer::limit); "" for a global OOM
   std::vector<VictimCandidate> candidates;  // highest first, as the kernel ranked them
   std::size_t unkillable = 0;               // listed with oom_score_adj -1000: never chosen
   std::size_t outside_scope = 0;            // sampled tasks left out: outside the memcg

@@ -71,6 +71,15 @@ struct ContainerSpec {
   std::string cgroups = kContainerCgroupsEnabled;  // --cgroups
 };
 
+// The layers that can decide an OOM kill (`decided_by`), innermost first: a
+// container's own memory limit, the unit's MemoryMax=, a slice (or any other cgroup)
+// above the unit, systemd-oomd, or the kernel for the whole guest (CONSTRAINT_NONE).
+inline constexpr const char* kLayerContainer = "container";
+inline constexpr const char* kLayerUnit = "unit";
+inline constexpr const char* kLayerSlice = "slice";
+inline constexpr const char* kLayerOomd = "systemd-oomd";
+inline constexpr const char* kLayerKernel = "kernel";
+
 struct ServiceSpec {
   std::string name;                     // unit name stem: "report-worker"
   std::string why;

@@ -1,0 +1,132 @@
+// A service's load in a Podman container, on real recordings of scenarios/containers/
+// limit-decides.json (2026-12-05, TCG): a leak in a container with a 96M limit, in a
+// scope of its own under machine.slice (Podman's default --cgroups), restarted by
+// systemd after each kill. The kernel sees the kill outside the unit; the host ties it
+// to the unit by the container's id, and judges which layer decided it.
+#include "checks/timeline_index.hpp"
+#include "fixtures.hpp"
+#include "guest/containers.hpp"
+
+using namespace oom;
+using namespace oomtest;
+
+namespace {
+
+const char* const kRecordings[] = {"recorded-container-limit-decides-bookworm.jsonl",
+                                   "recorded-container-limit-decides-trixie.jsonl"};
+const char* const kScenario = "containers/limit-decides.json";
+
+Scenario withWorker(const std::string& key, nlohmann::ordered_json value) {
+  return scenario(kScenario, "", [&](nlohmann::ordered_json& doc) { doc["expect"]["units"]["worker"][key] = value; });
+}
+
+Records without(Records recs, const std::function<bool(const nlohmann::json&)>& drop) {
+  recs.erase(std::remove_if(recs.begin(), recs.end(), drop), recs.end());
+  return recs;
+}
+
+bool isContainerRecord(const nlohmann::json& r) { return r["type"] == kRecordContainer; }
+bool isPodmanEvent(const nlohmann::json& r) {
+  return r["type"] == kRecordJournal && r.contains("fields") && r["fields"].value("SOURCE", "") == kPodmanSource;
+}
+
+}  // namespace
+
+TEST(Containers, TheContainersLimitDecidesAndTheKillsAreTheUnits) {
+  for (const char* file : kRecordings) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    const Verdict v = evaluate(scenario(kScenario), t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    // The kernel's task_memcg is the container's scope, outside the unit ...
+    ASSERT_FALSE(t.kills.empty());
+    EXPECT_TRUE(has(t.kills.front().task_memcg, "/machine.slice/libpod-")) << t.kills.front().task_memcg;
+    EXPECT_NE(t.kills.front().unit, "worker.service");
+    // ... and every kill is the worker's, each in a container Podman started for it.
+    const TimelineIndex index(t);
+    ASSERT_EQ(index.eventsIn("worker.service").size(), t.kills.size());
+    for (const auto* e : index.eventsIn("worker.service")) {
+      EXPECT_EQ(e->container.size(), 64u);
+      EXPECT_EQ(index.layerOf(*e).layer, kLayerContainer);
+    }
+    const CheckResult* d = find(v, "worker.decided_by");
+    ASSERT_NE(d, nullptr);
+    EXPECT_TRUE(has(d->observed, "container: the container's memory limit (--memory) of /machine.slice/libpod-"))
+        << d->observed;
+    const CheckResult* w = find(v, "witnesses");
+    ASSERT_NE(w, nullptr);
+    EXPECT_TRUE(has(w->observed, "in containers' own scopes, outside the unit")) << w->observed;
+  }
+}
+
+TEST(Containers, PodmansOwnWordIsCitedNotTrusted) {
+  // Bookworm's Podman 4.3 reports OOMKilled false for a kill inside the container's
+  // limit (docs/containers.md#5); trixie's 5.4 true. The verdict is the same.
+  const std::pair<const char*, const char*> expected[] = {
+      {"recorded-container-limit-decides-bookworm.jsonl", "State.OOMKilled true for 0, exit code 137 for 4"},
+      {"recorded-container-limit-decides-trixie.jsonl", "State.OOMKilled true for 4, exit code 137 for 4"}};
+  for (const auto& [file, podman] : expected) {
+    SCOPED_TRACE(file);
+    const Verdict v = evaluate(scenario(kScenario), timeline(file));
+    const CheckResult* c = find(v, "worker.oom_killed");
+    ASSERT_NE(c, nullptr) << dump(v);
+    EXPECT_EQ(c->outcome, CheckOutcome::pass) << c->observed;
+    EXPECT_TRUE(has(c->observed, "4 kill(s) in its containers")) << c->observed;
+    EXPECT_TRUE(has(c->observed, podman)) << c->observed;
+  }
+}
+
+TEST(Containers, AnotherLayerExpectedFails) {
+  for (const char* file : kRecordings) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    for (const char* layer : {kLayerUnit, kLayerKernel, kLayerSlice}) {
+      const Verdict v = evaluate(withWorker("decided_by", layer), t);
+      const CheckResult* c = find(v, "worker.decided_by");
+      ASSERT_NE(c, nullptr);
+      EXPECT_EQ(c->outcome, CheckOutcome::fail) << layer;
+      EXPECT_TRUE(has(c->why, "the container's own memory limit was hit before")) << c->why;
+    }
+    const Verdict none = evaluate(withWorker("oom_killed", false), t);
+    EXPECT_EQ(outcome(none, "worker.oom_killed"), CheckOutcome::fail);
+  }
+}
+
+TEST(Containers, WithoutPodmansRecordsTheKillsAreNobodysAndTheRunSaysSo) {
+  const Records recs = records(kRecordings[0]);
+  // Either witness of the container's id is enough to tie it to the unit ...
+  for (const auto& drop : {isContainerRecord, isPodmanEvent}) {
+    const Verdict v = evaluate(scenario(kScenario), fold(without(recs, drop)));
+    EXPECT_EQ(outcome(v, "worker.oom_kills"), CheckOutcome::pass) << dump(v);
+  }
+  // ... without both, the kills are in cgroups no unit of the scenario ran: collateral.
+  const Verdict v = evaluate(scenario(kScenario),
+                             fold(without(recs, [](const nlohmann::json& r) { return isContainerRecord(r) || isPodmanEvent(r); })));
+  EXPECT_EQ(outcome(v, "collateral"), CheckOutcome::fail) << dump(v);
+  EXPECT_NE(v.verdict, VerdictKind::pass);
+}
+
+TEST(Containers, TheHostRejudgesTheContainersSetup) {
+  // The guest found nothing wrong; a container record that shows no limit in the kernel
+  // is a setting not applied, whatever the guest said.
+  Records recs = records(kRecordings[0]);
+  for (auto& r : recs)
+    if (isContainerRecord(r) && r["when"] == kContainerAtSetup) r["memory_max"] = "max";
+  const Verdict v = evaluate(scenario(kScenario), fold(recs));
+  const CheckResult* c = find(v, "setup");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->outcome, CheckOutcome::inconclusive);
+  EXPECT_TRUE(has(c->observed, "the host finds container ")) << c->observed;
+  EXPECT_TRUE(has(c->observed, "memory.max of /machine.slice/libpod-")) << c->observed;
+}
+
+TEST(Containers, ContainerIdsAreReadFromPodmansCgroupNames) {
+  const std::string id(64, 'a');
+  EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-" + id + ".scope/container"), id);
+  EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-" + id + ".scope"), id);
+  EXPECT_EQ(containerIdInCgroup("/system.slice/w.service/runtime/libpod-payload-" + id), id);
+  EXPECT_EQ(containerIdInCgroup("libpod-" + id + ".scope"), id);
+  EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-conmon-" + id + ".scope"), "");
+  EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-" + id.substr(1) + ".scope"), "");
+  EXPECT_EQ(containerIdInCgroup("/system.slice/worker.service"), "");
+}
