@@ -119,7 +119,12 @@ struct WitnessCounts {
   std::size_t kernel = 0;          // OOM events in the kernel log
   std::size_t cgroup = 0;          // memory.events: oom_group_kill, else oom_kill (max per invocation)
   std::size_t systemd = 0;         // invocations systemd reported as OOM-killed
-  std::vector<Evidence> cgroup_evidence, systemd_evidence;
+  // The unit's containers in scopes of their own (outside its cgroup): kills their
+  // scopes' memory.events counted (the most each scope showed), and containers Podman
+  // marked State.OOMKilled (trixie's Podman does; bookworm's does not for a kill
+  // inside the container's limit).
+  std::size_t container_cgroup = 0, podman = 0;
+  std::vector<Evidence> cgroup_evidence, systemd_evidence, container_evidence;
 };
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit);
 // What the witnesses other than the kernel log saw, "memory.events counted 1 and systemd

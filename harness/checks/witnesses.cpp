@@ -73,10 +73,6 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
       for (const auto* s : ctx.index.samplesOf(scope))
         if (s->t >= e->t && cgroupKills(*s) > 0) {
           ++w.outside_scope_saw;
-          std::string text = scope + " memory.events";
-          for (const auto& [k, v] : s->memory_events)
-            if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
-          w.cgroup_ev.push_back(Evidence{s->t, kRecordSample, scope, "", 0, text});
           break;
         }
       continue;
@@ -151,8 +147,14 @@ std::string otherWitnessesSaw(const WitnessCounts& w, const std::string& unit, s
   std::string saw;
   if (w.cgroup > 0) saw = "memory.events counted " + std::to_string(w.cgroup);
   if (w.systemd > 0) saw += (saw.empty() ? "" : " and ") + ("systemd reported " + std::to_string(w.systemd));
+  if (w.container_cgroup > 0)
+    saw += (saw.empty() ? "" : " and ") + ("its containers' scopes' memory.events counted " +
+                                           std::to_string(w.container_cgroup));
+  if (w.podman > 0) saw += (saw.empty() ? "" : " and ") + ("Podman marked " + std::to_string(w.podman) +
+                                                           " of its containers OOMKilled");
   evidence.insert(evidence.end(), w.cgroup_evidence.begin(), w.cgroup_evidence.end());
   evidence.insert(evidence.end(), w.systemd_evidence.begin(), w.systemd_evidence.end());
+  evidence.insert(evidence.end(), w.container_evidence.begin(), w.container_evidence.end());
   return saw + " OOM kill(s) in " + unit;
 }
 
@@ -163,7 +165,7 @@ CheckOutcome CheckContext::missingKillIn(const std::string& unit, CheckResult& c
     for (const auto& svc : scenario.services) units.push_back(unitName(svc.name));
   for (const auto& u : units) {
     const WitnessCounts w = witnessesOf(*this, u);
-    if (w.kernel > 0 || (w.cgroup == 0 && w.systemd == 0)) continue;
+    if (w.kernel > 0 || (w.cgroup == 0 && w.systemd == 0 && w.container_cgroup == 0 && w.podman == 0)) continue;
     c.observed += "; but " + otherWitnessesSaw(w, u, c.evidence);
     std::string losses;
     for (const auto& b : blind)
@@ -185,6 +187,35 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
     c.cgroup_evidence.insert(c.cgroup_evidence.end(), w.cgroup_ev.begin(), w.cgroup_ev.end());
     c.systemd_evidence.insert(c.systemd_evidence.end(), w.systemd_ev.begin(), w.systemd_ev.end());
   }
+  // Its containers, by id: Podman's records and its journal events name them.
+  const Timeline& t = ctx.index.timeline();
+  std::set<std::string> ids;
+  for (const auto& r : t.containers)
+    if (r.unit == unit && !r.id.empty()) ids.insert(r.id);
+  for (const auto& j : t.journal) {
+    const auto id = j.fields.find("PODMAN_ID");
+    if (j.unit == unit && id != j.fields.end() && ctx.index.unitOfContainer(id->second) == unit) ids.insert(id->second);
+  }
+  for (const auto& id : ids) {
+    const std::string scope = "libpod-" + id + ".scope";
+    const MemorySample* most = nullptr;
+    for (const auto* s : ctx.index.samplesOf(scope))
+      if (cgroupKills(*s) > 0 && (!most || cgroupKills(*s) > cgroupKills(*most))) most = s;
+    if (most) {
+      c.container_cgroup += cgroupKills(*most);
+      std::string text = scope + " memory.events";
+      for (const auto& [k, v] : most->memory_events)
+        if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
+      c.container_evidence.push_back(Evidence{most->t, kRecordSample, scope, "", 0, text});
+    }
+  }
+  for (const auto& r : t.containers)
+    if (r.unit == unit && r.when == kContainerAtEnd && r.oom_killed) {
+      ++c.podman;
+      c.container_evidence.push_back(Evidence{r.t, kRecordContainer, unit, "", 0,
+                                              "podman inspect " + r.id.substr(0, 12) + ": State.OOMKilled true, ExitCode " +
+                                                  std::to_string(r.exit_code)});
+    }
   return c;
 }
 

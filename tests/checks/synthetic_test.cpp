@@ -121,5 +121,5 @@ TEST(Synthetic, MemoryMaxKillHasMemcgConstraintAndSaysWhyItWasChosen) {
   const auto* c = find(wrong, "never_killed", "cache-loader");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->outcome, CheckOutcome::fail);
-  EXPECT_TRUE(has(c->why, "confined to /system.slice/cache-loader.service (MemoryMax= was hit)")) << c->why;
+  EXPECT_TRUE(has(c->why, "confined to /system.slice/cache-loader.service (the unit's MemoryMax= was hit)")) << c->why;
 }
