@@ -6,6 +6,41 @@ namespace oom {
 
 std::string PlannedProbe::asks() const { return kind + " " + (command.empty() ? target : shellLine(command)); }
 
+namespace {
+// The fields every PlannedUnit writes (the macro's pair of functions, for a struct of them).
+struct PlannedUnitFields {
+  std::string service, unit, why;
+  std::vector<std::string> exec_start;
+  std::vector<UnitProperty> properties;
+  std::string systemd_run;
+  std::uint64_t baseline_bytes = 0;
+  unsigned processes = 1;
+  ServiceFiles files;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnitFields, service, unit, why, exec_start, properties,
+                                                systemd_run, baseline_bytes, processes, files)
+}  // namespace
+
+void to_json(nlohmann::json& j, const PlannedUnit& u) {
+  j = PlannedUnitFields{u.service, u.unit, u.why, u.exec_start, u.properties, u.systemd_run, u.baseline_bytes,
+                        u.processes, u.files};
+  if (u.inContainer()) j["container"] = u.container;
+}
+
+void from_json(const nlohmann::json& j, PlannedUnit& u) {
+  const auto f = j.get<PlannedUnitFields>();
+  u.service = f.service;
+  u.unit = f.unit;
+  u.why = f.why;
+  u.exec_start = f.exec_start;
+  u.properties = f.properties;
+  u.systemd_run = f.systemd_run;
+  u.baseline_bytes = f.baseline_bytes;
+  u.processes = f.processes;
+  u.files = f.files;
+  u.container = j.contains("container") ? j.at("container").get<PlannedContainer>() : PlannedContainer{};
+}
+
 void to_json(nlohmann::json& j, const PlannedProbe& p) {
   j = nlohmann::json{{"name", p.name},       {"why", p.why},         {"service", p.service},
                      {"unit", p.unit},       {"kind", p.kind},       {"target", p.target},

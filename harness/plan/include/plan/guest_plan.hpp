@@ -49,9 +49,9 @@ struct PlannedUnit {
   bool installed() const { return !files.files.empty(); }
   bool inContainer() const { return !container.image.empty(); }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedUnit, service, unit, why, exec_start,
-                                                properties, systemd_run, baseline_bytes, processes, files,
-                                                container)
+// By hand: "container" is written only for a unit that runs one (plans without it read as none).
+void to_json(nlohmann::json& j, const PlannedUnit& u);
+void from_json(const nlohmann::json& j, PlannedUnit& u);
 
 // A load driver: started as a transient unit once pressure is under way.
 struct PlannedDrive {
