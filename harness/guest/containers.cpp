@@ -1,5 +1,6 @@
 #include "guest/containers.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
