@@ -127,6 +127,9 @@ struct WitnessCounts {
   std::vector<Evidence> cgroup_evidence, systemd_evidence, container_evidence;
 };
 WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit);
+// unit_checks.cpp: the highest NRestarts systemd reported for the unit (its states and
+// its "restart scheduled" messages), with the records that show it appended.
+std::uint64_t systemdRestarts(const CheckContext& ctx, const std::string& unit, std::vector<Evidence>& evidence);
 // What the witnesses other than the kernel log saw, "memory.events counted 1 and systemd
 // reported 1 OOM kill(s) in api.service", with their records appended to `evidence`.
 std::string otherWitnessesSaw(const WitnessCounts& w, const std::string& unit, std::vector<Evidence>& evidence);

@@ -99,6 +99,55 @@ static void checkOomKilled(const CheckContext& ctx, const std::string& svc, Chec
   out.push_back(std::move(c));
 }
 
+// Who started the service again after a kill: systemd (NRestarts, its unit's Restart=),
+// Podman (its --restart policy: a "restart" event of the same container), both or neither.
+static void checkRestartedBy(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const std::string unit = unitName(svc);
+  const std::string& want = *ctx.expected(svc).restarted_by;
+  CheckResult c{.name = svc + ".restarted_by",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "after a kill, " + unit + " is restarted by " + want};
+  const std::uint64_t systemd = systemdRestarts(ctx, unit, c.evidence);
+  std::uint64_t podman = 0, counted = 0;
+  for (const auto& j : ctx.index.timeline().journal) {
+    const auto source = j.fields.find("SOURCE"), event = j.fields.find("PODMAN_EVENT");
+    if (j.unit != unit || source == j.fields.end() || source->second != kPodmanSource || event == j.fields.end() ||
+        event->second != kPodmanEventRestart)
+      continue;
+    ++podman;
+    c.evidence.push_back(journalEvidence(j));
+  }
+  for (const auto& r : ctx.index.timeline().containers)
+    if (r.unit == unit && r.when == kContainerAtEnd) counted += r.restart_count;
+  const std::string seen = systemd && podman ? "both" : systemd ? "systemd" : podman ? "podman" : "neither";
+  c.observed = seen + ": systemd NRestarts=" + std::to_string(systemd) + ", Podman restarted a container " +
+               std::to_string(podman) + " time(s) (its events; RestartCount at the end adds up to " +
+               std::to_string(counted) + ")";
+  if (ctx.index.eventsIn(unit).empty() && ctx.index.oomdKillsIn(unit).empty() && want != "neither") {
+    c.observed += "; no kill in " + unit + ctx.notWithinTimeLimit();
+    c.outcome = ctx.missingKillIn(unit, c);
+  } else if (seen != want) {
+    c.outcome = CheckOutcome::fail;
+    c.why = seen == "both"      ? "Podman's --restart and the unit's Restart= both acted: two restart policies on one service"
+            : seen == "neither" ? "nothing started it again after the kill"
+                                : "the service was restarted by " + seen + ", not " + want;
+  }
+  out.push_back(std::move(c));
+}
+
+extern const CheckDef kCheck_restarted_by{
+    .name = "restarted_by",
+    .kind = CheckKind::expectation,
+    .naming = CheckNaming::service_prefix,
+    .blind = kBlindRecordsOnly,
+    .passes_when = "for a service in a container: who started it again after its kills is `systemd` (NRestarts > 0), "
+                   "`podman` (its `--restart`: a `restart` event of the container), `both` or `neither`",
+    .evidence = "systemd's NRestarts (states, restart-scheduled messages); Podman's `restart` events in the unit's "
+                "journal and each container's RestartCount at the end",
+    .judge = checkRestartedBy,
+};
+
 extern const CheckDef kCheck_decided_by{
     .name = "decided_by",
     .kind = CheckKind::expectation,

@@ -185,20 +185,14 @@ static void checkResult(const CheckContext& ctx, const std::string& svc, Checks&
   out.push_back(std::move(c));
 }
 
-static void checkRestarts(const CheckContext& ctx, const std::string& svc, Checks& out) {
-  const UnitExpectation& e = ctx.expected(svc);
-  const std::string unit = unitName(svc);
-  CheckResult c{.name = svc + ".restarts",
-                .unit = svc,
-                .outcome = CheckOutcome::pass,
-                .expected = "NRestarts of " + unit + ": " + e.restarts->str()};
+std::uint64_t systemdRestarts(const CheckContext& ctx, const std::string& unit, std::vector<Evidence>& evidence) {
   std::uint64_t n = 0;
   const UnitStateChange* top = nullptr;
   for (const auto& s : ctx.index.timeline().states)
     if (s.unit == unit && (!top || s.NRestarts > top->NRestarts)) top = &s;
   if (top) {
     n = top->NRestarts;
-    c.evidence.push_back(stateEvidence(*top));
+    evidence.push_back(stateEvidence(*top));
   }
   for (const auto* j : ctx.index.journalFor(unit, kMsgUnitRestartScheduled)) {
     auto f = j->fields.find("N_RESTARTS");
@@ -206,11 +200,24 @@ static void checkRestarts(const CheckContext& ctx, const std::string& svc, Check
     const auto v = leadingNumber<std::uint64_t>(f->second).value_or(0);
     if (v > n || !top) {
       n = std::max<std::uint64_t>(n, v);
-      c.evidence.push_back(journalEvidence(*j));
+      evidence.push_back(journalEvidence(*j));
     }
   }
+  return n;
+}
+
+static void checkRestarts(const CheckContext& ctx, const std::string& svc, Checks& out) {
+  const UnitExpectation& e = ctx.expected(svc);
+  const std::string unit = unitName(svc);
+  CheckResult c{.name = svc + ".restarts",
+                .unit = svc,
+                .outcome = CheckOutcome::pass,
+                .expected = "NRestarts of " + unit + ": " + e.restarts->str()};
+  const std::uint64_t n = systemdRestarts(ctx, unit, c.evidence);
   c.observed = "NRestarts=" + std::to_string(n);
-  if (!top && ctx.index.journalFor(unit, kMsgUnitRestartScheduled).empty()) c.observed += " (no state change recorded)";
+  const bool any_state = std::any_of(ctx.index.timeline().states.begin(), ctx.index.timeline().states.end(),
+                                     [&](const UnitStateChange& s) { return s.unit == unit; });
+  if (!any_state && ctx.index.journalFor(unit, kMsgUnitRestartScheduled).empty()) c.observed += " (no state change recorded)";
   if (!e.restarts->contains(n)) {
     const bool too_few = n < e.restarts->min.value_or(0);
     if (too_few) c.observed += ctx.notWithinTimeLimit();

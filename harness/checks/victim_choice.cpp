@@ -299,7 +299,31 @@ VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event) {
     }
   }
   choice.sentence = sentenceFor(choice, k);
+  if (!event.container.empty()) choice.sentence += " " + containerNote(index, event);
   return choice;
+}
+
+std::string containerNote(const TimelineIndex& index, const OomEvent& event) {
+  const KernelOomKill& k = *event.victim;
+  std::string note = "pid " + std::to_string(k.pid) + " ran in container " + event.container.substr(0, 12) + " of " +
+                     event.unit + " with oom_score_adj " + std::to_string(k.oom_score_adj);
+  const UnitSetup* setup = index.setupOf(event.unit);
+  const auto unit_adj = setup ? setup->applied.find("OOMScoreAdjust") : std::map<std::string, std::string>::const_iterator{};
+  if (setup && unit_adj != setup->applied.end()) {
+    note += unit_adj->second == std::to_string(k.oom_score_adj)
+                ? ", the same as the unit's OOMScoreAdjust="
+                : ", the runtime's, not the unit's OOMScoreAdjust=" + unit_adj->second +
+                      " (which podman itself carries; docs/containers.md#4)";
+  }
+  for (const auto& r : index.timeline().containers)
+    if (r.unit == event.unit && r.when == kContainerAtSetup)
+      for (const auto& p : r.processes)
+        if (p.pid == r.conmon_pid) {
+          note += "; conmon, Podman's monitor, runs at " + std::to_string(p.oom_score_adj) +
+                  (p.oom_score_adj <= -1000 ? " and is never chosen" : "");
+          return note + ".";
+        }
+  return note + ".";
 }
 
 }  // namespace oom

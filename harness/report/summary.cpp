@@ -11,6 +11,7 @@
 #include "oom/units.hpp"
 #include "report/report.hpp"
 #include "checks/victim_choice.hpp"
+#include "guest/containers.hpp"
 
 namespace oom {
 namespace {
@@ -164,6 +165,9 @@ static std::string summarizeFields(const RunReport& r) {
   }
   if (!r.vm.packages.empty()) out += "packages: " + p(packageVersionsText(r.vm.packages)) + "\n";
   if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + p(r.vm.output_losses) + "\n";
+  // What the runtime set, before the pressure: the container, its limit, conmon's and its process's adjustment.
+  for (const auto& c : r.timeline.containers)
+    if (c.when == kContainerAtSetup) out += "container: " + p(c.unit) + ": " + p(containerSetupText(c)) + "\n";
   if (!r.vm.earlier_boot_failure.empty())
     out += "vm: booted twice: the first boot died before the job started (" + p(r.vm.earlier_boot_failure) +
            "; console-boot-1.log)\n";

@@ -18,6 +18,7 @@ Budget computeBudget(const Scenario& scenario) {
     const Load& l = *s.load;
     b.rows.push_back(BudgetRow{s.name, l.baseline_bytes, l.processes, l.leak_bytes_per_sec, l.spike ? l.spike->bytes : 0});
     b.baselines_bytes = saturatingAdd(b.baselines_bytes, l.baseline_bytes);
+    if (s.container) b.runtime_bytes = saturatingAdd(b.runtime_bytes, kContainerRuntimeBytes);
   }
   b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
   b.margin_bytes = kBudgetSafetyMarginBytes;
@@ -29,7 +30,9 @@ Budget computeBudget(const Scenario& scenario) {
 
 std::string Budget::explain() const {
   const std::string sum = "baselines " + formatSize(baselines_bytes) + " + guest overhead " +
-                          formatSize(overhead_bytes) + " + safety margin " +
+                          formatSize(overhead_bytes) +
+                          (runtime_bytes ? " + container runtime " + formatSize(runtime_bytes) : std::string()) +
+                          " + safety margin " +
                           formatSize(margin_bytes) + " = " + formatSize(neededBytes());
   if (fits())
     return sum + " <= guest memory " + formatSize(guest_memory_bytes) + ": " +
@@ -58,6 +61,7 @@ std::string Budget::table() const {
   };
   row("sum of baselines", baselines_bytes);
   row("guest overhead (measured)", overhead_bytes);
+  if (runtime_bytes) row("container runtime", runtime_bytes);
   row("safety margin", margin_bytes);
   row("needed", neededBytes());
   row("guest memory", guest_memory_bytes);

@@ -112,6 +112,20 @@ void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, 
       r.error(at + ".decided_by",
               "expects systemd-oomd, which this scenario does not enable (add \"systemd_oomd\": {})");
   }
+  if (u.restarted_by) {
+    const std::string& by = *u.restarted_by;
+    const bool podman = svc && svc->container && svc->container->restart != "no";
+    const bool systemd = svc && svc->directive("Restart").value_or("no") != "no";
+    if (by != "systemd" && by != "podman" && by != "both" && by != "neither")
+      r.error(at + ".restarted_by", "expected one of systemd, podman, both, neither; got " + quotedText(by));
+    else if (svc && !svc->container)
+      r.error(at + ".restarted_by", "is about a container's restarts, and " + quotedText(name) +
+                                        " runs in none (use restarts for systemd's)");
+    else if ((by == "podman" || by == "both") && svc && !podman)
+      r.error(at + ".restarted_by", "expects Podman to restart it, but its container.restart is \"no\"");
+    else if ((by == "systemd" || by == "both") && svc && !svc->files_unread && !systemd)
+      r.error(at + ".restarted_by", "expects systemd to restart it, but its unit sets no Restart= (or Restart=no)");
+  }
   if (u.oom_killed && svc && !svc->container)
     r.error(at + ".oom_killed", "is about a container, and " + quotedText(name) +
                                     " runs in none (use oom_kills for a unit's own processes)");

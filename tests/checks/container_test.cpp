@@ -4,6 +4,7 @@
 // systemd after each kill. The kernel sees the kill outside the unit; the host ties it
 // to the unit by the container's id, and judges which layer decided it.
 #include "checks/timeline_index.hpp"
+#include "checks/victim_choice.hpp"
 #include "fixtures.hpp"
 #include "guest/containers.hpp"
 
@@ -129,4 +130,51 @@ TEST(Containers, ContainerIdsAreReadFromPodmansCgroupNames) {
   EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-conmon-" + id + ".scope"), "");
   EXPECT_EQ(containerIdInCgroup("/machine.slice/libpod-" + id.substr(1) + ".scope"), "");
   EXPECT_EQ(containerIdInCgroup("/system.slice/worker.service"), "");
+}
+
+TEST(Containers, TheVictimsAdjustmentIsExplainedAgainstTheUnitsAndConmons) {
+  for (const char* file : kRecordings) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    const TimelineIndex index(t);
+    const auto events = index.eventsIn("worker.service");
+    ASSERT_FALSE(events.empty());
+    const std::string note = containerNote(index, *events.front());
+    EXPECT_TRUE(has(note, "ran in container " + events.front()->container.substr(0, 12) + " of worker.service"))
+        << note;
+    // The unit sets OOMScoreAdjust=0 and the container's process ran at 0 on both releases.
+    EXPECT_TRUE(has(note, "with oom_score_adj 0, the same as the unit's OOMScoreAdjust=0")) << note;
+    EXPECT_TRUE(has(note, "conmon, Podman's monitor, runs at -1000 and is never chosen")) << note;
+    EXPECT_TRUE(has(explainVictim(index, *events.front()).sentence, note)) << note;
+  }
+}
+
+TEST(Containers, WhoRestartedItIsSystemdAndTwoPoliciesWouldShow) {
+  for (const char* file : kRecordings) {
+    SCOPED_TRACE(file);
+    const Records recs = records(file);
+    const Verdict v = evaluate(scenario(kScenario), fold(recs));
+    const CheckResult* c = find(v, "worker.restarted_by");
+    ASSERT_NE(c, nullptr) << dump(v);
+    EXPECT_EQ(c->outcome, CheckOutcome::pass) << c->observed;
+    EXPECT_TRUE(has(c->observed, "systemd: systemd NRestarts=4, Podman restarted a container 0 time(s)"))
+        << c->observed;
+    // Podman's own policy restarting the same container too (as --restart=on-failure does:
+    // its journal event): two policies on one service, which this scenario says is not so.
+    nlohmann::json restart;
+    for (const auto& r : recs)
+      if (isPodmanEvent(r) && r["fields"].value("PODMAN_EVENT", "") == kPodmanEventStart) {
+        restart = r;
+        break;
+      }
+    ASSERT_FALSE(restart.is_null());
+    restart["fields"]["PODMAN_EVENT"] = kPodmanEventRestart;
+    restart["t"] = firstKillT(recs) + 0.5;
+    const Verdict both = evaluate(scenario(kScenario), fold(withRecord(recs, restart)));
+    const CheckResult* b = find(both, "worker.restarted_by");
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->outcome, CheckOutcome::fail);
+    EXPECT_TRUE(has(b->observed, "both:")) << b->observed;
+    EXPECT_TRUE(has(b->why, "two restart policies on one service")) << b->why;
+  }
 }

@@ -6,6 +6,7 @@
 
 #include "error_text.hpp"
 #include "plan/planner.hpp"
+#include "scenario/budget.hpp"
 #include "scenario/parse.hpp"
 
 using namespace oom;
@@ -115,6 +116,20 @@ TEST(ContainerParse, BadSettingsNameTheFieldAndWhatWasExpected) {
        "$.expect.units.worker.decided_by: expected one of container"},
       {[](nlohmann::json& d) { d["expect"]["units"]["worker"]["decided_by"] = "systemd-oomd"; },
        "expects systemd-oomd, which this scenario does not enable"},
+      {[](nlohmann::json& d) { d["expect"]["units"]["worker"]["restarted_by"] = "kubelet"; },
+       "$.expect.units.worker.restarted_by: expected one of systemd, podman, both, neither; got \"kubelet\""},
+      {[](nlohmann::json& d) {
+         container(d)["restart"] = "no";
+         d["expect"]["units"]["worker"]["restarted_by"] = "both";
+       },
+       "$.expect.units.worker.restarted_by: expects Podman to restart it, but its container.restart is \"no\""},
+      {[](nlohmann::json& d) {
+         d["services"][0]["unit"].erase("Restart");
+         d["expect"]["units"]["worker"]["restarted_by"] = "systemd";
+       },
+       "$.expect.units.worker.restarted_by: expects systemd to restart it, but its unit sets no Restart="},
+      {[](nlohmann::json& d) { d["expect"]["units"]["api"] = {{"restarted_by", "systemd"}}; },
+       "$.expect.units.api.restarted_by: is about a container's restarts, and \"api\" runs in none"},
   };
   for (const auto& [edit, error] : cases) {
     const auto c = parse(document(edit));
@@ -124,4 +139,18 @@ TEST(ContainerParse, BadSettingsNameTheFieldAndWhatWasExpected) {
   // A container's limit that was never set cannot decide.
   const auto none = parse(document([](nlohmann::json& d) { container(d) = nlohmann::json::object(); }));
   EXPECT_NE(errorsOf(none).find("'s container has none (set container.memory)"), std::string::npos) << errorsOf(none);
+}
+
+TEST(ContainerParse, TheRuntimeInTheUnitIsInTheMemoryBudget) {
+  const auto c = parse(document());
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  const Budget b = computeBudget(*c.scenario);
+  EXPECT_EQ(b.runtime_bytes, kContainerRuntimeBytes);  // one service in a container
+  EXPECT_NE(b.explain().find("+ container runtime 25MiB +"), std::string::npos) << b.explain();
+  // A guest it no longer fits: refused before anything starts, the runtime named.
+  const auto tight = parse(document([](nlohmann::json& d) {
+    d["guest"]["memory"] = "420M";
+    d["services"][1]["load"]["baseline"] = "120M";
+  }));
+  EXPECT_NE(errorsOf(tight).find("container runtime 25MiB"), std::string::npos) << errorsOf(tight);
 }

@@ -44,6 +44,11 @@ struct VictimChoice {
 
 VictimChoice explainVictim(const TimelineIndex& index, const OomEvent& event);
 
+// For a victim in a container (event.container): the oom_score_adj it ran with against
+// the unit's OOMScoreAdjust=, and conmon's, from the container's setup record, as one
+// sentence ending in a full stop.
+std::string containerNote(const TimelineIndex& index, const OomEvent& event);
+
 // "score 1419, RSS 516.9MiB, oom_score_adj 600": a candidate as the report's sentence
 // and the checks' `why` quote it (the score is oom_score, or the kernel's points).
 std::string describeCandidate(const VictimCandidate& candidate, VictimChoice::Source source);

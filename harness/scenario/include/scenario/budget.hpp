@@ -26,6 +26,10 @@ struct ReleaseOverhead {
 };
 inline constexpr ReleaseOverhead kGuestOverheads[] = {{"bookworm", kGuestOverheadBytes},
                                                       {"trixie", kTrixieGuestOverheadBytes}};
+// What a service in a container adds in its unit: `podman run` stays in the foreground
+// and conmon beside it. Measured as the unit's memory.peak in
+// recorded-container-limit-decides-*: at most 24.4 MiB on bookworm, 18.4 MiB on trixie.
+constexpr std::uint64_t kContainerRuntimeBytes = 25 * MiB;
 // Headroom kept free on top, so page cache for the binaries survives the baseline.
 constexpr std::uint64_t kBudgetSafetyMarginBytes = 64 * MiB;
 
@@ -51,18 +55,19 @@ struct Budget {
   std::vector<BudgetRow> rows;
   std::uint64_t baselines_bytes = 0;
   std::uint64_t overhead_bytes = 0;
+  std::uint64_t runtime_bytes = 0;  // kContainerRuntimeBytes for each service in a container
   std::uint64_t margin_bytes = 0;
   std::uint64_t guest_memory_bytes = 0;
   std::uint64_t swap_bytes = 0;
   bool zram = false;  // the swap is zram: what it stores stays in guest memory, compressed
 
   std::uint64_t neededBytes() const {
-    return saturatingAdd(saturatingAdd(baselines_bytes, overhead_bytes), margin_bytes);
+    return saturatingAdd(saturatingAdd(saturatingAdd(baselines_bytes, overhead_bytes), runtime_bytes), margin_bytes);
   }
   bool fits() const { return neededBytes() <= guest_memory_bytes; }
   // Memory left for pressure to consume once every baseline is held (0 if it does not fit).
   std::uint64_t headroomBytes() const {
-    return fits() ? guest_memory_bytes - baselines_bytes - overhead_bytes : 0;
+    return fits() ? guest_memory_bytes - baselines_bytes - overhead_bytes - runtime_bytes : 0;
   }
   std::string explain() const;   // the arithmetic, one sentence
   std::string table() const;     // the per-service table for `oomharness plan`
