@@ -311,7 +311,7 @@ std::string containerNote(const TimelineIndex& index, const OomEvent& event) {
   const auto unit_adj = setup ? setup->applied.find("OOMScoreAdjust") : std::map<std::string, std::string>::const_iterator{};
   if (setup && unit_adj != setup->applied.end()) {
     note += unit_adj->second == std::to_string(k.oom_score_adj)
-                ? ", the same as the unit's OOMScoreAdjust="
+                ? ", the same as the unit's OOMScoreAdjust=" + unit_adj->second
                 : ", the runtime's, not the unit's OOMScoreAdjust=" + unit_adj->second +
                       " (which podman itself carries; docs/containers.md#4)";
   }

@@ -178,3 +178,31 @@ TEST(Containers, WhoRestartedItIsSystemdAndTwoPoliciesWouldShow) {
     EXPECT_TRUE(has(b->why, "two restart policies on one service")) << b->why;
   }
 }
+
+TEST(Containers, WithoutALimitTheKernelDecidesAndRanksTheContainerAgainstTheHost) {
+  for (const char* file : {"recorded-container-no-limit-bookworm.jsonl", "recorded-container-no-limit-trixie.jsonl"}) {
+    SCOPED_TRACE(file);
+    const Timeline t = timeline(file);
+    const Verdict v = evaluate(scenario("containers/no-limit-tight-guest.json"), t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    const CheckResult* d = find(v, "worker.decided_by");
+    ASSERT_NE(d, nullptr);
+    EXPECT_TRUE(has(d->observed, "kernel: the whole guest's memory (CONSTRAINT_NONE)")) << d->observed;
+    // The kernel weighed the container's process against the host's services' ...
+    const TimelineIndex index(t);
+    const auto events = index.eventsIn("worker.service");
+    ASSERT_EQ(events.size(), 1u);
+    const VictimChoice choice = explainVictim(index, *events.front());
+    ASSERT_EQ(choice.source, VictimChoice::Source::task_dump);
+    EXPECT_FALSE(choice.memcg);
+    EXPECT_TRUE(std::any_of(choice.candidates.begin(), choice.candidates.end(),
+                            [](const VictimCandidate& c) { return c.unit == "cache.service" && !c.victim; }));
+    const auto victim = std::find_if(choice.candidates.begin(), choice.candidates.end(),
+                                     [](const VictimCandidate& c) { return c.victim; });
+    ASSERT_NE(victim, choice.candidates.end());
+    EXPECT_EQ(victim->unit, "worker.service");  // its scope's samples name the unit that ran it
+    // ... and conmon, at -1000, was listed but never a candidate.
+    EXPECT_GE(choice.unkillable, 1u);
+    EXPECT_TRUE(has(choice.sentence, "conmon, Podman's monitor, runs at -1000 and is never chosen")) << choice.sentence;
+  }
+}

@@ -211,6 +211,10 @@ inline const std::vector<Recording>& recordings() {
       // scope under machine.slice), restarted by systemd after each kill (container_test.cpp).
       {"recorded-container-limit-decides-bookworm.jsonl", "containers/limit-decides.json"},
       {"recorded-container-limit-decides-trixie.jsonl", "containers/limit-decides.json"},
+      // The same worker without a limit of its own on a 640M guest: the kernel decides for
+      // the whole guest, and ranks the container's process against the host's services.
+      {"recorded-container-no-limit-bookworm.jsonl", "containers/no-limit-tight-guest.json"},
+      {"recorded-container-no-limit-trixie.jsonl", "containers/no-limit-tight-guest.json"},
   };
   return all;
 }
