@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "check_context.hpp"
+#include "guest/containers.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
 
@@ -68,7 +69,7 @@ LoadFidelity assessLoad(const Scenario& scenario, const TimelineIndex& index) {
     if (svc.container && svc.container->cgroups != kContainerCgroupsSplit)
       for (const auto& r : index.timeline().containers)
         if (r.unit == unit && r.when == kContainerAtSetup) {
-          held_in = "libpod-" + r.id + ".scope";
+          held_in = containerScopeUnit(r.id);
           break;
         }
     std::vector<const MemorySample*> samples;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "check_context.hpp"
+#include "guest/containers.hpp"
 #include "systemd/restart_rules.hpp"
 
 namespace oom {
@@ -69,7 +70,7 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
     if (outsideUnit(*e)) {
       ++w.outside;
       w.kernel_ev.push_back(killEvidence(*e->victim));
-      const std::string scope = "libpod-" + e->container + ".scope";
+      const std::string scope = containerScopeUnit(e->container);
       for (const auto* s : ctx.index.samplesOf(scope))
         if (s->t >= e->t && cgroupKills(*s) > 0) {
           ++w.outside_scope_saw;
@@ -218,7 +219,7 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
     if (j.unit == unit && id != j.fields.end() && ctx.index.unitOfContainer(id->second) == unit) ids.insert(id->second);
   }
   for (const auto& id : ids) {
-    const std::string scope = "libpod-" + id + ".scope";
+    const std::string scope = containerScopeUnit(id);
     const MemorySample* most = nullptr;
     for (const auto* s : ctx.index.samplesOf(scope))
       if (cgroupKills(*s) > 0 && (!most || cgroupKills(*s) > cgroupKills(*most))) most = s;

@@ -1,4 +1,5 @@
 #include "guest/observer.hpp"
+#include "guest/containers.hpp"
 
 #include <sys/epoll.h>
 
@@ -252,7 +253,7 @@ void Observer::watchContainerScope(const JournalRecord& podman_event) {
   };
   if (field("SOURCE") != kPodmanSource || !container_scope_units_.count(podman_event.unit)) return;
   if (field("PODMAN_EVENT") != kPodmanEventStart) return;  // its scope exists by then
-  const std::string scope = "libpod-" + field("PODMAN_ID") + ".scope";
+  const std::string scope = containerScopeUnit(field("PODMAN_ID"));
   if (unit_names_.count(scope)) return;
   watchUnit(scope);
   // Its control group tells the sampler.

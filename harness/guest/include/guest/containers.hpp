@@ -38,6 +38,10 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
 // oom_score_adj 0".
 std::string containerSetupText(const ContainerRecord& c);
 
+// The scope unit Podman's --cgroups=enabled puts a container in: "libpod-<id>.scope"
+// (the observer watches and samples it as a unit of its own under this name).
+inline std::string containerScopeUnit(const std::string& id) { return "libpod-" + id + ".scope"; }
+
 // The container id a cgroup path names ("/machine.slice/libpod-<id>.scope/container",
 // "/system.slice/x.service/libpod-payload-<id>"), or "".
 std::string containerIdInCgroup(std::string_view cgroup);
