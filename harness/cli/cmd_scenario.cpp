@@ -94,6 +94,9 @@ void printUnitFiles(const PlannedUnit& u) {
   for (const auto& o : u.files.passed_through)
     std::printf("    left to systemd: %s=%s  (%s)\n", printable(o.directive).c_str(), printable(o.value).c_str(),
                 printable(o.where).c_str());
+  for (const auto& o : u.files.quadlet)
+    std::printf("    left to Quadlet and Podman: %s=%s  (%s)\n", printable(o.directive).c_str(),
+                printable(o.value).c_str(), printable(o.where).c_str());
   for (const auto& d : u.files.hard_dependencies)
     std::printf("    hard dependency %s: a stand-in is written if the guest lacks it\n", printable(d).c_str());
 }

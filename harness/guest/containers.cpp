@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,39 @@ std::string inspectContainersCommand(const std::string& service) {
   const std::string label = shellQuote(std::string("label=") + guest::kContainerServiceLabel + "=" + service);
   return std::string("ids=$(") + guest::kPodmanPath + " ps --all --quiet --no-trunc --filter " + label +
          "); if [ -z \"$ids\" ]; then echo '[]'; else " + guest::kPodmanPath + " inspect $ids; fi";
+}
+
+std::string quadletDryRunCommand() {
+  return std::string(guest::kQuadletGenerator) + " -dryrun -no-kmsg-log 2>&1 >/dev/null; echo \"exit $?\"";
+}
+
+std::vector<std::string> quadletProblems(std::string_view output, const std::string& guest_path) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < output.size()) {
+    auto end = output.find('\n', start);
+    if (end == std::string_view::npos) end = output.size();
+    if (end > start) lines.emplace_back(output.substr(start, end - start));
+    start = end + 1;
+  }
+  const std::string file_name = std::filesystem::path(guest_path).filename().string();
+  std::string exit_line = lines.empty() ? "" : lines.back();
+  if (!lines.empty()) lines.pop_back();
+  std::vector<std::string> out;
+  for (const auto& l : lines)
+    if ((l.find(guest_path) != std::string::npos || l.find("\"" + file_name + "\"") != std::string::npos) &&
+        l.find("Loading source") == std::string::npos)
+      out.push_back("Quadlet: " + printable(l));
+  if (out.empty() && exit_line != "exit 0") {
+    std::string said;
+    for (std::size_t i = lines.size() > 3 ? lines.size() - 3 : 0; i < lines.size(); ++i)
+      said += (said.empty() ? "" : "; ") + printable(lines[i]);
+    out.push_back(std::string("Quadlet's generator ") + guest::kQuadletGenerator + " ended with " +
+                  (exit_line.empty() ? std::string("no status") : exit_line) +
+                  (exit_line == "exit 127" ? " (not in the guest: Podman before 4.4 has no Quadlet)" : "") +
+                  (said.empty() ? "" : ": " + said));
+  }
+  return out;
 }
 
 namespace {

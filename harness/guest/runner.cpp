@@ -157,6 +157,21 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
         }
     for (const auto& w : setup.systemd_warnings) setup.mismatches.push_back("systemd: " + w);
   }
+  if (planned.fromQuadlet()) {
+    // The unit systemd runs is the generator's, from the file installed: both read back.
+    auto text = [&](const char* name) {
+      const auto v = bus.property(planned.unit, name);
+      const auto* s = v ? std::get_if<std::string>(&*v) : nullptr;
+      return s ? *s : std::string();
+    };
+    const std::string fragment = text("FragmentPath"), source = text("SourcePath");
+    const std::string& installed = planned.files.files.front().guest_path;
+    setup.unit_files.push_back((fragment.empty() ? "(no FragmentPath)" : fragment) + " (written by Quadlet from " +
+                               (source.empty() ? "(no SourcePath)" : source) + ")");
+    if (source != installed)
+      setup.mismatches.push_back(planned.unit + ": systemd shows SourcePath " +
+                                 (source.empty() ? "(none)" : source) + ", expected the Quadlet file " + installed);
+  }
   setup.control_group = observer.controlGroup(planned.unit);
   if (setup.control_group.empty()) setup.mismatches.push_back("systemd reports no ControlGroup for " + planned.unit);
   for (const auto& asked : planned.properties) {
@@ -177,8 +192,10 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     // The runtime's processes (podman, conmon at -1000) are in the unit, the load in
     // the container: its settings are checked against what Podman and the kernel show.
     setup.processes = processSettings(fs, setup.control_group);
+    // podman run in the foreground stays; Quadlet's runs detached and is gone by now.
     for (auto& m : processMismatches(processesUnderUnitAdjust(planned, setup.processes),
-                                     expectedOomScoreAdjust(planned), 1, setup.control_group))
+                                     expectedOomScoreAdjust(planned), planned.fromQuadlet() ? 0 : 1,
+                                     setup.control_group))
       setup.mismatches.push_back(std::move(m));
     verifyContainers(planned, fs, observer, sink, setup);
     setup.t = monotonicSeconds();
@@ -357,6 +374,20 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
     if (!written) return setupFailed(u.unit + ": " + written.error().str());
     stubs[u.unit] = *written;
     any_installed = true;
+  }
+  // Quadlet files: what its generator refuses, it refuses silently at daemon-reload
+  // (no unit at all), so its own words are read first.
+  if (std::any_of(plan.units.begin(), plan.units.end(), [](const PlannedUnit& u) { return u.fromQuadlet(); })) {
+    auto said = runGuestCommand(quadletDryRunCommand(), "quadlet -dryrun");
+    if (!said) return setupFailed(said.error().str());
+    for (const auto& u : plan.units) {
+      if (!u.fromQuadlet()) continue;
+      std::string problems;
+      for (const auto& p : quadletProblems(*said, u.files.files.front().guest_path))
+        problems += (problems.empty() ? "" : "; ") + p;
+      if (!problems.empty())
+        return setupFailed(u.unit + " from " + u.container.quadlet + ": " + problems);
+    }
   }
   if (any_installed || plan.oomd) {
     if (auto reloaded = bus.reload(); !reloaded) return setupFailed(reloaded.error().str());

@@ -101,10 +101,15 @@ void describeUnitFiles(const PlannedUnit& unit, UnitSetup& setup) {
   for (const auto& o : unit.files.effective) setup.effective.push_back(origin(o));
   for (const auto& o : unit.files.overridden) setup.overridden.push_back(origin(o));
   for (const auto& o : unit.files.neutralized)
-    setup.neutralized.push_back(origin(o) + (o.directive == "ExecStart" ? ": oomstress runs instead"
+    setup.neutralized.push_back(origin(o) + (o.directive == "ExecStart" || o.directive == "Exec"
+                                                 ? ": oomstress runs instead"
+                                             : o.directive == "Image" ? ": the built-in image runs instead"
+                                             : o.directive == "Notify"
+                                                 ? ": Notify=true, READY=1 from oomstress once its baseline is held"
                                              : o.directive == "Type"    ? ": Type= comes from the scenario (oomstress)"
                                                                         : ": reset by the harness drop-in"));
   for (const auto& o : unit.files.passed_through) setup.passed_through.push_back(origin(o));
+  for (const auto& o : unit.files.quadlet) setup.passed_through.push_back(origin(o) + ": left to Quadlet and Podman");
 }
 
 }  // namespace oom

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include "oom/guest_paths.hpp"
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
+#include "scenario/quadlet.hpp"
 #include "systemd/directives.hpp"
 
 namespace oom {
@@ -138,14 +140,18 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     u.unit = unitName(svc.name);
     u.why = svc.why;
     // A service running its own program keeps its unit's ExecStart= and Type=.
-    if (svc.load) u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
+    const bool quadlet = svc.container && svc.container->fromQuadlet();
+    // A Quadlet unit's command is the one its generator writes (the drop-in gives the load).
+    if (svc.load && !quadlet)
+      u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
     // oomstress sends READY=1 once its baseline is held.
     if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     if (svc.container) {
       const ContainerSpec& c = *svc.container;
       u.container = PlannedContainer{guest::kContainerImage, c.cgroups, c.memory_bytes.value_or(0),
                                      c.memory_swap_bytes.value_or(0),
-                                     c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart};
+                                     c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart,
+                                     c.quadlet};
       // READY=1 comes from the container's process, not the unit's main one (podman).
       if (!svc.directive("NotifyAccess")) u.properties.push_back(UnitProperty{"NotifyAccess", "all"});
       // --cgroups=split makes its cgroups below the unit's: systemd must delegate them.
@@ -158,7 +164,22 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
                     d.error().message);
       u.properties.push_back(p);
     }
-    if (svc.files) {
+    if (quadlet && svc.files) {
+      u.files = *svc.files;
+      PlanOptions inside = options;
+      inside.stressor_path = guest::kContainerStressorPath;
+      u.files.files.push_back(InstalledFile{"oomharness", quadletDropInPath(svc.name),
+                                            quadletDropIn(svc.name, stressorCommand(svc, inside))});
+      // What the harness resets in [Service] (TimeoutStartSec=, ...) goes in a systemd
+      // drop-in of the generated unit.
+      if (!u.files.reset_lines.empty() || !u.files.unit_reset_lines.empty())
+        u.files.files.push_back(InstalledFile{"oomharness",
+                                              std::string(kGuestUnitDir) + "/" + u.unit + ".d/" + kHarnessDropInName,
+                                              harnessDropIn(u.files, {}, {}, "")});
+      u.systemd_run = "install " + std::to_string(u.files.files.size()) +
+                      " file(s) (unit_setup.files), then: systemctl daemon-reload (Quadlet writes " + u.unit +
+                      " from " + quadletFilePath(svc.name) + ") && systemctl start " + u.unit;
+    } else if (svc.files) {
       u.files = *svc.files;
       const std::string type = svc.load ? svc.directive("Type").value_or("notify") : "";
       u.files.files.push_back(InstalledFile{"oomharness",

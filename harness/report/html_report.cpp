@@ -310,6 +310,7 @@ std::string unitFilesHtml(const ServiceFiles& files, const UnitSetup* setup) {
   list("Overridden by a later file or the scenario", files.overridden);
   list("Replaced or reset by the harness drop-in", files.neutralized);
   list("Left to systemd (outside the directive table)", files.passed_through);
+  list("Left to Quadlet and Podman (the Quadlet file's [Container])", files.quadlet);
   if (setup) {
     for (const auto& stub : setup->stubs) out += "<p class=\"muted\">" + htmlText(stub) + "</p>\n";
     for (const auto& w : setup->systemd_warnings)

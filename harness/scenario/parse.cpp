@@ -13,6 +13,7 @@
 #include "systemd/directives.hpp"
 #include "scenario/budget.hpp"
 #include "scenario/limits.hpp"
+#include "scenario/quadlet.hpp"
 #include "scenario/lint.hpp"
 #include "scenario/unit_sources.hpp"
 #include "value_reader.hpp"
@@ -35,7 +36,7 @@ const std::vector<ObjectKeys> kKeys = {
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load", "container"}, {"name", "why"}},
-    {"container", {"image", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups"}, {}},
+    {"container", {"image", "quadlet", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups"}, {}},
     {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
@@ -249,6 +250,16 @@ bool validContainerRestart(const std::string& v) {
 // load (a baseline that fits under the container's limit).
 void readContainer(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest, ContainerSpec& c) {
   if (!r.object(v, path, "container")) return;
+  if (v.contains("quadlet")) {
+    // The file says what the container gets; it is read with the service's unit files.
+    for (const char* key : {"memory", "memory_swap", "oom_score_adj", "restart", "cgroups"})
+      if (v.contains(key))
+        r.error(path + "." + key, std::string("comes from the Quadlet file (PodmanArgs=, CgroupsMode= in its "
+                                              "[Container]); expected it there, not beside \"quadlet\""));
+    if (guest.release == "bookworm")
+      r.error(path + ".quadlet", "needs Quadlet, which Podman has from 4.4 on; bookworm's guest has 4.3.1: "
+                                 "expected \"release\": \"trixie\" in $.guest");
+  }
   if (v.contains("image"))
     if (auto image = r.string(v["image"], path + ".image"); image && *image != kBuiltinImage)
       r.error(path + ".image", std::string("expected \"") + kBuiltinImage +
@@ -437,6 +448,41 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
   service.files = std::move(result.files);
 }
 
+// "container": {"quadlet": "quadlet/worker.container"}: the unit is the one Quadlet
+// generates from the file, so the file holds its [Service] settings too.
+void readQuadlet(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
+                 UnitFileBudget& budget, ServiceSpec& service) {
+  const std::string path = at + ".container.quadlet";
+  auto file = r.string(sv["container"]["quadlet"], path);
+  if (!file) return;
+  if (file->empty() || !endsWith(*file, ".container")) {
+    r.error(path, "expected the path of a Quadlet file, NAME.container; got " + quotedText(*file));
+    return;
+  }
+  if (!belowScenario(r, *file, path, sources)) return;
+  for (const char* key : {"unit", "unit_file", "drop_ins"})
+    if (sv.contains(key))
+      r.error(at + "." + key, "the unit is the one Quadlet generates from " + *file +
+                                  ": expected its settings in the file's [Service] section");
+  service.container->quadlet = *file;
+  if (!sources.read_unit_files) {
+    service.files_unread = true;
+    return;
+  }
+  auto result = readQuadletFile(service.name, sources.base_dir, *file, at, budget, *service.container);
+  for (const auto& e : result.errors) r.error(path, e.where + ": " + e.message);
+  if (!result.errors.empty()) return;
+  const ContainerSpec& c = *service.container;
+  if (c.memory_bytes && *c.memory_bytes < kContainerMinMemory)
+    r.error(path, c.origins.at("--memory") + ": PodmanArgs= --memory " + formatSize(*c.memory_bytes) +
+                      ": expected at least 6MiB (Podman's minimum)");
+  if (c.memory_swap_bytes && (!c.memory_bytes || *c.memory_swap_bytes < *c.memory_bytes))
+    r.error(path, c.origins.at("--memory-swap") + ": PodmanArgs= --memory-swap " + formatSize(*c.memory_swap_bytes) +
+                      ": expected --memory too, and at least as much (it is memory and swap together)");
+  service.unit = std::move(result.unit);
+  service.files = std::move(result.files);
+}
+
 // "systemd_oomd": {"SwapUsedLimit": "80%", ...}: oomd.conf's [OOM] settings, as oomd
 // reads them (percentages with at most two decimals, a duration).
 void readOomd(Reader& r, const Json& v, Scenario& s) {
@@ -516,12 +562,14 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
     if (sv.contains("container")) {
       service.container.emplace();
       readContainer(r, sv["container"], at + ".container", s.guest, *service.container);
+      if (sv["container"].is_object() && sv["container"].contains("quadlet"))
+        readQuadlet(r, sv, at, sources, budget, service);
       if (!service.load)
         r.error(at + ".container", "expected a \"load\" too: the container runs oomstress with it (a service's "
                                    "own image is not supported yet)");
       else if (sv.contains("unit_file") || sv.contains("drop_ins"))
-        r.error(at + ".container", "expected a transient unit: a container's unit comes from the scenario, "
-                                   "not from unit_file or drop_ins (Quadlet files are not supported yet)");
+        r.error(at + ".container", "expected a transient unit or a Quadlet file: a container's unit comes from "
+                                   "the scenario or from \"quadlet\", not from unit_file or drop_ins");
       else if (service.container->memory_bytes && service.load->baseline_bytes >= *service.container->memory_bytes)
         r.error(at + ".load.baseline", "baseline " + formatSize(service.load->baseline_bytes) +
                                            " does not fit under the container's memory " +

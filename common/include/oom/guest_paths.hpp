@@ -62,6 +62,12 @@ constexpr const char* kContainerImage = "localhost/oomharness/oomstress:latest";
 constexpr const char* kContainerStressorPath = "/oomstress";
 constexpr const char* kContainerServiceLabel = "oomharness.service";
 constexpr const char* kPodmanPath = "/usr/bin/podman";
+// Quadlet (Podman 4.4 and later: trixie's guest, not bookworm's 4.3): a NAME.container
+// file in this folder becomes NAME.service at daemon-reload, written by its generator
+// to kQuadletGeneratedDir; `-dryrun` prints the units and the generator's refusals.
+constexpr const char* kQuadletDir = "/etc/containers/systemd";
+constexpr const char* kQuadletGenerator = "/usr/libexec/podman/quadlet";
+constexpr const char* kQuadletGeneratedDir = "/run/systemd/generator";
 // Checkpoint files of --checkpoint jobs (root-owned, on the root disk: survives restarts).
 constexpr const char* kCheckpointDir = "/var/lib/oomharness";
 // Set for COMMAND: the device of the results port (a /dev/vportNpM; the udev

@@ -42,6 +42,15 @@ std::string containerSetupText(const ContainerRecord& c);
 // (the observer watches and samples it as a unit of its own under this name).
 inline std::string containerScopeUnit(const std::string& id) { return "libpod-" + id + ".scope"; }
 
+// Quadlet's generator in dry run, as daemon-reload will run it: its messages only
+// (the units it would write are dropped), then a last line "exit N".
+std::string quadletDryRunCommand();
+
+// What the generator refuses of the Quadlet file at `guest_path` (each message that
+// names it, other than "Loading source"), or of all files when it failed without
+// naming one: sentences, empty when it converts.
+std::vector<std::string> quadletProblems(std::string_view output, const std::string& guest_path);
+
 // The container id a cgroup path names ("/machine.slice/libpod-<id>.scope/container",
 // "/system.slice/x.service/libpod-payload-<id>"), or "".
 std::string containerIdInCgroup(std::string_view cgroup);

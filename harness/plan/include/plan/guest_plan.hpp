@@ -24,9 +24,12 @@ struct PlannedContainer {
   std::uint64_t memory_swap_bytes = 0;  // --memory-swap; 0: Podman's default
   std::string oom_score_adj;            // --oom-score-adj as given; "": the runtime's
   std::string restart;                  // --restart
+  // The Quadlet file it comes from, as the scenario names it; "": the plan's podman run.
+  // Quadlet runs podman detached (-d): conmon is the unit's main process, podman gone.
+  std::string quadlet;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedContainer, image, cgroups, memory_bytes, memory_swap_bytes,
-                                                oom_score_adj, restart)
+                                                oom_score_adj, restart, quadlet)
 
 struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"
@@ -48,6 +51,7 @@ struct PlannedUnit {
 
   bool installed() const { return !files.files.empty(); }
   bool inContainer() const { return !container.image.empty(); }
+  bool fromQuadlet() const { return !container.quadlet.empty(); }
 };
 // By hand: "container" is written only for a unit that runs one (plans without it read as none).
 void to_json(nlohmann::json& j, const PlannedUnit& u);

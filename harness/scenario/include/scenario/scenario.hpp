@@ -69,6 +69,13 @@ struct ContainerSpec {
   std::optional<int> oom_score_adj;                // --oom-score-adj; unset: what the runtime gives
   std::string restart = "no";                      // --restart: no, on-failure, on-failure:N, always
   std::string cgroups = kContainerCgroupsEnabled;  // --cgroups
+  // From a Quadlet file (`"quadlet": "quadlet/worker.container"`, trixie's Podman):
+  // the settings above are what its [Container] section gives podman run, and the
+  // unit is the one Quadlet generates from it (scenario/quadlet.hpp).
+  std::string quadlet;                         // the file, as the scenario names it
+  std::map<std::string, std::string> origins;  // "--memory" -> "quadlet/worker.container:7"
+
+  bool fromQuadlet() const { return !quadlet.empty(); }
 };
 
 // The layers that can decide an OOM kill (`decided_by`), innermost first: a

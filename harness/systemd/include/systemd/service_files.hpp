@@ -55,9 +55,38 @@ struct ServiceFiles {
   std::vector<std::string> reset_lines; // "[Service]" lines of the harness drop-in, one per neutralized key
   std::vector<std::string> unit_reset_lines;  // the same for "[Unit]" (conditions, asserts)
   std::vector<std::string> hard_dependencies;  // Requires=, Requisite=, BindsTo= units (stubbed if absent)
+  // A Quadlet file's [Container] settings the harness does not replace: Quadlet and
+  // Podman read them (PodmanArgs=, Label=, ...); the ones oomharness models are also
+  // in the service's container settings, with where they came from.
+  std::vector<SettingOrigin> quadlet;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceFiles, files, effective, overridden, neutralized,
-                                                passed_through, reset_lines, unit_reset_lines,
-                                                hard_dependencies)
+// By hand: quadlet is written only when set, so plans without Quadlet files read as before.
+inline void to_json(nlohmann::json& j, const ServiceFiles& f) {
+  j = nlohmann::json{{"files", f.files},
+                     {"effective", f.effective},
+                     {"overridden", f.overridden},
+                     {"neutralized", f.neutralized},
+                     {"passed_through", f.passed_through},
+                     {"reset_lines", f.reset_lines},
+                     {"unit_reset_lines", f.unit_reset_lines},
+                     {"hard_dependencies", f.hard_dependencies}};
+  if (!f.quadlet.empty()) j["quadlet"] = f.quadlet;
+}
+inline void from_json(const nlohmann::json& j, ServiceFiles& f) {
+  const ServiceFiles none;
+  auto read = [&](const char* key, auto& field) {
+    if (j.contains(key)) j.at(key).get_to(field);
+  };
+  f = none;
+  read("files", f.files);
+  read("effective", f.effective);
+  read("overridden", f.overridden);
+  read("neutralized", f.neutralized);
+  read("passed_through", f.passed_through);
+  read("reset_lines", f.reset_lines);
+  read("unit_reset_lines", f.unit_reset_lines);
+  read("hard_dependencies", f.hard_dependencies);
+  read("quadlet", f.quadlet);
+}
 
 }  // namespace oom
