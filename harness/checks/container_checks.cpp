@@ -110,20 +110,28 @@ static void checkRestartedBy(const CheckContext& ctx, const std::string& svc, Ch
                 .expected = "after a kill, " + unit + " is restarted by " + want};
   const std::uint64_t systemd = systemdRestarts(ctx, unit, c.evidence);
   std::uint64_t podman = 0, counted = 0;
+  unsigned removed = 0;
   for (const auto& j : ctx.index.timeline().journal) {
-    const auto source = j.fields.find("SOURCE"), event = j.fields.find("PODMAN_EVENT");
-    if (j.unit != unit || source == j.fields.end() || source->second != kPodmanSource || event == j.fields.end() ||
-        event->second != kPodmanEventRestart)
-      continue;
+    const auto e = podmanEvent(j);
+    if (j.unit != unit || !e) continue;
+    if (e.event == kPodmanEventRemove) ++removed;
+    if (e.event != kPodmanEventRestart) continue;
     ++podman;
     c.evidence.push_back(journalEvidence(j));
   }
+  unsigned at_end = 0;
   for (const auto& r : ctx.index.timeline().containers)
-    if (r.unit == unit && r.when == kContainerAtEnd) counted += r.restart_count;
+    if (r.unit == unit && r.when == kContainerAtEnd) {
+      counted += r.restart_count;
+      ++at_end;
+    }
   const std::string seen = systemd && podman ? "both" : systemd ? "systemd" : podman ? "podman" : "neither";
   c.observed = seen + ": systemd NRestarts=" + std::to_string(systemd) + ", Podman restarted a container " +
-               std::to_string(podman) + " time(s) (its events; RestartCount at the end adds up to " +
-               std::to_string(counted) + ")";
+               std::to_string(podman) + " time(s) (its events; " +
+               (at_end ? "RestartCount at the end adds up to " + std::to_string(counted)
+                       : "no container of it left to inspect at the end, " + std::to_string(removed) +
+                             " removed (podman run --rm)") +
+               ")";
   if (ctx.index.eventsIn(unit).empty() && ctx.index.oomdKillsIn(unit).empty() && want != "neither") {
     c.observed += "; no kill in " + unit + ctx.notWithinTimeLimit();
     c.outcome = ctx.missingKillIn(unit, c);

@@ -179,12 +179,9 @@ TimelineIndex::TimelineIndex(const Timeline& timeline) : timeline_(timeline) {
   // Containers the units ran: Podman's records, and its events in the units' journal.
   for (const auto& c : timeline.containers)
     if (!c.id.empty() && !c.unit.empty()) container_units_.emplace(c.id, c.unit);
-  for (const auto& j : timeline.journal) {
-    const auto source = j.fields.find("SOURCE");
-    const auto id = j.fields.find("PODMAN_ID");
-    if (source != j.fields.end() && source->second == kPodmanSource && id != j.fields.end() && !j.unit.empty())
-      container_units_.emplace(id->second, j.unit);
-  }
+  for (const auto& j : timeline.journal)
+    if (const auto e = podmanEvent(j); e && !e.id.empty() && !j.unit.empty())
+      container_units_.emplace(std::string(e.id), j.unit);
   // A victim in a container of one of the units is that unit's, wherever its cgroup is.
   const auto unitOf = [&](const KernelOomKill& k) {
     const std::string unit = unitOfContainer(containerOf(k));

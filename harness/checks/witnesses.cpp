@@ -35,6 +35,15 @@ std::uint64_t cgroupKills(const MemorySample& s) {
   return get("oom_group_kill") > 0 ? get("oom_group_kill") : get("oom_kill");
 }
 
+// "worker.service memory.events oom 4 oom_kill 4 oom_group_kill 0": a sample's OOM
+// counters, as a witness cites them.
+std::string oomCountersText(const std::string& unit, const MemorySample& s) {
+  std::string text = unit + " memory.events";
+  for (const auto& [k, v] : s.memory_events)
+    if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
+  return text;
+}
+
 std::string shortId(const std::string& id) { return id.empty() ? "(unknown)" : id.substr(0, 8); }
 
 struct PerInvocation {
@@ -89,10 +98,7 @@ std::map<std::string, PerInvocation> byInvocation(const CheckContext& ctx, const
     if (n > w.cgroup) {
       w.cgroup = n;
       w.cgroup_ev.clear();
-      std::string text = unit + " memory.events";
-      for (const auto& [k, v] : s->memory_events)
-        if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
-      w.cgroup_ev.push_back(Evidence{s->t, kRecordSample, unit, inv ? inv->InvocationID : "", 0, text});
+      w.cgroup_ev.push_back(Evidence{s->t, kRecordSample, unit, inv ? inv->InvocationID : "", 0, oomCountersText(unit, *s)});
     }
   }
   for (auto& [id, w] : m) {
@@ -214,10 +220,10 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
   std::set<std::string> ids;
   for (const auto& r : t.containers)
     if (r.unit == unit && !r.id.empty()) ids.insert(r.id);
-  for (const auto& j : t.journal) {
-    const auto id = j.fields.find("PODMAN_ID");
-    if (j.unit == unit && id != j.fields.end() && ctx.index.unitOfContainer(id->second) == unit) ids.insert(id->second);
-  }
+  for (const auto& j : t.journal)
+    if (const auto e = podmanEvent(j); e && j.unit == unit && !e.id.empty() &&
+                                       ctx.index.unitOfContainer(std::string(e.id)) == unit)
+      ids.insert(std::string(e.id));
   for (const auto& id : ids) {
     const std::string scope = containerScopeUnit(id);
     const MemorySample* most = nullptr;
@@ -225,10 +231,7 @@ WitnessCounts witnessesOf(const CheckContext& ctx, const std::string& unit) {
       if (cgroupKills(*s) > 0 && (!most || cgroupKills(*s) > cgroupKills(*most))) most = s;
     if (most) {
       c.container_cgroup += cgroupKills(*most);
-      std::string text = scope + " memory.events";
-      for (const auto& [k, v] : most->memory_events)
-        if (k.rfind("oom", 0) == 0) text += " " + k + " " + std::to_string(v);
-      c.container_evidence.push_back(Evidence{most->t, kRecordSample, scope, "", 0, text});
+      c.container_evidence.push_back(Evidence{most->t, kRecordSample, scope, "", 0, oomCountersText(scope, *most)});
     }
   }
   for (const auto& r : t.containers)

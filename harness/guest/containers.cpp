@@ -48,7 +48,11 @@ std::vector<std::string> quadletProblems(std::string_view output, const std::str
     if ((l.find(guest_path) != std::string::npos || l.find("\"" + file_name + "\"") != std::string::npos) &&
         l.find("Loading source") == std::string::npos)
       out.push_back("Quadlet: " + printable(l));
-  if (out.empty() && exit_line != "exit 0") {
+  // A refusal of another file is that file's; a failure that names none is everyone's.
+  const bool names_a_file = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("converting \"") != std::string::npos;
+  });
+  if (out.empty() && exit_line != "exit 0" && !names_a_file) {
     std::string said;
     for (std::size_t i = lines.size() > 3 ? lines.size() - 3 : 0; i < lines.size(); ++i)
       said += (said.empty() ? "" : "; ") + printable(lines[i]);

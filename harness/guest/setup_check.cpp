@@ -53,6 +53,15 @@ std::vector<ProcessSetting> processesUnderUnitAdjust(const PlannedUnit& unit,
                                                      const std::vector<ProcessSetting>& processes) {
   if (!unit.inContainer()) return processes;
   std::vector<ProcessSetting> out;
+  // Quadlet's podman run is detached, gone by now; on trixie conmon restores the value it
+  // started with before the runtime runs (docs/containers.md#4), so the container's
+  // processes carry the unit's, unless --oom-score-adj gives them their own.
+  if (unit.fromQuadlet()) {
+    if (unit.container.oom_score_adj.empty())
+      for (const auto& p : processes)
+        if (p.comm != "conmon") out.push_back(p);
+    return out;
+  }
   for (const auto& p : processes)
     if (p.comm == "podman") out.push_back(p);
   return out;

@@ -168,6 +168,15 @@ static std::string summarizeFields(const RunReport& r) {
   // What the runtime set, before the pressure: the container, its limit, conmon's and its process's adjustment.
   for (const auto& c : r.timeline.containers)
     if (c.when == kContainerAtSetup) out += "container: " + p(c.unit) + ": " + p(containerSetupText(c)) + "\n";
+  // A unit Quadlet wrote: the file's settings, each with its line (read back at setup).
+  for (const auto& u : r.plan.units) {
+    if (!u.fromQuadlet()) continue;
+    std::string settings;
+    for (const auto* list : {&u.files.quadlet, &u.files.effective})
+      for (const auto& o : *list)
+        settings += (settings.empty() ? "" : "; ") + o.directive + "=" + o.value + " (" + o.where + ")";
+    out += "quadlet: " + p(u.unit) + " written by Quadlet from " + p(u.container.quadlet) + ": " + p(settings) + "\n";
+  }
   if (!r.vm.earlier_boot_failure.empty())
     out += "vm: booted twice: the first boot died before the job started (" + p(r.vm.earlier_boot_failure) +
            "; console-boot-1.log)\n";

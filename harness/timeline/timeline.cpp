@@ -6,6 +6,7 @@
 #include "oom/units.hpp"
 #include "scenario/json_reader.hpp"
 #include "timeline/limits.hpp"
+#include "timeline/message_ids.hpp"
 
 namespace oom {
 
@@ -301,6 +302,14 @@ std::string processLabel(std::string_view comm, std::string_view title) {
   if (title.empty() || title == comm || exec_line) return std::string(comm);
   const std::string quoted = "\"" + std::string(title) + "\"";
   return comm.empty() ? quoted : std::string(comm) + " " + quoted;
+}
+
+PodmanEvent podmanEvent(const JournalRecord& j) {
+  const auto source = j.fields.find("SOURCE");
+  if (source == j.fields.end() || source->second != kPodmanSource) return {};
+  const auto event = j.fields.find("PODMAN_EVENT"), id = j.fields.find("PODMAN_ID");
+  if (event == j.fields.end() || event->second.empty()) return {};
+  return PodmanEvent{event->second, id == j.fields.end() ? std::string_view() : std::string_view(id->second)};
 }
 
 }  // namespace oom

@@ -206,3 +206,48 @@ TEST(Containers, WithoutALimitTheKernelDecidesAndRanksTheContainerAgainstTheHost
     EXPECT_TRUE(has(choice.sentence, "conmon, Podman's monitor, runs at -1000 and is never chosen")) << choice.sentence;
   }
 }
+
+// scenarios/containers/quadlet-limit-decides.json, recorded on trixie (2026-12-06, TCG):
+// the unit Quadlet's generator wrote from quadlet/worker.container, the container below
+// the unit (--cgroups=split, Quadlet's default), removed after each exit (--rm).
+TEST(Containers, AQuadletUnitsContainerIsBelowTheUnitAndItsFileIsReadBack) {
+  const char* const file = "recorded-container-quadlet-trixie.jsonl";
+  const char* const quadlet = "containers/quadlet-limit-decides.json";
+  const Timeline t = timeline(file);
+  const Verdict v = evaluate(scenario(quadlet), t);
+  EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+  // The kernel's task_memcg is inside the unit this time: the container's own cgroup.
+  ASSERT_EQ(t.kills.size(), 4u);
+  for (const auto& k : t.kills)
+    EXPECT_TRUE(has(k.task_memcg, "/system.slice/worker.service/libpod-payload-")) << k.task_memcg;
+  const TimelineIndex index(t);
+  for (const auto* e : index.eventsIn("worker.service")) EXPECT_EQ(index.layerOf(*e).layer, kLayerContainer);
+  // Nothing is left to inspect at the end: Quadlet's podman run has --rm.
+  const CheckResult* r = find(v, "worker.restarted_by");
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(has(r->observed, "systemd: systemd NRestarts=3")) << r->observed;
+  EXPECT_TRUE(has(r->observed, "no container of it left to inspect at the end, 4 removed (podman run --rm)"))
+      << r->observed;
+
+  // The unit must be the one Quadlet wrote from the installed file: without the guest's
+  // word for it, setup is not verified.
+  Records recs = records(file);
+  for (auto& rec : recs)
+    if (rec["type"] == kRecordUnitSetup && rec["unit"] == "worker.service") {
+      auto& files = rec["unit_files"];
+      files.erase(std::remove_if(files.begin(), files.end(),
+                                 [](const nlohmann::json& f) { return has(f.get<std::string>(), "written by Quadlet"); }),
+                  files.end());
+    }
+  const Verdict without = evaluate(scenario(quadlet), fold(recs));
+  const CheckResult* setup = find(without, "setup");
+  ASSERT_NE(setup, nullptr);
+  EXPECT_EQ(setup->outcome, CheckOutcome::inconclusive);
+  EXPECT_TRUE(has(dump(without), "no unit of worker.service (written by Quadlet from /etc/containers/systemd/worker.container)"))
+      << dump(without);
+  // A container setting that did not apply is found by the host too (Podman's Memory).
+  for (auto& rec : recs)
+    if (rec["type"] == kRecordContainer) rec["memory_bytes"] = 0;
+  const Verdict unlimited = evaluate(scenario(quadlet), fold(recs));
+  EXPECT_TRUE(has(dump(unlimited), "Podman shows Memory 0, asked 100663296 (--memory)")) << dump(unlimited);
+}

@@ -215,6 +215,9 @@ inline const std::vector<Recording>& recordings() {
       // the whole guest, and ranks the container's process against the host's services.
       {"recorded-container-no-limit-bookworm.jsonl", "containers/no-limit-tight-guest.json"},
       {"recorded-container-no-limit-trixie.jsonl", "containers/no-limit-tight-guest.json"},
+      // The policy of limit-decides as a Quadlet file (trixie): the unit Podman's generator
+      // wrote, the container below it (--cgroups=split), removed after each exit (--rm).
+      {"recorded-container-quadlet-trixie.jsonl", "containers/quadlet-limit-decides.json"},
   };
   return all;
 }

@@ -47,8 +47,8 @@ inline std::string containerScopeUnit(const std::string& id) { return "libpod-" 
 std::string quadletDryRunCommand();
 
 // What the generator refuses of the Quadlet file at `guest_path` (each message that
-// names it, other than "Loading source"), or of all files when it failed without
-// naming one: sentences, empty when it converts.
+// names it, other than "Loading source"); when it failed without refusing any file
+// by name, that failure: sentences, empty when it converts.
 std::vector<std::string> quadletProblems(std::string_view output, const std::string& guest_path);
 
 // The container id a cgroup path names ("/machine.slice/libpod-<id>.scope/container",

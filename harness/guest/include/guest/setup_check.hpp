@@ -56,7 +56,9 @@ std::vector<CgroupMismatch> cgroupMismatches(const std::map<std::string, std::st
 // The processes that must carry the unit's OOMScoreAdjust: all of them, except in a
 // unit that runs a container, where only podman itself does (systemd started it);
 // conmon sets its own to -1000 and the container's come from the runtime
-// (docs/containers.md#4), recorded in the "container" records instead.
+// (docs/containers.md#4), recorded in the "container" records instead. In a Quadlet
+// unit podman is gone (run detached): there the container's processes carry it,
+// unless the file gives --oom-score-adj.
 std::vector<ProcessSetting> processesUnderUnitAdjust(const PlannedUnit& unit,
                                                      const std::vector<ProcessSetting>& processes);
 

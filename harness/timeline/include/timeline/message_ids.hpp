@@ -47,6 +47,7 @@ inline constexpr const char* kPodmanSource = "podman";
 inline constexpr const char* kPodmanEventStart = "start";
 inline constexpr const char* kPodmanEventDied = "died";
 inline constexpr const char* kPodmanEventRestart = "restart";
+inline constexpr const char* kPodmanEventRemove = "remove";
 
 // systemd-oomd's "Killed /x.slice/y.service due to ..." line.
 inline bool isOomdKillLine(std::string_view message) { return message.substr(0, kOomdKillPrefix.size()) == kOomdKillPrefix; }

@@ -217,6 +217,15 @@ struct JournalRecord {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JournalRecord, t, unit, MESSAGE_ID, MESSAGE,
                                                 INVOCATION_ID, fields)
 
+// A journal record that is one of Podman's events (SOURCE=podman, message_ids.hpp):
+// its event ("died") and container id; both empty for any other record.
+struct PodmanEvent {
+  std::string_view event;
+  std::string_view id;
+  explicit operator bool() const { return !event.empty(); }
+};
+PodmanEvent podmanEvent(const JournalRecord& j);
+
 struct ProcessSample {
   int pid = 0;
   std::string comm;

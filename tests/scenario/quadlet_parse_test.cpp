@@ -1,0 +1,158 @@
+// A service's container from a Quadlet file (docs/containers.md, "From a Quadlet
+// file"): read below the scenario's folder, its [Service] merged and cited with file
+// and line, its [Container] read for podman run's settings, and planned as the two
+// files Quadlet's generator reads (the user's and the harness drop-in).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "error_text.hpp"
+#include "oom/guest_paths.hpp"
+#include "plan/planner.hpp"
+#include "scenario/parse.hpp"
+#include "scenario/quadlet.hpp"
+
+using namespace oom;
+using oomtest::errorsOf;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SettingOrigin* find(const std::vector<SettingOrigin>& list, const std::string& directive) {
+  for (const auto& o : list)
+    if (o.directive == directive) return &o;
+  return nullptr;
+}
+
+class QuadletParse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("oomharness-quadlet-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "quadlet");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ScenarioCheck parse(const std::string& file_text, const std::string& container = R"({"quadlet": "quadlet/w.container"})",
+                      const std::string& release = "trixie", const std::string& extra = "") {
+    std::ofstream(dir_ / "quadlet/w.container") << file_text;
+    const std::string text =
+        R"({"name": "q", "description": "d", "guest": {"release": ")" + release +
+        R"(", "packages": ["podman"]}, "services": [{"name": "worker", "why": "w", "container": )" + container +
+        extra + R"(, "load": {"baseline": "32M", "leak": "16M/s"}}], "expect": {"never_killed": ["worker"]}})";
+    ScenarioSources sources;
+    sources.base_dir = dir_;
+    return parseScenario(text, "s.json", sources);
+  }
+
+  fs::path dir_;
+};
+
+}  // namespace
+
+// The shipped scenario: what its file says, with where it says it.
+TEST(QuadletShipped, ItsContainerAndServiceSettingsComeFromTheFileWithTheirLines) {
+  const auto c = loadScenarioFile(fs::path(OOM_SOURCE_DIR) / "scenarios/containers/quadlet-limit-decides.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  const ServiceSpec& w = *c.scenario->service("worker");
+  ASSERT_TRUE(w.container && w.container->fromQuadlet());
+  const ContainerSpec& ct = *w.container;
+  EXPECT_EQ(ct.memory_bytes, 96u * 1024 * 1024);
+  EXPECT_EQ(ct.memory_swap_bytes, 96u * 1024 * 1024);
+  EXPECT_EQ(ct.cgroups, kContainerCgroupsSplit);  // Quadlet's default
+  const std::string file = (fs::path(OOM_SOURCE_DIR) / "scenarios/containers/quadlet/worker.container").string();
+  EXPECT_EQ(ct.origins.at("--memory"), file + ":12");
+  EXPECT_EQ(w.directive("Restart"), "on-failure");
+  ASSERT_TRUE(w.files.has_value());
+  const SettingOrigin* restart = find(w.files->effective, "Restart");
+  ASSERT_NE(restart, nullptr);
+  EXPECT_EQ(restart->where, file + ":16");
+  EXPECT_NE(find(w.files->quadlet, "PodmanArgs"), nullptr);
+  EXPECT_NE(find(w.files->neutralized, "Image"), nullptr);
+  EXPECT_NE(find(w.files->neutralized, "Exec"), nullptr);
+  EXPECT_EQ(find(w.files->passed_through, "PodmanArgs"), nullptr);  // Quadlet's, not systemd's
+
+  const auto plan = makeGuestPlan(*c.scenario);
+  ASSERT_TRUE(plan.has_value());
+  const PlannedUnit& u = plan->units[0];
+  EXPECT_TRUE(u.fromQuadlet());
+  EXPECT_TRUE(u.exec_start.empty());  // the generator writes the command
+  ASSERT_EQ(u.files.files.size(), 2u);
+  EXPECT_EQ(u.files.files[0].guest_path, std::string(guest::kQuadletDir) + "/worker.container");
+  const InstalledFile& dropin = u.files.files[1];
+  EXPECT_EQ(dropin.guest_path, std::string(guest::kQuadletDir) + "/worker.container.d/" + kHarnessDropInName);
+  EXPECT_NE(dropin.text.find(std::string("Image=") + guest::kContainerImage + "\n"), std::string::npos) << dropin.text;
+  EXPECT_NE(dropin.text.find("Exec=/oomstress --target 32M --leak --rate 16M/s"), std::string::npos) << dropin.text;
+  EXPECT_NE(dropin.text.find("Label=oomharness.service=worker\n"), std::string::npos) << dropin.text;
+  EXPECT_NE(dropin.text.find("Notify=true\n"), std::string::npos) << dropin.text;
+  EXPECT_EQ(u.container.memory_bytes, 96u * 1024 * 1024);
+  EXPECT_EQ(u.container.cgroups, kContainerCgroupsSplit);
+}
+
+TEST_F(QuadletParse, PodmansSpellingsOfTheSettingsAreRead) {
+  const auto c = parse("[Container]\nImage=x\nPodmanArgs=-m 1g --oom-score-adj 300 --restart=on-failure:2\n"
+                       "PodmanArgs=--memory-swap 2g\nCgroupsMode=enabled\n[Service]\nOOMScoreAdjust=-100\n");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  const ContainerSpec& ct = *c.scenario->services[0].container;
+  EXPECT_EQ(ct.memory_bytes, 1024u * 1024 * 1024);
+  EXPECT_EQ(ct.memory_swap_bytes, 2048u * 1024 * 1024);
+  EXPECT_EQ(ct.oom_score_adj, 300);
+  EXPECT_EQ(ct.restart, "on-failure:2");
+  EXPECT_EQ(ct.cgroups, kContainerCgroupsEnabled);
+  EXPECT_EQ(c.scenario->services[0].directive("OOMScoreAdjust"), "-100");
+  const std::string file = (dir_ / "quadlet/w.container").string();
+  EXPECT_EQ(ct.origins.at("--memory-swap"), file + ":4");
+  EXPECT_EQ(ct.origins.at("--cgroups"), file + ":5");
+}
+
+TEST_F(QuadletParse, BadFilesAndSettingsNameTheFileLineAndWhatWasExpected) {
+  const std::string file = (dir_ / "quadlet/w.container").string();
+  const std::vector<std::pair<ScenarioCheck, std::string>> cases = [&] {
+    std::vector<std::pair<ScenarioCheck, std::string>> v;
+    v.emplace_back(parse("[Container]\nPodmanArgs=--memory=lots\n"),
+                   file + ":2: PodmanArgs= --memory=lots: expected a size as Podman reads it");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--oom-score-adj=2000\n"),
+                   file + ":2: PodmanArgs= --oom-score-adj=2000: expected an integer from -1000 to 1000");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--memory=4m\n"), file + ":2: PodmanArgs= --memory 4MiB: expected at least 6MiB");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--memory=64m --memory-swap=32m\n"),
+                   "--memory-swap 32MiB: expected --memory too, and at least as much");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--memory=16m\n"),
+                   "$.services[0].load.baseline: baseline 32MiB does not fit under the container's memory 16MiB");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--cgroups=enabled\n"), "expected CgroupsMode= in [Container]");
+    v.emplace_back(parse("[Container]\nCgroupsMode=no-conmon\n"),
+                   file + ":2: CgroupsMode=no-conmon: expected split (Quadlet's default) or enabled");
+    v.emplace_back(parse("[Unit]\nDescription=x\n"), "has no [Container] section");
+    v.emplace_back(parse("[Container]\n[Service]\nOOMScoreAdjust=5000\n"), file + ":3: OOMScoreAdjust=5000");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/w.container"})", "bookworm"),
+                   "$.services[0].container.quadlet: needs Quadlet, which Podman has from 4.4 on; bookworm's guest "
+                   "has 4.3.1: expected \"release\": \"trixie\" in $.guest");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/w.container", "memory": "64M"})"),
+                   "$.services[0].container.memory: comes from the Quadlet file");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "../w.container"})"), "leaves the scenario's folder");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/w.service"})"),
+                   "expected the path of a Quadlet file, NAME.container");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/missing.container"})"), "missing.container");
+    v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/w.container"})", "trixie",
+                         R"(, "unit": {"Restart": "always"})"),
+                   "$.services[0].unit: the unit is the one Quadlet generates from quadlet/w.container");
+    return v;
+  }();
+  for (const auto& [c, error] : cases) {
+    EXPECT_FALSE(c.ok()) << error;
+    EXPECT_NE(errorsOf(c).find(error), std::string::npos) << "expected: " << error << "\ngot:\n" << errorsOf(c);
+  }
+}
+
+TEST(PodmanSize, ReadAsPodmanReadsIt) {
+  EXPECT_EQ(parsePodmanSize("96m").value(), 96u * 1024 * 1024);
+  EXPECT_EQ(parsePodmanSize("96M").value(), 96u * 1024 * 1024);
+  EXPECT_EQ(parsePodmanSize("96MB").value(), 96u * 1024 * 1024);
+  EXPECT_EQ(parsePodmanSize("96mib").value(), 96u * 1024 * 1024);
+  EXPECT_EQ(parsePodmanSize("1g").value(), 1024u * 1024 * 1024);
+  EXPECT_EQ(parsePodmanSize("4096").value(), 4096u);
+  EXPECT_EQ(parsePodmanSize("512b").value(), 512u);
+  for (const char* bad : {"", "m", "96x", "96 mm", "-1m", "1p"}) EXPECT_FALSE(parsePodmanSize(bad)) << bad;
+}
