@@ -141,9 +141,15 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     u.why = svc.why;
     // A service running its own program keeps its unit's ExecStart= and Type=.
     const bool quadlet = svc.container && svc.container->fromQuadlet();
-    // A Quadlet unit's command is the one its generator writes (the drop-in gives the load).
-    if (svc.load && !quadlet)
+    // A Quadlet unit's command is the one its generator writes: exec_start is what its
+    // container runs (the drop-in's Exec=).
+    if (svc.load && quadlet) {
+      PlanOptions inside = options;
+      inside.stressor_path = guest::kContainerStressorPath;
+      u.exec_start = stressorCommand(svc, inside);
+    } else if (svc.load) {
       u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
+    }
     // oomstress sends READY=1 once its baseline is held.
     if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     if (svc.container) {
@@ -166,10 +172,8 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     }
     if (quadlet && svc.files) {
       u.files = *svc.files;
-      PlanOptions inside = options;
-      inside.stressor_path = guest::kContainerStressorPath;
       u.files.files.push_back(InstalledFile{"oomharness", quadletDropInPath(svc.name),
-                                            quadletDropIn(svc.name, stressorCommand(svc, inside))});
+                                            quadletDropIn(svc.name, u.exec_start)});
       // What the harness resets in [Service] (TimeoutStartSec=, ...) goes in a systemd
       // drop-in of the generated unit.
       if (!u.files.reset_lines.empty() || !u.files.unit_reset_lines.empty())

@@ -105,7 +105,8 @@ void checkUnitExpectations(Reader& r, const Scenario& s, const std::string& at, 
     else if (d == kLayerContainer && svc && !svc->container)
       r.error(at + ".decided_by", "expects the container's limit to decide, but " + quotedText(name) +
                                       " runs in no container (add \"container\" to the service)");
-    else if (d == kLayerContainer && svc && svc->container && !svc->container->memory_bytes)
+    else if (d == kLayerContainer && svc && svc->container && !svc->container->memory_bytes &&
+             !svc->files_unread)  // a Quadlet file not read (a stored scenario): its limit is unknown
       r.error(at + ".decided_by", "expects the container's limit to decide, but " + quotedText(name) +
                                       "'s container has none (set container.memory)");
     else if (d == kLayerOomd && !s.oomd)

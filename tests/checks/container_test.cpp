@@ -221,7 +221,13 @@ TEST(Containers, AQuadletUnitsContainerIsBelowTheUnitAndItsFileIsReadBack) {
   for (const auto& k : t.kills)
     EXPECT_TRUE(has(k.task_memcg, "/system.slice/worker.service/libpod-payload-")) << k.task_memcg;
   const TimelineIndex index(t);
-  for (const auto* e : index.eventsIn("worker.service")) EXPECT_EQ(index.layerOf(*e).layer, kLayerContainer);
+  for (const auto* e : index.eventsIn("worker.service")) {
+    EXPECT_EQ(index.layerOf(*e).layer, kLayerContainer);
+    // Podman, run detached, is gone; the container's process carries the unit's value
+    // (conmon 2.1.12 restores it), in every container systemd started again too.
+    EXPECT_EQ(e->victim->oom_score_adj, 300);
+    EXPECT_TRUE(has(explainVictim(index, *e).sentence, "the same as the unit's OOMScoreAdjust=300"));
+  }
   // Nothing is left to inspect at the end: Quadlet's podman run has --rm.
   const CheckResult* r = find(v, "worker.restarted_by");
   ASSERT_NE(r, nullptr);

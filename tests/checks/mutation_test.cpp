@@ -308,6 +308,9 @@ TEST(Mutations, EveryChangeOfPlanOfEveryRecordingIsNamedAsReJudged) {
   };
   for (const auto& rec : recordings()) {
     for (const auto& m : all) {
+      // A Quadlet unit's [Service] is in its file, not in the scenario (its text is a fact
+      // of the plan: files./etc/containers/systemd/NAME.container).
+      if (std::string_view(m.name) == "raise_adjust" && has(rec.file, "quadlet")) continue;
       SCOPED_TRACE(std::string(rec.file) + " / " + m.name);
       std::string field;
       const Scenario changed = scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) {

@@ -35,7 +35,7 @@ struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"
   std::string unit;                     // "report-worker.service"
   std::string why;                      // the scenario's reason for these settings
-  std::vector<std::string> exec_start;  // argv; argv[0] is an absolute path in the guest; empty: the unit file's own
+  std::vector<std::string> exec_start;  // argv; argv[0] is an absolute path in the guest (in a Quadlet unit's container: its Exec=); empty: the unit file's own
   std::vector<UnitProperty> properties; // systemd directives, in scenario order (Type included)
   std::string systemd_run;              // the systemd-run line that reproduces this unit by hand
   std::uint64_t baseline_bytes = 0;     // memory the load holds once ready (for the budget)
