@@ -79,7 +79,10 @@ TEST(QuadletShipped, ItsContainerAndServiceSettingsComeFromTheFileWithTheirLines
   ASSERT_TRUE(plan.has_value());
   const PlannedUnit& u = plan->units[0];
   EXPECT_TRUE(u.fromQuadlet());
-  EXPECT_TRUE(u.exec_start.empty());  // the generator writes the command
+  // The generator writes the unit's command; exec_start is what the container runs.
+  ASSERT_FALSE(u.exec_start.empty());
+  EXPECT_EQ(u.exec_start.front(), guest::kContainerStressorPath);
+  EXPECT_EQ(u.systemd_run.find("podman run"), std::string::npos) << u.systemd_run;
   ASSERT_EQ(u.files.files.size(), 2u);
   EXPECT_EQ(u.files.files[0].guest_path, std::string(guest::kQuadletDir) + "/worker.container");
   const InstalledFile& dropin = u.files.files[1];
