@@ -3,6 +3,8 @@
 // scope of its own under machine.slice (Podman's default --cgroups), restarted by
 // systemd after each kill. The kernel sees the kill outside the unit; the host ties it
 // to the unit by the container's id, and judges which layer decided it.
+#include <set>
+
 #include "checks/timeline_index.hpp"
 #include "checks/victim_choice.hpp"
 #include "fixtures.hpp"
@@ -256,4 +258,44 @@ TEST(Containers, AQuadletUnitsContainerIsBelowTheUnitAndItsFileIsReadBack) {
     if (rec["type"] == kRecordContainer) rec["memory_bytes"] = 0;
   const Verdict unlimited = evaluate(scenario(quadlet), fold(recs));
   EXPECT_TRUE(has(dump(unlimited), "Podman shows Memory 0, asked 100663296 (--memory)")) << dump(unlimited);
+}
+
+// scenarios/containers/podman-restarts.json, recorded on both releases (2026-12-06, TCG):
+// Podman's --restart=on-failure:2, the unit without Restart=. Podman starts the same
+// container again and systemd never does; the releases differ in how it ends.
+TEST(Containers, PodmansOwnRestartPolicyRestartsTheSameContainer) {
+  struct Case {
+    const char* file;
+    std::size_t kills;
+    const char* restarts;  // what restarted_by observes
+  };
+  for (const Case& k : {Case{"recorded-container-podman-restarts-bookworm.jsonl", 2,
+                             "podman: systemd NRestarts=0, Podman restarted a container 1 time(s) (its events; "
+                             "RestartCount at the end adds up to 2)"},
+                        Case{"recorded-container-podman-restarts-trixie.jsonl", 3,
+                             "podman: systemd NRestarts=0, Podman restarted a container 2 time(s) (its events; "
+                             "RestartCount at the end adds up to 2)"}}) {
+    SCOPED_TRACE(k.file);
+    const Timeline t = timeline(k.file);
+    const Verdict v = evaluate(scenario("containers/podman-restarts.json"), t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    EXPECT_EQ(t.kills.size(), k.kills);
+    // One container, started again by Podman: every kill is in it.
+    const TimelineIndex index(t);
+    std::set<std::string> containers;
+    for (const auto* e : index.eventsIn("worker.service")) containers.insert(e->container);
+    EXPECT_EQ(containers.size(), 1u);
+    const CheckResult* r = find(v, "worker.restarted_by");
+    ASSERT_NE(r, nullptr);
+    EXPECT_TRUE(has(r->observed, k.restarts)) << r->observed;
+    // Expecting nobody to restart it fails, and says who did.
+    const Verdict neither = evaluate(scenario("containers/podman-restarts.json", "", [](nlohmann::ordered_json& doc) {
+                                       doc["expect"]["units"]["worker"]["restarted_by"] = "neither";
+                                     }),
+                                     t);
+    const CheckResult* n = find(neither, "worker.restarted_by");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->outcome, CheckOutcome::fail);
+    EXPECT_TRUE(has(n->why, "the service was restarted by podman, not neither")) << n->why;
+  }
 }

@@ -218,6 +218,10 @@ inline const std::vector<Recording>& recordings() {
       // The policy of limit-decides as a Quadlet file (trixie): the unit Podman's generator
       // wrote, the container below it (--cgroups=split), removed after each exit (--rm).
       {"recorded-container-quadlet-trixie.jsonl", "containers/quadlet-limit-decides.json"},
+      // Podman's own --restart=on-failure:2, no Restart= in the unit: Podman restarts the same
+      // container (twice on trixie; on bookworm podman run exits during the second).
+      {"recorded-container-podman-restarts-bookworm.jsonl", "containers/podman-restarts.json"},
+      {"recorded-container-podman-restarts-trixie.jsonl", "containers/podman-restarts.json"},
   };
   return all;
 }
