@@ -8,6 +8,7 @@
 #include "oom/text.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/parse.hpp"
+#include "scenario/quadlet.hpp"
 #include "scenario/unit_lint.hpp"
 
 namespace oom {
@@ -164,6 +165,11 @@ std::vector<LintFinding> lintScenarioAt(const std::filesystem::path& file) {
       UnitSources u;
       u.name = unitName(svc.name);
       for (const auto& f : svc.files->files) {
+        // A Quadlet file is the unit's file: its [Service] becomes the generated unit's.
+        if (svc.container && svc.container->fromQuadlet() && f.guest_path == quadletFilePath(svc.name)) {
+          u.unit_file = parseUnitFile(f.text, f.source);
+          continue;
+        }
         if (f.guest_path.rfind(std::string(kGuestUnitDir) + "/" + u.name, 0) != 0) continue;  // a slice
         if (f.source.rfind("oomharness", 0) == 0) continue;  // our own base file
         UnitFileText text = parseUnitFile(f.text, f.source);

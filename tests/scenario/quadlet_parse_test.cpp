@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +14,7 @@
 #include "plan/planner.hpp"
 #include "scenario/parse.hpp"
 #include "scenario/quadlet.hpp"
+#include "scenario/unit_lint.hpp"
 
 using namespace oom;
 using oomtest::errorsOf;
@@ -158,4 +160,20 @@ TEST(PodmanSize, ReadAsPodmanReadsIt) {
   EXPECT_EQ(parsePodmanSize("4096").value(), 4096u);
   EXPECT_EQ(parsePodmanSize("512b").value(), 512u);
   for (const char* bad : {"", "m", "96x", "96 mm", "-1m", "1p"}) EXPECT_FALSE(parsePodmanSize(bad)) << bad;
+}
+
+// `oomharness lint` on a scenario lints its Quadlet file as the unit's file: a finding
+// names the Quadlet file and line.
+TEST_F(QuadletParse, LintReadsTheQuadletFilesServiceSection) {
+  std::ofstream(dir_ / "quadlet/w.container") << "[Container]\nImage=x\n[Service]\nOOMScoreAdjust=-1000\n";
+  std::ofstream(dir_ / "s.json")
+      << R"({"name": "q", "description": "d", "guest": {"release": "trixie", "packages": ["podman"]},
+            "services": [{"name": "worker", "why": "w", "container": {"quadlet": "quadlet/w.container"},
+                          "load": {"baseline": "32M"}}], "expect": {"never_killed": ["worker"]}})";
+  const auto findings = lintScenarioAt(dir_ / "s.json");
+  const auto it = std::find_if(findings.begin(), findings.end(),
+                               [](const LintFinding& f) { return f.rule == "oom-score-adjust-min"; });
+  ASSERT_NE(it, findings.end());
+  EXPECT_EQ(it->at.file, (dir_ / "quadlet/w.container").string());
+  EXPECT_EQ(it->at.line, 4u);
 }
