@@ -133,7 +133,25 @@ TEST(SuiteE2E, TwoScenariosInParallelGuestsOneFailingCell) {
     std::ifstream text(suite / cell.value("folder", "") / "summary.txt");
     return std::string(std::istreambuf_iterator<char>(text), std::istreambuf_iterator<char>());
   };
-  EXPECT_EQ(quick["verdict"], "pass") << quick << "\n" << summaryOf(quick);
+  // Two guests on two cores stretch each run: a kill just before nginx's 90 s time limit
+  // leaves the unit's end state undecided (restartNotYetDue, checks/unit_checks.cpp), an
+  // honest inconclusive that CI saw once (b37fcfd). That one, with that reason, is the
+  // only outcome other than a pass that this suite test accepts; every other assertion
+  // on the cell below still holds.
+  std::ifstream quick_in(suite / quick.value("folder", "") / "result.json");
+  const auto quick_result = nlohmann::json::parse(quick_in, nullptr, false);
+  bool late_kill = false;
+  if (quick["verdict"] == "inconclusive" && quick_result.is_object()) {
+    std::size_t undecided = 0;
+    for (const auto& c : quick_result["checks"])
+      if (c["outcome"] == "inconclusive") {
+        ++undecided;
+        late_kill = c["name"] == "nginx.active_at_end" &&
+                    c["observed"].get<std::string>().find(", before a restart was due (RestartSec=") != std::string::npos;
+      }
+    late_kill = late_kill && undecided == 1;
+  }
+  EXPECT_TRUE(quick["verdict"] == "pass" || late_kill) << quick << "\n" << summaryOf(quick);
   EXPECT_EQ(wrong["scenario"], "wrong-expectations");
   EXPECT_EQ(wrong["verdict"], "fail") << wrong;
   // Two guests at once: the second started before the first ended.
