@@ -21,8 +21,6 @@ bool setByHarness(const std::string& key) {
                      [&](const char* k) { return key == k; });
 }
 
-std::string at(const UnitAssignment& a) { return a.file + ":" + std::to_string(a.line); }
-
 // One podman run option of PodmanArgs=, "--memory=96m" or "--memory" "96m": its value.
 struct Option {
   std::string name;   // "--memory"
@@ -92,7 +90,7 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
   const UnitFileText parsed = parseUnitFile(installed.text, installed.source);
   std::vector<std::string> container_lines;
   for (const auto& a : parsed.assignments)
-    if (a.section == "Container") container_lines.push_back(at(a));
+    if (a.section == "Container") container_lines.push_back(placeOf(a));
   auto& through = out.files.passed_through;
   through.erase(std::remove_if(through.begin(), through.end(),
                                [&](const SettingOrigin& o) {
@@ -107,17 +105,17 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
     if (a.section != "Container") continue;
     has_container = true;
     if (setByHarness(a.key)) {
-      out.files.neutralized.push_back(SettingOrigin{a.key, a.value, at(a)});
+      out.files.neutralized.push_back(SettingOrigin{a.key, a.value, placeOf(a)});
       continue;
     }
-    out.files.quadlet.push_back(SettingOrigin{a.key, a.value, at(a)});
+    out.files.quadlet.push_back(SettingOrigin{a.key, a.value, placeOf(a)});
     if (a.key == "CgroupsMode") {
       if (a.value != kContainerCgroupsSplit && a.value != kContainerCgroupsEnabled)
-        out.errors.push_back(Error{at(a), "CgroupsMode=" + unitTextExcerpt(a.value) + ": expected split (Quadlet's "
+        out.errors.push_back(Error{placeOf(a), "CgroupsMode=" + unitTextExcerpt(a.value) + ": expected split (Quadlet's "
                                           "default) or enabled, the modes oomharness observes"});
       else {
         c.cgroups = a.value;
-        c.origins["--cgroups"] = at(a);
+        c.origins["--cgroups"] = placeOf(a);
       }
       continue;
     }
@@ -127,25 +125,25 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
       if (o.name == "--memory" || o.name == "--memory-swap") {
         auto bytes = parsePodmanSize(o.value);
         if (!bytes) {
-          out.errors.push_back(Error{at(a), "PodmanArgs= " + shown + ": " + bytes.error().message});
+          out.errors.push_back(Error{placeOf(a), "PodmanArgs= " + shown + ": " + bytes.error().message});
           continue;
         }
         (o.name == "--memory" ? c.memory_bytes : c.memory_swap_bytes) = *bytes;
       } else if (o.name == "--oom-score-adj") {
         const auto adj = leadingNumber<long long>(o.value);
         if (!adj || std::to_string(*adj) != o.value || *adj < -1000 || *adj > 1000) {
-          out.errors.push_back(Error{at(a), "PodmanArgs= " + shown + ": expected an integer from -1000 to 1000"});
+          out.errors.push_back(Error{placeOf(a), "PodmanArgs= " + shown + ": expected an integer from -1000 to 1000"});
           continue;
         }
         c.oom_score_adj = static_cast<int>(*adj);
       } else if (o.name == "--restart") {
         c.restart = o.value;
       } else if (o.name == "--cgroups") {
-        out.errors.push_back(Error{at(a), "PodmanArgs= " + shown + ": Quadlet sets --cgroups itself; expected "
+        out.errors.push_back(Error{placeOf(a), "PodmanArgs= " + shown + ": Quadlet sets --cgroups itself; expected "
                                           "CgroupsMode= in [Container]"});
         continue;
       }
-      c.origins[o.name] = at(a);
+      c.origins[o.name] = placeOf(a);
     }
   }
   if (!has_container)

@@ -65,9 +65,7 @@ bool emptyResets(std::string_view key) {
   return key == "OOMScoreAdjust" || key == "Slice" || startsWith(key, "Memory");
 }
 
-std::string at(const UnitAssignment& a) {
-  return a.file + ":" + std::to_string(a.line);
-}
+std::string at(const UnitAssignment& a) { return placeOf(a); }
 
 // One file, read once: as parsed, and its bytes as the guest gets them.
 struct ReadFile {

@@ -25,6 +25,9 @@ struct UnitAssignment {
   unsigned line = 0;
 };
 
+// Where an assignment is, as every message cites it: "units/api.service:12".
+inline std::string placeOf(const UnitAssignment& a) { return a.file + ":" + std::to_string(a.line); }
+
 // "# oomharness-lint: disable=rule-a,rule-b reason..." in a unit file. Before the
 // first section header it covers the whole file; elsewhere the next assignment.
 struct LintSuppression {
