@@ -84,7 +84,7 @@ CheckResult checkSetup(const Scenario& s, const TimelineIndex& index) {
         if (!seen) mismatches.push_back("no container record of " + u.unit + " before the pressure");
         // A Quadlet unit: the one the generator wrote from the file the plan installed.
         if (planned.fromQuadlet()) {
-          const std::string from = "(written by Quadlet from " + planned.files.files.front().guest_path + ")";
+          const std::string from = writtenByQuadletFrom(planned.files.files.front().guest_path);
           if (std::none_of(u.unit_files.begin(), u.unit_files.end(),
                            [&](const std::string& f) { return f.find(from) != std::string::npos; }))
             mismatches.push_back("the host finds no unit of " + u.unit + " " + from + " in the guest's setup record");

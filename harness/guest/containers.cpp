@@ -33,13 +33,8 @@ std::string quadletDryRunCommand() {
 
 std::vector<std::string> quadletProblems(std::string_view output, const std::string& guest_path) {
   std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < output.size()) {
-    auto end = output.find('\n', start);
-    if (end == std::string_view::npos) end = output.size();
-    if (end > start) lines.emplace_back(output.substr(start, end - start));
-    start = end + 1;
-  }
+  for (const auto line : splitLines(output))
+    if (!line.empty()) lines.emplace_back(line);
   const std::string file_name = std::filesystem::path(guest_path).filename().string();
   std::string exit_line = lines.empty() ? "" : lines.back();
   if (!lines.empty()) lines.pop_back();

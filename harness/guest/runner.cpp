@@ -166,8 +166,8 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     };
     const std::string fragment = text("FragmentPath"), source = text("SourcePath");
     const std::string& installed = planned.files.files.front().guest_path;
-    setup.unit_files.push_back((fragment.empty() ? "(no FragmentPath)" : fragment) + " (written by Quadlet from " +
-                               (source.empty() ? "(no SourcePath)" : source) + ")");
+    setup.unit_files.push_back((fragment.empty() ? "(no FragmentPath)" : fragment) + " " +
+                               writtenByQuadletFrom(source.empty() ? "(no SourcePath)" : source));
     if (source != installed)
       setup.mismatches.push_back(planned.unit + ": systemd shows SourcePath " +
                                  (source.empty() ? "(none)" : source) + ", expected the Quadlet file " + installed);

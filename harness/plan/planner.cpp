@@ -38,6 +38,12 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   return argv;
 }
 
+std::vector<std::string> containerStressorCommand(const ServiceSpec& service, const PlanOptions& options) {
+  PlanOptions inside = options;
+  inside.stressor_path = guest::kContainerStressorPath;
+  return stressorCommand(service, inside);
+}
+
 std::vector<std::string> containerCommand(const ServiceSpec& service, const PlanOptions& options) {
   const ContainerSpec& c = service.container.value();
   // Foreground, so the unit's main process lives as long as the container; READY=1
@@ -52,9 +58,7 @@ std::vector<std::string> containerCommand(const ServiceSpec& service, const Plan
   if (c.oom_score_adj) argv.push_back("--oom-score-adj=" + std::to_string(*c.oom_score_adj));
   argv.push_back("--restart=" + c.restart);
   argv.push_back(guest::kContainerImage);
-  PlanOptions inside = options;
-  inside.stressor_path = guest::kContainerStressorPath;
-  for (auto& word : stressorCommand(service, inside)) argv.push_back(std::move(word));
+  for (auto& word : containerStressorCommand(service, options)) argv.push_back(std::move(word));
   return argv;
 }
 
@@ -144,9 +148,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     // A Quadlet unit's command is the one its generator writes: exec_start is what its
     // container runs (the drop-in's Exec=).
     if (svc.load && quadlet) {
-      PlanOptions inside = options;
-      inside.stressor_path = guest::kContainerStressorPath;
-      u.exec_start = stressorCommand(svc, inside);
+      u.exec_start = containerStressorCommand(svc, options);
     } else if (svc.load) {
       u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
     }

@@ -51,6 +51,13 @@ std::string quadletDryRunCommand();
 // by name, that failure: sentences, empty when it converts.
 std::vector<std::string> quadletProblems(std::string_view output, const std::string& guest_path);
 
+// How a unit_setup record names where a Quadlet unit came from, after its FragmentPath:
+// "(written by Quadlet from /etc/containers/systemd/worker.container)". The agent
+// writes it; the host looks for it.
+inline std::string writtenByQuadletFrom(const std::string& source) {
+  return "(written by Quadlet from " + source + ")";
+}
+
 // The container id a cgroup path names ("/machine.slice/libpod-<id>.scope/container",
 // "/system.slice/x.service/libpod-payload-<id>"), or "".
 std::string containerIdInCgroup(std::string_view cgroup);

@@ -34,6 +34,9 @@ double effectiveSettleSec(const Scenario& scenario);
 // `podman run` argv for a service whose load runs in a container: its container's
 // settings, the built-in image, and the oomstress command inside it.
 std::vector<std::string> containerCommand(const ServiceSpec& service, const PlanOptions& options);
+// What the container itself runs: oomstress at its path in the built-in image, with the
+// load (the tail of containerCommand, and a Quadlet unit's Exec=).
+std::vector<std::string> containerStressorCommand(const ServiceSpec& service, const PlanOptions& options);
 
 std::string systemdRunLine(const PlannedUnit& unit);
 
