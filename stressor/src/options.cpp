@@ -33,6 +33,11 @@ and reports what it achieved: one JSON line per report interval on stdout.
   --compress-ratio N      fill pages so that a compressor (zram, zswap) shrinks them
                           about N times (1 to 16; default 1: incompressible)
   --report-interval D     JSON report period (default 1s)
+  --health-port PORT      a health endpoint on 0.0.0.0:PORT, bound at start and
+                          listening from the moment READY=1 is sent (every process
+                          holds its share of the target): each HTTP request gets
+                          200 and the phase and bytes held; before that a connect
+                          is refused, and a kill closes it
   --checkpoint FILE       batch mode: a job whose work is the bytes it allocates along
                           its schedule (ramp to --target at --rate; with --leak, every
                           leaked byte too), counted across runs. Progress is saved
@@ -55,7 +60,7 @@ Each report line: t (s since start, monotonic), pid, process (0 = main), phase
 the live processes: rss_scope says which), rate_bps_interval and rate_bps_overall
 (bytes/s over the last interval and since allocation started), time_to_target (s
 from allocation start, -1 until reached), resumed_from. Events: {"event":"child_exited",...,"respawn":false},
-{"event":"resumed",...}, {"event":"complete",...}. stderr carries errors only.
+{"event":"resumed",...}, {"event":"complete",...}, {"event":"listening","port":PORT}. stderr carries errors only.
 
 With $NOTIFY_SOCKET set (systemd Type=notify) it sends READY=1 once every
 process holds its share of the target, and STATUS= at each report.
@@ -143,6 +148,13 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       const auto n = parseNumber<unsigned>(*v);
       if (!n || *n < 1 || *n > kMaxCompressRatio) return tl::unexpected(flagError(flag, accepted, *v));
       o.compress_ratio = *n;
+    } else if (flag == "--health-port") {
+      const char* accepted = "a TCP port from 1 to 65535";
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      const auto n = parseNumber<unsigned>(*v);
+      if (!n || *n < 1 || *n > 65535) return tl::unexpected(flagError(flag, accepted, *v));
+      o.health_port = static_cast<std::uint16_t>(*n);
     } else if (flag == "--checkpoint") {
       auto v = value("a file path");
       if (!v) return tl::unexpected(v.error());

@@ -28,6 +28,7 @@ struct Options {
   unsigned compress_ratio = 1;     // 1: data no compressor can shrink
   double report_interval_sec = 1.0;
   std::string checkpoint;          // file; empty: none
+  std::uint16_t health_port = 0;   // --health-port (health.hpp); 0: none
   bool target_from_checkpoint = false;  // --target omitted: resume the checkpoint's
   bool help = false;
 };

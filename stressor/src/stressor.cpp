@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "arena.hpp"
 #include "checkpoint.hpp"
+#include "health.hpp"
 #include "notify.hpp"
 #include "oom/clock.hpp"
 #include "oom/text.hpp"
@@ -64,9 +66,11 @@ class Worker {
  public:
   // family: set for the main process of a multi-process stressor; ready_fd: set in
   // a child, which writes one byte there once it holds its share.
-  Worker(const Options& share, std::uint64_t job_target, unsigned index, Family* family, int ready_fd)
+  // health: the main process's endpoint (--health-port), opened once everyone is ready.
+  Worker(const Options& share, std::uint64_t job_target, unsigned index, Family* family, int ready_fd,
+         HealthEndpoint* health = nullptr)
       : o_(share), job_target_(job_target), index_(index), family_(family), ready_fd_(ready_fd),
-        arena_(share.thp, share.mlock, share.compress_ratio) {}
+        health_(health), arena_(share.thp, share.mlock, share.compress_ratio) {}
 
   int work();
 
@@ -83,12 +87,14 @@ class Worker {
   }
   void saveProgress(bool complete);
   bool loadProgress();
+  void openHealth();
 
   Options o_;
   std::uint64_t job_target_;
   unsigned index_;
   Family* family_;  // only the main process has one
   int ready_fd_;
+  HealthEndpoint* health_;
   Arena arena_;
   double t0_ = 0, alloc_start_ = 0, last_report_ = 0;
   std::uint64_t last_report_bytes_ = 0;
@@ -165,6 +171,17 @@ void Worker::saveProgress(bool complete) {
     std::fprintf(stderr, "oomstress: %s\n", saved.error().str().c_str());
 }
 
+void Worker::openHealth() {
+  if (!health_) return;
+  if (auto listening = health_->listen(); !listening) {
+    std::fprintf(stderr, "oomstress: %s\n", listening.error().str().c_str());
+    return;
+  }
+  std::printf("{\"event\":\"listening\",\"t\":%.3f,\"pid\":%d,\"port\":%u}\n", monotonicSeconds() - t0_,
+              ::getpid(), static_cast<unsigned>(o_.health_port));
+  std::fflush(stdout);
+}
+
 // Returns false when the job must not run (unreadable checkpoint: exit 2).
 bool Worker::loadProgress() {
   checkpoint_file_ = checkpointFileFor(o_.checkpoint, index_);
@@ -238,7 +255,11 @@ int Worker::work() {
     if (self_ready_ && !notified_ && everyoneReady()) {
       notified_ = true;
       if (index_ == 0) notifySystemd("READY=1");
+      openHealth();
     }
+    if (health_ && health_->listening())
+      health_->answer("oomstress pid " + std::to_string(::getpid()) + ": " + phaseName(phase) + ", " +
+                      formatSize(arena_.bytes()) + " held");
     if (now - last_report_ >= o_.report_interval_sec) {
       report(phase, now);
       saveProgress(false);
@@ -296,6 +317,16 @@ int stressMemory(const Options& given) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
 
+  // Bound before any child exists, so a port already taken stops everything at once.
+  std::optional<HealthEndpoint> health;
+  if (whole.health_port != 0) {
+    auto bound = HealthEndpoint::bind(whole.health_port);
+    if (!bound) {
+      std::fprintf(stderr, "oomstress: %s\n", bound.error().str().c_str());
+      return 2;
+    }
+    health.emplace(std::move(*bound));
+  }
   Family family;
   int pipe_fds[2];
   if (whole.processes > 1) {
@@ -314,6 +345,7 @@ int stressMemory(const Options& given) {
     }
     if (pid == 0) {
       ::close(family.ready_read);
+      health.reset();  // only the main process answers: its death must close the port
       Worker child(shareFor(whole, i), whole.target, i, nullptr, family.ready_write);
       const int status = child.work();
       std::fflush(stdout);
@@ -323,7 +355,8 @@ int stressMemory(const Options& given) {
     family.alive.push_back(true);
   }
   if (family.ready_write >= 0) ::close(family.ready_write);
-  Worker main_worker(shareFor(whole, 0), whole.target, 0, whole.processes > 1 ? &family : nullptr, -1);
+  Worker main_worker(shareFor(whole, 0), whole.target, 0, whole.processes > 1 ? &family : nullptr, -1,
+                     health ? &*health : nullptr);
   const int status = main_worker.work();
   for (std::size_t i = 0; i < family.children.size(); ++i)
     if (family.alive[i]) ::kill(family.children[i], SIGTERM);
