@@ -99,6 +99,18 @@ Expected<std::vector<ContainerRecord>> parsePodmanInspect(std::string_view json)
     r.memory_bytes = static_cast<std::uint64_t>(std::max<long long>(0, get<long long>(host, "Memory", 0)));
     r.memory_swap_bytes = static_cast<std::uint64_t>(std::max<long long>(0, get<long long>(host, "MemorySwap", 0)));
     r.oom_score_adj = get<int>(host, "OomScoreAdj", 0);
+    r.network_mode = get<std::string>(host, "NetworkMode", "");
+    // {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}: one -p each.
+    const auto bindings = host.value("PortBindings", nlohmann::json::object());
+    for (auto it = bindings.begin(); bindings.is_object() && it != bindings.end(); ++it) {
+      const std::string inside = it.key().substr(0, it.key().find('/'));
+      if (!it.value().is_array()) continue;
+      for (const auto& b : it.value()) {
+        const std::string ip = get<std::string>(b, "HostIp", "");
+        r.published.push_back((ip.empty() || ip == "0.0.0.0" ? "" : ip + ":") + get<std::string>(b, "HostPort", "") +
+                              ":" + inside);
+      }
+    }
     if (!r.id.empty()) out.push_back(std::move(r));
   }
   return out;
@@ -119,6 +131,12 @@ void readContainerProcesses(const SysFs& fs, ContainerRecord& c) {
     if (auto max = fs.cgroupText(c.process_cgroup, "memory.max")) c.memory_max = *max;
 }
 
+std::string publishedText(const ContainerRecord& c) {
+  std::string text;
+  for (const auto& port : c.published) text += (text.empty() ? "" : ", ") + port;
+  return text;
+}
+
 std::vector<std::string> containerMismatches(const PlannedContainer& asked, const ContainerRecord& seen) {
   std::vector<std::string> out;
   const std::string who = "container " + seen.id.substr(0, 12);
@@ -134,6 +152,15 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
     else if (asked.memory_bytes && seen.memory_max != want)
       out.push_back(who + ": memory.max of " + seen.process_cgroup + " is " + seen.memory_max + ", asked " + want);
   }
+  // Plans recorded before the network was planned carry none: nothing to compare.
+  if (!asked.network.empty() && seen.network_mode != asked.network)
+    out.push_back(who + ": Podman shows NetworkMode " +
+                  (seen.network_mode.empty() ? std::string("(none recorded)") : seen.network_mode) + ", asked " +
+                  asked.network + " (--network)");
+  for (const auto& port : asked.publish)
+    if (std::find(seen.published.begin(), seen.published.end(), port) == seen.published.end())
+      out.push_back(who + ": Podman publishes " + (seen.published.empty() ? std::string("no port") : publishedText(seen)) +
+                    ", asked " + port + " (--publish)");
   if (!asked.oom_score_adj.empty()) {
     bool found = false;
     for (const auto& p : seen.processes)
@@ -154,6 +181,8 @@ std::string containerSetupText(const ContainerRecord& c) {
   if (!c.process_cgroup.empty()) text += " in " + c.process_cgroup;
   text += " (memory.max " + (c.memory_max.empty() ? std::string("unread") : c.memory_max) + ", --memory " +
           (c.memory_bytes ? formatSize(c.memory_bytes) : std::string("none")) + ")";
+  if (!c.network_mode.empty())
+    text += ", network " + c.network_mode + (c.published.empty() ? "" : " publishing " + publishedText(c));
   for (const auto& p : c.processes)
     text += "; " + p.comm + " pid " + std::to_string(p.pid) + " oom_score_adj " + std::to_string(p.oom_score_adj);
   return text;

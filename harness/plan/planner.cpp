@@ -29,6 +29,7 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   if (l.spike) argv.insert(argv.end(), {"--spike", formatSizeAt(*l.spike)});
   if (l.sawtooth) argv.push_back("--sawtooth");
   if (l.compress_ratio > 1) argv.insert(argv.end(), {"--compress-ratio", std::to_string(l.compress_ratio)});
+  if (l.health_port) argv.insert(argv.end(), {"--health-port", std::to_string(l.health_port)});
   if (l.checkpoint)
     argv.insert(argv.end(),
                 {"--checkpoint", std::string(guest::kCheckpointDir) + "/" + service.name + ".ckpt"});
@@ -50,9 +51,10 @@ std::vector<std::string> containerCommand(const ServiceSpec& service, const Plan
   // from oomstress inside reaches systemd (--sdnotify=container, NotifyAccess=all).
   // No --name and no --rm: each start is a new container that stays for `podman
   // inspect` at the end, found by its label.
-  std::vector<std::string> argv = {guest::kPodmanPath, "run", "--sdnotify=container", "--network=none",
+  std::vector<std::string> argv = {guest::kPodmanPath, "run", "--sdnotify=container", "--network=" + c.network,
                                    "--pull=never", "--cgroups=" + c.cgroups,
                                    "--label=" + std::string(guest::kContainerServiceLabel) + "=" + service.name};
+  for (const auto& port : c.publish) argv.push_back("--publish=" + port.text());
   if (c.memory_bytes) argv.push_back("--memory=" + formatSizeExact(*c.memory_bytes));
   if (c.memory_swap_bytes) argv.push_back("--memory-swap=" + formatSizeExact(*c.memory_swap_bytes));
   if (c.oom_score_adj) argv.push_back("--oom-score-adj=" + std::to_string(*c.oom_score_adj));
@@ -159,7 +161,8 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
       u.container = PlannedContainer{guest::kContainerImage, c.cgroups, c.memory_bytes.value_or(0),
                                      c.memory_swap_bytes.value_or(0),
                                      c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart,
-                                     c.quadlet};
+                                     c.quadlet, c.fromQuadlet() ? kContainerNetworkNone : c.network, {}};
+      for (const auto& port : c.publish) u.container.publish.push_back(port.text());
       // READY=1 comes from the container's process, not the unit's main one (podman).
       if (!svc.directive("NotifyAccess")) u.properties.push_back(UnitProperty{"NotifyAccess", "all"});
       // --cgroups=split makes its cgroups below the unit's: systemd must delegate them.

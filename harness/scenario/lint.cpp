@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "oom/units.hpp"
+#include "scenario/probe_address.hpp"
 
 #include "systemd/restart_rules.hpp"
 
@@ -45,6 +46,19 @@ void lintOwnPrograms(const Scenario& s, const About& about, std::vector<Scenario
   }
 }
 
+// The guest's ports on which a service's oomstress answers (load.health_port): its own
+// in the guest's network, the host ports a bridged container publishes it on.
+std::vector<unsigned> healthPortsInGuest(const ServiceSpec& svc) {
+  std::vector<unsigned> ports;
+  if (!svc.load || !svc.load->health_port) return ports;
+  const unsigned port = svc.load->health_port;
+  if (!svc.container || svc.container->network == kContainerNetworkHost) ports.push_back(port);
+  else if (svc.container->network == kContainerNetworkBridge)
+    for (const auto& published : svc.container->publish)
+      if (published.container_port == port) ports.push_back(published.host_port);
+  return ports;
+}
+
 // Probes that cannot measure what their names promise.
 template <typename Wide>
 void lintProbes(const Scenario& s, const Wide& scenarioWide, std::vector<ScenarioWarning>& warnings) {
@@ -52,11 +66,20 @@ void lintProbes(const Scenario& s, const Wide& scenarioWide, std::vector<Scenari
     const ProbeSpec& p = s.probes[i];
     const std::string at = "$.probes[" + std::to_string(i) + "]";
     const ServiceSpec* svc = p.service.empty() ? nullptr : s.service(p.service);
-    if (svc && !svc->runsOwnCommand() && p.kind != kProbeCommand)
-      warnings.push_back(scenarioWide(at + ".service", "probe-on-stand-in",
-                                      "probe " + p.name + " asks " + p.service + " over the network, but " + p.service +
-                                          " runs oomstress (it has a load), which opens no port: every attempt "
-                                          "fails; remove its load so it runs its own program, or probe another service"));
+    if (!svc || svc->runsOwnCommand() || p.kind == kProbeCommand) continue;
+    const auto address = p.kind == kProbeHttp ? parseProbeUrl(p.target) : parseProbeHostPort(p.target);
+    const auto answers = healthPortsInGuest(*svc);
+    if (address && std::find(answers.begin(), answers.end(), address->port) != answers.end()) continue;
+    std::string where = "opens no port (no load.health_port)";
+    if (!answers.empty()) where = "answers on port " + std::to_string(answers.front()) + " of the guest only";
+    else if (svc->load && svc->load->health_port)
+      where = "answers on port " + std::to_string(svc->load->health_port) + " inside its container, which no "
+              "published port leads to";
+    warnings.push_back(scenarioWide(at + ".service", "probe-on-stand-in",
+                                    "probe " + p.name + " asks " + p.service + " over the network, but " + p.service +
+                                        " runs oomstress (it has a load), which " + where + ": every attempt "
+                                        "fails; give its load a health_port the probe reaches, remove its load so it "
+                                        "runs its own program, or probe another service"));
   }
 }
 

@@ -1,5 +1,7 @@
 #include "scenario/parse.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -36,11 +38,13 @@ const std::vector<ObjectKeys> kKeys = {
      {"name", "description", "services", "expect"}},
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load", "container"}, {"name", "why"}},
-    {"container", {"image", "quadlet", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups"}, {}},
+    {"container",
+     {"image", "quadlet", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups", "network", "publish"},
+     {}},
     {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
      {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
-      "checkpoint", "compress_ratio"},
+      "checkpoint", "compress_ratio", "health_port"},
      {"baseline"}},
     {"expect", withExpectationKeys(ExpectationScope::scenario, {"units", "probes", "restart_grace", "half_alive_grace",
                                                                  "allow_collateral"}),
@@ -226,6 +230,9 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
   if (v.contains("compress_ratio"))
     if (auto n = r.count(v["compress_ratio"], path + ".compress_ratio", 1, 16))
       load.compress_ratio = static_cast<unsigned>(*n);
+  if (v.contains("health_port"))
+    if (auto n = r.count(v["health_port"], path + ".health_port", 1, 65535))
+      load.health_port = static_cast<std::uint16_t>(*n);
   // oomstress has one --rate: it is the leak rate when leaking, else the ramp rate.
   if (load.rate_bytes_per_sec > 0 && load.leak_bytes_per_sec > 0)
     r.error(path, "rate and leak are both set; the stressor has one --rate, used as the leak rate "
@@ -245,6 +252,77 @@ bool validContainerRestart(const std::string& v) {
                      [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// One `publish` entry: "[IPV4:]HOSTPORT:CONTAINERPORT", Podman's -p for TCP.
+std::optional<PublishedPort> readPublished(Reader& r, const Json& v, const std::string& at) {
+  const auto text = r.string(v, at);
+  if (!text) return std::nullopt;
+  std::vector<std::string> parts(1);
+  for (char ch : *text) {
+    if (ch == ':') parts.emplace_back();
+    else parts.back() += ch;
+  }
+  PublishedPort port;
+  bool ok = parts.size() == 2 || parts.size() == 3;
+  if (ok && parts.size() == 3) {
+    in_addr ignored{};
+    port.host_ip = parts[0];
+    ok = ::inet_pton(AF_INET, port.host_ip.c_str(), &ignored) == 1;
+  }
+  const auto portNumber = [](const std::string& word) {
+    const auto n = parseNumber<unsigned>(word);
+    return n && *n >= 1 && *n <= 65535 ? static_cast<std::uint16_t>(*n) : std::uint16_t{0};
+  };
+  if (ok) {
+    port.host_port = portNumber(parts[parts.size() - 2]);
+    port.container_port = portNumber(parts.back());
+    ok = port.host_port && port.container_port;
+  }
+  if (ok) return port;
+  r.error(at, "expected HOSTPORT:CONTAINERPORT or IPV4:HOSTPORT:CONTAINERPORT with ports from 1 to 65535 "
+              "(Podman's -p, TCP), such as \"127.0.0.1:8080:8080\"; got " + quotedText(*text));
+  return std::nullopt;
+}
+
+// `network` and `publish`: how the container reaches the guest's network, if at all.
+void readContainerNetwork(Reader& r, const Json& v, const std::string& path, const GuestSpec& guest,
+                          ContainerSpec& c) {
+  if (v.contains("publish")) c.network = kContainerNetworkBridge;  // Podman publishes on its bridge
+  if (v.contains("network"))
+    if (auto network = r.string(v["network"], path + ".network")) {
+      if (*network != kContainerNetworkNone && *network != kContainerNetworkHost && *network != kContainerNetworkBridge)
+        r.error(path + ".network", std::string("expected one of ") + kContainerNetworkNone + " (no interface but "
+                                   "its own loopback), " + kContainerNetworkHost + " (the guest's network), " +
+                                   kContainerNetworkBridge + " (Podman's bridge, with ports in publish); got " +
+                                   quotedText(*network));
+      else if (v.contains("publish") && *network != kContainerNetworkBridge)
+        r.error(path + ".publish", "publishes ports, which Podman does on its bridge network only: expected "
+                                   "\"network\": \"bridge\" or no network; got \"network\": " + quotedText(*network));
+      else c.network = *network;
+    }
+  if (v.contains("publish")) {
+    const Json& list = v["publish"];
+    if (!list.is_array() || list.empty() || list.size() > 16) {
+      r.error(path + ".publish", "expected an array of 1 to 16 ports such as [\"127.0.0.1:8080:8080\"]; got " +
+                                     shown(list));
+    } else {
+      for (std::size_t i = 0; i < list.size(); ++i)
+        if (auto port = readPublished(r, list[i], Reader::index(path + ".publish", i))) {
+          for (const auto& earlier : c.publish)
+            if (earlier.host_port == port->host_port)
+              r.error(Reader::index(path + ".publish", i), "host port " + std::to_string(port->host_port) +
+                                                               " is published twice (" + earlier.text() + ")");
+          c.publish.push_back(*port);
+        }
+    }
+  }
+  // trixie's Podman (netavark) runs nft to publish; the guest image has only what it lists.
+  if (c.network == kContainerNetworkBridge && guest.release != "bookworm" &&
+      std::find(guest.packages.begin(), guest.packages.end(), "nftables") == guest.packages.end())
+    r.error(path + (v.contains("publish") ? ".publish" : ".network"),
+            "Podman's bridge on " + guest.release + " (netavark) runs nft, which the guest image has only with "
+            "nftables: expected \"nftables\" in $.guest.packages (bookworm's CNI uses iptables, a dependency of podman)");
+}
+
 // "container": {"memory": "64M", ...}: podman run's settings for the service's load
 // (docs/containers.md). Checked against the guest (Podman in its packages) and the
 // load (a baseline that fits under the container's limit).
@@ -252,7 +330,7 @@ void readContainer(Reader& r, const Json& v, const std::string& path, const Gues
   if (!r.object(v, path, "container")) return;
   if (v.contains("quadlet")) {
     // The file says what the container gets; it is read with the service's unit files.
-    for (const char* key : {"memory", "memory_swap", "oom_score_adj", "restart", "cgroups"})
+    for (const char* key : {"memory", "memory_swap", "oom_score_adj", "restart", "cgroups", "network", "publish"})
       if (v.contains(key))
         r.error(path + "." + key, std::string("comes from the Quadlet file (PodmanArgs=, CgroupsMode= in its "
                                               "[Container]); expected it there, not beside \"quadlet\""));
@@ -299,6 +377,7 @@ void readContainer(Reader& r, const Json& v, const std::string& path, const Gues
                                    " (below the unit, as Quadlet runs it); got " + quotedText(*cgroups));
       else c.cgroups = *cgroups;
     }
+  if (!v.contains("quadlet")) readContainerNetwork(r, v, path, guest, c);
   if (std::find(guest.packages.begin(), guest.packages.end(), "podman") == guest.packages.end())
     r.error(path, "runs the load in a container, which needs Podman in the guest: expected \"podman\" in "
                   "$.guest.packages");
@@ -522,6 +601,27 @@ void readPayload(Reader& r, const Json& v, Scenario& s, const ScenarioSources& s
   else s.payload_digest = tree->digest;
 }
 
+// The guest's TCP ports the services take: a health port in the guest's own network
+// (a unit, or a container on the host network) and every port a container publishes.
+// Two takers of one port: the second would fail to start, which is no OOM test.
+void checkGuestPorts(Reader& r, const Scenario& s) {
+  std::map<unsigned, std::string> taken;  // port -> the field that took it
+  const auto take = [&](unsigned port, const std::string& at) {
+    if (auto [it, fresh] = taken.emplace(port, at); !fresh)
+      r.error(at, "port " + std::to_string(port) + " of the guest is already taken by " + it->second +
+                      "; expected a port of its own");
+  };
+  for (std::size_t i = 0; i < s.services.size(); ++i) {
+    const ServiceSpec& svc = s.services[i];
+    const std::string at = Reader::index("$.services", i);
+    const bool own_namespace = svc.container && svc.container->network != kContainerNetworkHost;
+    if (svc.load && svc.load->health_port && !own_namespace) take(svc.load->health_port, at + ".load.health_port");
+    if (svc.container)
+      for (std::size_t j = 0; j < svc.container->publish.size(); ++j)
+        take(svc.container->publish[j].host_port, Reader::index(at + ".container.publish", j));
+  }
+}
+
 void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& sources) {
   UnitFileBudget budget;  // one for all the services' files
   PackagedUnitLookup packaged(sources, s.guest);
@@ -585,6 +685,7 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
     }
     s.services.push_back(std::move(service));
   }
+  checkGuestPorts(r, s);
 }
 
 // A driver's argv: 1 to limits::kMaxCommandWords words, the first an absolute path

@@ -71,6 +71,37 @@ void readTarget(Reader& r, const Json& v, const std::string& at, ProbeSpec& p) {
   p.target = *text;
 }
 
+// A probe of a service in a container must be able to reach it: from the guest, a
+// container answers on the guest's network (host) or on a port Podman publishes.
+void checkReachesContainer(Reader& r, const std::string& at, const Scenario& s, const ProbeSpec& p) {
+  const ServiceSpec* svc = s.service(p.service);
+  if (!svc || !svc->container || p.target.empty()) return;
+  const auto address = p.kind == kProbeHttp ? parseProbeUrl(p.target) : parseProbeHostPort(p.target);
+  if (!address) return;
+  const ContainerSpec& c = *svc->container;
+  const std::string port = std::to_string(address->port);
+  if (c.network == kContainerNetworkNone) {
+    r.error(at, "probes " + quotedText(p.service) + ", whose container has no network (" +
+                    (c.fromQuadlet() ? "the harness runs a Quadlet container with Network=none"
+                                     : "container.network \"none\", the default") +
+                    "): nothing in the guest can reach port " + port + (c.fromQuadlet() ? "" :
+                    "; expected \"network\": \"host\" in its container, or \"publish\": [\"" + port + ":" + port +
+                    "\"]"));
+    return;
+  }
+  if (c.network != kContainerNetworkBridge) return;
+  const bool published = std::any_of(c.publish.begin(), c.publish.end(), [&](const PublishedPort& pp) {
+    return pp.host_port == address->port && (pp.host_ip.empty() || pp.host_ip == address->ipv4());
+  });
+  if (!published) {
+    std::vector<std::string> ports;
+    for (const auto& pp : c.publish) ports.push_back(pp.text());
+    r.error(at, "probes " + quotedText(p.service) + " at " + address->ipv4() + ":" + port + ", which its container "
+                    "does not publish (publish: " + (ports.empty() ? "none" : join(ports)) +
+                    "); expected a published host port and address");
+  }
+}
+
 void readCommand(Reader& r, const Json& v, const std::string& at, ProbeSpec& p) {
   if (!v.is_array() || v.empty() || v.size() > limits::kMaxCommandWords) {
     r.error(at, "expected an array of 1 to " + std::to_string(limits::kMaxCommandWords) +
@@ -112,7 +143,10 @@ ProbeSpec readProbe(Reader& r, const Json& v, const std::string& at, const Scena
     if (auto why = r.text(v["why"], at + ".why")) p.why = *why;
   if (v.contains("service")) readService(r, v["service"], at + ".service", s, p);
   p.kind = probeKind(r, v, at);
-  if (p.kind == kProbeHttp || p.kind == kProbeTcp) readTarget(r, v[p.kind], at + "." + p.kind, p);
+  if (p.kind == kProbeHttp || p.kind == kProbeTcp) {
+    readTarget(r, v[p.kind], at + "." + p.kind, p);
+    checkReachesContainer(r, at + "." + p.kind, s, p);
+  }
   if (p.kind == kProbeCommand) readCommand(r, v[p.kind], at + ".command", p);
   if (v.contains("status")) {
     if (p.kind != kProbeHttp) r.error(at + ".status", "only an http probe has a status; this one is " + p.kind);

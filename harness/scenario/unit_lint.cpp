@@ -289,10 +289,11 @@ const std::vector<LintRule>& lintRules() {
        "a kill after a restart may end with Result=signal on systemd 252",
        "systemd 252 (bookworm) may report a restarted unit's later OOM kill as Result=signal; the "
        "Result check accepts it and says so."},
-      {"probe-on-stand-in", S::warning, "an http or tcp probe of a service that runs oomstress",
-       "A service with a load runs oomstress, which opens no port: every attempt of a network probe fails "
-       "and the probe measures nothing of the service. Remove the load so it runs its own program, or "
-       "probe the service that serves."},
+      {"probe-on-stand-in", S::warning, "an http or tcp probe of a service that runs oomstress, at a port it does not answer on",
+       "A service with a load runs oomstress, which opens a port only when its load has a health_port (in a "
+       "container: reached through the host network or a published port). A network probe at any other port "
+       "fails every attempt and measures nothing of the service. Give the load a health_port the probe "
+       "reaches, remove the load so it runs its own program, or probe the service that serves."},
       {"suppression-without-reason", S::warning, "a lint suppression without a reason",
        "A silenced rule must say why the configuration is intended, for the next reader during an "
        "incident."},

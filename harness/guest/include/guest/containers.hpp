@@ -31,6 +31,8 @@ void readContainerProcesses(const SysFs& fs, ContainerRecord& c);
 
 // What the plan asked of the container against what Podman and the kernel show:
 // sentences, empty when everything applied.
+// The ports Podman publishes, as -p spells them: "127.0.0.1:8080:8080, 9000:9000".
+std::string publishedText(const ContainerRecord& c);
 std::vector<std::string> containerMismatches(const PlannedContainer& asked, const ContainerRecord& seen);
 
 // One line for people: "container 65be4d12df41 running in /machine.slice/libpod-....scope/container

@@ -27,9 +27,13 @@ struct PlannedContainer {
   // The Quadlet file it comes from, as the scenario names it; "": the plan's podman run.
   // Quadlet runs podman detached (-d): conmon is the unit's main process, podman gone.
   std::string quadlet;
+  // --network and its --publish list ("127.0.0.1:8080:8080"); "" in a plan recorded
+  // before either was planned (always none then).
+  std::string network;
+  std::vector<std::string> publish;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedContainer, image, cgroups, memory_bytes, memory_swap_bytes,
-                                                oom_score_adj, restart, quadlet)
+                                                oom_score_adj, restart, quadlet, network, publish)
 
 struct PlannedUnit {
   std::string service;                  // scenario name of the service, e.g. "report-worker"

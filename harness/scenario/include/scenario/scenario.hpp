@@ -49,6 +49,9 @@ struct Load {
   bool sawtooth = false;
   bool checkpoint = false;
   unsigned compress_ratio = 1;        // how much zram/zswap can shrink its pages (1: not at all)
+  // oomstress --health-port: a health endpoint on 0.0.0.0:PORT that answers from the
+  // moment the baseline is held (READY=1) until the process dies; 0: none.
+  std::uint16_t health_port = 0;
 };
 
 // podman run's --cgroups (docs/containers.md#3): "enabled", Podman's default, puts the
@@ -59,6 +62,20 @@ inline constexpr const char* kContainerCgroupsSplit = "split";
 // The image a container runs when the scenario names none: the static oomstress alone,
 // imported in the guest (no network, no registry).
 inline constexpr const char* kBuiltinImage = "oomstress";
+// podman run's --network: none (the default here: oomstress needs none), the guest's
+// own (host), or Podman's bridge with the ports `publish` names (-p).
+inline constexpr const char* kContainerNetworkNone = "none";
+inline constexpr const char* kContainerNetworkHost = "host";
+inline constexpr const char* kContainerNetworkBridge = "bridge";
+
+// One `publish` entry, Podman's -p [IP:]HOSTPORT:CONTAINERPORT (TCP).
+struct PublishedPort {
+  std::string host_ip;  // "" : every address of the guest
+  std::uint16_t host_port = 0, container_port = 0;
+  std::string text() const {
+    return (host_ip.empty() ? "" : host_ip + ":") + std::to_string(host_port) + ":" + std::to_string(container_port);
+  }
+};
 
 // A service's workload in a container (`container`): the unit runs `podman run` with
 // these settings and the service's load as the container's command. Sizes are bytes.
@@ -69,6 +86,8 @@ struct ContainerSpec {
   std::optional<int> oom_score_adj;                // --oom-score-adj; unset: what the runtime gives
   std::string restart = "no";                      // --restart: no, on-failure, on-failure:N, always
   std::string cgroups = kContainerCgroupsEnabled;  // --cgroups
+  std::string network = kContainerNetworkNone;      // --network
+  std::vector<PublishedPort> publish;               // -p, on the bridge only
   // From a Quadlet file (`"quadlet": "quadlet/worker.container"`, trixie's Podman):
   // the settings above are what its [Container] section gives podman run, and the
   // unit is the one Quadlet generates from it (scenario/quadlet.hpp).

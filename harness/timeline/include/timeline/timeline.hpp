@@ -175,6 +175,10 @@ struct ContainerRecord {
   // What Podman set (HostConfig): --memory, --memory-swap (0: none), --oom-score-adj.
   std::uint64_t memory_bytes = 0, memory_swap_bytes = 0;
   int oom_score_adj = 0;
+  // HostConfig.NetworkMode ("none", "host", "bridge"; "" when not recorded) and
+  // HostConfig.PortBindings as -p spells them ("127.0.0.1:8080:8080").
+  std::string network_mode;
+  std::vector<std::string> published;
   // When it was running: the container's own cgroup (the one its main process is in,
   // from /proc/PID/cgroup), that cgroup's memory.max as the kernel enforces it, and
   // the runtime's and the container's processes (conmon, the main process).
@@ -185,7 +189,7 @@ struct ContainerRecord {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, t, when, service, unit, id, name, status, pid,
                                                 conmon_pid, exit_code, oom_killed, restart_count, started_at,
                                                 finished_at, cgroup, memory_bytes, memory_swap_bytes, oom_score_adj,
-                                                process_cgroup, memory_max, processes)
+                                                network_mode, published, process_cgroup, memory_max, processes)
 
 // "type": "unit_state" — a PropertiesChanged seen on a unit, with its invocation.
 struct UnitStateChange {
