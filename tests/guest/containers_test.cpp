@@ -1,0 +1,62 @@
+// Podman's view of a container's network, as `podman inspect` shows it, and the
+// host's comparison with the plan (guest/containers.hpp).
+#include <gtest/gtest.h>
+
+#include "guest/containers.hpp"
+
+using namespace oom;
+
+namespace {
+
+// The fields of `podman inspect` that carry the network, in Podman's shape.
+constexpr const char* kInspect = R"([{
+  "Id": "4287cd542bf4d65a12171cc3c3d30304dfd3aa9be9fabd526903427fd6c446ee",
+  "State": {"Status": "running", "Pid": 812, "ConmonPid": 806},
+  "HostConfig": {"Memory": 100663296, "MemorySwap": 100663296, "OomScoreAdj": 0, "NetworkMode": "bridge",
+                 "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                                  "9000/tcp": [{"HostIp": "", "HostPort": "9001"}]}}
+}])";
+
+PlannedContainer asked(std::string network, std::vector<std::string> publish) {
+  PlannedContainer c;
+  c.image = "localhost/oomharness/oomstress:latest";
+  c.memory_bytes = 100663296;
+  c.network = std::move(network);
+  c.publish = std::move(publish);
+  return c;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST(ContainerNetworkRecord, NetworkModeAndPortBindingsAsPublishSpellsThem) {
+  const auto records = parsePodmanInspect(kInspect);
+  ASSERT_TRUE(records) << records.error().str();
+  ASSERT_EQ(records->size(), 1u);
+  const ContainerRecord& r = records->front();
+  EXPECT_EQ(r.network_mode, "bridge");
+  EXPECT_EQ(r.published, (std::vector<std::string>{"127.0.0.1:8080:8080", "9001:9000"}));
+  EXPECT_NE(containerSetupText(r).find("network bridge publishing 127.0.0.1:8080:8080, 9001:9000"), std::string::npos)
+      << containerSetupText(r);
+}
+
+TEST(ContainerNetworkRecord, TheHostNamesANetworkOrAPortPodmanDidNotSet) {
+  auto r = parsePodmanInspect(kInspect)->front();
+  r.memory_max = "100663296";
+  EXPECT_EQ(joined(containerMismatches(asked("bridge", {"127.0.0.1:8080:8080"}), r)), "");
+  EXPECT_EQ(joined(containerMismatches(asked("host", {}), r)),
+            "container 4287cd542bf4: Podman shows NetworkMode bridge, asked host (--network)\n");
+  EXPECT_EQ(joined(containerMismatches(asked("bridge", {"8080:8080"}), r)),
+            "container 4287cd542bf4: Podman publishes 127.0.0.1:8080:8080, 9001:9000, asked 8080:8080 (--publish)\n");
+  // Not recorded (an agent that did not read it): unknown, which is a mismatch, never a match.
+  r.network_mode.clear();
+  EXPECT_EQ(joined(containerMismatches(asked("none", {}), r)),
+            "container 4287cd542bf4: Podman shows NetworkMode (none recorded), asked none (--network)\n");
+  // A plan recorded before the network was planned asks nothing of it.
+  EXPECT_EQ(joined(containerMismatches(asked("", {}), r)), "");
+}
