@@ -152,8 +152,11 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
     else if (asked.memory_bytes && seen.memory_max != want)
       out.push_back(who + ": memory.max of " + seen.process_cgroup + " is " + seen.memory_max + ", asked " + want);
   }
-  // Plans recorded before the network was planned carry none: nothing to compare.
-  if (!asked.network.empty() && seen.network_mode != asked.network)
+  // Plans made before the network was planned ask none of it. Agents before it recorded
+  // no NetworkMode, and ran every container with --network=none (the plan's command line,
+  // bound to the recording): an unrecorded mode is unknown, a mismatch for any other network.
+  const bool unrecorded_none = seen.network_mode.empty() && asked.network == "none";
+  if (!asked.network.empty() && !unrecorded_none && seen.network_mode != asked.network)
     out.push_back(who + ": Podman shows NetworkMode " +
                   (seen.network_mode.empty() ? std::string("(none recorded)") : seen.network_mode) + ", asked " +
                   asked.network + " (--network)");

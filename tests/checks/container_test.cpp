@@ -299,3 +299,63 @@ TEST(Containers, PodmansOwnRestartPolicyRestartsTheSameContainer) {
     EXPECT_TRUE(has(n->why, "the service was restarted by podman, not neither")) << n->why;
   }
 }
+
+// scenarios/containers/published-port.json, recorded on both releases (2026-12-06, TCG): a
+// container on Podman's bridge with 127.0.0.1:8080 published, oomstress answering there
+// (--health-port) from READY=1 until its kill; systemd starts a new container after each.
+TEST(Containers, APublishedPortIsDownFromEachKillUntilTheNewContainerAnswers) {
+  for (const char* file : {"recorded-container-published-port-bookworm.jsonl",
+                           "recorded-container-published-port-trixie.jsonl"}) {
+    SCOPED_TRACE(file);
+    const Records recs = records(file);
+    const Timeline t = fold(recs);
+    const Scenario s = scenario("containers/published-port.json");
+    const Verdict v = evaluate(s, t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    // Podman's own record of the network, before the pressure.
+    std::size_t at_setup = 0;
+    for (const auto& c : t.containers)
+      if (c.when == kContainerAtSetup) {
+        ++at_setup;
+        EXPECT_EQ(c.network_mode, kContainerNetworkBridge);
+        EXPECT_EQ(c.published, std::vector<std::string>{"127.0.0.1:8080:8080"});
+      }
+    EXPECT_GE(at_setup, 1u);
+    // After each kill the probe fails until the new container answers: never sooner than
+    // systemd's RestartSec=2s, and within the scenario's 20 s.
+    ASSERT_GE(t.kills.size(), 2u);
+    for (const auto& kill : t.kills) {
+      std::optional<double> failed, back;
+      for (const auto& x : recs) {
+        if (x["type"] != "probe" || x["t"].get<double>() < kill.t) continue;
+        if (!x["ok"].get<bool>() && !failed) failed = x["t"].get<double>();
+        if (x["ok"].get<bool>() && failed) {
+          back = x["t"].get<double>();
+          break;
+        }
+      }
+      ASSERT_TRUE(failed.has_value()) << "kill at " << kill.t;
+      ASSERT_TRUE(back.has_value()) << "kill at " << kill.t;
+      EXPECT_GT(*back - kill.t, 2.0);
+      EXPECT_LT(*back - kill.t, 20.0);
+    }
+    const CheckResult* r = find(v, "health.recovers_within");
+    ASSERT_NE(r, nullptr);
+    EXPECT_TRUE(has(r->observed, "back after")) << r->observed;
+    // A tighter window fails, with the times that broke it.
+    const Verdict tight = evaluate(scenario("containers/published-port.json", "", [](nlohmann::ordered_json& doc) {
+                                     doc["expect"]["probes"]["health"]["recovers_within"] = "2s";
+                                   }),
+                                   t);
+    const CheckResult* f = find(tight, "health.recovers_within");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->outcome, CheckOutcome::fail) << dump(tight);
+    // A container Podman put on another network is found by the host, whatever the guest said.
+    Records other = recs;
+    for (auto& rec : other)
+      if (rec["type"] == kRecordContainer && rec["when"] == kContainerAtSetup) rec["network_mode"] = "none";
+    const Verdict moved = evaluate(s, fold(other));
+    EXPECT_EQ(moved.verdict, VerdictKind::inconclusive) << dump(moved);
+    EXPECT_TRUE(has(dump(moved), "Podman shows NetworkMode none, asked bridge (--network)")) << dump(moved);
+  }
+}

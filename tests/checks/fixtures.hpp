@@ -222,6 +222,10 @@ inline const std::vector<Recording>& recordings() {
       // container (twice on trixie; on bookworm podman run exits during the second).
       {"recorded-container-podman-restarts-bookworm.jsonl", "containers/podman-restarts.json"},
       {"recorded-container-podman-restarts-trixie.jsonl", "containers/podman-restarts.json"},
+      // The worker behind a published port (Podman's bridge), oomstress answering a probe
+      // there until each kill; systemd starts a new container after each.
+      {"recorded-container-published-port-bookworm.jsonl", "containers/published-port.json"},
+      {"recorded-container-published-port-trixie.jsonl", "containers/published-port.json"},
   };
   return all;
 }
