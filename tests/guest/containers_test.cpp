@@ -9,7 +9,7 @@ using namespace oom;
 namespace {
 
 // The fields of `podman inspect` that carry the network, in Podman's shape.
-constexpr const char* kInspect = R"([{
+constexpr const char* kInspectWithNetwork = R"([{
   "Id": "4287cd542bf4d65a12171cc3c3d30304dfd3aa9be9fabd526903427fd6c446ee",
   "State": {"Status": "running", "Pid": 812, "ConmonPid": 806},
   "HostConfig": {"Memory": 100663296, "MemorySwap": 100663296, "OomScoreAdj": 0, "NetworkMode": "bridge",
@@ -17,7 +17,7 @@ constexpr const char* kInspect = R"([{
                                   "9000/tcp": [{"HostIp": "", "HostPort": "9001"}]}}
 }])";
 
-PlannedContainer asked(std::string network, std::vector<std::string> publish) {
+PlannedContainer askedNetwork(std::string network, std::vector<std::string> publish) {
   PlannedContainer c;
   c.image = "localhost/oomharness/oomstress:latest";
   c.memory_bytes = 100663296;
@@ -26,7 +26,7 @@ PlannedContainer asked(std::string network, std::vector<std::string> publish) {
   return c;
 }
 
-std::string joined(const std::vector<std::string>& v) {
+std::string joinedLines(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += x + "\n";
   return s;
@@ -35,7 +35,7 @@ std::string joined(const std::vector<std::string>& v) {
 }  // namespace
 
 TEST(ContainerNetworkRecord, NetworkModeAndPortBindingsAsPublishSpellsThem) {
-  const auto records = parsePodmanInspect(kInspect);
+  const auto records = parsePodmanInspect(kInspectWithNetwork);
   ASSERT_TRUE(records) << records.error().str();
   ASSERT_EQ(records->size(), 1u);
   const ContainerRecord& r = records->front();
@@ -46,20 +46,20 @@ TEST(ContainerNetworkRecord, NetworkModeAndPortBindingsAsPublishSpellsThem) {
 }
 
 TEST(ContainerNetworkRecord, TheHostNamesANetworkOrAPortPodmanDidNotSet) {
-  auto r = parsePodmanInspect(kInspect)->front();
+  auto r = parsePodmanInspect(kInspectWithNetwork)->front();
   r.memory_max = "100663296";
-  EXPECT_EQ(joined(containerMismatches(asked("bridge", {"127.0.0.1:8080:8080"}), r)), "");
-  EXPECT_EQ(joined(containerMismatches(asked("host", {}), r)),
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("bridge", {"127.0.0.1:8080:8080"}), r)), "");
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("host", {}), r)),
             "container 4287cd542bf4: Podman shows NetworkMode bridge, asked host (--network)\n");
-  EXPECT_EQ(joined(containerMismatches(asked("bridge", {"8080:8080"}), r)),
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("bridge", {"8080:8080"}), r)),
             "container 4287cd542bf4: Podman publishes 127.0.0.1:8080:8080, 9001:9000, asked 8080:8080 (--publish)\n");
   // Not recorded: unknown, which is a mismatch for a network asked of Podman ...
   r.network_mode.clear();
-  EXPECT_EQ(joined(containerMismatches(asked("bridge", {}), r)),
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("bridge", {}), r)),
             "container 4287cd542bf4: Podman shows NetworkMode (none recorded), asked bridge (--network)\n");
   // ... but not for none: agents before the network was planned did not record it, and ran
   // every container with --network=none.
-  EXPECT_EQ(joined(containerMismatches(asked("none", {}), r)), "");
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("none", {}), r)), "");
   // A plan recorded before the network was planned asks nothing of it.
-  EXPECT_EQ(joined(containerMismatches(asked("", {}), r)), "");
+  EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("", {}), r)), "");
 }

@@ -16,7 +16,7 @@ using oomtest::errorsOf;
 namespace {
 
 // A web worker in a container published on 127.0.0.1:8080, probed there.
-nlohmann::json document(const std::function<void(nlohmann::json&)>& edit = {}) {
+nlohmann::json networkDocument(const std::function<void(nlohmann::json&)>& edit = {}) {
   auto doc = nlohmann::json::parse(R"({
     "name": "n", "description": "d",
     "guest": {"release": "bookworm", "memory": "1G", "packages": ["nftables", "podman"]},
@@ -31,11 +31,11 @@ nlohmann::json document(const std::function<void(nlohmann::json&)>& edit = {}) {
   return doc;
 }
 
-ScenarioCheck parse(const nlohmann::json& doc) { return parseScenario(doc.dump(), "n.json"); }
-nlohmann::json& container(nlohmann::json& doc) { return doc["services"][0]["container"]; }
-nlohmann::json& load(nlohmann::json& doc) { return doc["services"][0]["load"]; }
+ScenarioCheck parseNetworked(const nlohmann::json& doc) { return parseScenario(doc.dump(), "n.json"); }
+nlohmann::json& webContainer(nlohmann::json& doc) { return doc["services"][0]["container"]; }
+nlohmann::json& webLoad(nlohmann::json& doc) { return doc["services"][0]["load"]; }
 
-std::vector<std::string> rules(const ScenarioCheck& c) {
+std::vector<std::string> warningRules(const ScenarioCheck& c) {
   std::vector<std::string> out;
   for (const auto& w : c.warnings) out.push_back(w.rule + " " + w.json_path);
   return out;
@@ -44,14 +44,14 @@ std::vector<std::string> rules(const ScenarioCheck& c) {
 }  // namespace
 
 TEST(ContainerNetwork, APublishedPortIsTheBridgeAndThePlansFlags) {
-  const auto c = parse(document());
+  const auto c = parseNetworked(networkDocument());
   ASSERT_TRUE(c.ok()) << errorsOf(c);
   const ContainerSpec& spec = *c.scenario->services[0].container;
   EXPECT_EQ(spec.network, kContainerNetworkBridge) << "publish implies Podman's bridge";
   ASSERT_EQ(spec.publish.size(), 1u);
   EXPECT_EQ(spec.publish[0].text(), "127.0.0.1:8080:8080");
   EXPECT_EQ(c.scenario->services[0].load->health_port, 8080);
-  EXPECT_TRUE(rules(c).empty()) << "the probe reaches the health port: no probe-on-stand-in";
+  EXPECT_TRUE(warningRules(c).empty()) << "the probe reaches the health port: no probe-on-stand-in";
 
   const auto plan = makeGuestPlan(*c.scenario);
   ASSERT_TRUE(plan.has_value());
@@ -72,74 +72,74 @@ TEST(ContainerNetwork, APublishedPortIsTheBridgeAndThePlansFlags) {
 }
 
 TEST(ContainerNetwork, NoneByDefaultHostByChoiceAndAPlainUnitsHealthPort) {
-  auto none = parse(document([](nlohmann::json& d) {
-    container(d).erase("publish");
+  auto none = parseNetworked(networkDocument([](nlohmann::json& d) {
+    webContainer(d).erase("publish");
     d.erase("probes");
   }));
   ASSERT_TRUE(none.ok()) << errorsOf(none);
   EXPECT_EQ(none.scenario->services[0].container->network, kContainerNetworkNone);
   EXPECT_NE(makeGuestPlan(*none.scenario)->units[0].systemd_run.find("--network=none"), std::string::npos);
 
-  auto host = parse(document([](nlohmann::json& d) {
-    container(d).erase("publish");
-    container(d)["network"] = "host";
+  auto host = parseNetworked(networkDocument([](nlohmann::json& d) {
+    webContainer(d).erase("publish");
+    webContainer(d)["network"] = "host";
   }));
   ASSERT_TRUE(host.ok()) << errorsOf(host);
-  EXPECT_TRUE(rules(host).empty()) << "oomstress answers on the guest's 8080";
+  EXPECT_TRUE(warningRules(host).empty()) << "oomstress answers on the guest's 8080";
   EXPECT_NE(makeGuestPlan(*host.scenario)->units[0].systemd_run.find("--network=host"), std::string::npos);
 
   // A unit of its own (no container) answers on the guest's network too.
-  auto plain = parse(document([](nlohmann::json& d) {
+  auto plain = parseNetworked(networkDocument([](nlohmann::json& d) {
     d["services"][0].erase("container");
     d["expect"]["units"]["web"] = {{"restarts", {{"min", 1}}}};
     d["guest"].erase("packages");
   }));
   ASSERT_TRUE(plain.ok()) << errorsOf(plain);
-  EXPECT_TRUE(rules(plain).empty());
+  EXPECT_TRUE(warningRules(plain).empty());
   EXPECT_NE(makeGuestPlan(*plain.scenario)->units[0].systemd_run.find("--health-port 8080"), std::string::npos);
 }
 
 TEST(ContainerNetwork, AProbeAtAPortOomstressDoesNotAnswerOnIsWarned) {
   // Published on 8080, but oomstress listens on 9090 inside the container.
-  const auto elsewhere = parse(document([](nlohmann::json& d) { load(d)["health_port"] = 9090; }));
+  const auto elsewhere = parseNetworked(networkDocument([](nlohmann::json& d) { webLoad(d)["health_port"] = 9090; }));
   ASSERT_TRUE(elsewhere.ok()) << errorsOf(elsewhere);
-  ASSERT_EQ(rules(elsewhere), std::vector<std::string>{"probe-on-stand-in $.probes[0].service"});
+  ASSERT_EQ(warningRules(elsewhere), std::vector<std::string>{"probe-on-stand-in $.probes[0].service"});
   EXPECT_NE(elsewhere.warnings[0].message.find("answers on port 9090 inside its container, which no published port "
                                                "leads to"),
             std::string::npos)
       << elsewhere.warnings[0].message;
-  const auto no_port = parse(document([](nlohmann::json& d) { load(d).erase("health_port"); }));
-  ASSERT_EQ(rules(no_port), std::vector<std::string>{"probe-on-stand-in $.probes[0].service"});
+  const auto no_port = parseNetworked(networkDocument([](nlohmann::json& d) { webLoad(d).erase("health_port"); }));
+  ASSERT_EQ(warningRules(no_port), std::vector<std::string>{"probe-on-stand-in $.probes[0].service"});
   EXPECT_NE(no_port.warnings[0].message.find("opens no port (no load.health_port)"), std::string::npos)
       << no_port.warnings[0].message;
 }
 
 TEST(ContainerNetwork, WhatCannotWorkIsRefusedWithTheFieldToChange) {
   const std::pair<std::function<void(nlohmann::json&)>, std::string> cases[] = {
-      {[](nlohmann::json& d) { container(d).erase("publish"); },
+      {[](nlohmann::json& d) { webContainer(d).erase("publish"); },
        "$.probes[0].http: probes \"web\", whose container has no network (container.network \"none\", the "
        "default): nothing in the guest can reach port 8080; expected \"network\": \"host\" in its container, or "
        "\"publish\": [\"8080:8080\"]"},
       {[](nlohmann::json& d) { d["probes"][0]["http"] = "http://127.0.0.1:8081/health"; },
        "$.probes[0].http: probes \"web\" at 127.0.0.1:8081, which its container does not publish (publish: "
        "127.0.0.1:8080:8080)"},
-      {[](nlohmann::json& d) { container(d)["network"] = "host"; },
+      {[](nlohmann::json& d) { webContainer(d)["network"] = "host"; },
        "$.services[0].container.publish: publishes ports, which Podman does on its bridge network only"},
-      {[](nlohmann::json& d) { container(d)["network"] = "slirp4netns"; },
+      {[](nlohmann::json& d) { webContainer(d)["network"] = "slirp4netns"; },
        "$.services[0].container.network: expected one of none (no interface but its own loopback), host"},
-      {[](nlohmann::json& d) { container(d)["publish"] = {"8080"}; },
+      {[](nlohmann::json& d) { webContainer(d)["publish"] = {"8080"}; },
        "$.services[0].container.publish[0]: expected HOSTPORT:CONTAINERPORT or IPV4:HOSTPORT:CONTAINERPORT"},
-      {[](nlohmann::json& d) { container(d)["publish"] = {"localhost:8080:8080"}; },
+      {[](nlohmann::json& d) { webContainer(d)["publish"] = {"localhost:8080:8080"}; },
        "$.services[0].container.publish[0]: expected HOSTPORT:CONTAINERPORT"},
-      {[](nlohmann::json& d) { container(d)["publish"] = {"8080:0"}; },
+      {[](nlohmann::json& d) { webContainer(d)["publish"] = {"8080:0"}; },
        "$.services[0].container.publish[0]: expected HOSTPORT:CONTAINERPORT"},
-      {[](nlohmann::json& d) { container(d)["publish"] = nlohmann::json::array(); },
+      {[](nlohmann::json& d) { webContainer(d)["publish"] = nlohmann::json::array(); },
        "$.services[0].container.publish: expected an array of 1 to 16 ports"},
-      {[](nlohmann::json& d) { container(d)["publish"] = {"8080:8080", "8080:9090"}; },
+      {[](nlohmann::json& d) { webContainer(d)["publish"] = {"8080:8080", "8080:9090"}; },
        "$.services[0].container.publish[1]: host port 8080 is published twice (8080:8080)"},
-      {[](nlohmann::json& d) { load(d)["health_port"] = 0; },
+      {[](nlohmann::json& d) { webLoad(d)["health_port"] = 0; },
        "$.services[0].load.health_port: expected"},
-      {[](nlohmann::json& d) { load(d)["health_port"] = 70000; },
+      {[](nlohmann::json& d) { webLoad(d)["health_port"] = 70000; },
        "$.services[0].load.health_port: expected"},
       {[](nlohmann::json& d) {
          d["guest"]["release"] = "trixie";
@@ -153,12 +153,12 @@ TEST(ContainerNetwork, WhatCannotWorkIsRefusedWithTheFieldToChange) {
        "$.services[0].container.publish[0]"},
   };
   for (const auto& [edit, error] : cases) {
-    const auto c = parse(document(edit));
+    const auto c = parseNetworked(networkDocument(edit));
     EXPECT_FALSE(c.ok()) << error;
     EXPECT_NE(errorsOf(c).find(error), std::string::npos) << "expected: " << error << "\ngot:\n" << errorsOf(c);
   }
   // Inside their own containers two health ports may be the same number.
-  const auto twin = parse(document([](nlohmann::json& d) {
+  const auto twin = parseNetworked(networkDocument([](nlohmann::json& d) {
     d["services"][1]["container"] = {{"memory", "200M"}};
     d["services"][1]["load"]["health_port"] = 8080;
   }));

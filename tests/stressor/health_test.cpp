@@ -13,7 +13,7 @@ using namespace oomstress_test;
 namespace {
 
 // A port nothing listens on now (the kernel's pick for an ephemeral bind).
-std::uint16_t freePort() {
+std::uint16_t freeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -26,7 +26,7 @@ std::uint16_t freePort() {
 }
 
 // GET /health on 127.0.0.1:port: the whole answer, or "refused" when the connect is.
-std::string get(std::uint16_t port) {
+std::string getHealth(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -47,7 +47,7 @@ std::string get(std::uint16_t port) {
   return answer;
 }
 
-nlohmann::json waitForEvent(Stressor& s, const std::string& event, double timeout = 15) {
+nlohmann::json waitForStressorEvent(Stressor& s, const std::string& event, double timeout = 15) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
   while (Clock::now() < deadline)
     if (auto line = s.nextLine(timeout); line.is_null() || line.value("event", "") == event) return line;
@@ -77,16 +77,16 @@ TEST(OomstressHealth, TheAnswerIsOneHttpResponseWithItsLength) {
 }
 
 TEST(OomstressHealth, RefusedUntilReadyAnsweredWhileHoldingRefusedOnceTheMainProcessDies) {
-  const auto port = freePort();
+  const auto port = freeLoopbackPort();
   Stressor s({"--target", "96M", "--rate", "48M/s", "--processes", "2", "--health-port", std::to_string(port),
               "--report-interval", "200ms"});
   ASSERT_FALSE(s.nextLine().is_null());
-  EXPECT_EQ(get(port), "refused") << "before its share of the target is held: not up";
-  const auto listening = waitForEvent(s, "listening");
+  EXPECT_EQ(getHealth(port), "refused") << "before its share of the target is held: not up";
+  const auto listening = waitForStressorEvent(s, "listening");
   ASSERT_FALSE(listening.is_null()) << s.stderrTextNow();
   EXPECT_EQ(listening["port"], port);
   EXPECT_EQ(listening["pid"], s.pid());
-  const auto answer = get(port);
+  const auto answer = getHealth(port);
   EXPECT_EQ(answer.rfind("HTTP/1.0 200 OK", 0), 0u) << answer;
   EXPECT_NE(answer.find("oomstress pid " + std::to_string(s.pid()) + ": holding, 48MiB held"), std::string::npos)
       << "the main process's half of the target: " << answer;
@@ -95,7 +95,7 @@ TEST(OomstressHealth, RefusedUntilReadyAnsweredWhileHoldingRefusedOnceTheMainPro
   ASSERT_EQ(kids.size(), 1u);
   ::kill(s.pid(), SIGKILL);
   EXPECT_EQ(s.wait(), 128 + SIGKILL);
-  EXPECT_EQ(get(port), "refused") << "the child (pid " << kids[0] << ") is still alive";
+  EXPECT_EQ(getHealth(port), "refused") << "the child (pid " << kids[0] << ") is still alive";
   ::kill(kids[0], SIGKILL);
 }
 
