@@ -161,7 +161,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
       u.container = PlannedContainer{guest::kContainerImage, c.cgroups, c.memory_bytes.value_or(0),
                                      c.memory_swap_bytes.value_or(0),
                                      c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart,
-                                     c.quadlet, c.fromQuadlet() ? kContainerNetworkNone : c.network, {}};
+                                     c.quadlet, c.network, {}};
       for (const auto& port : c.publish) u.container.publish.push_back(port.text());
       // READY=1 comes from the container's process, not the unit's main one (podman).
       if (!svc.directive("NotifyAccess")) u.properties.push_back(UnitProperty{"NotifyAccess", "all"});
@@ -178,7 +178,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     if (quadlet && svc.files) {
       u.files = *svc.files;
       u.files.files.push_back(InstalledFile{"oomharness", quadletDropInPath(svc.name),
-                                            quadletDropIn(svc.name, u.exec_start)});
+                                            quadletDropIn(svc.name, u.exec_start, svc.container->networkFromFile())});
       // What the harness resets in [Service] (TimeoutStartSec=, ...) goes in a systemd
       // drop-in of the generated unit.
       if (!u.files.reset_lines.empty() || !u.files.unit_reset_lines.empty())

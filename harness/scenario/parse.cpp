@@ -256,31 +256,19 @@ bool validContainerRestart(const std::string& v) {
 std::optional<PublishedPort> readPublished(Reader& r, const Json& v, const std::string& at) {
   const auto text = r.string(v, at);
   if (!text) return std::nullopt;
-  std::vector<std::string> parts(1);
-  for (char ch : *text) {
-    if (ch == ':') parts.emplace_back();
-    else parts.back() += ch;
-  }
-  PublishedPort port;
-  bool ok = parts.size() == 2 || parts.size() == 3;
-  if (ok && parts.size() == 3) {
-    in_addr ignored{};
-    port.host_ip = parts[0];
-    ok = ::inet_pton(AF_INET, port.host_ip.c_str(), &ignored) == 1;
-  }
-  const auto portNumber = [](const std::string& word) {
-    const auto n = parseNumber<unsigned>(word);
-    return n && *n >= 1 && *n <= 65535 ? static_cast<std::uint16_t>(*n) : std::uint16_t{0};
-  };
-  if (ok) {
-    port.host_port = portNumber(parts[parts.size() - 2]);
-    port.container_port = portNumber(parts.back());
-    ok = port.host_port && port.container_port;
-  }
-  if (ok) return port;
-  r.error(at, "expected HOSTPORT:CONTAINERPORT or IPV4:HOSTPORT:CONTAINERPORT with ports from 1 to 65535 "
-              "(Podman's -p, TCP), such as \"127.0.0.1:8080:8080\"; got " + quotedText(*text));
+  if (auto port = parsePublishedPort(*text)) return port;
+  r.error(at, std::string("expected ") + kPublishedPortForm + ", such as \"127.0.0.1:8080:8080\"; got " +
+                  quotedText(*text));
   return std::nullopt;
+}
+
+// trixie's Podman (netavark) runs nft to publish; the guest image has only what it lists.
+void requireNftables(Reader& r, const std::string& at, const GuestSpec& guest, const ContainerSpec& c) {
+  if (c.network == kContainerNetworkBridge && guest.release != "bookworm" &&
+      std::find(guest.packages.begin(), guest.packages.end(), "nftables") == guest.packages.end())
+    r.error(at, "Podman's bridge on " + guest.release + " (netavark) runs nft, which the guest image has only with "
+                "nftables: expected \"nftables\" in $.guest.packages (bookworm's CNI uses iptables, a dependency "
+                "of podman)");
 }
 
 // `network` and `publish`: how the container reaches the guest's network, if at all.
@@ -315,12 +303,7 @@ void readContainerNetwork(Reader& r, const Json& v, const std::string& path, con
         }
     }
   }
-  // trixie's Podman (netavark) runs nft to publish; the guest image has only what it lists.
-  if (c.network == kContainerNetworkBridge && guest.release != "bookworm" &&
-      std::find(guest.packages.begin(), guest.packages.end(), "nftables") == guest.packages.end())
-    r.error(path + (v.contains("publish") ? ".publish" : ".network"),
-            "Podman's bridge on " + guest.release + " (netavark) runs nft, which the guest image has only with "
-            "nftables: expected \"nftables\" in $.guest.packages (bookworm's CNI uses iptables, a dependency of podman)");
+  requireNftables(r, path + (v.contains("publish") ? ".publish" : ".network"), guest, c);
 }
 
 // "container": {"memory": "64M", ...}: podman run's settings for the service's load
@@ -530,7 +513,7 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
 // "container": {"quadlet": "quadlet/worker.container"}: the unit is the one Quadlet
 // generates from the file, so the file holds its [Service] settings too.
 void readQuadlet(Reader& r, const Json& sv, const std::string& at, const ScenarioSources& sources,
-                 UnitFileBudget& budget, ServiceSpec& service) {
+                 const GuestSpec& guest, UnitFileBudget& budget, ServiceSpec& service) {
   const std::string path = at + ".container.quadlet";
   auto file = r.string(sv["container"]["quadlet"], path);
   if (!file) return;
@@ -558,6 +541,7 @@ void readQuadlet(Reader& r, const Json& sv, const std::string& at, const Scenari
   if (c.memory_swap_bytes && (!c.memory_bytes || *c.memory_swap_bytes < *c.memory_bytes))
     r.error(path, c.origins.at("--memory-swap") + ": PodmanArgs= --memory-swap " + formatSize(*c.memory_swap_bytes) +
                       ": expected --memory too, and at least as much (it is memory and swap together)");
+  requireNftables(r, path, guest, c);
   service.unit = std::move(result.unit);
   service.files = std::move(result.files);
 }
@@ -663,7 +647,7 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
       service.container.emplace();
       readContainer(r, sv["container"], at + ".container", s.guest, *service.container);
       if (sv["container"].is_object() && sv["container"].contains("quadlet"))
-        readQuadlet(r, sv, at, sources, budget, service);
+        readQuadlet(r, sv, at, sources, s.guest, budget, service);
       if (!service.load)
         r.error(at + ".container", "expected a \"load\" too: the container runs oomstress with it (a service's "
                                    "own image is not supported yet)");

@@ -14,7 +14,9 @@ namespace {
 
 // [Container] keys the harness drop-in sets: what the file says is shown as
 // neutralized, with why (unit_install.cpp's describeUnitFiles).
-const char* const kHarnessContainerKeys[] = {"Image", "Exec", "Notify", "Network", "Pull"};
+// Network= and PublishPort= are the file's (a probe reaches the container through them);
+// without either the drop-in gives it none, as a podman run service has by default.
+const char* const kHarnessContainerKeys[] = {"Image", "Exec", "Notify", "Pull"};
 
 bool setByHarness(const std::string& key) {
   return std::any_of(std::begin(kHarnessContainerKeys), std::end(kHarnessContainerKeys),
@@ -119,6 +121,30 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
       }
       continue;
     }
+    if (a.key == "Network") {
+      // Podman's default network is named "podman"; a .network unit or another name is
+      // a network oomharness does not set up.
+      const std::string mode = a.value == "podman" ? kContainerNetworkBridge : a.value;
+      if (mode != kContainerNetworkNone && mode != kContainerNetworkHost && mode != kContainerNetworkBridge)
+        out.errors.push_back(Error{placeOf(a), "Network=" + unitTextExcerpt(a.value) + ": expected none, host, "
+                                          "bridge or podman (Podman's default network), the networks oomharness "
+                                          "observes; a .network unit or a network of another name is not set up"});
+      else {
+        c.network = mode;
+        c.origins["--network"] = placeOf(a);
+      }
+      continue;
+    }
+    if (a.key == "PublishPort") {
+      if (auto port = parsePublishedPort(a.value)) {
+        c.publish.push_back(*port);
+        c.origins["--publish"] = placeOf(a);
+      } else {
+        out.errors.push_back(Error{placeOf(a), "PublishPort=" + unitTextExcerpt(a.value) + ": expected " +
+                                          kPublishedPortForm});
+      }
+      continue;
+    }
     if (a.key != "PodmanArgs") continue;
     for (const auto& o : podmanOptions(a.value, kKnown, std::size(kKnown))) {
       const std::string shown = o.name + "=" + unitTextExcerpt(o.value);
@@ -146,13 +172,20 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
       c.origins[o.name] = placeOf(a);
     }
   }
+  // PublishPort= without Network= publishes on Podman's default network, the bridge.
+  if (!c.publish.empty() && !c.origins.count("--network")) c.network = kContainerNetworkBridge;
+  if (!c.publish.empty() && c.network != kContainerNetworkBridge)
+    out.errors.push_back(Error{c.origins.at("--publish"), "PublishPort= publishes on Podman's bridge network only; "
+                                                          "expected no Network= or Network=bridge, not Network=" +
+                                                              c.network});
   if (!has_container)
     out.errors.push_back(Error{installed.source, "has no [Container] section: Quadlet makes no unit of a "
                                                  ".container file without one"});
   return out;
 }
 
-std::string quadletDropIn(const std::string& service, const std::vector<std::string>& exec) {
+std::string quadletDropIn(const std::string& service, const std::vector<std::string>& exec,
+                          bool file_sets_network) {
   std::string command;
   for (const auto& w : exec) command += (command.empty() ? "" : " ") + w;
   return "# Written by oomharness: the test's own Quadlet drop-in, applied last. The\n"
@@ -161,8 +194,8 @@ std::string quadletDropIn(const std::string& service, const std::vector<std::str
          "[Container]\n"
          "Image=" + std::string(guest::kContainerImage) + "\n"
          "Exec=" + command + "\n"
-         "Label=" + guest::kContainerServiceLabel + "=" + service + "\n"
-         "Network=none\n"
+         "Label=" + guest::kContainerServiceLabel + "=" + service + "\n" +
+         (file_sets_network ? "" : "Network=none\n") +
          "Pull=never\n"
          "Notify=true\n";
 }

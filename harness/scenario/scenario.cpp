@@ -1,10 +1,36 @@
 #include "scenario/scenario.hpp"
 
+#include <arpa/inet.h>
+
 #include <variant>
 
+#include "oom/text.hpp"
 #include "oom/units.hpp"
 
 namespace oom {
+
+std::optional<PublishedPort> parsePublishedPort(std::string_view text) {
+  std::vector<std::string> parts(1);
+  for (char ch : text) {
+    if (ch == ':') parts.emplace_back();
+    else parts.back() += ch;
+  }
+  if (parts.size() != 2 && parts.size() != 3) return std::nullopt;
+  PublishedPort port;
+  if (parts.size() == 3) {
+    in_addr ignored{};
+    port.host_ip = parts[0];
+    if (::inet_pton(AF_INET, port.host_ip.c_str(), &ignored) != 1) return std::nullopt;
+  }
+  const auto number = [](const std::string& word) {
+    const auto n = parseNumber<unsigned>(word);
+    return n && *n >= 1 && *n <= 65535 ? static_cast<std::uint16_t>(*n) : std::uint16_t{0};
+  };
+  port.host_port = number(parts[parts.size() - 2]);
+  port.container_port = number(parts.back());
+  if (!port.host_port || !port.container_port) return std::nullopt;
+  return port;
+}
 
 std::optional<std::string> ServiceSpec::directive(const std::string& name) const {
   for (const auto& p : unit)

@@ -26,9 +26,10 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
 
 // The harness's Quadlet drop-in, NAME.container.d/zz-oomharness.conf: the built-in
 // image with `exec` (oomstress and the load), the service's label (how the agent finds
-// its containers), no network, no pull, and Notify=true (READY=1 comes from oomstress
-// once its baseline is held).
-std::string quadletDropIn(const std::string& service, const std::vector<std::string>& exec);
+// its containers), no network unless the file sets Network= or PublishPort=, no pull,
+// and Notify=true (READY=1 comes from oomstress once its baseline is held).
+std::string quadletDropIn(const std::string& service, const std::vector<std::string>& exec,
+                          bool file_sets_network);
 
 // Where it goes in the guest.
 std::string quadletFilePath(const std::string& service);

@@ -76,6 +76,11 @@ struct PublishedPort {
     return (host_ip.empty() ? "" : host_ip + ":") + std::to_string(host_port) + ":" + std::to_string(container_port);
   }
 };
+// "[IPV4:]HOSTPORT:CONTAINERPORT", ports from 1 to 65535 (a scenario's publish, a
+// Quadlet file's PublishPort=); nullopt for anything else.
+std::optional<PublishedPort> parsePublishedPort(std::string_view text);
+inline constexpr const char* kPublishedPortForm =
+    "HOSTPORT:CONTAINERPORT or IPV4:HOSTPORT:CONTAINERPORT with ports from 1 to 65535 (Podman's -p, TCP)";
 
 // A service's workload in a container (`container`): the unit runs `podman run` with
 // these settings and the service's load as the container's command. Sizes are bytes.
@@ -95,6 +100,8 @@ struct ContainerSpec {
   std::map<std::string, std::string> origins;  // "--memory" -> "quadlet/worker.container:7"
 
   bool fromQuadlet() const { return !quadlet.empty(); }
+  // A Quadlet file that sets Network= or PublishPort= (else the harness gives it none).
+  bool networkFromFile() const { return origins.count("--network") > 0 || origins.count("--publish") > 0; }
 };
 
 // The layers that can decide an OOM kill (`decided_by`), innermost first: a
