@@ -66,7 +66,7 @@ void lintProbes(const Scenario& s, const Wide& scenarioWide, std::vector<Scenari
     const ProbeSpec& p = s.probes[i];
     const std::string at = "$.probes[" + std::to_string(i) + "]";
     const ServiceSpec* svc = p.service.empty() ? nullptr : s.service(p.service);
-    if (!svc || svc->runsOwnCommand() || p.kind == kProbeCommand) continue;
+    if (!svc || svc->runsOwnCommand() || p.kind == kProbeCommand || svc->files_unread) continue;
     const auto address = p.kind == kProbeHttp ? parseProbeUrl(p.target) : parseProbeHostPort(p.target);
     const auto answers = healthPortsInGuest(*svc);
     if (address && std::find(answers.begin(), answers.end(), address->port) != answers.end()) continue;

@@ -300,16 +300,20 @@ TEST(Containers, PodmansOwnRestartPolicyRestartsTheSameContainer) {
   }
 }
 
-// scenarios/containers/published-port.json, recorded on both releases (2026-12-06, TCG): a
-// container on Podman's bridge with 127.0.0.1:8080 published, oomstress answering there
-// (--health-port) from READY=1 until its kill; systemd starts a new container after each.
+// scenarios/containers/published-port.json, recorded on both releases, and its Quadlet
+// twin on trixie (2026-12-06, TCG): a container on Podman's bridge with 127.0.0.1:8080
+// published, oomstress answering there (--health-port) from READY=1 until its kill;
+// systemd starts a new container after each.
 TEST(Containers, APublishedPortIsDownFromEachKillUntilTheNewContainerAnswers) {
-  for (const char* file : {"recorded-container-published-port-bookworm.jsonl",
-                           "recorded-container-published-port-trixie.jsonl"}) {
+  const std::pair<const char*, const char*> runs[] = {
+      {"recorded-container-published-port-bookworm.jsonl", "containers/published-port.json"},
+      {"recorded-container-published-port-trixie.jsonl", "containers/published-port.json"},
+      {"recorded-container-quadlet-published-port-trixie.jsonl", "containers/quadlet-published-port.json"}};
+  for (const auto& [file, scenario_file] : runs) {
     SCOPED_TRACE(file);
     const Records recs = records(file);
     const Timeline t = fold(recs);
-    const Scenario s = scenario("containers/published-port.json");
+    const Scenario s = scenario(scenario_file);
     const Verdict v = evaluate(s, t);
     EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
     // Podman's own record of the network, before the pressure.
@@ -343,7 +347,7 @@ TEST(Containers, APublishedPortIsDownFromEachKillUntilTheNewContainerAnswers) {
     ASSERT_NE(r, nullptr);
     EXPECT_TRUE(has(r->observed, "back after")) << r->observed;
     // A tighter window fails, with the times that broke it.
-    const Verdict tight = evaluate(scenario("containers/published-port.json", "", [](nlohmann::ordered_json& doc) {
+    const Verdict tight = evaluate(scenario(scenario_file, "", [](nlohmann::ordered_json& doc) {
                                      doc["expect"]["probes"]["health"]["recovers_within"] = "2s";
                                    }),
                                    t);

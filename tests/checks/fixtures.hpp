@@ -226,6 +226,7 @@ inline const std::vector<Recording>& recordings() {
       // there until each kill; systemd starts a new container after each.
       {"recorded-container-published-port-bookworm.jsonl", "containers/published-port.json"},
       {"recorded-container-published-port-trixie.jsonl", "containers/published-port.json"},
+      {"recorded-container-quadlet-published-port-trixie.jsonl", "containers/quadlet-published-port.json"},
   };
   return all;
 }

@@ -39,11 +39,12 @@ class QuadletParse : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   ScenarioCheck parse(const std::string& file_text, const std::string& container = R"({"quadlet": "quadlet/w.container"})",
-                      const std::string& release = "trixie", const std::string& extra = "") {
+                      const std::string& release = "trixie", const std::string& extra = "",
+                      const std::string& packages = R"(["podman"])") {
     std::ofstream(dir_ / "quadlet/w.container") << file_text;
     const std::string text =
         R"({"name": "q", "description": "d", "guest": {"release": ")" + release +
-        R"(", "packages": ["podman"]}, "services": [{"name": "worker", "why": "w", "container": )" + container +
+        R"(", "packages": )" + packages + R"(}, "services": [{"name": "worker", "why": "w", "container": )" + container +
         extra + R"(, "load": {"baseline": "32M", "leak": "16M/s"}}], "expect": {"never_killed": ["worker"]}})";
     ScenarioSources sources;
     sources.base_dir = dir_;
@@ -111,6 +112,60 @@ TEST_F(QuadletParse, PodmansSpellingsOfTheSettingsAreRead) {
   const std::string file = (dir_ / "quadlet/w.container").string();
   EXPECT_EQ(ct.origins.at("--memory-swap"), file + ":4");
   EXPECT_EQ(ct.origins.at("--cgroups"), file + ":5");
+}
+
+// Network= and PublishPort= are the file's; without either the harness gives it none.
+TEST_F(QuadletParse, TheFilesNetworkIsTheContainersAndTheDropInKeepsIt) {
+  const std::string file = (dir_ / "quadlet/w.container").string();
+  const std::string nft = R"(["nftables", "podman"])";
+  const auto published = parse("[Container]\nImage=x\nPublishPort=127.0.0.1:8080:8080\nPublishPort=9000:9000\n",
+                               R"({"quadlet": "quadlet/w.container"})", "trixie", "", nft);
+  ASSERT_TRUE(published.ok()) << errorsOf(published);
+  const ContainerSpec& ct = *published.scenario->services[0].container;
+  EXPECT_EQ(ct.network, kContainerNetworkBridge) << "PublishPort= without Network=: Podman's default network";
+  ASSERT_EQ(ct.publish.size(), 2u);
+  EXPECT_EQ(ct.publish[0].text(), "127.0.0.1:8080:8080");
+  EXPECT_EQ(ct.origins.at("--publish"), file + ":4");
+  const auto plan = makeGuestPlan(*published.scenario);
+  ASSERT_TRUE(plan.has_value());
+  const PlannedUnit& u = plan->units[0];
+  EXPECT_EQ(u.container.network, kContainerNetworkBridge);
+  EXPECT_EQ(u.container.publish, (std::vector<std::string>{"127.0.0.1:8080:8080", "9000:9000"}));
+  const auto dropIn = [](const PlannedUnit& unit) {
+    for (const auto& f : unit.files.files)
+      if (f.guest_path == quadletDropInPath("worker")) return f.text;
+    return std::string("(no drop-in)");
+  };
+  EXPECT_EQ(dropIn(u).find("Network="), std::string::npos) << dropIn(u);
+
+  const auto host = parse("[Container]\nNetwork=host\n");
+  ASSERT_TRUE(host.ok()) << errorsOf(host);
+  EXPECT_EQ(host.scenario->services[0].container->network, kContainerNetworkHost);
+  EXPECT_EQ(dropIn(makeGuestPlan(*host.scenario)->units[0]).find("Network="), std::string::npos);
+
+  // Neither: no network, as before (and as a podman run service has by default).
+  const auto none = parse("[Container]\nImage=x\n");
+  ASSERT_TRUE(none.ok()) << errorsOf(none);
+  EXPECT_EQ(none.scenario->services[0].container->network, kContainerNetworkNone);
+  EXPECT_NE(dropIn(makeGuestPlan(*none.scenario)->units[0]).find("\nNetwork=none\n"), std::string::npos);
+
+  const std::pair<ScenarioCheck, std::string> bad[] = {
+      {parse("[Container]\nPublishPort=8080:8080\n"),
+       "Podman's bridge on trixie (netavark) runs nft, which the guest image has only with nftables"},
+      {parse("[Container]\nPublishPort=8080\n", R"({"quadlet": "quadlet/w.container"})", "trixie", "", nft),
+       file + ":2: PublishPort=8080: expected HOSTPORT:CONTAINERPORT or IPV4:HOSTPORT:CONTAINERPORT"},
+      {parse("[Container]\nNetwork=host\nPublishPort=8080:8080\n"),
+       file + ":3: PublishPort= publishes on Podman's bridge network only; expected no Network= or Network=bridge, "
+              "not Network=host"},
+      {parse("[Container]\nNetwork=backend.network\n"),
+       file + ":2: Network=backend.network: expected none, host, bridge or podman"},
+      {parse("[Container]\n", R"({"quadlet": "quadlet/w.container", "publish": ["8080:8080"]})"),
+       "$.services[0].container.publish: comes from the Quadlet file"},
+  };
+  for (const auto& [c, error] : bad) {
+    EXPECT_FALSE(c.ok()) << error;
+    EXPECT_NE(errorsOf(c).find(error), std::string::npos) << "expected: " << error << "\ngot:\n" << errorsOf(c);
+  }
 }
 
 TEST_F(QuadletParse, BadFilesAndSettingsNameTheFileLineAndWhatWasExpected) {
