@@ -21,6 +21,7 @@ std::optional<PublishedPort> parsePublishedPort(std::string_view text) {
     in_addr ignored{};
     port.host_ip = parts[0];
     if (::inet_pton(AF_INET, port.host_ip.c_str(), &ignored) != 1) return std::nullopt;
+    if (port.host_ip == "0.0.0.0") port.host_ip.clear();  // every address, as Podman records it
   }
   const auto number = [](const std::string& word) {
     const auto n = parseNumber<unsigned>(word);

@@ -157,6 +157,11 @@ TEST(ContainerNetwork, WhatCannotWorkIsRefusedWithTheFieldToChange) {
     EXPECT_FALSE(c.ok()) << error;
     EXPECT_NE(errorsOf(c).find(error), std::string::npos) << "expected: " << error << "\ngot:\n" << errorsOf(c);
   }
+  // 0.0.0.0 is every address, written as Podman records it (HostIp "0.0.0.0" -> "8080:8080").
+  const auto every = parseNetworked(
+      networkDocument([](nlohmann::json& d) { webContainer(d)["publish"] = {"0.0.0.0:8080:8080"}; }));
+  ASSERT_TRUE(every.ok()) << errorsOf(every);
+  EXPECT_EQ(every.scenario->services[0].container->publish.at(0).text(), "8080:8080");
   // Inside their own containers two health ports may be the same number.
   const auto twin = parseNetworked(networkDocument([](nlohmann::json& d) {
     d["services"][1]["container"] = {{"memory", "200M"}};

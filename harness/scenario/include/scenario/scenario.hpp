@@ -70,7 +70,7 @@ inline constexpr const char* kContainerNetworkBridge = "bridge";
 
 // One `publish` entry, Podman's -p [IP:]HOSTPORT:CONTAINERPORT (TCP).
 struct PublishedPort {
-  std::string host_ip;  // "" : every address of the guest
+  std::string host_ip;  // "" : every address of the guest (0.0.0.0 is read as "")
   std::uint16_t host_port = 0, container_port = 0;
   std::string text() const {
     return (host_ip.empty() ? "" : host_ip + ":") + std::to_string(host_port) + ":" + std::to_string(container_port);
