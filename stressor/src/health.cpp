@@ -68,11 +68,11 @@ Expected<void> HealthEndpoint::listen() {
   return {};
 }
 
-void HealthEndpoint::answer(std::string_view status) {
+void HealthEndpoint::answer(const std::function<std::string()>& status) {
   if (!listening_) return;
   for (int client; (client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
     if (readRequest(client)) {
-      const std::string response = healthResponse(status);
+      const std::string response = healthResponse(status());
       (void)!::send(client, response.data(), response.size(), MSG_NOSIGNAL);
       ::shutdown(client, SHUT_WR);
     }

@@ -5,6 +5,7 @@
 // READY=1 goes to systemd: before that a connect is refused, after it every request
 // gets "HTTP/1.0 200 OK" and a one-line status. A kill closes it with the process.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -24,9 +25,10 @@ class HealthEndpoint {
   Expected<void> listen();
   bool listening() const { return listening_; }
   // Answers every connection waiting to be accepted (none blocks the caller for
-  // more than a fraction of a second): an HTTP request gets 200 and `status`; a
-  // bare connect that sends nothing (a TCP check) is closed.
-  void answer(std::string_view status);
+  // more than a fraction of a second): an HTTP request gets 200 and `status()`; a
+  // bare connect that sends nothing (a TCP check) is closed. `status` runs only when
+  // a request came: the caller's loop calls this every few milliseconds.
+  void answer(const std::function<std::string()>& status);
 
  private:
   explicit HealthEndpoint(int fd) : fd_(fd) {}

@@ -92,6 +92,14 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       if (!s) return tl::unexpected(flagError(flag, accepted, *v));
       return *s;
     };
+    // A whole number from lo to hi and nothing else (oom/text.hpp parseNumber).
+    auto wholeNumber = [&](const char* accepted, unsigned lo, unsigned hi) -> Expected<unsigned> {
+      auto v = value(accepted);
+      if (!v) return tl::unexpected(v.error());
+      const auto n = parseNumber<unsigned>(*v);
+      if (!n || *n < lo || *n > hi) return tl::unexpected(flagError(flag, accepted, *v));
+      return *n;
+    };
     auto duration = [&]() -> Expected<double> {
       const char* accepted = "a duration such as 30s, 250ms or 2min";
       auto v = value(accepted);
@@ -135,25 +143,16 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       if (!spike) return tl::unexpected(flagError(flag, accepted, *v));
       o.spike = *spike;
     } else if (flag == "--processes") {
-      const char* accepted = "a whole number from 1 to 64";
-      auto v = value(accepted);
-      if (!v) return tl::unexpected(v.error());
-      const auto n = parseNumber<unsigned>(*v);
-      if (!n || *n < 1 || *n > 64) return tl::unexpected(flagError(flag, accepted, *v));
+      auto n = wholeNumber("a whole number from 1 to 64", 1, 64);
+      if (!n) return tl::unexpected(n.error());
       o.processes = *n;
     } else if (flag == "--compress-ratio") {
-      const char* accepted = "a whole number from 1 to 16";
-      auto v = value(accepted);
-      if (!v) return tl::unexpected(v.error());
-      const auto n = parseNumber<unsigned>(*v);
-      if (!n || *n < 1 || *n > kMaxCompressRatio) return tl::unexpected(flagError(flag, accepted, *v));
+      auto n = wholeNumber("a whole number from 1 to 16", 1, kMaxCompressRatio);
+      if (!n) return tl::unexpected(n.error());
       o.compress_ratio = *n;
     } else if (flag == "--health-port") {
-      const char* accepted = "a TCP port from 1 to 65535";
-      auto v = value(accepted);
-      if (!v) return tl::unexpected(v.error());
-      const auto n = parseNumber<unsigned>(*v);
-      if (!n || *n < 1 || *n > 65535) return tl::unexpected(flagError(flag, accepted, *v));
+      auto n = wholeNumber("a TCP port from 1 to 65535", 1, 65535);
+      if (!n) return tl::unexpected(n.error());
       o.health_port = static_cast<std::uint16_t>(*n);
     } else if (flag == "--checkpoint") {
       auto v = value("a file path");

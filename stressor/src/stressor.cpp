@@ -257,12 +257,13 @@ int Worker::work() {
       if (index_ == 0) notifySystemd("READY=1");
       openHealth();
     }
-    if (health_ && health_->listening()) {
-      // The phase now (this iteration's was read before it grew to the target).
-      const Phase current = phaseAt(o_, {monotonicSeconds() - alloc_start_, reached_at_, resumed_});
-      health_->answer("oomstress pid " + std::to_string(::getpid()) + ": " + phaseName(current) + ", " +
-                      formatSize(arena_.bytes()) + " held");
-    }
+    if (health_ && health_->listening())
+      health_->answer([&] {
+        // The phase now (this iteration's was read before it grew to the target).
+        const Phase current = phaseAt(o_, {monotonicSeconds() - alloc_start_, reached_at_, resumed_});
+        return "oomstress pid " + std::to_string(::getpid()) + ": " + phaseName(current) + ", " +
+               formatSize(arena_.bytes()) + " held";
+      });
     if (now - last_report_ >= o_.report_interval_sec) {
       report(phase, now);
       saveProgress(false);
