@@ -1,7 +1,5 @@
 #include "scenario/parse.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -293,14 +291,9 @@ void readContainerNetwork(Reader& r, const Json& v, const std::string& path, con
       r.error(path + ".publish", "expected an array of 1 to 16 ports such as [\"127.0.0.1:8080:8080\"]; got " +
                                      shown(list));
     } else {
+      // A host port published twice is refused with every other taker (checkGuestPorts).
       for (std::size_t i = 0; i < list.size(); ++i)
-        if (auto port = readPublished(r, list[i], Reader::index(path + ".publish", i))) {
-          for (const auto& earlier : c.publish)
-            if (earlier.host_port == port->host_port)
-              r.error(Reader::index(path + ".publish", i), "host port " + std::to_string(port->host_port) +
-                                                               " is published twice (" + earlier.text() + ")");
-          c.publish.push_back(*port);
-        }
+        if (auto port = readPublished(r, list[i], Reader::index(path + ".publish", i))) c.publish.push_back(*port);
     }
   }
   requireNftables(r, path + (v.contains("publish") ? ".publish" : ".network"), guest, c);
@@ -315,8 +308,9 @@ void readContainer(Reader& r, const Json& v, const std::string& path, const Gues
     // The file says what the container gets; it is read with the service's unit files.
     for (const char* key : {"memory", "memory_swap", "oom_score_adj", "restart", "cgroups", "network", "publish"})
       if (v.contains(key))
-        r.error(path + "." + key, std::string("comes from the Quadlet file (PodmanArgs=, CgroupsMode= in its "
-                                              "[Container]); expected it there, not beside \"quadlet\""));
+        r.error(path + "." + key, std::string("comes from the Quadlet file (PodmanArgs=, CgroupsMode=, Network=, "
+                                              "PublishPort= in its [Container]); expected it there, not beside "
+                                              "\"quadlet\""));
     if (guest.release == "bookworm")
       r.error(path + ".quadlet", "needs Quadlet, which Podman has from 4.4 on; bookworm's guest has 4.3.1: "
                                  "expected \"release\": \"trixie\" in $.guest");
@@ -589,9 +583,10 @@ void readPayload(Reader& r, const Json& v, Scenario& s, const ScenarioSources& s
 // (a unit, or a container on the host network) and every port a container publishes.
 // Two takers of one port: the second would fail to start, which is no OOM test.
 void checkGuestPorts(Reader& r, const Scenario& s) {
-  std::map<unsigned, std::string> taken;  // port -> the field that took it
-  const auto take = [&](unsigned port, const std::string& at) {
-    if (auto [it, fresh] = taken.emplace(port, at); !fresh)
+  std::map<unsigned, std::string> taken;  // port -> what took it
+  // `at`: the field to report; `what`: how a later taker names this one.
+  const auto take = [&](unsigned port, const std::string& at, const std::string& what) {
+    if (auto [it, fresh] = taken.emplace(port, what); !fresh)
       r.error(at, "port " + std::to_string(port) + " of the guest is already taken by " + it->second +
                       "; expected a port of its own");
   };
@@ -599,10 +594,16 @@ void checkGuestPorts(Reader& r, const Scenario& s) {
     const ServiceSpec& svc = s.services[i];
     const std::string at = Reader::index("$.services", i);
     const bool own_namespace = svc.container && svc.container->network != kContainerNetworkHost;
-    if (svc.load && svc.load->health_port && !own_namespace) take(svc.load->health_port, at + ".load.health_port");
-    if (svc.container)
-      for (std::size_t j = 0; j < svc.container->publish.size(); ++j)
-        take(svc.container->publish[j].host_port, Reader::index(at + ".container.publish", j));
+    if (svc.load && svc.load->health_port && !own_namespace)
+      take(svc.load->health_port, at + ".load.health_port", at + ".load.health_port");
+    if (!svc.container) continue;
+    const ContainerSpec& c = *svc.container;
+    for (std::size_t j = 0; j < c.publish.size(); ++j) {
+      // A Quadlet file's PublishPort= has no field of the scenario: named by its file.
+      const std::string field = c.fromQuadlet() ? at + ".container.quadlet" : Reader::index(at + ".container.publish", j);
+      take(c.publish[j].host_port, field,
+           c.fromQuadlet() ? "PublishPort=" + c.publish[j].text() + " of " + c.quadlet : field);
+    }
   }
 }
 

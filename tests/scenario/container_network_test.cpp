@@ -136,7 +136,8 @@ TEST(ContainerNetwork, WhatCannotWorkIsRefusedWithTheFieldToChange) {
       {[](nlohmann::json& d) { webContainer(d)["publish"] = nlohmann::json::array(); },
        "$.services[0].container.publish: expected an array of 1 to 16 ports"},
       {[](nlohmann::json& d) { webContainer(d)["publish"] = {"8080:8080", "8080:9090"}; },
-       "$.services[0].container.publish[1]: host port 8080 is published twice (8080:8080)"},
+       "$.services[0].container.publish[1]: port 8080 of the guest is already taken by "
+       "$.services[0].container.publish[0]"},
       {[](nlohmann::json& d) { webLoad(d)["health_port"] = 0; },
        "$.services[0].load.health_port: expected"},
       {[](nlohmann::json& d) { webLoad(d)["health_port"] = 70000; },

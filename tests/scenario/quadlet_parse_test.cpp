@@ -159,6 +159,10 @@ TEST_F(QuadletParse, TheFilesNetworkIsTheContainersAndTheDropInKeepsIt) {
               "not Network=host"},
       {parse("[Container]\nNetwork=backend.network\n"),
        file + ":2: Network=backend.network: expected none, host, bridge or podman"},
+      {parse("[Container]\nPublishPort=8080:8080\nPublishPort=8080:9090\n", R"({"quadlet": "quadlet/w.container"})",
+             "trixie", "", nft),
+       "$.services[0].container.quadlet: port 8080 of the guest is already taken by PublishPort=8080:8080 of " +
+           file},
       {parse("[Container]\n", R"({"quadlet": "quadlet/w.container", "publish": ["8080:8080"]})"),
        "$.services[0].container.publish: comes from the Quadlet file"},
   };
