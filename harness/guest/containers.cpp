@@ -21,6 +21,11 @@ std::string importImageCommand() {
          shellQuote(guest::kContainerImage);
 }
 
+std::string loadImageCommand(const std::string& archive, const std::string& image) {
+  return std::string("set -e; ") + guest::kPodmanPath + " load --quiet --input " + shellQuote(archive) + "; " +
+         guest::kPodmanPath + " image inspect --format '{{.Id}}' " + shellQuote(image);
+}
+
 std::string inspectContainersCommand(const std::string& service) {
   const std::string label = shellQuote(std::string("label=") + guest::kContainerServiceLabel + "=" + service);
   return std::string("ids=$(") + guest::kPodmanPath + " ps --all --quiet --no-trunc --filter " + label +
@@ -94,6 +99,9 @@ Expected<std::vector<ContainerRecord>> parsePodmanInspect(std::string_view json)
     r.started_at = get<std::string>(state, "StartedAt", "");
     r.finished_at = get<std::string>(state, "FinishedAt", "");
     r.cgroup = get<std::string>(state, "CgroupPath", "");
+    r.image = get<std::string>(c, "ImageName", "");
+    r.image_id = get<std::string>(c, "Image", "");
+    r.user = get<std::string>(c.value("Config", nlohmann::json::object()), "User", "");
     const auto host = c.value("HostConfig", nlohmann::json::object());
     // Podman shows "no limit" as 0 (and a --memory-swap of -1 as -1: unlimited).
     r.memory_bytes = static_cast<std::uint64_t>(std::max<long long>(0, get<long long>(host, "Memory", 0)));
@@ -152,6 +160,12 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
     else if (asked.memory_bytes && seen.memory_max != want)
       out.push_back(who + ": memory.max of " + seen.process_cgroup + " is " + seen.memory_max + ", asked " + want);
   }
+  // Agents before the image was recorded ran only the built-in one (the plan's command
+  // line says so): an unrecorded image is unknown, a mismatch for the user's own.
+  const bool unrecorded_builtin = seen.image.empty() && asked.image == guest::kContainerImage;
+  if (!asked.image.empty() && !unrecorded_builtin && seen.image != asked.image)
+    out.push_back(who + ": Podman shows image " + (seen.image.empty() ? std::string("(none recorded)") : seen.image) +
+                  ", asked " + asked.image);
   // Plans made before the network was planned ask none of it. Agents before it recorded
   // no NetworkMode, and ran every container with --network=none (the plan's command line,
   // bound to the recording): an unrecorded mode is unknown, a mismatch for any other network.
@@ -184,6 +198,8 @@ std::string containerSetupText(const ContainerRecord& c) {
   if (!c.process_cgroup.empty()) text += " in " + c.process_cgroup;
   text += " (memory.max " + (c.memory_max.empty() ? std::string("unread") : c.memory_max) + ", --memory " +
           (c.memory_bytes ? formatSize(c.memory_bytes) : std::string("none")) + ")";
+  if (!c.image.empty() && c.image != guest::kContainerImage)
+    text += ", image " + c.image + (c.user.empty() ? "" : " as user " + c.user);
   if (!c.network_mode.empty())
     text += ", network " + c.network_mode + (c.published.empty() ? "" : " publishing " + publishedText(c));
   for (const auto& p : c.processes)

@@ -8,6 +8,7 @@
 #include <functional>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <variant>
 
 #include "guest/containers.hpp"
@@ -307,6 +308,35 @@ bool observeWithDrivers(const GuestPlan& plan, RecordSink& sink, Bus& bus, Obser
   return observer.runUntil(settledNow, deadline);
 }
 
+// The images the containers run, before any unit starts: the built-in one imported
+// from the static oomstress, each user's image loaded from its archive (once per
+// archive and image). A phase record each, with what it took.
+Expected<void> prepareImages(RecordSink& sink, const GuestPlan& plan) {
+  const auto seconds = [](double t0) {
+    char took[32];
+    std::snprintf(took, sizeof took, "%.2f", monotonicSeconds() - t0);
+    return std::string(took);
+  };
+  std::set<std::pair<std::string, std::string>> done;  // (archive, image); ("", built-in)
+  for (const auto& u : plan.units) {
+    if (!u.inContainer() || !done.emplace(u.container.archive, u.container.image).second) continue;
+    const double t0 = monotonicSeconds();
+    if (u.container.archive.empty()) {
+      if (auto imported = runGuestCommand(importImageCommand(), "podman import"); !imported)
+        return fail("the container image", imported.error().str());
+      phase(sink, kPhaseContainerImage, std::string(guest::kContainerImage) + " imported in " + seconds(t0) + " s");
+      continue;
+    }
+    auto id = runGuestCommand(loadImageCommand(u.container.archive, u.container.image), "podman load");
+    if (!id)
+      return fail("the image " + u.container.image + " of " + u.unit + " from " + u.container.archive,
+                  id.error().str());
+    phase(sink, kPhaseContainerImage, u.container.image + " loaded from " + u.container.archive + " in " + seconds(t0) +
+                                          " s (image ID " + std::string(trim(*id)).substr(0, 12) + ")");
+  }
+  return {};
+}
+
 }  // namespace
 
 int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& fs) {
@@ -327,15 +357,9 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
                                        std::to_string(info.swappiness));
     return endWith(sink, kGuestSetupFailed);
   }
-  if (std::any_of(plan.units.begin(), plan.units.end(), [](const PlannedUnit& u) { return u.inContainer(); })) {
-    const double t0 = monotonicSeconds();
-    if (auto imported = runGuestCommand(importImageCommand(), "podman import"); !imported) {
-      phase(sink, kPhaseSetupFailed, "the container image: " + imported.error().str());
-      return endWith(sink, kGuestSetupFailed);
-    }
-    char took[32];
-    std::snprintf(took, sizeof took, "%.2f", monotonicSeconds() - t0);
-    phase(sink, kPhaseContainerImage, std::string(guest::kContainerImage) + " imported in " + took + " s");
+  if (auto images = prepareImages(sink, plan); !images) {
+    phase(sink, kPhaseSetupFailed, images.error().str());
+    return endWith(sink, kGuestSetupFailed);
   }
   Observer observer(bus, sink, plan, fs);
   if (auto started = observer.start(); !started) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <filesystem>
 
 #include "oom/guest_paths.hpp"
 #include "oom/shell.hpp"
@@ -59,8 +60,19 @@ std::vector<std::string> containerCommand(const ServiceSpec& service, const Plan
   if (c.memory_swap_bytes) argv.push_back("--memory-swap=" + formatSizeExact(*c.memory_swap_bytes));
   if (c.oom_score_adj) argv.push_back("--oom-score-adj=" + std::to_string(*c.oom_score_adj));
   argv.push_back("--restart=" + c.restart);
-  argv.push_back(guest::kContainerImage);
-  for (auto& word : containerStressorCommand(service, options)) argv.push_back(std::move(word));
+  auto load = containerStressorCommand(service, options);
+  if (c.ownImage()) {
+    // The user's image has no oomstress: the guest's static one is mounted into it,
+    // read-only, and run in place of the image's entrypoint. The image's user, working
+    // folder and environment stay its own.
+    argv.push_back("--volume=" + std::string(guest::kStressorPath) + ":" + guest::kContainerStressorPath + ":ro");
+    argv.push_back("--entrypoint=" + load.front());
+    argv.push_back(c.image);
+    load.erase(load.begin());
+  } else {
+    argv.push_back(guest::kContainerImage);
+  }
+  for (auto& word : load) argv.push_back(std::move(word));
   return argv;
 }
 
@@ -158,7 +170,9 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     if (svc.container) {
       const ContainerSpec& c = *svc.container;
-      u.container = PlannedContainer{guest::kContainerImage, c.cgroups, c.memory_bytes.value_or(0),
+      u.container = PlannedContainer{c.ownImage() ? c.image : guest::kContainerImage,
+                                     c.ownImage() ? (std::filesystem::path(guest::kPayloadDir) / c.archive_in_payload).string() : "",
+                                     c.cgroups, c.memory_bytes.value_or(0),
                                      c.memory_swap_bytes.value_or(0),
                                      c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart,
                                      c.quadlet, c.network, {}};

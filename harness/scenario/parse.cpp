@@ -12,6 +12,7 @@
 #include "oom/units.hpp"
 #include "systemd/directives.hpp"
 #include "scenario/budget.hpp"
+#include "scenario/image_archive.hpp"
 #include "scenario/limits.hpp"
 #include "scenario/quadlet.hpp"
 #include "scenario/lint.hpp"
@@ -37,7 +38,8 @@ const std::vector<ObjectKeys> kKeys = {
     {"guest", {"release", "memory", "cpus", "swap", "swap_kind", "swappiness", "packages"}, {}},
     {"service", {"name", "why", "unit_file", "drop_ins", "unit", "load", "container"}, {"name", "why"}},
     {"container",
-     {"image", "quadlet", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups", "network", "publish"},
+     {"image", "archive", "quadlet", "memory", "memory_swap", "oom_score_adj", "restart", "cgroups", "network",
+      "publish"},
      {}},
     {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
@@ -316,9 +318,26 @@ void readContainer(Reader& r, const Json& v, const std::string& path, const Gues
                                  "expected \"release\": \"trixie\" in $.guest");
   }
   if (v.contains("image"))
-    if (auto image = r.string(v["image"], path + ".image"); image && *image != kBuiltinImage)
-      r.error(path + ".image", std::string("expected \"") + kBuiltinImage +
-                                   "\" (the built-in image: the static oomstress alone); got " + quotedText(*image));
+    if (auto image = r.string(v["image"], path + ".image")) {
+      if (*image != kBuiltinImage && !validImageName(*image))
+        r.error(path + ".image", std::string("expected \"") + kBuiltinImage + "\" (the built-in image) or the name of "
+                                     "an image in \"archive\" such as \"localhost/shop/web:1.4\" (lower-case letters, "
+                                     "digits, . _ - / : @); got " + quotedText(*image));
+      else c.image = *image;
+    }
+  if (v.contains("archive"))
+    if (auto archive = r.string(v["archive"], path + ".archive")) c.archive = *archive;
+  if (c.ownImage() && c.archive.empty() && v.contains("image"))
+    r.error(path + ".archive", "expected the docker-archive that holds " + quotedText(c.image) +
+                                   " (podman save -o FILE IMAGE), a file in $.payload: the guest loads it, "
+                                   "with no registry");
+  if (!c.archive.empty() && !c.ownImage())
+    r.error(path + ".image", "expected the name of the image in " + quotedText(c.archive) +
+                                 " (the name podman save was given); the built-in image needs no archive");
+  if (v.contains("quadlet") && (v.contains("image") || v.contains("archive")))
+    r.error(path + (v.contains("archive") ? ".archive" : ".image"),
+            "a Quadlet container runs the built-in image (its Image= is replaced); the user's own image is "
+            "supported with podman run, without \"quadlet\", not yet from a Quadlet file");
   const std::string most = "from 6MiB (Podman's minimum) to the guest memory, " + formatSize(guest.memory_bytes);
   if (v.contains("memory"))
     if (auto b = r.size(v["memory"], path + ".memory", kContainerMinMemory, guest.memory_bytes, most))
@@ -579,6 +598,44 @@ void readPayload(Reader& r, const Json& v, Scenario& s, const ScenarioSources& s
   else s.payload_digest = tree->digest;
 }
 
+// "archive": "payload/images/web.tar": the user's image, a docker-archive inside the
+// scenario's payload (the guest reads it from there, with podman load), checked now to
+// hold the image the scenario names. Read confined to the scenario's folder.
+void readImageArchive(Reader& r, const std::string& at, const Scenario& s, const ScenarioSources& sources,
+                      ContainerSpec& c) {
+  const std::string path = at + ".archive";
+  if (c.archive.empty() || !belowScenario(r, c.archive, path, sources)) return;
+  const std::filesystem::path base = sources.base_dir.empty() ? "." : sources.base_dir;
+  const std::filesystem::path file = (base / c.archive).lexically_normal();
+  const std::filesystem::path inside = file.lexically_relative(s.payload_dir);
+  if (s.payload_dir.empty() || inside.empty() || *inside.begin() == ".." || inside == ".") {
+    r.error(path, quotedText(c.archive) + " is not in the scenario's payload folder" +
+                      (s.payload_dir.empty() ? std::string(" (it has no $.payload)") : "") +
+                      "; expected a file inside $.payload, which the guest reads");
+    return;
+  }
+  c.archive_in_payload = inside;
+  if (!sources.read_unit_files) return;  // a stored scenario: the payload's digest names what ran
+  auto dir = ConfinedDir::open(base);
+  auto text = dir ? dir->read(c.archive, limits::kMaxPayloadBytes, "image archive") : Expected<std::string>(tl::unexpected(dir.error()));
+  if (!text) {
+    r.error(path, text.error().where + ": " + text.error().message);
+    return;
+  }
+  auto images = imagesInArchive(*text);
+  if (!images) {
+    r.error(path, quotedText(c.archive) + " " + images.error().message);
+    return;
+  }
+  if (std::find(images->names.begin(), images->names.end(), c.image) == images->names.end()) {
+    std::string names;
+    for (const auto& n : images->names) names += (names.empty() ? "" : ", ") + quotedText(n);
+    r.error(at + ".image", quotedText(c.image) + " is not in " + c.archive + ", whose manifest.json names " +
+                               (names.empty() ? std::string("no image (RepoTags empty: save it by name)") : names) +
+                               "; expected one of those");
+  }
+}
+
 // The guest's TCP ports the services take: a health port in the guest's own network
 // (a unit, or a container on the host network) and every port a container publishes.
 // Two takers of one port: the second would fail to start, which is no OOM test.
@@ -649,6 +706,7 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
       readContainer(r, sv["container"], at + ".container", s.guest, *service.container);
       if (sv["container"].is_object() && sv["container"].contains("quadlet"))
         readQuadlet(r, sv, at, sources, s.guest, budget, service);
+      readImageArchive(r, at + ".container", s, sources, *service.container);
       if (!service.load)
         r.error(at + ".container", "expected a \"load\" too: the container runs oomstress with it (a service's "
                                    "own image is not supported yet)");

@@ -17,6 +17,11 @@ namespace oom {
 // oomstress (a tar of that one file; no registry, no network).
 std::string importImageCommand();
 
+// The shell command that loads a user's image from its docker-archive in the payload
+// (podman load) and prints the ID Podman gives `image`: it fails, with Podman's words,
+// when the archive cannot be loaded or does not hold `image` by that name.
+std::string loadImageCommand(const std::string& archive, const std::string& image);
+
 // The shell command that prints `podman inspect` of every container of `service` (by
 // its label, the exited ones too), or "[]" when it has none.
 std::string inspectContainersCommand(const std::string& service);

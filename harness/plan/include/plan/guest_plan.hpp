@@ -19,6 +19,9 @@ namespace oom {
 // container's settings and find its containers. Absent in older plan.json: none.
 struct PlannedContainer {
   std::string image;                    // "" : no container; the built-in: guest::kContainerImage
+  // The user's image: the docker-archive in the payload the agent loads it from
+  // (podman load), its path in the guest; "": the built-in image, imported.
+  std::string archive;
   std::string cgroups;                  // --cgroups: "enabled" or "split"
   std::uint64_t memory_bytes = 0;       // --memory; 0: none
   std::uint64_t memory_swap_bytes = 0;  // --memory-swap; 0: Podman's default
@@ -32,7 +35,7 @@ struct PlannedContainer {
   std::string network;
   std::vector<std::string> publish;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedContainer, image, cgroups, memory_bytes, memory_swap_bytes,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PlannedContainer, image, archive, cgroups, memory_bytes, memory_swap_bytes,
                                                 oom_score_adj, restart, quadlet, network, publish)
 
 struct PlannedUnit {

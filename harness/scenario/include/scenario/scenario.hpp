@@ -60,7 +60,9 @@ struct Load {
 inline constexpr const char* kContainerCgroupsEnabled = "enabled";
 inline constexpr const char* kContainerCgroupsSplit = "split";
 // The image a container runs when the scenario names none: the static oomstress alone,
-// imported in the guest (no network, no registry).
+// imported in the guest (no network, no registry). Any other image is the user's own,
+// loaded in the guest from a docker-archive in the scenario's payload (`archive`), with
+// the static oomstress mounted into it to run the load (docs/containers.md#own-image).
 inline constexpr const char* kBuiltinImage = "oomstress";
 // podman run's --network: none (the default here: oomstress needs none), the guest's
 // own (host), or Podman's bridge with the ports `publish` names (-p).
@@ -85,7 +87,9 @@ inline constexpr const char* kPublishedPortForm =
 // A service's workload in a container (`container`): the unit runs `podman run` with
 // these settings and the service's load as the container's command. Sizes are bytes.
 struct ContainerSpec {
-  std::string image = kBuiltinImage;
+  std::string image = kBuiltinImage;               // or a name the archive's manifest.json gives
+  std::string archive;                             // the user's image's archive, as the scenario names it
+  std::filesystem::path archive_in_payload;        // the same file, below the payload folder
   std::optional<std::uint64_t> memory_bytes;       // --memory; unset: no limit of the container's own
   std::optional<std::uint64_t> memory_swap_bytes;  // --memory-swap; unset: Podman's default
   std::optional<int> oom_score_adj;                // --oom-score-adj; unset: what the runtime gives
@@ -100,6 +104,7 @@ struct ContainerSpec {
   std::map<std::string, std::string> origins;  // "--memory" -> "quadlet/worker.container:7"
 
   bool fromQuadlet() const { return !quadlet.empty(); }
+  bool ownImage() const { return image != kBuiltinImage; }
   // A Quadlet file that sets Network= or PublishPort= (else the harness gives it none).
   bool networkFromFile() const { return origins.count("--network") > 0 || origins.count("--publish") > 0; }
 };

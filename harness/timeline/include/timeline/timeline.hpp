@@ -172,6 +172,9 @@ struct ContainerRecord {
   unsigned restart_count = 0;      // RestartCount: restarts by Podman's own --restart
   std::string started_at, finished_at;  // State.StartedAt / FinishedAt (Podman's wall clock)
   std::string cgroup;              // State.CgroupPath ("" once it has exited, on bookworm)
+  // The image it runs: ImageName ("localhost/shop/web:1.4"; "" when not recorded), Image
+  // (its ID), and the user its processes run as (Config.User, the image's unless overridden).
+  std::string image, image_id, user;
   // What Podman set (HostConfig): --memory, --memory-swap (0: none), --oom-score-adj.
   std::uint64_t memory_bytes = 0, memory_swap_bytes = 0;
   int oom_score_adj = 0;
@@ -188,8 +191,8 @@ struct ContainerRecord {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRecord, t, when, service, unit, id, name, status, pid,
                                                 conmon_pid, exit_code, oom_killed, restart_count, started_at,
-                                                finished_at, cgroup, memory_bytes, memory_swap_bytes, oom_score_adj,
-                                                network_mode, published, process_cgroup, memory_max, processes)
+                                                finished_at, cgroup, image, image_id, user, memory_bytes,
+                                                memory_swap_bytes, oom_score_adj, network_mode, published, process_cgroup, memory_max, processes)
 
 // "type": "unit_state" — a PropertiesChanged seen on a unit, with its invocation.
 struct UnitStateChange {

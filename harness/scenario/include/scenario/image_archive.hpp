@@ -1,0 +1,36 @@
+#pragma once
+// The images in an archive that `podman load` reads, judged on the host before
+// anything starts: a scenario's own image (`"container": {"image", "archive"}`)
+// must be in the archive it names. The archive comes from a pull request and is
+// read by root: it is walked as a tar, header by header, and only its small index
+// is parsed: manifest.json of a docker-archive, what `podman save` writes by
+// default. Nothing in it is unpacked. (An oci-archive is refused: its names are
+// annotations whose reading by podman load was not measured.)
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oom/expected.hpp"
+
+namespace oom {
+
+// The index file read from an archive, at most; a real one is a few hundred bytes.
+inline constexpr std::uint64_t kMaxArchiveIndexBytes = 1024 * 1024;
+// Names taken from an archive's index, at most (each at most kMaxImageNameBytes).
+inline constexpr std::size_t kMaxArchiveImageNames = 256;
+inline constexpr std::size_t kMaxImageNameBytes = 255;
+
+struct ArchiveImages {
+  std::vector<std::string> names;  // manifest.json's RepoTags: "localhost/shop/web:1.4"
+};
+
+// `tar` is the whole archive. An error says what is wrong with it (compressed, not a
+// tar, cut short, no manifest.json, one that is not what podman save writes); its `where` is "".
+Expected<ArchiveImages> imagesInArchive(std::string_view tar);
+
+// A name podman takes as a reference: lower-case letters, digits and . _ - / : @,
+// starting with a letter or digit, at most kMaxImageNameBytes.
+bool validImageName(std::string_view name);
+
+}  // namespace oom
