@@ -22,7 +22,9 @@ std::string importImageCommand() {
 }
 
 std::string loadImageCommand(const std::string& archive, const std::string& image) {
-  return std::string("set -e; ") + guest::kPodmanPath + " load --quiet --input " + shellQuote(archive) + "; " +
+  // podman load names what it loaded on stdout ("Loaded image: ...", even with --quiet on
+  // 4.3): the output is the ID alone, errors and warnings aside (they go to stderr).
+  return std::string("set -e; ") + guest::kPodmanPath + " load --input " + shellQuote(archive) + " >/dev/null; " +
          guest::kPodmanPath + " image inspect --format '{{.Id}}' " + shellQuote(image);
 }
 

@@ -331,8 +331,11 @@ Expected<void> prepareImages(RecordSink& sink, const GuestPlan& plan) {
     if (!id)
       return fail("the image " + u.container.image + " of " + u.unit + " from " + u.container.archive,
                   id.error().str());
+    // The ID is the last line (a warning of Podman's on stderr may come before it).
+    const auto lines = splitLines(trim(*id));
+    const std::string id_line = lines.empty() ? "" : std::string(trim(lines.back()));
     phase(sink, kPhaseContainerImage, u.container.image + " loaded from " + u.container.archive + " in " + seconds(t0) +
-                                          " s (image ID " + std::string(trim(*id)).substr(0, 12) + ")");
+                                          " s (image ID " + printable(id_line.substr(0, 12)) + ")");
   }
   return {};
 }

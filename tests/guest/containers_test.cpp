@@ -1,5 +1,5 @@
 // Podman's view of a container's network, as `podman inspect` shows it, and the
-// host's comparison with the plan (guest/containers.hpp).
+// host's comparison with the plan (guest/containers.hpp); the image it runs the same way.
 #include <gtest/gtest.h>
 
 #include "guest/containers.hpp"
@@ -62,4 +62,50 @@ TEST(ContainerNetworkRecord, TheHostNamesANetworkOrAPortPodmanDidNotSet) {
   EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("none", {}), r)), "");
   // A plan recorded before the network was planned asks nothing of it.
   EXPECT_EQ(joinedLines(containerMismatches(askedNetwork("", {}), r)), "");
+}
+
+namespace {
+
+// The fields of `podman inspect` that name the image, as bookworm's Podman showed them
+// for containers/own-image (the rest as in kInspectWithNetwork).
+constexpr const char* kInspectOwnImage = R"([{
+  "Id": "0d8423d6433954b34851363aef7906979974dcdff624b227a6ae5a25ef7b8454",
+  "Image": "f5ebfd6e51543c8c69d87d968cda33714610f6a0a5afca15194665082ca4883e",
+  "ImageName": "localhost/shop/web:1.4",
+  "State": {"Status": "running", "Pid": 267, "ConmonPid": 265},
+  "Config": {"User": "web", "Entrypoint": "/oomstress", "WorkingDir": "/srv"},
+  "HostConfig": {"Memory": 100663296, "MemorySwap": 100663296, "OomScoreAdj": 0, "NetworkMode": "none"}
+}])";
+
+PlannedContainer askedImage(std::string image) {
+  PlannedContainer c = askedNetwork("none", {});
+  c.image = std::move(image);
+  return c;
+}
+
+}  // namespace
+
+TEST(ContainerImageRecord, TheImageItsIdAndItsUser) {
+  auto r = parsePodmanInspect(kInspectOwnImage)->front();
+  EXPECT_EQ(r.image, "localhost/shop/web:1.4");
+  EXPECT_EQ(r.image_id, "f5ebfd6e51543c8c69d87d968cda33714610f6a0a5afca15194665082ca4883e");
+  EXPECT_EQ(r.user, "web");
+  EXPECT_NE(containerSetupText(r).find("image localhost/shop/web:1.4 as user web"), std::string::npos)
+      << containerSetupText(r);
+  r.memory_max = "100663296";
+  EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/shop/web:1.4"), r)), "");
+  EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/shop/web:1.5"), r)),
+            "container 0d8423d64339: Podman shows image localhost/shop/web:1.4, asked localhost/shop/web:1.5\n");
+  // Not recorded: unknown, a mismatch for the user's image; agents before the image was
+  // recorded ran only the built-in one.
+  r.image.clear();
+  EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/shop/web:1.4"), r)),
+            "container 0d8423d64339: Podman shows image (none recorded), asked localhost/shop/web:1.4\n");
+  EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/oomharness/oomstress:latest"), r)), "");
+}
+
+TEST(ContainerImageRecord, TheLoadCommandQuotesItsArchiveAndImage) {
+  EXPECT_EQ(loadImageCommand("/opt/oomharness/payload/my image.tar", "localhost/shop/web:1.4"),
+            "set -e; /usr/bin/podman load --input '/opt/oomharness/payload/my image.tar' >/dev/null; /usr/bin/podman "
+            "image inspect --format '{{.Id}}' localhost/shop/web:1.4");
 }
