@@ -147,8 +147,12 @@ int printPlan(const std::string& file, bool as_json, const std::optional<std::fi
   std::printf("\n");
   std::printf("units (started in this order):\n");
   for (const auto& u : plan->units) {
-    std::printf("  # %s: %s\n  %s\n", printable(u.unit).c_str(), printable(u.why).c_str(),
-                printable(u.systemd_run).c_str());
+    std::printf("  # %s: %s\n", printable(u.unit).c_str(), printable(u.why).c_str());
+    // The user's image is loaded once, before any unit (the payload's path in the guest).
+    if (!u.container.archive.empty())
+      std::printf("  podman load --input %s   # %s, from the payload\n",
+                  shellQuote(printable(u.container.archive)).c_str(), printable(u.container.image).c_str());
+    std::printf("  %s\n", printable(u.systemd_run).c_str());
     if (u.installed()) printUnitFiles(u);
     std::printf("\n");
   }

@@ -363,3 +363,53 @@ TEST(Containers, APublishedPortIsDownFromEachKillUntilTheNewContainerAnswers) {
     EXPECT_TRUE(has(dump(moved), "Podman shows NetworkMode none, asked bridge (--network)")) << dump(moved);
   }
 }
+
+// scenarios/containers/own-image.json, recorded on both releases (2026-12-06, TCG): the
+// worker of limit-decides in the team's own image (localhost/shop/web:1.4, user web),
+// loaded in the guest from the payload's docker-archive, oomstress mounted into it.
+TEST(Containers, TheTeamsOwnImageIsLoadedAndTheLoadRunsAsItsUser) {
+  const char* const own_image = "containers/own-image.json";
+  for (const char* file : {"recorded-container-own-image-bookworm.jsonl", "recorded-container-own-image-trixie.jsonl"}) {
+    SCOPED_TRACE(file);
+    const Records recs = records(file);
+    const Timeline t = fold(recs);
+    const Scenario s = scenario(own_image);
+    const Verdict v = evaluate(s, t);
+    EXPECT_EQ(v.verdict, VerdictKind::pass) << dump(v);
+    // Loaded before any unit, from the payload, and named by the ID Podman gave it ...
+    std::string loaded;
+    for (const auto& r : recs)
+      if (r["type"] == kRecordPhase && r["name"] == kPhaseContainerImage) loaded = r["detail"];
+    EXPECT_TRUE(has(loaded, "localhost/shop/web:1.4 loaded from /opt/oomharness/payload/shop-web.tar in ")) << loaded;
+    // ... which is every container's image, run as the image's own user.
+    std::size_t containers = 0;
+    for (const auto& c : t.containers) {
+      ++containers;
+      EXPECT_EQ(c.image, "localhost/shop/web:1.4");
+      EXPECT_EQ(c.user, "web");
+      ASSERT_EQ(c.image_id.size(), 64u);
+      EXPECT_TRUE(has(loaded, "(image ID " + c.image_id.substr(0, 12) + ")")) << loaded;
+    }
+    EXPECT_GE(containers, 3u);
+    // The kernel's own line says whose process it killed: the image's uid, not root.
+    ASSERT_GE(t.kills.size(), 2u);
+    for (const auto& k : t.kills) {
+      const bool says_uid = std::any_of(k.lines.begin(), k.lines.end(), [](const std::string& l) {
+        return has(l, "Killed process") && has(l, "UID:10001");
+      });
+      EXPECT_TRUE(says_uid) << "kill of pid " << k.pid << " at " << k.t;
+    }
+    const CheckResult* d = find(v, "worker.decided_by");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->outcome, CheckOutcome::pass);
+    // A container Podman ran from another image is found by the host, whatever the guest said.
+    Records other = recs;
+    for (auto& rec : other)
+      if (rec["type"] == kRecordContainer && rec["when"] == kContainerAtSetup)
+        rec["image"] = "localhost/oomharness/oomstress:latest";
+    const Verdict swapped = evaluate(s, fold(other));
+    EXPECT_EQ(swapped.verdict, VerdictKind::inconclusive) << dump(swapped);
+    EXPECT_TRUE(has(dump(swapped), "Podman shows image localhost/oomharness/oomstress:latest, asked localhost/shop/web:1.4"))
+        << dump(swapped);
+  }
+}

@@ -227,6 +227,10 @@ inline const std::vector<Recording>& recordings() {
       {"recorded-container-published-port-bookworm.jsonl", "containers/published-port.json"},
       {"recorded-container-published-port-trixie.jsonl", "containers/published-port.json"},
       {"recorded-container-quadlet-published-port-trixie.jsonl", "containers/quadlet-published-port.json"},
+      // limit-decides with the team's own image, loaded from the docker-archive in the
+      // payload (podman load), oomstress mounted into it, run as the image's user.
+      {"recorded-container-own-image-bookworm.jsonl", "containers/own-image.json"},
+      {"recorded-container-own-image-trixie.jsonl", "containers/own-image.json"},
   };
   return all;
 }
