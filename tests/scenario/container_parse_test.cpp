@@ -103,8 +103,9 @@ TEST(ContainerParse, BadSettingsNameTheFieldAndWhatWasExpected) {
        "$.services[0].container.restart: expected one of no, on-failure, on-failure:N, always, unless-stopped"},
       {[](nlohmann::json& d) { container(d)["cgroups"] = "disabled"; },
        "$.services[0].container.cgroups: expected one of enabled"},
+      // An image of a registry is not pulled (no network): it comes from an archive or not at all.
       {[](nlohmann::json& d) { container(d)["image"] = "docker.io/library/nginx"; },
-       "$.services[0].container.image: expected \"oomstress\""},
+       "$.services[0].container.archive: expected the docker-archive that holds \"docker.io/library/nginx\""},
       {[](nlohmann::json& d) { container(d)["ports"] = 80; }, "$.services[0].container.ports: unknown key"},
       {[](nlohmann::json& d) { d["services"][0]["load"]["baseline"] = "100M"; },
        "$.services[0].load.baseline: baseline 100MiB does not fit under the container's memory 96MiB"},
