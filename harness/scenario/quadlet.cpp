@@ -45,6 +45,27 @@ std::vector<Option> podmanOptions(std::string_view args, const char* const* know
   return out;
 }
 
+// A PodmanArgs= option that would change what oomharness plans and checks behind its
+// back: the network (read from Network= and PublishPort=, compared with Podman's record),
+// the command (the harness's drop-in sets Exec=), a pod. Why it is refused, or nullopt.
+std::optional<std::string> unreadPodmanArg(std::string_view args) {
+  for (const auto word : words(args)) {
+    const std::string w(word);
+    const auto is = [&](std::string_view name) { return w == name || startsWith(w, std::string(name) + "="); };
+    const std::string shown = "PodmanArgs= " + unitTextExcerpt(w) + ": ";
+    if (is("--network") || is("--net") || is("--publish") || is("--publish-all") || w == "-P" ||
+        startsWith(w, "-p"))
+      return shown + "the network is [Container]'s Network= and PublishPort=, which oomharness reads, plans and "
+                     "checks against Podman's record; expected it there";
+    if (is("--entrypoint"))
+      return shown + "oomharness runs its load as the container's command (its drop-in's Exec=), which "
+                     "--entrypoint would replace; expected no --entrypoint";
+    if (is("--pod"))
+      return shown + "a pod is not set up by oomharness; expected the container on its own";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Expected<std::uint64_t> parsePodmanSize(std::string_view text) {
@@ -146,6 +167,7 @@ ServiceFilesResult readQuadletFile(const std::string& service, const std::filesy
       continue;
     }
     if (a.key != "PodmanArgs") continue;
+    if (auto why = unreadPodmanArg(a.value)) out.errors.push_back(Error{placeOf(a), *why});
     for (const auto& o : podmanOptions(a.value, kKnown, std::size(kKnown))) {
       const std::string shown = o.name + "=" + unitTextExcerpt(o.value);
       if (o.name == "--memory" || o.name == "--memory-swap") {

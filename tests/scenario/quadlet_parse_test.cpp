@@ -188,6 +188,14 @@ TEST_F(QuadletParse, BadFilesAndSettingsNameTheFileLineAndWhatWasExpected) {
     v.emplace_back(parse("[Container]\nPodmanArgs=--cgroups=enabled\n"), "expected CgroupsMode= in [Container]");
     v.emplace_back(parse("[Container]\nCgroupsMode=no-conmon\n"),
                    file + ":2: CgroupsMode=no-conmon: expected split (Quadlet's default) or enabled");
+    // Options that would change the network, the command or the pod behind the plan's back.
+    for (const char* arg : {"--network=host", "--net host", "-p 8080:8080", "-p8080:8080", "--publish=1:1", "-P"})
+      v.emplace_back(parse(std::string("[Container]\nPodmanArgs=--memory=64m ") + arg + "\n"),
+                     file + ":2: PodmanArgs= " + std::string(arg).substr(0, std::string(arg).find(' ')) +
+                         ": the network is [Container]'s Network= and PublishPort=, which oomharness reads");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--entrypoint=/bin/sh\n"),
+                   file + ":2: PodmanArgs= --entrypoint=/bin/sh: oomharness runs its load as the container's command");
+    v.emplace_back(parse("[Container]\nPodmanArgs=--pod=web\n"), file + ":2: PodmanArgs= --pod=web: a pod is not set up");
     v.emplace_back(parse("[Unit]\nDescription=x\n"), "has no [Container] section");
     v.emplace_back(parse("[Container]\n[Service]\nOOMScoreAdjust=5000\n"), file + ":3: OOMScoreAdjust=5000");
     v.emplace_back(parse("[Container]\n", R"({"quadlet": "quadlet/w.container"})", "bookworm"),
