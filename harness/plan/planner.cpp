@@ -52,7 +52,10 @@ std::vector<std::string> containerCommand(const ServiceSpec& service, const Plan
   // from oomstress inside reaches systemd (--sdnotify=container, NotifyAccess=all).
   // No --name and no --rm: each start is a new container that stays for `podman
   // inspect` at the end, found by its label.
-  std::vector<std::string> argv = {guest::kPodmanPath, "run", "--sdnotify=container", "--network=" + c.network,
+  // The image's own program (no load) sends no READY=1 of its own: conmon says when the
+  // container runs (--sdnotify=conmon).
+  const char* notify = service.load ? "--sdnotify=container" : "--sdnotify=conmon";
+  std::vector<std::string> argv = {guest::kPodmanPath, "run", notify, "--network=" + c.network,
                                    "--pull=never", "--cgroups=" + c.cgroups,
                                    "--label=" + std::string(guest::kContainerServiceLabel) + "=" + service.name};
   for (const auto& port : c.publish) argv.push_back("--publish=" + port.text());
@@ -60,6 +63,10 @@ std::vector<std::string> containerCommand(const ServiceSpec& service, const Plan
   if (c.memory_swap_bytes) argv.push_back("--memory-swap=" + formatSizeExact(*c.memory_swap_bytes));
   if (c.oom_score_adj) argv.push_back("--oom-score-adj=" + std::to_string(*c.oom_score_adj));
   argv.push_back("--restart=" + c.restart);
+  if (!service.load) {  // the image's entrypoint and command, as it deploys
+    argv.push_back(c.image);
+    return argv;
+  }
   auto load = containerStressorCommand(service, options);
   if (c.ownImage()) {
     // The user's image has no oomstress: the guest's static one is mounted into it,
@@ -165,9 +172,11 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
       u.exec_start = containerStressorCommand(svc, options);
     } else if (svc.load) {
       u.exec_start = svc.container ? containerCommand(svc, options) : stressorCommand(svc, options);
+    } else if (svc.container) {
+      u.exec_start = containerCommand(svc, options);
     }
-    // oomstress sends READY=1 once its baseline is held.
-    if (svc.load && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
+    // oomstress sends READY=1 once its baseline is held; conmon once the image's own program runs.
+    if ((svc.load || svc.container) && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     if (svc.container) {
       const ContainerSpec& c = *svc.container;
       u.container = PlannedContainer{c.ownImage() ? c.image : guest::kContainerImage,

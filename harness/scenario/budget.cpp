@@ -14,11 +14,12 @@ std::uint64_t guestOverheadBytes(const std::string& release) {
 Budget computeBudget(const Scenario& scenario) {
   Budget b;
   for (const auto& s : scenario.services) {
+    // Podman and conmon in the unit, whatever the container runs.
+    if (s.container) b.runtime_bytes = saturatingAdd(b.runtime_bytes, kContainerRuntimeBytes);
     if (s.runsOwnCommand()) continue;  // its memory is its program's: nothing to budget ahead
     const Load& l = *s.load;
     b.rows.push_back(BudgetRow{s.name, l.baseline_bytes, l.processes, l.leak_bytes_per_sec, l.spike ? l.spike->bytes : 0});
     b.baselines_bytes = saturatingAdd(b.baselines_bytes, l.baseline_bytes);
-    if (s.container) b.runtime_bytes = saturatingAdd(b.runtime_bytes, kContainerRuntimeBytes);
   }
   b.overhead_bytes = guestOverheadBytes(scenario.guest.release);
   b.margin_bytes = kBudgetSafetyMarginBytes;

@@ -502,7 +502,8 @@ void readUnitFiles(Reader& r, const Json& sv, const std::string& at, const Scena
     refs->packaged_unit = findPackagedUnit(r, *package, at + ".unit_file", service, packaged);
     if (!refs->packaged_unit) return;
   }
-  const bool own_command = !sv.contains("load");
+  // A container without a load runs its image's own program (checked with the container).
+  const bool own_command = !sv.contains("load") && !sv.contains("container");
   if (!refs || (!refs->unit_file && !refs->packaged_unit && refs->drop_ins.empty())) {
     if (own_command)
       r.error(at, "expected \"load\" (oomstress stands in for the service) or a \"unit_file\" whose ExecStart= "
@@ -707,13 +708,18 @@ void readServices(Reader& r, const Json& v, Scenario& s, const ScenarioSources& 
       if (sv["container"].is_object() && sv["container"].contains("quadlet"))
         readQuadlet(r, sv, at, sources, s.guest, budget, service);
       readImageArchive(r, at + ".container", s, sources, *service.container);
-      if (!service.load)
-        r.error(at + ".container", "expected a \"load\" too: the container runs oomstress with it (a service's "
-                                   "own image is not supported yet)");
+      if (!service.load && (!service.container->ownImage() || service.container->fromQuadlet()))
+        r.error(at + ".container", std::string("expected a \"load\" too: ") +
+                                       (service.container->fromQuadlet()
+                                            ? "a Quadlet container runs the built-in image, oomstress with the load"
+                                            : "the built-in image is oomstress alone, which runs only a load; the "
+                                              "team's own image (\"image\", \"archive\") runs its own program "
+                                              "without one"));
       else if (sv.contains("unit_file") || sv.contains("drop_ins"))
         r.error(at + ".container", "expected a transient unit or a Quadlet file: a container's unit comes from "
                                    "the scenario or from \"quadlet\", not from unit_file or drop_ins");
-      else if (service.container->memory_bytes && service.load->baseline_bytes >= *service.container->memory_bytes)
+      else if (service.load && service.container->memory_bytes &&
+               service.load->baseline_bytes >= *service.container->memory_bytes)
         r.error(at + ".load.baseline", "baseline " + formatSize(service.load->baseline_bytes) +
                                            " does not fit under the container's memory " +
                                            formatSize(*service.container->memory_bytes) +

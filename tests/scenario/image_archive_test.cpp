@@ -214,3 +214,33 @@ TEST(OwnImage, AnArchiveThatIsNotPodmansIsRefusedWithItsName) {
             std::string::npos)
       << errorsOf(c);
 }
+
+TEST(OwnImage, WithoutALoadTheImagesOwnProgramRuns) {
+  auto doc = ownImageDocument();
+  doc["services"][0].erase("load");
+  const auto c = parseInFolder(doc, kContainersDir);
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_TRUE(c.scenario->services[0].runsOwnCommand());
+  const auto plan = makeGuestPlan(*c.scenario);
+  ASSERT_TRUE(plan.has_value());
+  const PlannedUnit& u = plan->units[0];
+  // The image's entrypoint and command, nothing mounted; conmon says when it runs.
+  ASSERT_FALSE(u.exec_start.empty());
+  EXPECT_EQ(u.exec_start.back(), "localhost/shop/web:1.4");
+  const auto has = [&](const std::string& w) { return std::find(u.exec_start.begin(), u.exec_start.end(), w) != u.exec_start.end(); };
+  EXPECT_TRUE(has("--sdnotify=conmon"));
+  EXPECT_FALSE(has("--sdnotify=container"));
+  EXPECT_FALSE(has("--entrypoint=/oomstress"));
+  EXPECT_EQ(u.processes, 0u) << "its own program: as many processes as it starts";
+  const auto type = std::find_if(u.properties.begin(), u.properties.end(), [](const UnitProperty& p) { return p.name == "Type"; });
+  ASSERT_NE(type, u.properties.end());
+  EXPECT_EQ(type->value, "notify");
+  // The built-in image has no program of its own: it still needs a load.
+  auto builtin = nlohmann::json::parse(fileText(kContainersDir / "limit-decides.json"));
+  builtin["services"][0].erase("load");
+  const auto refused = parseInFolder(builtin, kContainersDir);
+  EXPECT_NE(errorsOf(refused).find("$.services[0].container: expected a \"load\" too: the built-in image is oomstress "
+                                   "alone, which runs only a load"),
+            std::string::npos)
+      << errorsOf(refused);
+}
