@@ -10,6 +10,7 @@
 #include "oom/shell.hpp"
 #include "oom/text.hpp"
 #include "oom/units.hpp"
+#include "scenario/image_archive.hpp"
 
 namespace oom {
 
@@ -165,7 +166,9 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
   // Agents before the image was recorded ran only the built-in one (the plan's command
   // line says so): an unrecorded image is unknown, a mismatch for the user's own.
   const bool unrecorded_builtin = seen.image.empty() && asked.image == guest::kContainerImage;
-  if (!asked.image.empty() && !unrecorded_builtin && seen.image != asked.image)
+  // Podman may spell a short name in full ("web:1.4" is docker.io/library/web:1.4).
+  const bool same_image = !seen.image.empty() && normalizedImageName(seen.image) == normalizedImageName(asked.image);
+  if (!asked.image.empty() && !unrecorded_builtin && !same_image)
     out.push_back(who + ": Podman shows image " + (seen.image.empty() ? std::string("(none recorded)") : seen.image) +
                   ", asked " + asked.image);
   // Plans made before the network was planned ask none of it. Agents before it recorded

@@ -1,8 +1,8 @@
 #include "plan/planner.hpp"
 
 #include <algorithm>
-#include <set>
 #include <filesystem>
+#include <set>
 
 #include "oom/guest_paths.hpp"
 #include "oom/shell.hpp"
@@ -179,8 +179,10 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
     if ((svc.load || svc.container) && !svc.directive("Type")) u.properties.push_back(UnitProperty{"Type", "notify"});
     if (svc.container) {
       const ContainerSpec& c = *svc.container;
-      u.container = PlannedContainer{c.ownImage() ? c.image : guest::kContainerImage,
-                                     c.ownImage() ? (std::filesystem::path(guest::kPayloadDir) / c.archive_in_payload).string() : "",
+      // The user's image is loaded from its archive, which the guest sees in the payload.
+      const std::string archive =
+          c.ownImage() ? (std::filesystem::path(guest::kPayloadDir) / c.archive_in_payload).string() : "";
+      u.container = PlannedContainer{c.ownImage() ? c.image : guest::kContainerImage, archive,
                                      c.cgroups, c.memory_bytes.value_or(0),
                                      c.memory_swap_bytes.value_or(0),
                                      c.oom_score_adj ? std::to_string(*c.oom_score_adj) : "", c.restart,

@@ -94,6 +94,19 @@ bool validImageName(std::string_view name) {
   return true;
 }
 
+std::string normalizedImageName(std::string_view name) {
+  std::string out(name);
+  const auto slash = out.find('/');
+  const std::string first = slash == std::string::npos ? "" : out.substr(0, slash);
+  const bool registry = !first.empty() && (first.find('.') != std::string::npos ||
+                                           first.find(':') != std::string::npos || first == "localhost");
+  if (!registry) out = (slash == std::string::npos ? "docker.io/library/" : "docker.io/") + out;
+  const auto last_slash = out.rfind('/');
+  const bool tagged = out.find(':', last_slash) != std::string::npos || out.find('@') != std::string::npos;
+  if (!tagged) out += ":latest";
+  return out;
+}
+
 Expected<ArchiveImages> imagesInArchive(std::string_view tar) {
   if (tar.size() >= 2 && static_cast<unsigned char>(tar[0]) == 0x1f && static_cast<unsigned char>(tar[1]) == 0x8b)
     return fail("", "is compressed (gzip); expected the plain tar podman save writes (podman save -o FILE IMAGE)");

@@ -618,7 +618,11 @@ void readImageArchive(Reader& r, const std::string& at, const Scenario& s, const
   c.archive_in_payload = inside;
   if (!sources.read_unit_files) return;  // a stored scenario: the payload's digest names what ran
   auto dir = ConfinedDir::open(base);
-  auto text = dir ? dir->read(c.archive, limits::kMaxPayloadBytes, "image archive") : Expected<std::string>(tl::unexpected(dir.error()));
+  if (!dir) {
+    r.error(path, dir.error().where + ": " + dir.error().message);
+    return;
+  }
+  auto text = dir->read(c.archive, limits::kMaxPayloadBytes, "image archive");
   if (!text) {
     r.error(path, text.error().where + ": " + text.error().message);
     return;

@@ -136,6 +136,16 @@ TEST(ImageArchive, ValidImageNames) {
   EXPECT_FALSE(validImageName(std::string(256, 'a')));
 }
 
+TEST(ImageArchive, NamesAsPodmanStoresThem) {
+  EXPECT_EQ(normalizedImageName("web:1.4"), "docker.io/library/web:1.4");
+  EXPECT_EQ(normalizedImageName("web"), "docker.io/library/web:latest");
+  EXPECT_EQ(normalizedImageName("shop/web:1.4"), "docker.io/shop/web:1.4");
+  EXPECT_EQ(normalizedImageName("localhost/shop/web:1.4"), "localhost/shop/web:1.4");
+  EXPECT_EQ(normalizedImageName("localhost/shop/web"), "localhost/shop/web:latest");
+  EXPECT_EQ(normalizedImageName("registry.example.com:5000/web"), "registry.example.com:5000/web:latest");
+  EXPECT_EQ(normalizedImageName("quay.io/x/y@sha256:ab"), "quay.io/x/y@sha256:ab");
+}
+
 TEST(OwnImage, ThePlanMountsOomstressIntoTheLoadedImage) {
   const auto c = parseInFolder(ownImageDocument(), kContainersDir);
   ASSERT_TRUE(c.ok()) << errorsOf(c);
