@@ -166,7 +166,7 @@ std::vector<std::string> containerMismatches(const PlannedContainer& asked, cons
   // Agents before the image was recorded ran only the built-in one (the plan's command
   // line says so): an unrecorded image is unknown, a mismatch for the user's own.
   const bool unrecorded_builtin = seen.image.empty() && asked.image == guest::kContainerImage;
-  // Podman may spell a short name in full ("web:1.4" is docker.io/library/web:1.4).
+  // Podman spells a short name in full ("web:1.4" is localhost/web:1.4).
   const bool same_image = !seen.image.empty() && normalizedImageName(seen.image) == normalizedImageName(asked.image);
   if (!asked.image.empty() && !unrecorded_builtin && !same_image)
     out.push_back(who + ": Podman shows image " + (seen.image.empty() ? std::string("(none recorded)") : seen.image) +

@@ -100,7 +100,7 @@ std::string normalizedImageName(std::string_view name) {
   const std::string first = slash == std::string::npos ? "" : out.substr(0, slash);
   const bool registry = !first.empty() && (first.find('.') != std::string::npos ||
                                            first.find(':') != std::string::npos || first == "localhost");
-  if (!registry) out = (slash == std::string::npos ? "docker.io/library/" : "docker.io/") + out;
+  if (!registry) out = "localhost/" + out;
   const auto last_slash = out.rfind('/');
   const bool tagged = out.find(':', last_slash) != std::string::npos || out.find('@') != std::string::npos;
   if (!tagged) out += ":latest";

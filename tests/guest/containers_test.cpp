@@ -96,9 +96,12 @@ TEST(ContainerImageRecord, TheImageItsIdAndItsUser) {
   EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/shop/web:1.4"), r)), "");
   EXPECT_EQ(joinedLines(containerMismatches(askedImage("localhost/shop/web:1.5"), r)),
             "container 0d8423d64339: Podman shows image localhost/shop/web:1.4, asked localhost/shop/web:1.5\n");
-  // A short name Podman spelled in full is the same image.
-  r.image = "docker.io/library/web:1.4";
+  // A short name Podman spelled in full is the same image (bookworm's Podman loads an
+  // archive's "web:1.4" as localhost/web:1.4), and another registry's is not.
+  r.image = "localhost/web:1.4";
   EXPECT_EQ(joinedLines(containerMismatches(askedImage("web:1.4"), r)), "");
+  r.image = "docker.io/library/web:1.4";
+  EXPECT_NE(joinedLines(containerMismatches(askedImage("web:1.4"), r)), "");
   r.image = "localhost/shop/web:1.4";
   // Not recorded: unknown, a mismatch for the user's image; agents before the image was
   // recorded ran only the built-in one.

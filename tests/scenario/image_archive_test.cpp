@@ -137,9 +137,10 @@ TEST(ImageArchive, ValidImageNames) {
 }
 
 TEST(ImageArchive, NamesAsPodmanStoresThem) {
-  EXPECT_EQ(normalizedImageName("web:1.4"), "docker.io/library/web:1.4");
-  EXPECT_EQ(normalizedImageName("web"), "docker.io/library/web:latest");
-  EXPECT_EQ(normalizedImageName("shop/web:1.4"), "docker.io/shop/web:1.4");
+  EXPECT_EQ(normalizedImageName("web:1.4"), "localhost/web:1.4");
+  EXPECT_EQ(normalizedImageName("web"), "localhost/web:latest");
+  EXPECT_EQ(normalizedImageName("shop/web:1.4"), "localhost/shop/web:1.4");
+  EXPECT_EQ(normalizedImageName("docker.io/library/web:1.4"), "docker.io/library/web:1.4");
   EXPECT_EQ(normalizedImageName("localhost/shop/web:1.4"), "localhost/shop/web:1.4");
   EXPECT_EQ(normalizedImageName("localhost/shop/web"), "localhost/shop/web:latest");
   EXPECT_EQ(normalizedImageName("registry.example.com:5000/web"), "registry.example.com:5000/web:latest");

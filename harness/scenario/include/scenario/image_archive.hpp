@@ -33,11 +33,11 @@ Expected<ArchiveImages> imagesInArchive(std::string_view tar);
 // starting with a letter or digit, at most kMaxImageNameBytes.
 bool validImageName(std::string_view name);
 
-// A name as Podman stores it, by the reference rules it uses (docker's): a first part
-// with a '.' or ':', or "localhost", is a registry, else "docker.io" is ("library/" in
-// front of a single name); no tag and no digest is ":latest". "web:1.4" ->
-// "docker.io/library/web:1.4"; "localhost/shop/web:1.4" stays. For comparing names
-// that Podman may have spelled in full.
+// A name as Podman stores a loaded or imported image's (libimage's NormalizeName): a
+// first part with a '.' or ':', or "localhost", is a registry, else "localhost/" goes in
+// front; no tag and no digest is ":latest". "web:1.4" -> "localhost/web:1.4" (seen in
+// a bookworm guest: an archive whose RepoTags say "web:1.4" loads as that); a full name
+// stays. For comparing a scenario's name with the one Podman spelled in full.
 std::string normalizedImageName(std::string_view name);
 
 }  // namespace oom
