@@ -107,7 +107,7 @@ std::string normalizedImageName(std::string_view name) {
   return out;
 }
 
-Expected<ArchiveImages> imagesInArchive(std::string_view tar) {
+Expected<std::vector<std::string>> imageNamesInArchive(std::string_view tar) {
   if (tar.size() >= 2 && static_cast<unsigned char>(tar[0]) == 0x1f && static_cast<unsigned char>(tar[1]) == 0x8b)
     return fail("", "is compressed (gzip); expected the plain tar podman save writes (podman save -o FILE IMAGE)");
   bool oci = false;       // an index.json seen (an oci-archive, or docker save's newer layout)
@@ -136,9 +136,7 @@ Expected<ArchiveImages> imagesInArchive(std::string_view tar) {
       if (*size > kMaxArchiveIndexBytes)
         return fail("", "manifest.json is " + std::to_string(*size) + " bytes; expected at most " +
                             std::to_string(kMaxArchiveIndexBytes) + " (podman save writes a few hundred)");
-      auto names = repoTags(data);
-      if (!names) return tl::unexpected(names.error());
-      return ArchiveImages{std::move(*names)};
+      return repoTags(data);
     } else if ((type == '0' || type == '\0') && entryName(name) == "index.json") {
       oci = true;
     }

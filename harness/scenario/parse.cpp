@@ -609,7 +609,7 @@ void readImageArchive(Reader& r, const std::string& at, const Scenario& s, const
   const std::filesystem::path base = sources.base_dir.empty() ? "." : sources.base_dir;
   const std::filesystem::path file = (base / c.archive).lexically_normal();
   const std::filesystem::path inside = file.lexically_relative(s.payload_dir);
-  if (s.payload_dir.empty() || inside.empty() || *inside.begin() == ".." || inside == ".") {
+  if (s.payload_dir.empty() || inside.empty() || inside == "." || leavesFolder(inside)) {
     r.error(path, quotedText(c.archive) + " is not in the scenario's payload folder" +
                       (s.payload_dir.empty() ? std::string(" (it has no $.payload)") : "") +
                       "; expected a file inside $.payload, which the guest reads");
@@ -627,14 +627,14 @@ void readImageArchive(Reader& r, const std::string& at, const Scenario& s, const
     r.error(path, text.error().where + ": " + text.error().message);
     return;
   }
-  auto images = imagesInArchive(*text);
+  auto images = imageNamesInArchive(*text);
   if (!images) {
     r.error(path, quotedText(c.archive) + " " + images.error().message);
     return;
   }
-  if (std::find(images->names.begin(), images->names.end(), c.image) == images->names.end()) {
+  if (std::find(images->begin(), images->end(), c.image) == images->end()) {
     std::string names;
-    for (const auto& n : images->names) names += (names.empty() ? "" : ", ") + quotedText(n);
+    for (const auto& n : *images) names += (names.empty() ? "" : ", ") + quotedText(n);
     r.error(at + ".image", quotedText(c.image) + " is not in " + c.archive + ", whose manifest.json names " +
                                (names.empty() ? std::string("no image (RepoTags empty: save it by name)") : names) +
                                "; expected one of those");

@@ -51,7 +51,7 @@ std::string tarEntry(const std::string& name, const std::string& data, char type
 std::string tarEnd() { return std::string(1024, '\0'); }
 
 std::string errorOf(std::string_view tar) {
-  auto images = imagesInArchive(tar);
+  auto images = imageNamesInArchive(tar);
   return images ? std::string("(read)") : images.error().message;
 }
 
@@ -69,9 +69,9 @@ ScenarioCheck parseInFolder(const nlohmann::json& doc, const fs::path& folder) {
 }  // namespace
 
 TEST(ImageArchive, TheShippedArchiveNamesItsImage) {
-  auto images = imagesInArchive(fileText(kShippedArchive));
+  auto images = imageNamesInArchive(fileText(kShippedArchive));
   ASSERT_TRUE(images.has_value()) << images.error().message;
-  EXPECT_EQ(images->names, std::vector<std::string>{"localhost/shop/web:1.4"});
+  EXPECT_EQ(*images, std::vector<std::string>{"localhost/shop/web:1.4"});
 }
 
 TEST(ImageArchive, TheShippedArchiveIsWhatItsScriptWrites) {
@@ -90,9 +90,9 @@ TEST(ImageArchive, ReadsTheManifestPastLayersAndLongNames) {
   const std::string pax = "24 path=./manifest.json\n";  // its length counts itself
   const std::string tar = tarEntry("l/layer.tar", std::string(1500, 'x')) + tarEntry("PaxHeader", pax, 'x') +
                           tarEntry("ignored-short-name", manifest) + tarEnd();
-  auto images = imagesInArchive(tar);
+  auto images = imageNamesInArchive(tar);
   ASSERT_TRUE(images.has_value()) << images.error().message;
-  EXPECT_EQ(images->names, (std::vector<std::string>{"localhost/a:1", "localhost/b:2"}));
+  EXPECT_EQ(*images, (std::vector<std::string>{"localhost/a:1", "localhost/b:2"}));
   // GNU's long-name entry names the next one the same way.
   const std::string gnu = tarEntry("././@LongLink", std::string(120, 'd') + "/../manifest.json", 'L') +
                           tarEntry("short", manifest) + tarEnd();

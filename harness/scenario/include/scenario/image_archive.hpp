@@ -21,13 +21,10 @@ inline constexpr std::uint64_t kMaxArchiveIndexBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxArchiveImageNames = 256;
 inline constexpr std::size_t kMaxImageNameBytes = 255;
 
-struct ArchiveImages {
-  std::vector<std::string> names;  // manifest.json's RepoTags: "localhost/shop/web:1.4"
-};
-
 // `tar` is the whole archive. An error says what is wrong with it (compressed, not a
 // tar, cut short, no manifest.json, one that is not what podman save writes); its `where` is "".
-Expected<ArchiveImages> imagesInArchive(std::string_view tar);
+// The names are manifest.json's RepoTags as written: "localhost/shop/web:1.4".
+Expected<std::vector<std::string>> imageNamesInArchive(std::string_view tar);
 
 // A name podman takes as a reference: lower-case letters, digits and . _ - / : @,
 // starting with a letter or digit, at most kMaxImageNameBytes.
