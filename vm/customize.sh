@@ -5,7 +5,8 @@ set -eu
 root="$1"
 recipe="$(dirname "$0")"
 
-echo "/dev/nvme0n1 / ext4 rw,noatime 0 1" > "$root/etc/fstab"
+# By label: root is /dev/nvme0n1 when booted cold, /dev/vda in a guest booted to be saved.
+echo "LABEL=root / ext4 rw,noatime 0 1" > "$root/etc/fstab"
 echo oomguest > "$root/etc/hostname"
 # Passwordless root (passwd -d) for a debugging shell; done with sed because
 # trixie's minimal set has no passwd(1).

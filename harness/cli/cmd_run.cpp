@@ -42,6 +42,8 @@ void addRunCommand(CLI::App& app, int& status) {
       ->check(CLI::Range(1, 64));
   run->add_option("--shard", flags->suite.shard,
                   "Run shard I of N (1-based) of the matrix; default from CI_NODE_INDEX/CI_NODE_TOTAL and the like");
+  run->add_flag("--cold-boot", flags->run.cold_boot,
+                "Boot each guest instead of restoring a saved one (docs/guest-vm.md#saved-guests)");
   run->add_flag("--oversubscribe", flags->suite.oversubscribe, "Let guests' vCPUs exceed the host's CPUs");
   run->add_flag("--list", flags->suite.list, "Print the cells (scenario, release, repeat) this shard runs; boot nothing");
   run->add_option("--run-dir", flags->run.run_dir, "Existing empty folder for this run's results (one scenario)");
@@ -55,6 +57,7 @@ void addRunCommand(CLI::App& app, int& status) {
     suite.inputs = flags->inputs;
     suite.results_root = flags->run.results_root;
     suite.accelerator = flags->run.accelerator;
+    suite.cold_boot = flags->run.cold_boot;
     if (flags->jobs != 0) suite.jobs = flags->jobs;
     suite.self = selfPath();
     suite.units_dir = flags->run.units_dir;

@@ -25,6 +25,7 @@ struct VmOptions {
   std::string release = kDefaultRelease;
   bool force = false;
   std::string accelerator = "auto";
+  bool cold_boot = false;
   std::string memory = "1G";
   unsigned cpus = 2;
   std::string swap = "0";
@@ -71,6 +72,7 @@ int vmRun(const VmOptions& o) {
   request.release = o.release;
   request.packages = o.packages;
   request.accelerator = o.accelerator;
+  request.restore = !o.cold_boot;
   auto memory = parseSize(o.memory);
   auto swap = parseSize(o.swap);
   auto timeout = parseDuration(o.timeout);
@@ -109,10 +111,12 @@ int vmRun(const VmOptions& o) {
     return exitStatusFor(result.error());
   }
   std::fprintf(stderr,
-               "vm: %s; accelerator %s (-cpu %s; %s); setup %.1fs (payload disk %.2fs), "
+               "vm: %s; accelerator %s (-cpu %s; %s); %s%s%s%s; setup %.1fs (payload disk %.2fs), "
                "command started %.1fs after qemu launch, qemu ran %.1fs\n",
                endingName(result->ending), result->accelerator.c_str(), result->cpu_model.c_str(),
-               result->accelerator_note.c_str(), result->setup_sec, result->payload_build_sec,
+               result->accelerator_note.c_str(), result->guest_start.c_str(),
+               result->guest_start_note.empty() ? "" : " (", printable(result->guest_start_note).c_str(),
+               result->guest_start_note.empty() ? "" : ")", result->setup_sec, result->payload_build_sec,
                result->boot_to_command_sec, result->total_sec);
   if (const auto losses = result->outputLosses(); !losses.empty())
     std::fprintf(stderr, "vm: guest output not kept in full: %s\n", losses.c_str());
@@ -150,6 +154,7 @@ void addVmCommands(CLI::App& app, int& status) {
   run->add_option("--cpus", options->cpus, "Guest CPUs");
   run->add_option("--swap", options->swap, "Guest swap device size (0: none)");
   run->add_option("--timeout", options->timeout, "Watchdog: kill the guest after this long (exit 3)");
+  run->add_flag("--cold-boot", options->cold_boot, "Boot the guest instead of restoring a saved one");
   run->add_option("--payload", options->payload, std::string("Folder copied read-only to ") + guest::kPayloadDir);
   // One value per --package: greedy, it would swallow `-- COMMAND`.
   run->add_option("--package", options->packages, "Boot the image with this Debian package added (repeatable)")

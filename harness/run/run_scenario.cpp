@@ -141,6 +141,7 @@ int runScenario(const RunOptions& options) {
   BootRequest request;
   request.release = scenario.guest.release;
   request.accelerator = options.accelerator;
+  request.restore = !options.cold_boot;
   request.memory_bytes = scenario.guest.memory_bytes;
   request.cpus = scenario.guest.cpus;
   // zram lives in the guest's memory: no swap disk (the guest agent sets it up).

@@ -302,6 +302,7 @@ void SuiteRun::launchNext() {
   const fs::path folder = dir_ / cell.folder;
   std::vector<std::string> argv{options_.self.string(), "run", cell.file, "--release", cell.release,
                                 "--accel", options_.accelerator, "--run-dir", folder.string()};
+  if (options_.cold_boot) argv.push_back("--cold-boot");
   if (options_.units_dir) argv.insert(argv.end(), {"--units", options_.units_dir->string()});
   auto pid = ::mkdir(folder.c_str(), outputFolderMode()) == 0
                  ? startChild(argv, folder / kCellLogFile)

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "vm/channel.hpp"
@@ -28,6 +29,7 @@
 #include "vm/process.hpp"
 #include "vm/qemu.hpp"
 #include "vm/reservations.hpp"
+#include "vm/saved_guest.hpp"
 #include "vm/temp_dir.hpp"
 
 namespace bp = boost::process;
@@ -89,15 +91,19 @@ std::string describeQemuExit(int raw_status) {
 
 // One boot: launches qemu, relays the channels until it exits, the watchdog fires
 // or a signal arrives; fills in the ending, exit status, timings and channel counters.
+// A restore that failed (`restore_failure` says how; qemu is gone): the caller boots cold.
 Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<ChannelSpec>& channels,
-                             const BootRequest& request, const fs::path& work, BootResult& result) {
+                             const BootRequest& request, const fs::path& work, const SavedGuest* saved,
+                             BootResult& result, std::string& restore_failure) {
   const fs::path qemu_log = work / "qemu.log";
   const auto argv = qemuCommand(config);
   bool sentinel = false;
+  bool restored = false;  // the restored guest said it took its payload
   Clock::time_point sentinel_at;
   Clock::time_point started = Clock::now();
   result.exit_status = -1;
   result.boot_to_command_sec = 0;
+  restore_failure.clear();
   auto onControl = [&](const std::string& line) {
     if (line == guest::kEndSentinel) {
       sentinel = true;
@@ -106,6 +112,7 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
     }
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) return;
+    if (j.contains(guest::kRestoredKey)) restored = true;
     if (j.contains("command_start_uptime")) result.boot_to_command_sec = since(started);
     if (j.contains("exit_status") && j["exit_status"].is_number_integer()) {
       result.exit_status = j["exit_status"].get<int>();
@@ -133,10 +140,21 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
   auto drain = [&] {
     for (auto& r : relays) r.poll();
   };
+  const bool restoring = config.start == GuestStart::restore;
+  if (restoring) {
+    auto qmp = QmpClient::connect(config.qmp_socket, std::chrono::seconds(10));
+    Expected<void> resumed = qmp ? resumeSavedGuest(*qmp, config, *saved) : tl::unexpected(qmp.error());
+    if (!resumed) restore_failure = resumed.error().str();
+  }
 
   bool timed_out = false, interrupted = false;
-  while (qemu.running()) {
+  while (restore_failure.empty() && qemu.running()) {
     drain();
+    if (restoring && !restored && since(started) > static_cast<double>(kRestoreLimit.count())) {
+      restore_failure = "the restored guest did not take its payload within " +
+                        std::to_string(kRestoreLimit.count()) + " s";
+      break;
+    }
     if (interruptRequested()) {
       interrupted = true;
       break;
@@ -156,6 +174,7 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
   qemu.wait();
   result.total_sec = since(started);
   for (auto& r : relays) r.finish();
+  if (!restore_failure.empty()) return {};
   result.channels.clear();
   for (const auto& r : relays) result.channels.push_back(r.counters());
 
@@ -361,6 +380,11 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   spec.payload_dir = request.payload_dir;
   spec.payload_confined_to = request.payload_confined_to;
   spec.files = request.payload_files;
+  if (request.swap_bytes > 0) {  // the wrapper enables the swap disk when the payload says so
+    std::ofstream(work->path() / "swap-marker") << "";
+    spec.files.emplace_back(work->path() / "swap-marker",
+                            std::string(guest::kSwapMarker).substr(std::string(guest::kRoot).size() + 1));
+  }
   spec.command = request.command;
   const fs::path payload_img = work->path() / "payload.img";
   auto built = buildPayloadDisk(spec, work->path() / "payload", payload_img);
@@ -397,14 +421,48 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
 
   config.accelerator = *accelerator;
   if (interruptRequested()) return interrupted("while the payload disk was built");
-  result.setup_sec = since(entered);
   std::fprintf(stderr, "vm: %s\n", result.host_reservation.c_str());
+  // A saved guest of this machine, restored, or one saved now; a cold boot when none can be had.
+  std::optional<SavedGuest> saved;
+  if (!request.restore) {
+    result.guest_start_note = "a cold boot was asked for";
+  } else if (auto found = ensureSavedGuest(*image, config, result.qemu_version, work->path())) {
+    saved = *found;
+    config.start = GuestStart::restore;
+    config.initrd = image->initrd();
+    config.rootfs = saved->root();
+    config.qmp_socket = work->path() / "qmp";
+    result.saved_guest = saved->dir.string();
+    if (saved->saved_now)
+      result.guest_start_note = "no saved guest of this machine yet: " + formatTenths(saved->boot_sec) +
+                                " to boot one to save, " + formatTenths(saved->save_sec) + " to save it";
+  } else {
+    if (interruptRequested()) return interrupted("while a guest was being saved");
+    result.guest_start_note = "no saved guest: " + found.error().str();
+    spdlog::warn("vm: booting cold: {}", result.guest_start_note);
+  }
+  result.setup_sec = since(entered);
   for (int attempt = 0;; ++attempt) {
     result.accelerator = config.accelerator.name;
     result.cpu_model = config.accelerator.cpu;
     result.accelerator_note = config.accelerator.note;
-    if (auto followed = bootAndFollow(config, channels, request, work->path(), result); !followed)
+    result.guest_start = guestStartName(config.start);
+    std::string restore_failure;
+    if (auto followed = bootAndFollow(config, channels, request, work->path(), saved ? &*saved : nullptr, result,
+                                      restore_failure);
+        !followed)
       return tl::unexpected(followed.error());
+    if (!restore_failure.empty()) {
+      // Nothing of the job ran. The saved guest goes (the next run saves another),
+      // and this one boots cold; its records say why.
+      result.guest_start_note = "restoring the saved guest failed (" + restore_failure + "); booted cold";
+      spdlog::warn("vm: {}", result.guest_start_note);
+      forgetSavedGuest(*saved);
+      config.start = GuestStart::cold;
+      config.rootfs = image->rootfs();
+      if (interruptRequested()) break;
+      continue;
+    }
     const std::string crash = diedDuringBoot(result) ? kernelCrashLine(request.run_dir / "console.log") : "";
     if (attempt == 0 && !crash.empty()) {
       // Nothing of the job ran, so a second boot tests the same thing. Seen: 6.12

@@ -181,6 +181,9 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
     }
   }
   if (image.kernel_version.empty()) return failSetup("vm build", "no kernel in the guest's /boot");
+  // A saved guest boots with it (its root on virtio-blk); without one, guests boot cold.
+  if (const fs::path initrd = root / "boot" / ("initrd.img-" + image.kernel_version); fs::exists(initrd))
+    fs::copy_file(initrd, tmp / "initrd.img", fs::copy_options::overwrite_existing);
   auto version = runTool({"dpkg-query", "--admindir=" + (root / "var/lib/dpkg").string(), "-W",
                           "-f=${Version}", "systemd"});
   image.systemd_version = std::string(trim(version.output));

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "oom/files.hpp"
+#include "oom/guest_paths.hpp"
 #include "vm/host_check.hpp"
 #include "vm/lock.hpp"
 #include "vm/process.hpp"
@@ -20,17 +21,29 @@ namespace fs = std::filesystem;
 
 namespace oom {
 
+const char* guestStartName(GuestStart start) {
+  switch (start) {
+    case GuestStart::cold: return "cold boot";
+    case GuestStart::save: return "boot to save";
+    case GuestStart::restore: return "restored";
+  }
+  return "?";
+}
+
 std::string kernelCommandLine(const QemuConfig& c) {
   // quiet + panic=-1: a guest panic ends qemu at once (-no-reboot) instead of hanging.
   // mitigations=off: a throw-away test guest; the mitigations cost boot time under TCG.
-  std::string line =
-      "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1 mitigations=off "
-      "systemd.unit=oomharness-job.target systemd.show_status=false";
-  if (!c.swap_disk.empty()) line += " oomharness.swap=1";
+  const std::string root = c.start == GuestStart::cold ? std::string(guest::kRootDevice)
+                                                       : std::string("LABEL=") + guest::kRootLabel;
+  std::string line = "root=" + root +
+                     " rw console=ttyS0 quiet panic=-1 mitigations=off "
+                     "systemd.unit=oomharness-job.target systemd.show_status=false";
+  if (c.start != GuestStart::cold) line += std::string(" ") + guest::kRestorableFlag;
   return line;
 }
 
 std::vector<std::string> qemuCommand(const QemuConfig& c) {
+  const bool cold = c.start == GuestStart::cold;
   std::vector<std::string> cmd = {"qemu-system-x86_64", "-machine", "q35"};
   if (!c.name.empty()) cmd.insert(cmd.end(), {"-name", c.name});
   if (c.accelerator.name == "kvm")
@@ -40,16 +53,33 @@ std::vector<std::string> qemuCommand(const QemuConfig& c) {
                            "-cpu", c.accelerator.cpu});
   cmd.insert(cmd.end(), {"-smp", std::to_string(c.cpus), "-m", std::to_string(c.memory_mib),
                          "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
-                         "-serial", "file:" + c.console_log.string(), "-kernel", c.kernel.string(),
-                         "-append", kernelCommandLine(c)});
-  auto addDisk = [&cmd](const std::string& id, const std::string& device, const fs::path& file,
-                        const std::string& mode) {
-    cmd.insert(cmd.end(), {"-drive", "if=none,id=" + id + ",format=raw," + mode + "file=" + file.string(),
-                           "-device", device + ",drive=" + id + ",serial=" + id});
+                         "-serial", "file:" + c.console_log.string(), "-kernel", c.kernel.string()});
+  if (!cold) cmd.insert(cmd.end(), {"-initrd", c.initrd.string()});
+  cmd.insert(cmd.end(), {"-append", kernelCommandLine(c)});
+  auto addDrive = [&cmd](const std::string& id, const std::string& format, const fs::path& file,
+                         const std::string& mode) {
+    cmd.insert(cmd.end(), {"-drive", "if=none,id=" + id + ",format=" + format + "," + mode + "file=" + file.string()});
   };
-  addDisk("root", "nvme", c.rootfs, "snapshot=on,");
-  if (!c.payload_disk.empty()) addDisk("payload", "virtio-blk-pci", c.payload_disk, "readonly=on,");
-  if (!c.swap_disk.empty()) addDisk("swap", "virtio-blk-pci", c.swap_disk, "");
+  auto addDisk = [&](const std::string& id, const std::string& device, const std::string& format,
+                     const fs::path& file, const std::string& mode) {
+    addDrive(id, format, file, mode);
+    cmd.insert(cmd.end(), {"-device", device + ",drive=" + id + ",serial=" + id});
+  };
+  if (cold) {
+    addDisk("root", "nvme", "raw", c.rootfs, "snapshot=on,");
+    if (!c.payload_disk.empty()) addDisk(guest::kPayloadSerial, "virtio-blk-pci", "raw", c.payload_disk, "readonly=on,");
+    if (!c.swap_disk.empty()) addDisk(guest::kSwapSerial, "virtio-blk-pci", "raw", c.swap_disk, "");
+  } else {
+    addDisk("root", "virtio-blk-pci", "qcow2", c.rootfs, c.start == GuestStart::restore ? "snapshot=on," : "");
+    // Empty at save; a restore plugs payload and swap in (plugPayloadAndSwap).
+    int chassis = 1;
+    for (const char* slot : {kPayloadSlot, kSwapSlot})
+      cmd.insert(cmd.end(), {"-device", "pcie-root-port,id=" + std::string(slot) + ",chassis=" + std::to_string(chassis++)});
+    if (c.start == GuestStart::restore) {
+      if (!c.payload_disk.empty()) addDrive(guest::kPayloadSerial, "raw", c.payload_disk, "readonly=on,");
+      if (!c.swap_disk.empty()) addDrive(guest::kSwapSerial, "raw", c.swap_disk, "");
+    }
+  }
   if (!c.ports.empty()) {
     cmd.insert(cmd.end(), {"-device", "virtio-serial-pci"});
     int n = 0;
@@ -59,6 +89,8 @@ std::vector<std::string> qemuCommand(const QemuConfig& c) {
                              "virtserialport,chardev=" + id + ",name=" + name});
     }
   }
+  if (!cold) cmd.insert(cmd.end(), {"-qmp", "unix:" + c.qmp_socket.string() + ",server=on,wait=off"});
+  if (c.start == GuestStart::restore) cmd.insert(cmd.end(), {"-incoming", "defer", "-S"});
   return cmd;
 }
 

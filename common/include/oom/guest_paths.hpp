@@ -79,11 +79,20 @@ constexpr const char* kControlPort = "oomharness.control";
 constexpr const char* kOutputPort = "oomharness.output";
 constexpr const char* kJournalPort = "oomharness.journal";
 constexpr const char* kEndSentinel = "OOMHARNESS-END";
-// Guest disks: root is /dev/nvme0n1 (the only NVMe device); payload and swap are
-// virtio disks with these serials (/sys/block/vd*/serial; see vm/qemu.hpp).
+// Guest disks: a cold boot's root is /dev/nvme0n1 (the only NVMe device, no
+// initrd); a guest booted to be saved has its root on virtio-blk (NVMe cannot be
+// migrated) and finds it by label through the image's initrd. /etc/fstab names
+// it by label too. Payload and swap are virtio disks with these serials
+// (/sys/block/vd*/serial; see vm/qemu.hpp).
 constexpr const char* kRootDevice = "/dev/nvme0n1";
+constexpr const char* kRootLabel = "root";
 constexpr const char* kPayloadSerial = "payload";
 constexpr const char* kSwapSerial = "swap";
-// On the kernel command line when a swap disk is attached: the wrapper enables it.
-constexpr const char* kSwapFlag = "oomharness.swap=1";
+// In the payload when a swap disk is attached: the wrapper enables it.
+constexpr const char* kSwapMarker = OOM_GUEST_JOB "/swap";
+// On the kernel command line of a guest booted to be saved (vm/saved_guest.hpp):
+// the wrapper says kSaveableKey on the control port, then waits for its payload.
+constexpr const char* kRestorableFlag = "oomharness.restorable=1";
+constexpr const char* kSaveableKey = "saveable_uptime";
+constexpr const char* kRestoredKey = "restored_uptime";
 }  // namespace oom::guest

@@ -17,6 +17,7 @@ struct RunOptions {
   // folder that holds no run yet (a suite creates each cell's, with its log).
   std::filesystem::path run_dir;
   std::string accelerator = "auto";       // auto, kvm, tcg
+  bool cold_boot = false;                 // boot the guest instead of restoring a saved one
   std::string release;                    // overrides the scenario's guest.release when set
   // --units DIR: the services' unit files and drop-ins from this tree (laid out as
   // /etc/systemd/system) instead of the scenario's unit_file and drop_ins.

@@ -25,6 +25,7 @@ struct SuiteOptions {
   std::filesystem::path results_root = "results";
   std::string releases;                      // "", "all", or "bookworm,trixie"
   std::string accelerator = "auto";
+  bool cold_boot = false;                // every cell boots its guest cold (run --cold-boot)
   int repeat = 1;
   std::optional<int> jobs;                   // -j; default from the host (defaultJobs)
   std::string shard;                         // --shard I/N; "" = the environment's, else all

@@ -60,6 +60,9 @@ struct BootRequest {
   std::vector<std::pair<std::filesystem::path, std::string>> payload_files;
   std::vector<std::string> command;      // run in the guest as root, cwd = payload dir
   std::filesystem::path run_dir;         // created; keeps the channel files and logs
+  // Restore a saved guest of this machine (saved first when there is none:
+  // vm/saved_guest.hpp) instead of booting; false boots cold (--cold-boot).
+  bool restore = true;
   std::function<void(const std::string&)> on_result_line;  // results lines, as they arrive
   std::function<void(const std::string&)> on_output_line;  // command output, as it arrives
 };
@@ -75,8 +78,15 @@ struct BootResult {
   std::string cpu_model;                 // the -cpu it ran with
   std::string accelerator_note;          // why that accelerator (probe result, flag)
   std::string qemu_version;
+  // How the guest started (guestStartName: "restored", "cold boot") and, when it
+  // was not simply restored, why: saved now (what that cost), cold on request,
+  // no saved guest to be had (the reason), a restore that failed and the cold
+  // boot after it.
+  std::string guest_start;
+  std::string guest_start_note;
+  std::string saved_guest;               // the saved guest's folder, when one was used
   double setup_sec = 0;                  // host clock: bootGuest -> qemu launch (image, payload)
-  double boot_to_command_sec = 0;        // host clock: qemu launch -> command start seen
+  double boot_to_command_sec = 0;        // host clock: qemu launch (or restore) -> command start seen
   double total_sec = 0;                  // host clock: qemu launch -> qemu exit
   double payload_build_sec = 0;          // building the payload disk (part of setup_sec)
   PayloadTree payload;                   // what of payload_dir was copied (its digest)

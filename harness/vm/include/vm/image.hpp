@@ -8,6 +8,8 @@
 //     <release>-<recipe hash>.v<UTC>-<pid>/   one version of the image:
 //       rootfs.img   ext4 root filesystem (booted with snapshot=on)
 //       vmlinuz      the guest's kernel, booted directly (no bootloader, no initrd)
+//       initrd.img   its initrd, for a guest booted to be saved (vm/saved_guest.hpp)
+//       saved/       saved guests of this version (vm/saved_guest.hpp)
 //       image.json   release, systemd and kernel versions, recipe hash, build time,
 //                    the extra packages' versions and the unit files they install
 //       units/       those unit files, copied out at build time (vm/package_units.hpp)
@@ -57,6 +59,9 @@ struct GuestImage {
   std::string recipeName() const { return oom::recipeName(release, recipe_hash); }
   std::filesystem::path rootfs() const { return dir / "rootfs.img"; }
   std::filesystem::path kernel() const { return dir / "vmlinuz"; }
+  // The image's own initrd (initramfs-tools, MODULES=most): only a saved guest
+  // boots with it, for its root on virtio-blk (vm/saved_guest.hpp).
+  std::filesystem::path initrd() const { return dir / "initrd.img"; }
   std::filesystem::path packageUnitFile(const std::string& unit) const { return dir / kPackageUnitsDir / unit; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GuestImage, release, systemd_version,
