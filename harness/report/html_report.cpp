@@ -435,7 +435,9 @@ std::string guestSection(const RunReport& r) {
                                               " (" + htmlText(vm.image) + ")");
   if (!vm.packages.empty()) fact("packages", htmlText(packageVersionsText(vm.packages)));
   fact("started", htmlText(r.started_at));
-  fact("timings", "boot " + fixed(vm.boot_sec) + " s, guest run " + fixed(vm.run_sec) + " s, whole command " +
+  if (!vm.start.empty())
+    fact("guest start", htmlText(vm.start) + (vm.start_note.empty() ? "" : ": " + htmlText(vm.start_note)));
+  fact("timings", (vm.start == "restored" ? "restore " : "boot ") + fixed(vm.boot_sec) + " s, guest run " + fixed(vm.run_sec) + " s, whole command " +
                       fixed(r.wall_sec) + " s" + (vm.timed_out ? " (the host's watchdog fired)" : ""));
   fact("host", "reserved " + formatSize(vm.host_memory_reserved_bytes) + " of MemAvailable " +
                    formatSize(vm.host_memory_available_bytes) +

@@ -159,10 +159,12 @@ static std::string summarizeFields(const RunReport& r) {
   }
   if (!r.vm.accelerator.empty()) {
     char buf[128];
-    std::snprintf(buf, sizeof buf, "vm: %s, boot %.1fs, run %.1fs%s\n", r.vm.accelerator.c_str(),
-                  r.vm.boot_sec, r.vm.run_sec, r.vm.timed_out ? " (timed out)" : "");
+    std::snprintf(buf, sizeof buf, "vm: %s, %s %.1fs, run %.1fs%s\n", r.vm.accelerator.c_str(),
+                  r.vm.start == "restored" ? "restored" : "boot", r.vm.boot_sec, r.vm.run_sec,
+                  r.vm.timed_out ? " (timed out)" : "");
     out += buf;
   }
+  if (!r.vm.start_note.empty()) out += "vm: " + p(r.vm.start.empty() ? "boot" : r.vm.start) + ": " + p(r.vm.start_note) + "\n";
   if (!r.vm.packages.empty()) out += "packages: " + p(packageVersionsText(r.vm.packages)) + "\n";
   if (!r.vm.output_losses.empty()) out += "guest output not kept in full: " + p(r.vm.output_losses) + "\n";
   // What the runtime set, before the pressure: the container, its limit, conmon's and its process's adjustment.

@@ -64,10 +64,10 @@ int finishRun(RunReport& report, const fs::path& dir, std::chrono::steady_clock:
   report.wall_sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   std::printf("\n%s", summarize(report).c_str());
-  std::printf("\nverdict: %s (exit %d) in %.0fs; boot %.1fs on %s; details in %s\n",
+  std::printf("\nverdict: %s (exit %d) in %.0fs; %s %.1fs on %s; details in %s\n",
               toString(report.verdict.verdict), report.exit_status, report.wall_sec,
-              report.vm.boot_sec, report.vm.accelerator.empty() ? "no guest" : report.vm.accelerator.c_str(),
-              dir.c_str());
+              report.vm.start == "restored" ? "restore" : "boot", report.vm.boot_sec,
+              report.vm.accelerator.empty() ? "no guest" : report.vm.accelerator.c_str(), dir.c_str());
   std::fflush(stdout);
   for (const auto& failure : writeRunReports(dir, report))
     std::fprintf(stderr, "oomharness: report not written: %s\n", failure.c_str());
@@ -184,6 +184,8 @@ int runScenario(const RunOptions& options) {
   report.vm.image_built_at = vm->image.built_at;
   report.vm.image_build_sec = vm->image.build_sec;
   report.vm.packages = vm->image.packages;
+  report.vm.start = vm->guest_start;
+  report.vm.start_note = vm->guest_start_note;
   report.vm.boot_sec = vm->boot_to_command_sec;
   report.vm.run_sec = vm->total_sec;
   report.vm.timed_out = vm->ending == BootResult::Ending::timed_out;

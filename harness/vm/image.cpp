@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "oom/fnv.hpp"
+#include "oom/guest_paths.hpp"
 #include "oom/releases.hpp"
 #include "oom/text.hpp"
 #include "oom/utc.hpp"
@@ -194,7 +195,7 @@ Expected<GuestImage> buildImage(const ImageRequest& request, const fs::path& fin
   image.package_units_extracted = true;
 
   progress.step("[2/3] mkfs.ext4 rootfs.img");
-  auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", "root",
+  auto mkfs = runTool({"mkfs.ext4", "-q", "-F", "-d", root.string(), "-L", guest::kRootLabel,
                        (tmp / "rootfs.img").string(), std::to_string(rootfsMiB(root)) + "M"});
   if (mkfs.interrupted) return failInterrupted("vm build", "interrupted by a signal: the partial image removed");
   if (mkfs.status != 0) return failSetup("vm build", "mkfs.ext4 failed: " + mkfs.output);

@@ -56,7 +56,7 @@ TEST(GuestContractSync, TheWrapperOpensExactlyTheFourPorts) {
   // No other port name is spelled anywhere in the script.
   for (const auto& name : captures(wrapper(), R"(\b(oomharness\.[a-z]+)\b)"))
     EXPECT_TRUE(name == guest::kResultsPort || name == guest::kControlPort || name == guest::kOutputPort ||
-                name == guest::kJournalPort || std::string(guest::kSwapFlag).rfind(name + "=", 0) == 0)
+                name == guest::kJournalPort || std::string(guest::kRestorableFlag).rfind(name + "=", 0) == 0)
         << name;
 }
 
@@ -70,7 +70,14 @@ TEST(GuestContractSync, TheWrapperFindsTheDisksByTheirSerials) {
   EXPECT_EQ(captures(wrapper(), R"(\bdisk (\S+) \|\|)"),
             (std::set<std::string>{guest::kPayloadSerial, guest::kSwapSerial}));
   EXPECT_EQ(captures(wrapper(), R"(mount -o ro "\$dev" ([^\s;]+))"), std::set<std::string>{guest::kRoot});
-  EXPECT_EQ(captures(wrapper(), R"(\*" (\S+) "\*\))"), std::set<std::string>{guest::kSwapFlag});
+  EXPECT_EQ(captures(wrapper(), R"(\[ -e (\S+) \])"), std::set<std::string>{guest::kSwapMarker});
+}
+
+TEST(GuestContractSync, TheWrapperWaitsToBeSavedAndSaysWhenItWasRestored) {
+  EXPECT_EQ(captures(wrapper(), R"(\*" (\S+) "\*\))"), std::set<std::string>{guest::kRestorableFlag});
+  EXPECT_EQ(captures(wrapper(), R"re(\{"([a-z_]+_uptime)")re"),
+            (std::set<std::string>{"command_start_uptime", guest::kSaveableKey, guest::kRestoredKey}));
+  EXPECT_TRUE(contains(wrapper(), "until disk " + std::string(guest::kPayloadSerial) + ";"));
 }
 
 TEST(GuestContractSync, TheWrapperRunsTheJobScriptWithTheResultsVariable) {
@@ -79,7 +86,7 @@ TEST(GuestContractSync, TheWrapperRunsTheJobScriptWithTheResultsVariable) {
   EXPECT_EQ(captures(wrapper(), R"(\b(OOMHARNESS_[A-Z_]+))"), std::set<std::string>{guest::kResultsEnv});
   // Every guest path it names is one of ours.
   for (const auto& path : captures(wrapper(), R"((/opt/oomharness[^\s";]*))"))
-    EXPECT_TRUE(path == guest::kRoot || path == guest::kJobScript) << path;
+    EXPECT_TRUE(path == guest::kRoot || path == guest::kJobScript || path == guest::kSwapMarker) << path;
 }
 
 TEST(GuestContractSync, TheUnitsRunTheWrapperUnderTheTarget) {
@@ -98,7 +105,7 @@ TEST(GuestContractSync, TheUnitsRunTheWrapperUnderTheTarget) {
 
 TEST(GuestContractSync, TheImageHasTheRootDeviceMountPointsAndWrapper) {
   const std::string customize = readText(kRecipe / "customize.sh");
-  EXPECT_EQ(captures(customize, R"(echo "(\S+) / ext4)"), std::set<std::string>{guest::kRootDevice});
+  EXPECT_EQ(captures(customize, R"(echo "(\S+) / ext4)"), std::set<std::string>{std::string("LABEL=") + guest::kRootLabel});
   const std::string wrapper_dir = fs::path(guest::kJobWrapper).parent_path().string();
   const std::string wrapper_name = fs::path(guest::kJobWrapper).filename().string();
   EXPECT_TRUE(contains(customize, "\"$recipe/guest/" + wrapper_name + "\" \"$root" + wrapper_dir + "/\""))
@@ -114,9 +121,10 @@ TEST(GuestContractSync, TheHostSpellsTheSameNames) {
   const std::string line = kernelCommandLine(c);
   EXPECT_TRUE(contains(" " + line + " ", std::string(" root=") + guest::kRootDevice + " ")) << line;
   EXPECT_TRUE(contains(" " + line + " ", std::string(" systemd.unit=") + guest::kJobTarget + " ")) << line;
-  EXPECT_FALSE(contains(line, guest::kSwapFlag));
-  c.swap_disk = "/tmp/swap.img";
-  EXPECT_TRUE(contains(" " + kernelCommandLine(c) + " ", std::string(" ") + guest::kSwapFlag + " "));
+  EXPECT_FALSE(contains(line, guest::kRestorableFlag));
+  c.start = GuestStart::save;
+  EXPECT_TRUE(contains(" " + kernelCommandLine(c) + " ", std::string(" ") + guest::kRestorableFlag + " "));
+  EXPECT_TRUE(contains(" " + kernelCommandLine(c) + " ", std::string(" root=LABEL=") + guest::kRootLabel + " "));
   EXPECT_TRUE(contains(jobScript({"true"}), std::string("cd ") + guest::kPayloadDir + " "));
   EXPECT_EQ(std::string(guest::kJobScript), std::string(guest::kJobDir) + "/run.sh");
   EXPECT_EQ(std::string(guest::kPlanPath), std::string(guest::kRoot) + "/" + guest::kPlanPayloadName);

@@ -36,7 +36,14 @@ struct VmFacts {
   double image_build_sec = 0;    // how long that build took (from its image.json)
   // guest.packages as installed in the image: package -> dpkg version.
   std::map<std::string, std::string> packages;
-  double boot_sec = 0;           // power-on to the guest's first record
+  // How the guest started: "restored" (a saved guest, vm/saved_guest.hpp) or
+  // "cold boot"; "" in files written before guests were saved.
+  std::string start;
+  // Why it was not simply restored: the saved guest made for this run (what it
+  // cost), a cold boot asked for, none to be had (why), a restore that failed
+  // and the cold boot after it. "" when a saved guest was restored.
+  std::string start_note;
+  double boot_sec = 0;           // qemu launch (or restore) to the job's command
   double run_sec = 0;            // power-on to qemu exit
   bool timed_out = false;        // the host-side timeout fired
   std::uint64_t host_memory_reserved_bytes = 0;   // guest + qemu + harness + margin, checked before booting
@@ -49,7 +56,7 @@ struct VmFacts {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(VmFacts, accelerator, qemu_version, image, image_recipe,
                                                 image_built_at, image_build_sec, packages,
-                                                boot_sec, run_sec, timed_out,
+                                                start, start_note, boot_sec, run_sec, timed_out,
                                                 host_memory_reserved_bytes, host_memory_available_bytes,
                                                 swap_reserved_bytes, output_lines_cut,
                                                 output_bytes_dropped, output_losses, earlier_boot_failure)
