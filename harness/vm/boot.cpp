@@ -91,14 +91,24 @@ std::string describeQemuExit(int raw_status) {
 
 // One boot: launches qemu, relays the channels until it exits, the watchdog fires
 // or a signal arrives; fills in the ending, exit status, timings and channel counters.
-// A restore that failed (`restore_failure` says how; qemu is gone): the caller boots cold.
+// How a run's guest starts when it is not a cold boot: from `saved`, or saved by
+// this run (`save`; `made` once it is).
+struct SavedStart {
+  std::optional<SavedGuest> saved;
+  std::optional<GuestSave> save;
+  std::optional<SavedGuest> made;
+};
+
+// A restore or save that failed before the job began (`restore_failure` says how;
+// qemu is gone): the caller boots cold.
 Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<ChannelSpec>& channels,
-                             const BootRequest& request, const fs::path& work, const SavedGuest* saved,
+                             const BootRequest& request, const fs::path& work, SavedStart& saved,
                              BootResult& result, std::string& restore_failure) {
   const fs::path qemu_log = work / "qemu.log";
   const auto argv = qemuCommand(config);
   bool sentinel = false;
-  bool restored = false;  // the restored guest said it took its payload
+  bool saveable = false;  // the guest booted to be saved said it can be
+  bool restored = false;  // the restored (or saved) guest said it took its payload
   Clock::time_point sentinel_at;
   Clock::time_point started = Clock::now();
   result.exit_status = -1;
@@ -112,6 +122,7 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
     }
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) return;
+    if (j.contains(guest::kSaveableKey)) saveable = true;
     if (j.contains(guest::kRestoredKey)) restored = true;
     if (j.contains("command_start_uptime")) result.boot_to_command_sec = since(started);
     if (j.contains("exit_status") && j["exit_status"].is_number_integer()) {
@@ -140,19 +151,42 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
   auto drain = [&] {
     for (auto& r : relays) r.poll();
   };
-  const bool restoring = config.start == GuestStart::restore;
-  if (restoring) {
-    auto qmp = QmpClient::connect(config.qmp_socket, std::chrono::seconds(10));
-    Expected<void> resumed = qmp ? resumeSavedGuest(*qmp, config, *saved) : tl::unexpected(qmp.error());
-    if (!resumed) restore_failure = resumed.error().str();
+  // A restore: the state read and the disks plugged in before anything runs. A
+  // save: when the guest says it can be saved (in the loop below).
+  std::optional<QmpClient> qmp;
+  std::optional<Clock::time_point> plugged_at;
+  if (config.start != GuestStart::cold) {
+    auto connected = QmpClient::connect(config.qmp_socket, std::chrono::seconds(10));
+    if (!connected) restore_failure = connected.error().str();
+    else qmp.emplace(std::move(*connected));
+  }
+  if (qmp && config.start == GuestStart::restore) {
+    if (auto resumed = resumeSavedGuest(*qmp, config, *saved.saved); !resumed) restore_failure = resumed.error().str();
+    plugged_at = Clock::now();
   }
 
   bool timed_out = false, interrupted = false;
   while (restore_failure.empty() && qemu.running()) {
     drain();
-    if (restoring && !restored && since(started) > static_cast<double>(kRestoreLimit.count())) {
-      restore_failure = "the restored guest did not take its payload within " +
-                        std::to_string(kRestoreLimit.count()) + " s";
+    if (config.start == GuestStart::save && !plugged_at) {
+      if (saveable) {
+        auto made = saveAndGoOn(*qmp, config, *saved.save, work / "root-after-save.qcow2", since(started));
+        if (!made) {
+          restore_failure = "saving it failed: " + made.error().str();
+          break;
+        }
+        saved.made = *made;
+        plugged_at = Clock::now();
+      } else if (since(started) > static_cast<double>(kSaveBootLimit.count())) {
+        restore_failure = "the guest booted to be saved did not come up within " +
+                          std::to_string(kSaveBootLimit.count()) + " s";
+        break;
+      }
+    }
+    if (plugged_at && !restored &&
+        std::chrono::duration<double>(Clock::now() - *plugged_at).count() > static_cast<double>(kRestoreLimit.count())) {
+      restore_failure = "the guest did not take its payload within " + std::to_string(kRestoreLimit.count()) +
+                        " s of being " + (config.start == GuestStart::save ? "saved" : "restored");
       break;
     }
     if (interruptRequested()) {
@@ -422,24 +456,28 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
   config.accelerator = *accelerator;
   if (interruptRequested()) return interrupted("while the payload disk was built");
   std::fprintf(stderr, "vm: %s\n", result.host_reservation.c_str());
-  // A saved guest of this machine, restored, or one saved now; a cold boot when none can be had.
-  std::optional<SavedGuest> saved;
+  // A saved guest of this machine, restored; or this run's guest saved on its way
+  // (the first run of a machine); a cold boot when neither can be.
+  SavedStart saved;
   if (!request.restore) {
     result.guest_start_note = "a cold boot was asked for";
-  } else if (auto found = ensureSavedGuest(*image, config, result.qemu_version, work->path())) {
-    saved = *found;
-    config.start = GuestStart::restore;
-    config.initrd = image->initrd();
-    config.rootfs = saved->root();
-    config.qmp_socket = work->path() / "qmp";
-    result.saved_guest = saved->dir.string();
-    if (saved->saved_now)
-      result.guest_start_note = "no saved guest of this machine yet: " + formatTenths(saved->boot_sec) +
-                                " to boot one to save, " + formatTenths(saved->save_sec) + " to save it";
   } else {
-    if (interruptRequested()) return interrupted("while a guest was being saved");
-    result.guest_start_note = "no saved guest: " + found.error().str();
-    spdlog::warn("vm: booting cold: {}", result.guest_start_note);
+    const QemuConfig machine = savedGuestMachine(*image, config);
+    saved.saved = findSavedGuest(*image, machine, result.qemu_version);
+    if (saved.saved) {
+      config = machine;
+      config.start = GuestStart::restore;
+      config.rootfs = saved.saved->root();
+      result.saved_guest = saved.saved->dir.string();
+    } else if (auto begun = beginGuestSave(*image, machine, result.qemu_version)) {
+      saved.save.emplace(std::move(*begun));
+      config = machine;
+      config.rootfs = saved.save->root();
+    } else {
+      result.guest_start_note = "no saved guest to restore: " + begun.error().str();
+      spdlog::warn("vm: booting cold: {}", result.guest_start_note);
+    }
+    config.qmp_socket = work->path() / "qmp";
   }
   result.setup_sec = since(entered);
   for (int attempt = 0;; ++attempt) {
@@ -448,17 +486,26 @@ Expected<BootResult> bootGuest(const BootRequest& request) {
     result.accelerator_note = config.accelerator.note;
     result.guest_start = guestStartName(config.start);
     std::string restore_failure;
-    if (auto followed = bootAndFollow(config, channels, request, work->path(), saved ? &*saved : nullptr, result,
-                                      restore_failure);
+    if (auto followed = bootAndFollow(config, channels, request, work->path(), saved, result, restore_failure);
         !followed)
       return tl::unexpected(followed.error());
+    if (saved.made) {
+      result.saved_guest = saved.made->dir.string();
+      result.guest_start_note = "saved for later runs of this machine: " + formatTenths(saved.made->boot_sec) +
+                                " to boot it through the initrd, " + formatTenths(saved.made->save_sec) +
+                                " to save it";
+    }
     if (!restore_failure.empty()) {
-      // Nothing of the job ran. The saved guest goes (the next run saves another),
-      // and this one boots cold; its records say why.
-      result.guest_start_note = "restoring the saved guest failed (" + restore_failure + "); booted cold";
+      // Nothing of the job ran. A saved guest that failed goes (the next run saves
+      // another), and this run boots cold; its records say why.
+      const bool restoring = config.start == GuestStart::restore;
+      result.guest_start_note = std::string(restoring ? "restoring the saved guest" : "booting a guest to save") +
+                                " failed (" + restore_failure + "); booted cold";
       spdlog::warn("vm: {}", result.guest_start_note);
-      forgetSavedGuest(*saved);
+      if (restoring) forgetSavedGuest(*saved.saved);
+      saved.save.reset();  // its lock and half-made folder go
       config.start = GuestStart::cold;
+      config.kernel = image->kernel();
       config.rootfs = image->rootfs();
       if (interruptRequested()) break;
       continue;

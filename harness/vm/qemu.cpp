@@ -75,10 +75,9 @@ std::vector<std::string> qemuCommand(const QemuConfig& c) {
     int chassis = 1;
     for (const char* slot : {kPayloadSlot, kSwapSlot})
       cmd.insert(cmd.end(), {"-device", "pcie-root-port,id=" + std::string(slot) + ",chassis=" + std::to_string(chassis++)});
-    if (c.start == GuestStart::restore) {
-      if (!c.payload_disk.empty()) addDrive(guest::kPayloadSerial, "raw", c.payload_disk, "readonly=on,");
-      if (!c.swap_disk.empty()) addDrive(guest::kSwapSerial, "raw", c.swap_disk, "");
-    }
+    // Drives only: their devices are plugged in over QMP once the guest is saved or restored.
+    if (!c.payload_disk.empty()) addDrive(guest::kPayloadSerial, "raw", c.payload_disk, "readonly=on,");
+    if (!c.swap_disk.empty()) addDrive(guest::kSwapSerial, "raw", c.swap_disk, "");
   }
   if (!c.ports.empty()) {
     cmd.insert(cmd.end(), {"-device", "virtio-serial-pci"});
