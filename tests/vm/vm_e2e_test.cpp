@@ -214,3 +214,63 @@ TEST(VmRun, QemuDiesWithAKilledHarness) {
   EXPECT_FALSE(fs::exists(work)) << work << " was not swept";
   fs::remove(run_dir.path.string() + ".log");
 }
+
+// Saved guests (vm/saved_guest.hpp), in a cache of their own that shares the
+// image's root read-only: the first run of a machine boots it to save it and goes
+// on in it; the next is restored from that save, with its disks plugged in and
+// the host's time; a save damaged in the cache fails to restore, and that run
+// boots cold, says why, and removes the save so that the next run makes another.
+TEST(VmRun, AMachineIsSavedOnceRestoredAfterAndADamagedSaveEndsInAColdBoot) {
+  const auto image = defaultImage();
+  ASSERT_FALSE(image.dir.empty());
+  ASSERT_TRUE(fs::exists(image.initrd())) << "the image has no initrd.img";
+  RunDir scratch("saved");
+  const fs::path copy = scratch.path / "cache" / "oomharness" / "images" / image.recipeName();
+  fs::create_directories(copy);
+  for (const char* file : {"image.json", "vmlinuz", "initrd.img"}) fs::copy_file(image.dir / file, copy / file);
+  fs::create_symlink(image.rootfs(), copy / "rootfs.img");
+  const std::string vm = "XDG_CACHE_HOME=" + (scratch.path / "cache").string() + " " + OOMHARNESS_BIN +
+                         " vm run --timeout 150s --swap 64M --keep-dir " + scratch.path.string() + "/run";
+  const std::string job =
+      " -- sh -c 'echo clock=$(date +%s); echo swap=$(swapon --show=NAME --noheadings); "
+      "read -r s < /sys/block/${dev:-vda}/serial; echo root-serial=$s; findmnt -n -o SOURCE /'";
+  auto guestClock = [](const std::string& output) {
+    std::smatch m;
+    return std::regex_search(output, m, std::regex("clock=(\\d+)")) ? std::stoll(m[1].str()) : 0LL;
+  };
+  auto hostClock = [] { return static_cast<long long>(::time(nullptr)); };
+
+  const auto first = sh(vm + job);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("; boot to save (saved for later runs of this machine: "), std::string::npos)
+      << first.output;
+  EXPECT_TRUE(std::regex_search(first.output, std::regex("swap=/dev/vd[a-z]\\b"))) << first.output;
+  const fs::path saved_dir = copy / "saved";
+  fs::path saved;
+  for (const auto& e : fs::directory_iterator(saved_dir))
+    if (e.is_directory()) saved = e.path();
+  ASSERT_FALSE(saved.empty()) << "no saved guest in " << saved_dir;
+  for (const char* file : {"state", "root.qcow2", "saved.json"}) EXPECT_TRUE(fs::exists(saved / file)) << file;
+  const auto state_bytes = fs::file_size(saved / "state");
+
+  std::this_thread::sleep_for(3s);  // the saved guest's clock falls behind the host's
+  const auto second = sh(vm + job);
+  const auto host_after = hostClock();
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_NE(second.output.find("; restored; "), std::string::npos) << second.output;
+  EXPECT_TRUE(std::regex_search(second.output, std::regex("swap=/dev/vd[a-z]\\b"))) << second.output;
+  EXPECT_NE(second.output.find("root-serial=root"), std::string::npos) << second.output;
+  const long long clock = guestClock(second.output);
+  EXPECT_LE(std::llabs(host_after - clock), 10) << "guest clock " << clock << ", host " << host_after;
+  EXPECT_EQ(fs::file_size(saved / "state"), state_bytes) << "a restore wrote to the saved guest";
+
+  fs::resize_file(saved / "state", state_bytes / 2);  // damaged in the cache
+  const auto third = sh(vm + job);
+  ASSERT_EQ(third.status, 0) << third.output;
+  EXPECT_NE(third.output.find("; cold boot (restoring the saved guest failed ("), std::string::npos) << third.output;
+  EXPECT_NE(third.output.find("; booted cold)"), std::string::npos) << third.output;
+  EXPECT_NE(third.output.find("/dev/nvme0n1"), std::string::npos) << third.output;  // the cold boot's root
+  EXPECT_FALSE(fs::exists(saved)) << "the damaged save was kept";
+  EXPECT_TRUE(scratch.qemuCommandLine().empty());
+  std::printf("[saved guest] state %.0f MiB\n", static_cast<double>(state_bytes) / (1 << 20));
+}
