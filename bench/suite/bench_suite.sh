@@ -7,10 +7,11 @@
 #   2. suite throughput: the same 4-scenario suite with -j 1 (the reference) and
 #      with -j 2 --oversubscribe (two 2-vCPU guests on this host's CPUs):
 #      scenarios per hour and the ratio;
-#   3. harness overhead per scenario, from each cell's result.json: launch to the
-#      `pressure` phase (host time before qemu + guest clock at pressure), and the
-#      end of observation (last phase) to the run's exit (qemu's remaining run
-#      time + the host's time after qemu), against the observation itself;
+#   3. harness overhead per scenario, from each cell's result.json: the command's
+#      wall time less the observation (the `pressure` phase to the last phase, a
+#      difference on the guest's clock; a restored guest's clock starts where its
+#      saving boot left it, so no absolute guest time is used), against the
+#      observation itself;
 #   4. the harness's own host memory per running guest: the peak RSS of each
 #      cell's oomharness process (index.json harness_peak_rss_bytes), not qemu.
 # Usage: bench/suite/bench_suite.sh [path/to/oomharness] [scenario ...]
@@ -82,16 +83,15 @@ for mode in sorted(glob.glob(work + "/-j_*")):
         t = r["timing"]
         phases = r["timeline"]["phases"]
         end = max((p["t"] for p in phases), default=t["pressure_t"])
-        before = (t["wall_sec"] - t["run_sec"]) + t["pressure_t"]
-        after = max(0.0, t["run_sec"] - end)
-        rows.append((cell["scenario"], before, after, end - t["pressure_t"], t["boot_sec"],
-                     cell["harness_peak_rss_bytes"] / 1048576,
+        observation = end - t["pressure_t"]
+        rows.append((cell["scenario"], t["wall_sec"] - observation, observation, t["boot_sec"],
+                     r["vm"].get("start", "boot"), cell["harness_peak_rss_bytes"] / 1048576,
                      cell["verdict"] if cell["verdict"] == "pass" else cell["verdict"] + ": " + cell["reason"]))
     print(f"{mode.rsplit('/', 1)[1].replace('_', ' ')}:")
-    for s, b, a, obs, boot, rss, v in rows:
-        print(f"  {s:<22} launch->pressure {b:5.1f} s (boot {boot:4.1f} s)  end->exit {a:4.1f} s  "
-              f"overhead {b + a:5.1f} s vs observation {obs:5.1f} s  harness RSS {rss:4.1f} MiB  {v}")
+    for s, over, obs, boot, how, rss, v in rows:
+        print(f"  {s:<22} overhead {over:5.1f} s ({how} {boot:4.1f} s) vs observation {obs:5.1f} s  "
+              f"harness RSS {rss:4.1f} MiB  {v}")
     if rows:
-        print(f"  median overhead {statistics.median(b + a for _, b, a, *_ in rows):.1f} s; "
+        print(f"  median overhead {statistics.median(r[1] for r in rows):.1f} s; "
               f"largest harness RSS {max(r[5] for r in rows):.1f} MiB")
 PY
