@@ -45,7 +45,7 @@ def facts(folder):
     observation = end - t["pressure_t"]
     return {"overhead": t["wall_sec"] - observation, "start": t["boot_sec"], "wall": t["wall_sec"],
             "how": r["vm"].get("start", "?"), "note": r["vm"].get("start_note", ""),
-            "verdict": r["verdict"]["verdict"]}
+            "verdict": r["verdict"]}
 rows, same = {}, True
 print(f"| scenario | first use: overhead (start) | cold: overhead (start) | restored: overhead (start) | verdicts |")
 print(f"|---|---|---|---|---|")
