@@ -72,6 +72,9 @@ const char* endingName(BootResult::Ending o) {
 
 namespace {
 
+// After the sentinel: qemu goes once the channels that carry evidence (all but the
+// journal, which the power-off keeps busy) have been quiet this long, or at the cap.
+constexpr double kQuietAfterSentinelSec = 0.2;
 constexpr double kPowerOffGraceSec = 1.0;
 
 // One channel: qemu writes `fifo` (in the private work folder), the harness keeps
@@ -148,8 +151,16 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
                  bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
                  (bp::std_out & bp::std_err) > qemu_log.string(), bp::std_in < bp::null,
                  bp::extend::on_exec_setup = [](auto&) { prepareChild(SIGKILL); });
+  // Bytes read so far on the channels that carry evidence, and when that last grew.
+  std::uint64_t evidence_bytes = 0;
+  Clock::time_point evidence_grew_at = Clock::now();
   auto drain = [&] {
-    for (auto& r : relays) r.poll();
+    std::uint64_t bytes = 0;
+    for (std::size_t i = 0; i < relays.size(); ++i) {
+      relays[i].poll();
+      if (channels[i].name != guest::kJournalPort) bytes += relays[i].counters().bytes_read;
+    }
+    if (bytes != evidence_bytes) evidence_bytes = bytes, evidence_grew_at = Clock::now();
   };
   // A restore: the state read and the disks plugged in before anything runs. A
   // save: when the guest says it can be saved (in the loop below).
@@ -198,9 +209,12 @@ Expected<void> bootAndFollow(const QemuConfig& config, const std::vector<Channel
       break;
     }
     // Everything the guest wrote before the sentinel is already in the FIFOs (a
-    // virtio-serial write returns once qemu took the data). Its power-off takes a
-    // few seconds under TCG that tell us nothing: a short grace, then qemu goes.
-    if (sentinel && since(sentinel_at) > kPowerOffGraceSec) break;
+    // virtio-serial write returns once qemu took the data), and the guest let the
+    // journal catch up before it sent it. Its power-off takes a few seconds under
+    // TCG that tell us nothing: once the evidence channels are quiet (or at the
+    // cap), qemu goes.
+    if (sentinel && (since(evidence_grew_at) > kQuietAfterSentinelSec || since(sentinel_at) > kPowerOffGraceSec))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   // SIGKILL to qemu's own process group: the snapshot is thrown away anyway.
