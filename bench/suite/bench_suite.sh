@@ -8,10 +8,8 @@
 #      with -j 2 --oversubscribe (two 2-vCPU guests on this host's CPUs):
 #      scenarios per hour and the ratio;
 #   3. harness overhead per scenario, from each cell's result.json: the command's
-#      wall time less the observation (the `pressure` phase to the last phase, a
-#      difference on the guest's clock; a restored guest's clock starts where its
-#      saving boot left it, so no absolute guest time is used), against the
-#      observation itself;
+#      wall time less the scenario's own time (its units asked to start to the
+#      last phase; bench/overhead.py), against the scenario's own time;
 #   4. the harness's own host memory per running guest: the peak RSS of each
 #      cell's oomharness process (index.json harness_peak_rss_bytes), not qemu.
 # Usage: bench/suite/bench_suite.sh [path/to/oomharness] [scenario ...]
@@ -68,6 +66,8 @@ for mode in "-j 1" "-j 2 --oversubscribe"; do
 done
 python3 - "${#scenarios[@]}" "${wall[-j 1]}" "${wall[-j 2 --oversubscribe]}" "$work" <<'PY'
 import glob, json, statistics, sys
+sys.path.insert(0, "bench")
+from overhead import facts as run_facts
 n, w1, w2, work = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 print(f"-j 1: {w1:.0f} s, {n * 3600 / w1:.0f} scenarios/hour (reference)")
 print(f"-j 2: {w2:.0f} s, {n * 3600 / w2:.0f} scenarios/hour; ratio {w1 / w2:.2f}")
@@ -77,19 +77,18 @@ for mode in sorted(glob.glob(work + "/-j_*")):
     rows = []
     for cell in index["cells"]:
         try:
-            r = json.load(open(f"{glob.glob(mode + '/*-suite')[0]}/{cell['folder']}/result.json"))
+            path = f"{glob.glob(mode + '/*-suite')[0]}/{cell['folder']}/result.json"
+            open(path).close()
         except OSError:
             continue
-        t = r["timing"]
-        phases = r["timeline"]["phases"]
-        end = max((p["t"] for p in phases), default=t["pressure_t"])
-        observation = end - t["pressure_t"]
-        rows.append((cell["scenario"], t["wall_sec"] - observation, observation, t["boot_sec"],
-                     r["vm"].get("start", "boot"), cell["harness_peak_rss_bytes"] / 1048576,
+        f = run_facts(path)
+        rows.append((cell["scenario"], f["overhead"], f["scenario"], f["start"], f["how"],
+                     cell["harness_peak_rss_bytes"] / 1048576,
                      cell["verdict"] if cell["verdict"] == "pass" else cell["verdict"] + ": " + cell["reason"]))
     print(f"{mode.rsplit('/', 1)[1].replace('_', ' ')}:")
-    for s, over, obs, boot, how, rss, v in rows:
-        print(f"  {s:<22} overhead {over:5.1f} s ({how} {boot:4.1f} s) vs observation {obs:5.1f} s  "
+    rows = [r for r in rows if r[1] is not None]  # a setup that failed before its units started
+    for s, over, own, boot, how, rss, v in rows:
+        print(f"  {s:<22} overhead {over:5.1f} s ({how} {boot:4.1f} s) vs the scenario's own {own:5.1f} s  "
               f"harness RSS {rss:4.1f} MiB  {v}")
     if rows:
         print(f"  median overhead {statistics.median(r[1] for r in rows):.1f} s; "

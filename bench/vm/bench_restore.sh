@@ -6,11 +6,14 @@
 #                 saved (the cost every later run is spared)
 #   2. cold       --cold-boot: the reference
 #   3. restored   from the save round 1 made or found
-# and for each run, from its result.json:
-#   overhead = wall time of the command - the observation (pressure phase to the
-#              last phase, both on the guest's clock): everything the harness adds
-#              around the scenario's own time (setup, boot or restore, units and
-#              baselines, power-off, reports)
+# and for each run, from its result.json (bench/overhead.py says how):
+#   overhead = wall time of the command - the scenario's own time (its units asked
+#              to start to the last phase, on the guest's clock): what the harness
+#              adds (setup, boot or restore, the guest's own setup, power-off,
+#              reports)
+#   before pressure = the older, wider measure: wall time - the observation
+#              (pressure to the last phase), which also counts each unit's
+#              start_after and baseline
 #   start    = qemu launch (or restore) to the job's command (vm.boot_sec)
 # and the verdicts, which must not differ between cold and restored runs.
 # Usage: bench/vm/bench_restore.sh [path/to/oomharness] [scenario ...]
@@ -36,32 +39,35 @@ for s in "${scenarios[@]}"; do
   done
 done
 python3 - "$work" "${scenarios[@]}" <<'PY'
-import json, os, statistics, sys
+import os, statistics, sys
+sys.path.insert(0, "bench")
+from overhead import facts as run_facts
 work, scenarios = sys.argv[1], sys.argv[2:]
 def facts(folder):
-    r = json.load(open(os.path.join(folder, "result.json")))
-    t, phases = r["timing"], r["timeline"]["phases"]
-    end = max((p["t"] for p in phases), default=t["pressure_t"])
-    observation = end - t["pressure_t"]
-    return {"overhead": t["wall_sec"] - observation, "start": t["boot_sec"], "wall": t["wall_sec"],
-            "how": r["vm"].get("start", "?"), "note": r["vm"].get("start_note", ""),
-            "verdict": r["verdict"]}
+    try:
+        return run_facts(os.path.join(folder, "result.json"))
+    except (OSError, ValueError, KeyError) as e:
+        return {"overhead": None, "before_pressure_overhead": None, "start": None, "how": "no result",
+                "note": str(e), "verdict": "none"}
+sec = lambda v: "n/a" if v is None else f"{v:.1f} s"
 rows, same = {}, True
-print(f"| scenario | first use: overhead (start) | cold: overhead (start) | restored: overhead (start) | verdicts |")
-print(f"|---|---|---|---|---|")
+print("| scenario | first use: overhead; before pressure (start) | cold | restored | verdicts |")
+print("|---|---|---|---|---|")
 for s in scenarios:
     name = os.path.basename(s)[:-5]
     f = {k: facts(os.path.join(work, f"{name}-{k}")) for k in ("first", "cold", "restored")}
     rows[name] = f
     same &= f["cold"]["verdict"] == f["restored"]["verdict"] == f["first"]["verdict"]
-    cell = lambda k: f"{f[k]['overhead']:.1f} s ({f[k]['how']} {f[k]['start']:.1f} s)"
+    cell = lambda k: (f"{sec(f[k]['overhead'])}; {sec(f[k]['before_pressure_overhead'])} "
+                      f"({f[k]['how']} {sec(f[k]['start'])})")
     print(f"| {name} | {cell('first')} | {cell('cold')} | {cell('restored')} | "
           f"{f['first']['verdict']}/{f['cold']['verdict']}/{f['restored']['verdict']} |")
-med = lambda k, key: statistics.median(r[k][key] for r in rows.values())
-print(f"median overhead: cold {med('cold', 'overhead'):.1f} s (reference), restored {med('restored', 'overhead'):.1f} s, "
-      f"ratio {med('restored', 'overhead') / med('cold', 'overhead'):.2f}; first use {med('first', 'overhead'):.1f} s")
-print(f"median start: cold {med('cold', 'start'):.1f} s, restored {med('restored', 'start'):.1f} s, "
-      f"ratio {med('restored', 'start') / med('cold', 'start'):.2f}")
+def med(k, key):
+    values = [r[k][key] for r in rows.values() if r[k][key] is not None]
+    return statistics.median(values) if values else float("nan")
+for key, what in (("overhead", "overhead"), ("before_pressure_overhead", "before-pressure overhead"), ("start", "start")):
+    print(f"median {what}: cold {med('cold', key):.1f} s (reference), restored {med('restored', key):.1f} s, "
+          f"ratio {med('restored', key) / med('cold', key):.2f}; first use {med('first', key):.1f} s")
 print("verdicts: " + ("the same in every round" if same else "DIFFER between rounds (see the folders)"))
 for name, f in rows.items():
     if f["first"]["note"]:

@@ -429,6 +429,9 @@ int executePlan(const GuestPlan& plan, RecordSink& sink, Bus& bus, const SysFs& 
       return setupFailed(std::string(kOomdUnit) + ": start job " +
                          (result ? "ended with result '" + *result + "'" : "did not finish before the time limit"));
   }
+  // What came before (the guest, the observer, unit files, systemd-oomd) is the
+  // harness's setup; what follows, each unit's start_after and baseline, the scenario's.
+  phase(sink, kPhaseUnitsStarting);
   std::vector<std::pair<std::string, std::string>> jobs;  // unit, job path
   for (const auto& u : plan.units) {
     Expected<std::string> job = std::string();

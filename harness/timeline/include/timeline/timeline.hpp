@@ -41,6 +41,8 @@ inline constexpr const char* kRecordEnd = "end";
 // The runner's milestones, a Phase's name, in the order they happen.
 inline constexpr const char* kPhaseUnitsInstalled = "units_installed";      // unit files written, systemd reloaded
 inline constexpr const char* kPhaseContainerImage = "container_image";      // detail: the image imported, how long
+inline constexpr const char* kPhaseUnitsStarting = "units_starting";        // the scenario's units asked to start:
+                                                                             // from here on, the scenario's own time
 inline constexpr const char* kPhaseUnitsStarted = "units_started";          // every start job done
 inline constexpr const char* kPhaseSettingsVerified = "settings_verified";  // every unit_setup without mismatches
 inline constexpr const char* kPhasePressure = "pressure";                   // observation of the pressure begins
