@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "oom/fnv.hpp"
@@ -88,6 +89,7 @@ std::optional<SavedGuest> findSavedGuest(const GuestImage& image, const QemuConf
   const auto j = nlohmann::json::parse(in, nullptr, false);
   saved.boot_sec = j.value("boot_sec", 0.0);
   saved.save_sec = j.value("save_sec", 0.0);
+  std::ofstream(saved.dir / "last-used") << utcNow() << "\n";
   return saved;
 }
 
@@ -160,9 +162,13 @@ Expected<SavedGuest> saveAndGoOn(QmpClient& qmp, const QemuConfig& running, Gues
   fs::remove_all(save.dir, ec);  // a save that died half-way, or one a restore failed on
   fs::rename(save.tmp, save.dir, ec);
   if (ec) return failed(Error{save.dir.string(), "cannot put the saved guest in place: " + ec.message(), ErrorKind::setup});
+  std::ofstream(save.dir / "last-used") << utcNow() << "\n";
   save.lock = FileLock();
   spdlog::info("vm: saved this guest for later runs in {} (boot {:.1f} s, save {:.1f} s)", save.dir.string(),
                saved.boot_sec, saved.save_sec);
+  for (const auto& gone : pruneSavedGuests(save.dir.parent_path(), kSavedGuestsKept, kSavedGuestInUse))
+    spdlog::info("vm: removed the saved guest {} (more than {} kept, restored least recently)", gone,
+                 kSavedGuestsKept);
   // A migrated-away guest may go on (its disks come back with `cont`).
   if (auto going = plugDisksAndGo(qmp, running); !going) return tl::unexpected(going.error());
   return saved;
@@ -173,6 +179,44 @@ Expected<void> resumeSavedGuest(QmpClient& qmp, const QemuConfig& restore, const
     return tl::unexpected(begun.error());
   if (auto done = qmp.awaitMigration(std::chrono::seconds(60)); !done) return tl::unexpected(done.error());
   return plugDisksAndGo(qmp, restore);
+}
+
+std::vector<std::string> pruneSavedGuests(const fs::path& saved_root, std::size_t keep, std::chrono::minutes in_use) {
+  std::error_code ec;
+  std::vector<fs::path> folders;  // read whole first: nothing is removed while the folder is listed
+  for (fs::directory_iterator it(saved_root, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_directory(ec) && !it->is_symlink(ec)) folders.push_back(it->path());
+  std::vector<std::string> removed;
+  auto removeUnlocked = [&](const std::string& key, const fs::path& dir) {
+    auto lock = tryLock(saved_root / (key + ".lock"), LOCK_EX);
+    if (!lock) return;  // being saved (or forgotten) right now
+    std::error_code gone;
+    fs::remove_all(dir, gone);
+    if (!gone) removed.push_back(dir.filename().string());
+  };
+  struct Whole {
+    fs::path dir;
+    fs::file_time_type used;
+  };
+  std::vector<Whole> whole;
+  for (const auto& dir : folders) {
+    const std::string name = dir.filename().string();
+    if (const auto tmp = name.find(".tmp-"); tmp != std::string::npos) {
+      removeUnlocked(name.substr(0, tmp), dir);
+      continue;
+    }
+    // A restore's mark, else when it was saved; a folder with neither, oldest of all.
+    std::error_code stamp_ec;
+    const fs::path stamp = fs::exists(dir / "last-used", stamp_ec) ? dir / "last-used" : dir / "saved.json";
+    const auto used = fs::last_write_time(stamp, stamp_ec);
+    whole.push_back({dir, stamp_ec ? fs::file_time_type::min() : used});
+  }
+  std::sort(whole.begin(), whole.end(), [](const Whole& a, const Whole& b) { return a.used > b.used; });
+  const auto recent = fs::file_time_type::clock::now() - in_use;
+  for (std::size_t i = keep; i < whole.size(); ++i)
+    if (whole[i].used < recent) removeUnlocked(whole[i].dir.filename().string(), whole[i].dir);
+  std::sort(removed.begin(), removed.end());
+  return removed;
 }
 
 void forgetSavedGuest(const SavedGuest& saved) {

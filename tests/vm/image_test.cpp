@@ -1,4 +1,5 @@
 #include "vm/image.hpp"
+#include "vm/saved_guest.hpp"
 
 #include <gtest/gtest.h>
 
@@ -237,4 +238,67 @@ TEST(RootfsDamage, AWholeImageIsFineATruncatedOrForeignOneIsNamed) {
   EXPECT_EQ(rootfsDamage(std::string(1024, '\0'), bytes), "no ext4 file system in it (1610612736 bytes)");
   EXPECT_EQ(rootfsDamage("", 100), "no ext4 file system in it (100 bytes)");  // shorter than a superblock
   EXPECT_NE(rootfsDamage(superblock(10, 40), bytes).find("garbled"), std::string::npos);
+}
+
+namespace {
+
+// An image version's saved/ folder with fake saved guests, each last used `age` ago.
+struct FakeSaves {
+  fs::path root = fs::temp_directory_path() / ("oomharness-saved-test-" + std::to_string(::getpid()));
+  FakeSaves() {
+    fs::remove_all(root);
+    fs::create_directories(root);
+  }
+  ~FakeSaves() { fs::remove_all(root); }
+  void save(const std::string& key, std::chrono::minutes age) const {
+    fs::create_directories(root / key);
+    std::ofstream(root / key / "state") << key;
+    std::ofstream(root / key / "last-used") << "then\n";
+    fs::last_write_time(root / key / "last-used", fs::file_time_type::clock::now() - age);
+    std::ofstream(root / (key + ".lock"));
+  }
+  bool has(const std::string& name) const { return fs::exists(root / name); }
+};
+
+}  // namespace
+
+// The cap: the saves restored most recently stay, the rest go, oldest first; a
+// save restored a moment ago stays even past the cap (a restore may be reading
+// it), and so does one whose lock is held.
+TEST(SavedGuestCache, KeepsTheMostRecentlyRestoredAndNeverOneInUse) {
+  using std::chrono::minutes;
+  FakeSaves c;
+  c.save("aaaa", minutes(60 * 24));
+  c.save("bbbb", minutes(60));
+  c.save("cccc", minutes(30));
+  c.save("dddd", minutes(20));
+  c.save("eeee", minutes(1));
+  EXPECT_EQ(pruneSavedGuests(c.root, 3, minutes(10)), (std::vector<std::string>{"aaaa", "bbbb"}));
+  EXPECT_TRUE(c.has("cccc") && c.has("dddd") && c.has("eeee"));
+  // Past the cap, but restored within the last 10 minutes: kept.
+  c.save("ffff", minutes(2));
+  c.save("gggg", minutes(3));
+  EXPECT_EQ(pruneSavedGuests(c.root, 3, minutes(10)), (std::vector<std::string>{"cccc", "dddd"}));
+  EXPECT_TRUE(c.has("eeee") && c.has("ffff") && c.has("gggg"));
+  // A save whose lock someone holds is not touched, however old.
+  c.save("hhhh", minutes(60));
+  auto held = tryLock(c.root / "hhhh.lock", LOCK_EX);
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(pruneSavedGuests(c.root, 3, minutes(10)).empty());
+  EXPECT_TRUE(c.has("hhhh"));
+  held.reset();
+  EXPECT_EQ(pruneSavedGuests(c.root, 3, minutes(10)), (std::vector<std::string>{"hhhh"}));
+}
+
+// What a harness killed while saving left (<key>.tmp-<pid>) goes, unless that
+// key is being saved now: then it is that save's own folder.
+TEST(SavedGuestCache, AHalfMadeSaveGoesUnlessItsKeyIsBeingSaved) {
+  FakeSaves c;
+  fs::create_directories(c.root / "aaaa.tmp-123");
+  fs::create_directories(c.root / "bbbb.tmp-456");
+  auto saving = tryLock(c.root / "bbbb.lock", LOCK_EX);
+  ASSERT_TRUE(saving);
+  EXPECT_EQ(pruneSavedGuests(c.root, kSavedGuestsKept, kSavedGuestInUse), (std::vector<std::string>{"aaaa.tmp-123"}));
+  EXPECT_TRUE(c.has("bbbb.tmp-456"));
+  EXPECT_FALSE(c.has("aaaa.tmp-123"));
 }

@@ -9,6 +9,7 @@
 //                     no two guests share anything writable
 //       state         the migration stream: memory and device state
 //       saved.json    what the key was made of, when, how long the boot and the save took
+//       last-used     written by each restore (its time is what counts)
 //   <image version>/saved/<key>.lock      held while one harness saves it
 //
 // The first run of a machine saves it and goes on with its own job in that same
@@ -19,7 +20,11 @@
 // The key hashes the saving boot's whole qemu command line with the run's own
 // paths left out (so the image version, its kernel and initrd, memory, vCPUs,
 // accelerator and CPU model, devices and kernel command line) and qemu's version.
-// A saved guest lives in its image version's folder and goes with it.
+// A saved guest lives in its image version's folder and goes with it. An image
+// version keeps at most kSavedGuestsKept of them (about 180 MiB each): when one
+// more is saved, the ones restored least recently go, but never one restored in
+// the last kSavedGuestInUse (a restore may still be reading it) nor one being
+// saved. What a killed harness left half-saved goes at the same time.
 //
 // The guest side (vm/guest/oomharness-job): booted with guest::kRestorableFlag,
 // it touches no disk but root, says guest::kSaveableKey on the control port and
@@ -29,6 +34,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "oom/expected.hpp"
 #include "vm/image.hpp"
@@ -69,6 +75,13 @@ inline constexpr std::chrono::seconds kRestoreLimit{30};
 // seen under TCG, 23 s beside a build).
 inline constexpr std::chrono::seconds kSaveBootLimit{150};
 
+// How many saved guests an image version keeps, and how recent a restore keeps
+// one regardless. Four: a scenario set's guests come in a few sizes (this
+// repository's scenarios and tests use four machines), and a save past the cap
+// costs what a cold boot costs, no more.
+inline constexpr std::size_t kSavedGuestsKept = 4;
+inline constexpr std::chrono::minutes kSavedGuestInUse{10};
+
 // The key of the guest `machine` would save (a GuestStart::save configuration;
 // its per-run paths (ports, console, socket, root, disks) are left out).
 std::string savedGuestKey(const QemuConfig& machine, const std::string& qemu_version);
@@ -77,7 +90,8 @@ std::string savedGuestKey(const QemuConfig& machine, const std::string& qemu_ver
 // kernel and initrd. Ports, accelerator, memory and vCPUs as given.
 QemuConfig savedGuestMachine(const GuestImage& image, QemuConfig machine);
 
-// The saved guest of `machine` (savedGuestMachine) in `image`'s cache, if whole.
+// The saved guest of `machine` (savedGuestMachine) in `image`'s cache, if whole;
+// marked used (its last-used file) when found.
 std::optional<SavedGuest> findSavedGuest(const GuestImage& image, const QemuConfig& machine,
                                          const std::string& qemu_version);
 
@@ -99,5 +113,13 @@ Expected<void> resumeSavedGuest(QmpClient& qmp, const QemuConfig& restore, const
 
 // Removes a saved guest a restore failed on, so the next run saves a new one.
 void forgetSavedGuest(const SavedGuest& saved);
+
+// In `saved_root` (an image version's saved/): keeps the `keep` saved guests used
+// most recently and any used within `in_use`, and removes the rest, as well as
+// folders a harness that died while saving left (`<key>.tmp-<pid>`, when no
+// one holds `<key>.lock`). A folder whose lock is held is never touched.
+// Returns the names of the folders removed.
+std::vector<std::string> pruneSavedGuests(const std::filesystem::path& saved_root, std::size_t keep,
+                                          std::chrono::minutes in_use);
 
 }  // namespace oom
