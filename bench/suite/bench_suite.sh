@@ -77,11 +77,9 @@ for mode in sorted(glob.glob(work + "/-j_*")):
     rows = []
     for cell in index["cells"]:
         try:
-            path = f"{glob.glob(mode + '/*-suite')[0]}/{cell['folder']}/result.json"
-            open(path).close()
+            f = run_facts(f"{glob.glob(mode + '/*-suite')[0]}/{cell['folder']}/result.json")
         except OSError:
             continue
-        f = run_facts(path)
         rows.append((cell["scenario"], f["overhead"], f["scenario"], f["start"], f["how"],
                      cell["harness_peak_rss_bytes"] / 1048576,
                      cell["verdict"] if cell["verdict"] == "pass" else cell["verdict"] + ": " + cell["reason"]))

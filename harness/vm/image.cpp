@@ -334,6 +334,16 @@ Expected<void> installImageVersion(const fs::path& images, const std::string& na
   return {};
 }
 
+void markUsed(const fs::path& dir) { std::ofstream(dir / "last-used") << utcNow() << "\n"; }
+
+std::optional<fs::file_time_type> lastUsed(const fs::path& dir, const std::string& made) {
+  std::error_code ec;
+  const fs::path stamp = fs::exists(dir / "last-used", ec) ? dir / "last-used" : dir / made;
+  const auto used = fs::last_write_time(stamp, ec);
+  if (ec) return std::nullopt;
+  return used;
+}
+
 void removeUnusedImages(const fs::path& images, const std::string& release, const std::string& name) {
   std::error_code ec;
   const fs::path link = images / name;
@@ -347,9 +357,8 @@ void removeUnusedImages(const fs::path& images, const std::string& release, cons
     // Superseded versions of this image go as soon as no guest holds them; images
     // of another recipe (another checkout may still boot them) only after a day unused.
     if (n.rfind(name + ".", 0) == 0) return true;
-    const fs::path stamp = fs::exists(e.path() / "last-used") ? e.path() / "last-used" : e.path() / "image.json";
-    const auto used = fs::last_write_time(stamp, ec);
-    return !ec && used < day_ago;
+    const auto used = lastUsed(e.path(), "image.json");
+    return used && *used < day_ago;
   };
   for (const auto& e : fs::directory_iterator(images, ec)) {
     if (!removable(e)) continue;
@@ -438,7 +447,7 @@ Expected<GuestImage> ensureImage(ImageRequest given, FileLock* lease) {
                    "building it again", real.string());
       request.force = true;
     } else if (why.empty()) {
-      std::ofstream(cached->dir / "last-used") << utcNow() << "\n";
+      markUsed(cached->dir);
       holdImage(*cached);
       removeUnusedImages(images, request.release, name);
       return cached;

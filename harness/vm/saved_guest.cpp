@@ -89,7 +89,7 @@ std::optional<SavedGuest> findSavedGuest(const GuestImage& image, const QemuConf
   const auto j = nlohmann::json::parse(in, nullptr, false);
   saved.boot_sec = j.value("boot_sec", 0.0);
   saved.save_sec = j.value("save_sec", 0.0);
-  std::ofstream(saved.dir / "last-used") << utcNow() << "\n";
+  markUsed(saved.dir);
   return saved;
 }
 
@@ -162,7 +162,6 @@ Expected<SavedGuest> saveAndGoOn(QmpClient& qmp, const QemuConfig& running, Gues
   fs::remove_all(save.dir, ec);  // a save that died half-way, or one a restore failed on
   fs::rename(save.tmp, save.dir, ec);
   if (ec) return failed(Error{save.dir.string(), "cannot put the saved guest in place: " + ec.message(), ErrorKind::setup});
-  std::ofstream(save.dir / "last-used") << utcNow() << "\n";
   save.lock = FileLock();
   spdlog::info("vm: saved this guest for later runs in {} (boot {:.1f} s, save {:.1f} s)", save.dir.string(),
                saved.boot_sec, saved.save_sec);
@@ -206,10 +205,7 @@ std::vector<std::string> pruneSavedGuests(const fs::path& saved_root, std::size_
       continue;
     }
     // A restore's mark, else when it was saved; a folder with neither, oldest of all.
-    std::error_code stamp_ec;
-    const fs::path stamp = fs::exists(dir / "last-used", stamp_ec) ? dir / "last-used" : dir / "saved.json";
-    const auto used = fs::last_write_time(stamp, stamp_ec);
-    whole.push_back({dir, stamp_ec ? fs::file_time_type::min() : used});
+    whole.push_back({dir, lastUsed(dir, "saved.json").value_or(fs::file_time_type::min())});
   }
   std::sort(whole.begin(), whole.end(), [](const Whole& a, const Whole& b) { return a.used > b.used; });
   const auto recent = fs::file_time_type::clock::now() - in_use;

@@ -1,5 +1,6 @@
 #include "vm/image.hpp"
 #include "vm/saved_guest.hpp"
+#include "vm/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -130,12 +131,8 @@ namespace {
 
 // An images/ folder with fake image versions (no mmdebstrap), removed afterwards.
 struct FakeCache {
-  fs::path images = fs::temp_directory_path() / ("oomharness-image-cache-test-" + std::to_string(::getpid()));
-  FakeCache() {
-    fs::remove_all(images);
-    fs::create_directories(images);
-  }
-  ~FakeCache() { fs::remove_all(images); }
+  TempDir scratch = TempDir::create("image-cache-test").value();
+  fs::path images = scratch.path();
   void version(const std::string& name) const {
     fs::create_directories(images / name);
     std::ofstream(images / name / "image.json") << "{}";
@@ -244,12 +241,8 @@ namespace {
 
 // An image version's saved/ folder with fake saved guests, each last used `age` ago.
 struct FakeSaves {
-  fs::path root = fs::temp_directory_path() / ("oomharness-saved-test-" + std::to_string(::getpid()));
-  FakeSaves() {
-    fs::remove_all(root);
-    fs::create_directories(root);
-  }
-  ~FakeSaves() { fs::remove_all(root); }
+  TempDir scratch = TempDir::create("saved-guest-test").value();
+  fs::path root = scratch.path();
   void save(const std::string& key, std::chrono::minutes age) const {
     fs::create_directories(root / key);
     std::ofstream(root / key / "state") << key;

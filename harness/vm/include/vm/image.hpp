@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,13 @@ void removeUnusedImages(const std::filesystem::path& images, const std::string& 
                         const std::string& name);
 
 Expected<GuestImage> readImageJson(const std::filesystem::path& dir);
+
+// A cache folder's use (an image version, a saved guest): markUsed writes its
+// `last-used` file with the time; lastUsed is that file's time, or, in a folder
+// never marked, the time of `made` (the file written when the folder was made);
+// nullopt when neither can be read.
+void markUsed(const std::filesystem::path& dir);
+std::optional<std::filesystem::file_time_type> lastUsed(const std::filesystem::path& dir, const std::string& made);
 
 // What is wrong with a root file system image, from its ext4 superblock (the 1024
 // bytes at offset 1024; fewer when the file is shorter) and the file's size: no

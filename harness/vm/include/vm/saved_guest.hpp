@@ -9,7 +9,7 @@
 //                     no two guests share anything writable
 //       state         the migration stream: memory and device state
 //       saved.json    what the key was made of, when, how long the boot and the save took
-//       last-used     written by each restore (its time is what counts)
+//       last-used     written by each restore (markUsed; until the first, saved.json's time counts)
 //   <image version>/saved/<key>.lock      held while one harness saves it
 //
 // The first run of a machine saves it and goes on with its own job in that same
