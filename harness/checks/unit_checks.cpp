@@ -421,7 +421,9 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
   const double end = ctx.index.endT();
   bool seen = false;
   std::string why_not;
+  std::vector<Evidence> why_not_evidence;  // what shows why_not, beyond the kills
   for (const auto* ev : events) {
+    why_not_evidence.clear();  // each event that is not half-alive says why; the last one's stands
     // Processes before the kill: the invocation's last sample before it.
     const MemorySample* before = nullptr;
     for (const auto* s : samples)
@@ -441,6 +443,21 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
     }
     if (stopped - ev->t <= grace) {
       why_not = "the invocation stopped " + formatDuration(Seconds(stopped - ev->t)) + " after the kill";
+      // The victim was the invocation's main process: the service ends whatever its
+      // OOMPolicy= (docs/oom-policy.md#oompolicy), which no setting here changes.
+      const Invocation* inv = ev->InvocationID.empty() ? nullptr : ctx.index.invocation(unit, ev->InvocationID);
+      if (inv && inv->main_pid > 0 && inv->main_pid == ev->victim->pid) {
+        why_not = "the kernel killed its main process, pid " + std::to_string(inv->main_pid) +
+                  " (the invocation's MainPID), and a service whose main process dies ends whatever its OOMPolicy " +
+                  "(docs/oom-policy.md#oompolicy): " + why_not;
+        const UnitStateChange* named = nullptr;  // systemd's last word before the kill naming it
+        for (const auto* s : inv->states)
+          if (s->MainPID == inv->main_pid && s->t <= ev->t) named = s;
+        if (named) why_not_evidence.push_back(stateEvidence(*named));
+        for (const auto* j : ctx.index.journalFor(unit, kMsgUnitProcessExit))
+          if (j->INVOCATION_ID == ev->InvocationID && j->t >= ev->t) { why_not_evidence.push_back(journalEvidence(*j)); break; }
+      }
+      if (stop_state) why_not_evidence.push_back(stateEvidence(*stop_state));
       continue;
     }
     const bool active_then = at_grace && at_grace->ActiveState == "active" &&
@@ -492,6 +509,7 @@ static void checkHalfAlive(const CheckContext& ctx, const std::string& svc, Chec
                                 : "not half-alive after any of " + std::to_string(events.size()) + " kill(s)" +
                                       (why_not.empty() ? "" : ": " + why_not);
     for (const auto* ev : events) c.evidence.push_back(killEvidence(*ev->victim));
+    for (auto& ev : why_not_evidence) c.evidence.push_back(std::move(ev));
   }
   if (seen != *e.half_alive) {
     c.outcome = (events.empty() && *e.half_alive) ? ctx.missingKillIn(unit, c) : CheckOutcome::fail;

@@ -20,6 +20,7 @@ std::vector<std::string> stressorCommand(const ServiceSpec& service, const PlanO
   // oomstress divides it among --processes.
   std::vector<std::string> argv = {options.stressor_path, "--target", formatSizeExact(l.baseline_bytes)};
   if (l.processes > 1) argv.insert(argv.end(), {"--processes", std::to_string(l.processes)});
+  if (l.supervisor) argv.push_back("--supervisor");
   if (l.leak_bytes_per_sec > 0)
     argv.insert(argv.end(), {"--leak", "--rate", formatSizeExact(l.leak_bytes_per_sec) + "/s"});
   else if (l.rate_bytes_per_sec > 0)
@@ -225,7 +226,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
       u.systemd_run = systemdRunLine(u);
     }
     u.baseline_bytes = svc.baselineBytes();
-    u.processes = svc.load ? svc.load->processes : 0;
+    u.processes = svc.load ? svc.load->processes + (svc.load->supervisor ? 1 : 0) : 0;  // all in its cgroup
     plan.units.push_back(std::move(u));
   }
   for (const ProbeSpec& p : s.probes)

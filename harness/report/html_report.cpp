@@ -281,6 +281,7 @@ std::string checksSection(const RunReport& r) {
 
 std::string loadText(const Load& l) {
   std::string s = "baseline " + formatSize(l.baseline_bytes) + " in " + std::to_string(l.processes) + " process(es)";
+  if (l.supervisor) s += " under a supervisor that holds none";
   if (l.rate_bytes_per_sec) s += ", ramp " + formatSize(l.rate_bytes_per_sec) + "/s";
   if (l.leak_bytes_per_sec) s += ", leak " + formatSize(l.leak_bytes_per_sec) + "/s";
   if (l.spike) s += ", spike " + formatSizeAt(*l.spike);

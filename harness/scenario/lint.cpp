@@ -118,10 +118,11 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
     const auto& svc = s.services[i];
     const auto policy = svc.directive("OOMPolicy");
     const auto restart = svc.directive("Restart");
-    if (policy == "continue" && svc.load && svc.load->processes > 1)
+    // With a supervisor even one worker makes two: the master can outlive it.
+    const unsigned processes = svc.load ? svc.load->processes + (svc.load->supervisor ? 1 : 0) : 0;
+    if (policy == "continue" && processes > 1)
       warnings.push_back(about(i, "OOMPolicy", "oom-policy-continue",
-                               "OOMPolicy=continue on a service with " +
-                                   std::to_string(svc.load->processes) +
+                               "OOMPolicy=continue on a service with " + std::to_string(processes) +
                                    " processes: after one is killed the unit can stay active with "
                                    "part of its workload gone (half-alive); consider OOMPolicy=kill"));
     if (svc.oomScoreAdjust() > 0 && (!restart || *restart == "no") && !(svc.load && svc.load->checkpoint))

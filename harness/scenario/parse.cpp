@@ -43,7 +43,7 @@ const std::vector<ObjectKeys> kKeys = {
      {}},
     {"packagedUnitFile", {"package"}, {"package"}},
     {"load",
-     {"baseline", "processes", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
+     {"baseline", "processes", "supervisor", "rate", "leak", "spike", "hold", "start_after", "sawtooth",
       "checkpoint", "compress_ratio", "health_port"},
      {"baseline"}},
     {"expect", withExpectationKeys(ExpectationScope::scenario, {"units", "probes", "restart_grace", "half_alive_grace",
@@ -205,6 +205,8 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
   if (v.contains("processes"))
     if (auto n = r.count(v["processes"], path + ".processes", 1, limits::kMaxProcessesPerService))
       load.processes = static_cast<unsigned>(*n);
+  if (v.contains("supervisor"))
+    if (auto b = r.boolean(v["supervisor"], path + ".supervisor")) load.supervisor = *b;
   if (v.contains("rate"))
     if (auto x = r.rate(v["rate"], path + ".rate")) load.rate_bytes_per_sec = *x;
   if (v.contains("leak"))
@@ -237,6 +239,9 @@ void readLoad(Reader& r, const Json& v, const std::string& path, const GuestSpec
   if (load.rate_bytes_per_sec > 0 && load.leak_bytes_per_sec > 0)
     r.error(path, "rate and leak are both set; the stressor has one --rate, used as the leak rate "
                   "when leaking: set rate to \"0\" (ramp as fast as possible) or leak to \"0\"");
+  if (load.supervisor && load.checkpoint)
+    r.error(path + ".supervisor", "cannot be combined with checkpoint: each of the workers would need a job of its "
+                                  "own; set supervisor to false or checkpoint to false");
   if (load.sawtooth && load.leak_bytes_per_sec == 0 && load.rate_bytes_per_sec == 0)
     r.error(path + ".sawtooth", "a sawtooth needs a rate or a leak to grow with");
 }

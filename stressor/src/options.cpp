@@ -28,6 +28,11 @@ and reports what it achieved: one JSON line per report interval on stdout.
                           --rate, repeat (no --rate: half and full, one second each)
   --processes N           fork N-1 children; each carries 1/N of target, rate and spike.
                           A child that dies is not replaced (Restart= is under test).
+  --supervisor            the main process holds no memory and forks N workers (N from
+                          --processes, default 1) that carry the load: a pre-fork server's
+                          master, which the kernel will not pick while a worker holds more.
+                          It exits once every worker has (0 if each exited 0, else 1).
+                          Not with --checkpoint.
   --thp                   madvise(MADV_HUGEPAGE) on allocations
   --mlock                 mlock allocations
   --compress-ratio N      fill pages so that a compressor (zram, zswap) shrinks them
@@ -160,6 +165,8 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
       o.checkpoint = *v;
     } else if (flag == "--leak") {
       o.leak = true;
+    } else if (flag == "--supervisor") {
+      o.supervisor = true;
     } else if (flag == "--sawtooth") {
       o.sawtooth = true;
     } else if (flag == "--thp") {
@@ -177,6 +184,8 @@ Expected<Options> parseOptions(const std::vector<std::string>& args) {
   o.target_from_checkpoint = !have_target;
   if (o.leak && o.rate == 0) return fail("--leak", "needs a nonzero --rate (how fast it leaks)");
   if (o.leak && o.sawtooth) return fail("--sawtooth", "cannot be combined with --leak");
+  if (o.supervisor && !o.checkpoint.empty())
+    return fail("--supervisor", "cannot be combined with --checkpoint (each worker would need a job of its own)");
   return o;
 }
 
@@ -190,6 +199,17 @@ Options shareFor(const Options& whole, unsigned index) {
   part.target = split(whole.target);
   part.rate = split(whole.rate);
   if (whole.spike) part.spike = Spike{split(whole.spike->bytes), whole.spike->at_sec};
+  return part;
+}
+
+Options supervisorShare(const Options& whole) {
+  Options part = whole;
+  part.target = 0;
+  part.rate = 0;
+  part.leak = false;
+  part.spike.reset();
+  part.sawtooth = false;
+  part.hold_sec.reset();  // it stays until its workers are gone
   return part;
 }
 

@@ -23,6 +23,7 @@ struct Options {
   std::optional<Spike> spike;
   bool sawtooth = false;
   unsigned processes = 1;
+  bool supervisor = false;          // --supervisor: the main process holds nothing; --processes workers do
   bool thp = false;
   bool mlock = false;
   unsigned compress_ratio = 1;     // 1: data no compressor can shrink
@@ -38,5 +39,9 @@ const char* usage();
 
 // One process's part of the work: target, rate and spike divided by `processes`.
 Options shareFor(const Options& whole, unsigned index);
+// --supervisor's main process: no memory of its own (no target, rate, leak, spike,
+// sawtooth or hold); it waits --start-after, reports, answers --health-port and
+// sends READY=1 once every worker holds its share.
+Options supervisorShare(const Options& whole);
 
 }  // namespace oom::stress

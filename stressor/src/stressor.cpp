@@ -60,6 +60,9 @@ struct Family {
   std::vector<bool> alive;
   int ready_read = -1, ready_write = -1;
   unsigned children_ready = 0;
+  unsigned children_failed = 0;  // killed by a signal or exited other than 0
+  bool supervisor = false;       // --supervisor: the main process ends with its last worker
+  bool anyAlive() const { return std::find(alive.begin(), alive.end(), true) != alive.end(); }
 };
 
 class Worker {
@@ -115,6 +118,7 @@ void Worker::watchChildren() {
     for (std::size_t i = 0; i < family_->children.size(); ++i) {
       if (family_->children[i] != pid) continue;
       family_->alive[i] = false;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++family_->children_failed;
       const auto alive = 1 + std::count(family_->alive.begin(), family_->alive.end(), true);
       std::printf("{\"event\":\"child_exited\",\"t\":%.3f,\"pid\":%d,\"process\":%zu,\"signal\":%d,"
                   "\"status\":%d,\"respawn\":false,\"processes_alive\":%ld}\n",
@@ -252,6 +256,7 @@ int Worker::work() {
       }
     }
     watchChildren();
+    if (family_ && family_->supervisor && !family_->anyAlive()) break;  // its last worker is gone
     if (self_ready_ && !notified_ && everyoneReady()) {
       notified_ = true;
       if (index_ == 0) notifySystemd("READY=1");
@@ -284,6 +289,7 @@ int Worker::work() {
     if (arena_.bytes() >= want) sleepSec(phase == Phase::holding ? 0.02 : 0.005);
   }
   report(Phase::exiting, monotonicSeconds());
+  if (family_ && family_->supervisor && !family_->anyAlive()) return family_->children_failed ? 1 : 0;
   return 0;
 }
 
@@ -332,8 +338,12 @@ int stressMemory(const Options& given) {
     health.emplace(std::move(*bound));
   }
   Family family;
+  family.supervisor = whole.supervisor;
+  // With --supervisor every one of --processes is a worker forked by a main process
+  // that holds nothing; without it the main process is worker 0.
+  const unsigned forked = whole.supervisor ? whole.processes : whole.processes - 1;
   int pipe_fds[2];
-  if (whole.processes > 1) {
+  if (forked > 0) {
     if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
       std::perror("oomstress: pipe");
       return 1;
@@ -341,7 +351,7 @@ int stressMemory(const Options& given) {
     family.ready_read = pipe_fds[0];
     family.ready_write = pipe_fds[1];
   }
-  for (unsigned i = 1; i < whole.processes; ++i) {
+  for (unsigned i = 1; i <= forked; ++i) {
     const pid_t pid = ::fork();
     if (pid < 0) {
       std::perror("oomstress: fork");
@@ -350,7 +360,7 @@ int stressMemory(const Options& given) {
     if (pid == 0) {
       ::close(family.ready_read);
       health.reset();  // only the main process answers: its death must close the port
-      Worker child(shareFor(whole, i), whole.target, i, nullptr, family.ready_write);
+      Worker child(shareFor(whole, whole.supervisor ? i - 1 : i), whole.target, i, nullptr, family.ready_write);
       const int status = child.work();
       std::fflush(stdout);
       ::_exit(status);
@@ -359,8 +369,8 @@ int stressMemory(const Options& given) {
     family.alive.push_back(true);
   }
   if (family.ready_write >= 0) ::close(family.ready_write);
-  Worker main_worker(shareFor(whole, 0), whole.target, 0, whole.processes > 1 ? &family : nullptr, -1,
-                     health ? &*health : nullptr);
+  Worker main_worker(whole.supervisor ? supervisorShare(whole) : shareFor(whole, 0), whole.target, 0,
+                     forked > 0 ? &family : nullptr, -1, health ? &*health : nullptr);
   const int status = main_worker.work();
   for (std::size_t i = 0; i < family.children.size(); ++i)
     if (family.alive[i]) ::kill(family.children[i], SIGTERM);

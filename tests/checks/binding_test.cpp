@@ -27,6 +27,11 @@ Scenario ranWith(const std::string& file, const Edit& edit = {}) {
       restartLoopAsRun(doc);
       if (edit) edit(doc);
     });
+  if (file == "recorded-half-alive-continue-main-killed-bookworm.jsonl")
+    return scenario("half-alive-continue.json", "", [&](nlohmann::ordered_json& doc) {
+      halfAliveWithoutSupervisor(doc);
+      if (edit) edit(doc);
+    });
   for (const auto& rec : recordings())
     if (file == rec.file)
       return scenario(rec.scenario, "", [&](nlohmann::ordered_json& doc) {

@@ -69,6 +69,43 @@ TEST(Recorded, GroupKillCountsOnceAndEveryWitnessAgrees) {
   EXPECT_EQ(outcome(v, "image-worker.half_alive"), CheckOutcome::pass);
 }
 
+// Recorded by bench/suite/bench_suite.sh on 2026-12-06, before web had a supervisor: the
+// kernel chose web's main process (its RSS 0.2 MiB above its three workers'), so the
+// service ended under OOMPolicy=continue and was never half-alive. The failure must say
+// so and cite it.
+TEST(Recorded, HalfAliveFailsWhenTheKernelKilledTheMainProcessAndSaysSo) {
+  const char* file = "recorded-half-alive-continue-main-killed-bookworm.jsonl";
+  const Verdict v = evaluate(scenario("half-alive-continue.json", "", halfAliveWithoutSupervisor), timeline(file));
+  EXPECT_EQ(v.verdict, VerdictKind::fail) << dump(v);
+  const auto* half = find(v, "web.half_alive");
+  ASSERT_NE(half, nullptr);
+  EXPECT_EQ(half->outcome, CheckOutcome::fail);
+  EXPECT_TRUE(has(half->why, "OOMPolicy=continue keeps the unit running, but the kernel killed its main process, "
+                             "pid 244 (the invocation's MainPID)")) << half->why;
+  EXPECT_TRUE(has(half->why, "stopped 300.838ms after the kill")) << half->why;
+  bool state = false, journal = false, stopped = false;
+  for (const auto& e : half->evidence) {
+    state = state || (e.source == "unit_state" && has(e.text, "active/running") && has(e.text, "MainPID=244"));
+    journal = journal || (e.source == "journal" && has(e.text, "Main process exited, code=killed, status=9/KILL"));
+    stopped = stopped || (e.source == "unit_state" && has(e.text, "deactivating/stop-sigterm Result=signal"));
+  }
+  EXPECT_TRUE(state && journal && stopped) << dump(v);
+  // Every other check is what the run showed: the worker died first, db untouched.
+  for (const char* name : {"first_killed", "never_killed", "web.oom_kills", "db.active_at_end", "witnesses"})
+    EXPECT_EQ(outcome(v, name), CheckOutcome::pass) << name;
+
+  // Without a MainPID from systemd the main process is not claimed: the plain reason stays.
+  Records recs = records(file);
+  for (auto& r : recs)
+    if (r["type"] == "unit_state") r["MainPID"] = 0;
+  const Verdict unknown = evaluate(scenario("half-alive-continue.json", "", halfAliveWithoutSupervisor), fold(recs));
+  const auto* plain = find(unknown, "web.half_alive");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->outcome, CheckOutcome::fail);
+  EXPECT_FALSE(has(plain->why, "main process")) << plain->why;
+  EXPECT_TRUE(has(plain->why, "the invocation stopped 300.838ms after the kill")) << plain->why;
+}
+
 TEST(Recorded, WrongFirstKilledFailsWithTheRealVictimAndWhy) {
   const Verdict v = evaluate(scenario("three-services.json", R"({"first_killed": "api", "never_killed": ["report-worker"]})"),
                              timeline("recorded-three-services-bookworm.jsonl"));

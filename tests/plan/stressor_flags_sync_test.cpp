@@ -32,7 +32,8 @@ void expectStressorDoesWhatTheLoadSays(const ServiceSpec& service, const Planned
   EXPECT_EQ(o.target, l.baseline_bytes);
   EXPECT_FALSE(o.target_from_checkpoint);
   EXPECT_EQ(o.processes, l.processes);
-  EXPECT_EQ(o.processes, unit.processes);
+  EXPECT_EQ(o.supervisor, l.supervisor);
+  EXPECT_EQ(o.processes + (o.supervisor ? 1u : 0u), unit.processes) << "every process in the unit's cgroup";
   EXPECT_EQ(o.leak, l.leak_bytes_per_sec > 0);
   // One --rate: the leak rate when leaking, else the ramp rate.
   EXPECT_EQ(o.rate, l.leak_bytes_per_sec > 0 ? l.leak_bytes_per_sec : l.rate_bytes_per_sec);
@@ -98,6 +99,7 @@ TEST(StressorFlagsSync, EveryLoadFieldAndOddValuesSurviveTheTrip) {
   ramp.hold_sec = 0.25;
   ramp.start_after_sec = 1.5;
   ramp.sawtooth = true;
+  ramp.supervisor = true;
   service("ramp", ramp);
   Load leak;
   leak.baseline_bytes = 100 * MiB + 4096;

@@ -102,6 +102,33 @@ TEST(ScenarioParse, NumbersAndStringsBothWorkForDirectives) {
   EXPECT_DOUBLE_EQ(c.scenario->services[0].restartSec(), 5.0);
 }
 
+TEST(ScenarioParse, ASupervisorIsAProcessOfTheUnitAndNeverWithACheckpoint) {
+  auto c = parseScenario(R"({"name": "n", "description": "d",
+    "services": [{"name": "w", "why": "y", "unit": {"OOMScoreAdjust": 100, "OOMPolicy": "continue", "Restart": "always"},
+                  "load": {"baseline": "10M", "supervisor": true}}], "expect": {"never_killed": ["w"]}})", "n.json");
+  ASSERT_TRUE(c.ok()) << errorsOf(c);
+  EXPECT_TRUE(c.scenario->services[0].load->supervisor);
+  EXPECT_EQ(c.scenario->services[0].load->processes, 1u);
+  // One worker and its master: a kill of the worker can leave the master running alone.
+  std::string all;
+  for (const auto& w : c.warnings) all += w.str() + "\n";
+  EXPECT_NE(all.find("$.services[0].unit.OOMPolicy: OOMPolicy=continue on a service with 2 processes"),
+            std::string::npos) << all;
+
+  auto both = parseScenario(R"({"name": "n", "description": "d",
+    "services": [{"name": "w", "why": "y", "unit": {"Restart": "always"},
+                  "load": {"baseline": "10M", "supervisor": true, "checkpoint": true}}], "expect": {"never_killed": ["w"]}})",
+                            "both.json");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(errorsOf(both).find("$.services[0].load.supervisor"), std::string::npos) << errorsOf(both);
+  EXPECT_NE(errorsOf(both).find("checkpoint"), std::string::npos) << errorsOf(both);
+  auto typed = parseScenario(R"({"name": "n", "description": "d",
+    "services": [{"name": "w", "why": "y", "load": {"baseline": "10M", "supervisor": "yes"}}], "expect": {"never_killed": ["w"]}})",
+                             "typed.json");
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(errorsOf(typed).find("$.services[0].load.supervisor"), std::string::npos) << errorsOf(typed);
+}
+
 TEST(ScenarioParse, WarnsAboutCommonBadConfigurations) {
   auto c = parseScenario(R"({"name": "n", "description": "d",
     "services": [

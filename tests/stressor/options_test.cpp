@@ -57,6 +57,27 @@ TEST(OomstressOptions, SharesAddUpToTheWhole) {
   EXPECT_NEAR(static_cast<double>(shareFor(*o, 2).target), 100.0 * MiB / 3, 1.0);
 }
 
+TEST(OomstressOptions, ASupervisorHoldsNothingItsWorkersTheWhole) {
+  auto o = parseOptions({"--target", "100M", "--leak", "--rate", "8M/s", "--spike", "20M@9s", "--hold", "5s",
+                         "--processes", "4", "--supervisor", "--start-after", "2s", "--health-port", "8080"});
+  ASSERT_TRUE(o) << o.error().str();
+  EXPECT_TRUE(o->supervisor);
+  EXPECT_FALSE(parseOptions({"--target", "1G"})->supervisor);
+  const Options main = supervisorShare(*o);
+  EXPECT_EQ(main.target, 0u);
+  EXPECT_EQ(main.rate, 0u);
+  EXPECT_FALSE(main.leak);
+  EXPECT_FALSE(main.spike);
+  EXPECT_FALSE(main.hold_sec) << "it stays until its workers are gone";
+  EXPECT_DOUBLE_EQ(main.start_after_sec, 2.0);
+  EXPECT_EQ(main.health_port, 8080) << "the main process answers the health port";
+  // Each job needs a checkpoint of its own, and a supervisor has none.
+  auto both = parseOptions({"--target", "1G", "--supervisor", "--checkpoint", "/var/lib/job.ckpt"});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().where, "--supervisor");
+  EXPECT_NE(both.error().message.find("--checkpoint"), std::string::npos) << both.error().message;
+}
+
 TEST(OomstressOptions, ACheckpointMayStandInForTheTarget) {
   auto o = parseOptions({"--checkpoint", "/var/lib/job.ckpt", "--rate", "10M/s"});
   ASSERT_TRUE(o) << o.error().str();

@@ -2,6 +2,8 @@
 // rate, shapes, processes, signals, errors.
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include "stressor_process.hpp"
 
 using namespace oomstress_test;
@@ -100,6 +102,40 @@ TEST(OomstressProcess, ChildKilledIsReportedNotRespawned) {
   ASSERT_TRUE(report.is_object()) << "the main process keeps running and reporting";
   EXPECT_EQ(report["processes_alive"], 1);
   EXPECT_NEAR(report["rss_bytes"].get<double>(), 16 * kMiB, 0.1 * 16 * kMiB) << "only what is left";
+}
+
+// Reports until every listed worker (process index) has said "holding".
+bool workersHold(Stressor& s, std::vector<int> workers) {
+  for (auto line = s.nextLine(15); !line.is_null() && !workers.empty(); line = s.nextLine(15))
+    if (line.value("phase", "") == "holding")
+      workers.erase(std::remove(workers.begin(), workers.end(), line.value("process", -1)), workers.end());
+  return workers.empty();
+}
+
+TEST(OomstressProcess, ASupervisorHoldsNothingWhileItsWorkersSplitTheTarget) {
+  Stressor s({"--target", "64M", "--processes", "2", "--supervisor", "--report-interval", "200ms"});
+  ASSERT_TRUE(workersHold(s, {1, 2}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto kids = childrenOf(s.pid());
+  ASSERT_EQ(kids.size(), 2u) << "--processes workers, all forked";
+  for (pid_t pid : kids) EXPECT_NEAR(vmRssBytes(pid), 32 * kMiB, 0.05 * 32 * kMiB) << "pid " << pid;
+  EXPECT_LT(vmRssBytes(s.pid()), 8 * kMiB) << "the main process holds none of the load";
+}
+
+TEST(OomstressProcess, ASupervisorEndsWithItsLastWorkerFailingIfOneWasKilled) {
+  {
+    Stressor s({"--target", "16M", "--processes", "1", "--supervisor", "--hold", "300ms"});
+    EXPECT_EQ(s.wait(10), 0) << "every worker held its share and exited 0";
+  }
+  Stressor s({"--target", "32M", "--processes", "2", "--supervisor", "--hold", "1500ms",
+              "--report-interval", "200ms"});
+  ASSERT_TRUE(workersHold(s, {1, 2}));
+  const auto kids = childrenOf(s.pid());
+  ASSERT_EQ(kids.size(), 2u);
+  ::kill(kids[0], SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(::kill(s.pid(), 0), 0) << "one worker left: the main process stays";
+  EXPECT_EQ(s.wait(10), 1) << "the last worker exited; one had been killed";
 }
 
 TEST(OomstressProcess, BadArgumentExitsTwoNamingTheFlag) {

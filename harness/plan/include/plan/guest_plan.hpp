@@ -46,7 +46,8 @@ struct PlannedUnit {
   std::vector<UnitProperty> properties; // systemd directives, in scenario order (Type included)
   std::string systemd_run;              // the systemd-run line that reproduces this unit by hand
   std::uint64_t baseline_bytes = 0;     // memory the load holds once ready (for the budget)
-  // Processes the stressor runs (its --processes), all of which must carry the
+  // Processes the stressor runs (its --processes, and its main process with
+  // --supervisor), all of which must carry the
   // unit's OOMScoreAdjust before pressure. Absent in older plan.json: 1. 0: the
   // service runs its own program, with as many processes as it starts (at least one).
   unsigned processes = 1;

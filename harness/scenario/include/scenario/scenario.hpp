@@ -40,7 +40,10 @@ using Spike = SizeAt;
 // The memory one service's stressor produces.
 struct Load {
   std::uint64_t baseline_bytes = 0;   // held by the whole unit once ready (all processes)
-  unsigned processes = 1;
+  unsigned processes = 1;             // the processes that hold the load
+  // oomstress --supervisor: a main process that holds nothing forks the `processes`
+  // workers (a pre-fork server's master), so the unit runs processes + 1.
+  bool supervisor = false;
   std::uint64_t rate_bytes_per_sec = 0;  // ramp rate to the baseline; 0: as fast as it can
   std::uint64_t leak_bytes_per_sec = 0;  // growth after the baseline; 0: none
   std::optional<Spike> spike;
