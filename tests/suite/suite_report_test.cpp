@@ -101,6 +101,27 @@ TEST(SuiteAgreement, NotesAreNeverFlaky) {
   ASSERT_EQ(group.checks.size(), 1u);
   EXPECT_EQ(group.checks[0].status, "note");
   EXPECT_EQ(group.verdict, "pass");
+
+  // An observer gap made `observation` a note in one of four passing runs (half-alive-continue
+  // on trixie, 2026-12-06): nothing gated differently, so the repeats agree.
+  Verdict gap, clean;
+  gap.verdict = clean.verdict = VerdictKind::pass;
+  gap.checks = {CheckResult{"observation", "", CheckOutcome::note, "", "", {}, ""}};
+  clean.checks = {CheckResult{"observation", "", CheckOutcome::pass, "", "", {}, ""}};
+  const auto runs = agreeAcrossRepeats("s", "trixie", {finished(gap, 1), finished(clean, 2), finished(clean, 3)});
+  ASSERT_EQ(runs.checks.size(), 1u);
+  EXPECT_EQ(runs.checks[0].status, "pass");
+  EXPECT_EQ(runs.verdict, "pass");
+  // A note beside a pass and a fail is still flaky: the pass and the fail disagree.
+  Verdict failed = clean;
+  failed.checks[0].outcome = CheckOutcome::fail;
+  const auto mixed = agreeAcrossRepeats("s", "trixie", {finished(gap, 1), finished(clean, 2), finished(failed, 3)});
+  EXPECT_EQ(mixed.checks[0].status, "flaky");
+  // And a check missing from a run disagrees with a pass, a note beside them or not.
+  Verdict missing;
+  missing.verdict = VerdictKind::pass;
+  const auto gone = agreeAcrossRepeats("s", "trixie", {finished(gap, 1), finished(clean, 2), finished(missing, 3)});
+  EXPECT_EQ(gone.checks[0].status, "flaky");
 }
 
 TEST(SuiteOutcome, ExitStatusesFollowTheWorstCell) {
