@@ -220,7 +220,12 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   // not a setting that failed to apply.
   if (killed.empty() || !setup.processes.empty())
     setup.mismatches.insert(setup.mismatches.end(), problems.begin(), problems.end());
-  for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), want, setup.control_group,
+  // burst-many-small, 2026-12-06: the kernel chose the main process among the first
+  // seven it killed, the unit ended and systemd stopped the other 17 before the count.
+  const auto state = bus.property(planned.unit, "ActiveState");
+  const auto* active_state = state ? std::get_if<std::string>(&*state) : nullptr;
+  const unsigned countable = processesToCount(want, killed.size(), active_state ? *active_state : "");
+  for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), countable, setup.control_group,
                                    killed))
     setup.mismatches.push_back(std::move(m));
   setup.t = monotonicSeconds();

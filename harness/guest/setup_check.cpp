@@ -49,6 +49,12 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
   return out;
 }
 
+unsigned processesToCount(unsigned planned, std::size_t killed, const std::string& active_state) {
+  // An ActiveState that could not be read is unknown: every process is asked for, as before.
+  if (killed == 0 || active_state.empty() || active_state == "active" || active_state == "reloading") return planned;
+  return 0;
+}
+
 std::vector<ProcessSetting> processesUnderUnitAdjust(const PlannedUnit& unit,
                                                      const std::vector<ProcessSetting>& processes) {
   if (!unit.inContainer()) return processes;

@@ -240,6 +240,19 @@ TEST(UnitSetup, ProcessesTheKernelKilledBeforeTheCheckCountWithTheirKillLinesAdj
   const auto short_by_one = processMismatches({}, 200, 4, cg, {200, 200, 200});
   ASSERT_EQ(short_by_one.size(), 1u);
   EXPECT_NE(short_by_one[0].find("found 0 and 3 already OOM-killed"), std::string::npos) << short_by_one[0];
+  // burst-many-small on bookworm, 2026-12-06: seven killed, the main process among them,
+  // the unit failed and systemd stopped the other 17: nothing left to count, nothing wrong.
+  EXPECT_EQ(processesToCount(24, 7, "failed"), 0u);
+  EXPECT_EQ(processesToCount(24, 7, "deactivating"), 0u);
+  EXPECT_EQ(processesToCount(24, 7, "activating"), 0u) << "a restart under way: another invocation's processes";
+  EXPECT_TRUE(processMismatches({}, 200, processesToCount(24, 7, "failed"), cg, {200, 200, 200, 200, 200, 200, 200})
+                  .empty());
+  // Still running, or nothing killed yet: every process must be there.
+  EXPECT_EQ(processesToCount(24, 7, "active"), 24u);
+  EXPECT_EQ(processesToCount(24, 0, "failed"), 24u) << "a unit that died without an OOM kill is counted short";
+  EXPECT_EQ(processesToCount(24, 3, ""), 24u) << "no ActiveState read back: unknown, so all are asked for";
+  // A killed process with the wrong adjustment is still one, counted or not.
+  EXPECT_FALSE(processMismatches({}, 200, processesToCount(24, 1, "failed"), cg, {0}).empty());
   const auto wrong_adj = processMismatches({{330, "oomstress", 200}}, 200, 2, cg, {0});
   ASSERT_EQ(wrong_adj.size(), 1u);
   EXPECT_NE(wrong_adj[0].find("oom_score_adj 0 (its kill line), expected 200"), std::string::npos) << wrong_adj[0];

@@ -30,6 +30,14 @@ std::vector<std::string> processMismatches(const std::vector<ProcessSetting>& pr
                                            unsigned expected_count, const std::string& control_group,
                                            const std::vector<int>& killed_adjustments = {});
 
+// How many processes the check can still ask for: the plan's, unless the kernel killed
+// some before the check and the unit is no longer active (`active_state`, systemd's
+// ActiveState then). A killed main process ends the invocation whatever OOMPolicy=, and
+// OOMPolicy=stop ends it too: systemd takes the rest, so they cannot be counted, and a
+// count short by them is no setting that failed to apply. Those seen and those killed
+// are still judged by their oom_score_adj. An ActiveState not read ("") asks for all.
+unsigned processesToCount(unsigned planned, std::size_t killed, const std::string& active_state);
+
 // The cgroup files that enforce a unit's memory settings, each with the D-Bus property
 // systemd writes it from: what the guest reads back into UnitSetup::cgroup.
 struct CgroupLimitFile {
