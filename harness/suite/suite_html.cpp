@@ -138,8 +138,15 @@ int showSuite(const fs::path& dir) {
   if (!runs) return exitStatusFor(runs.error());
   index->groups = suiteGroups(*index, *runs);
   std::printf("%s", suiteSummary(*index).c_str());
-  std::printf("suite: %s (exit %d) in %s\n", index->verdict.empty() ? "unfinished" : index->verdict.c_str(),
-              index->exit_status, printable(dir.string()).c_str());
+  std::printf("suite: %s (exit %d, as recorded when it ran) in %s\n",
+              index->verdict.empty() ? "unfinished" : index->verdict.c_str(), index->exit_status,
+              printable(dir.string()).c_str());
+  // The groups above are this build's reading of the cells: when that reading gives
+  // another verdict than the recorded one, both are shown (the record is history).
+  const SuiteOutcome now = suiteOutcome(*index, false);
+  if (!index->verdict.empty() && now.verdict != index->verdict)
+    std::printf("suite: %s (exit %d) when its cells are judged again by this build: %s\n", now.verdict.c_str(),
+                now.exit_status, printable(now.reason).c_str());
   return kExitPass;
 }
 

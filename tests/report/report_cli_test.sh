@@ -62,6 +62,14 @@ done
 grep -q 'href="three-services-bookworm/report.html"' "$tmp/suite/index.html" ||
   { echo "FAIL index.html does not link the cell's report"; failures=$((failures + 1)); }
 check "show a suite" 0 "three-services" -- "$bin" show "$tmp/suite"
+check "show says the suite's verdict is the recorded one" 0 "suite: pass (exit 0, as recorded when it ran)" -- \
+  "$bin" show "$tmp/suite"
+# Recorded as failed, but its cells pass by this build's rules (as a note once made a suite flaky):
+# both verdicts are shown, the recorded one first.
+sed -i 's/"verdict": "pass", "exit_status": 0, "cells"/"verdict": "fail", "exit_status": 1, "cells"/' "$tmp/suite/index.json"
+check "show a suite judged again" 0 "suite: pass (exit 0) when its cells are judged again by this build: every cell passed" -- \
+  "$bin" show "$tmp/suite"
+check "show keeps the recorded verdict" 0 "suite: fail (exit 1, as recorded when it ran)" -- "$bin" show "$tmp/suite"
 mkdir "$tmp/badsuite" && echo '{"format": "oomharness-suite/9"}' > "$tmp/badsuite/index.json"
 check "a suite folder of another format" 2 "oomharness-suite/1" -- "$bin" report "$tmp/badsuite"
 check "a file, not a folder" 2 "not a folder" -- "$bin" show "$tmp/summary.orig"
