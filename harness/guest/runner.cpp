@@ -88,14 +88,20 @@ std::vector<ProcessSetting> processSettings(const SysFs& fs, const std::string& 
   return out;
 }
 
+// A unit's property that systemd gives as text: "" when it has none, or not as text.
+std::string textProperty(Bus& bus, const std::string& unit, const char* name) {
+  const auto v = bus.property(unit, name);
+  const auto* s = v ? std::get_if<std::string>(&*v) : nullptr;
+  return s ? *s : std::string();
+}
+
 // A unit a package installed may have been started before the harness (enabled into a
 // target the guest boots): its processes would not have the drop-ins' settings, and
 // StartUnit would leave them as they are. Why the run cannot go on, or "".
 std::string runningBeforeStart(Bus& bus, const PlannedUnit& unit) {
-  const auto state = bus.property(unit.unit, "ActiveState");
-  const auto* text = state ? std::get_if<std::string>(&*state) : nullptr;
-  if (!text || (*text != "active" && *text != "activating" && *text != "reloading")) return "";
-  return unit.unit + " was already " + *text + " before oomharness started it (its package enabled it into a "
+  const std::string state = textProperty(bus, unit.unit, "ActiveState");
+  if (state != "active" && state != "activating" && state != "reloading") return "";
+  return unit.unit + " was already " + state + " before oomharness started it (its package enabled it into a "
          "target the guest boots?): its processes did not start with the drop-ins under test";
 }
 
@@ -160,12 +166,8 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
   }
   if (planned.fromQuadlet()) {
     // The unit systemd runs is the generator's, from the file installed: both read back.
-    auto text = [&](const char* name) {
-      const auto v = bus.property(planned.unit, name);
-      const auto* s = v ? std::get_if<std::string>(&*v) : nullptr;
-      return s ? *s : std::string();
-    };
-    const std::string fragment = text("FragmentPath"), source = text("SourcePath");
+    const std::string fragment = textProperty(bus, planned.unit, "FragmentPath"),
+                      source = textProperty(bus, planned.unit, "SourcePath");
     const std::string& installed = planned.files.files.front().guest_path;
     setup.unit_files.push_back((fragment.empty() ? "(no FragmentPath)" : fragment) + " " +
                                writtenByQuadletFrom(source.empty() ? "(no SourcePath)" : source));
@@ -222,9 +224,7 @@ UnitSetup verifyUnit(const PlannedUnit& planned, Bus& bus, const SysFs& fs, Obse
     setup.mismatches.insert(setup.mismatches.end(), problems.begin(), problems.end());
   // burst-many-small, 2026-12-06: the kernel chose the main process among the first
   // seven it killed, the unit ended and systemd stopped the other 17 before the count.
-  const auto state = bus.property(planned.unit, "ActiveState");
-  const auto* active_state = state ? std::get_if<std::string>(&*state) : nullptr;
-  const unsigned countable = processesToCount(want, killed.size(), active_state ? *active_state : "");
+  const unsigned countable = processesToCount(want, killed.size(), textProperty(bus, planned.unit, "ActiveState"));
   for (auto& m : processMismatches(setup.processes, expectedOomScoreAdjust(planned), countable, setup.control_group,
                                    killed))
     setup.mismatches.push_back(std::move(m));
