@@ -226,7 +226,7 @@ Expected<GuestPlan> makeGuestPlan(const Scenario& s, const PlanOptions& options)
       u.systemd_run = systemdRunLine(u);
     }
     u.baseline_bytes = svc.baselineBytes();
-    u.processes = svc.load ? svc.load->processes + (svc.load->supervisor ? 1 : 0) : 0;  // all in its cgroup
+    u.processes = svc.load ? svc.load->processesInUnit() : 0;
     plan.units.push_back(std::move(u));
   }
   for (const ProbeSpec& p : s.probes)

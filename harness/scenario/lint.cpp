@@ -119,7 +119,7 @@ std::vector<ScenarioWarning> lintScenario(const Scenario& s) {
     const auto policy = svc.directive("OOMPolicy");
     const auto restart = svc.directive("Restart");
     // With a supervisor even one worker makes two: the master can outlive it.
-    const unsigned processes = svc.load ? svc.load->processes + (svc.load->supervisor ? 1 : 0) : 0;
+    const unsigned processes = svc.load ? svc.load->processesInUnit() : 0;
     if (policy == "continue" && processes > 1)
       warnings.push_back(about(i, "OOMPolicy", "oom-policy-continue",
                                "OOMPolicy=continue on a service with " + std::to_string(processes) +

@@ -55,6 +55,8 @@ struct Load {
   // oomstress --health-port: a health endpoint on 0.0.0.0:PORT that answers from the
   // moment the baseline is held (READY=1) until the process dies; 0: none.
   std::uint16_t health_port = 0;
+  // Every process in the unit's cgroup: the workers, and the supervisor above them.
+  unsigned processesInUnit() const { return processes + (supervisor ? 1u : 0u); }
 };
 
 // podman run's --cgroups (docs/containers.md#3): "enabled", Podman's default, puts the
